@@ -1,0 +1,212 @@
+import { ApflowError, ErrorCode } from "../errors.js";
+import { compileSchema } from "../schema/schema.js";
+import type { JsonObject, JsonValue } from "../types.js";
+import type {
+  BackoffFunction,
+  CliCommandDefinition,
+  ExecutorDefinition,
+  ExecutorMetadata,
+  HookMap,
+  HookName,
+  HookOptions,
+  PluginDefinition,
+  RegisteredExecutor,
+  RegisteredHook,
+  RegistryView,
+  StoreFactory,
+  ToolDefinition,
+} from "./types.js";
+
+export interface RegistryOptions {
+  /** Executor ids allowed to run; everything when omitted (SPEC §6: `APFLOW_EXECUTORS`). */
+  allowedExecutors?: string[] | null;
+  /** Accept trees naming executors that are not registered yet (they fail at run time). */
+  allowLateRegistration?: boolean;
+}
+
+export class DuplicateRegistrationError extends ApflowError {
+  constructor(kind: string, id: string) {
+    super(ErrorCode.InvalidParams, `${kind} already registered: ${id} (pass override: true to replace it)`, {
+      kind,
+      id,
+    });
+  }
+}
+
+/**
+ * The extension registry (SPEC §6): executors, hooks, store factories, CLI commands, tools and
+ * backoff functions. There is no hidden global: create one per application, or use
+ * `defaultRegistry` for convenience.
+ */
+export class Registry implements RegistryView {
+  private readonly executors = new Map<string, RegisteredExecutor>();
+  private readonly hooks: { [N in HookName]: RegisteredHook<N>[] } = {
+    beforeTask: [],
+    afterTask: [],
+    beforeExecute: [],
+    afterExecute: [],
+    onTreeCreated: [],
+    onTreeStarted: [],
+    onTreeCompleted: [],
+    onTreeFailed: [],
+  };
+  private readonly tools = new Map<string, ToolDefinition>();
+  private readonly commands = new Map<string, CliCommandDefinition>();
+  private readonly stores = new Map<string, StoreFactory>();
+  private readonly backoffs = new Map<string, BackoffFunction>();
+  private readonly plugins = new Map<string, PluginDefinition<never>>();
+  private allowed: Set<string> | null;
+  allowLateRegistration: boolean;
+
+  constructor(options: RegistryOptions = {}) {
+    this.allowed = options.allowedExecutors ? new Set(options.allowedExecutors) : null;
+    this.allowLateRegistration = options.allowLateRegistration ?? false;
+  }
+
+  registerExecutor<I, O>(definition: ExecutorDefinition<I, O>, options: { override?: boolean } = {}): this {
+    if (!definition.id || typeof definition.execute !== "function") {
+      throw new ApflowError(ErrorCode.InvalidParams, "an executor needs an id and an execute function");
+    }
+    if (this.executors.has(definition.id) && !options.override) {
+      throw new DuplicateRegistrationError("executor", definition.id);
+    }
+    const input = definition.inputSchema ? compileSchema(definition.inputSchema) : null;
+    const output = definition.outputSchema ? compileSchema(definition.outputSchema) : null;
+    const entry: RegisteredExecutor = {
+      ...(definition as unknown as ExecutorDefinition<JsonObject, JsonValue>),
+      name: definition.name ?? definition.id,
+      description: definition.description ?? "",
+      tags: definition.tags ?? [],
+      inputJsonSchema: input?.json ?? null,
+      outputJsonSchema: output?.json ?? null,
+    };
+    if (input) entry.inputSchema = input.zod;
+    if (output) entry.outputSchema = output.zod;
+    this.executors.set(definition.id, entry);
+    return this;
+  }
+
+  unregisterExecutor(id: string): boolean {
+    return this.executors.delete(id);
+  }
+
+  getExecutor(id: string): RegisteredExecutor | undefined {
+    return this.executors.get(id);
+  }
+
+  hasExecutor(id: string): boolean {
+    return this.executors.has(id);
+  }
+
+  isAllowed(id: string): boolean {
+    return this.allowed === null || this.allowed.has(id);
+  }
+
+  /** Restrict which executors may run (null lifts the restriction). */
+  setAllowedExecutors(ids: string[] | null): void {
+    this.allowed = ids ? new Set(ids) : null;
+  }
+
+  listExecutors(): ExecutorMetadata[] {
+    return [...this.executors.values()]
+      .filter((e) => this.isAllowed(e.id))
+      .map((e) => ({
+        id: e.id,
+        name: e.name,
+        description: e.description,
+        tags: e.tags,
+        cancelable: e.cancelable ?? false,
+        inputSchema: e.inputJsonSchema,
+        outputSchema: e.outputJsonSchema,
+        examples: e.examples ?? [],
+      }));
+  }
+
+  addHook<N extends HookName>(name: N, fn: HookMap[N], options: HookOptions = {}): () => void {
+    const hook: RegisteredHook<N> = {
+      name,
+      fn,
+      critical: options.critical ?? false,
+      executors: options.executors ?? null,
+    };
+    const list = this.hooks[name] as RegisteredHook<N>[];
+    list.push(hook);
+    return () => {
+      const i = list.indexOf(hook);
+      if (i >= 0) list.splice(i, 1);
+    };
+  }
+
+  getHooks<N extends HookName>(name: N, executorId?: string): readonly RegisteredHook<N>[] {
+    const list = this.hooks[name] as RegisteredHook<N>[];
+    if (executorId === undefined) return list;
+    return list.filter((h) => h.executors === null || h.executors.includes(executorId));
+  }
+
+  registerTool<I, O>(tool: ToolDefinition<I, O>, options: { override?: boolean } = {}): this {
+    if (this.tools.has(tool.id) && !options.override) throw new DuplicateRegistrationError("tool", tool.id);
+    this.tools.set(tool.id, tool as unknown as ToolDefinition);
+    return this;
+  }
+
+  getTool(id: string): ToolDefinition | undefined {
+    return this.tools.get(id);
+  }
+
+  listTools(): ToolDefinition[] {
+    return [...this.tools.values()];
+  }
+
+  registerCommand(command: CliCommandDefinition, options: { override?: boolean } = {}): this {
+    if (this.commands.has(command.name) && !options.override) {
+      throw new DuplicateRegistrationError("command", command.name);
+    }
+    this.commands.set(command.name, command);
+    return this;
+  }
+
+  listCommands(): CliCommandDefinition[] {
+    return [...this.commands.values()];
+  }
+
+  registerStore(factory: StoreFactory, options: { override?: boolean } = {}): this {
+    if (this.stores.has(factory.id) && !options.override) throw new DuplicateRegistrationError("store", factory.id);
+    this.stores.set(factory.id, factory);
+    return this;
+  }
+
+  /** The store factory that opens URLs of this scheme (`postgres`, `file`, ...). */
+  findStore(scheme: string): StoreFactory | undefined {
+    for (const factory of this.stores.values()) if (factory.schemes.includes(scheme)) return factory;
+    return undefined;
+  }
+
+  listStores(): StoreFactory[] {
+    return [...this.stores.values()];
+  }
+
+  registerBackoff(name: string, fn: BackoffFunction, options: { override?: boolean } = {}): this {
+    if (this.backoffs.has(name) && !options.override) throw new DuplicateRegistrationError("backoff", name);
+    this.backoffs.set(name, fn);
+    return this;
+  }
+
+  getBackoff(name: string): BackoffFunction | undefined {
+    return this.backoffs.get(name);
+  }
+
+  /** Run a plugin's setup once; a second `use` of the same plugin name is a no-op. */
+  async use<O>(plugin: PluginDefinition<O>, options?: O): Promise<this> {
+    if (this.plugins.has(plugin.name)) return this;
+    this.plugins.set(plugin.name, plugin as PluginDefinition<never>);
+    await plugin.setup(this, (options ?? {}) as O);
+    return this;
+  }
+
+  listPlugins(): Array<{ name: string; version: string | undefined }> {
+    return [...this.plugins.values()].map((p) => ({ name: p.name, version: p.version }));
+  }
+}
+
+/** A registry for convenience (the `@executor` decorator registers here). */
+export const defaultRegistry = new Registry();

@@ -1,0 +1,219 @@
+import type {
+  DependencyResult,
+  Execution,
+  JsonObject,
+  JsonValue,
+  NewEvent,
+  NewTask,
+  Task,
+  TaskError,
+  TaskEvent,
+  TaskSchemas,
+  TaskStatus,
+  RetryPolicy,
+} from "../types.js";
+
+/**
+ * The persistence interface the engine runs on. The store is the queue: every state change of
+ * the engine is one call here, atomic, and returns the events it appended so the engine can
+ * publish them live. Implementations: `MemoryStore` (core), the Prisma store (SQLite/PostgreSQL).
+ * Every implementation must pass the contract suite in `@aipartnerupflow/core/testing`.
+ *
+ * Times are passed in (`now`) so that one clock, the engine's, decides leases and `runAt`.
+ */
+export interface TaskStore {
+  /** Write validated tasks atomically: all rows or none. An id that exists already is refused. */
+  createTasks(tasks: NewTask[], now?: Date): Promise<MutationResult<{ tasks: Task[] }>>;
+
+  /**
+   * Start an execution of a tree, or of one task inside it (SPEC §5.4), atomically: refuse a
+   * second running execution of the same tree, pick the run set, reset finished tasks in it to
+   * pending, queue them, and append `tree.started`. An empty run set finishes at once.
+   */
+  startExecution(request: StartExecutionRequest): Promise<MutationResult<{ execution: Execution }>>;
+
+  /** Take up to `limit` ready tasks (priority, then FIFO), mark them in progress and lease them. */
+  claimReady(options: ClaimOptions): Promise<MutationResult<{ claimed: ClaimedTask[] }>>;
+
+  /**
+   * Finish a claimed task: completed, failed (cascading `DEPENDENCY_FAILED` to required
+   * dependents, or back to pending when `retryAt` is given), or cancelled. Refused with
+   * `LeaseLostError` when the token is not the task's current lease token.
+   */
+  finishTask(taskId: string, leaseToken: string, outcome: TaskOutcome, now?: Date): Promise<FinishResult>;
+
+  /** Extend leases. Lost tokens and tasks whose cancellation was requested are reported. */
+  renewLeases(owner: string, leases: LeaseRef[], leaseMs: number, now?: Date): Promise<RenewResult>;
+
+  /** Return tasks whose lease expired to pending (attempt history keeps the lost attempt). */
+  reclaimExpired(now?: Date): Promise<MutationResult<{ tasks: Task[] }>>;
+
+  /**
+   * Cancel a task (and, for a root, every non-terminal task of its tree). Pending tasks become
+   * cancelled at once; running ones are flagged and reported so their owner can abort them.
+   * Idempotent: terminal tasks are left alone.
+   */
+  cancel(taskId: string, options?: CancelOptions): Promise<CancelResult>;
+
+  /** Persist progress of a running task and append a `task.progress` event. */
+  reportProgress(
+    taskId: string,
+    leaseToken: string,
+    progress: number,
+    message?: string,
+    now?: Date,
+  ): Promise<MutationResult<Record<never, never>>>;
+
+  /** Persist inputs changed by a `beforeTask` hook while the task runs. */
+  saveInputs(taskId: string, leaseToken: string, inputs: JsonObject): Promise<void>;
+
+  /** Persist an executor checkpoint for the running task (read back as `lastCheckpoint`). */
+  saveCheckpoint(taskId: string, leaseToken: string, state: JsonValue): Promise<void>;
+
+  appendEvents(events: NewEvent[]): Promise<TaskEvent[]>;
+  readEvents(query: EventQuery): Promise<TaskEvent[]>;
+
+  getTask(id: string): Promise<Task | null>;
+  getTasks(ids: string[]): Promise<Task[]>;
+  listTasks(query?: TaskQuery): Promise<TaskPage>;
+  /** Every task of the tree, roots first then in creation order. */
+  getTree(rootId: string): Promise<Task[]>;
+  getChildren(parentId: string): Promise<Task[]>;
+  countByStatus(query?: CountQuery): Promise<Record<TaskStatus, number>>;
+  getAttempts(taskId: string): Promise<AttemptRecord[]>;
+
+  getExecution(id: string): Promise<Execution | null>;
+  listExecutions(query?: { rootId?: string; status?: Execution["status"]; limit?: number }): Promise<Execution[]>;
+
+  /** Change what a task will do. Only tasks that are not running may be updated. */
+  updateTask(id: string, patch: TaskPatch, now?: Date): Promise<Task>;
+
+  /**
+   * Delete a task and its descendants. Refused (`CannotDeleteError`) while any of them is
+   * running or when a task outside the deleted set depends on one of them.
+   */
+  deleteTask(id: string): Promise<{ deleted: string[] }>;
+
+  close(): Promise<void>;
+}
+
+export interface MutationResultBase {
+  /** Events appended by the mutation, in `seq` order, for the engine to publish. */
+  events: TaskEvent[];
+}
+export type MutationResult<T> = T & MutationResultBase;
+
+export interface StartExecutionRequest {
+  /** The root of the tree, or a task inside it. */
+  taskId: string;
+  /** `failed` (default): re-run what did not complete and its dependents; `all`: everything. */
+  rerun?: "failed" | "all";
+  demo?: boolean;
+  userId?: string | null;
+  executionId?: string;
+  now?: Date;
+}
+
+export interface ClaimOptions {
+  owner: string;
+  limit: number;
+  leaseMs: number;
+  now?: Date;
+}
+
+export interface ClaimedTask {
+  task: Task;
+  leaseToken: string;
+  executionId: string;
+  demo: boolean;
+  dependencies: DependencyResult[];
+  lastCheckpoint: JsonValue | null;
+}
+
+export type TaskOutcome =
+  | { status: "completed"; result: JsonValue | null }
+  | { status: "failed"; error: TaskError; retryAt?: Date }
+  | { status: "cancelled"; error?: TaskError; result?: JsonValue | null };
+
+export interface FinishResult extends MutationResultBase {
+  task: Task;
+  /** Executions that this write finished (their `tree.finished` event is in `events`). */
+  finished: Execution[];
+}
+
+export interface LeaseRef {
+  taskId: string;
+  leaseToken: string;
+}
+
+export interface RenewResult {
+  renewed: string[];
+  /** Tasks whose lease this owner no longer holds: their executors must stop, writing nothing. */
+  lost: string[];
+  /** Tasks still held whose cancellation was requested. */
+  cancelRequested: string[];
+}
+
+export interface CancelOptions {
+  reason?: string;
+  now?: Date;
+}
+
+export interface CancelResult extends MutationResultBase {
+  /** Tasks that became cancelled (or failed by cascade) at once. */
+  cancelled: string[];
+  /** Running tasks flagged for cancellation, with the owner holding each. */
+  running: Array<{ taskId: string; leaseOwner: string | null }>;
+  finished: Execution[];
+}
+
+export interface EventQuery {
+  rootId?: string;
+  taskId?: string;
+  executionId?: string;
+  afterSeq?: number;
+  limit?: number;
+}
+
+export interface TaskQuery {
+  userId?: string | null;
+  status?: TaskStatus | TaskStatus[];
+  rootId?: string;
+  parentId?: string | null;
+  /** Only roots (tasks without a parent). */
+  rootsOnly?: boolean;
+  limit?: number;
+  offset?: number;
+  order?: "createdAt" | "-createdAt";
+}
+
+export interface TaskPage {
+  tasks: Task[];
+  total: number;
+}
+
+export interface CountQuery {
+  userId?: string | null;
+  rootId?: string;
+  rootsOnly?: boolean;
+}
+
+export interface AttemptRecord {
+  attempt: number;
+  startedAt: string;
+  endedAt: string | null;
+  status: TaskStatus;
+  error: TaskError | null;
+  owner: string | null;
+}
+
+export interface TaskPatch {
+  name?: string;
+  inputs?: JsonObject;
+  params?: JsonObject;
+  schemas?: TaskSchemas;
+  priority?: number;
+  metadata?: JsonObject;
+  retry?: RetryPolicy | null;
+  runAt?: string | null;
+}

@@ -1,0 +1,192 @@
+/**
+ * Terminology — one vocabulary, used everywhere in the code, the docs and the APIs.
+ *
+ * - task: one unit of work with inputs, an executor and a status (see `Task`).
+ * - tree: the tasks that share one root; parent/child only organises, it never orders.
+ * - root: the one task of a tree without a parent; its id identifies the tree (`rootId`).
+ * - dependency: an edge "task B needs task A"; required (A must complete) or optional
+ *   (A must only be terminal). Dependencies order execution; nothing else does.
+ * - executor: the code that runs a task, looked up by id in the registry.
+ * - engine: the claim loop that takes ready tasks from a store, runs them through their
+ *   executors with limited concurrency, and writes the outcome back.
+ * - store: persistence of tasks, dependency edges, executions and events (`TaskStore`).
+ *   The store is the queue.
+ * - execution: one request to run (part of) a tree; it finishes exactly once.
+ * - claim: atomically taking ready tasks out of the store for one owner.
+ * - lease: the time-limited right of one owner to finish a claimed task; proven by a token.
+ * - event: a persisted, sequenced record of one state change.
+ * - node: one process running an engine against a shared store.
+ */
+
+/** JSON values as they travel through inputs, params and results. */
+export type JsonPrimitive = string | number | boolean | null;
+export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export const TASK_STATUSES = ["pending", "in_progress", "completed", "failed", "cancelled"] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+export type TerminalStatus = "completed" | "failed" | "cancelled";
+
+/** 0 urgent, 1 high, 2 normal, 3 low. Lower runs first. */
+export type Priority = 0 | 1 | 2 | 3;
+
+export interface TaskDependency {
+  id: string;
+  required: boolean;
+}
+
+/** The structured error stored on a failed or cancelled task. */
+export interface TaskError {
+  code: string;
+  message: string;
+  details?: JsonValue;
+}
+
+export interface BackoffPolicy {
+  type: "fixed" | "exponential" | "custom";
+  delayMs?: number;
+  factor?: number;
+  maxDelayMs?: number;
+  jitter?: boolean;
+  /** For `custom`: the id of a backoff function registered in the registry. */
+  name?: string;
+}
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  backoff?: BackoffPolicy;
+  retryOn?: string[];
+  maxElapsedMs?: number;
+}
+
+export interface TaskSchemas {
+  method?: string;
+  inputSchema?: JsonObject;
+  outputSchema?: JsonObject;
+  [key: string]: JsonValue | undefined;
+}
+
+/** The public shape of a stored task (SPEC §3). Timestamps are ISO-8601 UTC strings. */
+export interface Task {
+  id: string;
+  parentId: string | null;
+  rootId: string;
+  userId: string | null;
+  name: string;
+  status: TaskStatus;
+  priority: Priority;
+  dependencies: TaskDependency[];
+  inputs: JsonObject;
+  params: JsonObject;
+  schemas: TaskSchemas;
+  result: JsonValue | null;
+  error: TaskError | null;
+  progress: number;
+  attempt: number;
+  retry: RetryPolicy | null;
+  runAt: string | null;
+  originalTaskId: string | null;
+  hasChildren: boolean;
+  metadata: JsonObject;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+}
+
+/**
+ * One task as a caller writes it in a creation request (the flat array every surface uses).
+ * `parentId` and dependency `id`s may name another task of the request by id or by name.
+ */
+export interface TaskInput {
+  id?: string;
+  name: string;
+  parentId?: string | null;
+  userId?: string | null;
+  priority?: number;
+  dependencies?: Array<string | { id: string; required?: boolean }>;
+  inputs?: JsonObject;
+  params?: JsonObject;
+  schemas?: TaskSchemas;
+  retry?: RetryPolicy | null;
+  runAt?: string | null;
+  metadata?: JsonObject;
+  originalTaskId?: string | null;
+  /** Only honoured by copy (mode `full`): a task copied as already finished. */
+  status?: TaskStatus;
+  result?: JsonValue | null;
+  error?: TaskError | null;
+  progress?: number;
+  attempt?: number;
+  startedAt?: string | null;
+  completedAt?: string | null;
+}
+
+/** A fully resolved task ready to be written by `TaskStore.createTasks`. */
+export type NewTask = Omit<Task, "hasChildren" | "updatedAt">;
+
+export const EVENT_TYPES = [
+  "task.created",
+  "task.started",
+  "task.progress",
+  "task.completed",
+  "task.failed",
+  "task.cancelled",
+  "task.retrying",
+  "tree.started",
+  "tree.finished",
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** A persisted state change. `seq` grows monotonically across the whole store. */
+export interface TaskEvent {
+  seq: number;
+  type: EventType;
+  taskId: string;
+  rootId: string;
+  executionId: string | null;
+  status: TaskStatus;
+  progress?: number;
+  message?: string;
+  result?: JsonValue | null;
+  error?: TaskError | null;
+  at: string;
+}
+
+export type NewEvent = Omit<TaskEvent, "seq">;
+
+/** What an executor sees of one of its dependencies (SPEC §5.3). */
+export interface DependencyResult {
+  id: string;
+  name: string;
+  status: TaskStatus;
+  required: boolean;
+  result: JsonValue | null;
+}
+
+export type ExecutionStatus = "running" | "completed" | "failed" | "cancelled";
+
+/** One request to run (part of) a tree. Finishes exactly once. */
+export interface Execution {
+  id: string;
+  rootId: string;
+  /** The task the execution was requested for (the root, or a task inside the tree). */
+  taskId: string;
+  status: ExecutionStatus;
+  cancelRequested: boolean;
+  /** Tasks queued by this execution that are not yet terminal. */
+  remaining: number;
+  total: number;
+  demo: boolean;
+  userId: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+/** A tree's summary once an execution finished. */
+export interface TreeOutcome {
+  executionId: string;
+  rootId: string;
+  status: Exclude<ExecutionStatus, "running">;
+  tasks: Task[];
+}
