@@ -2,8 +2,28 @@ export * from "./types.js";
 export * from "./errors.js";
 export * from "./logger.js";
 export * from "./task/status.js";
+export * from "./task/schemas.js";
 export * from "./schema/schema.js";
 export * from "./store/types.js";
+export { MemoryStore } from "./store/memory-store.js";
+export { planRunSet } from "./store/run-set.js";
+export { validatePatch } from "./store/patch.js";
 export * from "./registry/types.js";
 export { Registry, defaultRegistry, DuplicateRegistrationError, type RegistryOptions } from "./registry/registry.js";
 export { defineExecutor, definePlugin, executor, loadPlugin, type ExecutorClass } from "./registry/define.js";
+export { validateTasks, type ValidateOptions } from "./tree/validate.js";
+export { executorIdOf } from "./tree/executor-id.js";
+export { copyTask, type CopyOptions, type ResettableField, RESETTABLE_FIELDS, DEFAULT_RESET_FIELDS } from "./tree/copy.js";
+export {
+  Engine,
+  type EngineOptions,
+  type CreateOptions,
+  type ExecuteOptions,
+  type ExecutionHandle,
+} from "./engine/engine.js";
+export { type EventBus, type EventListener, LocalEventBus } from "./engine/event-bus.js";
+export { subscribeEvents, type SubscribeQuery } from "./engine/subscription.js";
+export { mergeDependencyResults } from "./engine/merge.js";
+export { planRetry, backoffDelay, type RetryDecision } from "./engine/retry.js";
+export { aggregateResults } from "./executors/aggregate.js";
+export { registerBuiltins } from "./executors/builtins.js";

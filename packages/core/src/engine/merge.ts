@@ -1,0 +1,44 @@
+import type { DependencyResult, JsonObject, JsonValue } from "../types.js";
+
+/**
+ * Merge dependency results into a task's inputs before its executor runs (SPEC §5.3).
+ *
+ * - When the executor (or `schemas.inputSchema`) declares input properties, same-named keys of
+ *   each completed dependency's object result fill the inputs the task did not set itself
+ *   (the first dependency in declared order wins).
+ * - Otherwise each completed dependency's whole result is placed at `inputs[<dependency name>]`,
+ *   or at `inputs[<dependency id>]` when two dependencies share a name.
+ *
+ * Inputs the task set explicitly are never overwritten. Failed or cancelled (optional)
+ * dependencies contribute nothing here; `ctx.dependencies` still lists them.
+ */
+export function mergeDependencyResults(
+  inputs: JsonObject,
+  dependencies: readonly DependencyResult[],
+  declaredProperties: readonly string[],
+): JsonObject {
+  if (dependencies.length === 0) return inputs;
+  const merged: JsonObject = { ...inputs };
+  if (declaredProperties.length > 0) {
+    const declared = new Set(declaredProperties);
+    for (const dep of dependencies) {
+      if (dep.status !== "completed" || !isPlainObject(dep.result)) continue;
+      for (const [key, value] of Object.entries(dep.result)) {
+        if (declared.has(key) && !(key in merged)) merged[key] = value;
+      }
+    }
+    return merged;
+  }
+  const nameCount = new Map<string, number>();
+  for (const dep of dependencies) nameCount.set(dep.name, (nameCount.get(dep.name) ?? 0) + 1);
+  for (const dep of dependencies) {
+    if (dep.status !== "completed") continue;
+    const key = (nameCount.get(dep.name) ?? 0) > 1 ? dep.id : dep.name;
+    if (!(key in inputs)) merged[key] = dep.result;
+  }
+  return merged;
+}
+
+function isPlainObject(value: JsonValue | null): value is JsonObject {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}

@@ -1,0 +1,298 @@
+import { LeaseLostError, TaskErrorCode, TaskFailure, toTaskError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { Registry } from "../registry/registry.js";
+import type { ExecutorContext, RegisteredExecutor } from "../registry/types.js";
+import { checkSchema, declaredProperties } from "../schema/schema.js";
+import type { ClaimedTask, FinishResult, TaskOutcome, TaskStore } from "../store/types.js";
+import { executorIdOf } from "../tree/executor-id.js";
+import type { Execution, JsonObject, JsonValue, Task, TaskError } from "../types.js";
+import type { EventBus } from "./event-bus.js";
+import { runAfterTaskHooks, runBeforeExecuteHooks, runAfterExecuteHooks, runBeforeTaskHooks } from "./hooks.js";
+import { mergeDependencyResults } from "./merge.js";
+import { planRetry } from "./retry.js";
+
+/** Why a running task's signal fired. */
+export type AbortCause = "cancel" | "timeout" | "lease_lost" | "shutdown";
+
+export interface RunningTask {
+  taskId: string;
+  leaseToken: string;
+  done: Promise<void>;
+  abort(cause: AbortCause): void;
+}
+
+export interface RunContext {
+  store: TaskStore;
+  registry: Registry;
+  bus: EventBus;
+  logger: Logger;
+  clock: () => Date;
+  demo: boolean;
+  cancelGraceMs: number;
+  secrets: Record<string, string> | undefined;
+  onFinished(executions: Execution[]): Promise<void>;
+}
+
+const NO_SECRETS: Readonly<Record<string, string>> = Object.freeze({});
+
+class AbortedRun extends Error {
+  readonly abortCause: AbortCause;
+
+  constructor(cause: AbortCause) {
+    super(`aborted: ${cause}`);
+    this.name = "AbortedRun";
+    this.abortCause = cause;
+  }
+}
+
+/** Run one claimed task to its end and write the outcome with its lease token. */
+export function runClaimedTask(claimed: ClaimedTask, rc: RunContext): RunningTask {
+  const controller = new AbortController();
+  let cause: AbortCause | null = null;
+  let onAbort: ((cause: AbortCause) => void) | null = null;
+  const abort = (why: AbortCause): void => {
+    if (cause !== null) return;
+    cause = why;
+    controller.abort(new AbortedRun(why));
+    onAbort?.(why);
+  };
+  const done = execute(claimed, rc, controller.signal, () => cause, (fn) => {
+    onAbort = fn;
+  }, abort).catch((err: unknown) => {
+    rc.logger.error({ err, taskId: claimed.task.id }, "task run crashed");
+  });
+  return { taskId: claimed.task.id, leaseToken: claimed.leaseToken, done, abort };
+}
+
+async function execute(
+  claimed: ClaimedTask,
+  rc: RunContext,
+  signal: AbortSignal,
+  abortCause: () => AbortCause | null,
+  setOnAbort: (fn: (cause: AbortCause) => void) => void,
+  abort: (cause: AbortCause) => void,
+): Promise<void> {
+  const { task, leaseToken } = claimed;
+  const log = rc.logger.child({ taskId: task.id, rootId: task.rootId });
+  const finish = (outcome: TaskOutcome): Promise<void> => write(rc, task.id, leaseToken, outcome, log);
+
+  const found = executorIdOf(task);
+  if (found.error) return finish(failed(TaskErrorCode.InvalidInputs, found.error));
+  if (found.id === null) return finish({ status: "completed", result: null });
+  const executor = rc.registry.getExecutor(found.id);
+  if (!executor) return finish(failed(TaskErrorCode.ExecutorNotFound, `executor not found: ${found.id}`));
+  if (!rc.registry.isAllowed(found.id)) {
+    return finish(failed(TaskErrorCode.ExecutorNotAllowed, `executor not allowed: ${found.id}`));
+  }
+
+  const declared = executor.inputJsonSchema
+    ? declaredProperties(executor.inputJsonSchema)
+    : declaredProperties(task.schemas.inputSchema as JsonObject | undefined);
+  let inputs = mergeDependencyResults(task.inputs, claimed.dependencies, declared);
+  const demo = claimed.demo || rc.demo;
+  const ctx: ExecutorContext = {
+    task,
+    signal,
+    log,
+    dependencies: claimed.dependencies,
+    userId: task.userId,
+    secrets: rc.secrets ?? NO_SECRETS,
+    executionId: claimed.executionId,
+    attempt: task.attempt,
+    demo,
+    lastCheckpoint: claimed.lastCheckpoint,
+    registry: rc.registry,
+    reportProgress: async (progress, message) => {
+      if (abortCause() === "lease_lost") return;
+      try {
+        const { events } = await rc.store.reportProgress(task.id, leaseToken, progress, message, rc.clock());
+        rc.bus.publish(events);
+      } catch (err) {
+        if (err instanceof LeaseLostError) abort("lease_lost");
+        else throw err;
+      }
+    },
+    checkpoint: (state) => rc.store.saveCheckpoint(task.id, leaseToken, state),
+  };
+
+  let result: JsonValue | null = null;
+  let returned = false;
+  try {
+    const hookInputs = await runBeforeTaskHooks(rc.registry, task, inputs, claimed.executionId, log);
+    if (hookInputs !== inputs) {
+      inputs = hookInputs;
+      await rc.store.saveInputs(task.id, leaseToken, inputs);
+    }
+    if (executor.inputSchema) {
+      const check = checkSchema<JsonObject>(executor.inputSchema as Parameters<typeof checkSchema>[0], inputs, "inputs");
+      if (!check.ok) {
+        throw new TaskFailure(TaskErrorCode.InvalidInputs, `invalid inputs: ${check.issues[0]?.path}: ${check.issues[0]?.message}`, {
+          details: { errors: check.issues.map((i) => ({ ...i })) },
+          retryable: false,
+        });
+      }
+      inputs = check.value;
+    }
+    ctx.task = { ...task, inputs };
+    const shortCut = await runBeforeExecuteHooks(rc.registry, executor.id, inputs, ctx, log);
+    if (shortCut !== undefined) {
+      result = shortCut;
+    } else if (demo) {
+      result = await runDemo(executor, inputs, task, signal);
+    } else {
+      result = await runWithAbort(executor, inputs, ctx, task, signal, rc.cancelGraceMs, setOnAbort, abort);
+    }
+    returned = true;
+    if (signal.aborted) throw signal.reason;
+    if (executor.outputSchema) {
+      const check = checkSchema(executor.outputSchema as Parameters<typeof checkSchema>[0], result, "result");
+      if (!check.ok) {
+        throw new TaskFailure(TaskErrorCode.InvalidOutput, `invalid output: ${check.issues[0]?.path}: ${check.issues[0]?.message}`, {
+          details: { errors: check.issues.map((i) => ({ ...i })) },
+          retryable: false,
+        });
+      }
+    }
+    result = await runAfterExecuteHooks(rc.registry, executor.id, result, ctx, log);
+  } catch (err) {
+    const cause = abortCause();
+    if (cause === "lease_lost") {
+      log.warn("lease lost: the task is someone else's now; writing nothing");
+      return;
+    }
+    if (cause === "cancel") {
+      const partial = returned ? result : partialResultOf(err);
+      return finish(partial === undefined ? { status: "cancelled" } : { status: "cancelled", result: partial });
+    }
+    if (cause === "shutdown") {
+      return finish({
+        status: "failed",
+        error: { code: "SHUTDOWN", message: "the engine stopped; the task is handed back" },
+        retryAt: rc.clock(),
+      });
+    }
+    const error = cause === "timeout" ? timeoutError(task, executor) : toTaskError(err);
+    const now = rc.clock();
+    const retry = planRetry({
+      policy: task.retry ?? executor.retry ?? null,
+      attempt: task.attempt,
+      error,
+      thrown: err,
+      now,
+      registry: rc.registry,
+      ...(task.retry?.maxElapsedMs !== undefined ? { firstStartedAt: await firstStart(rc.store, task) } : {}),
+    });
+    if (retry) log.info({ attempt: task.attempt, delayMs: retry.delayMs, code: error.code }, "task will be retried");
+    return finish(retry ? { status: "failed", error, retryAt: retry.retryAt } : { status: "failed", error });
+  }
+  await finish({ status: "completed", result });
+  await runAfterTaskHooks(rc.registry, { ...task, status: "completed", result }, result, claimed.executionId, log);
+
+  async function write(ctxRc: RunContext, taskId: string, token: string, outcome: TaskOutcome, wlog: Logger): Promise<void> {
+    let finished: FinishResult;
+    try {
+      finished = await ctxRc.store.finishTask(taskId, token, outcome, ctxRc.clock());
+    } catch (err) {
+      if (err instanceof LeaseLostError) {
+        wlog.warn("late write refused: the lease was lost");
+        return;
+      }
+      throw err;
+    }
+    ctxRc.bus.publish(finished.events);
+    if (outcome.status !== "completed" && finished.task.status !== "pending") {
+      await runAfterTaskHooks(ctxRc.registry, finished.task, null, claimed.executionId, wlog);
+    }
+    if (finished.finished.length > 0) await ctxRc.onFinished(finished.finished);
+  }
+}
+
+/**
+ * Run the executor; settle early when the signal fires and the executor does not return: at
+ * once for a timeout or lost lease, after the grace period for a cancellation.
+ */
+function runWithAbort(
+  executor: RegisteredExecutor,
+  inputs: JsonObject,
+  ctx: ExecutorContext,
+  task: Task,
+  signal: AbortSignal,
+  cancelGraceMs: number,
+  setOnAbort: (fn: (cause: AbortCause) => void) => void,
+  abort: (cause: AbortCause) => void,
+): Promise<JsonValue | null> {
+  const timeoutMs = timeoutOf(task, executor);
+  return new Promise<JsonValue | null>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    let grace: NodeJS.Timeout | undefined;
+    const settle = (fn: () => void): void => {
+      if (timer) clearTimeout(timer);
+      if (grace) clearTimeout(grace);
+      fn();
+    };
+    if (timeoutMs !== null) timer = setTimeout(() => abort("timeout"), timeoutMs);
+    setOnAbort((cause) => {
+      if (cause === "cancel" || cause === "shutdown") {
+        grace = setTimeout(() => settle(() => reject(signal.reason)), cancelGraceMs);
+      } else {
+        settle(() => reject(signal.reason));
+      }
+    });
+    let pending: Promise<JsonValue> | JsonValue;
+    try {
+      pending = executor.execute(inputs, ctx);
+    } catch (err) {
+      settle(() => reject(err));
+      return;
+    }
+    Promise.resolve(pending).then(
+      (value) => settle(() => resolve(value === undefined ? null : value)),
+      (err: unknown) => settle(() => reject(err)),
+    );
+  });
+}
+
+async function runDemo(executor: RegisteredExecutor, inputs: JsonObject, task: Task, signal: AbortSignal): Promise<JsonValue> {
+  const delay = typeof task.params.demoDelayMs === "number" ? task.params.demoDelayMs : (executor.demoDelayMs ?? 0);
+  if (delay > 0) {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, delay);
+      signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      }, { once: true });
+    });
+  }
+  const demo = executor.demoResult;
+  if (typeof demo === "function") return (demo as (i: JsonObject) => JsonValue)(inputs);
+  return demo === undefined ? { demo: true, executorId: executor.id } : demo;
+}
+
+function timeoutOf(task: Task, executor: RegisteredExecutor): number | null {
+  const fromTask = task.params.timeoutMs;
+  if (typeof fromTask === "number" && fromTask > 0) return fromTask;
+  return executor.timeoutMs && executor.timeoutMs > 0 ? executor.timeoutMs : null;
+}
+
+function timeoutError(task: Task, executor: RegisteredExecutor): TaskError {
+  return { code: TaskErrorCode.Timeout, message: `timed out after ${timeoutOf(task, executor)} ms` };
+}
+
+function failed(code: string, message: string): TaskOutcome {
+  return { status: "failed", error: { code, message } };
+}
+
+/** An executor may throw `TaskFailure` with `details.partialResult` when it is cancelled. */
+function partialResultOf(err: unknown): JsonValue | undefined {
+  if (err instanceof TaskFailure && err.details && typeof err.details === "object" && !Array.isArray(err.details)) {
+    const partial = (err.details as JsonObject).partialResult;
+    return partial === undefined ? undefined : partial;
+  }
+  return undefined;
+}
+
+async function firstStart(store: TaskStore, task: Task): Promise<Date> {
+  const attempts = await store.getAttempts(task.id);
+  const first = attempts[0]?.startedAt ?? task.startedAt ?? task.createdAt;
+  return new Date(first);
+}

@@ -1,0 +1,822 @@
+import {
+  AlreadyExecutingError,
+  ApflowError,
+  CannotDeleteError,
+  ErrorCode,
+  LeaseLostError,
+  NotFoundError,
+  TaskErrorCode,
+} from "../errors.js";
+import { isTerminal, resetForRerun, transition } from "../task/status.js";
+import type {
+  DependencyResult,
+  Execution,
+  JsonObject,
+  JsonValue,
+  NewEvent,
+  NewTask,
+  Task,
+  TaskError,
+  TaskEvent,
+  TaskStatus,
+} from "../types.js";
+import { Heap } from "../util/heap.js";
+import { newId } from "../util/ids.js";
+import { cloneJson } from "../util/json.js";
+import { validatePatch } from "./patch.js";
+import type {
+  AttemptRecord,
+  CancelOptions,
+  CancelResult,
+  ClaimOptions,
+  ClaimedTask,
+  CountQuery,
+  EventQuery,
+  FinishResult,
+  LeaseRef,
+  MutationResult,
+  RenewResult,
+  StartExecutionRequest,
+  TaskOutcome,
+  TaskPage,
+  TaskPatch,
+  TaskQuery,
+  TaskStore,
+} from "./types.js";
+import { emptyCounts, planRunSet } from "./run-set.js";
+
+interface Edge {
+  id: string;
+  required: boolean;
+}
+
+/** The in-memory record of one task: the public task plus what the store keeps beside it. */
+interface Row {
+  task: Task;
+  ordinal: number;
+  /** Dependencies not yet resolved (required: not completed; optional: not terminal). */
+  unresolved: number;
+  /** Reverse index: the tasks that depend on this one. */
+  dependents: Edge[] | undefined;
+  executionId: string | null;
+  leaseOwner: string | null;
+  leaseToken: string | null;
+  leaseExpiresAt: number;
+  cancelRequested: boolean;
+  queued: boolean;
+  checkpoint: JsonValue | null;
+  attempts: AttemptRecord[] | undefined;
+}
+
+interface ExecutionRow {
+  execution: Execution;
+  problems: number;
+}
+
+const byPriorityThenAge = (a: Row, b: Row): boolean =>
+  a.task.priority !== b.task.priority ? a.task.priority < b.task.priority : a.ordinal < b.ordinal;
+
+/**
+ * `TaskStore` in process memory. Single-threaded JavaScript makes every method atomic; the
+ * ready set is incremental (unresolved counts + reverse index + a priority heap), so finishing
+ * a task costs work proportional to its dependents.
+ */
+export class MemoryStore implements TaskStore {
+  private readonly rows = new Map<string, Row>();
+  private readonly trees = new Map<string, Row[]>();
+  private readonly executions = new Map<string, ExecutionRow>();
+  private readonly runningByRoot = new Map<string, string>();
+  private readonly ready = new Heap<Row>(byPriorityThenAge);
+  private readonly delayed = new Heap<Row>((a, b) => runAtMs(a) < runAtMs(b));
+  private readonly inProgress = new Set<Row>();
+  private readonly events: TaskEvent[] = [];
+  private readonly eventsByRoot = new Map<string, TaskEvent[]>();
+  private ordinal = 0;
+  private closed = false;
+
+  async createTasks(tasks: NewTask[], now = new Date()): Promise<MutationResult<{ tasks: Task[] }>> {
+    this.assertOpen();
+    const at = now.toISOString();
+    const incoming = new Set<string>();
+    const duplicates: string[] = [];
+    for (const t of tasks) {
+      if (this.rows.has(t.id) || incoming.has(t.id)) duplicates.push(t.id);
+      incoming.add(t.id);
+    }
+    if (duplicates.length > 0) {
+      throw new ApflowError(ErrorCode.InvalidTask, `task id already exists: ${duplicates.join(", ")}`, {
+        errors: duplicates.map((id) => ({ path: "id", code: "duplicate_id", message: `task id already exists: ${id}` })),
+      });
+    }
+    const missing: string[] = [];
+    for (const t of tasks) {
+      for (const dep of t.dependencies) if (!incoming.has(dep.id) && !this.rows.has(dep.id)) missing.push(dep.id);
+      if (t.parentId !== null && !incoming.has(t.parentId) && !this.rows.has(t.parentId)) missing.push(t.parentId);
+    }
+    if (missing.length > 0) {
+      throw new ApflowError(ErrorCode.InvalidDependency, `unknown task referenced: ${missing.join(", ")}`, {
+        ids: missing,
+      });
+    }
+
+    const created: Row[] = [];
+    for (const t of tasks) {
+      const task: Task = {
+        ...t,
+        dependencies: t.dependencies.map((d) => ({ id: d.id, required: d.required })),
+        inputs: cloneJson(t.inputs),
+        params: cloneJson(t.params),
+        schemas: cloneJson(t.schemas as JsonObject),
+        metadata: cloneJson(t.metadata),
+        result: cloneJson(t.result),
+        hasChildren: false,
+        updatedAt: t.createdAt,
+      };
+      const row: Row = {
+        task,
+        ordinal: ++this.ordinal,
+        unresolved: 0,
+        dependents: undefined,
+        executionId: null,
+        leaseOwner: null,
+        leaseToken: null,
+        leaseExpiresAt: 0,
+        cancelRequested: false,
+        queued: false,
+        checkpoint: null,
+        attempts: undefined,
+      };
+      this.rows.set(task.id, row);
+      let tree = this.trees.get(task.rootId);
+      if (!tree) this.trees.set(task.rootId, (tree = []));
+      tree.push(row);
+      created.push(row);
+    }
+    for (const row of created) {
+      const { task } = row;
+      if (task.parentId !== null) (this.rows.get(task.parentId) as Row).task.hasChildren = true;
+      for (const dep of task.dependencies) {
+        const target = this.rows.get(dep.id) as Row;
+        (target.dependents ??= []).push({ id: task.id, required: dep.required });
+      }
+    }
+    const events = this.append(
+      created.map((r) => ({
+        type: "task.created",
+        taskId: r.task.id,
+        rootId: r.task.rootId,
+        executionId: null,
+        status: r.task.status,
+        at,
+      })),
+    );
+    return { tasks: created.map((r) => snapshot(r.task)), events };
+  }
+
+  async startExecution(request: StartExecutionRequest): Promise<MutationResult<{ execution: Execution }>> {
+    this.assertOpen();
+    const now = request.now ?? new Date();
+    const at = now.toISOString();
+    const target = this.row(request.taskId);
+    const rootId = target.task.rootId;
+    const running = this.runningByRoot.get(rootId);
+    if (running) throw new AlreadyExecutingError(rootId, running);
+    const tree = this.trees.get(rootId) ?? [];
+    const runSet = planRunSet(
+      tree.map((r) => r.task),
+      request.taskId,
+      request.rerun ?? "failed",
+    );
+
+    const execution: Execution = {
+      id: request.executionId ?? newId(),
+      rootId,
+      taskId: request.taskId,
+      status: "running",
+      cancelRequested: false,
+      remaining: runSet.length,
+      total: runSet.length,
+      demo: request.demo ?? false,
+      userId: request.userId ?? target.task.userId,
+      createdAt: at,
+      finishedAt: null,
+    };
+    if (this.executions.has(execution.id)) {
+      throw new ApflowError(ErrorCode.InvalidParams, `execution id already exists: ${execution.id}`);
+    }
+    const execRow: ExecutionRow = { execution, problems: 0 };
+    this.executions.set(execution.id, execRow);
+
+    const rows = runSet.map((id) => this.rows.get(id) as Row);
+    for (const row of rows) {
+      if (row.task.status === "in_progress") {
+        throw new ApflowError(ErrorCode.AlreadyExecuting, `task ${row.task.id} is still running`);
+      }
+    }
+    for (const row of rows) {
+      if (row.task.status !== "pending") resetForRerun(row.task, at);
+      row.executionId = execution.id;
+      row.cancelRequested = false;
+    }
+    const newEvents: NewEvent[] = [
+      { type: "tree.started", taskId: rootId, rootId, executionId: execution.id, status: "in_progress", at },
+    ];
+    if (rows.length === 0) {
+      this.finishExecution(execRow, at, newEvents);
+    } else {
+      this.runningByRoot.set(rootId, execution.id);
+      for (const row of rows) {
+        row.unresolved = this.countUnresolved(row.task);
+        this.enqueueIfReady(row);
+      }
+    }
+    const events = this.append(newEvents);
+    return { execution: { ...execution }, events };
+  }
+
+  async claimReady(options: ClaimOptions): Promise<MutationResult<{ claimed: ClaimedTask[] }>> {
+    this.assertOpen();
+    const nowMs = (options.now ?? new Date()).getTime();
+    const at = new Date(nowMs).toISOString();
+    this.promoteDelayed(nowMs);
+    const claimed: ClaimedTask[] = [];
+    const newEvents: NewEvent[] = [];
+    while (claimed.length < options.limit && this.ready.size > 0) {
+      const row = this.ready.pop() as Row;
+      row.queued = false;
+      if (!this.isReady(row)) continue;
+      const runAt = runAtMs(row);
+      if (runAt > nowMs) {
+        this.delay(row);
+        continue;
+      }
+      const exec = this.executions.get(row.executionId as string) as ExecutionRow;
+      transition(row.task, "in_progress", at);
+      row.leaseOwner = options.owner;
+      row.leaseToken = newId();
+      row.leaseExpiresAt = nowMs + options.leaseMs;
+      this.inProgress.add(row);
+      (row.attempts ??= []).push({
+        attempt: row.task.attempt,
+        startedAt: at,
+        endedAt: null,
+        status: "in_progress",
+        error: null,
+        owner: options.owner,
+      });
+      claimed.push({
+        task: snapshot(row.task),
+        leaseToken: row.leaseToken,
+        executionId: exec.execution.id,
+        demo: exec.execution.demo,
+        dependencies: this.dependencyResults(row.task),
+        lastCheckpoint: cloneJson(row.checkpoint),
+      });
+      newEvents.push({
+        type: "task.started",
+        taskId: row.task.id,
+        rootId: row.task.rootId,
+        executionId: exec.execution.id,
+        status: "in_progress",
+        progress: row.task.progress,
+        at,
+      });
+    }
+    return { claimed, events: this.append(newEvents) };
+  }
+
+  async finishTask(taskId: string, leaseToken: string, outcome: TaskOutcome, now = new Date()): Promise<FinishResult> {
+    this.assertOpen();
+    const row = this.leased(taskId, leaseToken);
+    const at = now.toISOString();
+    const newEvents: NewEvent[] = [];
+    const finished: Execution[] = [];
+    const { task } = row;
+    const attempt = row.attempts?.[row.attempts.length - 1];
+    this.releaseLease(row);
+
+    if (outcome.status === "failed" && outcome.retryAt) {
+      transition(task, "pending", at, { runAt: outcome.retryAt.toISOString(), progress: 0 });
+      task.error = outcome.error;
+      if (attempt) closeAttempt(attempt, at, "failed", outcome.error);
+      newEvents.push(this.eventFor(row, "task.retrying", at, { error: outcome.error }));
+      this.enqueueIfReady(row);
+      return { task: snapshot(task), finished, events: this.append(newEvents) };
+    }
+
+    if (outcome.status === "completed") {
+      transition(task, "completed", at, { result: cloneJson(outcome.result) });
+      newEvents.push(this.eventFor(row, "task.completed", at, { result: task.result }));
+    } else if (outcome.status === "failed") {
+      transition(task, "failed", at, { error: outcome.error });
+      newEvents.push(this.eventFor(row, "task.failed", at, { error: task.error }));
+    } else {
+      const patch = outcome.result === undefined ? {} : { result: cloneJson(outcome.result) };
+      transition(task, "cancelled", at, { ...patch, error: outcome.error ?? cancelledError() });
+      newEvents.push(this.eventFor(row, "task.cancelled", at, { error: task.error, result: task.result }));
+    }
+    if (attempt) closeAttempt(attempt, at, task.status, task.error);
+    this.afterTerminal(row, at, newEvents, finished);
+    return { task: snapshot(task), finished, events: this.append(newEvents) };
+  }
+
+  async renewLeases(owner: string, leases: LeaseRef[], leaseMs: number, now = new Date()): Promise<RenewResult> {
+    this.assertOpen();
+    const result: RenewResult = { renewed: [], lost: [], cancelRequested: [] };
+    const expiresAt = now.getTime() + leaseMs;
+    for (const { taskId, leaseToken } of leases) {
+      const row = this.rows.get(taskId);
+      if (!row || row.task.status !== "in_progress" || row.leaseToken !== leaseToken || row.leaseOwner !== owner) {
+        result.lost.push(taskId);
+        continue;
+      }
+      row.leaseExpiresAt = expiresAt;
+      result.renewed.push(taskId);
+      if (row.cancelRequested) result.cancelRequested.push(taskId);
+    }
+    return result;
+  }
+
+  async reclaimExpired(now = new Date()): Promise<MutationResult<{ tasks: Task[] }>> {
+    this.assertOpen();
+    const nowMs = now.getTime();
+    const at = now.toISOString();
+    const reclaimed: Task[] = [];
+    const newEvents: NewEvent[] = [];
+    const finished: Execution[] = [];
+    for (const row of [...this.inProgress]) {
+      if (row.leaseExpiresAt > nowMs) continue;
+      const attempt = row.attempts?.[row.attempts.length - 1];
+      const error: TaskError = {
+        code: TaskErrorCode.LeaseExpired,
+        message: `lease of ${row.leaseOwner ?? "unknown owner"} expired`,
+      };
+      this.releaseLease(row);
+      if (attempt) closeAttempt(attempt, at, "failed", error);
+      const { task } = row;
+      const exhausted = task.retry !== null && task.attempt >= task.retry.maxAttempts;
+      if (row.cancelRequested || exhausted) {
+        const to = row.cancelRequested ? "cancelled" : "failed";
+        transition(task, to, at, { error: row.cancelRequested ? cancelledError() : error });
+        newEvents.push(this.eventFor(row, to === "cancelled" ? "task.cancelled" : "task.failed", at, { error: task.error }));
+        this.afterTerminal(row, at, newEvents, finished);
+      } else {
+        transition(task, "pending", at);
+        task.error = error;
+        newEvents.push(this.eventFor(row, "task.retrying", at, { error }));
+        this.enqueueIfReady(row);
+      }
+      reclaimed.push(snapshot(task));
+    }
+    return { tasks: reclaimed, events: this.append(newEvents) };
+  }
+
+  async cancel(taskId: string, options: CancelOptions = {}): Promise<CancelResult> {
+    this.assertOpen();
+    const target = this.row(taskId);
+    const at = (options.now ?? new Date()).toISOString();
+    const error: TaskError = { code: TaskErrorCode.Cancelled, message: options.reason ?? "cancelled by request" };
+    const newEvents: NewEvent[] = [];
+    const finished: Execution[] = [];
+    const result: CancelResult = { cancelled: [], running: [], finished, events: [] };
+    const isRoot = target.task.parentId === null;
+    const targets = isRoot ? (this.trees.get(target.task.rootId) ?? []) : [target];
+    if (isRoot) {
+      const execId = this.runningByRoot.get(target.task.rootId);
+      if (execId) (this.executions.get(execId) as ExecutionRow).execution.cancelRequested = true;
+    }
+    for (const row of targets) {
+      if (row.task.status === "in_progress") {
+        row.cancelRequested = true;
+        result.running.push({ taskId: row.task.id, leaseOwner: row.leaseOwner });
+      }
+    }
+    for (const row of targets) {
+      if (row.task.status !== "pending") continue;
+      transition(row.task, "cancelled", at, { error });
+      result.cancelled.push(row.task.id);
+      newEvents.push(this.eventFor(row, "task.cancelled", at, { error }));
+      // A root cancel cancels the whole tree, so there is nothing left to cascade to.
+      this.afterTerminal(row, at, newEvents, finished, !isRoot, result.cancelled);
+    }
+    result.events = this.append(newEvents);
+    return result;
+  }
+
+  async reportProgress(
+    taskId: string,
+    leaseToken: string,
+    progress: number,
+    message?: string,
+    now = new Date(),
+  ): Promise<MutationResult<Record<never, never>>> {
+    this.assertOpen();
+    const row = this.leased(taskId, leaseToken);
+    row.task.progress = clampProgress(progress);
+    row.task.updatedAt = now.toISOString();
+    const event: NewEvent = this.eventFor(row, "task.progress", row.task.updatedAt, {});
+    event.progress = row.task.progress;
+    if (message !== undefined) event.message = message;
+    return { events: this.append([event]) };
+  }
+
+  async saveInputs(taskId: string, leaseToken: string, inputs: JsonObject): Promise<void> {
+    this.assertOpen();
+    this.leased(taskId, leaseToken).task.inputs = cloneJson(inputs);
+  }
+
+  async saveCheckpoint(taskId: string, leaseToken: string, state: JsonValue): Promise<void> {
+    this.assertOpen();
+    this.leased(taskId, leaseToken).checkpoint = cloneJson(state);
+  }
+
+  async appendEvents(events: NewEvent[]): Promise<TaskEvent[]> {
+    this.assertOpen();
+    return this.append(events);
+  }
+
+  async readEvents(query: EventQuery): Promise<TaskEvent[]> {
+    const source = query.rootId !== undefined ? (this.eventsByRoot.get(query.rootId) ?? []) : this.events;
+    const after = query.afterSeq ?? 0;
+    const limit = query.limit ?? 1000;
+    const out: TaskEvent[] = [];
+    for (let i = firstAfter(source, after); i < source.length && out.length < limit; i++) {
+      const e = source[i] as TaskEvent;
+      if (query.taskId !== undefined && e.taskId !== query.taskId) continue;
+      if (query.executionId !== undefined && e.executionId !== query.executionId) continue;
+      out.push({ ...e });
+    }
+    return out;
+  }
+
+  async getTask(id: string): Promise<Task | null> {
+    const row = this.rows.get(id);
+    return row ? snapshot(row.task) : null;
+  }
+
+  async getTasks(ids: string[]): Promise<Task[]> {
+    const out: Task[] = [];
+    for (const id of ids) {
+      const row = this.rows.get(id);
+      if (row) out.push(snapshot(row.task));
+    }
+    return out;
+  }
+
+  async listTasks(query: TaskQuery = {}): Promise<TaskPage> {
+    const statuses = query.status === undefined ? null : new Set(toArray(query.status));
+    const source = query.rootId !== undefined ? (this.trees.get(query.rootId) ?? []) : this.rows.values();
+    const matches: Row[] = [];
+    for (const row of source) {
+      const t = row.task;
+      if (query.userId !== undefined && t.userId !== query.userId) continue;
+      if (statuses && !statuses.has(t.status)) continue;
+      if (query.parentId !== undefined && t.parentId !== query.parentId) continue;
+      if (query.rootsOnly && t.parentId !== null) continue;
+      matches.push(row);
+    }
+    matches.sort((a, b) => (query.order === "-createdAt" ? b.ordinal - a.ordinal : a.ordinal - b.ordinal));
+    const offset = query.offset ?? 0;
+    const limit = query.limit ?? 100;
+    return { tasks: matches.slice(offset, offset + limit).map((r) => snapshot(r.task)), total: matches.length };
+  }
+
+  async getTree(rootId: string): Promise<Task[]> {
+    return (this.trees.get(rootId) ?? []).map((r) => snapshot(r.task));
+  }
+
+  async getChildren(parentId: string): Promise<Task[]> {
+    const parent = this.rows.get(parentId);
+    if (!parent) return [];
+    return (this.trees.get(parent.task.rootId) ?? []).filter((r) => r.task.parentId === parentId).map((r) => snapshot(r.task));
+  }
+
+  async countByStatus(query: CountQuery = {}): Promise<Record<TaskStatus, number>> {
+    const counts = emptyCounts();
+    const source = query.rootId !== undefined ? (this.trees.get(query.rootId) ?? []) : this.rows.values();
+    for (const row of source) {
+      if (query.userId !== undefined && row.task.userId !== query.userId) continue;
+      if (query.rootsOnly && row.task.parentId !== null) continue;
+      counts[row.task.status]++;
+    }
+    return counts;
+  }
+
+  async getAttempts(taskId: string): Promise<AttemptRecord[]> {
+    return (this.row(taskId).attempts ?? []).map((a) => ({ ...a }));
+  }
+
+  async getExecution(id: string): Promise<Execution | null> {
+    const row = this.executions.get(id);
+    return row ? { ...row.execution } : null;
+  }
+
+  async listExecutions(query: { rootId?: string; status?: Execution["status"]; limit?: number } = {}): Promise<Execution[]> {
+    const out: Execution[] = [];
+    for (const { execution } of this.executions.values()) {
+      if (query.rootId !== undefined && execution.rootId !== query.rootId) continue;
+      if (query.status !== undefined && execution.status !== query.status) continue;
+      out.push({ ...execution });
+    }
+    return out.slice(-(query.limit ?? 100));
+  }
+
+  async updateTask(id: string, patch: TaskPatch, now = new Date()): Promise<Task> {
+    this.assertOpen();
+    const row = this.row(id);
+    if (row.task.status === "in_progress") {
+      throw new ApflowError(ErrorCode.InvalidTransition, `task ${id} is running and cannot be updated`, { taskId: id });
+    }
+    const valid = validatePatch(patch);
+    const { task } = row;
+    if (valid.name !== undefined) task.name = valid.name;
+    if (valid.inputs !== undefined) task.inputs = cloneJson(valid.inputs);
+    if (valid.params !== undefined) task.params = cloneJson(valid.params);
+    if (valid.schemas !== undefined) task.schemas = cloneJson(valid.schemas as JsonObject);
+    if (valid.metadata !== undefined) task.metadata = cloneJson(valid.metadata);
+    if (valid.retry !== undefined) task.retry = valid.retry;
+    if (valid.runAt !== undefined) task.runAt = valid.runAt;
+    if (valid.priority !== undefined && valid.priority !== task.priority) {
+      task.priority = valid.priority as Task["priority"];
+      if (row.queued) this.rebuildReady();
+    }
+    task.updatedAt = now.toISOString();
+    return snapshot(task);
+  }
+
+  async deleteTask(id: string): Promise<{ deleted: string[] }> {
+    this.assertOpen();
+    const target = this.row(id);
+    const tree = this.trees.get(target.task.rootId) ?? [];
+    const doomed = new Set<string>([id]);
+    for (const row of tree) {
+      // Tree order is creation order and parents are created before children.
+      if (row.task.parentId !== null && doomed.has(row.task.parentId)) doomed.add(row.task.id);
+    }
+    for (const taskId of doomed) {
+      const row = this.rows.get(taskId) as Row;
+      if (row.task.status === "in_progress") throw new CannotDeleteError(taskId, "it is running");
+      if (row.task.status === "pending" && row.executionId && this.isRunning(row.executionId)) {
+        throw new CannotDeleteError(taskId, "its tree is executing");
+      }
+      for (const dep of row.dependents ?? []) {
+        if (!doomed.has(dep.id)) throw new CannotDeleteError(taskId, `task ${dep.id} depends on it`);
+      }
+    }
+    for (const taskId of doomed) {
+      const row = this.rows.get(taskId) as Row;
+      for (const dep of row.task.dependencies) {
+        const upstream = this.rows.get(dep.id);
+        if (upstream?.dependents) upstream.dependents = upstream.dependents.filter((e) => e.id !== taskId);
+      }
+      this.rows.delete(taskId);
+    }
+    const remaining = tree.filter((r) => !doomed.has(r.task.id));
+    if (remaining.length === 0) this.trees.delete(target.task.rootId);
+    else this.trees.set(target.task.rootId, remaining);
+    const parentId = target.task.parentId;
+    if (parentId !== null) {
+      const parent = this.rows.get(parentId);
+      if (parent) parent.task.hasChildren = remaining.some((r) => r.task.parentId === parentId);
+    }
+    return { deleted: [...doomed] };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  private assertOpen(): void {
+    if (this.closed) throw new ApflowError(ErrorCode.Internal, "store is closed");
+  }
+
+  private row(id: string): Row {
+    const row = this.rows.get(id);
+    if (!row) throw new NotFoundError("task", id);
+    return row;
+  }
+
+  private leased(taskId: string, leaseToken: string): Row {
+    const row = this.row(taskId);
+    if (row.task.status !== "in_progress" || row.leaseToken !== leaseToken) throw new LeaseLostError(taskId);
+    return row;
+  }
+
+  private releaseLease(row: Row): void {
+    row.leaseOwner = null;
+    row.leaseToken = null;
+    row.leaseExpiresAt = 0;
+    this.inProgress.delete(row);
+  }
+
+  private isRunning(executionId: string): boolean {
+    return this.executions.get(executionId)?.execution.status === "running";
+  }
+
+  private isReady(row: Row): boolean {
+    return (
+      row.task.status === "pending" &&
+      row.unresolved === 0 &&
+      row.executionId !== null &&
+      this.isRunning(row.executionId)
+    );
+  }
+
+  private enqueueIfReady(row: Row): void {
+    if (row.queued || !this.isReady(row)) return;
+    if (runAtMs(row) > Date.now()) {
+      this.delay(row);
+      return;
+    }
+    row.queued = true;
+    this.ready.push(row);
+  }
+
+  private delay(row: Row): void {
+    row.queued = true;
+    this.delayed.push(row);
+  }
+
+  private promoteDelayed(nowMs: number): void {
+    while (this.delayed.size > 0 && runAtMs(this.delayed.peek() as Row) <= nowMs) {
+      const row = this.delayed.pop() as Row;
+      this.ready.push(row);
+    }
+  }
+
+  private rebuildReady(): void {
+    const rows: Row[] = [];
+    while (this.ready.size > 0) rows.push(this.ready.pop() as Row);
+    for (const row of rows) this.ready.push(row);
+  }
+
+  private countUnresolved(task: Task): number {
+    let n = 0;
+    for (const dep of task.dependencies) {
+      const status = (this.rows.get(dep.id) as Row).task.status;
+      if (dep.required ? status !== "completed" : !isTerminal(status)) n++;
+    }
+    return n;
+  }
+
+  private dependencyResults(task: Task): DependencyResult[] {
+    if (task.dependencies.length === 0) return [];
+    return task.dependencies.map((dep) => {
+      const t = (this.rows.get(dep.id) as Row).task;
+      return { id: t.id, name: t.name, status: t.status, required: dep.required, result: cloneJson(t.result) };
+    });
+  }
+
+  /**
+   * Book-keeping after a task became terminal: release its dependents (cascading
+   * `DEPENDENCY_FAILED` through required edges when it did not complete) and count it against
+   * its execution, finishing the execution when nothing of it is left.
+   */
+  private afterTerminal(
+    row: Row,
+    at: string,
+    events: NewEvent[],
+    finished: Execution[],
+    cascade = true,
+    failedIds?: string[],
+  ): void {
+    const queue: Row[] = [row];
+    while (queue.length > 0) {
+      const current = queue.shift() as Row;
+      this.countTerminal(current, at, events, finished);
+      if (!cascade) continue;
+      const ok = current.task.status === "completed";
+      for (const edge of current.dependents ?? []) {
+        const dependent = this.rows.get(edge.id) as Row;
+        if (isTerminal(dependent.task.status)) continue;
+        if (ok || !edge.required) {
+          if (dependent.task.status === "pending" && dependent.unresolved > 0) {
+            dependent.unresolved--;
+            this.enqueueIfReady(dependent);
+          }
+          continue;
+        }
+        if (dependent.task.status !== "pending") continue;
+        const error: TaskError = {
+          code: TaskErrorCode.DependencyFailed,
+          message: `dependency ${current.task.name} (${current.task.id}) ${current.task.status}`,
+          details: { dependencyId: current.task.id, dependencyName: current.task.name, dependencyStatus: current.task.status },
+        };
+        transition(dependent.task, "failed", at, { error });
+        events.push(this.eventFor(dependent, "task.failed", at, { error }));
+        failedIds?.push(dependent.task.id);
+        queue.push(dependent);
+      }
+    }
+  }
+
+  private countTerminal(row: Row, at: string, events: NewEvent[], finished: Execution[]): void {
+    const execId = row.executionId;
+    if (execId === null) return;
+    const exec = this.executions.get(execId);
+    if (!exec || exec.execution.status !== "running") return;
+    if (row.task.status !== "completed") exec.problems++;
+    exec.execution.remaining--;
+    if (exec.execution.remaining === 0) finished.push(this.finishExecution(exec, at, events));
+  }
+
+  private finishExecution(exec: ExecutionRow, at: string, events: NewEvent[]): Execution {
+    const { execution } = exec;
+    execution.status = execution.cancelRequested ? "cancelled" : exec.problems > 0 ? "failed" : "completed";
+    execution.finishedAt = at;
+    if (this.runningByRoot.get(execution.rootId) === execution.id) this.runningByRoot.delete(execution.rootId);
+    events.push({
+      type: "tree.finished",
+      taskId: execution.rootId,
+      rootId: execution.rootId,
+      executionId: execution.id,
+      status: execution.status,
+      at,
+    });
+    return { ...execution };
+  }
+
+  private eventFor(
+    row: Row,
+    type: NewEvent["type"],
+    at: string,
+    extra: { result?: JsonValue | null; error?: TaskError | null },
+  ): NewEvent {
+    const event: NewEvent = {
+      type,
+      taskId: row.task.id,
+      rootId: row.task.rootId,
+      executionId: row.executionId,
+      status: row.task.status,
+      at,
+    };
+    if (extra.result !== undefined) event.result = cloneJson(extra.result);
+    if (extra.error !== undefined) event.error = extra.error;
+    return event;
+  }
+
+  private append(newEvents: NewEvent[]): TaskEvent[] {
+    const out: TaskEvent[] = [];
+    for (const e of newEvents) {
+      const event = { ...e, seq: this.events.length + 1 } as TaskEvent;
+      this.events.push(event);
+      let byRoot = this.eventsByRoot.get(event.rootId);
+      if (!byRoot) this.eventsByRoot.set(event.rootId, (byRoot = []));
+      byRoot.push(event);
+      out.push(event);
+    }
+    return out;
+  }
+}
+
+function snapshot(task: Task): Task {
+  return {
+    ...task,
+    dependencies: task.dependencies.map((d) => ({ ...d })),
+    inputs: cloneJson(task.inputs),
+    params: cloneJson(task.params),
+    schemas: cloneJson(task.schemas as JsonObject),
+    metadata: cloneJson(task.metadata),
+    result: cloneJson(task.result),
+    error: task.error ? { ...task.error } : null,
+    retry: task.retry ? structuredClone(task.retry) : null,
+  };
+}
+
+function runAtMs(row: Row): number {
+  return row.task.runAt === null ? 0 : Date.parse(row.task.runAt);
+}
+
+function closeAttempt(attempt: AttemptRecord, at: string, status: TaskStatus, error: TaskError | null): void {
+  attempt.endedAt = at;
+  attempt.status = status;
+  attempt.error = error;
+}
+
+function cancelledError(): TaskError {
+  return { code: TaskErrorCode.Cancelled, message: "cancelled" };
+}
+
+function clampProgress(p: number): number {
+  if (!Number.isFinite(p)) return 0;
+  return Math.min(1, Math.max(0, p));
+}
+
+function toArray<T>(v: T | T[]): T[] {
+  return Array.isArray(v) ? v : [v];
+}
+
+/** Index of the first event with `seq > after` in an array sorted by seq. */
+function firstAfter(events: TaskEvent[], after: number): number {
+  let lo = 0;
+  let hi = events.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((events[mid] as TaskEvent).seq <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+

@@ -1,0 +1,223 @@
+import { ApflowError, ErrorCode, NotFoundError, ValidationError } from "../errors.js";
+import type { TaskStore } from "../store/types.js";
+import type { Task, TaskInput } from "../types.js";
+import { newId } from "../util/ids.js";
+
+export const RESETTABLE_FIELDS = [
+  "status",
+  "progress",
+  "result",
+  "error",
+  "startedAt",
+  "completedAt",
+  "attempt",
+  "inputs",
+  "metadata",
+  "runAt",
+] as const;
+export type ResettableField = (typeof RESETTABLE_FIELDS)[number];
+
+export const DEFAULT_RESET_FIELDS: readonly ResettableField[] = [
+  "status",
+  "progress",
+  "result",
+  "error",
+  "startedAt",
+  "completedAt",
+  "attempt",
+];
+
+export interface CopyOptions {
+  /** `minimal` (default), `full` or `custom` (SPEC §4.1). */
+  mode?: "minimal" | "full" | "custom";
+  /** For `custom`: the tasks to re-run (their upstream dependencies come along). */
+  taskIds?: string[];
+  /** For `custom`: also re-run the descendants of `taskIds`. */
+  includeDescendants?: boolean;
+  /** Fields reset on the tasks that will re-run (default: status, progress, result, error, startedAt, completedAt, attempt). */
+  resetFields?: ResettableField[];
+  /** `false`: return the flat array for `createTree` instead of storing it. */
+  save?: boolean;
+  /** Owner of the copy (default: the original's). */
+  userId?: string | null;
+}
+
+/**
+ * Build the flat task array of a copy that re-runs part of a tree. Every copied task gets a new
+ * id and `originalTaskId`; dependencies are rewritten to the new ids. Tasks the re-run needs but
+ * does not re-run are copied as completed with their original results, so the copy is a
+ * self-contained tree. A dependency on a task that is neither copied nor completed is an error.
+ */
+export async function copyTask(store: TaskStore, taskId: string, options: CopyOptions = {}): Promise<TaskInput[]> {
+  const origin = await store.getTask(taskId);
+  if (!origin) throw new NotFoundError("task", taskId);
+  const tree = await store.getTree(origin.rootId);
+  const byId = new Map(tree.map((t) => [t.id, t]));
+  const children = new Map<string, Task[]>();
+  const dependents = new Map<string, Task[]>();
+  for (const t of tree) {
+    if (t.parentId !== null) push(children, t.parentId, t);
+    for (const d of t.dependencies) {
+      const target = byId.get(d.id);
+      if (target) push(dependents, target.id, t);
+    }
+  }
+  const resetFields = new Set<ResettableField>(options.resetFields ?? DEFAULT_RESET_FIELDS);
+  for (const f of resetFields) {
+    if (!(RESETTABLE_FIELDS as readonly string[]).includes(f)) {
+      throw new ValidationError([
+        { path: "resetFields", code: "invalid_field", message: `cannot reset "${f}"; allowed: ${RESETTABLE_FIELDS.join(", ")}` },
+      ]);
+    }
+  }
+
+  const rerun = new Set<string>();
+  const mode = options.mode ?? "minimal";
+  if (mode === "custom") {
+    const ids = options.taskIds ?? [];
+    if (ids.length === 0) {
+      throw new ValidationError([{ path: "taskIds", code: "required", message: "custom copy needs taskIds" }]);
+    }
+    for (const id of ids) {
+      const t = byId.get(id);
+      if (!t) throw new ValidationError([{ path: "taskIds", code: "unknown_task", message: `task ${id} is not in tree ${origin.rootId}` }]);
+      rerun.add(id);
+      if (options.includeDescendants) for (const d of descendants(t, children)) rerun.add(d.id);
+    }
+    // Upstream dependencies that did not complete run again too.
+    const stack = [...rerun];
+    while (stack.length > 0) {
+      for (const dep of (byId.get(stack.pop() as string) as Task).dependencies) {
+        const up = byId.get(dep.id);
+        if (up && up.status !== "completed" && !rerun.has(up.id)) {
+          rerun.add(up.id);
+          stack.push(up.id);
+        }
+      }
+    }
+  } else {
+    const subtree = descendants(origin, children);
+    const hasFailedLeaf = subtree.some((t) => t.status === "failed" && !children.has(t.id));
+    for (const t of subtree) rerun.add(t.id);
+    const stack = [...rerun];
+    while (stack.length > 0) {
+      for (const dependent of dependents.get(stack.pop() as string) ?? []) {
+        if (rerun.has(dependent.id)) continue;
+        if (hasFailedLeaf && dependent.status === "pending") continue;
+        rerun.add(dependent.id);
+        stack.push(dependent.id);
+      }
+    }
+    if (mode === "full") for (const t of tree) if (t.status !== "completed") rerun.add(t.id);
+  }
+
+  // Close over what the re-run needs: completed upstream tasks come along as finished copies;
+  // ancestors keep the structure up to the smallest subtree that holds everything.
+  const kept = new Set<string>();
+  const missing: string[] = [];
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const id of rerun) {
+      for (const dep of (byId.get(id) as Task).dependencies) {
+        if (rerun.has(dep.id) || kept.has(dep.id)) continue;
+        const up = byId.get(dep.id);
+        if (up?.status === "completed") {
+          kept.add(dep.id);
+          changed = true;
+        } else if (!missing.includes(dep.id)) {
+          missing.push(dep.id);
+        }
+      }
+    }
+    if (mode === "full") for (const t of tree) if (!rerun.has(t.id) && !kept.has(t.id)) kept.add(t.id);
+    for (const id of ancestorsToCommonRoot([...rerun, ...kept], byId)) {
+      if (rerun.has(id) || kept.has(id)) continue;
+      const t = byId.get(id) as Task;
+      if (t.status === "completed") kept.add(id);
+      else rerun.add(id);
+      changed = true;
+    }
+  }
+  if (missing.length > 0) {
+    throw new ApflowError(
+      ErrorCode.InvalidDependency,
+      `cannot copy: ${missing.length} dependenc${missing.length === 1 ? "y is" : "ies are"} neither copied nor completed: ${missing.join(", ")}`,
+      { errors: missing.map((id) => ({ path: "dependencies", code: "dependency_not_copied", message: `dependency ${id} is neither copied nor completed` })) },
+    );
+  }
+
+  const chosen = tree.filter((t) => rerun.has(t.id) || kept.has(t.id));
+  const newIds = new Map(chosen.map((t) => [t.id, newId()]));
+  return chosen.map((t) => toCopy(t, newIds, rerun.has(t.id), resetFields, options.userId));
+}
+
+function toCopy(
+  t: Task,
+  newIds: Map<string, string>,
+  rerun: boolean,
+  reset: Set<ResettableField>,
+  userId: string | null | undefined,
+): TaskInput {
+  const parentId = t.parentId !== null ? (newIds.get(t.parentId) ?? null) : null;
+  const copy: TaskInput = {
+    id: newIds.get(t.id) as string,
+    name: t.name,
+    parentId,
+    userId: userId === undefined ? t.userId : userId,
+    priority: t.priority,
+    dependencies: t.dependencies
+      .filter((d) => newIds.has(d.id))
+      .map((d) => ({ id: newIds.get(d.id) as string, required: d.required })),
+    inputs: rerun && reset.has("inputs") ? {} : t.inputs,
+    params: t.params,
+    schemas: t.schemas,
+    retry: t.retry,
+    runAt: rerun && reset.has("runAt") ? null : t.runAt,
+    metadata: rerun && reset.has("metadata") ? {} : t.metadata,
+    originalTaskId: t.id,
+  };
+  const keepStatus = !rerun || !reset.has("status");
+  if (keepStatus && t.status !== "pending" && t.status !== "in_progress") {
+    copy.status = t.status;
+    copy.result = !rerun || !reset.has("result") ? t.result : null;
+    copy.error = !rerun || !reset.has("error") ? t.error : null;
+    copy.progress = !rerun || !reset.has("progress") ? t.progress : 0;
+    copy.attempt = !rerun || !reset.has("attempt") ? t.attempt : 0;
+    copy.startedAt = !rerun || !reset.has("startedAt") ? t.startedAt : null;
+    copy.completedAt = !rerun || !reset.has("completedAt") ? t.completedAt : null;
+  }
+  return copy;
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+function descendants(task: Task, children: Map<string, Task[]>): Task[] {
+  const out: Task[] = [task];
+  for (let i = 0; i < out.length; i++) for (const c of children.get((out[i] as Task).id) ?? []) out.push(c);
+  return out;
+}
+
+/** Every ancestor of `ids` below (and including) their lowest common ancestor. */
+function ancestorsToCommonRoot(ids: string[], byId: Map<string, Task>): string[] {
+  if (ids.length === 0) return [];
+  const chains = ids.map((id) => {
+    const chain: string[] = [];
+    let t = byId.get(id);
+    while (t) {
+      chain.push(t.id);
+      t = t.parentId === null ? undefined : byId.get(t.parentId);
+    }
+    return chain.reverse();
+  });
+  let depth = 0;
+  const first = chains[0] as string[];
+  while (depth < first.length && chains.every((c) => c[depth] === first[depth])) depth++;
+  const out = new Set<string>();
+  for (const chain of chains) for (let i = Math.max(0, depth - 1); i < chain.length; i++) out.add(chain[i] as string);
+  return [...out];
+}
