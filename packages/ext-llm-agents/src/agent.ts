@@ -1,6 +1,6 @@
 import { defineExecutor, type ExecutorContext, type ExecutorDefinition } from "@aipartnerupflow/core";
 import { z } from "zod";
-import { DEFAULT_MAX_STEPS, generationFields, messageSchema, modelField, toModelMessages, toolFields } from "./inputs.js";
+import { DEFAULT_MAX_STEPS, generationFields, messageSchema, modelField, parseInputs, toModelMessages, toolFields } from "./inputs.js";
 import { McpConnections } from "./mcp-tools.js";
 import { resolveModel } from "./models.js";
 import { type AgentStepRecord, runAgent } from "./run-agent.js";
@@ -61,7 +61,7 @@ export function createAgentExecutor(options: LlmAgentsOptions = {}): ExecutorDef
         inputs: { prompt: "What is the weather in Paris?", tools: ["weather"], maxSteps: 5 },
       },
     ],
-    execute: (inputs, ctx) => runAgentTask(agentInputSchema.parse(inputs), ctx, options),
+    execute: (inputs, ctx) => runAgentTask(parseInputs(agentInputSchema, inputs), ctx, options),
   });
 }
 

@@ -15,7 +15,7 @@ import {
 import { generateText, type ModelMessage, NoObjectGeneratedError, Output } from "ai";
 import { z } from "zod";
 import { LlmErrorCode, toTaskFailure } from "./failures.js";
-import { modelField } from "./inputs.js";
+import { modelField, parseInputs } from "./inputs.js";
 import { type ResolvedModel, resolveModel } from "./models.js";
 import { toSdkSchema } from "./schema.js";
 import type { LlmAgentsOptions, TokenUsage } from "./types.js";
@@ -109,7 +109,7 @@ export function createGenerateTreeExecutor(
       demo: true,
     }),
     examples: [{ description: "Plan a small pipeline", inputs: { requirement: "Summarise three articles and merge the summaries" } }],
-    execute: (inputs, ctx) => generateTree(generateTreeInputSchema.parse(inputs), ctx, options),
+    execute: (inputs, ctx) => generateTree(parseInputs(generateTreeInputSchema, inputs), ctx, options),
   });
 }
 

@@ -1,4 +1,4 @@
-import type { SchemaLike } from "@aipartnerupflow/core";
+import { NonRetryableError, type SchemaLike, TaskErrorCode, zodIssues } from "@aipartnerupflow/core";
 import type { ModelMessage } from "ai";
 import { z } from "zod";
 
@@ -71,3 +71,18 @@ export const toolFields = {
   mcp: z.array(mcpUseSchema).optional().describe("MCP servers whose tools the agent may call, each with an optional tool allow-list"),
   maxSteps: z.number().int().min(1).max(MAX_STEPS_LIMIT).optional().describe("Most model calls in the tool loop (default 10)"),
 };
+
+/**
+ * Parse an executor's inputs. The engine validates them before the executor runs; this covers
+ * direct calls and applies defaults. Every issue is listed in the failure's details.
+ */
+export function parseInputs<S extends z.ZodType>(schema: S, inputs: unknown): z.output<S> {
+  const parsed = schema.safeParse(inputs);
+  if (parsed.success) return parsed.data;
+  const errors = zodIssues(parsed.error, "inputs");
+  const summary = errors.map((e) => `${e.path}: ${e.message}`).join("; ");
+  throw new NonRetryableError(`invalid inputs: ${summary}`, {
+    code: TaskErrorCode.InvalidInputs,
+    details: { errors: errors.map((e) => ({ ...e })) },
+  });
+}

@@ -1,10 +1,9 @@
-import { TaskFailure } from "@aipartnerupflow/core";
 import { APICallError } from "ai";
 import { MockLanguageModelV3 } from "ai/test";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createLlmExecutor } from "./llm.js";
-import { streamParts, streamResult, testContext, usage } from "./test-support.js";
+import { failureOf, streamParts, streamResult, testContext, usage } from "./test-support.js";
 
 describe("llm executor", () => {
   it("returns the text and usage, streaming every delta as a progress message", async () => {
@@ -68,11 +67,10 @@ describe("llm executor", () => {
     const model = new MockLanguageModelV3({ doStream: streamResult(['{"city": 42}']) });
     const llm = createLlmExecutor({ languageModel: model });
     const schema = { type: "object", properties: { city: { type: "string" } }, required: ["city"] };
-    const error = await llm.execute({ prompt: "x", schema }, testContext()).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(TaskFailure);
-    expect((error as TaskFailure).code).toBe("INVALID_OUTPUT");
-    expect((error as TaskFailure).details).toMatchObject({ text: '{"city": 42}' });
-    expect(JSON.stringify((error as TaskFailure).details)).toContain("city");
+    const error = await failureOf(() => llm.execute({ prompt: "x", schema }, testContext()));
+    expect(error.code).toBe("INVALID_OUTPUT");
+    expect(error.details).toMatchObject({ text: '{"city": 42}' });
+    expect(JSON.stringify(error.details)).toContain("city");
   });
 
   it("validates against a zod schema given programmatically", async () => {
@@ -132,14 +130,13 @@ describe("llm executor", () => {
       },
     });
     const llm = createLlmExecutor({ modelFactory: () => model });
-    const error = await llm
-      .execute({ prompt: "x", model: "openai:gpt" }, testContext({ secrets: { "llm:openai": key } }))
-      .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(TaskFailure);
-    expect((error as TaskFailure).code).toBe("LLM_API_ERROR");
-    expect((error as TaskFailure).retryable).toBe(false);
-    expect((error as TaskFailure).message).toContain("[redacted]");
-    expect(JSON.stringify({ m: (error as TaskFailure).message, d: (error as TaskFailure).details })).not.toContain(key);
+    const error = await failureOf(() =>
+      llm.execute({ prompt: "x", model: "openai:gpt" }, testContext({ secrets: { "llm:openai": key } })),
+    );
+    expect(error.code).toBe("LLM_API_ERROR");
+    expect(error.retryable).toBe(false);
+    expect(error.message).toContain("[redacted]");
+    expect(JSON.stringify({ m: error.message, d: error.details })).not.toContain(key);
   });
 
   it("declares a demo result shaped like the real one, structured when a schema is given", () => {

@@ -9,7 +9,15 @@ import { Output, streamText } from "ai";
 import { z } from "zod";
 import { exampleFromSchema } from "./demo.js";
 import { isAbort, toTaskFailure } from "./failures.js";
-import { asSchemaLike, generationFields, messageSchema, modelField, schemaLikeField, toModelMessages } from "./inputs.js";
+import {
+  asSchemaLike,
+  generationFields,
+  messageSchema,
+  modelField,
+  parseInputs,
+  schemaLikeField,
+  toModelMessages,
+} from "./inputs.js";
 import { resolveModel } from "./models.js";
 import { ProgressStream } from "./progress.js";
 import { toSdkSchema } from "./schema.js";
@@ -72,7 +80,7 @@ export function createLlmExecutor(options: LlmAgentsOptions = {}): ExecutorDefin
       return { text: `[demo] answer to: ${about}`, model, usage: ZERO_USAGE, finishReason: "stop", demo: true };
     },
     examples: [{ description: "Summarise a text", inputs: { model: "openai:gpt-4o-mini", prompt: "Summarise: ..." } }],
-    execute: (inputs, ctx) => runLlm(llmInputSchema.parse(inputs), ctx, options),
+    execute: (inputs, ctx) => runLlm(parseInputs(llmInputSchema, inputs), ctx, options),
   });
 }
 

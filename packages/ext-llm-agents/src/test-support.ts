@@ -9,6 +9,7 @@ import {
   type RegistryView,
   silentLogger,
   type Task,
+  TaskFailure,
 } from "@aipartnerupflow/core";
 import { MockLanguageModelV3, simulateReadableStream } from "ai/test";
 
@@ -141,4 +142,15 @@ export function testContext(overrides: { registry?: RegistryView; secrets?: Reco
     lastCheckpoint: null,
     registry: overrides.registry ?? new Registry(),
   };
+}
+
+/** Run an executor call that must fail, and return its `TaskFailure`. */
+export async function failureOf(run: () => unknown): Promise<TaskFailure> {
+  try {
+    await run();
+  } catch (err) {
+    if (err instanceof TaskFailure) return err;
+    throw err;
+  }
+  throw new Error("expected a TaskFailure, but the call succeeded");
 }

@@ -17,7 +17,21 @@ export function fromRegistryTool(definition: ToolDefinition, ctx: Pick<ExecutorC
   return tool({
     description: definition.description,
     inputSchema: toSdkSchema(definition.inputSchema),
-    execute: async (input) => definition.execute(input as JsonObject, { signal: ctx.signal, userId: ctx.userId }),
+    execute: async (input) =>
+      untilAborted(
+        Promise.resolve(definition.execute(input as JsonObject, { signal: ctx.signal, userId: ctx.userId })),
+        ctx.signal,
+      ),
+  });
+}
+
+/** Settle with the signal's reason as soon as it fires, even if the tool ignores the signal. */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
 }
 

@@ -1,4 +1,5 @@
 import { defineExecutor, type ExecutorContext, type ExecutorDefinition } from "@aipartnerupflow/core";
+import { parseInputs } from "../inputs.js";
 import { McpConnections } from "../mcp-tools.js";
 import type { LlmAgentsOptions, TokenUsage } from "../types.js";
 import { ZERO_USAGE } from "../usage.js";
@@ -63,7 +64,7 @@ export function createCrewExecutor(options: LlmAgentsOptions = {}): ExecutorDefi
 }
 
 async function runCrew(inputs: CrewInputs, ctx: ExecutorContext, options: LlmAgentsOptions): Promise<CrewResult> {
-  const spec = crewInputSchema.parse(inputs);
+  const spec = parseInputs(crewInputSchema, inputs);
   const env: CrewEnvironment = {
     spec,
     ctx,
