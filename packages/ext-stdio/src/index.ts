@@ -1,3 +1,5 @@
+import { createCommandExecutor } from "./command/executor.js";
+
 export { stdioPlugin, stdioPlugin as default } from "./plugin.js";
 export {
   COMMAND_EXECUTOR_ID,
@@ -26,10 +28,10 @@ export {
   systemInfoDemoResult,
   systemInfoExecutor,
   systemInfoInputSchema,
+  systemInfoResultSchema,
   type SystemInfoInputs,
 } from "./system-info.js";
 export type * from "./types.js";
 
-import { createCommandExecutor } from "./command/executor.js";
 /** The `command` executor configured by the environment alone (`APFLOW_COMMAND_*`, read per run). */
 export const commandExecutor = createCommandExecutor();

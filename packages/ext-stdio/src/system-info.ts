@@ -28,6 +28,53 @@ export const systemInfoInputSchema = z.object({
 });
 export type SystemInfoInputs = z.output<typeof systemInfoInputSchema>;
 
+const bytes = z.number().nonnegative();
+/** The result shape in JSON Schema form (for listExecutors); mirrors `SystemInfoResult`. */
+export const systemInfoResultSchema = z.object({
+  cpu: z
+    .object({
+      model: z.string(),
+      count: z.number().int(),
+      speedMHz: z.number(),
+      arch: z.string(),
+      loadAverage: z.tuple([z.number(), z.number(), z.number()]),
+    })
+    .optional(),
+  memory: z
+    .object({
+      totalBytes: bytes,
+      freeBytes: bytes,
+      usedBytes: bytes,
+      usedPercent: z.number(),
+      process: z.object({ rssBytes: bytes, heapTotalBytes: bytes, heapUsedBytes: bytes }),
+    })
+    .optional(),
+  disk: z
+    .object({
+      path: z.string(),
+      totalBytes: bytes,
+      freeBytes: bytes,
+      availableBytes: bytes,
+      usedBytes: bytes,
+      usedPercent: z.number(),
+    })
+    .optional(),
+  os: z
+    .object({
+      platform: z.string(),
+      type: z.string(),
+      release: z.string(),
+      version: z.string(),
+      arch: z.string(),
+      hostname: z.string(),
+      uptimeSeconds: z.number(),
+      endianness: z.enum(["BE", "LE"]),
+    })
+    .optional(),
+  node: z.object({ version: z.string(), v8: z.string(), pid: z.number().int(), uptimeSeconds: z.number() }).optional(),
+  collectedAt: z.string(),
+});
+
 /** Everything is read from Node's own APIs (`os`, `process`, `fs.statfs`): no program, no shell. */
 export async function readSystemInfo(
   resource: SystemInfoResource = "all",
@@ -165,6 +212,7 @@ export const systemInfoExecutor: ExecutorDefinition<SystemInfoInputs, SystemInfo
   description: "CPU, memory, disk, OS and Node.js facts of the machine running the task, read without a shell.",
   tags: ["stdio", "system", "monitoring"],
   inputSchema: systemInfoInputSchema,
+  outputSchema: systemInfoResultSchema,
   cancelable: false,
   demoResult: demoSystemInfo,
   examples: [

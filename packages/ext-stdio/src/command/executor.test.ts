@@ -280,6 +280,8 @@ describe("command: cancellation and timeout kill the whole process group", () =>
     t.controller.abort();
     const err = await failure(promise);
     expect(err.code).toBe(TaskErrorCode.Cancelled);
+    // The output read before the cancel is kept as the partial result.
+    expect(err.details).toMatchObject({ partialResult: { stdout: line + "\n", exitCode: null } });
     await waitFor(() => !processAlive(grandchild), "the grandchild to die");
   });
 

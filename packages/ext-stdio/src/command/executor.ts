@@ -109,8 +109,9 @@ export async function executeCommand(
   ctx.log.debug({ exitCode: result.exitCode, signal: result.signal, end: outcome.end }, "command: finished");
 
   if (outcome.end === "aborted") {
+    // The engine keeps `details.partialResult` as the cancelled task's result (SPEC §5.2).
     throw new TaskFailure(TaskErrorCode.Cancelled, "command cancelled: its process group was killed", {
-      details,
+      details: { partialResult: { ...result } },
       retryable: false,
       cause: ctx.signal.reason,
     });
