@@ -56,7 +56,8 @@ describe("stdioPlugin", () => {
   it("falls back to APFLOW_COMMAND_* when the options are absent", async () => {
     const registry = new Registry();
     await registry.use(stdioPlugin, {});
-    const execute = () => Promise.resolve(registry.getExecutor("command")?.execute({ command: ["echo", "env"] }, makeContext().ctx));
+    const execute = () =>
+      Promise.resolve(registry.getExecutor("command")?.execute({ command: ["echo", "env"] }, makeContext().ctx));
     await expect(execute()).rejects.toMatchObject({ code: "COMMAND_DISABLED" });
     process.env.APFLOW_COMMAND_ENABLED = "1";
     await expect(execute()).rejects.toMatchObject({ code: "COMMAND_NOT_ALLOWED" });
@@ -65,7 +66,9 @@ describe("stdioPlugin", () => {
   });
 
   it("exports a command executor configured by the environment alone", async () => {
-    await expect(Promise.resolve(commandExecutor.execute({ command: ["echo"] } as never, makeContext().ctx))).rejects.toMatchObject({
+    await expect(
+      Promise.resolve(commandExecutor.execute({ command: ["echo"] } as never, makeContext().ctx)),
+    ).rejects.toMatchObject({
       code: "COMMAND_DISABLED",
     });
   });

@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { makeContext } from "./testing/context.js";
 import { readSystemInfo, systemInfoDemoResult, systemInfoExecutor, systemInfoResultSchema } from "./system-info.js";
 
-const run = (inputs: Record<string, unknown>) => Promise.resolve(systemInfoExecutor.execute(inputs as never, makeContext().ctx));
+const run = (inputs: Record<string, unknown>) =>
+  Promise.resolve(systemInfoExecutor.execute(inputs as never, makeContext().ctx));
 
 describe("system_info", () => {
   it("reads every section by default, each with plausible values", async () => {

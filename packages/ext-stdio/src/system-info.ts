@@ -3,15 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { type ExecutorDefinition, TaskFailure, zodIssues } from "@aipartnerupflow/core";
 import { z } from "zod";
-import type {
-  CpuInfo,
-  DiskInfo,
-  MemoryInfo,
-  NodeInfo,
-  OsInfo,
-  SystemInfoResource,
-  SystemInfoResult,
-} from "./types.js";
+import type { CpuInfo, DiskInfo, MemoryInfo, NodeInfo, OsInfo, SystemInfoResource, SystemInfoResult } from "./types.js";
 
 export const SYSTEM_INFO_EXECUTOR_ID = "system_info";
 
@@ -121,10 +113,14 @@ export async function diskInfo(target: string): Promise<DiskInfo> {
   try {
     s = await statfs(resolved);
   } catch (err) {
-    throw new TaskFailure("SYSTEM_INFO_DISK_UNAVAILABLE", `cannot read disk usage of ${resolved}: ${(err as Error).message}`, {
-      details: { path: resolved },
-      retryable: false,
-    });
+    throw new TaskFailure(
+      "SYSTEM_INFO_DISK_UNAVAILABLE",
+      `cannot read disk usage of ${resolved}: ${(err as Error).message}`,
+      {
+        details: { path: resolved },
+        retryable: false,
+      },
+    );
   }
   const total = s.blocks * s.bsize;
   const free = s.bfree * s.bsize;

@@ -1,4 +1,10 @@
-import { type ExecutorContext, type ExecutorDefinition, TaskErrorCode, TaskFailure, zodIssues } from "@aipartnerupflow/core";
+import {
+  type ExecutorContext,
+  type ExecutorDefinition,
+  TaskErrorCode,
+  TaskFailure,
+  zodIssues,
+} from "@aipartnerupflow/core";
 import type { CommandExecutorOptions, CommandResult } from "../types.js";
 import { CommandErrorCode, refuse } from "./errors.js";
 import { LineSplitter } from "./lines.js";
@@ -63,7 +69,11 @@ export async function executeCommand(
     (err) => ctx.log.warn({ err: String(err) }, "command: progress report failed; no further lines are streamed"),
   );
   const streamLines = (prefix: string) =>
-    new LineSplitter(policy.progress.maxLineLength, (line) => progress.line(prefix + line), () => progress.take());
+    new LineSplitter(
+      policy.progress.maxLineLength,
+      (line) => progress.line(prefix + line),
+      () => progress.take(),
+    );
   const outLines = streamLines("");
   const errLines = streamLines("[stderr] ");
 
@@ -117,9 +127,13 @@ export async function executeCommand(
     });
   }
   if (outcome.end === "timeout") {
-    throw new TaskFailure(CommandErrorCode.Timeout, `command timed out after ${timeoutMs} ms: its process group was killed`, {
-      details: { ...details, timeoutMs: timeoutMs ?? null },
-    });
+    throw new TaskFailure(
+      CommandErrorCode.Timeout,
+      `command timed out after ${timeoutMs} ms: its process group was killed`,
+      {
+        details: { ...details, timeoutMs: timeoutMs ?? null },
+      },
+    );
   }
   if ((result.exitCode !== 0 || result.signal !== null) && !inputs.allowNonZeroExit) {
     const how = result.signal !== null ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;

@@ -14,7 +14,7 @@ export class OutputCapture {
 
   constructor(
     private readonly maxBytes: number,
-    private readonly tailBytes = 2048,
+    tailBytes = 2048,
   ) {
     this.tailBuf = Buffer.alloc(tailBytes);
   }

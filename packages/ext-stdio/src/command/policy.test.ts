@@ -38,14 +38,25 @@ describe("resolveCommandPolicy", () => {
   });
 
   it("falls back to APFLOW_COMMAND_* for settings the options leave out", () => {
-    const env = { APFLOW_COMMAND_ENABLED: "1", APFLOW_COMMAND_ALLOW: " echo, ls ,,", APFLOW_COMMAND_ALLOW_SHELL: "true" };
-    expect(resolveCommandPolicy(undefined, env)).toMatchObject({ enabled: true, allow: ["echo", "ls"], allowShell: true });
+    const env = {
+      APFLOW_COMMAND_ENABLED: "1",
+      APFLOW_COMMAND_ALLOW: " echo, ls ,,",
+      APFLOW_COMMAND_ALLOW_SHELL: "true",
+    };
+    expect(resolveCommandPolicy(undefined, env)).toMatchObject({
+      enabled: true,
+      allow: ["echo", "ls"],
+      allowShell: true,
+    });
     expect(resolveCommandPolicy({ allow: ["cat"] }, env)).toMatchObject({ enabled: true, allow: ["cat"] });
   });
 
   it("lets options win over the environment, in both directions", () => {
     const env = { APFLOW_COMMAND_ENABLED: "1", APFLOW_COMMAND_ALLOW_SHELL: "1" };
-    expect(resolveCommandPolicy({ enabled: false, allowShell: false }, env)).toMatchObject({ enabled: false, allowShell: false });
+    expect(resolveCommandPolicy({ enabled: false, allowShell: false }, env)).toMatchObject({
+      enabled: false,
+      allowShell: false,
+    });
     expect(resolveCommandPolicy({ enabled: true }, { APFLOW_COMMAND_ENABLED: "0" }).enabled).toBe(true);
   });
 
@@ -69,7 +80,10 @@ describe("checkAllowed", () => {
 
   it("refuses any path whose basename is allowed", () => {
     for (const program of ["/tmp/evil/echo", "./echo", "../echo", "sub/echo", "/usr/bin/echo"]) {
-      expect(codeOf(() => checkAllowed(program, ["echo"])), program).toBe(CommandErrorCode.NotAllowed);
+      expect(
+        codeOf(() => checkAllowed(program, ["echo"])),
+        program,
+      ).toBe(CommandErrorCode.NotAllowed);
     }
   });
 
@@ -83,10 +97,21 @@ describe("checkAllowed", () => {
 
 describe("environment", () => {
   const policy = resolveCommandPolicy({ searchPath: ["/usr/bin", "/bin"] }, {});
-  const server = { PATH: "/server/bin", HOME: "/home/app", LANG: "C.UTF-8", DATABASE_URL: "postgres://secret", OPENAI_API_KEY: "sk-x" };
+  const server = {
+    PATH: "/server/bin",
+    HOME: "/home/app",
+    LANG: "C.UTF-8",
+    DATABASE_URL: "postgres://secret",
+    OPENAI_API_KEY: "sk-x",
+  };
 
   it("starts from a minimal environment: PATH is the search path, no server secrets", () => {
-    expect(buildEnv({ A: "1" }, policy, server)).toEqual({ HOME: "/home/app", LANG: "C.UTF-8", PATH: "/usr/bin:/bin", A: "1" });
+    expect(buildEnv({ A: "1" }, policy, server)).toEqual({
+      HOME: "/home/app",
+      LANG: "C.UTF-8",
+      PATH: "/usr/bin:/bin",
+      A: "1",
+    });
   });
 
   it("inherits the whole server environment only when the operator says so", () => {
@@ -95,10 +120,20 @@ describe("environment", () => {
   });
 
   it("refuses loader, shell and interpreter injection variables, whatever their case", () => {
-    for (const name of ["PATH", "LD_PRELOAD", "ld_audit", "DYLD_INSERT_LIBRARIES", "NODE_OPTIONS", "BASH_ENV", "BASH_FUNC_ls%%", "PYTHONPATH"]) {
+    for (const name of [
+      "PATH",
+      "LD_PRELOAD",
+      "ld_audit",
+      "DYLD_INSERT_LIBRARIES",
+      "NODE_OPTIONS",
+      "BASH_ENV",
+      "BASH_FUNC_ls%%",
+      "PYTHONPATH",
+    ]) {
       expect(isRefusedEnvVariable(name), name).toBe(true);
     }
-    for (const name of ["HOME", "GREETING", "NODE_ENV", "LDFLAGS"]) expect(isRefusedEnvVariable(name), name).toBe(false);
+    for (const name of ["HOME", "GREETING", "NODE_ENV", "LDFLAGS"])
+      expect(isRefusedEnvVariable(name), name).toBe(false);
     expect(codeOf(() => buildEnv({ LD_PRELOAD: "/tmp/x.so" }, policy, server))).toBe(CommandErrorCode.EnvNotAllowed);
   });
 });
@@ -130,7 +165,11 @@ describe("planCommand", () => {
   });
 
   it("builds `sh -c script sh args...` for an allowed shell", async () => {
-    const plan = await planCommand(inputs({ command: ['echo "$1"', "x; y"], shell: true }), { ...enabled, allowShell: true }, {});
+    const plan = await planCommand(
+      inputs({ command: ['echo "$1"', "x; y"], shell: true }),
+      { ...enabled, allowShell: true },
+      {},
+    );
     expect(plan.file).toBe("/bin/sh");
     expect(plan.args).toEqual(["-c", 'echo "$1"', "sh", "x; y"]);
   });

@@ -59,7 +59,16 @@ export const REFUSED_ENV_VARIABLES: readonly string[] = [
 ];
 
 /** Variables copied from the server's environment into the minimal safe one (when present). */
-export const SAFE_ENV_VARIABLES: readonly string[] = ["HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR"];
+export const SAFE_ENV_VARIABLES: readonly string[] = [
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "LANG",
+  "LC_ALL",
+  "LC_CTYPE",
+  "TZ",
+  "TMPDIR",
+];
 
 /** Combine plugin options with the environment fallback (per setting: an option wins when set). */
 export function resolveCommandPolicy(
@@ -147,7 +156,8 @@ export async function planCommand(
  */
 export function checkAllowed(program: string, allow: readonly string[]): void {
   const ok = program.includes("/")
-    ? path.isAbsolute(program) && allow.some((entry) => path.isAbsolute(entry) && path.normalize(entry) === path.normalize(program))
+    ? path.isAbsolute(program) &&
+      allow.some((entry) => path.isAbsolute(entry) && path.normalize(entry) === path.normalize(program))
     : allow.includes(program);
   if (!ok) {
     throw refuse(

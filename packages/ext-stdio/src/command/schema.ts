@@ -22,10 +22,7 @@ export const commandInputSchema = z.object({
     .describe("Run command[0] as a script under /bin/sh -c. Refused unless the operator allows shells."),
   cwd: text.optional().describe("Working directory (relative paths resolve against the server's working directory)."),
   env: z
-    .record(
-      z.string().regex(/^[^=\0]+$/, "an environment variable name must be non-empty, without '=' or NUL"),
-      text,
-    )
+    .record(z.string().regex(/^[^=\0]+$/, "an environment variable name must be non-empty, without '=' or NUL"), text)
     .optional()
     .describe("Variables added to the program's environment (onto the minimal safe environment)."),
   timeoutMs: z

@@ -74,7 +74,10 @@ export function makeContext(overrides: { log?: Logger } = {}): TestContext {
     messages,
     waitForMessage(match, timeoutMs = 20_000) {
       return new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no progress message matched; got ${JSON.stringify(messages())}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no progress message matched; got ${JSON.stringify(messages())}`)),
+          timeoutMs,
+        );
         const check = () => {
           const hit = messages().find(match);
           if (hit !== undefined) {
