@@ -186,7 +186,6 @@ async function execute(
     return finish(retry ? { status: "failed", error, retryAt: retry.retryAt } : { status: "failed", error });
   }
   await finish({ status: "completed", result });
-  await runAfterTaskHooks(rc.registry, { ...task, status: "completed", result }, result, claimed.executionId, log);
 
   async function write(ctxRc: RunContext, taskId: string, token: string, outcome: TaskOutcome, wlog: Logger): Promise<void> {
     let finished: FinishResult;
@@ -200,8 +199,8 @@ async function execute(
       throw err;
     }
     ctxRc.bus.publish(finished.events);
-    if (outcome.status !== "completed" && finished.task.status !== "pending") {
-      await runAfterTaskHooks(ctxRc.registry, finished.task, null, claimed.executionId, wlog);
+    if (finished.task.status !== "pending") {
+      await runAfterTaskHooks(ctxRc.registry, finished.task, finished.task.result, claimed.executionId, wlog);
     }
     if (finished.finished.length > 0) await ctxRc.onFinished(finished.finished);
   }

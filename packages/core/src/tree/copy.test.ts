@@ -1,0 +1,112 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { Engine } from "../engine/engine.js";
+import { ErrorCode } from "../errors.js";
+import { Registry } from "../registry/registry.js";
+import { MemoryStore } from "../store/memory-store.js";
+import type { Task, TaskInput } from "../types.js";
+
+let engine: Engine;
+let ran: string[];
+let failing: Set<string>;
+
+beforeEach(() => {
+  ran = [];
+  failing = new Set(["b"]);
+  const registry = new Registry();
+  registry.registerExecutor({
+    id: "work",
+    execute: (_inputs, ctx) => {
+      ran.push(ctx.task.name);
+      if (failing.has(ctx.task.name)) throw new Error(`${ctx.task.name} broke`);
+      return `${ctx.task.name} done`;
+    },
+  });
+  engine = new Engine({ store: new MemoryStore(), registry });
+});
+
+const tree: TaskInput[] = [
+  { name: "root", params: { executorId: "aggregate_results" }, dependencies: ["a", "b", "c"] },
+  { name: "a", parentId: "root", params: { executorId: "work" } },
+  { name: "b", parentId: "root", params: { executorId: "work" } },
+  { name: "c", parentId: "root", params: { executorId: "work" }, dependencies: ["b"] },
+  { name: "d", parentId: "root", params: { executorId: "work" } },
+];
+
+async function failedRun(): Promise<Map<string, Task>> {
+  const outcome = await engine.runTree(tree);
+  expect(outcome.status).toBe("failed");
+  ran = [];
+  return new Map(outcome.tasks.map((t) => [t.name, t]));
+}
+
+describe("copy", () => {
+  it("minimal: the failed part and its dependents re-run; what they need comes along completed", async () => {
+    const original = await failedRun();
+    const copy = (await engine.copy((original.get("b") as Task).id)) as Task[];
+    expect(copy.map((t) => [t.name, t.status]).sort()).toEqual([
+      ["a", "completed"],
+      ["b", "pending"],
+      ["c", "pending"],
+      ["root", "pending"],
+    ]);
+    for (const t of copy) {
+      expect(t.originalTaskId).toBe(original.get(t.name)?.id);
+      expect(t.id).not.toBe(original.get(t.name)?.id);
+    }
+    const copiedA = copy.find((t) => t.name === "a") as Task;
+    expect(copiedA.result).toBe("a done");
+    failing.clear();
+    const rootCopy = copy.find((t) => t.parentId === null) as Task;
+    const outcome = await (await engine.execute(rootCopy.id)).done;
+    expect(outcome.status).toBe("completed");
+    expect(ran.sort()).toEqual(["b", "c"]);
+    const root = outcome.tasks.find((t) => t.name === "root") as Task;
+    expect(root.result).toEqual({ results: { a: "a done", b: "b done", c: "c done" }, count: 3 });
+    // Dependencies point at the copies, never at the original tree.
+    const ids = new Set(outcome.tasks.map((t) => t.id));
+    for (const t of outcome.tasks) for (const d of t.dependencies) expect(ids.has(d.id)).toBe(true);
+  });
+
+  it("full: the whole tree, finished tasks outside the re-run set copied as completed", async () => {
+    const original = await failedRun();
+    const copy = (await engine.copy((original.get("b") as Task).id, { mode: "full" })) as Task[];
+    expect(copy.map((t) => [t.name, t.status]).sort()).toEqual([
+      ["a", "completed"],
+      ["b", "pending"],
+      ["c", "pending"],
+      ["d", "completed"],
+      ["root", "pending"],
+    ]);
+  });
+
+  it("custom: chosen tasks plus their unfinished upstream; save: false returns the array", async () => {
+    const original = await failedRun();
+    const flat = (await engine.copy((original.get("root") as Task).id, {
+      mode: "custom",
+      taskIds: [(original.get("c") as Task).id],
+      save: false,
+    })) as TaskInput[];
+    expect(flat.map((t) => t.name).sort()).toEqual(["a", "b", "c", "root"]);
+    expect(flat.find((t) => t.name === "b")?.status).toBeUndefined();
+    expect(await engine.store.listTasks()).toMatchObject({ total: 5 });
+    const created = await engine.createTree(flat, { allowFinishedTasks: true });
+    expect(created).toHaveLength(4);
+  });
+
+  it("a dependency that is neither copied nor completed is an error, never dropped", async () => {
+    const outcome = await engine.runTree([
+      { name: "root", params: { executorId: "aggregate_results" }, dependencies: ["b", "y"] },
+      { name: "b", parentId: "root", params: { executorId: "work" } },
+      { name: "y", parentId: "root", params: { executorId: "work" } },
+    ]);
+    const y = outcome.tasks.find((t) => t.name === "y") as Task;
+    await expect(engine.copy(y.id)).rejects.toMatchObject({ code: ErrorCode.InvalidDependency });
+  });
+
+  it("resetFields is validated", async () => {
+    const original = await failedRun();
+    await expect(
+      engine.copy((original.get("b") as Task).id, { resetFields: ["name" as never] }),
+    ).rejects.toMatchObject({ code: ErrorCode.InvalidParams });
+  });
+});
