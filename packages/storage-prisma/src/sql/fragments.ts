@@ -1,0 +1,39 @@
+import type { TaskStatus } from "@aipartnerupflow/core";
+import type { Dialect } from "../db/types.js";
+
+/** Small pieces of SQL that differ between the dialects, and list helpers. */
+
+/** A JSON parameter (text bound, JSONB on PostgreSQL). */
+export function jsonParam(dialect: Dialect): string {
+  return dialect === "postgres" ? "?::jsonb" : "?";
+}
+
+/** A timestamp parameter (a Date bound). */
+export function timeParam(dialect: Dialect): string {
+  return dialect === "postgres" ? "?::timestamptz" : "?";
+}
+
+/** A JSON column read as text, so that a stored JSON `null` differs from SQL NULL. */
+export function jsonText(dialect: Dialect, column: string): string {
+  return dialect === "postgres" ? `${column}::text AS ${column}` : column;
+}
+
+/** `?, ?, ?` for n values. */
+export function marks(n: number): string {
+  return n === 1 ? "?" : `?${", ?".repeat(n - 1)}`;
+}
+
+/** A SQL list literal of statuses, e.g. `('pending', 'failed')` (statuses are a closed set). */
+export function statusList(statuses: readonly TaskStatus[]): string {
+  return `(${statuses.map((s) => `'${s}'`).join(", ")})`;
+}
+
+/** Split a list so that no statement binds more parameters than the drivers allow. */
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Ids per `IN (...)` list. */
+export const IN_CHUNK = 500;

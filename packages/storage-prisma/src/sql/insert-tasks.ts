@@ -1,0 +1,131 @@
+import { ApflowError, ErrorCode, type NewEvent, type NewTask, type Task } from "@aipartnerupflow/core";
+import type { SqlSession, SqlValue } from "../db/types.js";
+import { writeJson } from "../store/rows.js";
+import { chunks, IN_CHUNK, jsonParam, marks, timeParam } from "./fragments.js";
+
+const TASK_ROWS_PER_INSERT = 100;
+const EDGE_ROWS_PER_INSERT = 300;
+
+/** Ids of `ids` that exist in `tasks`. */
+export async function existingIds(tx: SqlSession, ids: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const batch of chunks([...new Set(ids)], IN_CHUNK)) {
+    const rows = await tx.all<{ id: string }>(`SELECT id FROM tasks WHERE id IN (${marks(batch.length)})`, batch);
+    for (const r of rows) found.add(r.id);
+  }
+  return found;
+}
+
+/**
+ * Write validated tasks, their dependency edges and their `task.created` events in the caller's
+ * transaction. Refuses ids that exist (never replaces a task) and references to unknown tasks.
+ */
+export async function insertTasks(
+  tx: SqlSession,
+  tasks: readonly NewTask[],
+  at: string,
+): Promise<{ tasks: Task[]; events: NewEvent[] }> {
+  const incoming = new Set<string>();
+  const duplicates: string[] = [];
+  for (const t of tasks) {
+    if (incoming.has(t.id)) duplicates.push(t.id);
+    incoming.add(t.id);
+  }
+  for (const id of await existingIds(tx, [...incoming])) duplicates.push(id);
+  if (duplicates.length > 0) {
+    throw new ApflowError(ErrorCode.InvalidTask, `task id already exists: ${duplicates.join(", ")}`, {
+      errors: duplicates.map((id) => ({ path: "id", code: "duplicate_id", message: `task id already exists: ${id}` })),
+    });
+  }
+  const outside = new Set<string>();
+  for (const t of tasks) {
+    for (const dep of t.dependencies) if (!incoming.has(dep.id)) outside.add(dep.id);
+    if (t.parentId !== null && !incoming.has(t.parentId)) outside.add(t.parentId);
+  }
+  const found = await existingIds(tx, [...outside]);
+  const missing = [...outside].filter((id) => !found.has(id));
+  if (missing.length > 0) {
+    throw new ApflowError(ErrorCode.InvalidDependency, `unknown task referenced: ${missing.join(", ")}`, {
+      ids: missing,
+    });
+  }
+
+  const [{ next }] = (await tx.all<{ next: unknown }>("SELECT COALESCE(MAX(ordinal), 0) + 1 AS next FROM tasks")) as [
+    { next: unknown },
+  ];
+  let ordinal = Number(next);
+  const d = tx.dialect;
+  const row = `(?, ?, ?, ?, ?, ?, ?, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ?)`;
+  const parents = new Set<string>();
+  for (const t of tasks) if (t.parentId !== null) parents.add(t.parentId);
+
+  for (const batch of chunks(tasks, TASK_ROWS_PER_INSERT)) {
+    const params: SqlValue[] = [];
+    for (const t of batch) {
+      params.push(
+        t.id,
+        t.parentId,
+        t.rootId,
+        t.userId,
+        t.name,
+        t.status,
+        t.priority,
+        JSON.stringify(t.dependencies.map((dep) => ({ id: dep.id, required: dep.required }))),
+        JSON.stringify(t.inputs),
+        JSON.stringify(t.params),
+        JSON.stringify(t.schemas),
+        writeJson(t.result),
+        writeJson(t.error),
+        t.progress,
+        t.attempt,
+        writeJson(t.retry),
+        t.runAt === null ? null : new Date(t.runAt),
+        t.originalTaskId,
+        parents.has(t.id),
+        JSON.stringify(t.metadata),
+        new Date(t.createdAt),
+        new Date(t.createdAt),
+        t.startedAt === null ? null : new Date(t.startedAt),
+        t.completedAt === null ? null : new Date(t.completedAt),
+        ordinal++,
+      );
+    }
+    await tx.run(
+      `INSERT INTO tasks (id, parent_id, root_id, user_id, name, status, priority, dependencies, inputs, params,
+         schemas, result, error, progress, attempt, retry, run_at, original_task_id, has_children, metadata,
+         created_at, updated_at, started_at, completed_at, ordinal)
+       VALUES ${Array.from({ length: batch.length }, () => row).join(", ")}`,
+      params,
+    );
+  }
+
+  const edges: SqlValue[][] = [];
+  for (const t of tasks) t.dependencies.forEach((dep, i) => edges.push([t.id, dep.id, dep.required, i]));
+  for (const batch of chunks(edges, EDGE_ROWS_PER_INSERT)) {
+    await tx.run(
+      `INSERT INTO task_dependencies (task_id, depends_on_id, required, position) VALUES ${batch.map(() => "(?, ?, ?, ?)").join(", ")}`,
+      batch.flat(),
+    );
+  }
+
+  const existingParents = [...parents].filter((id) => !incoming.has(id));
+  for (const batch of chunks(existingParents, IN_CHUNK)) {
+    await tx.run(`UPDATE tasks SET has_children = true WHERE id IN (${marks(batch.length)})`, batch);
+  }
+
+  const created: Task[] = tasks.map((t) => ({
+    ...t,
+    dependencies: t.dependencies.map((dep) => ({ id: dep.id, required: dep.required })),
+    hasChildren: parents.has(t.id),
+    updatedAt: t.createdAt,
+  }));
+  const events: NewEvent[] = created.map((t) => ({
+    type: "task.created",
+    taskId: t.id,
+    rootId: t.rootId,
+    executionId: null,
+    status: t.status,
+    at,
+  }));
+  return { tasks: created, events };
+}

@@ -1,0 +1,42 @@
+import type { LeaseRef, RenewResult } from "@aipartnerupflow/core";
+import type { SqlSession } from "../db/types.js";
+import { readBool } from "../store/rows.js";
+import { chunks, timeParam } from "./fragments.js";
+
+const LEASES_PER_STATEMENT = 400;
+
+/**
+ * Extend the leases this owner still holds, in one statement per 400 leases. A lease is held
+ * when the task is in progress under the same token and owner; anything else is lost.
+ */
+export async function renewLeases(
+  db: SqlSession,
+  owner: string,
+  leases: readonly LeaseRef[],
+  leaseMs: number,
+  now: Date,
+): Promise<RenewResult> {
+  const result: RenewResult = { renewed: [], lost: [], cancelRequested: [] };
+  const expires = new Date(now.getTime() + leaseMs);
+  for (const batch of chunks(leases, LEASES_PER_STATEMENT)) {
+    const pairs = batch.map(() => "(?, ?)").join(", ");
+    const rows = await db.all<{ id: string; cancel_requested: unknown }>(
+      `UPDATE tasks SET lease_expires_at = ${timeParam(db.dialect)}
+        WHERE status = 'in_progress' AND lease_owner = ?
+          AND (id, lease_token) IN (VALUES ${pairs})
+        RETURNING id, cancel_requested`,
+      [expires, owner, ...batch.flatMap((l) => [l.taskId, l.leaseToken])],
+    );
+    const held = new Map(rows.map((r) => [r.id, readBool(r.cancel_requested)]));
+    for (const lease of batch) {
+      const cancelRequested = held.get(lease.taskId);
+      if (cancelRequested === undefined) {
+        result.lost.push(lease.taskId);
+        continue;
+      }
+      result.renewed.push(lease.taskId);
+      if (cancelRequested) result.cancelRequested.push(lease.taskId);
+    }
+  }
+  return result;
+}

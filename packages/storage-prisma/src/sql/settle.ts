@@ -1,0 +1,108 @@
+import {
+  type Execution,
+  type NewEvent,
+  sourcesOf,
+  type TaskError,
+  TaskErrorCode,
+  type TaskStatus,
+} from "@aipartnerupflow/core";
+import type { SqlSession } from "../db/types.js";
+import { byOrdinal, type TaskRow } from "../store/rows.js";
+import { countTerminal } from "./execution-accounting.js";
+import { jsonParam, statusList, timeParam } from "./fragments.js";
+
+/** The task fields that settling needs. */
+export interface SettledTask {
+  id: string;
+  name: string;
+  rootId: string;
+  status: TaskStatus;
+  executionId: string | null;
+}
+
+export function settledFromRow(row: TaskRow): SettledTask {
+  return {
+    id: row.id,
+    name: row.name,
+    rootId: row.root_id,
+    status: row.status as TaskStatus,
+    executionId: row.execution_id,
+  };
+}
+
+/** Pending dependents that a finished dependency may fail (SPEC §3.1: pending -> failed). */
+const FAILABLE = statusList(sourcesOf("failed").filter((s) => s === "pending"));
+
+/**
+ * Book-keeping after tasks became terminal, in the caller's transaction, touching only their
+ * dependents through the reverse index:
+ * - count each against its execution (finishing the execution when nothing of it is left);
+ * - a completed task resolves one dependency of each pending dependent;
+ * - a failed or cancelled one resolves its optional dependents and fails its required pending
+ *   dependents with `DEPENDENCY_FAILED` naming it, which cascades in turn.
+ * With `cascade: false` (a whole tree cancelled) only the counting is done.
+ */
+export async function settle(
+  tx: SqlSession,
+  done: readonly SettledTask[],
+  at: string,
+  events: NewEvent[],
+  finished: Execution[],
+  options: { cascade: boolean; failedIds?: string[] } = { cascade: true },
+): Promise<void> {
+  if (!options.cascade) {
+    const byExecution = new Map<string, TaskStatus[]>();
+    for (const t of done) {
+      if (t.executionId === null) continue;
+      let list = byExecution.get(t.executionId);
+      if (!list) byExecution.set(t.executionId, (list = []));
+      list.push(t.status);
+    }
+    for (const [executionId, statuses] of byExecution) {
+      await countTerminal(tx, executionId, statuses, at, events, finished);
+    }
+    return;
+  }
+  const d = tx.dialect;
+  const when = new Date(at);
+  const queue = [...done];
+  while (queue.length > 0) {
+    const current = queue.shift() as SettledTask;
+    await countTerminal(tx, current.executionId, [current.status], at, events, finished);
+    const ok = current.status === "completed";
+    await tx.run(
+      `UPDATE tasks SET unresolved = unresolved - 1
+        WHERE id IN (SELECT task_id FROM task_dependencies WHERE depends_on_id = ?${ok ? "" : " AND required = false"})
+          AND status = 'pending' AND unresolved > 0`,
+      [current.id],
+    );
+    if (ok) continue;
+    const error: TaskError = {
+      code: TaskErrorCode.DependencyFailed,
+      message: `dependency ${current.name} (${current.id}) ${current.status}`,
+      details: { dependencyId: current.id, dependencyName: current.name, dependencyStatus: current.status },
+    };
+    const failed = await tx.all<TaskRow>(
+      `UPDATE tasks SET status = 'failed', error = ${jsonParam(d)}, completed_at = ${timeParam(d)},
+              updated_at = ${timeParam(d)}
+        WHERE id IN (SELECT task_id FROM task_dependencies WHERE depends_on_id = ? AND required = true)
+          AND status IN ${FAILABLE}
+        RETURNING *`,
+      [JSON.stringify(error), when, when, current.id],
+    );
+    for (const row of byOrdinal(failed)) {
+      const dependent = settledFromRow(row);
+      events.push({
+        type: "task.failed",
+        taskId: dependent.id,
+        rootId: dependent.rootId,
+        executionId: dependent.executionId,
+        status: "failed",
+        error,
+        at,
+      });
+      options.failedIds?.push(dependent.id);
+      queue.push(dependent);
+    }
+  }
+}

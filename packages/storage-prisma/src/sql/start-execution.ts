@@ -1,0 +1,126 @@
+import {
+  AlreadyExecutingError,
+  ApflowError,
+  ErrorCode,
+  type Execution,
+  type JsonValue,
+  type NewEvent,
+  NotFoundError,
+  planRunSet,
+  sourcesOf,
+  type StartExecutionRequest,
+  type TaskDependency,
+  type TaskStatus,
+} from "@aipartnerupflow/core";
+import { randomUUID } from "node:crypto";
+import type { SqlSession } from "../db/types.js";
+import { type ExecutionRow, executionFromRow, readJson } from "../store/rows.js";
+import { chunks, IN_CHUNK, marks, statusList, timeParam } from "./fragments.js";
+import { finishExecution } from "./execution-accounting.js";
+
+/** Finished statuses that may go back to pending for a re-run (SPEC §3.1). */
+const RERUNNABLE = sourcesOf("pending").filter((s) => s !== "in_progress");
+
+interface TreeRow {
+  id: string;
+  parent_id: string | null;
+  status: string;
+  dependencies: unknown;
+}
+
+/**
+ * Start an execution in the caller's transaction: refuse a second running execution of the
+ * tree, pick the run set (core's `planRunSet`, so every store agrees), reset its finished tasks,
+ * queue them under the execution and count each one's unresolved dependencies.
+ */
+export async function startExecution(
+  tx: SqlSession,
+  request: StartExecutionRequest,
+  at: string,
+): Promise<{ execution: Execution; events: NewEvent[] }> {
+  const d = tx.dialect;
+  const [target] = await tx.all<{ root_id: string; user_id: string | null }>(
+    "SELECT root_id, user_id FROM tasks WHERE id = ?",
+    [request.taskId],
+  );
+  if (!target) throw new NotFoundError("task", request.taskId);
+  const rootId = target.root_id;
+  const [running] = await tx.all<{ id: string }>(
+    "SELECT id FROM executions WHERE root_id = ? AND status = 'running'",
+    [rootId],
+  );
+  if (running) throw new AlreadyExecutingError(rootId, running.id);
+
+  const tree = await tx.all<TreeRow>(
+    "SELECT id, parent_id, status, dependencies FROM tasks WHERE root_id = ? ORDER BY ordinal",
+    [rootId],
+  );
+  const runSet = planRunSet(
+    tree.map((t) => ({
+      id: t.id,
+      parentId: t.parent_id,
+      status: t.status as TaskStatus,
+      dependencies: (readJson<JsonValue>(d, t.dependencies) as TaskDependency[] | null) ?? [],
+    })),
+    request.taskId,
+    request.rerun ?? "failed",
+  );
+  const statusById = new Map(tree.map((t) => [t.id, t.status]));
+  for (const id of runSet) {
+    if (statusById.get(id) === "in_progress") {
+      throw new ApflowError(ErrorCode.AlreadyExecuting, `task ${id} is still running`);
+    }
+  }
+
+  const executionId = request.executionId ?? randomUUID();
+  const [taken] = await tx.all("SELECT id FROM executions WHERE id = ?", [executionId]);
+  if (taken) throw new ApflowError(ErrorCode.InvalidParams, `execution id already exists: ${executionId}`);
+  const [{ next }] = (await tx.all<{ next: unknown }>(
+    "SELECT COALESCE(MAX(ordinal), 0) + 1 AS next FROM executions",
+  )) as [{ next: unknown }];
+  const rows = await tx.all<ExecutionRow>(
+    `INSERT INTO executions (id, root_id, task_id, status, cancel_requested, remaining, total, failed, demo, user_id, created_at, ordinal)
+     VALUES (?, ?, ?, 'running', false, ?, ?, 0, ?, ?, ${timeParam(d)}, ?) RETURNING *`,
+    [
+      executionId,
+      rootId,
+      request.taskId,
+      runSet.length,
+      runSet.length,
+      request.demo ?? false,
+      request.userId === undefined ? target.user_id : request.userId,
+      new Date(at),
+      Number(next),
+    ],
+  );
+  const row = rows[0] as ExecutionRow;
+
+  const when = new Date(at);
+  for (const batch of chunks(runSet, IN_CHUNK)) {
+    await tx.run(
+      `UPDATE tasks SET status = 'pending', result = NULL, error = NULL, progress = 0, completed_at = NULL,
+              updated_at = ${timeParam(d)}
+        WHERE id IN (${marks(batch.length)}) AND status IN ${statusList(RERUNNABLE)}`,
+      [when, ...batch],
+    );
+    await tx.run(
+      `UPDATE tasks SET execution_id = ?, cancel_requested = false WHERE id IN (${marks(batch.length)})`,
+      [executionId, ...batch],
+    );
+  }
+  await tx.run(
+    `UPDATE tasks SET unresolved = (
+        SELECT COUNT(*) FROM task_dependencies dep JOIN tasks up ON up.id = dep.depends_on_id
+         WHERE dep.task_id = tasks.id
+           AND ((dep.required = true AND up.status <> 'completed')
+             OR (dep.required = false AND up.status NOT IN ('completed', 'failed', 'cancelled'))))
+      WHERE execution_id = ? AND status = 'pending'`,
+    [executionId],
+  );
+
+  const events: NewEvent[] = [
+    { type: "tree.started", taskId: rootId, rootId, executionId, status: "in_progress", at },
+  ];
+  const execution = runSet.length === 0 ? await finishExecution(tx, row, at, events) : undefined;
+  return { execution: execution ?? executionFromRow(row), events };
+}

@@ -1,0 +1,42 @@
+import { ApflowError, ErrorCode, NotFoundError, type Task, type TaskPatch, validatePatch } from "@aipartnerupflow/core";
+import type { SqlSession, SqlValue } from "../db/types.js";
+import { type TaskRow, taskFromRow, writeJson } from "../store/rows.js";
+import { jsonParam, timeParam } from "./fragments.js";
+
+function running(id: string): ApflowError {
+  return new ApflowError(ErrorCode.InvalidTransition, `task ${id} is running and cannot be updated`, { taskId: id });
+}
+
+/** Change what a task will do (core's `validatePatch` decides what is valid). Never while it runs. */
+export async function updateTask(tx: SqlSession, id: string, patch: TaskPatch, now: Date): Promise<Task> {
+  const d = tx.dialect;
+  const [current] = await tx.all<{ status: string }>("SELECT status FROM tasks WHERE id = ?", [id]);
+  if (!current) throw new NotFoundError("task", id);
+  if (current.status === "in_progress") throw running(id);
+  const valid = validatePatch(patch);
+  const sets: string[] = [];
+  const params: SqlValue[] = [];
+  const json = (column: string, value: unknown) => {
+    sets.push(`${column} = ${jsonParam(d)}`);
+    params.push(writeJson(value as never));
+  };
+  if (valid.name !== undefined) (sets.push("name = ?"), params.push(valid.name));
+  if (valid.inputs !== undefined) json("inputs", valid.inputs);
+  if (valid.params !== undefined) json("params", valid.params);
+  if (valid.schemas !== undefined) json("schemas", valid.schemas);
+  if (valid.metadata !== undefined) json("metadata", valid.metadata);
+  if (valid.retry !== undefined) json("retry", valid.retry);
+  if (valid.priority !== undefined) (sets.push("priority = ?"), params.push(valid.priority));
+  if (valid.runAt !== undefined) {
+    sets.push(`run_at = ${timeParam(d)}`);
+    params.push(valid.runAt === null ? null : new Date(valid.runAt));
+  }
+  sets.push(`updated_at = ${timeParam(d)}`);
+  params.push(now);
+  const [row] = await tx.all<TaskRow>(
+    `UPDATE tasks SET ${sets.join(", ")} WHERE id = ? AND status <> 'in_progress' RETURNING *`,
+    [...params, id],
+  );
+  if (!row) throw running(id);
+  return taskFromRow(d, row);
+}

@@ -1,0 +1,252 @@
+import {
+  ApflowError,
+  type AttemptRecord,
+  type CancelOptions,
+  type CancelResult,
+  type ClaimedTask,
+  type ClaimOptions,
+  type CountQuery,
+  ErrorCode,
+  type EventQuery,
+  type Execution,
+  type FinishResult,
+  type JsonObject,
+  type JsonValue,
+  type LeaseRef,
+  type MutationResult,
+  type NewEvent,
+  type NewTask,
+  NotFoundError,
+  type RenewResult,
+  type StartExecutionRequest,
+  TASK_STATUSES,
+  type Task,
+  type TaskEvent,
+  type TaskOutcome,
+  type TaskPage,
+  type TaskPatch,
+  type TaskQuery,
+  type TaskStatus,
+  type TaskStore,
+} from "@aipartnerupflow/core";
+import type { SqlDatabase, SqlSession } from "../db/types.js";
+import type { Prisma } from "../generated/sqlite/client.js";
+import type { StoreClient } from "../prisma/clients.js";
+import { appendEvents } from "../sql/append-events.js";
+import { cancelTasks } from "../sql/cancel.js";
+import { claimReady } from "../sql/claim-ready.js";
+import { deleteTask } from "../sql/delete-task.js";
+import { finishTask } from "../sql/finish-task.js";
+import { insertTasks } from "../sql/insert-tasks.js";
+import { reportProgress, saveLeasedJson } from "../sql/lease-writes.js";
+import { readEvents } from "../sql/read-events.js";
+import { reclaimExpired } from "../sql/reclaim-expired.js";
+import { renewLeases } from "../sql/renew-leases.js";
+import { startExecution } from "../sql/start-execution.js";
+import { updateTask } from "../sql/update-task.js";
+import type { Provider } from "../types.js";
+import { attemptFromModel, executionFromModel, taskFromModel } from "./models.js";
+
+/**
+ * core's `TaskStore` on SQLite or PostgreSQL. Every state change is one transaction of
+ * hand-written SQL (src/sql/, one file per operation) that also appends its events; reads go
+ * through the Prisma client generated from the shared models.
+ */
+export class PrismaTaskStore implements TaskStore {
+  private closed = false;
+
+  constructor(
+    readonly provider: Provider,
+    private readonly db: SqlDatabase,
+    /** The Prisma client (typed as the SQLite client; see prisma/clients.ts). */
+    private readonly prisma: StoreClient,
+  ) {}
+
+  /** Run a state change in one transaction and append the events it produced there too. */
+  private mutate<T extends { events: NewEvent[] }>(
+    work: (tx: SqlSession) => Promise<T>,
+  ): Promise<Omit<T, "events"> & { events: TaskEvent[] }> {
+    this.assertOpen();
+    return this.db.transaction(async (tx) => {
+      const result = await work(tx);
+      const events = result.events.length === 0 ? [] : await appendEvents(tx, result.events);
+      return { ...result, events };
+    });
+  }
+
+  async createTasks(tasks: NewTask[], now = new Date()): Promise<MutationResult<{ tasks: Task[] }>> {
+    return this.mutate((tx) => insertTasks(tx, tasks, now.toISOString()));
+  }
+
+  async startExecution(request: StartExecutionRequest): Promise<MutationResult<{ execution: Execution }>> {
+    const at = (request.now ?? new Date()).toISOString();
+    return this.mutate((tx) => startExecution(tx, request, at));
+  }
+
+  async claimReady(options: ClaimOptions): Promise<MutationResult<{ claimed: ClaimedTask[] }>> {
+    return this.mutate((tx) => claimReady(tx, options, options.now ?? new Date()));
+  }
+
+  async finishTask(taskId: string, leaseToken: string, outcome: TaskOutcome, now = new Date()): Promise<FinishResult> {
+    return this.mutate((tx) => finishTask(tx, taskId, leaseToken, outcome, now));
+  }
+
+  async renewLeases(owner: string, leases: LeaseRef[], leaseMs: number, now = new Date()): Promise<RenewResult> {
+    this.assertOpen();
+    if (leases.length === 0) return { renewed: [], lost: [], cancelRequested: [] };
+    return renewLeases(this.db, owner, leases, leaseMs, now);
+  }
+
+  async reclaimExpired(now = new Date()): Promise<MutationResult<{ tasks: Task[] }>> {
+    const result = await this.mutate((tx) => reclaimExpired(tx, now));
+    return { tasks: result.tasks, events: result.events };
+  }
+
+  async cancel(taskId: string, options: CancelOptions = {}): Promise<CancelResult> {
+    return this.mutate((tx) => cancelTasks(tx, taskId, options, options.now ?? new Date()));
+  }
+
+  async reportProgress(
+    taskId: string,
+    leaseToken: string,
+    progress: number,
+    message?: string,
+    now = new Date(),
+  ): Promise<MutationResult<Record<never, never>>> {
+    const result = await this.mutate(async (tx) => ({
+      events: [await reportProgress(tx, taskId, leaseToken, progress, message, now)],
+    }));
+    return { events: result.events };
+  }
+
+  async saveInputs(taskId: string, leaseToken: string, inputs: JsonObject): Promise<void> {
+    this.assertOpen();
+    await this.db.transaction((tx) => saveLeasedJson(tx, "inputs", taskId, leaseToken, inputs));
+  }
+
+  async saveCheckpoint(taskId: string, leaseToken: string, state: JsonValue): Promise<void> {
+    this.assertOpen();
+    await this.db.transaction((tx) => saveLeasedJson(tx, "checkpoint", taskId, leaseToken, state));
+  }
+
+  async appendEvents(events: NewEvent[]): Promise<TaskEvent[]> {
+    this.assertOpen();
+    if (events.length === 0) return [];
+    return this.db.transaction((tx) => appendEvents(tx, events));
+  }
+
+  async readEvents(query: EventQuery): Promise<TaskEvent[]> {
+    return readEvents(this.db, query);
+  }
+
+  async getTask(id: string): Promise<Task | null> {
+    const model = await this.prisma.task.findUnique({ where: { id } });
+    return model ? taskFromModel(model) : null;
+  }
+
+  async getTasks(ids: string[]): Promise<Task[]> {
+    if (ids.length === 0) return [];
+    const models = await this.prisma.task.findMany({ where: { id: { in: ids } } });
+    const byId = new Map(models.map((m) => [m.id, m]));
+    const out: Task[] = [];
+    for (const id of ids) {
+      const model = byId.get(id);
+      if (model) out.push(taskFromModel(model));
+    }
+    return out;
+  }
+
+  async listTasks(query: TaskQuery = {}): Promise<TaskPage> {
+    const where = taskWhere(query);
+    const [models, total] = await Promise.all([
+      this.prisma.task.findMany({
+        where,
+        orderBy: { ordinal: query.order === "-createdAt" ? "desc" : "asc" },
+        skip: query.offset ?? 0,
+        take: query.limit ?? 100,
+      }),
+      this.prisma.task.count({ where }),
+    ]);
+    return { tasks: models.map(taskFromModel), total };
+  }
+
+  async getTree(rootId: string): Promise<Task[]> {
+    const models = await this.prisma.task.findMany({ where: { rootId }, orderBy: { ordinal: "asc" } });
+    return models.map(taskFromModel);
+  }
+
+  async getChildren(parentId: string): Promise<Task[]> {
+    const models = await this.prisma.task.findMany({ where: { parentId }, orderBy: { ordinal: "asc" } });
+    return models.map(taskFromModel);
+  }
+
+  async countByStatus(query: CountQuery = {}): Promise<Record<TaskStatus, number>> {
+    const groups = await this.prisma.task.groupBy({
+      by: ["status"],
+      where: taskWhere(query),
+      _count: { _all: true },
+    });
+    const counts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
+    for (const g of groups) counts[g.status as TaskStatus] = g._count._all;
+    return counts;
+  }
+
+  async getAttempts(taskId: string): Promise<AttemptRecord[]> {
+    const [task, attempts] = await Promise.all([
+      this.prisma.task.findUnique({ where: { id: taskId }, select: { id: true } }),
+      this.prisma.attempt.findMany({ where: { taskId }, orderBy: { attempt: "asc" } }),
+    ]);
+    if (!task) throw new NotFoundError("task", taskId);
+    return attempts.map(attemptFromModel);
+  }
+
+  async getExecution(id: string): Promise<Execution | null> {
+    const model = await this.prisma.execution.findUnique({ where: { id } });
+    return model ? executionFromModel(model) : null;
+  }
+
+  async listExecutions(
+    query: { rootId?: string; status?: Execution["status"]; limit?: number } = {},
+  ): Promise<Execution[]> {
+    const models = await this.prisma.execution.findMany({
+      where: {
+        ...(query.rootId !== undefined ? { rootId: query.rootId } : {}),
+        ...(query.status !== undefined ? { status: query.status } : {}),
+      },
+      orderBy: { ordinal: "desc" },
+      take: query.limit ?? 100,
+    });
+    return models.reverse().map(executionFromModel);
+  }
+
+  async updateTask(id: string, patch: TaskPatch, now = new Date()): Promise<Task> {
+    this.assertOpen();
+    return this.db.transaction((tx) => updateTask(tx, id, patch, now));
+  }
+
+  async deleteTask(id: string): Promise<{ deleted: string[] }> {
+    this.assertOpen();
+    return this.db.transaction((tx) => deleteTask(tx, id));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.prisma.$disconnect();
+    await this.db.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ApflowError(ErrorCode.Internal, "store is closed");
+  }
+}
+
+function taskWhere(query: TaskQuery & CountQuery): Prisma.TaskWhereInput {
+  const where: Prisma.TaskWhereInput = {};
+  if (query.userId !== undefined) where.userId = query.userId;
+  if (query.rootId !== undefined) where.rootId = query.rootId;
+  if (query.status !== undefined) where.status = { in: Array.isArray(query.status) ? query.status : [query.status] };
+  if (query.parentId !== undefined) where.parentId = query.parentId;
+  if (query.rootsOnly) where.parentId = null;
+  return where;
+}

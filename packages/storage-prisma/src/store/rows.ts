@@ -1,0 +1,197 @@
+import type {
+  AttemptRecord,
+  Execution,
+  JsonObject,
+  JsonValue,
+  Priority,
+  RetryPolicy,
+  Task,
+  TaskDependency,
+  TaskError,
+  TaskEvent,
+  TaskSchemas,
+  TaskStatus,
+} from "@aipartnerupflow/core";
+import type { Dialect, SqlRow } from "../db/types.js";
+
+/**
+ * Conversions between database rows and core's shapes. Raw SQL rows arrive as the driver gives
+ * them: SQLite returns JSON as text, booleans as 0/1 and timestamps as ISO text; PostgreSQL
+ * returns JSONB parsed (or as text where the SQL casts it), booleans and Dates.
+ */
+
+/** A `tasks` row as raw SQL returns it (snake_case columns). */
+export interface TaskRow extends SqlRow {
+  id: string;
+  parent_id: string | null;
+  root_id: string;
+  user_id: string | null;
+  name: string;
+  status: string;
+  priority: number;
+  dependencies: unknown;
+  inputs: unknown;
+  params: unknown;
+  schemas: unknown;
+  result: unknown;
+  error: unknown;
+  progress: number;
+  attempt: number;
+  retry: unknown;
+  run_at: unknown;
+  original_task_id: string | null;
+  has_children: unknown;
+  metadata: unknown;
+  created_at: unknown;
+  updated_at: unknown;
+  started_at: unknown;
+  completed_at: unknown;
+  ordinal: unknown;
+  unresolved: number;
+  execution_id: string | null;
+  lease_owner: string | null;
+  lease_token: string | null;
+  lease_expires_at: unknown;
+  cancel_requested: unknown;
+  checkpoint: unknown;
+}
+
+export function readJson<T extends JsonValue | null>(dialect: Dialect, value: unknown): T {
+  if (value === null || value === undefined) return null as T;
+  return (dialect === "sqlite" ? JSON.parse(value as string) : value) as T;
+}
+
+/** JSON for a parameter: always text, so that pg does not turn arrays into PostgreSQL arrays. */
+export function writeJson(value: unknown): string | null {
+  return value === null || value === undefined ? null : JSON.stringify(value);
+}
+
+export function readTime(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return value.toISOString();
+  return new Date(value as string).toISOString();
+}
+
+export function readBool(value: unknown): boolean {
+  return value === true || value === 1 || value === 1n || value === "t" || value === "true";
+}
+
+export function taskFromRow(dialect: Dialect, row: TaskRow): Task {
+  return {
+    id: row.id,
+    parentId: row.parent_id,
+    rootId: row.root_id,
+    userId: row.user_id,
+    name: row.name,
+    status: row.status as TaskStatus,
+    priority: Number(row.priority) as Priority,
+    dependencies: (readJson<JsonValue>(dialect, row.dependencies) ?? []) as unknown as TaskDependency[],
+    inputs: (readJson<JsonObject>(dialect, row.inputs) ?? {}) as JsonObject,
+    params: (readJson<JsonObject>(dialect, row.params) ?? {}) as JsonObject,
+    schemas: (readJson<JsonObject>(dialect, row.schemas) ?? {}) as TaskSchemas,
+    result: readJson<JsonValue>(dialect, row.result),
+    error: readJson<JsonValue>(dialect, row.error) as TaskError | null,
+    progress: Number(row.progress),
+    attempt: Number(row.attempt),
+    retry: readJson<JsonValue>(dialect, row.retry) as RetryPolicy | null,
+    runAt: readTime(row.run_at),
+    originalTaskId: row.original_task_id,
+    hasChildren: readBool(row.has_children),
+    metadata: (readJson<JsonObject>(dialect, row.metadata) ?? {}) as JsonObject,
+    createdAt: readTime(row.created_at) as string,
+    updatedAt: readTime(row.updated_at) as string,
+    startedAt: readTime(row.started_at),
+    completedAt: readTime(row.completed_at),
+  };
+}
+
+/** Raw `tasks` rows in creation order (RETURNING gives no order). */
+export function byOrdinal<T extends { ordinal: unknown }>(rows: T[]): T[] {
+  return rows.sort((a, b) => Number(a.ordinal) - Number(b.ordinal));
+}
+
+export interface ExecutionRow extends SqlRow {
+  id: string;
+  root_id: string;
+  task_id: string;
+  status: string;
+  cancel_requested: unknown;
+  remaining: number;
+  total: number;
+  failed: number;
+  demo: unknown;
+  user_id: string | null;
+  created_at: unknown;
+  finished_at: unknown;
+}
+
+export function executionFromRow(row: ExecutionRow): Execution {
+  return {
+    id: row.id,
+    rootId: row.root_id,
+    taskId: row.task_id,
+    status: row.status as Execution["status"],
+    cancelRequested: readBool(row.cancel_requested),
+    remaining: Number(row.remaining),
+    total: Number(row.total),
+    demo: readBool(row.demo),
+    userId: row.user_id,
+    createdAt: readTime(row.created_at) as string,
+    finishedAt: readTime(row.finished_at),
+  };
+}
+
+/**
+ * An `events` row. JSON columns are read as text on both dialects (the SQL casts them on
+ * PostgreSQL) so that a stored JSON `null` stays distinct from an absent value.
+ */
+export interface EventRow extends SqlRow {
+  seq: unknown;
+  type: string;
+  task_id: string;
+  root_id: string;
+  execution_id: string | null;
+  status: string;
+  progress: number | null;
+  message: string | null;
+  result: string | null;
+  error: string | null;
+  at: unknown;
+}
+
+export function eventFromRow(row: EventRow): TaskEvent {
+  const event: TaskEvent = {
+    seq: Number(row.seq),
+    type: row.type as TaskEvent["type"],
+    taskId: row.task_id,
+    rootId: row.root_id,
+    executionId: row.execution_id,
+    status: row.status as TaskStatus,
+    at: readTime(row.at) as string,
+  };
+  if (row.progress !== null) event.progress = Number(row.progress);
+  if (row.message !== null) event.message = row.message;
+  if (row.result !== null) event.result = JSON.parse(row.result) as JsonValue;
+  if (row.error !== null) event.error = JSON.parse(row.error) as TaskError | null;
+  return event;
+}
+
+export interface AttemptRow extends SqlRow {
+  attempt: number;
+  started_at: unknown;
+  ended_at: unknown;
+  status: string;
+  error: unknown;
+  owner: string | null;
+}
+
+export function attemptFromRow(dialect: Dialect, row: AttemptRow): AttemptRecord {
+  return {
+    attempt: Number(row.attempt),
+    startedAt: readTime(row.started_at) as string,
+    endedAt: readTime(row.ended_at),
+    status: row.status as TaskStatus,
+    error: readJson<JsonValue>(dialect, row.error) as TaskError | null,
+    owner: row.owner,
+  };
+}
