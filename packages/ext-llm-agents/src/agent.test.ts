@@ -42,7 +42,9 @@ describe("agent executor", () => {
     expect(calls).toEqual([{ city: "Paris" }]);
     expect(result.text).toBe("It is 21 °C in Paris.");
     expect(result.steps).toHaveLength(2);
-    expect(result.steps[0]?.toolCalls).toEqual([{ toolCallId: "call-weather-0", tool: "weather", input: { city: "Paris" } }]);
+    expect(result.steps[0]?.toolCalls).toEqual([
+      { toolCallId: "call-weather-0", tool: "weather", input: { city: "Paris" } },
+    ]);
     expect(result.steps[0]?.toolResults[0]?.output).toEqual({ city: "Paris", celsius: 21 });
     expect(result.usage).toEqual({ inputTokens: 50, outputTokens: 12, totalTokens: 62 });
     // Only the allow-listed tool was offered to the model.
@@ -54,7 +56,10 @@ describe("agent executor", () => {
     const { registry, calls } = weatherRegistry();
     const model = scriptedModel([toolCallResult([{ tool: "weather", input: { city: "Oslo" } }])]);
     const agent = createAgentExecutor({ languageModel: model });
-    const result = await agent.execute({ prompt: "loop forever", tools: ["weather"], maxSteps: 3 }, testContext({ registry }));
+    const result = await agent.execute(
+      { prompt: "loop forever", tools: ["weather"], maxSteps: 3 },
+      testContext({ registry }),
+    );
     expect(model.doGenerateCalls).toHaveLength(3);
     expect(result.steps).toHaveLength(3);
     expect(calls).toHaveLength(3);
@@ -104,7 +109,10 @@ describe("agent executor", () => {
     process.env.OPENAI_API_KEY = "sk-must-not-reach-mcp-servers";
     let result: Awaited<ReturnType<typeof agent.execute>>;
     try {
-      result = await agent.execute({ prompt: "What is 2 + 40?", mcp: [{ server: "math", tools: ["add", "whoami"] }] }, testContext());
+      result = await agent.execute(
+        { prompt: "What is 2 + 40?", mcp: [{ server: "math", tools: ["add", "whoami"] }] },
+        testContext(),
+      );
     } finally {
       if (saved === undefined) delete process.env.OPENAI_API_KEY;
       else process.env.OPENAI_API_KEY = saved;
@@ -112,7 +120,10 @@ describe("agent executor", () => {
     expect(model.doGenerateCalls[0]?.tools?.map((t) => t.name).sort()).toEqual(["math__add", "math__whoami"]);
     const results = result.steps[0]?.toolResults ?? [];
     expect(results.find((r) => r.tool === "math__add")?.output).toBe("42");
-    const whoami = JSON.parse(String(results.find((r) => r.tool === "math__whoami")?.output)) as { pid: number; sawOpenAiKey: boolean };
+    const whoami = JSON.parse(String(results.find((r) => r.tool === "math__whoami")?.output)) as {
+      pid: number;
+      sawOpenAiKey: boolean;
+    };
     expect(whoami.pid).not.toBe(process.pid);
     expect(whoami.sawOpenAiKey).toBe(false);
     expect(result.text).toBe("2 + 40 = 42");
@@ -121,10 +132,14 @@ describe("agent executor", () => {
   it("refuses an MCP tool outside the server's tool list, unknown servers and inline servers unless allowed", async () => {
     const mcpServers = { math: { transport: "stdio" as const, command: process.execPath, args: [MCP_SERVER] } };
     const agent = createAgentExecutor({ languageModel: scriptedModel([textResult("x")]), mcpServers });
-    const missingTool = await failureOf(() => agent.execute({ prompt: "x", mcp: [{ server: "math", tools: ["divide"] }] }, testContext()));
+    const missingTool = await failureOf(() =>
+      agent.execute({ prompt: "x", mcp: [{ server: "math", tools: ["divide"] }] }, testContext()),
+    );
     expect(missingTool.code).toBe("MCP_ERROR");
     expect(missingTool.message).toContain('"divide"');
-    const unknownServer = await failureOf(() => agent.execute({ prompt: "x", mcp: [{ server: "web" }] }, testContext()));
+    const unknownServer = await failureOf(() =>
+      agent.execute({ prompt: "x", mcp: [{ server: "web" }] }, testContext()),
+    );
     expect(unknownServer.message).toContain('unknown MCP server "web"');
     const inline = { name: "inline", transport: "stdio" as const, command: process.execPath, args: [MCP_SERVER] };
     const refused = await failureOf(() => agent.execute({ prompt: "x", mcp: [inline] }, testContext()));

@@ -1,6 +1,14 @@
 import { defineExecutor, type ExecutorContext, type ExecutorDefinition } from "@aipartnerupflow/core";
 import { z } from "zod";
-import { DEFAULT_MAX_STEPS, generationFields, messageSchema, modelField, parseInputs, toModelMessages, toolFields } from "./inputs.js";
+import {
+  DEFAULT_MAX_STEPS,
+  generationFields,
+  messageSchema,
+  modelField,
+  parseInputs,
+  toModelMessages,
+  toolFields,
+} from "./inputs.js";
 import { McpConnections } from "./mcp-tools.js";
 import { resolveModel } from "./models.js";
 import { type AgentStepRecord, runAgent } from "./run-agent.js";
@@ -65,7 +73,11 @@ export function createAgentExecutor(options: LlmAgentsOptions = {}): ExecutorDef
   });
 }
 
-async function runAgentTask(inputs: AgentInputs, ctx: ExecutorContext, options: LlmAgentsOptions): Promise<AgentResult> {
+async function runAgentTask(
+  inputs: AgentInputs,
+  ctx: ExecutorContext,
+  options: LlmAgentsOptions,
+): Promise<AgentResult> {
   const resolved = resolveModel(inputs.model, options, ctx);
   const maxSteps = inputs.maxSteps ?? DEFAULT_MAX_STEPS;
   const mcp = new McpConnections(options, ctx);

@@ -18,7 +18,8 @@ export function exampleFromSchema(schema: JsonValue | undefined, depth = 0): Jso
   switch (type) {
     case "object": {
       const out: JsonObject = {};
-      const props = s.properties && typeof s.properties === "object" && !Array.isArray(s.properties) ? s.properties : {};
+      const props =
+        s.properties && typeof s.properties === "object" && !Array.isArray(s.properties) ? s.properties : {};
       const required = Array.isArray(s.required) ? s.required.filter((r): r is string => typeof r === "string") : [];
       for (const key of required) out[key] = exampleFromSchema((props as JsonObject)[key], depth + 1);
       return out;

@@ -13,7 +13,9 @@ import { llmAgentsPlugin } from "./plugin.js";
 import { scriptedModel, streamParts, streamResult, textResult, usage } from "./test-support.js";
 import type { LlmAgentsOptions, ModelSpec } from "./types.js";
 
-const EXAMPLE = JSON.parse(readFileSync(new URL("../../../examples/llm-crew.json", import.meta.url), "utf8")) as TaskInput[];
+const EXAMPLE = JSON.parse(
+  readFileSync(new URL("../../../examples/llm-crew.json", import.meta.url), "utf8"),
+) as TaskInput[];
 
 const engines: Engine[] = [];
 afterEach(async () => {
@@ -53,7 +55,10 @@ describe("in a tree run by the engine", () => {
       demo: true,
       process: "sequential",
       output: "[demo] Three short paragraphs ending with a recommendation",
-      tasks: [{ id: "research", agent: "researcher" }, { id: "brief", agent: "writer" }],
+      tasks: [
+        { id: "research", agent: "researcher" },
+        { id: "brief", agent: "writer" },
+      ],
     });
     // core's aggregate_results answers its own static demo result in demo mode.
     expect(byName(outcome.tasks, "report").status).toBe("completed");
@@ -102,9 +107,26 @@ describe("in a tree run by the engine", () => {
 
     const failing = await engine.runTree(
       [
-        { name: "root", params: { executorId: "aggregate_results" }, dependencies: [{ id: "stream", required: false }, { id: "leak", required: false }] },
-        { name: "stream", parentId: "root", params: { executorId: "llm" }, inputs: { model: "openai:streaming", prompt: "p" } },
-        { name: "leak", parentId: "root", params: { executorId: "llm" }, inputs: { model: "openai:leaky", prompt: "p" } },
+        {
+          name: "root",
+          params: { executorId: "aggregate_results" },
+          dependencies: [
+            { id: "stream", required: false },
+            { id: "leak", required: false },
+          ],
+        },
+        {
+          name: "stream",
+          parentId: "root",
+          params: { executorId: "llm" },
+          inputs: { model: "openai:streaming", prompt: "p" },
+        },
+        {
+          name: "leak",
+          parentId: "root",
+          params: { executorId: "llm" },
+          inputs: { model: "openai:leaky", prompt: "p" },
+        },
       ],
       { secrets: { "llm:openai": KEY } },
     );
@@ -140,7 +162,9 @@ describe("in a tree run by the engine", () => {
       },
     });
     const { engine } = await setup({ languageModel: model, progressIntervalMs: 0 });
-    const [task] = await engine.createTree([{ name: "story", params: { executorId: "llm" }, inputs: { prompt: "Tell a story" } }]);
+    const [task] = await engine.createTree([
+      { name: "story", params: { executorId: "llm" }, inputs: { prompt: "Tell a story" } },
+    ]);
     if (!task) throw new Error("no task");
     const handle = await engine.execute(task.id);
     for await (const event of handle.events()) {

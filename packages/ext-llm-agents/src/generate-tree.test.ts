@@ -20,7 +20,10 @@ describe("generate_tree executor", () => {
   it("returns a valid tree at the first attempt, having shown the model every executor's schema", async () => {
     const model = scriptedModel([textResult(JSON.stringify(validTree), usage(300, 80))]);
     const generate = createGenerateTreeExecutor({ languageModel: model });
-    const result = await generate.execute({ requirement: "Summarise A and B, then combine" }, testContext({ registry: registry() }));
+    const result = await generate.execute(
+      { requirement: "Summarise A and B, then combine" },
+      testContext({ registry: registry() }),
+    );
 
     expect(result.tasks).toEqual(validTree.tasks);
     expect(result.attempts).toBe(1);
@@ -30,7 +33,8 @@ describe("generate_tree executor", () => {
 
     const call = model.doGenerateCalls[0];
     const system = call ? systemText(call) : "";
-    for (const id of ["aggregate_results", "llm", "agent", "crew", "generate_tree"]) expect(system).toContain(`### ${id}`);
+    for (const id of ["aggregate_results", "llm", "agent", "crew", "generate_tree"])
+      expect(system).toContain(`### ${id}`);
     expect(system).toContain('"prompt"');
     expect(call?.responseFormat).toMatchObject({ type: "json" });
   });
@@ -43,7 +47,10 @@ describe("generate_tree executor", () => {
         { name: "c", parentId: "a", params: { executorId: "send_email" } },
       ],
     };
-    const model = scriptedModel([textResult(JSON.stringify(invalid), usage(100, 50)), textResult(JSON.stringify(validTree), usage(200, 60))]);
+    const model = scriptedModel([
+      textResult(JSON.stringify(invalid), usage(100, 50)),
+      textResult(JSON.stringify(validTree), usage(200, 60)),
+    ]);
     const generate = createGenerateTreeExecutor({ languageModel: model });
     const ctx = testContext({ registry: registry() });
     const result = await generate.execute({ requirement: "something" }, ctx);
@@ -69,14 +76,18 @@ describe("generate_tree executor", () => {
     const stillInvalid = { tasks: [{ name: "x", params: { executorId: "llm" }, inputs: {} }] };
     const model = scriptedModel([textResult(JSON.stringify(stillInvalid))]);
     const generate = createGenerateTreeExecutor({ languageModel: model });
-    const failure = await failureOf(() => generate.execute({ requirement: "r" }, testContext({ registry: registry() })));
+    const failure = await failureOf(() =>
+      generate.execute({ requirement: "r" }, testContext({ registry: registry() })),
+    );
 
     expect(model.doGenerateCalls).toHaveLength(2);
     expect(failure.code).toBe("INVALID_TREE");
     expect(failure.message).toContain("after 2 attempts");
     const details = failure.details as { issues: Array<{ path: string; code: string }>; attempts: number };
     expect(details.attempts).toBe(2);
-    expect(details.issues).toContainEqual(expect.objectContaining({ path: "tasks[0].inputs.prompt", code: "invalid_inputs" }));
+    expect(details.issues).toContainEqual(
+      expect.objectContaining({ path: "tasks[0].inputs.prompt", code: "invalid_inputs" }),
+    );
   });
 
   it("treats an answer that is not even {tasks: [...]} as repairable", async () => {
@@ -93,13 +104,18 @@ describe("generate_tree executor", () => {
     const model = scriptedModel([textResult(JSON.stringify(validTree))]);
     const generate = createGenerateTreeExecutor({ languageModel: model });
     const failure = await failureOf(() =>
-      generate.execute({ requirement: "r", executors: ["aggregate_results"], maxRepairs: 0 }, testContext({ registry: registry() })),
+      generate.execute(
+        { requirement: "r", executors: ["aggregate_results"], maxRepairs: 0 },
+        testContext({ registry: registry() }),
+      ),
     );
     expect(failure.code).toBe("INVALID_TREE");
     expect(JSON.stringify(failure.details)).toContain('unknown executor \\"llm\\"');
     const system = model.doGenerateCalls[0] ? systemText(model.doGenerateCalls[0]) : "";
     expect(system).not.toContain("### llm");
-    const unknown = await failureOf(() => generate.execute({ requirement: "r", executors: ["nope"] }, testContext({ registry: registry() })));
+    const unknown = await failureOf(() =>
+      generate.execute({ requirement: "r", executors: ["nope"] }, testContext({ registry: registry() })),
+    );
     expect(unknown.code).toBe("INVALID_INPUTS");
   });
 

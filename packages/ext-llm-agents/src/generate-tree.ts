@@ -108,7 +108,12 @@ export function createGenerateTreeExecutor(
       usage: ZERO_USAGE,
       demo: true,
     }),
-    examples: [{ description: "Plan a small pipeline", inputs: { requirement: "Summarise three articles and merge the summaries" } }],
+    examples: [
+      {
+        description: "Plan a small pipeline",
+        inputs: { requirement: "Summarise three articles and merge the summaries" },
+      },
+    ],
     execute: (inputs, ctx) => generateTree(parseInputs(generateTreeInputSchema, inputs), ctx, options),
   });
 }
@@ -181,7 +186,9 @@ async function ask(
       return {
         text: err.text ?? "",
         tasks: null,
-        issues: [{ path: "", code: "invalid_answer", message: `the answer is not a JSON object {"tasks": [...]}: ${reason}` }],
+        issues: [
+          { path: "", code: "invalid_answer", message: `the answer is not a JSON object {"tasks": [...]}: ${reason}` },
+        ],
         usage: toTokenUsage(err.usage),
       };
     }

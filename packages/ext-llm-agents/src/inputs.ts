@@ -7,7 +7,9 @@ import { z } from "zod";
 export const modelField = z
   .string()
   .min(1)
-  .describe("Model reference `<provider>:<model>`: openai:gpt-4o-mini, anthropic:claude-3-5-haiku-latest, compatible:llama3")
+  .describe(
+    "Model reference `<provider>:<model>`: openai:gpt-4o-mini, anthropic:claude-3-5-haiku-latest, compatible:llama3",
+  )
   .optional();
 
 export const messageSchema = z.object({
@@ -68,8 +70,17 @@ export const toolFields = {
     .array(z.string())
     .optional()
     .describe('Registry tool ids the agent may call (the allow-list); ["*"] allows every registered tool'),
-  mcp: z.array(mcpUseSchema).optional().describe("MCP servers whose tools the agent may call, each with an optional tool allow-list"),
-  maxSteps: z.number().int().min(1).max(MAX_STEPS_LIMIT).optional().describe("Most model calls in the tool loop (default 10)"),
+  mcp: z
+    .array(mcpUseSchema)
+    .optional()
+    .describe("MCP servers whose tools the agent may call, each with an optional tool allow-list"),
+  maxSteps: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_STEPS_LIMIT)
+    .optional()
+    .describe("Most model calls in the tool loop (default 10)"),
 };
 
 /**

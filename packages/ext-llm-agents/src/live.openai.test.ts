@@ -45,7 +45,12 @@ describe.skipIf(!key)("LIVE OpenAI (runs only with OPENAI_API_KEY)", () => {
       execute: () => 7331,
     });
     const result = await createAgentExecutor().execute(
-      { model, prompt: "Use the secret_number tool and reply with the number only.", tools: ["secret_number"], maxSteps: 3 },
+      {
+        model,
+        prompt: "Use the secret_number tool and reply with the number only.",
+        tools: ["secret_number"],
+        maxSteps: 3,
+      },
       testContext({ registry }),
     );
     expect(result.text).toContain("7331");

@@ -60,7 +60,10 @@ describe("llm executor", () => {
     };
     const result = await llm.execute({ prompt: "Largest city of France?", schema }, testContext());
     expect(result.object).toEqual({ city: "Paris", population: 2100000 });
-    expect(model.doStreamCalls[0]?.responseFormat).toMatchObject({ type: "json", schema: { required: ["city", "population"] } });
+    expect(model.doStreamCalls[0]?.responseFormat).toMatchObject({
+      type: "json",
+      schema: { required: ["city", "population"] },
+    });
   });
 
   it("fails with INVALID_OUTPUT listing the issues when the object does not match the schema", async () => {
@@ -76,7 +79,10 @@ describe("llm executor", () => {
   it("validates against a zod schema given programmatically", async () => {
     const model = new MockLanguageModelV3({ doStream: streamResult(['{"tags":["a","b"]}']) });
     const llm = createLlmExecutor({ languageModel: model });
-    const result = await llm.execute({ prompt: "tags", schema: z.object({ tags: z.array(z.string()).min(2) }) }, testContext());
+    const result = await llm.execute(
+      { prompt: "tags", schema: z.object({ tags: z.array(z.string()).min(2) }) },
+      testContext(),
+    );
     expect(result.object).toEqual({ tags: ["a", "b"] });
     const bad = new MockLanguageModelV3({ doStream: streamResult(['{"tags":["a"]}']) });
     await expect(
@@ -147,7 +153,11 @@ describe("llm executor", () => {
     expect(demo({ prompt: "hi" })).toMatchObject({ text: expect.stringContaining("hi"), demo: true });
     const structured = demo({
       prompt: "x",
-      schema: { type: "object", properties: { n: { type: "integer", minimum: 3 }, s: { type: "string" } }, required: ["n", "s"] },
+      schema: {
+        type: "object",
+        properties: { n: { type: "integer", minimum: 3 }, s: { type: "string" } },
+        required: ["n", "s"],
+      },
     });
     expect(structured.object).toEqual({ n: 3, s: "demo" });
   });

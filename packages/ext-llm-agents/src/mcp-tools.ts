@@ -179,6 +179,8 @@ function createTransport(config: McpServerConfig, log: Logger): Transport {
     cwd: config.cwd,
     stderr: "pipe",
   });
-  transport.stderr?.on("data", (chunk: Buffer) => log.debug({ stderr: chunk.toString("utf8").trimEnd() }, "mcp server stderr"));
+  transport.stderr?.on("data", (chunk: Buffer) =>
+    log.debug({ stderr: chunk.toString("utf8").trimEnd() }, "mcp server stderr"),
+  );
   return transport;
 }

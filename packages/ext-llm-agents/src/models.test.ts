@@ -20,13 +20,17 @@ describe("keys and URLs", () => {
   it("prefers the request secret, then the plugin option, then the environment", () => {
     expect(resolveModelSpec("openai:m", { env }, {}).apiKey).toBe("env-openai");
     expect(resolveModelSpec("openai:m", { env, apiKeys: { openai: "opt" } }, {}).apiKey).toBe("opt");
-    expect(resolveModelSpec("openai:m", { env, apiKeys: { openai: "opt" } }, { "llm:openai": "req" }).apiKey).toBe("req");
+    expect(resolveModelSpec("openai:m", { env, apiKeys: { openai: "opt" } }, { "llm:openai": "req" }).apiKey).toBe(
+      "req",
+    );
   });
 
   it("reads the compatible base URL from APFLOW_LLM_BASE_URL and the default model from options or env", () => {
     const spec = resolveModelSpec("compatible:llama3", { env }, {});
     expect(spec.baseURL).toBe("http://localhost:11434/v1");
-    expect(resolveModelSpec(undefined, { env: { APFLOW_LLM_MODEL: "anthropic:claude" } }, {}).ref).toBe("anthropic:claude");
+    expect(resolveModelSpec(undefined, { env: { APFLOW_LLM_MODEL: "anthropic:claude" } }, {}).ref).toBe(
+      "anthropic:claude",
+    );
     expect(resolveModelSpec(undefined, { env: {}, defaultModel: "compatible:x" }, {}).ref).toBe("compatible:x");
     expect(resolveModelSpec(undefined, { env: {} }, {}).ref).toBe("openai:gpt-4o-mini");
   });
@@ -48,7 +52,17 @@ describe("resolveModel", () => {
     const ctx = testContext({ secrets: { "llm:openai": "sk-request" } });
     const seen: ModelSpec[] = [];
     const mock = new MockLanguageModelV3();
-    const resolved = resolveModel("openai:gpt-test", { env: {}, modelFactory: (spec) => (seen.push(spec), mock) }, ctx);
+    const resolved = resolveModel(
+      "openai:gpt-test",
+      {
+        env: {},
+        modelFactory: (spec) => {
+          seen.push(spec);
+          return mock;
+        },
+      },
+      ctx,
+    );
     expect(resolved.model).toBe(mock);
     expect(resolved.ref).toBe("openai:gpt-test");
     expect(seen[0]?.apiKey).toBe("sk-request");

@@ -46,7 +46,10 @@ export function llmSecretsFromHeader(header: string | null | undefined): Record<
 }
 
 /** Split `provider:model` (a bare id takes the default provider). Ids may contain colons (`llama3:8b`). */
-export function parseModelRef(ref: string, defaultProvider: ProviderName = "openai"): { provider: ProviderName; modelId: string } {
+export function parseModelRef(
+  ref: string,
+  defaultProvider: ProviderName = "openai",
+): { provider: ProviderName; modelId: string } {
   const colon = ref.indexOf(":");
   if (colon > 0) {
     const head = ref.slice(0, colon);
@@ -71,7 +74,13 @@ export function resolveModelSpec(
   const { provider, modelId } = parseModelRef(written, options.defaultProvider);
   const apiKey = secrets[secretKeyFor(provider)] ?? options.apiKeys?.[provider] ?? env[ENV.keys[provider]] ?? undefined;
   const baseURL = options.baseURLs?.[provider] ?? (provider === "compatible" ? env[ENV.baseURL] : undefined);
-  return { provider, modelId, ref: `${provider}:${modelId}`, apiKey: apiKey || undefined, baseURL: baseURL || undefined };
+  return {
+    provider,
+    modelId,
+    ref: `${provider}:${modelId}`,
+    apiKey: apiKey || undefined,
+    baseURL: baseURL || undefined,
+  };
 }
 
 /** Build the language model with the built-in providers. */

@@ -26,7 +26,12 @@ export function usage(input: number, output: number): Usage {
 }
 
 export function textResult(text: string, tokens: Usage = usage(10, 5)): GenerateResult {
-  return { content: [{ type: "text", text }], finishReason: { unified: "stop", raw: "stop" }, usage: tokens, warnings: [] };
+  return {
+    content: [{ type: "text", text }],
+    finishReason: { unified: "stop", raw: "stop" },
+    usage: tokens,
+    warnings: [],
+  };
 }
 
 export function toolCallResult(
@@ -57,7 +62,13 @@ export function streamParts(deltas: readonly string[], tokens: Usage = usage(10,
 }
 
 export function streamResult(deltas: readonly string[], tokens: Usage = usage(10, 5)): StreamResult {
-  return { stream: simulateReadableStream({ chunks: streamParts(deltas, tokens), initialDelayInMs: null, chunkDelayInMs: null }) };
+  return {
+    stream: simulateReadableStream({
+      chunks: streamParts(deltas, tokens),
+      initialDelayInMs: null,
+      chunkDelayInMs: null,
+    }),
+  };
 }
 
 /** A model whose consecutive `doGenerate` calls return these results (the last one repeats). */
@@ -93,7 +104,9 @@ export interface TestContext extends ExecutorContext {
 }
 
 /** A hand-built executor context; progress calls are recorded. */
-export function testContext(overrides: { registry?: RegistryView; secrets?: Record<string, string>; controller?: AbortController } = {}): TestContext {
+export function testContext(
+  overrides: { registry?: RegistryView; secrets?: Record<string, string>; controller?: AbortController } = {},
+): TestContext {
   const controller = overrides.controller ?? new AbortController();
   const progress: TestContext["progress"] = [];
   const now = new Date().toISOString();

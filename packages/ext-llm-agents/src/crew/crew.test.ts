@@ -1,11 +1,26 @@
 import { describe, expect, it } from "vitest";
-import { failureOf, lastUserText, scriptedModel, systemText, testContext, textResult, toolCallResult, usage } from "../test-support.js";
+import {
+  failureOf,
+  lastUserText,
+  scriptedModel,
+  systemText,
+  testContext,
+  textResult,
+  toolCallResult,
+  usage,
+} from "../test-support.js";
 import type { ModelFactory } from "../types.js";
 import { createCrewExecutor } from "./crew.js";
 import type { CrewInputs } from "./schema.js";
 
 const agents: CrewInputs["agents"] = [
-  { id: "researcher", role: "Researcher", goal: "Find facts", backstory: "A careful analyst.", model: "openai:researcher" },
+  {
+    id: "researcher",
+    role: "Researcher",
+    goal: "Find facts",
+    backstory: "A careful analyst.",
+    model: "openai:researcher",
+  },
   { id: "writer", role: "Writer", goal: "Write clearly", model: "openai:writer" },
 ];
 
@@ -97,7 +112,9 @@ describe("crew executor, sequential", () => {
       ),
     );
     expect(failure.code).toBe("INVALID_INPUTS");
-    expect(failure.message).toMatch(/inputs\.tasks\[0\]\.agent: unknown agent "nobody".*inputs\.tasks\[0\]\.context\[0\]: context "t2" must name an earlier task/);
+    expect(failure.message).toMatch(
+      /inputs\.tasks\[0\]\.agent: unknown agent "nobody".*inputs\.tasks\[0\]\.context\[0\]: context "t2" must name an earlier task/,
+    );
   });
 
   it("keeps the finished steps when cancelled between and within steps", async () => {
@@ -140,13 +157,26 @@ describe("crew executor, sequential", () => {
 describe("crew executor, hierarchical", () => {
   it("lets the manager delegate, review and redo, and counts every model call's tokens", async () => {
     const manager = scriptedModel([
-      toolCallResult([{ tool: "delegate_work", input: { coworker: "researcher", task: "Find two facts about tides" } }], usage(40, 10)),
       toolCallResult(
-        [{ tool: "delegate_work", input: { coworker: "writer", task: "Write a paragraph", context: "facts: moon, sun" } }],
+        [{ tool: "delegate_work", input: { coworker: "researcher", task: "Find two facts about tides" } }],
+        usage(40, 10),
+      ),
+      toolCallResult(
+        [
+          {
+            tool: "delegate_work",
+            input: { coworker: "writer", task: "Write a paragraph", context: "facts: moon, sun" },
+          },
+        ],
         usage(60, 10),
       ),
       toolCallResult(
-        [{ tool: "delegate_work", input: { coworker: "writer", task: "Shorter please", context: "previous draft too long" } }],
+        [
+          {
+            tool: "delegate_work",
+            input: { coworker: "writer", task: "Shorter please", context: "previous draft too long" },
+          },
+        ],
         usage(80, 10),
       ),
       textResult("Tides follow the moon and the sun.", usage(90, 12)),
@@ -215,6 +245,10 @@ describe("crew executor, hierarchical", () => {
     const demo = createCrewExecutor().demoResult;
     if (typeof demo !== "function") throw new Error("demoResult must be a function");
     const result = demo({ agents, tasks: [{ description: "d", expectedOutput: "a summary", agent: "writer" }] });
-    expect(result).toMatchObject({ output: "[demo] a summary", demo: true, tasks: [{ status: "completed", agent: "writer" }] });
+    expect(result).toMatchObject({
+      output: "[demo] a summary",
+      demo: true,
+      tasks: [{ status: "completed", agent: "writer" }],
+    });
   });
 });

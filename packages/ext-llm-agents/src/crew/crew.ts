@@ -53,8 +53,18 @@ export function createCrewExecutor(options: LlmAgentsOptions = {}): ExecutorDefi
             { id: "writer", role: "Writer", goal: "Write clear summaries" },
           ],
           tasks: [
-            { id: "research", description: "List 3 facts about solar power", expectedOutput: "3 bullet points", agent: "researcher" },
-            { id: "write", description: "Write a paragraph from the facts", expectedOutput: "One paragraph", agent: "writer" },
+            {
+              id: "research",
+              description: "List 3 facts about solar power",
+              expectedOutput: "3 bullet points",
+              agent: "researcher",
+            },
+            {
+              id: "write",
+              description: "Write a paragraph from the facts",
+              expectedOutput: "One paragraph",
+              agent: "writer",
+            },
           ],
         },
       },

@@ -42,7 +42,8 @@ export async function runHierarchical(env: CrewEnvironment): Promise<CrewTaskOut
       execute: async ({ coworker, task: work, context }) => {
         const found = findAgent(coworkers, coworker);
         // Thrown errors go back to the manager as tool errors, so it can pick a real coworker.
-        if (!found) throw new Error(`no coworker "${coworker}"; choose one of ${coworkers.map((c) => c.id).join(", ")}`);
+        if (!found)
+          throw new Error(`no coworker "${coworker}"; choose one of ${coworkers.map((c) => c.id).join(", ")}`);
         const agent = { ...found, id: agentIdOf(found) };
         const prompt = context ? `${work}\n\nContext:\n${context}` : work;
         const run = await runCrewAgent(env, agent, prompt, { kind: "delegation", taskId: id, input: work });

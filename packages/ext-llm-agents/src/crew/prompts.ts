@@ -15,13 +15,13 @@ export interface ContextEntry {
 }
 
 /** The prompt of one crew task: what to do, what to deliver, and what earlier tasks produced. */
-export function taskPrompt(task: Pick<CrewTaskSpec, "description" | "expectedOutput">, context: readonly ContextEntry[]): string {
+export function taskPrompt(
+  task: Pick<CrewTaskSpec, "description" | "expectedOutput">,
+  context: readonly ContextEntry[],
+): string {
   const parts = [`Current task: ${task.description}`, `Expected output: ${task.expectedOutput}`];
   if (context.length > 0) {
-    parts.push(
-      "Context from earlier tasks:",
-      ...context.map((c) => `--- ${c.taskId} ---\n${c.output}`),
-    );
+    parts.push("Context from earlier tasks:", ...context.map((c) => `--- ${c.taskId} ---\n${c.output}`));
   }
   return parts.join("\n\n");
 }

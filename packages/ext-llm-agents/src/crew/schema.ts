@@ -45,7 +45,8 @@ export const crewInputSchema = z
   .superRefine((crew, issue) => {
     const ids = crew.agents.map(agentIdOf);
     ids.forEach((id, i) => {
-      if (ids.indexOf(id) !== i) issue.addIssue({ code: "custom", path: ["agents", i, "id"], message: `duplicate agent id "${id}"` });
+      if (ids.indexOf(id) !== i)
+        issue.addIssue({ code: "custom", path: ["agents", i, "id"], message: `duplicate agent id "${id}"` });
     });
     const taskIds = crew.tasks.map(taskIdOf);
     crew.tasks.forEach((task, i) => {
@@ -56,7 +57,11 @@ export const crewInputSchema = z
         issue.addIssue({ code: "custom", path: ["tasks", i, "agent"], message: `unknown agent "${task.agent}"` });
       }
       if (crew.process === "sequential" && task.agent === undefined && crew.agents.length > 1) {
-        issue.addIssue({ code: "custom", path: ["tasks", i, "agent"], message: "sequential crews name each task's agent" });
+        issue.addIssue({
+          code: "custom",
+          path: ["tasks", i, "agent"],
+          message: "sequential crews name each task's agent",
+        });
       }
       task.context?.forEach((ref, j) => {
         const at = taskIds.indexOf(ref);
@@ -83,7 +88,5 @@ export function taskIdOf(task: Pick<CrewTaskSpec, "id">, index: number): string 
 
 /** An agent by id, falling back to its role (case-insensitive). */
 export function findAgent(agents: readonly CrewAgent[], ref: string): CrewAgent | undefined {
-  return (
-    agents.find((a) => agentIdOf(a) === ref) ?? agents.find((a) => a.role.toLowerCase() === ref.toLowerCase())
-  );
+  return agents.find((a) => agentIdOf(a) === ref) ?? agents.find((a) => a.role.toLowerCase() === ref.toLowerCase());
 }

@@ -21,7 +21,10 @@ export async function runSequential(env: CrewEnvironment): Promise<CrewTaskOutco
       outcomes.push({ id, description: task.description, agent: agent.id, status: "skipped", output: null });
       continue;
     }
-    const run = await runCrewAgent(env, agent, taskPrompt(task, contextFor(env, task, index)), { kind: "task", taskId: id });
+    const run = await runCrewAgent(env, agent, taskPrompt(task, contextFor(env, task, index)), {
+      kind: "task",
+      taskId: id,
+    });
     if (run.cancelled) {
       outcomes.push({ id, description: task.description, agent: agent.id, status: "cancelled", output: null });
       continue;

@@ -21,7 +21,12 @@ server.registerTool(
   "whoami",
   { description: "Report the process id and whether an OpenAI key reached this process", inputSchema: {} },
   async () => ({
-    content: [{ type: "text", text: JSON.stringify({ pid: process.pid, sawOpenAiKey: process.env.OPENAI_API_KEY !== undefined }) }],
+    content: [
+      {
+        type: "text",
+        text: JSON.stringify({ pid: process.pid, sawOpenAiKey: process.env.OPENAI_API_KEY !== undefined }),
+      },
+    ],
   }),
 );
 
