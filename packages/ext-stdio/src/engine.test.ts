@@ -162,7 +162,7 @@ describe("ext-stdio inside a real tree", () => {
   it("kills the process group when the engine's task timeout fires", async () => {
     const engine = await makeEngine(enabled);
     const [root] = await engine.createTree([
-      { name: "slow", params: { executorId: "command", timeoutMs: 3000 }, inputs: { command: ["node", "-e", forker] } },
+      { name: "slow", params: { executorId: "command", timeoutMs: 5000 }, inputs: { command: ["node", "-e", forker] } },
     ]);
     const handle = await engine.execute((root as Task).id);
     const event = await eventMatching(

@@ -59,10 +59,15 @@ export async function runCommand(plan: SpawnPlan, options: RunOptions): Promise<
     throw new SpawnError(await new Promise<NodeJS.ErrnoException>((resolve) => child.once("error", resolve)));
   }
 
+  // After a successful start, ChildProcess only emits "error" for failed kill()/send(), which we
+  // never call; a listener still keeps a surprise from becoming an uncaught exception.
+  child.on("error", () => {});
   const group = new GroupTerminator(pid, options.killGraceMs);
   let end: RunEnd = "exit";
+  let exited = false;
   const stop = (why: RunEnd) => {
-    if (end === "exit" && !group.terminating) end = why;
+    // Once the program exited by itself, a late abort only tears down what it left behind.
+    if (!exited && end === "exit" && !group.terminating) end = why;
     group.terminate();
   };
   const onAbort = () => stop("aborted");
@@ -88,7 +93,11 @@ export async function runCommand(plan: SpawnPlan, options: RunOptions): Promise<
   try {
     const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
     const [exitCode, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
-      child.once("exit", (code, sig) => resolve([code, sig]));
+      child.once("exit", (code, sig) => {
+        exited = true;
+        if (timer) clearTimeout(timer);
+        resolve([code, sig]);
+      });
     });
     // Children that outlived the program still hold its pipes: tear the group down, and stop
     // waiting for the pipes once it has had the grace period plus a moment to let go of them.
