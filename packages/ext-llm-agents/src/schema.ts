@@ -1,4 +1,4 @@
-import { compileSchema, type JsonObject, type JsonValue, type SchemaLike, zodIssues } from "@aipartnerupflow/core";
+import { compileSchema, type JsonValue, type SchemaLike, zodIssues } from "@aipartnerupflow/core";
 import { type JSONSchema7, jsonSchema, type Schema } from "ai";
 
 /**
@@ -19,6 +19,3 @@ export function toSdkSchema(schema: SchemaLike): Schema<JsonValue> {
     },
   });
 }
-
-/** A permissive object schema (for tools that declare none). */
-export const ANY_OBJECT: JsonObject = { type: "object", additionalProperties: true };
