@@ -1,0 +1,165 @@
+import {
+  Engine,
+  type ExecutionHandle,
+  NotFoundError,
+  type Registry,
+  type Task,
+  type TaskEvent,
+  type TaskStore,
+  type TreeOutcome,
+} from "@aipartnerupflow/core";
+import type {
+  CancelSummary,
+  CopyRequest,
+  CountOptions,
+  ExecuteRequest,
+  ListOptions,
+  StartedExecution,
+  TaskBackend,
+} from "./types.js";
+
+export interface LocalBackendOptions {
+  store: TaskStore;
+  registry: Registry;
+  location: string;
+  concurrency: number;
+}
+
+/** How often a follower re-reads the store for events written by another process. */
+const FOLLOW_POLL_MS = 250;
+
+/**
+ * Local mode: the store is opened in this process and executions run in this process's engine
+ * (which starts claiming only when something is executed).
+ */
+export class LocalBackend implements TaskBackend {
+  readonly mode = "local" as const;
+  readonly location: string;
+  readonly engine: Engine;
+  private readonly store: TaskStore;
+  private readonly handles = new Map<string, ExecutionHandle>();
+
+  constructor(options: LocalBackendOptions) {
+    this.store = options.store;
+    this.location = options.location;
+    this.engine = new Engine({
+      store: options.store,
+      registry: options.registry,
+      concurrency: options.concurrency,
+      // Short leases: a cancel requested from another process reaches a running task within ~2 s.
+      leaseMs: 6000,
+      pollIntervalMs: 500,
+    });
+  }
+
+  async get(id: string): Promise<Task> {
+    const task = await this.store.getTask(id);
+    if (!task) throw new NotFoundError("task", id);
+    return task;
+  }
+
+  list(options: ListOptions) {
+    return this.store.listTasks({
+      ...(options.status?.length ? { status: options.status } : {}),
+      ...(options.rootId ? { rootId: options.rootId } : {}),
+      ...(options.parentId ? { parentId: options.parentId } : {}),
+      ...(options.rootsOnly ? { rootsOnly: true } : {}),
+      ...(options.userId ? { userId: options.userId } : {}),
+      limit: options.limit,
+      offset: options.offset,
+      order: "-createdAt",
+    });
+  }
+
+  async tree(id: string): Promise<Task[]> {
+    const task = await this.get(id);
+    return this.store.getTree(task.rootId);
+  }
+
+  async children(id: string): Promise<Task[]> {
+    await this.get(id);
+    return this.store.getChildren(id);
+  }
+
+  count(options: CountOptions) {
+    return this.store.countByStatus({
+      ...(options.rootId ? { rootId: options.rootId } : {}),
+      ...(options.rootsOnly ? { rootsOnly: true } : {}),
+      ...(options.userId ? { userId: options.userId } : {}),
+    });
+  }
+
+  create(tasks: unknown[]): Promise<Task[][]> {
+    return this.engine.createTrees(tasks);
+  }
+
+  update(id: string, patch: Parameters<TaskStore["updateTask"]>[1]): Promise<Task> {
+    return this.store.updateTask(id, patch);
+  }
+
+  async delete(id: string): Promise<string[]> {
+    return (await this.store.deleteTask(id)).deleted;
+  }
+
+  async cancel(id: string): Promise<CancelSummary> {
+    await this.get(id);
+    const result = await this.engine.cancel(id, "cancelled from the CLI");
+    return { cancelled: result.cancelled, running: result.running.map((r) => r.taskId) };
+  }
+
+  async copy(id: string, request: CopyRequest): Promise<Task[]> {
+    return (await this.engine.copy(id, {
+      mode: request.mode,
+      ...(request.taskIds ? { taskIds: request.taskIds } : {}),
+      ...(request.includeDescendants ? { includeDescendants: true } : {}),
+    })) as Task[];
+  }
+
+  async events(query: { id: string; afterSeq?: number; limit?: number }): Promise<TaskEvent[]> {
+    const task = await this.get(query.id);
+    return this.store.readEvents({
+      ...(task.parentId === null ? { rootId: task.id } : { taskId: task.id }),
+      ...(query.afterSeq !== undefined ? { afterSeq: query.afterSeq } : {}),
+      ...(query.limit !== undefined ? { limit: query.limit } : {}),
+    });
+  }
+
+  async execute(id: string, request: ExecuteRequest): Promise<StartedExecution> {
+    const handle = await this.engine.execute(id, {
+      ...(request.demo ? { demo: true } : {}),
+      ...(request.rerun ? { rerun: request.rerun } : {}),
+    });
+    this.handles.set(handle.execution.id, handle);
+    return { executionId: handle.execution.id, rootId: handle.execution.rootId };
+  }
+
+  async running(id: string): Promise<StartedExecution[]> {
+    const task = await this.get(id);
+    const executions = await this.store.listExecutions({ rootId: task.rootId, status: "running" });
+    return executions.map((e) => ({ executionId: e.id, rootId: e.rootId }));
+  }
+
+  follow(target: { rootId: string; executionId?: string; afterSeq?: number }, signal?: AbortSignal): AsyncIterable<TaskEvent> {
+    const handle = target.executionId ? this.handles.get(target.executionId) : undefined;
+    if (handle) return handle.events(signal ? { signal } : {});
+    return this.engine.subscribe({
+      rootId: target.rootId,
+      ...(target.executionId ? { executionId: target.executionId } : {}),
+      ...(target.afterSeq !== undefined ? { afterSeq: target.afterSeq } : {}),
+      pollMs: FOLLOW_POLL_MS,
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  wait(execution: StartedExecution): Promise<TreeOutcome> {
+    return this.handles.get(execution.executionId)?.done ?? this.engine.wait(execution.executionId);
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.engine.stop();
+    } finally {
+      await this.store.close();
+    }
+  }
+}

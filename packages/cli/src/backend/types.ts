@@ -1,0 +1,73 @@
+import type { Task, TaskEvent, TaskPage, TaskPatch, TaskStatus, TreeOutcome } from "@aipartnerupflow/core";
+
+export interface ListOptions {
+  status?: TaskStatus[];
+  rootId?: string;
+  parentId?: string;
+  rootsOnly?: boolean;
+  userId?: string;
+  limit: number;
+  offset: number;
+}
+
+export interface CountOptions {
+  rootId?: string;
+  rootsOnly?: boolean;
+  userId?: string;
+}
+
+export interface CopyRequest {
+  mode: "minimal" | "full" | "custom";
+  taskIds?: string[];
+  includeDescendants?: boolean;
+}
+
+export interface ExecuteRequest {
+  demo?: boolean;
+  rerun?: "failed" | "all";
+}
+
+/** An execution started by the CLI, or one it follows. */
+export interface StartedExecution {
+  executionId: string;
+  rootId: string;
+}
+
+export interface CancelSummary {
+  /** Tasks that became cancelled (or failed by cascade) at once. */
+  cancelled: string[];
+  /** Running tasks flagged for cancellation; their engine stops them. */
+  running: string[];
+}
+
+/**
+ * What the `tasks` commands and `run` need, served by the local store (local mode) or by a
+ * server over JSON-RPC (remote mode). Every method throws `ApflowError`s with core's codes.
+ */
+export interface TaskBackend {
+  readonly mode: "local" | "remote";
+  /** Where the tasks live, for messages (`sqlite /path/apflow.db`, `http://host:8000`). */
+  readonly location: string;
+  get(id: string): Promise<Task>;
+  list(options: ListOptions): Promise<TaskPage>;
+  /** Every task of the tree that holds `id`, roots first. */
+  tree(id: string): Promise<Task[]>;
+  children(id: string): Promise<Task[]>;
+  count(options: CountOptions): Promise<Record<TaskStatus, number>>;
+  /** Validate and store one tree per root, atomically. */
+  create(tasks: unknown[]): Promise<Task[][]>;
+  update(id: string, patch: TaskPatch): Promise<Task>;
+  delete(id: string): Promise<string[]>;
+  cancel(id: string): Promise<CancelSummary>;
+  copy(id: string, request: CopyRequest): Promise<Task[]>;
+  events(query: { id: string; afterSeq?: number; limit?: number }): Promise<TaskEvent[]>;
+  /** Start an execution; its progress comes from `follow`. */
+  execute(id: string, request: ExecuteRequest): Promise<StartedExecution>;
+  /** Running executions of the tree that holds `id`. */
+  running(id: string): Promise<StartedExecution[]>;
+  /** Events of one execution (from its start) until `tree.finished`, or of a tree when no execution is given. */
+  follow(target: { rootId: string; executionId?: string; afterSeq?: number }, signal?: AbortSignal): AsyncIterable<TaskEvent>;
+  /** Wait for an execution to finish. */
+  wait(execution: StartedExecution): Promise<TreeOutcome>;
+  close(): Promise<void>;
+}
