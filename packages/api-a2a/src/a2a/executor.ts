@@ -1,0 +1,48 @@
+import { AlreadyExecutingError, type TaskEvent } from "@aipartnerupflow/core";
+import { AgentEvent, type AgentExecutor, type ExecutionEventBus, type RequestContext } from "@a2a-js/sdk/server";
+import type { TaskService } from "../service/task-service.js";
+import { agentMessage, dataPart, toA2aTask, toStatusUpdate } from "./mapping.js";
+import { type MessagePlan, PLAN_KEY } from "./plan.js";
+import { principalOf, secretsOf } from "./user.js";
+
+/**
+ * The SDK's agent executor over our engine. A message's tree was created by the handler; here it
+ * runs: one `task` event, then one status update per engine event, the last being the tree's
+ * final state. A message that named another operation gets its result as one agent message.
+ */
+export class EngineAgentExecutor implements AgentExecutor {
+  constructor(private readonly service: TaskService) {}
+
+  async execute(rc: RequestContext, bus: ExecutionEventBus): Promise<void> {
+    const plan = rc.context.state.get(PLAN_KEY) as MessagePlan | undefined;
+    if (plan?.kind === "reply") {
+      const message = agentMessage("", rc.contextId, [dataPart({ method: plan.method, result: plan.result })]);
+      bus.publish(AgentEvent.message(message));
+      return;
+    }
+    const principal = principalOf(rc.context);
+    const rootId = rc.taskId;
+    let events: AsyncGenerator<TaskEvent>;
+    try {
+      const secrets = secretsOf(rc.context);
+      const handle = await this.service.execute(principal, rootId, secrets ? { secrets } : {});
+      events = handle.events();
+    } catch (err) {
+      if (!(err instanceof AlreadyExecutingError)) throw err;
+      // Already running (started elsewhere): follow that execution instead.
+      const running = await this.service.latestExecution(rootId);
+      if (!running) throw err;
+      events = this.service.engine.subscribe({ executionId: running.id, rootId, afterSeq: 0 });
+    }
+    const root = await this.service.get(principal, rootId);
+    bus.publish(AgentEvent.task(toA2aTask(root, "running", { contextId: rc.contextId, history: [rc.userMessage] })));
+    for await (const event of events) {
+      bus.publish(AgentEvent.statusUpdate(toStatusUpdate(event, rootId, rc.contextId)));
+    }
+  }
+
+  async cancelTask(taskId: string, _bus: ExecutionEventBus): Promise<void> {
+    // The running stream publishes the final `canceled` update when the tree settles.
+    await this.service.engine.cancel(taskId, "cancelled through A2A");
+  }
+}

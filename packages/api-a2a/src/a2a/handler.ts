@@ -1,0 +1,143 @@
+import type { JsonValue } from "@aipartnerupflow/core";
+import type {
+  AgentCard,
+  CancelTaskRequest,
+  Message,
+  SendMessageRequest,
+  StreamResponse,
+  SubscribeToTaskRequest,
+  Task as A2aTask,
+} from "@a2a-js/sdk";
+import { TaskState } from "@a2a-js/sdk";
+import { RequestMalformedError, TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from "@a2a-js/sdk/errors";
+import {
+  DefaultRequestHandler,
+  type PushNotificationSender,
+  type PushNotificationStore,
+  type ServerCallContext,
+} from "@a2a-js/sdk/server";
+import type { TaskService } from "../service/task-service.js";
+import type { Principal } from "../types.js";
+import { toA2aError } from "./errors.js";
+import type { EngineAgentExecutor } from "./executor.js";
+import { TERMINAL_A2A_STATES, toStatusUpdate } from "./mapping.js";
+import { type MessagePlan, PLAN_KEY, dataOf, methodOf, tasksOf } from "./plan.js";
+import type { EngineA2aTaskStore } from "./task-store.js";
+import { principalOf, secretsOf } from "./user.js";
+
+/** Runs another JSON-RPC task operation for a message whose `metadata.method` names it. */
+export type MethodCaller = (
+  method: string,
+  params: unknown,
+  principal: Principal,
+  secrets: Record<string, string> | undefined,
+) => Promise<JsonValue | null>;
+
+export interface HandlerDeps {
+  card: AgentCard;
+  service: TaskService;
+  taskStore: EngineA2aTaskStore;
+  executor: EngineAgentExecutor;
+  callMethod: MethodCaller;
+  pushStore: PushNotificationStore;
+  pushSender: PushNotificationSender;
+}
+
+/**
+ * The SDK's request handler with our semantics where its defaults do not fit:
+ * - a message is read (and its tree created) before the SDK runs the executor, so a bad tree is
+ *   a JSON-RPC error rather than a failed task, and the A2A task id is the root id;
+ * - cancel goes to the engine (whichever surface started the tree) and answers once it settled;
+ * - resubscribe follows the tree's running execution from the store and bus, so it also works for
+ *   trees started through JSON-RPC, MCP, another connection or another node.
+ */
+export class ApflowRequestHandler extends DefaultRequestHandler {
+  private readonly deps: HandlerDeps;
+
+  constructor(deps: HandlerDeps) {
+    super(deps.card, deps.taskStore, deps.executor, undefined, deps.pushStore, deps.pushSender);
+    this.deps = deps;
+  }
+
+  override async sendMessage(params: SendMessageRequest, context: ServerCallContext): Promise<Message | A2aTask> {
+    await this.prepare(params, context);
+    return super.sendMessage(params, context);
+  }
+
+  override async *sendMessageStream(params: SendMessageRequest, context: ServerCallContext): AsyncGenerator<StreamResponse, void, undefined> {
+    await this.prepare(params, context);
+    yield* super.sendMessageStream(params, context);
+  }
+
+  override async cancelTask(params: CancelTaskRequest, context: ServerCallContext): Promise<A2aTask> {
+    const { service, taskStore } = this.deps;
+    const task = await taskStore.load(params.id, context);
+    if (!task) throw new TaskNotFoundError(`Task not found: ${params.id}`);
+    const state = task.status?.state;
+    if (state === TaskState.TASK_STATE_CANCELED) return task;
+    if (state !== undefined && TERMINAL_A2A_STATES.has(state)) throw new TaskNotCancelableError(`Task not cancelable: ${params.id}`);
+    try {
+      await service.cancel(principalOf(context), params.id, "cancelled through A2A");
+      const execution = await service.latestExecution(params.id);
+      if (execution?.status === "running") await service.engine.wait(execution.id);
+    } catch (err) {
+      throw toA2aError(err);
+    }
+    const latest = await taskStore.load(params.id, context);
+    if (!latest) throw new TaskNotFoundError(`Task not found: ${params.id}`);
+    if (latest.status?.state !== TaskState.TASK_STATE_CANCELED) throw new TaskNotCancelableError(`Task not cancelable: ${params.id}`);
+    return latest;
+  }
+
+  override async *resubscribe(params: SubscribeToTaskRequest, context: ServerCallContext): AsyncGenerator<StreamResponse, void, undefined> {
+    const { service, taskStore } = this.deps;
+    if (!params.id?.trim()) throw new RequestMalformedError("task id is required");
+    const since = new Date().toISOString();
+    const task = await taskStore.load(params.id, context);
+    if (!task) throw new TaskNotFoundError(`Task not found: ${params.id}`);
+    const state = task.status?.state;
+    if (state !== undefined && TERMINAL_A2A_STATES.has(state)) {
+      throw new UnsupportedOperationError(`Task ${params.id} is in a terminal state and cannot be subscribed to.`);
+    }
+    yield { payload: { $case: "task", value: task } };
+    const execution = await service.latestExecution(params.id);
+    if (!execution || execution.status !== "running") return;
+    const events = service.engine.subscribe({ executionId: execution.id, rootId: execution.rootId, afterSeq: 0 });
+    for await (const event of events) {
+      // Events older than the snapshot are already reflected in it; the final one always goes out.
+      if (event.at < since && event.type !== "tree.finished") continue;
+      yield { payload: { $case: "statusUpdate", value: toStatusUpdate(event, params.id, task.contextId) } };
+    }
+  }
+
+  /** Read the message: create its tree, or run the operation it names, or accept a known task id. */
+  private async prepare(params: SendMessageRequest, context: ServerCallContext): Promise<void> {
+    const message = params.message;
+    if (!message) throw new RequestMalformedError("request.message is required.");
+    const principal = principalOf(context);
+    const data = dataOf(message);
+    const method = methodOf(message, params.metadata as Record<string, unknown> | undefined);
+    let plan: MessagePlan;
+    try {
+      if (method && method !== "tasks.create" && method !== "tasks.execute") {
+        const result = await this.deps.callMethod(method, data ?? {}, principal, secretsOf(context));
+        plan = { kind: "reply", method, result };
+      } else if (tasksOf(data)) {
+        if (message.taskId) throw new RequestMalformedError("a message that creates tasks must not name a taskId");
+        const created = await this.deps.service.create(principal, tasksOf(data), { single: true });
+        message.taskId = created.rootId;
+        if (message.contextId) this.deps.taskStore.setContextId(created.rootId, message.contextId);
+        plan = { kind: "tree", rootId: created.rootId };
+      } else if (message.taskId) {
+        plan = { kind: "existing", rootId: message.taskId };
+      } else {
+        throw new RequestMalformedError(
+          'send a data part {"tasks": [...]} to create and run a tree, or name an operation in metadata.method',
+        );
+      }
+    } catch (err) {
+      throw toA2aError(err);
+    }
+    context.state.set(PLAN_KEY, plan);
+  }
+}

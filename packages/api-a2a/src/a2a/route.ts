@@ -1,0 +1,161 @@
+import type { Logger } from "@aipartnerupflow/core";
+import { AgentCard, formatSSEErrorEvent, formatSSEEvent } from "@a2a-js/sdk";
+import { LegacyJsonRpcTransportHandler, createLegacyAwarePushNotificationSender } from "@a2a-js/sdk/compat/v0_3/server";
+import {
+  InMemoryPushNotificationStore,
+  JsonRpcTransportHandler,
+  type RequestHeaders,
+  ServerCallContext,
+  validateVersion,
+} from "@a2a-js/sdk/server";
+import { type Context, Hono } from "hono";
+import type { AppEnv } from "../env.js";
+import { describe } from "../jsonrpc/route.js";
+import type { TaskService } from "../service/task-service.js";
+import { buildCard, cardJson } from "./card.js";
+import { EngineAgentExecutor } from "./executor.js";
+import { ApflowRequestHandler, type MethodCaller } from "./handler.js";
+import { EngineA2aTaskStore } from "./task-store.js";
+import { PrincipalUser, SECRETS_KEY } from "./user.js";
+
+export interface A2aDeps {
+  service: TaskService;
+  name: string;
+  version: string;
+  publicUrl: string | undefined;
+  auth: boolean;
+  logger: Logger;
+  callMethod: MethodCaller;
+}
+
+const VERSION_HEADER = "A2A-Version";
+const LEGACY = "0.3";
+
+type JsonRpcEnvelope = { jsonrpc: string; id: string | number | null; result?: unknown; error?: unknown };
+
+/**
+ * A2A over JSON-RPC (SPEC §8.1): POST /a2a and POST / with the SDK's v1.0 handler, or its v0.3
+ * compat handler when `A2A-Version` is absent or `0.3` (the SDK's own rule); the agent card at
+ * /.well-known/agent-card.json (and the v0.3 name agent.json).
+ */
+export function a2aRoutes(deps: A2aDeps): Hono<AppEnv> {
+  const card = buildCard({ name: deps.name, version: deps.version, baseUrl: deps.publicUrl ?? "http://127.0.0.1:8000", auth: deps.auth });
+  const taskStore = new EngineA2aTaskStore(deps.service);
+  const pushStore = new InMemoryPushNotificationStore();
+  const handler = new ApflowRequestHandler({
+    card,
+    service: deps.service,
+    taskStore,
+    executor: new EngineAgentExecutor(deps.service),
+    callMethod: deps.callMethod,
+    pushStore,
+    pushSender: createLegacyAwarePushNotificationSender(pushStore),
+  });
+  const v1 = new JsonRpcTransportHandler(handler);
+  const legacy = new LegacyJsonRpcTransportHandler(handler);
+  const app = new Hono<AppEnv>();
+
+  const serveCard = (c: Context<AppEnv>) => {
+    const base = deps.publicUrl ?? new URL(c.req.url).origin;
+    const served = buildCard({ name: deps.name, version: deps.version, baseUrl: base, auth: deps.auth });
+    const requested = c.req.header(VERSION_HEADER);
+    c.header("Vary", VERSION_HEADER);
+    c.header("Cache-Control", "no-cache");
+    return c.json(cardJson(served, (x) => AgentCard.toJSON(x), !requested || requested.startsWith("0.")));
+  };
+  app.get("/.well-known/agent-card.json", serveCard);
+  app.get("/.well-known/agent.json", serveCard);
+
+  const rpc = async (c: Context<AppEnv>) => {
+    const requestedVersion = c.req.header(VERSION_HEADER) || undefined;
+    const useLegacy = (requestedVersion ?? LEGACY) === LEGACY;
+    const mapError = useLegacy ? LegacyJsonRpcTransportHandler.mapToLegacyJSONRPCError : JsonRpcTransportHandler.mapToJSONRPCError;
+    let body: unknown;
+    try {
+      body = JSON.parse(await c.req.text());
+    } catch {
+      return c.json({ jsonrpc: "2.0", id: null, error: { code: -32700, message: "Invalid JSON payload." } });
+    }
+    const id = idOf(body);
+    const fail = (err: unknown) => ({ jsonrpc: "2.0", id, error: mapError(err) });
+    try {
+      const headers: RequestHeaders = {};
+      c.req.raw.headers.forEach((value, key) => {
+        headers[key] = value;
+      });
+      const context = new ServerCallContext({
+        user: new PrincipalUser(c.get("principal")),
+        state: new Map<string, unknown>([
+          ["headers", headers],
+          [SECRETS_KEY, c.get("secrets")],
+        ]),
+        ...(requestedVersion ? { requestedVersion } : {}),
+      });
+      validateVersion(context.requestedVersion, card, "JSONRPC");
+      if (!body || typeof body !== "object" || Array.isArray(body)) {
+        return c.json({ jsonrpc: "2.0", id, error: { code: -32600, message: "Invalid request: expected a JSON-RPC object." } });
+      }
+      const out = await (useLegacy ? legacy : v1).handle(body as Record<string, unknown>, context);
+      if (!isAsyncIterable(out)) return c.json(out as JsonRpcEnvelope);
+      const iterator = out[Symbol.asyncIterator]();
+      const alwaysSse = useLegacy && (body as { method?: unknown }).method === "tasks/resubscribe";
+      let first: IteratorResult<JsonRpcEnvelope> | undefined;
+      if (!alwaysSse) {
+        try {
+          first = await iterator.next();
+        } catch (err) {
+          return c.json(fail(err));
+        }
+      }
+      return sse(first, iterator, fail, c.get("log"));
+    } catch (err) {
+      c.get("log").warn({ err: describe(err) }, "A2A request failed");
+      return c.json(fail(err));
+    }
+  };
+  app.post("/a2a", rpc);
+  app.post("/", rpc);
+  return app;
+}
+
+function sse(
+  first: IteratorResult<JsonRpcEnvelope> | undefined,
+  iterator: AsyncIterator<JsonRpcEnvelope>,
+  fail: (err: unknown) => unknown,
+  log: Logger,
+): Response {
+  const encoder = new TextEncoder();
+  let pending = first;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = pending ?? (await iterator.next());
+        pending = undefined;
+        if (next.done) {
+          controller.close();
+          return;
+        }
+        controller.enqueue(encoder.encode(formatSSEEvent(next.value)));
+      } catch (err) {
+        log.warn({ err: describe(err) }, "A2A stream failed");
+        controller.enqueue(encoder.encode(formatSSEErrorEvent(fail(err))));
+        controller.close();
+      }
+    },
+    async cancel() {
+      await iterator.return?.(undefined);
+    },
+  });
+  return new Response(body, {
+    headers: { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" },
+  });
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<JsonRpcEnvelope> {
+  return typeof (value as AsyncIterable<unknown> | null)?.[Symbol.asyncIterator] === "function";
+}
+
+function idOf(body: unknown): string | number | null {
+  const id = (body as { id?: unknown } | null)?.id;
+  return typeof id === "string" || typeof id === "number" ? id : null;
+}

@@ -1,0 +1,80 @@
+import type { Task } from "@aipartnerupflow/core";
+import type { ListTasksRequest, ListTasksResponse, Task as A2aTask } from "@a2a-js/sdk";
+import type { ServerCallContext, TaskStore as A2aTaskStore } from "@a2a-js/sdk/server";
+import { canAccess } from "../service/access.js";
+import type { TaskService } from "../service/task-service.js";
+import { type A2aOverlay, TERMINAL_A2A_STATES, toA2aState, toA2aTask } from "./mapping.js";
+import { principalOf } from "./user.js";
+
+const MAX_OVERLAYS = 10_000;
+const MAX_HISTORY = 50;
+
+/**
+ * The SDK's task store over ours: an A2A task is a tree (id = root id) and its state is the
+ * tree's (SPEC §8.1). What A2A keeps beyond our model (message history, the client's contextId)
+ * lives in a bounded in-memory overlay; after a restart those fall back to empty / the root id.
+ */
+export class EngineA2aTaskStore implements A2aTaskStore {
+  private readonly overlays = new Map<string, A2aOverlay & { state?: number }>();
+
+  constructor(private readonly service: TaskService) {}
+
+  /** Remember a client's contextId for a tree created from its message. */
+  setContextId(rootId: string, contextId: string): void {
+    this.remember(rootId, { ...this.overlays.get(rootId), contextId });
+  }
+
+  async load(taskId: string, context: ServerCallContext): Promise<A2aTask | undefined> {
+    const root = await this.service.store.getTask(taskId);
+    if (!root || root.parentId !== null || !canAccess(principalOf(context), root)) return undefined;
+    return this.toA2a(root);
+  }
+
+  async save(task: A2aTask, context: ServerCallContext): Promise<void> {
+    const root = await this.service.store.getTask(task.id);
+    if (!root || !canAccess(principalOf(context), root)) return;
+    const history = task.history.length > MAX_HISTORY ? task.history.slice(-MAX_HISTORY) : task.history;
+    const overlay: A2aOverlay & { state?: number } = { contextId: task.contextId, history };
+    if (task.status?.message) {
+      overlay.statusMessage = task.status.message;
+      overlay.state = task.status.state;
+    }
+    this.remember(task.id, overlay);
+  }
+
+  async list(params: ListTasksRequest, context: ServerCallContext): Promise<ListTasksResponse> {
+    const principal = principalOf(context);
+    const pageSize = params.pageSize ?? 50;
+    const offset = Math.max(0, Number.parseInt(params.pageToken || "0", 10) || 0);
+    const page = await this.service.list(principal, { rootsOnly: true, limit: pageSize, offset, order: "-createdAt" });
+    const tasks: A2aTask[] = [];
+    for (const root of page.tasks) {
+      const task = await this.toA2a(root, params.includeArtifacts === true);
+      if (params.contextId && task.contextId !== params.contextId) continue;
+      if (params.status && task.status?.state !== params.status) continue;
+      if (params.statusTimestampAfter && (task.status?.timestamp ?? "") <= params.statusTimestampAfter) continue;
+      tasks.push(task);
+    }
+    const next = offset + page.tasks.length;
+    return { tasks, nextPageToken: next < page.total ? String(next) : "", pageSize, totalSize: page.total };
+  }
+
+  private async toA2a(root: Task, withArtifacts = true): Promise<A2aTask> {
+    const { state } = await this.service.treeState(root);
+    const overlay = this.overlays.get(root.id);
+    const a2aState = toA2aState(state);
+    const view: A2aOverlay = { ...overlay };
+    if (overlay?.state !== a2aState) delete view.statusMessage;
+    const tree = withArtifacts && TERMINAL_A2A_STATES.has(a2aState) ? await this.service.store.getTree(root.rootId) : undefined;
+    return toA2aTask(root, state, view, tree);
+  }
+
+  private remember(id: string, overlay: A2aOverlay & { state?: number }): void {
+    this.overlays.delete(id);
+    this.overlays.set(id, overlay);
+    if (this.overlays.size > MAX_OVERLAYS) {
+      const oldest = this.overlays.keys().next().value;
+      if (oldest !== undefined) this.overlays.delete(oldest);
+    }
+  }
+}

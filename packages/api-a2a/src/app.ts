@@ -1,0 +1,109 @@
+import { ApflowError, ErrorCode, type JsonValue, silentLogger } from "@aipartnerupflow/core";
+import { getConnInfo } from "@hono/node-server/conninfo";
+import { type Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { requestId } from "hono/request-id";
+import type { MethodCaller } from "./a2a/handler.js";
+import { a2aRoutes } from "./a2a/route.js";
+import { createVerifier } from "./auth/verifier.js";
+import { authMiddleware } from "./auth/middleware.js";
+import type { AppEnv } from "./env.js";
+import { toRpcError } from "./errors.js";
+import { DOCS_HTML } from "./jsonrpc/docs.js";
+import { openApiDocument } from "./jsonrpc/openapi.js";
+import { isEventStream } from "./jsonrpc/context.js";
+import { invokeMethod } from "./jsonrpc/methods.js";
+import { type ContextFactory, describe, jsonRpcRoutes } from "./jsonrpc/route.js";
+import { WebhookDispatcher } from "./jsonrpc/webhook.js";
+import { mcpRoutes } from "./mcp/route.js";
+import { llmKeys } from "./middleware/llm-keys.js";
+import { rateLimit } from "./middleware/rate-limit.js";
+import { requestLog } from "./middleware/request-log.js";
+import { TaskService } from "./service/task-service.js";
+import type { AppOptions } from "./types.js";
+import { VERSION } from "./version.js";
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/** A Hono app with extra handles the server needs (webhook drain on shutdown). */
+export type ApflowApp = Hono<AppEnv> & { readonly apflow: { service: TaskService; webhooks: WebhookDispatcher } };
+
+/**
+ * The HTTP surface of SPEC §8: A2A (`/a2a`, `/`, the agent card), the JSON-RPC task API
+ * (`/tasks`), MCP (`/mcp`), `/health`, `/openapi.json` and `/docs`, behind request ids, access
+ * logs, CORS, body limit, auth and rate limiting.
+ */
+export function createApp(options: AppOptions): ApflowApp {
+  const { engine } = options;
+  const store = options.store ?? engine.store;
+  const registry = options.registry ?? engine.registry;
+  const logger = options.logger ?? silentLogger;
+  const version = options.version ?? VERSION;
+  const name = options.name ?? "aipartnerupflow";
+  const startedAt = Date.now();
+  const service = new TaskService(engine, store, registry);
+  const webhooks = new WebhookDispatcher(options.webhooks ?? {}, logger.child({ component: "webhooks" }));
+  const verifier = createVerifier(options.auth);
+
+  const app = new Hono<AppEnv>();
+  app.use(requestId());
+  app.use(requestLog(logger));
+  if (options.corsOrigins && options.corsOrigins.length > 0) {
+    app.use(
+      cors({
+        origin: options.corsOrigins,
+        allowHeaders: ["Authorization", "Content-Type", "Last-Event-ID", "X-LLM-API-KEY", "A2A-Version", "mcp-session-id", "mcp-protocol-version"],
+        exposeHeaders: ["X-Request-Id", "mcp-session-id"],
+        maxAge: 600,
+      }),
+    );
+  }
+  app.use(
+    bodyLimit({
+      maxSize: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
+      onError: (c) =>
+        c.json({ jsonrpc: "2.0", id: null, error: { code: ErrorCode.InvalidRequest, message: "request body too large" } }, 413),
+    }),
+  );
+  app.use(authMiddleware(verifier));
+  if (options.rateLimit) app.use(rateLimit(options.rateLimit, clientIp));
+  app.use(llmKeys());
+
+  app.get("/health", (c) => c.json({ status: "ok", version, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }));
+  app.get("/openapi.json", (c) => c.json(openApiDocument({ title: `${name} API`, version })));
+  app.get("/docs", (c) => c.html(DOCS_HTML));
+
+  const makeContext: ContextFactory = (r) => ({ ...r, service, webhooks, version, startedAt });
+  const callMethod: MethodCaller = async (method, params, principal, secrets) => {
+    const result = await invokeMethod(method, params, makeContext({ principal, secrets, lastEventId: undefined, log: logger }));
+    if (isEventStream(result)) {
+      result.abort.abort();
+      await result.events.return(undefined);
+      throw new ApflowError(ErrorCode.InvalidParams, "stream: true is not available through metadata.method; use SendStreamingMessage");
+    }
+    return JSON.parse(JSON.stringify(result ?? null)) as JsonValue;
+  };
+
+  app.route("/", jsonRpcRoutes(makeContext));
+  app.route("/", mcpRoutes({ service, name, version }));
+  app.route("/", a2aRoutes({ service, name, version, publicUrl: options.publicUrl, auth: verifier !== null, logger, callMethod }));
+
+  app.notFound((c) => c.json({ error: { code: ErrorCode.MethodNotFound, message: `not found: ${c.req.method} ${c.req.path}` } }, 404));
+  app.onError((err, c) => {
+    const log = c.get("log") ?? logger;
+    log.error({ err: describe(err) }, "unhandled error");
+    return c.json({ jsonrpc: "2.0", id: null, error: toRpcError(err) }, 500);
+  });
+
+  return Object.assign(app, { apflow: { service, webhooks } });
+}
+
+/** The peer address behind a request (for per-IP rate limits); "unknown" outside a Node server. */
+function clientIp(c: Context<AppEnv>): string {
+  try {
+    return getConnInfo(c).remote.address ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}

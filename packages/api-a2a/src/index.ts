@@ -1,0 +1,16 @@
+export { createApp, DEFAULT_BODY_LIMIT, type ApflowApp } from "./app.js";
+export { startServer, type StartServerOptions, type ServerHandle, type FetchApp } from "./server.js";
+export { createToken, type CreateTokenOptions } from "./auth/token.js";
+export { createVerifier, type TokenVerifier } from "./auth/verifier.js";
+export { createMcpServer, type McpDeps } from "./mcp/server.js";
+export { serveMcpStdio } from "./mcp/stdio.js";
+export { createLogger, REDACT_PATHS, type LoggerOptions } from "./logger.js";
+export { httpStatusOf, toRpcError, RATE_LIMITED, type RpcError } from "./errors.js";
+export { parseLlmKeyHeader } from "./middleware/llm-keys.js";
+export { signBody, SIGNATURE_HEADER } from "./jsonrpc/webhook.js";
+export { METHODS } from "./jsonrpc/methods.js";
+export { openApiDocument } from "./jsonrpc/openapi.js";
+export { TaskService } from "./service/task-service.js";
+export { ApflowClient, ApflowRpcError, type ApflowClientOptions } from "./client/client.js";
+export type { Principal, AppOptions, AuthOptions, RateLimitOptions, WebhookOptions } from "./types.js";
+export { VERSION } from "./version.js";

@@ -1,0 +1,91 @@
+import { ApflowError, ErrorCode } from "@aipartnerupflow/core";
+import { Hono } from "hono";
+import type { AppEnv } from "../env.js";
+import { httpStatusOf, isServerFault, toRpcError } from "../errors.js";
+import type { MethodContext } from "./context.js";
+import { isEventStream } from "./context.js";
+import { METHODS, invokeMethod } from "./methods.js";
+import { idOf, parseBody, readEnvelope, rpcError, rpcResult, type RpcId } from "./protocol.js";
+import { sseResponse } from "./sse.js";
+
+export type ContextFactory = (c: {
+  principal: MethodContext["principal"];
+  secrets: MethodContext["secrets"];
+  lastEventId: MethodContext["lastEventId"];
+  log: MethodContext["log"];
+}) => MethodContext;
+
+type Outcome = { body: unknown; status: number } | { response: Response };
+
+/** POST /tasks (JSON-RPC 2.0, batches too) and GET /tasks/methods (SPEC §8.2). */
+export function jsonRpcRoutes(makeContext: ContextFactory): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.get("/tasks/methods", (c) =>
+    c.json({ methods: METHODS.map((m) => ({ name: m.name, summary: m.summary, streams: m.streams ?? false })) }),
+  );
+
+  app.post("/tasks", async (c) => {
+    const ctx = makeContext({
+      principal: c.get("principal"),
+      secrets: c.get("secrets"),
+      lastEventId: lastEventId(c.req.header("last-event-id")),
+      log: c.get("log"),
+    });
+    let body: unknown;
+    try {
+      body = parseBody(await c.req.text());
+    } catch (err) {
+      return c.json(rpcError(null, toRpcError(err)), 400);
+    }
+    if (Array.isArray(body)) {
+      if (body.length === 0) {
+        return c.json(rpcError(null, { code: ErrorCode.InvalidRequest, message: "invalid request: empty batch" }), 400);
+      }
+      const out: unknown[] = [];
+      for (const item of body) {
+        const result = await dispatch(item, ctx, false);
+        out.push("body" in result ? result.body : rpcError(idOf(item), { code: ErrorCode.InvalidRequest, message: "streams are not allowed in a batch" }));
+      }
+      return c.json(out, 200);
+    }
+    const result = await dispatch(body, ctx, true);
+    if ("response" in result) return result.response;
+    return c.json(result.body as object, result.status as 200);
+  });
+
+  return app;
+}
+
+async function dispatch(body: unknown, ctx: MethodContext, allowStream: boolean): Promise<Outcome> {
+  let id: RpcId = idOf(body);
+  try {
+    const request = readEnvelope(body);
+    id = request.id;
+    const result = await invokeMethod(request.method, request.params, ctx);
+    if (isEventStream(result)) {
+      if (!allowStream) {
+        result.abort.abort();
+        await result.events.return(undefined);
+        throw new ApflowError(ErrorCode.InvalidRequest, "streams are not allowed in a batch");
+      }
+      return { response: sseResponse(result, (err) => rpcError(id, toRpcError(err))) };
+    }
+    return { body: rpcResult(id, result), status: 200 };
+  } catch (err) {
+    const error = toRpcError(err);
+    if (isServerFault(err)) ctx.log.error({ err: describe(err) }, "JSON-RPC method failed");
+    return { body: rpcError(id, error), status: httpStatusOf(error.code) };
+  }
+}
+
+function lastEventId(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const n = Number(header);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** What goes into the log for an unexpected error: message and stack, never request data. */
+export function describe(err: unknown): { message: string; stack?: string } {
+  return err instanceof Error ? { message: err.message, ...(err.stack ? { stack: err.stack } : {}) } : { message: String(err) };
+}

@@ -1,0 +1,101 @@
+import { RESETTABLE_FIELDS, TASK_STATUSES, jsonObjectSchema, retryPolicySchema } from "@aipartnerupflow/core";
+import { z } from "zod";
+
+/**
+ * zod schemas of the JSON-RPC params (SPEC §8.2). They validate requests and generate the
+ * OpenAPI document; keep descriptions short and true.
+ */
+const id = z.string().min(1).max(200);
+const taskId = id.describe("task id");
+const limit = (max: number, def: number) => z.number().int().min(1).max(max).default(def);
+
+export const taskIdParams = z.object({ taskId });
+
+export const createParams = z.object({
+  tasks: z.array(z.record(z.string(), z.unknown())).describe("flat task array (SPEC §4); parentId/dependencies refer by id or name"),
+});
+
+export const updateParams = z.object({
+  taskId,
+  name: z.string().optional(),
+  inputs: jsonObjectSchema.optional(),
+  params: jsonObjectSchema.optional(),
+  schemas: jsonObjectSchema.optional(),
+  priority: z.number().optional(),
+  metadata: jsonObjectSchema.optional(),
+  retry: retryPolicySchema.nullable().optional(),
+  runAt: z.string().nullable().optional(),
+});
+
+const statusSchema = z.enum(TASK_STATUSES);
+
+export const listParams = z.object({
+  status: z.union([statusSchema, z.array(statusSchema)]).optional(),
+  rootId: id.optional(),
+  parentId: id.nullable().optional(),
+  rootsOnly: z.boolean().optional(),
+  userId: z.string().nullable().optional().describe("admins only: another user's tasks"),
+  limit: limit(1000, 100),
+  offset: z.number().int().min(0).default(0),
+  order: z.enum(["createdAt", "-createdAt"]).default("-createdAt"),
+});
+
+export const countParams = z.object({
+  rootId: id.optional(),
+  rootsOnly: z.boolean().optional(),
+  userId: z.string().nullable().optional(),
+});
+
+export const treeParams = z.object({
+  taskId: taskId.optional(),
+  rootId: id.optional(),
+  format: z.enum(["nested", "flat"]).default("nested"),
+});
+
+export const childrenParams = z.object({ parentId: id.optional(), taskId: taskId.optional() });
+
+export const copyParams = z.object({
+  taskId,
+  mode: z.enum(["minimal", "full", "custom"]).default("minimal"),
+  taskIds: z.array(id).optional(),
+  includeDescendants: z.boolean().optional(),
+  resetFields: z.array(z.enum(RESETTABLE_FIELDS)).optional(),
+  save: z.boolean().default(true),
+});
+
+export const webhookSchema = z.object({
+  url: z.url({ protocol: /^https?$/, error: "webhook url must be an http(s) URL" }),
+  headers: z.record(z.string(), z.string()).optional(),
+});
+
+export const executeParams = z.object({
+  taskId,
+  rerun: z.enum(["failed", "all"]).optional(),
+  demo: z.boolean().optional(),
+  stream: z.boolean().default(false).describe("answer with an SSE stream of the execution's events"),
+  wait: z.boolean().default(false).describe("answer when the tree finished, with its outcome"),
+  webhook: webhookSchema.optional().describe("POST every event of the execution to this URL"),
+});
+
+export const cancelParams = z.object({ taskId, reason: z.string().max(1000).optional() });
+
+export const runningListParams = z.object({ limit: limit(1000, 100) });
+
+export const runningStatusParams = z.object({ taskIds: z.array(id).min(1).max(1000) });
+
+export const eventsParams = z.object({
+  taskId: taskId.optional(),
+  rootId: id.optional(),
+  executionId: id.optional(),
+  afterSeq: z.number().int().min(0).default(0),
+  limit: limit(10_000, 1000),
+  stream: z.boolean().default(false).describe("follow live events as SSE until the tree finishes"),
+});
+
+export const generateParams = z.object({
+  requirement: z.string().min(1).max(20_000),
+  inputs: jsonObjectSchema.optional(),
+  params: jsonObjectSchema.optional(),
+});
+
+export const emptyParams = z.object({});

@@ -1,0 +1,97 @@
+import { createHmac } from "node:crypto";
+import type { Logger, TaskEvent } from "@aipartnerupflow/core";
+import type { WebhookOptions } from "../types.js";
+
+export interface WebhookTarget {
+  url: string;
+  headers?: Record<string, string>;
+}
+
+/** The header carrying `sha256=<hex HMAC of the body>` when a webhook secret is configured. */
+export const SIGNATURE_HEADER = "x-apflow-signature";
+
+/** `sha256=<hex>` over the exact body bytes; receivers recompute it to authenticate deliveries. */
+export function signBody(secret: string, body: string): string {
+  return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+}
+
+/**
+ * Delivers an execution's events to a URL, one POST per event, in order, each retried with
+ * exponential backoff on a network error, a timeout or a 5xx/429 answer. A 4xx answer drops
+ * the event (the receiver refused it). Never throws: failures are logged.
+ */
+export class WebhookDispatcher {
+  private readonly maxAttempts: number;
+  private readonly retryDelayMs: number;
+  private readonly timeoutMs: number;
+  private readonly inflight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly options: WebhookOptions,
+    private readonly log: Logger,
+  ) {
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
+    this.retryDelayMs = Math.max(0, options.retryDelayMs ?? 200);
+    this.timeoutMs = Math.max(1, options.timeoutMs ?? 10_000);
+  }
+
+  /** Start delivering in the background. */
+  deliver(target: WebhookTarget, events: AsyncIterable<TaskEvent>): void {
+    const run = (async () => {
+      for await (const event of events) await this.post(target, event);
+    })().catch((err: unknown) => this.log.error({ err: String(err), url: redactUrl(target.url) }, "webhook stream failed"));
+    this.inflight.add(run);
+    void run.finally(() => this.inflight.delete(run));
+  }
+
+  /** Resolves when every delivery started so far has finished (for shutdown and tests). */
+  async drain(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
+  private async post(target: WebhookTarget, event: TaskEvent): Promise<void> {
+    const body = JSON.stringify({ event });
+    const headers: Record<string, string> = {
+      ...(target.headers ?? {}),
+      "content-type": "application/json",
+      "x-apflow-event": event.type,
+      "x-apflow-delivery": `${event.seq}`,
+    };
+    if (this.options.secret) headers[SIGNATURE_HEADER] = signBody(this.options.secret, body);
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      try {
+        const res = await fetch(target.url, {
+          method: "POST",
+          headers,
+          body,
+          signal: AbortSignal.timeout(this.timeoutMs),
+          redirect: "manual",
+        });
+        await res.arrayBuffer().catch(() => undefined);
+        if (res.ok) return;
+        if (res.status < 500 && res.status !== 429) {
+          this.log.warn({ url: redactUrl(target.url), status: res.status, seq: event.seq }, "webhook refused");
+          return;
+        }
+      } catch {
+        // network error or timeout: retried below
+      }
+      if (attempt < this.maxAttempts) await sleep(this.retryDelayMs * 2 ** (attempt - 1));
+    }
+    this.log.warn({ url: redactUrl(target.url), seq: event.seq }, "webhook delivery gave up");
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Log a URL without its query string or credentials (they may hold tokens). */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return "invalid-url";
+  }
+}

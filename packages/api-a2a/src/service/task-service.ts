@@ -1,0 +1,250 @@
+import {
+  ApflowError,
+  type AttemptRecord,
+  type CopyOptions,
+  type Engine,
+  ErrorCode,
+  type Execution,
+  type ExecutionHandle,
+  type JsonObject,
+  NotFoundError,
+  type Registry,
+  type Task,
+  type TaskEvent,
+  type TaskInput,
+  type TaskPatch,
+  type TaskQuery,
+  type TaskStatus,
+  type TaskStore,
+} from "@aipartnerupflow/core";
+import type { Principal } from "../types.js";
+import { assertAccess, canAccess, ownerFilter } from "./access.js";
+
+export interface CreateResult {
+  /** The first (or only) root created. */
+  rootId: string;
+  rootIds: string[];
+  tasks: Task[];
+}
+
+export interface ExecuteRequest {
+  rerun?: "failed" | "all";
+  demo?: boolean;
+  secrets?: Record<string, string>;
+}
+
+export interface TaskDetail {
+  task: Task;
+  attempts: AttemptRecord[];
+  executions: Execution[];
+}
+
+export interface RunningStatus {
+  taskId: string;
+  found: boolean;
+  status?: TaskStatus;
+  progress?: number;
+  running: boolean;
+  executionId?: string | null;
+}
+
+export type TreeState = "pending" | "running" | "completed" | "failed" | "cancelled";
+
+/**
+ * Every task operation of every surface (JSON-RPC, A2A, MCP), with the per-user isolation of
+ * SPEC §8.4 applied in one place: a caller only ever sees and touches tasks it may access.
+ */
+export class TaskService {
+  constructor(
+    readonly engine: Engine,
+    readonly store: TaskStore,
+    readonly registry: Registry,
+  ) {}
+
+  /** Store one tree (`single`) or several independent trees from one flat array. */
+  async create(principal: Principal, tasks: unknown, options: { single?: boolean } = {}): Promise<CreateResult> {
+    const owned = principal.admin ? tasks : forceOwner(tasks, principal.userId);
+    const trees = await this.engine.createTrees(owned, { userId: principal.userId }, options.single ? "single" : "many");
+    const rootIds = trees.map((t) => (t[0] as Task).rootId);
+    return { rootId: rootIds[0] as string, rootIds, tasks: trees.flat() };
+  }
+
+  async get(principal: Principal, taskId: string): Promise<Task> {
+    return assertAccess(principal, await this.store.getTask(taskId), taskId);
+  }
+
+  async detail(principal: Principal, taskId: string): Promise<TaskDetail> {
+    const task = await this.get(principal, taskId);
+    const [attempts, executions] = await Promise.all([
+      this.store.getAttempts(taskId),
+      this.store.listExecutions({ rootId: task.rootId, limit: 20 }),
+    ]);
+    return { task, attempts, executions };
+  }
+
+  async update(principal: Principal, taskId: string, patch: TaskPatch): Promise<Task> {
+    await this.get(principal, taskId);
+    return this.store.updateTask(taskId, patch, this.engine.clock());
+  }
+
+  async delete(principal: Principal, taskId: string): Promise<{ deleted: string[] }> {
+    await this.get(principal, taskId);
+    return this.store.deleteTask(taskId);
+  }
+
+  async list(principal: Principal, query: TaskQuery): Promise<{ tasks: Task[]; total: number }> {
+    const q: TaskQuery = { ...query, ...ownerFilter(principal) };
+    if (principal.admin && query.userId !== undefined) q.userId = query.userId;
+    return this.store.listTasks(q);
+  }
+
+  async count(
+    principal: Principal,
+    query: { rootId?: string; rootsOnly?: boolean; userId?: string | null },
+  ): Promise<{ counts: Record<TaskStatus, number>; total: number }> {
+    if (query.rootId !== undefined) await this.get(principal, query.rootId);
+    const q = { ...query, ...ownerFilter(principal) };
+    if (principal.admin && query.userId !== undefined) q.userId = query.userId;
+    const counts = await this.store.countByStatus(q);
+    return { counts, total: Object.values(counts).reduce((a, b) => a + b, 0) };
+  }
+
+  /** The whole tree of a task (given any task of it). */
+  async tree(principal: Principal, taskId: string): Promise<Task[]> {
+    const task = await this.get(principal, taskId);
+    return this.store.getTree(task.rootId);
+  }
+
+  async children(principal: Principal, parentId: string): Promise<Task[]> {
+    await this.get(principal, parentId);
+    return this.store.getChildren(parentId);
+  }
+
+  async copy(principal: Principal, taskId: string, options: CopyOptions): Promise<Task[] | TaskInput[]> {
+    await this.get(principal, taskId);
+    return this.engine.copy(taskId, { ...options, userId: principal.userId });
+  }
+
+  async execute(principal: Principal, taskId: string, request: ExecuteRequest = {}): Promise<ExecutionHandle> {
+    const task = await this.get(principal, taskId);
+    return this.engine.execute(taskId, {
+      ...(request.rerun ? { rerun: request.rerun } : {}),
+      ...(request.demo !== undefined ? { demo: request.demo } : {}),
+      ...(request.secrets ? { secrets: request.secrets } : {}),
+      userId: task.userId,
+    });
+  }
+
+  async cancel(principal: Principal, taskId: string, reason?: string): Promise<{ cancelled: string[]; running: string[] }> {
+    await this.get(principal, taskId);
+    const result = await this.engine.cancel(taskId, reason);
+    return { cancelled: result.cancelled, running: result.running.map((r) => r.taskId) };
+  }
+
+  /** Executions running now that the caller may see. */
+  async runningExecutions(principal: Principal, limit = 100): Promise<Execution[]> {
+    const all = await this.store.listExecutions({ status: "running", limit: Math.max(limit, 1000) });
+    const visible: Execution[] = [];
+    for (const e of all) {
+      if (principal.admin || e.userId === principal.userId) visible.push(e);
+      else if (e.userId === null) {
+        const root = await this.store.getTask(e.rootId);
+        if (root && canAccess(principal, root)) visible.push(e);
+      }
+      if (visible.length >= limit) break;
+    }
+    return visible;
+  }
+
+  async runningStatus(principal: Principal, taskIds: string[]): Promise<RunningStatus[]> {
+    const tasks = await this.store.getTasks(taskIds);
+    const byId = new Map(tasks.filter((t) => canAccess(principal, t)).map((t) => [t.id, t]));
+    const out: RunningStatus[] = [];
+    for (const id of taskIds) {
+      const t = byId.get(id);
+      if (!t) {
+        out.push({ taskId: id, found: false, running: false });
+        continue;
+      }
+      const execution = await this.latestExecution(t.rootId);
+      out.push({
+        taskId: id,
+        found: true,
+        status: t.status,
+        progress: t.progress,
+        running: t.status === "in_progress" || execution?.status === "running",
+        executionId: execution?.id ?? null,
+      });
+    }
+    return out;
+  }
+
+  /** Persisted events of a tree (or of one task, or one execution) after `afterSeq`. */
+  async events(
+    principal: Principal,
+    query: { taskId?: string; rootId?: string; executionId?: string; afterSeq?: number; limit?: number },
+  ): Promise<{ rootId: string; events: TaskEvent[]; lastSeq: number }> {
+    const rootId = await this.resolveRoot(principal, query);
+    const events = await this.store.readEvents({
+      rootId,
+      ...(query.taskId && query.taskId !== rootId ? { taskId: query.taskId } : {}),
+      ...(query.executionId ? { executionId: query.executionId } : {}),
+      afterSeq: query.afterSeq ?? 0,
+      limit: Math.min(query.limit ?? 1000, 10_000),
+    });
+    const lastSeq = events.length > 0 ? (events[events.length - 1] as TaskEvent).seq : (query.afterSeq ?? 0);
+    return { rootId, events, lastSeq };
+  }
+
+  /** The tree a query names, after checking access (an execution id resolves through the store). */
+  async resolveRoot(principal: Principal, query: { taskId?: string; rootId?: string; executionId?: string }): Promise<string> {
+    if (query.rootId) return (await this.get(principal, query.rootId)).rootId;
+    if (query.taskId) return (await this.get(principal, query.taskId)).rootId;
+    if (query.executionId) {
+      const execution = await this.store.getExecution(query.executionId);
+      if (!execution) throw new NotFoundError("execution", query.executionId);
+      await this.get(principal, execution.rootId).catch(() => {
+        throw new NotFoundError("execution", query.executionId as string);
+      });
+      return execution.rootId;
+    }
+    throw new ApflowError(ErrorCode.InvalidParams, "one of taskId, rootId or executionId is required", {
+      errors: [{ path: "taskId", code: "required", message: "one of taskId, rootId or executionId is required" }],
+    });
+  }
+
+  /** The newest execution of a tree (a running one first). */
+  async latestExecution(rootId: string): Promise<Execution | null> {
+    const running = await this.store.listExecutions({ rootId, status: "running", limit: 1 });
+    if (running[0]) return running[0];
+    const all = await this.store.listExecutions({ rootId, limit: 1000 });
+    let latest: Execution | null = null;
+    for (const e of all) if (!latest || e.createdAt >= latest.createdAt) latest = e;
+    return latest;
+  }
+
+  /** A tree's state: running while an execution runs, else the last execution's outcome. */
+  async treeState(root: Task): Promise<{ state: TreeState; execution: Execution | null }> {
+    const execution = await this.latestExecution(root.rootId);
+    if (execution) return { state: execution.status === "running" ? "running" : execution.status, execution };
+    if (root.status === "in_progress") return { state: "running", execution };
+    return { state: root.status === "pending" ? "pending" : root.status, execution };
+  }
+
+  async queueStats(principal: Principal): Promise<JsonObject> {
+    const { counts, total } = await this.count(principal, {});
+    const running = await this.runningExecutions(principal, 10_000);
+    return {
+      counts,
+      total,
+      runningExecutions: running.length,
+      engine: { running: this.engine.running, active: this.engine.activeCount, concurrency: this.engine.concurrency },
+    };
+  }
+}
+
+/** Non-admin callers create tasks for themselves only, whatever `userId` the tasks name. */
+function forceOwner(tasks: unknown, userId: string | null): unknown {
+  if (!Array.isArray(tasks)) return tasks;
+  return tasks.map((t: unknown) => (t && typeof t === "object" && !Array.isArray(t) ? { ...t, userId } : t));
+}

@@ -1,0 +1,61 @@
+import type { Engine, Logger, Registry, TaskStore } from "@aipartnerupflow/core";
+
+/** Who is calling. With auth off every caller is the anonymous administrator. */
+export interface Principal {
+  /** The JWT `sub`; `null` when auth is off. */
+  userId: string | null;
+  /** May act on every user's tasks. */
+  admin: boolean;
+  authenticated: boolean;
+}
+
+export interface AuthOptions {
+  /** HS256 shared secret (`APFLOW_JWT_SECRET`). */
+  jwtSecret?: string;
+  /** JWKS URL for asymmetric tokens (`APFLOW_JWKS_URL`). */
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+}
+
+export interface RateLimitOptions {
+  /** Bucket size: requests allowed in a burst. */
+  burst: number;
+  /** Tokens added per second. */
+  perSecond: number;
+}
+
+export interface WebhookOptions {
+  /** Signs each delivery with HMAC-SHA256 in `X-Apflow-Signature: sha256=<hex>`. */
+  secret?: string;
+  /** Attempts per event (default 5). */
+  maxAttempts?: number;
+  /** First retry delay, doubled each attempt (default 200 ms). */
+  retryDelayMs?: number;
+  /** Per-attempt timeout (default 10 s). */
+  timeoutMs?: number;
+}
+
+/** Everything `createApp` needs. Only `engine` is required. */
+export interface AppOptions {
+  engine: Engine;
+  /** Defaults to `engine.store`. */
+  store?: TaskStore;
+  /** Defaults to `engine.registry`. */
+  registry?: Registry;
+  /** Auth is off unless a secret or a JWKS URL is given. */
+  auth?: AuthOptions;
+  logger?: Logger;
+  /** Maximum request body in bytes (default 1 MiB). */
+  bodyLimitBytes?: number;
+  /** Per user (or per IP when anonymous); off when omitted. */
+  rateLimit?: RateLimitOptions;
+  /** Origins allowed by CORS; no CORS headers when omitted. */
+  corsOrigins?: string[];
+  webhooks?: WebhookOptions;
+  /** The URL clients use to reach this server (agent card); derived from the request otherwise. */
+  publicUrl?: string;
+  /** Agent name and version shown in the agent card and health. */
+  name?: string;
+  version?: string;
+}
