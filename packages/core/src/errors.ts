@@ -69,11 +69,7 @@ export class ApflowError extends Error {
 export class ValidationError extends ApflowError {
   readonly errors: ValidationIssue[];
 
-  constructor(
-    errors: ValidationIssue[],
-    message = summarize(errors),
-    code: ErrorCode = ErrorCode.InvalidParams,
-  ) {
+  constructor(errors: ValidationIssue[], message = summarize(errors), code: ErrorCode = ErrorCode.InvalidParams) {
     super(code, message, { errors: errors.map((e) => ({ ...e })) });
     this.errors = errors;
   }
@@ -144,11 +140,7 @@ export class TaskFailure extends Error {
   readonly details: JsonValue | undefined;
   readonly retryable: boolean;
 
-  constructor(
-    code: string,
-    message: string,
-    options?: { details?: JsonValue; retryable?: boolean; cause?: unknown },
-  ) {
+  constructor(code: string, message: string, options?: { details?: JsonValue; retryable?: boolean; cause?: unknown }) {
     super(message, { cause: options?.cause });
     this.name = new.target.name;
     this.code = code;

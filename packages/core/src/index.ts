@@ -11,9 +11,15 @@ export { validatePatch } from "./store/patch.js";
 export * from "./registry/types.js";
 export { Registry, defaultRegistry, DuplicateRegistrationError, type RegistryOptions } from "./registry/registry.js";
 export { defineExecutor, definePlugin, executor, loadPlugin, type ExecutorClass } from "./registry/define.js";
-export { validateTasks, type ValidateOptions } from "./tree/validate.js";
+export { validateTasks, type ValidateOptions, type ExecutorLookup } from "./tree/validate.js";
 export { executorIdOf } from "./tree/executor-id.js";
-export { copyTask, type CopyOptions, type ResettableField, RESETTABLE_FIELDS, DEFAULT_RESET_FIELDS } from "./tree/copy.js";
+export {
+  copyTask,
+  type CopyOptions,
+  type ResettableField,
+  RESETTABLE_FIELDS,
+  DEFAULT_RESET_FIELDS,
+} from "./tree/copy.js";
 export {
   Engine,
   type EngineOptions,

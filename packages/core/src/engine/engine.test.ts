@@ -13,7 +13,12 @@ afterEach(async () => {
   await Promise.all(engines.splice(0).map((e) => e.stop({ graceMs: 100 })));
 });
 
-function setup(options: Partial<EngineOptions> = {}): { engine: Engine; registry: Registry; store: MemoryStore; log: string[] } {
+function setup(options: Partial<EngineOptions> = {}): {
+  engine: Engine;
+  registry: Registry;
+  store: MemoryStore;
+  log: string[];
+} {
   const registry = options.registry ?? new Registry();
   const store = (options.store as MemoryStore | undefined) ?? new MemoryStore();
   const log: string[] = [];
@@ -51,7 +56,8 @@ function setup(options: Partial<EngineOptions> = {}): { engine: Engine; registry
   return { engine, registry, store, log };
 }
 
-const byName = (outcome: TreeOutcome): Record<string, Task> => Object.fromEntries(outcome.tasks.map((t) => [t.name, t]));
+const byName = (outcome: TreeOutcome): Record<string, Task> =>
+  Object.fromEntries(outcome.tasks.map((t) => [t.name, t]));
 
 async function collect(iter: AsyncIterable<TaskEvent>): Promise<TaskEvent[]> {
   const out: TaskEvent[] = [];
@@ -271,7 +277,9 @@ describe("Engine", () => {
 
   it("inputs that do not match the executor's schema fail with INVALID_INPUTS", async () => {
     const { engine, registry } = setup();
-    registry.registerExecutor(defineExecutor({ id: "typed", inputSchema: z.object({ n: z.number() }), execute: () => 1 }));
+    registry.registerExecutor(
+      defineExecutor({ id: "typed", inputSchema: z.object({ n: z.number() }), execute: () => 1 }),
+    );
     const outcome = await engine.runTree([
       { name: "r", params: { executorId: "typed" }, dependencies: ["d"] },
       { name: "d", parentId: "r", params: { executorId: "echo" }, inputs: { n: "not a number" } },
@@ -293,7 +301,11 @@ describe("Engine", () => {
       }),
     );
     const tree = await engine.createTree([
-      { name: "t", params: { executorId: "third-time" }, retry: { maxAttempts: 3, backoff: { type: "fixed", delayMs: 5 } } },
+      {
+        name: "t",
+        params: { executorId: "third-time" },
+        retry: { maxAttempts: 3, backoff: { type: "fixed", delayMs: 5 } },
+      },
     ]);
     const handle = await engine.execute((tree[0] as Task).id);
     const [events, outcome] = await Promise.all([collect(handle.events()), handle.done]);
@@ -356,6 +368,7 @@ describe("Engine", () => {
         id: "steps",
         execute: async (_i, ctx) => {
           await ctx.reportProgress(0.5, "half");
+          await ctx.reportProgress(null, "a line of output");
           return "done";
         },
       }),
@@ -363,7 +376,11 @@ describe("Engine", () => {
     const tree = await engine.createTree([{ name: "s", params: { executorId: "steps" } }]);
     const handle = await engine.execute((tree[0] as Task).id);
     const events = await collect(handle.events());
-    expect(events.find((e) => e.type === "task.progress")).toMatchObject({ progress: 0.5, message: "half" });
+    const progress = events.filter((e) => e.type === "task.progress");
+    expect(progress.map((e) => [e.progress, e.message])).toEqual([
+      [0.5, "half"],
+      [0.5, "a line of output"],
+    ]);
   });
 
   it("demo mode returns declared demo results without running executors", async () => {
@@ -388,6 +405,15 @@ describe("Engine", () => {
     const t = byName(outcome);
     expect(t.root?.result).toEqual({ pretend: true });
     expect(t.e?.result).toEqual({ demo: true, executorId: "echo" });
+    // Side-effect-free executors (aggregate_results) run for real in demo mode.
+    const agg = await engine.runTree(
+      [
+        { name: "agg", params: { executorId: "aggregate_results" }, dependencies: ["e"] },
+        { name: "e", parentId: "agg", params: { executorId: "costly" } },
+      ],
+      { demo: true },
+    );
+    expect(byName(agg).agg?.result).toEqual({ results: { e: { pretend: true } }, count: 1 });
     expect(log).toEqual([]);
   });
 
@@ -478,11 +504,7 @@ describe("Engine", () => {
 
   it("several independent trees are created in one request", async () => {
     const { engine } = setup();
-    const trees = await engine.createTrees([
-      { name: "r1" },
-      { name: "r2" },
-      { name: "c2", parentId: "r2" },
-    ]);
+    const trees = await engine.createTrees([{ name: "r1" }, { name: "r2" }, { name: "c2", parentId: "r2" }]);
     expect(trees.map((t) => t.map((x) => x.name))).toEqual([["r1"], ["r2", "c2"]]);
   });
 
@@ -504,12 +526,28 @@ describe("Engine", () => {
     // Node a's clock stands still (a stuck node never renews in time); node b lives 5 s later.
     const t0 = Date.now();
     const bus = new LocalEventBus();
-    const a = new Engine({ store, registry, bus, owner: "a", leaseMs: 1000, pollIntervalMs: 10_000, clock: () => new Date(t0) });
+    const a = new Engine({
+      store,
+      registry,
+      bus,
+      owner: "a",
+      leaseMs: 1000,
+      pollIntervalMs: 10_000,
+      clock: () => new Date(t0),
+    });
     engines.push(a);
     const tree = await a.createTree([{ name: "t", params: { executorId: "stuck-once" } }]);
     const handle = await a.execute((tree[0] as Task).id);
     for await (const e of handle.events()) if (e.type === "task.started") break;
-    const b = new Engine({ store, registry, bus, owner: "b", leaseMs: 1000, pollIntervalMs: 10, clock: () => new Date(t0 + 5000) });
+    const b = new Engine({
+      store,
+      registry,
+      bus,
+      owner: "b",
+      leaseMs: 1000,
+      pollIntervalMs: 10,
+      clock: () => new Date(t0 + 5000),
+    });
     engines.push(b);
     await b.start();
     const outcome = await handle.done;

@@ -11,6 +11,7 @@ import { type EventBus, LocalEventBus } from "./event-bus.js";
 import { runClaimedTask, type RunningTask } from "./run-task.js";
 import { type SubscribeQuery, subscribeEvents } from "./subscription.js";
 import { runTreeHooks } from "./hooks.js";
+import { Finisher } from "./finisher.js";
 import { registerBuiltins } from "../executors/builtins.js";
 
 export interface EngineOptions {
@@ -84,6 +85,7 @@ export class Engine {
   private pumpAgain = false;
   private timers: NodeJS.Timeout[] = [];
   private idle: Promise<void> = Promise.resolve();
+  private readonly finisher: Finisher;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -98,6 +100,7 @@ export class Engine {
     this.demo = options.demo ?? false;
     this.clock = options.clock ?? (() => new Date());
     if (!this.registry.hasExecutor("aggregate_results")) registerBuiltins(this.registry);
+    this.finisher = new Finisher(this.store, this.bus, this.clock, this.logger, (e) => this.onFinished(e));
   }
 
   get running(): boolean {
@@ -163,7 +166,11 @@ export class Engine {
   }
 
   /** Validate and store several independent trees in one atomic write. */
-  async createTrees(tasks: TaskInput[] | unknown, options: CreateOptions = {}, mode: "single" | "many" = "many"): Promise<Task[][]> {
+  async createTrees(
+    tasks: TaskInput[] | unknown,
+    options: CreateOptions = {},
+    mode: "single" | "many" = "many",
+  ): Promise<Task[][]> {
     const trees = validateTasks(tasks, {
       registry: this.registry,
       userId: options.userId ?? null,
@@ -181,7 +188,12 @@ export class Engine {
     }
     const result = [...byRoot.values()];
     for (const tree of result) {
-      await runTreeHooks(this.registry, "onTreeCreated", { rootId: (tree[0] as Task).rootId, tasks: tree }, this.logger);
+      await runTreeHooks(
+        this.registry,
+        "onTreeCreated",
+        { rootId: (tree[0] as Task).rootId, tasks: tree },
+        this.logger,
+      );
     }
     return result;
   }
@@ -211,7 +223,12 @@ export class Engine {
     const firstSeq = (started.events[0]?.seq ?? 1) - 1;
     const done = this.wait(execution.id);
     this.bus.publish(started.events);
-    await runTreeHooks(this.registry, "onTreeStarted", { rootId: execution.rootId, executionId: execution.id }, this.logger);
+    await runTreeHooks(
+      this.registry,
+      "onTreeStarted",
+      { rootId: execution.rootId, executionId: execution.id },
+      this.logger,
+    );
     if (execution.status !== "running") await this.onFinished([execution]);
     if (this.state === "idle") await this.start();
     else this.pump();
@@ -329,7 +346,12 @@ export class Engine {
         const limit = this.concurrency - this.active.size;
         let claimed: ClaimedTask[];
         try {
-          const result = await this.store.claimReady({ owner: this.owner, limit, leaseMs: this.leaseMs, now: this.clock() });
+          const result = await this.store.claimReady({
+            owner: this.owner,
+            limit,
+            leaseMs: this.leaseMs,
+            now: this.clock(),
+          });
           this.bus.publish(result.events);
           claimed = result.claimed;
         } catch (err) {
@@ -352,7 +374,7 @@ export class Engine {
       demo: this.demo,
       cancelGraceMs: this.cancelGraceMs,
       secrets: this.secrets.get(claimed.executionId),
-      onFinished: (finished) => this.onFinished(finished),
+      finisher: this.finisher,
     });
     this.active.set(claimed.task.id, run);
     run.done.finally(() => {

@@ -13,10 +13,14 @@ async function guard<T>(hook: RegisteredHook, log: Logger, run: () => Promise<T>
     return await run();
   } catch (err) {
     if (hook.critical) {
-      throw new TaskFailure(TaskErrorCode.HookFailed, `${hook.name} hook failed: ${(err as Error)?.message ?? String(err)}`, {
-        retryable: false,
-        cause: err,
-      });
+      throw new TaskFailure(
+        TaskErrorCode.HookFailed,
+        `${hook.name} hook failed: ${(err as Error)?.message ?? String(err)}`,
+        {
+          retryable: false,
+          cause: err,
+        },
+      );
     }
     log.warn({ err, hook: hook.name }, "hook failed; ignored");
     return undefined;
@@ -33,7 +37,9 @@ export async function runBeforeTaskHooks(
 ): Promise<JsonObject> {
   let current = inputs;
   for (const hook of registry.getHooks("beforeTask")) {
-    const out = await guard(hook, log, () => hook.fn({ ...task, inputs: current }, { executionId, log, inputs: current }));
+    const out = await guard(hook, log, () =>
+      hook.fn({ ...task, inputs: current }, { executionId, log, inputs: current }),
+    );
     if (out && typeof out === "object") current = out;
   }
   return current;

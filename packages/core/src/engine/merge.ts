@@ -29,11 +29,10 @@ export function mergeDependencyResults(
     }
     return merged;
   }
-  const nameCount = new Map<string, number>();
-  for (const dep of dependencies) nameCount.set(dep.name, (nameCount.get(dep.name) ?? 0) + 1);
+  const repeated = repeatedNames(dependencies);
   for (const dep of dependencies) {
     if (dep.status !== "completed") continue;
-    const key = (nameCount.get(dep.name) ?? 0) > 1 ? dep.id : dep.name;
+    const key = repeated?.has(dep.name) ? dep.id : dep.name;
     if (!(key in inputs)) merged[key] = dep.result;
   }
   return merged;
@@ -41,4 +40,16 @@ export function mergeDependencyResults(
 
 function isPlainObject(value: JsonValue | null): value is JsonObject {
   return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** Names used by more than one dependency (null when there are none, the common case). */
+function repeatedNames(dependencies: readonly DependencyResult[]): Set<string> | null {
+  if (dependencies.length < 2) return null;
+  const seen = new Set<string>();
+  let repeated: Set<string> | null = null;
+  for (const dep of dependencies) {
+    if (seen.has(dep.name)) (repeated ??= new Set()).add(dep.name);
+    else seen.add(dep.name);
+  }
+  return repeated;
 }

@@ -3,10 +3,11 @@ import type { Logger } from "../logger.js";
 import type { Registry } from "../registry/registry.js";
 import type { ExecutorContext, RegisteredExecutor } from "../registry/types.js";
 import { checkSchema, declaredProperties } from "../schema/schema.js";
-import type { ClaimedTask, FinishResult, TaskOutcome, TaskStore } from "../store/types.js";
+import type { ClaimedTask, TaskOutcome, TaskStore } from "../store/types.js";
 import { executorIdOf } from "../tree/executor-id.js";
-import type { Execution, JsonObject, JsonValue, Task, TaskError } from "../types.js";
+import type { JsonObject, JsonValue, Task, TaskError } from "../types.js";
 import type { EventBus } from "./event-bus.js";
+import type { Finisher } from "./finisher.js";
 import { runAfterTaskHooks, runBeforeExecuteHooks, runAfterExecuteHooks, runBeforeTaskHooks } from "./hooks.js";
 import { mergeDependencyResults } from "./merge.js";
 import { planRetry } from "./retry.js";
@@ -30,7 +31,7 @@ export interface RunContext {
   demo: boolean;
   cancelGraceMs: number;
   secrets: Record<string, string> | undefined;
-  onFinished(executions: Execution[]): Promise<void>;
+  finisher: Finisher;
 }
 
 const NO_SECRETS: Readonly<Record<string, string>> = Object.freeze({});
@@ -47,18 +48,25 @@ class AbortedRun extends Error {
 
 /** Run one claimed task to its end and write the outcome with its lease token. */
 export function runClaimedTask(claimed: ClaimedTask, rc: RunContext): RunningTask {
-  const controller = new AbortController();
+  const abortion = new LazyAbort();
   let cause: AbortCause | null = null;
   let onAbort: ((cause: AbortCause) => void) | null = null;
   const abort = (why: AbortCause): void => {
     if (cause !== null) return;
     cause = why;
-    controller.abort(new AbortedRun(why));
+    abortion.abort(new AbortedRun(why));
     onAbort?.(why);
   };
-  const done = execute(claimed, rc, controller.signal, () => cause, (fn) => {
-    onAbort = fn;
-  }, abort).catch((err: unknown) => {
+  const done = execute(
+    claimed,
+    rc,
+    abortion,
+    () => cause,
+    (fn) => {
+      onAbort = fn;
+    },
+    abort,
+  ).catch((err: unknown) => {
     rc.logger.error({ err, taskId: claimed.task.id }, "task run crashed");
   });
   return { taskId: claimed.task.id, leaseToken: claimed.leaseToken, done, abort };
@@ -67,7 +75,7 @@ export function runClaimedTask(claimed: ClaimedTask, rc: RunContext): RunningTas
 async function execute(
   claimed: ClaimedTask,
   rc: RunContext,
-  signal: AbortSignal,
+  signal: LazyAbort,
   abortCause: () => AbortCause | null,
   setOnAbort: (fn: (cause: AbortCause) => void) => void,
   abort: (cause: AbortCause) => void,
@@ -89,23 +97,28 @@ async function execute(
     ? declaredProperties(executor.inputJsonSchema)
     : declaredProperties(task.schemas.inputSchema as JsonObject | undefined);
   let inputs = mergeDependencyResults(task.inputs, claimed.dependencies, declared);
-  const demo = claimed.demo || rc.demo;
+  const demoRun = claimed.demo || rc.demo;
+  const demo = demoRun && executor.runInDemo !== true;
+  let lastProgress = task.progress;
   const ctx: ExecutorContext = {
     task,
-    signal,
+    get signal() {
+      return signal.signal;
+    },
     log,
     dependencies: claimed.dependencies,
     userId: task.userId,
     secrets: rc.secrets ?? NO_SECRETS,
     executionId: claimed.executionId,
     attempt: task.attempt,
-    demo,
+    demo: demoRun,
     lastCheckpoint: claimed.lastCheckpoint,
     registry: rc.registry,
     reportProgress: async (progress, message) => {
       if (abortCause() === "lease_lost") return;
+      if (progress !== null) lastProgress = progress;
       try {
-        const { events } = await rc.store.reportProgress(task.id, leaseToken, progress, message, rc.clock());
+        const { events } = await rc.store.reportProgress(task.id, leaseToken, lastProgress, message, rc.clock());
         rc.bus.publish(events);
       } catch (err) {
         if (err instanceof LeaseLostError) abort("lease_lost");
@@ -118,23 +131,36 @@ async function execute(
   let result: JsonValue | null = null;
   let returned = false;
   try {
-    const hookInputs = await runBeforeTaskHooks(rc.registry, task, inputs, claimed.executionId, log);
-    if (hookInputs !== inputs) {
-      inputs = hookInputs;
-      await rc.store.saveInputs(task.id, leaseToken, inputs);
+    if (rc.registry.getHooks("beforeTask").length > 0) {
+      const hookInputs = await runBeforeTaskHooks(rc.registry, task, inputs, claimed.executionId, log);
+      if (hookInputs !== inputs) {
+        inputs = hookInputs;
+        await rc.store.saveInputs(task.id, leaseToken, inputs);
+      }
     }
     if (executor.inputSchema) {
-      const check = checkSchema<JsonObject>(executor.inputSchema as Parameters<typeof checkSchema>[0], inputs, "inputs");
+      const check = checkSchema<JsonObject>(
+        executor.inputSchema as Parameters<typeof checkSchema>[0],
+        inputs,
+        "inputs",
+      );
       if (!check.ok) {
-        throw new TaskFailure(TaskErrorCode.InvalidInputs, `invalid inputs: ${check.issues[0]?.path}: ${check.issues[0]?.message}`, {
-          details: { errors: check.issues.map((i) => ({ ...i })) },
-          retryable: false,
-        });
+        throw new TaskFailure(
+          TaskErrorCode.InvalidInputs,
+          `invalid inputs: ${check.issues[0]?.path}: ${check.issues[0]?.message}`,
+          {
+            details: { errors: check.issues.map((i) => ({ ...i })) },
+            retryable: false,
+          },
+        );
       }
       inputs = check.value;
     }
-    ctx.task = { ...task, inputs };
-    const shortCut = await runBeforeExecuteHooks(rc.registry, executor.id, inputs, ctx, log);
+    task.inputs = inputs;
+    const shortCut =
+      rc.registry.getHooks("beforeExecute").length > 0
+        ? await runBeforeExecuteHooks(rc.registry, executor.id, inputs, ctx, log)
+        : undefined;
     if (shortCut !== undefined) {
       result = shortCut;
     } else if (demo) {
@@ -147,13 +173,19 @@ async function execute(
     if (executor.outputSchema) {
       const check = checkSchema(executor.outputSchema as Parameters<typeof checkSchema>[0], result, "result");
       if (!check.ok) {
-        throw new TaskFailure(TaskErrorCode.InvalidOutput, `invalid output: ${check.issues[0]?.path}: ${check.issues[0]?.message}`, {
-          details: { errors: check.issues.map((i) => ({ ...i })) },
-          retryable: false,
-        });
+        throw new TaskFailure(
+          TaskErrorCode.InvalidOutput,
+          `invalid output: ${check.issues[0]?.path}: ${check.issues[0]?.message}`,
+          {
+            details: { errors: check.issues.map((i) => ({ ...i })) },
+            retryable: false,
+          },
+        );
       }
     }
-    result = await runAfterExecuteHooks(rc.registry, executor.id, result, ctx, log);
+    if (rc.registry.getHooks("afterExecute").length > 0) {
+      result = await runAfterExecuteHooks(rc.registry, executor.id, result, ctx, log);
+    }
   } catch (err) {
     const cause = abortCause();
     if (cause === "lease_lost") {
@@ -187,22 +219,24 @@ async function execute(
   }
   await finish({ status: "completed", result });
 
-  async function write(ctxRc: RunContext, taskId: string, token: string, outcome: TaskOutcome, wlog: Logger): Promise<void> {
-    let finished: FinishResult;
-    try {
-      finished = await ctxRc.store.finishTask(taskId, token, outcome, ctxRc.clock());
-    } catch (err) {
-      if (err instanceof LeaseLostError) {
-        wlog.warn("late write refused: the lease was lost");
-        return;
-      }
-      throw err;
-    }
-    ctxRc.bus.publish(finished.events);
-    if (finished.task.status !== "pending") {
-      await runAfterTaskHooks(ctxRc.registry, finished.task, finished.task.result, claimed.executionId, wlog);
-    }
-    if (finished.finished.length > 0) await ctxRc.onFinished(finished.finished);
+  async function write(
+    ctxRc: RunContext,
+    taskId: string,
+    token: string,
+    outcome: TaskOutcome,
+    wlog: Logger,
+  ): Promise<void> {
+    const hooked = ctxRc.registry.getHooks("afterTask").length > 0;
+    await ctxRc.finisher.finish(
+      { taskId, leaseToken: token, outcome },
+      hooked
+        ? async (written) => {
+            if (written.status !== "pending") {
+              await runAfterTaskHooks(ctxRc.registry, written, written.result, claimed.executionId, wlog);
+            }
+          }
+        : undefined,
+    );
   }
 }
 
@@ -215,7 +249,7 @@ function runWithAbort(
   inputs: JsonObject,
   ctx: ExecutorContext,
   task: Task,
-  signal: AbortSignal,
+  signal: LazyAbort,
   cancelGraceMs: number,
   setOnAbort: (fn: (cause: AbortCause) => void) => void,
   abort: (cause: AbortCause) => void,
@@ -251,15 +285,25 @@ function runWithAbort(
   });
 }
 
-async function runDemo(executor: RegisteredExecutor, inputs: JsonObject, task: Task, signal: AbortSignal): Promise<JsonValue> {
+async function runDemo(
+  executor: RegisteredExecutor,
+  inputs: JsonObject,
+  task: Task,
+  abortion: LazyAbort,
+): Promise<JsonValue> {
   const delay = typeof task.params.demoDelayMs === "number" ? task.params.demoDelayMs : (executor.demoDelayMs ?? 0);
   if (delay > 0) {
+    const signal = abortion.signal;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(resolve, delay);
-      signal.addEventListener("abort", () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      }, { once: true });
+      signal.addEventListener(
+        "abort",
+        () => {
+          clearTimeout(timer);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
     });
   }
   const demo = executor.demoResult;
@@ -294,4 +338,29 @@ async function firstStart(store: TaskStore, task: Task): Promise<Date> {
   const attempts = await store.getAttempts(task.id);
   const first = attempts[0]?.startedAt ?? task.startedAt ?? task.createdAt;
   return new Date(first);
+}
+
+/**
+ * An abort signal created on first use: most executors never look at theirs, and an
+ * AbortController per task is measurable on the engine's hot path.
+ */
+class LazyAbort {
+  private controller: AbortController | null = null;
+  aborted = false;
+  reason: unknown = undefined;
+
+  get signal(): AbortSignal {
+    if (this.controller === null) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
 }

@@ -24,7 +24,11 @@ const PAGE = 500;
  * Persisted events after `afterSeq`, then live ones, each exactly once and in order; ends after
  * the final event (SPEC §5.5). Listening starts before the replay, so nothing falls between.
  */
-export async function* subscribeEvents(store: TaskStore, bus: EventBus, query: SubscribeQuery): AsyncGenerator<TaskEvent> {
+export async function* subscribeEvents(
+  store: TaskStore,
+  bus: EventBus,
+  query: SubscribeQuery,
+): AsyncGenerator<TaskEvent> {
   const matches = (e: TaskEvent): boolean =>
     (query.rootId === undefined || e.rootId === query.rootId) &&
     (query.taskId === undefined || e.taskId === query.taskId || e.type === "tree.finished") &&
@@ -73,7 +77,7 @@ export async function* subscribeEvents(store: TaskStore, bus: EventBus, query: S
     while (!query.signal?.aborted) {
       while (buffer.length > 0) {
         const e = buffer.shift() as TaskEvent;
-        if (seen.has(e.seq) || (e.seq <= (query.afterSeq ?? 0))) continue;
+        if (seen.has(e.seq) || e.seq <= (query.afterSeq ?? 0)) continue;
         seen.add(e.seq);
         last = Math.max(last, e.seq);
         yield e;

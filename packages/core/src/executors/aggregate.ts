@@ -12,6 +12,7 @@ export const aggregateResults = defineExecutor<JsonObject, { results: JsonObject
   description: "Collects the results of the task's dependencies into one object keyed by dependency name.",
   tags: ["core", "aggregate"],
   cancelable: false,
+  runInDemo: true,
   inputSchema: z.object({}).loose(),
   demoResult: { results: {}, count: 0 },
   execute(_inputs, ctx) {

@@ -50,20 +50,33 @@ export function executor<I = JsonObject, O = JsonValue>(
  * Load a plugin by package name (or file URL) with dynamic import and run it against the
  * registry. The module must export a plugin as `default` or as `plugin`.
  */
-export async function loadPlugin(registry: Registry, specifier: string, options?: Record<string, unknown>): Promise<PluginDefinition> {
+export async function loadPlugin(
+  registry: Registry,
+  specifier: string,
+  options?: Record<string, unknown>,
+): Promise<PluginDefinition> {
   let mod: Record<string, unknown>;
   try {
     mod = (await import(specifier)) as Record<string, unknown>;
   } catch (err) {
-    throw new ApflowError(ErrorCode.InvalidParams, `cannot load plugin ${specifier}: ${(err as Error).message}`, {
-      plugin: specifier,
-    }, { cause: err });
+    throw new ApflowError(
+      ErrorCode.InvalidParams,
+      `cannot load plugin ${specifier}: ${(err as Error).message}`,
+      {
+        plugin: specifier,
+      },
+      { cause: err },
+    );
   }
   const plugin = (mod.default ?? mod.plugin) as PluginDefinition | undefined;
   if (!plugin || typeof plugin.setup !== "function" || typeof plugin.name !== "string") {
-    throw new ApflowError(ErrorCode.InvalidParams, `${specifier} does not export a plugin (definePlugin) as default or "plugin"`, {
-      plugin: specifier,
-    });
+    throw new ApflowError(
+      ErrorCode.InvalidParams,
+      `${specifier} does not export a plugin (definePlugin) as default or "plugin"`,
+      {
+        plugin: specifier,
+      },
+    );
   }
   await registry.use(plugin, options ?? {});
   return plugin;

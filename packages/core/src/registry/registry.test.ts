@@ -95,7 +95,13 @@ describe("Registry", () => {
   it("plugins register once; loadPlugin imports by specifier and explains failures", async () => {
     const r = new Registry();
     let setups = 0;
-    const plugin = definePlugin({ name: "p", setup: (reg) => { setups++; reg.registerTool({ id: "t", description: "d", inputSchema: z.object({}), execute: () => 1 }); } });
+    const plugin = definePlugin({
+      name: "p",
+      setup: (reg) => {
+        setups++;
+        reg.registerTool({ id: "t", description: "d", inputSchema: z.object({}), execute: () => 1 });
+      },
+    });
     await r.use(plugin);
     await r.use(plugin);
     expect(setups).toBe(1);
@@ -103,7 +109,10 @@ describe("Registry", () => {
 
     const dir = await mkdtemp(join(tmpdir(), "apflow-plugin-"));
     const file = join(dir, "plugin.mjs");
-    await writeFile(file, `export default { name: "file-plugin", version: "1.0.0", setup(r, o) { r.registerExecutor({ id: "from-file", description: String(o.greeting), execute: () => 1 }); } };`);
+    await writeFile(
+      file,
+      `export default { name: "file-plugin", version: "1.0.0", setup(r, o) { r.registerExecutor({ id: "from-file", description: String(o.greeting), execute: () => 1 }); } };`,
+    );
     await loadPlugin(r, pathToFileURL(file).href, { greeting: "hi" });
     expect(r.getExecutor("from-file")?.description).toBe("hi");
     expect(r.listPlugins()).toContainEqual({ name: "file-plugin", version: "1.0.0" });

@@ -10,7 +10,11 @@ export interface ExecutorContext {
   task: Task;
   /** Fires on cancellation, timeout, lease loss or engine shutdown; `signal.reason` says which. */
   signal: AbortSignal;
-  reportProgress(progress: number, message?: string): Promise<void>;
+  /**
+   * Report progress (0..1) with an optional message; `null` keeps the current progress and only
+   * sends the message (for example a line of output). Becomes a `task.progress` event.
+   */
+  reportProgress(progress: number | null, message?: string): Promise<void>;
   log: Logger;
   dependencies: DependencyResult[];
   userId: string | null;
@@ -37,6 +41,8 @@ export interface ExecutorDefinition<I = JsonObject, O = JsonValue> {
   cancelable?: boolean;
   /** Returned instead of running in demo mode; a function receives the inputs. */
   demoResult?: O | ((inputs: I) => O);
+  /** Side-effect free: runs for real in demo mode instead of returning `demoResult`. */
+  runInDemo?: boolean;
   /** Simulated run time in demo mode. */
   demoDelayMs?: number;
   /** Default timeout when the task sets no `params.timeoutMs`. */
@@ -79,11 +85,10 @@ export interface TaskHookContext {
   log: Logger;
 }
 
-export type BeforeTaskHook = (task: Task, ctx: TaskHookContext & { inputs: JsonObject }) =>
-  | Promise<JsonObject | undefined | void>
-  | JsonObject
-  | undefined
-  | void;
+export type BeforeTaskHook = (
+  task: Task,
+  ctx: TaskHookContext & { inputs: JsonObject },
+) => Promise<JsonObject | undefined | void> | JsonObject | undefined | void;
 export type AfterTaskHook = (task: Task, result: JsonValue | null, ctx: TaskHookContext) => Promise<void> | void;
 /** Executor-level `before`: return `{ result }` to short-circuit the executor. */
 export type BeforeExecuteHook = (

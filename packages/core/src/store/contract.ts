@@ -35,7 +35,8 @@ async function start(store: TaskStore, taskId: string, now = T0, rerun: "failed"
 }
 
 async function completeAll(store: TaskStore, claimed: ClaimedTask[], now = T0): Promise<void> {
-  for (const c of claimed) await store.finishTask(c.task.id, c.leaseToken, { status: "completed", result: { from: c.task.name } }, now);
+  for (const c of claimed)
+    await store.finishTask(c.task.id, c.leaseToken, { status: "completed", result: { from: c.task.name } }, now);
 }
 
 function names(claimed: ClaimedTask[]): string[] {
@@ -84,7 +85,13 @@ export const storeContractChecks: StoreCheck[] = [
     name: "createTasks refuses an existing id and writes nothing",
     async run(store) {
       const tasks = await create(store, [{ id: "t-1", name: "one" }]);
-      const [tree] = validateTasks([{ id: "t-2", name: "two" }, { id: "t-1", name: "dup", parentId: "t-2" }], { now: T0 });
+      const [tree] = validateTasks(
+        [
+          { id: "t-2", name: "two" },
+          { id: "t-1", name: "dup", parentId: "t-2" },
+        ],
+        { now: T0 },
+      );
       await expectCode(store.createTasks(tree as NewTask[], T0), ErrorCode.InvalidTask);
       expect(await store.getTask("t-2")).toBeNull();
       expect((await store.getTask("t-1"))?.name).toBe((tasks.get("one") as Task).name);
@@ -156,15 +163,25 @@ export const storeContractChecks: StoreCheck[] = [
       const two = await claimAll(store, T0, "node-b");
       expect(names(one).sort()).toEqual(["a", "b"]);
       expect(two).toEqual([]);
-      await store.finishTask((tasks.get("a") as Task).id, (one.find((c) => c.task.name === "a") as ClaimedTask).leaseToken, {
-        status: "completed",
-        result: null,
-      }, T0);
+      await store.finishTask(
+        (tasks.get("a") as Task).id,
+        (one.find((c) => c.task.name === "a") as ClaimedTask).leaseToken,
+        {
+          status: "completed",
+          result: null,
+        },
+        T0,
+      );
       expect(await claimAll(store)).toEqual([]);
-      await store.finishTask((tasks.get("b") as Task).id, (one.find((c) => c.task.name === "b") as ClaimedTask).leaseToken, {
-        status: "completed",
-        result: { value: 42 },
-      }, T0);
+      await store.finishTask(
+        (tasks.get("b") as Task).id,
+        (one.find((c) => c.task.name === "b") as ClaimedTask).leaseToken,
+        {
+          status: "completed",
+          result: { value: 42 },
+        },
+        T0,
+      );
       const [root] = await claimAll(store, T0, "node-b");
       expect(root?.task.name).toBe("root");
       const deps = [...(root?.dependencies ?? [])].sort((x, y) => x.name.localeCompare(y.name));
@@ -181,8 +198,12 @@ export const storeContractChecks: StoreCheck[] = [
       const id = (tasks.get("solo") as Task).id;
       await start(store, id);
       const [claimed] = await claimAll(store);
-      await expect(store.finishTask(id, "not-the-token", { status: "completed", result: 1 }, T0)).rejects.toBeInstanceOf(LeaseLostError);
-      await expect(store.reportProgress(id, "not-the-token", 0.5, undefined, T0)).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(
+        store.finishTask(id, "not-the-token", { status: "completed", result: 1 }, T0),
+      ).rejects.toBeInstanceOf(LeaseLostError);
+      await expect(store.reportProgress(id, "not-the-token", 0.5, undefined, T0)).rejects.toBeInstanceOf(
+        LeaseLostError,
+      );
       expect((await store.getTask(id))?.status).toBe("in_progress");
       await store.finishTask(id, (claimed as ClaimedTask).leaseToken, { status: "completed", result: 1 }, T0);
       await expect(
@@ -211,20 +232,33 @@ export const storeContractChecks: StoreCheck[] = [
       expect(names(claimed).sort()).toEqual(["bad", "bad2"]);
       const bad = claimed.find((c) => c.task.name === "bad") as ClaimedTask;
       const bad2 = claimed.find((c) => c.task.name === "bad2") as ClaimedTask;
-      const failed = await store.finishTask(bad.task.id, bad.leaseToken, { status: "failed", error: { code: "BOOM", message: "boom" } }, T0);
+      const failed = await store.finishTask(
+        bad.task.id,
+        bad.leaseToken,
+        { status: "failed", error: { code: "BOOM", message: "boom" } },
+        T0,
+      );
       expect(failed.task.error).toEqual({ code: "BOOM", message: "boom" });
       expect(await statuses(store, rootId)).toMatchObject({ bad: "failed", mid: "failed", root: "failed" });
       const mid = await store.getTask((tasks.get("mid") as Task).id);
       expect(mid?.error?.code).toBe("DEPENDENCY_FAILED");
       expect(mid?.error?.message).toContain("bad");
-      expect(failed.events.filter((e) => e.type === "task.failed").map((e) => e.taskId).sort()).toEqual(
-        [bad.task.id, mid?.id, rootId].sort(),
-      );
+      expect(
+        failed.events
+          .filter((e) => e.type === "task.failed")
+          .map((e) => e.taskId)
+          .sort(),
+      ).toEqual([bad.task.id, mid?.id, rootId].sort());
       expect(failed.finished).toEqual([]);
       await store.finishTask(bad2.task.id, bad2.leaseToken, { status: "cancelled" }, T0);
       const [opt] = await claimAll(store);
       expect(opt?.task.name).toBe("opt");
-      const last = await store.finishTask(opt?.task.id as string, opt?.leaseToken as string, { status: "completed", result: null }, T0);
+      const last = await store.finishTask(
+        opt?.task.id as string,
+        opt?.leaseToken as string,
+        { status: "completed", result: null },
+        T0,
+      );
       expect(last.finished.map((e) => [e.id, e.status])).toEqual([[exec.id, "failed"]]);
       expect(last.events.filter((e) => e.type === "tree.finished")).toHaveLength(1);
     },
@@ -232,7 +266,10 @@ export const storeContractChecks: StoreCheck[] = [
   {
     name: "an execution finishes exactly once with tree.finished, and a second one is refused while it runs",
     async run(store) {
-      const tasks = await create(store, [{ name: "root", dependencies: ["a"] }, { name: "a", parentId: "root" }]);
+      const tasks = await create(store, [
+        { name: "root", dependencies: ["a"] },
+        { name: "a", parentId: "root" },
+      ]);
       const rootId = (tasks.get("root") as Task).id;
       const exec = await start(store, rootId);
       expect(exec.status).toBe("running");
@@ -240,9 +277,19 @@ export const storeContractChecks: StoreCheck[] = [
       await expectCode(store.startExecution({ taskId: rootId, now: T0 }), ErrorCode.AlreadyExecuting);
       await completeAll(store, await claimAll(store));
       const [root] = await claimAll(store);
-      const out = await store.finishTask(rootId, root?.leaseToken as string, { status: "completed", result: "ok" }, at(5));
+      const out = await store.finishTask(
+        rootId,
+        root?.leaseToken as string,
+        { status: "completed", result: "ok" },
+        at(5),
+      );
       expect(out.finished).toHaveLength(1);
-      expect(out.finished[0]).toMatchObject({ id: exec.id, status: "completed", remaining: 0, finishedAt: at(5).toISOString() });
+      expect(out.finished[0]).toMatchObject({
+        id: exec.id,
+        status: "completed",
+        remaining: 0,
+        finishedAt: at(5).toISOString(),
+      });
       expect((await store.getExecution(exec.id))?.status).toBe("completed");
       const finals = (await store.readEvents({ rootId })).filter((e) => e.type === "tree.finished");
       expect(finals).toHaveLength(1);
@@ -339,9 +386,19 @@ export const storeContractChecks: StoreCheck[] = [
       const id = (tasks.get("solo") as Task).id;
       await start(store, id);
       const [mine] = await claimAll(store, T0, "node-a");
-      const renewed = await store.renewLeases("node-a", [{ taskId: id, leaseToken: mine?.leaseToken as string }], LEASE, at(5000));
+      const renewed = await store.renewLeases(
+        "node-a",
+        [{ taskId: id, leaseToken: mine?.leaseToken as string }],
+        LEASE,
+        at(5000),
+      );
       expect(renewed).toEqual({ renewed: [id], lost: [], cancelRequested: [] });
-      const foreign = await store.renewLeases("node-b", [{ taskId: id, leaseToken: mine?.leaseToken as string }], LEASE, at(5000));
+      const foreign = await store.renewLeases(
+        "node-b",
+        [{ taskId: id, leaseToken: mine?.leaseToken as string }],
+        LEASE,
+        at(5000),
+      );
       expect(foreign.lost).toEqual([id]);
       expect((await store.reclaimExpired(at(14_999))).tasks).toEqual([]);
       const reclaimed = await store.reclaimExpired(at(15_001));
@@ -352,7 +409,12 @@ export const storeContractChecks: StoreCheck[] = [
       await expect(
         store.finishTask(id, mine?.leaseToken as string, { status: "completed", result: "late" }, at(15_003)),
       ).rejects.toBeInstanceOf(LeaseLostError);
-      const lost = await store.renewLeases("node-a", [{ taskId: id, leaseToken: mine?.leaseToken as string }], LEASE, at(15_003));
+      const lost = await store.renewLeases(
+        "node-a",
+        [{ taskId: id, leaseToken: mine?.leaseToken as string }],
+        LEASE,
+        at(15_003),
+      );
       expect(lost.lost).toEqual([id]);
       await store.finishTask(id, theirs?.leaseToken as string, { status: "completed", result: "ok" }, at(15_004));
       expect((await store.getTask(id))?.result).toBe("ok");
@@ -387,9 +449,19 @@ export const storeContractChecks: StoreCheck[] = [
       expect(result.running).toEqual([{ taskId: running?.task.id, leaseOwner: OWNER }]);
       expect(result.finished).toEqual([]);
       expect((await store.getTask(rootId))?.error).toEqual({ code: "CANCELLED", message: "user asked" });
-      const renew = await store.renewLeases(OWNER, [{ taskId: running?.task.id as string, leaseToken: running?.leaseToken as string }], LEASE, at(2));
+      const renew = await store.renewLeases(
+        OWNER,
+        [{ taskId: running?.task.id as string, leaseToken: running?.leaseToken as string }],
+        LEASE,
+        at(2),
+      );
       expect(renew.cancelRequested).toEqual([running?.task.id]);
-      const out = await store.finishTask(running?.task.id as string, running?.leaseToken as string, { status: "cancelled", result: { partial: true } }, at(3));
+      const out = await store.finishTask(
+        running?.task.id as string,
+        running?.leaseToken as string,
+        { status: "cancelled", result: { partial: true } },
+        at(3),
+      );
       expect(out.task.result).toEqual({ partial: true });
       expect(out.finished.map((e) => [e.id, e.status])).toEqual([[exec.id, "cancelled"]]);
       const again = await store.cancel(rootId, { now: at(4) });
@@ -423,14 +495,24 @@ export const storeContractChecks: StoreCheck[] = [
       await store.reportProgress(ida, c?.leaseToken as string, 0.5, "half way", at(1));
       await store.finishTask(ida, c?.leaseToken as string, { status: "completed", result: 7 }, at(2));
       const all = await store.readEvents({ afterSeq: 0 });
-      for (let i = 1; i < all.length; i++) expect((all[i] as { seq: number }).seq).toBeGreaterThan((all[i - 1] as { seq: number }).seq);
+      for (let i = 1; i < all.length; i++)
+        expect((all[i] as { seq: number }).seq).toBeGreaterThan((all[i - 1] as { seq: number }).seq);
       const mine = await store.readEvents({ rootId: ida });
-      expect(mine.map((e) => e.type)).toEqual(["task.created", "tree.started", "task.started", "task.progress", "task.completed", "tree.finished"]);
+      expect(mine.map((e) => e.type)).toEqual([
+        "task.created",
+        "tree.started",
+        "task.started",
+        "task.progress",
+        "task.completed",
+        "tree.finished",
+      ]);
       expect(mine[3]).toMatchObject({ progress: 0.5, message: "half way", status: "in_progress" });
       expect(mine[4]).toMatchObject({ result: 7, status: "completed", executionId: exec.id });
       const after = await store.readEvents({ rootId: ida, afterSeq: (mine[2] as { seq: number }).seq, limit: 2 });
       expect(after.map((e) => e.type)).toEqual(["task.progress", "task.completed"]);
-      expect((await store.readEvents({ rootId: (b.get("tb") as Task).id })).map((e) => e.type)).toEqual(["task.created"]);
+      expect((await store.readEvents({ rootId: (b.get("tb") as Task).id })).map((e) => e.type)).toEqual([
+        "task.created",
+      ]);
       expect((await store.readEvents({ executionId: exec.id })).map((e) => e.type)).toEqual([
         "tree.started",
         "task.started",
@@ -439,7 +521,14 @@ export const storeContractChecks: StoreCheck[] = [
         "tree.finished",
       ]);
       const appended = await store.appendEvents([
-        { type: "task.progress", taskId: ida, rootId: ida, executionId: null, status: "completed", at: at(3).toISOString() },
+        {
+          type: "task.progress",
+          taskId: ida,
+          rootId: ida,
+          executionId: null,
+          status: "completed",
+          at: at(3).toISOString(),
+        },
       ]);
       expect(appended[0]?.seq).toBeGreaterThan((all[all.length - 1] as { seq: number }).seq);
     },

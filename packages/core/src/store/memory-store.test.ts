@@ -12,7 +12,9 @@ class TokenIgnoringStore extends MemoryStore {
     const attempts = await this.getAttempts(taskId);
     if (task?.status === "in_progress" && attempts.length > 0) {
       // Find the real token the way a careless implementation would: take whatever is there.
-      const claimedToken = (this as unknown as { rows: Map<string, { leaseToken: string }> }).rows.get(taskId)?.leaseToken;
+      const claimedToken = (this as unknown as { rows: Map<string, { leaseToken: string }> }).rows.get(
+        taskId,
+      )?.leaseToken;
       return super.finishTask(taskId, claimedToken as string, outcome, now);
     }
     return super.finishTask(taskId, _token, outcome, now);

@@ -18,7 +18,8 @@ export function planRunSet(tree: readonly TaskLike[], taskId: string, rerun: "fa
   const chosen = new Set<string>();
 
   if (target.parentId === null) {
-    if (rerun === "all") return tree.map((t) => t.id);
+    // Nothing completed (a fresh tree) means everything runs: no closure to compute.
+    if (rerun === "all" || tree.every((t) => t.status !== "completed")) return tree.map((t) => t.id);
     const dependents = new Map<string, string[]>();
     for (const t of tree) {
       for (const dep of t.dependencies) {

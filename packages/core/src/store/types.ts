@@ -42,6 +42,13 @@ export interface TaskStore {
    */
   finishTask(taskId: string, leaseToken: string, outcome: TaskOutcome, now?: Date): Promise<FinishResult>;
 
+  /**
+   * Finish several claimed tasks in one write (one transaction for SQL stores): the engine
+   * batches the outcomes of tasks that end together. Each item is applied or refused on its own,
+   * exactly as `finishTask` would. Optional: without it the engine calls `finishTask` per task.
+   */
+  finishTasks?(items: FinishItem[], now?: Date): Promise<FinishBatchResult>;
+
   /** Extend leases. Lost tokens and tasks whose cancellation was requested are reported. */
   renewLeases(owner: string, leases: LeaseRef[], leaseMs: number, now?: Date): Promise<RenewResult>;
 
@@ -138,6 +145,18 @@ export type TaskOutcome =
 export interface FinishResult extends MutationResultBase {
   task: Task;
   /** Executions that this write finished (their `tree.finished` event is in `events`). */
+  finished: Execution[];
+}
+
+export interface FinishItem {
+  taskId: string;
+  leaseToken: string;
+  outcome: TaskOutcome;
+}
+
+export interface FinishBatchResult extends MutationResultBase {
+  /** One entry per item, in order: the task as written, or the error that refused it. */
+  results: Array<{ taskId: string; task: Task | null; error: Error | null }>;
   finished: Execution[];
 }
 

@@ -42,7 +42,10 @@ export const backoffSchema = z
     name: z.string().min(1).optional(),
   })
   .strict()
-  .refine((b) => b.type !== "custom" || b.name !== undefined, "a custom backoff needs the name of a registered backoff function");
+  .refine(
+    (b) => b.type !== "custom" || b.name !== undefined,
+    "a custom backoff needs the name of a registered backoff function",
+  );
 
 export const retryPolicySchema = z
   .object({

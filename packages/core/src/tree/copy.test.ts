@@ -105,8 +105,8 @@ describe("copy", () => {
 
   it("resetFields is validated", async () => {
     const original = await failedRun();
-    await expect(
-      engine.copy((original.get("b") as Task).id, { resetFields: ["name" as never] }),
-    ).rejects.toMatchObject({ code: ErrorCode.InvalidParams });
+    await expect(engine.copy((original.get("b") as Task).id, { resetFields: ["name" as never] })).rejects.toMatchObject(
+      { code: ErrorCode.InvalidParams },
+    );
   });
 });

@@ -66,7 +66,11 @@ export async function copyTask(store: TaskStore, taskId: string, options: CopyOp
   for (const f of resetFields) {
     if (!(RESETTABLE_FIELDS as readonly string[]).includes(f)) {
       throw new ValidationError([
-        { path: "resetFields", code: "invalid_field", message: `cannot reset "${f}"; allowed: ${RESETTABLE_FIELDS.join(", ")}` },
+        {
+          path: "resetFields",
+          code: "invalid_field",
+          message: `cannot reset "${f}"; allowed: ${RESETTABLE_FIELDS.join(", ")}`,
+        },
       ]);
     }
   }
@@ -80,7 +84,10 @@ export async function copyTask(store: TaskStore, taskId: string, options: CopyOp
     }
     for (const id of ids) {
       const t = byId.get(id);
-      if (!t) throw new ValidationError([{ path: "taskIds", code: "unknown_task", message: `task ${id} is not in tree ${origin.rootId}` }]);
+      if (!t)
+        throw new ValidationError([
+          { path: "taskIds", code: "unknown_task", message: `task ${id} is not in tree ${origin.rootId}` },
+        ]);
       rerun.add(id);
       if (options.includeDescendants) for (const d of descendants(t, children)) rerun.add(d.id);
     }
@@ -143,7 +150,13 @@ export async function copyTask(store: TaskStore, taskId: string, options: CopyOp
     throw new ApflowError(
       ErrorCode.InvalidDependency,
       `cannot copy: ${missing.length} dependenc${missing.length === 1 ? "y is" : "ies are"} neither copied nor completed: ${missing.join(", ")}`,
-      { errors: missing.map((id) => ({ path: "dependencies", code: "dependency_not_copied", message: `dependency ${id} is neither copied nor completed` })) },
+      {
+        errors: missing.map((id) => ({
+          path: "dependencies",
+          code: "dependency_not_copied",
+          message: `dependency ${id} is neither copied nor completed`,
+        })),
+      },
     );
   }
 

@@ -4,7 +4,10 @@ import type { JsonObject, TaskSchemas } from "../types.js";
  * The executor a task names (SPEC §6): `params.executorId`, then `schemas.method`. A task that
  * names none is a grouping task: it completes with a null result as soon as it is ready.
  */
-export function executorIdOf(task: { params?: JsonObject; schemas?: TaskSchemas }): { id: string | null; error?: string } {
+export function executorIdOf(task: { params?: JsonObject; schemas?: TaskSchemas }): {
+  id: string | null;
+  error?: string;
+} {
   const fromParams = task.params?.executorId;
   if (fromParams !== undefined && fromParams !== null) {
     return typeof fromParams === "string" && fromParams !== ""

@@ -25,7 +25,13 @@ describe("validateTasks", () => {
     );
     const [root, child] = tree ?? [];
     expect(root).toMatchObject({ id: "r", parentId: null, rootId: "r", priority: 2, status: "pending", userId: "u1" });
-    expect(child).toMatchObject({ parentId: "r", rootId: "r", priority: 0, inputs: { a: 1 }, createdAt: "2030-01-01T00:00:00.000Z" });
+    expect(child).toMatchObject({
+      parentId: "r",
+      rootId: "r",
+      priority: 0,
+      inputs: { a: 1 },
+      createdAt: "2030-01-01T00:00:00.000Z",
+    });
     expect(root?.dependencies).toEqual([{ id: child?.id, required: true }]);
     expect(child?.id).toMatch(/^[0-9a-f-]{36}$/);
   });
@@ -69,9 +75,12 @@ describe("validateTasks", () => {
   it("needs exactly one root unless several trees are asked for", () => {
     expect(issues([{ name: "a" }, { name: "b" }]).map((i) => i.code)).toContain("multiple_roots");
     expect(validateTasks([{ name: "a" }, { name: "b" }], { trees: "many" })).toHaveLength(2);
-    expect(issues([{ name: "a", parentId: "b" }, { name: "b", parentId: "a" }]).map((i) => i.code)).toEqual(
-      expect.arrayContaining(["no_root", "unreachable"]),
-    );
+    expect(
+      issues([
+        { name: "a", parentId: "b" },
+        { name: "b", parentId: "a" },
+      ]).map((i) => i.code),
+    ).toEqual(expect.arrayContaining(["no_root", "unreachable"]));
   });
 
   it("finds dependency cycles and shows their path, with its own error code", () => {
@@ -90,7 +99,10 @@ describe("validateTasks", () => {
   });
 
   it("handles a 10,000-deep chain without overflowing the stack", () => {
-    const tasks = [{ name: "t0" }, ...Array.from({ length: 9999 }, (_, i) => ({ name: `t${i + 1}`, parentId: `t${i}`, dependencies: [`t${i}`] }))];
+    const tasks = [
+      { name: "t0" },
+      ...Array.from({ length: 9999 }, (_, i) => ({ name: `t${i + 1}`, parentId: `t${i}`, dependencies: [`t${i}`] })),
+    ];
     const [tree] = validateTasks(tasks);
     expect(tree).toHaveLength(10_000);
     tasks[0] = { name: "t0", dependencies: ["t9999"] } as (typeof tasks)[0];
@@ -104,13 +116,23 @@ describe("validateTasks", () => {
 
   it("checks executors and their input schemas, leaving open what dependencies may fill", () => {
     const registry = new Registry();
-    registry.registerExecutor({ id: "typed", inputSchema: z.object({ n: z.number(), label: z.string() }), execute: () => null });
+    registry.registerExecutor({
+      id: "typed",
+      inputSchema: z.object({ n: z.number(), label: z.string() }),
+      execute: () => null,
+    });
     const found = issues(
       [
         { name: "root", params: { executorId: "nope" } },
         { name: "bad", parentId: "root", params: { executorId: "typed" }, inputs: { n: "x", label: "ok" } },
         { name: "missing", parentId: "root", params: { executorId: "typed" }, inputs: { n: 1 } },
-        { name: "filled-later", parentId: "root", params: { executorId: "typed" }, inputs: { n: 1 }, dependencies: ["missing"] },
+        {
+          name: "filled-later",
+          parentId: "root",
+          params: { executorId: "typed" },
+          inputs: { n: 1 },
+          dependencies: ["missing"],
+        },
         { name: "bad-id", parentId: "root", params: { executorId: 5 } },
       ],
       { registry },

@@ -1,5 +1,8 @@
 import { ErrorCode, type ValidationIssue, ValidationError } from "../errors.js";
 import type { Registry } from "../registry/registry.js";
+
+/** What validation needs of a registry. */
+export type ExecutorLookup = Pick<Registry, "getExecutor" | "allowLateRegistration">;
 import { checkSchema, zodIssues } from "../schema/schema.js";
 import { taskInputSchema } from "../task/schemas.js";
 import type { JsonObject, NewTask, Priority, RetryPolicy, TaskDependency, TaskSchemas, TaskStatus } from "../types.js";
@@ -8,7 +11,7 @@ import { executorIdOf } from "./executor-id.js";
 
 export interface ValidateOptions {
   /** Executors are checked against it (unknown id, input schema) when given. */
-  registry?: Registry;
+  registry?: ExecutorLookup;
   /** Owner stamped on tasks that name none. */
   userId?: string | null;
   now?: Date;
@@ -102,7 +105,11 @@ export function validateTasks(input: unknown, options: ValidateOptions = {}): Ne
       });
       return null;
     }
-    issues.push({ path, code: `unknown_${what}`, message: `unknown ${what} "${ref}": no task in the request has this id or name` });
+    issues.push({
+      path,
+      code: `unknown_${what}`,
+      message: `unknown ${what} "${ref}": no task in the request has this id or name`,
+    });
     return null;
   };
 
@@ -110,7 +117,8 @@ export function validateTasks(input: unknown, options: ValidateOptions = {}): Ne
     const path = `tasks[${d.index}]`;
     if (d.parentRef !== null) {
       const parent = resolve(d.parentRef, `${path}.parentId`, "parent");
-      if (parent === d) issues.push({ path: `${path}.parentId`, code: "self_parent", message: "a task cannot be its own parent" });
+      if (parent === d)
+        issues.push({ path: `${path}.parentId`, code: "self_parent", message: "a task cannot be its own parent" });
       else if (parent) d.parentId = parent.id;
     }
     const seen = new Set<string>();
@@ -123,7 +131,11 @@ export function validateTasks(input: unknown, options: ValidateOptions = {}): Ne
         continue;
       }
       if (seen.has(target.id)) {
-        issues.push({ path: depPath, code: "duplicate_dependency", message: `dependency "${dep.ref}" is listed twice` });
+        issues.push({
+          path: depPath,
+          code: "duplicate_dependency",
+          message: `dependency "${dep.ref}" is listed twice`,
+        });
         continue;
       }
       seen.add(target.id);
@@ -251,7 +263,7 @@ function findCycles(drafts: Draft[], byId: Map<string, Draft>): ValidationIssue[
   return issues;
 }
 
-function checkExecutors(drafts: Draft[], registry: Registry): ValidationIssue[] {
+function checkExecutors(drafts: Draft[], registry: ExecutorLookup): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   for (const d of drafts) {
     const path = `tasks[${d.index}]`;
@@ -264,7 +276,11 @@ function checkExecutors(drafts: Draft[], registry: Registry): ValidationIssue[] 
     const executor = registry.getExecutor(found.id);
     if (!executor) {
       if (!registry.allowLateRegistration) {
-        issues.push({ path: `${path}.params.executorId`, code: "unknown_executor", message: `unknown executor "${found.id}"` });
+        issues.push({
+          path: `${path}.params.executorId`,
+          code: "unknown_executor",
+          message: `unknown executor "${found.id}"`,
+        });
       }
       continue;
     }

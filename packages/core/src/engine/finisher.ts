@@ -1,0 +1,93 @@
+import { LeaseLostError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { FinishBatchResult, FinishItem, TaskStore } from "../store/types.js";
+import type { Execution, Task } from "../types.js";
+import type { EventBus } from "./event-bus.js";
+
+interface Pending extends FinishItem {
+  after: ((task: Task) => Promise<void>) | undefined;
+  resolve(task: Task | null): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Writes task outcomes in batches: every outcome that arrives before the next turn of the event
+ * loop goes to the store in one `finishTasks` call (one transaction for SQL stores). Resolves
+ * each with the task as written, or null when its lease was lost (the write was refused).
+ */
+export class Finisher {
+  private queue: Pending[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly store: TaskStore,
+    private readonly bus: EventBus,
+    private readonly clock: () => Date,
+    private readonly logger: Logger,
+    private readonly onFinished: (executions: Execution[]) => Promise<void>,
+  ) {}
+
+  /** `after` runs once the outcome is written, before any tree it finished is reported. */
+  finish(item: FinishItem, after?: (task: Task) => Promise<void>): Promise<Task | null> {
+    return new Promise<Task | null>((resolve, reject) => {
+      this.queue.push({ ...item, after, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue;
+    this.queue = [];
+    this.scheduled = false;
+    let result: FinishBatchResult;
+    try {
+      result = this.store.finishTasks
+        ? await this.store.finishTasks(
+            batch.map(({ taskId, leaseToken, outcome }) => ({ taskId, leaseToken, outcome })),
+            this.clock(),
+          )
+        : await this.oneByOne(batch);
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    this.bus.publish(result.events);
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i] as Pending;
+      const r = result.results[i] as FinishBatchResult["results"][number];
+      if (r.error === null && r.task) {
+        if (p.after) {
+          try {
+            await p.after(r.task);
+          } catch (err) {
+            this.logger.error({ err, taskId: r.taskId }, "after-write step failed");
+          }
+        }
+        p.resolve(r.task);
+      } else if (r.error instanceof LeaseLostError) {
+        this.logger.warn({ taskId: r.taskId }, "late write refused: the lease was lost");
+        p.resolve(null);
+      } else p.reject(r.error);
+    }
+    if (result.finished.length > 0) await this.onFinished(result.finished);
+  }
+
+  private async oneByOne(batch: Pending[]): Promise<FinishBatchResult> {
+    const out: FinishBatchResult = { results: [], finished: [], events: [] };
+    const now = this.clock();
+    for (const p of batch) {
+      try {
+        const r = await this.store.finishTask(p.taskId, p.leaseToken, p.outcome, now);
+        out.results.push({ taskId: p.taskId, task: r.task, error: null });
+        out.events.push(...r.events);
+        out.finished.push(...r.finished);
+      } catch (err) {
+        out.results.push({ taskId: p.taskId, task: null, error: err as Error });
+      }
+    }
+    return out;
+  }
+}
