@@ -1,8 +1,10 @@
 import { AlreadyExecutingError, type TaskEvent } from "@aipartnerupflow/core";
+import { TaskState } from "@a2a-js/sdk";
 import { AgentEvent, type AgentExecutor, type ExecutionEventBus, type RequestContext } from "@a2a-js/sdk/server";
 import type { TaskService } from "../service/task-service.js";
 import { agentMessage, dataPart, toA2aTask, toStatusUpdate } from "./mapping.js";
 import { type MessagePlan, PLAN_KEY } from "./plan.js";
+import type { EngineA2aTaskStore } from "./task-store.js";
 import { principalOf, secretsOf } from "./user.js";
 
 /**
@@ -11,7 +13,10 @@ import { principalOf, secretsOf } from "./user.js";
  * final state. A message that named another operation gets its result as one agent message.
  */
 export class EngineAgentExecutor implements AgentExecutor {
-  constructor(private readonly service: TaskService) {}
+  constructor(
+    private readonly service: TaskService,
+    private readonly taskStore: EngineA2aTaskStore,
+  ) {}
 
   async execute(rc: RequestContext, bus: ExecutionEventBus): Promise<void> {
     const plan = rc.context.state.get(PLAN_KEY) as MessagePlan | undefined;
@@ -35,7 +40,8 @@ export class EngineAgentExecutor implements AgentExecutor {
       events = this.service.engine.subscribe({ executionId: running.id, rootId, afterSeq: 0 });
     }
     const root = await this.service.get(principal, rootId);
-    bus.publish(AgentEvent.task(toA2aTask(root, "running", { contextId: rc.contextId, history: [rc.userMessage] })));
+    this.taskStore.beginLive(rootId);
+    bus.publish(AgentEvent.task(toA2aTask(root, TaskState.TASK_STATE_WORKING, { contextId: rc.contextId, history: [rc.userMessage] })));
     for await (const event of events) {
       bus.publish(AgentEvent.statusUpdate(toStatusUpdate(event, rootId, rc.contextId)));
     }

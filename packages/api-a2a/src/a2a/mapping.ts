@@ -80,13 +80,13 @@ export interface A2aOverlay {
 }
 
 /** A root task (the tree) as an A2A task. */
-export function toA2aTask(root: Task, state: TreeState, overlay: A2aOverlay | undefined, tree?: Task[]): A2aTask {
+export function toA2aTask(root: Task, state: TaskState, overlay: A2aOverlay | undefined, tree?: Task[]): A2aTask {
   const contextId = overlay?.contextId ?? root.rootId;
   return {
     id: root.id,
     contextId,
     status: {
-      state: toA2aState(state),
+      state,
       message: overlay?.statusMessage,
       timestamp: root.completedAt ?? root.startedAt ?? root.updatedAt,
     },

@@ -46,7 +46,7 @@ export function a2aRoutes(deps: A2aDeps): Hono<AppEnv> {
     card,
     service: deps.service,
     taskStore,
-    executor: new EngineAgentExecutor(deps.service),
+    executor: new EngineAgentExecutor(deps.service, taskStore),
     callMethod: deps.callMethod,
     pushStore,
     pushSender: createLegacyAwarePushNotificationSender(pushStore),

@@ -16,12 +16,24 @@ const MAX_HISTORY = 50;
  */
 export class EngineA2aTaskStore implements A2aTaskStore {
   private readonly overlays = new Map<string, A2aOverlay & { state?: number }>();
+  /** Trees an A2A stream is replaying right now: their view follows the stream, not the store. */
+  private readonly live = new Set<string>();
 
   constructor(private readonly service: TaskService) {}
 
   /** Remember a client's contextId for a tree created from its message. */
   setContextId(rootId: string, contextId: string): void {
     this.remember(rootId, { ...this.overlays.get(rootId), contextId });
+  }
+
+  /**
+   * While the SDK processes a stream's events one by one, the tree may already be finished in the
+   * store; answering the stream's own state until its final update keeps the SDK from rejecting
+   * the intermediate updates. Ends with the terminal save, or after `maxMs` at the latest.
+   */
+  beginLive(rootId: string, maxMs = 30_000): void {
+    this.live.add(rootId);
+    setTimeout(() => this.live.delete(rootId), maxMs).unref();
   }
 
   async load(taskId: string, context: ServerCallContext): Promise<A2aTask | undefined> {
@@ -35,10 +47,9 @@ export class EngineA2aTaskStore implements A2aTaskStore {
     if (!root || !canAccess(principalOf(context), root)) return;
     const history = task.history.length > MAX_HISTORY ? task.history.slice(-MAX_HISTORY) : task.history;
     const overlay: A2aOverlay & { state?: number } = { contextId: task.contextId, history };
-    if (task.status?.message) {
-      overlay.statusMessage = task.status.message;
-      overlay.state = task.status.state;
-    }
+    if (task.status) overlay.state = task.status.state;
+    if (task.status?.message) overlay.statusMessage = task.status.message;
+    if (task.status && TERMINAL_A2A_STATES.has(task.status.state)) this.live.delete(task.id);
     this.remember(task.id, overlay);
   }
 
@@ -60,13 +71,13 @@ export class EngineA2aTaskStore implements A2aTaskStore {
   }
 
   private async toA2a(root: Task, withArtifacts = true): Promise<A2aTask> {
-    const { state } = await this.service.treeState(root);
     const overlay = this.overlays.get(root.id);
-    const a2aState = toA2aState(state);
+    const a2aState =
+      this.live.has(root.id) && overlay?.state !== undefined ? overlay.state : toA2aState((await this.service.treeState(root)).state);
     const view: A2aOverlay = { ...overlay };
     if (overlay?.state !== a2aState) delete view.statusMessage;
     const tree = withArtifacts && TERMINAL_A2A_STATES.has(a2aState) ? await this.service.store.getTree(root.rootId) : undefined;
-    return toA2aTask(root, state, view, tree);
+    return toA2aTask(root, a2aState, view, tree);
   }
 
   private remember(id: string, overlay: A2aOverlay & { state?: number }): void {

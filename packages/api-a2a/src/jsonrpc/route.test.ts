@@ -1,9 +1,9 @@
 import type { TaskEvent } from "@aipartnerupflow/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseSse } from "../client/sse.js";
-import { rpc, smallTree, testApp } from "../testing/fixtures.js";
+import { json, rpc, smallTree, testApp } from "../testing/fixtures.js";
 
-const engines: Array<{ stop(): Promise<void> }> = [];
+const engines: Array<{ stop(options?: { graceMs?: number }): Promise<void> }> = [];
 function setup(overrides: Parameters<typeof testApp>[0] = {}) {
   const t = testApp(overrides);
   engines.push(t.engine);
@@ -72,7 +72,7 @@ describe("JSON-RPC task API", () => {
     expect(executors.body.result.executors.map((e: { id: string }) => e.id)).toContain("echo");
     const health = await rpc(app, "system.health");
     expect(health.body.result.status).toBe("ok");
-    const methods = await (await app.request("/tasks/methods")).json();
+    const methods = await json(app.request("/tasks/methods"));
     expect(methods.methods.map((m: { name: string }) => m.name)).toContain("tasks.running.count");
   });
 
@@ -185,7 +185,7 @@ describe("JSON-RPC task API", () => {
 
   it("serves the OpenAPI document, the docs page and health", async () => {
     const { app } = setup();
-    const doc = await (await app.request("/openapi.json")).json();
+    const doc = await json(app.request("/openapi.json"));
     expect(doc.openapi).toBe("3.1.0");
     expect(doc.components.schemas.tasks_execute_params.properties.stream).toBeDefined();
     const docs = await app.request("/docs");
@@ -210,9 +210,9 @@ describe("bad requests get the right code and never a 500", () => {
     const { app } = setup();
     const res = await post(app, body);
     expect(res.status).toBe(status);
-    const json = await res.json();
-    expect(json.error.code).toBe(code);
-    expect(JSON.stringify(json)).not.toContain("at ");
+    const reply = await json(res);
+    expect(reply.error.code).toBe(code);
+    expect(JSON.stringify(reply)).not.toContain("at ");
   });
 
   it("reports a cyclic tree with the cycle path and writes nothing", async () => {
@@ -241,7 +241,7 @@ describe("bad requests get the right code and never a 500", () => {
     const { app } = setup({ bodyLimitBytes: 1024 });
     const res = await post(app, { jsonrpc: "2.0", id: 1, method: "tasks.create", params: { tasks: [{ name: "x".repeat(5000) }] } });
     expect(res.status).toBe(413);
-    expect((await res.json()).error.code).toBe(-32600);
+    expect((await json(res)).error.code).toBe(-32600);
   });
 
   it("answers a batch with one reply per request", async () => {
@@ -250,7 +250,7 @@ describe("bad requests get the right code and never a 500", () => {
       { jsonrpc: "2.0", id: 1, method: "system.health" },
       { jsonrpc: "2.0", id: 2, method: "tasks.nope" },
     ]);
-    const body = await res.json();
+    const body = await json(res);
     expect(body[0].result.status).toBe("ok");
     expect(body[1].error.code).toBe(-32601);
   });

@@ -5,7 +5,7 @@ import type { AppOptions } from "../types.js";
 /** Test executors: `echo` returns its inputs, `wait` runs until released or aborted, `boom` fails. */
 export function testRegistry(): Registry {
   const registry = new Registry();
-  registry.registerExecutor({ id: "echo", description: "returns its inputs", execute: (inputs) => ({ ...inputs }) });
+  registry.registerExecutor({ id: "echo", description: "returns its inputs", execute: (inputs) => ({ ...(inputs as Record<string, unknown>) }) as never });
   registry.registerExecutor({
     id: "wait",
     description: "waits until aborted or params.ms elapsed",
@@ -72,4 +72,16 @@ export async function rpc(
     body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, ...(params === undefined ? {} : { params }) }),
   });
   return { status: res.status, body: (await res.json()) as RpcReply["body"] };
+}
+
+/** Serve an app on 127.0.0.1 with a free port. */
+export async function listen(app: { fetch(request: Request, env?: unknown): Response | Promise<Response> }) {
+  const { startServer } = await import("../server.js");
+  return startServer({ app, port: 0, host: "127.0.0.1" });
+}
+
+/** A response body as JSON, typed loosely for assertions. */
+// biome-ignore lint/suspicious/noExplicitAny: test assertions read arbitrary JSON
+export async function json(res: Response | Promise<Response>): Promise<any> {
+  return (await res).json();
 }

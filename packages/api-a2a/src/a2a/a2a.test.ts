@@ -1,0 +1,174 @@
+import { Role, type StreamResponse, type Task as A2aTask, TaskState } from "@a2a-js/sdk";
+import { type Client, ClientFactory } from "@a2a-js/sdk/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ServerHandle } from "../server.js";
+import { json, listen, rpc, smallTree, testApp } from "../testing/fixtures.js";
+import { dataPart } from "./mapping.js";
+
+let server: ServerHandle;
+let client: Client;
+const { app, engine } = testApp();
+
+beforeAll(async () => {
+  server = await listen(app);
+  client = await new ClientFactory().createFromUrl(server.url);
+});
+afterAll(async () => {
+  await engine.stop({ graceMs: 0 });
+  await server.close();
+});
+
+function message(data: unknown, extra: { metadata?: Record<string, unknown>; taskId?: string } = {}) {
+  return {
+    tenant: "",
+    message: {
+      messageId: crypto.randomUUID(),
+      contextId: "",
+      taskId: extra.taskId ?? "",
+      role: Role.ROLE_USER,
+      parts: [dataPart(data)],
+      metadata: extra.metadata,
+      extensions: [],
+      referenceTaskIds: [],
+    },
+    configuration: undefined,
+    metadata: undefined,
+  };
+}
+
+async function legacy(method: string, params: unknown, version = "0.3") {
+  const res = await fetch(`${server.url}/a2a`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "A2A-Version": version },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 7, method, params }),
+  });
+  return res;
+}
+
+async function legacyStream(res: Response): Promise<any[]> {
+  const text = await res.text();
+  return text
+    .split("\n\n")
+    .filter((f) => f.startsWith("data: "))
+    .map((f) => JSON.parse(f.slice(6)));
+}
+
+describe("A2A v1.0 through the SDK client", () => {
+  it("serves an agent card with streaming, push notifications and both protocol versions", async () => {
+    const card = await client.getAgentCard();
+    expect(card.capabilities?.streaming).toBe(true);
+    expect(card.capabilities?.pushNotifications).toBe(true);
+    expect(card.supportedInterfaces.map((i) => i.protocolVersion).sort()).toEqual(["0.3", "1.0"]);
+    expect(card.supportedInterfaces[0]?.url).toBe(`${server.url}/a2a`);
+    const legacyCard = await json(fetch(`${server.url}/.well-known/agent-card.json`));
+    expect(legacyCard.url).toBe(`${server.url}/a2a`);
+    expect(legacyCard.protocolVersion).toMatch(/^0\.3/);
+  });
+
+  it("sends a message with {tasks} and gets the finished tree back (task id = root id)", async () => {
+    const result = (await client.sendMessage(message({ tasks: smallTree("s") }))) as A2aTask;
+    expect(result.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    const root = await engine.store.getTask(result.id);
+    expect(root?.parentId).toBeNull();
+    expect(root?.name).toBe("s-root");
+    const got = await client.getTask({ tenant: "", id: result.id });
+    expect(got.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    const artifact = got.artifacts[0]?.parts[0]?.content;
+    expect(artifact?.$case).toBe("data");
+    const listed = await client.listTasks({ tenant: "", contextId: "", status: TaskState.TASK_STATE_UNSPECIFIED, pageSize: 50, pageToken: "", statusTimestampAfter: undefined });
+    expect(listed.tasks.map((t) => t.id)).toContain(result.id);
+  });
+
+  it("streams one status update per task event and ends after the final one", async () => {
+    const updates: StreamResponse[] = [];
+    for await (const r of client.sendMessageStream(message({ tasks: smallTree("st") }))) updates.push(r);
+    const statusUpdates = updates.filter((u) => u.payload?.$case === "statusUpdate");
+    const rootId = (updates[0]?.payload?.value as A2aTask).id;
+    const events = await engine.store.readEvents({ rootId });
+    const executionEvents = events.filter((e) => e.executionId !== null);
+    expect(statusUpdates).toHaveLength(executionEvents.length);
+    const last = updates.at(-1)?.payload;
+    expect(last?.$case).toBe("statusUpdate");
+    expect(last?.$case === "statusUpdate" && last.value.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    const finals = statusUpdates.filter((u) => u.payload?.$case === "statusUpdate" && u.payload.value.status?.state !== TaskState.TASK_STATE_WORKING);
+    expect(finals).toHaveLength(1);
+  });
+
+  it("reports a failed tree as failed", async () => {
+    const result = (await client.sendMessage(message({ tasks: [{ name: "b", params: { executorId: "boom" } }] }))) as A2aTask;
+    expect(result.status?.state).toBe(TaskState.TASK_STATE_FAILED);
+  });
+
+  it("cancels a running tree and resubscribes to one started elsewhere", async () => {
+    const { rootId } = (await rpc(app, "tasks.create", { tasks: [{ name: "slow", params: { executorId: "wait" } }] })).body.result;
+    await rpc(app, "tasks.execute", { taskId: rootId });
+    const stream = client.resubscribeTask({ tenant: "", id: rootId });
+    const first = await stream.next();
+    expect(first.value?.payload?.$case).toBe("task");
+    const cancelled = await client.cancelTask({ tenant: "", id: rootId, metadata: undefined });
+    expect(cancelled.status?.state).toBe(TaskState.TASK_STATE_CANCELED);
+    const rest: StreamResponse[] = [];
+    for await (const r of stream) rest.push(r);
+    const last = rest.at(-1)?.payload;
+    expect(last?.$case === "statusUpdate" && last.value.status?.state).toBe(TaskState.TASK_STATE_CANCELED);
+    await expect(client.cancelTask({ tenant: "", id: "missing", metadata: undefined })).rejects.toThrow();
+  });
+
+  it("answers a bad tree with invalid params and writes nothing", async () => {
+    const before = (await engine.store.listTasks({})).total;
+    await expect(client.sendMessage(message({ tasks: [{ name: "x", params: { executorId: "nope" } }] }))).rejects.toThrow(/executor/i);
+    expect((await engine.store.listTasks({})).total).toBe(before);
+  });
+
+  it("runs another operation named in metadata.method", async () => {
+    const { rootId } = (await rpc(app, "tasks.create", { tasks: smallTree("m") })).body.result;
+    const reply = await client.sendMessage(message({ taskId: rootId }, { metadata: { method: "tasks.get" } }));
+    expect("messageId" in reply).toBe(true);
+    const part = (reply as { parts: Array<{ content?: { $case: string; value: any } }> }).parts[0]?.content;
+    expect(part?.value.result.id).toBe(rootId);
+  });
+});
+
+describe("A2A v0.3 method names (raw requests)", () => {
+  const v03Message = (data: unknown) => ({
+    message: { kind: "message", messageId: crypto.randomUUID(), role: "user", parts: [{ kind: "data", data }] },
+  });
+
+  it("message/send, tasks/get and tasks/cancel", async () => {
+    const sent = await json(legacy("message/send", v03Message({ tasks: smallTree("l") })));
+    expect(sent.result.kind).toBe("task");
+    expect(sent.result.status.state).toBe("completed");
+    const got = await json(legacy("tasks/get", { id: sent.result.id }));
+    expect(got.result.status.state).toBe("completed");
+    const notCancelable = await json(legacy("tasks/cancel", { id: sent.result.id }));
+    expect(notCancelable.error.code).toBe(-32002);
+    const missing = await json(legacy("tasks/get", { id: "nope" }));
+    expect(missing.error.code).toBe(-32001);
+  });
+
+  it("message/stream ends with a final completed status-update", async () => {
+    const frames = await legacyStream(await legacy("message/stream", v03Message({ tasks: smallTree("ls") })));
+    const last = frames.at(-1).result;
+    expect(last.kind).toBe("status-update");
+    expect(last.final).toBe(true);
+    expect(last.status.state).toBe("completed");
+    expect(frames.filter((f) => f.result.final === true)).toHaveLength(1);
+  });
+
+  it("tasks/resubscribe follows a running tree until cancelled", async () => {
+    const { rootId } = (await rpc(app, "tasks.create", { tasks: [{ name: "slow03", params: { executorId: "wait" } }] })).body.result;
+    await rpc(app, "tasks.execute", { taskId: rootId });
+    const res = await legacy("tasks/resubscribe", { id: rootId });
+    const framesP = legacyStream(res);
+    const cancel = await json(legacy("tasks/cancel", { id: rootId }));
+    expect(cancel.result.status.state).toBe("canceled");
+    const frames = await framesP;
+    expect(frames[0].result.kind).toBe("task");
+    expect(frames.at(-1).result.status.state).toBe("canceled");
+  });
+
+  it("an unknown method is -32601", async () => {
+    const res = await json(legacy("tasks/nope", {}));
+    expect(res.error.code).toBe(-32601);
+  });
+});
