@@ -1,0 +1,30 @@
+// `pnpm bench`: every benchmark under bench/, each printing its figures (SPEC §11).
+// Run after `pnpm build`; the root script does both. Figures are printed, never asserted.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const here = (name) => fileURLToPath(new URL(name, import.meta.url));
+const suites = [
+  ["engine on MemoryStore", "./engine-memory.mjs"],
+  ["storage-prisma (SQLite, PostgreSQL)", "./storage-prisma.mjs"],
+  ["api server (tasks.get)", "./api.mjs"],
+];
+
+const only = process.argv[2];
+let failures = 0;
+for (const [title, file] of suites) {
+  if (only && !file.includes(only)) continue;
+  if (!existsSync(here(file))) {
+    console.log(`\n[${title}] not present, skipped`);
+    continue;
+  }
+  console.log(`\n===== ${title} =====`);
+  try {
+    const mod = await import(file);
+    await mod.run();
+  } catch (err) {
+    failures++;
+    console.error(`[${title}] failed:`, err);
+  }
+}
+process.exitCode = failures > 0 ? 1 : 0;
