@@ -1,0 +1,104 @@
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ServerHandle } from "../server.js";
+import { listen, smallTree, testApp } from "../testing/fixtures.js";
+
+type ToolReply = { isError?: boolean; content: Array<{ type: string; text?: string }>; structuredContent?: Record<string, any> };
+
+async function call(client: Client, name: string, args: Record<string, unknown> = {}, onprogress?: (p: { progress: number; total?: number }) => void) {
+  const reply = (await client.callTool({ name, arguments: args }, undefined, onprogress ? { onprogress } : undefined)) as ToolReply;
+  return reply;
+}
+
+function textOf(content: { text?: unknown } | undefined): string {
+  return typeof content?.text === "string" ? content.text : "{}";
+}
+
+/** Every tool and both resources, the same way over any transport. */
+async function exerciseAllTools(client: Client): Promise<void> {
+  const tools = (await client.listTools()).tools.map((t) => t.name).sort();
+  expect(tools).toEqual(
+    ["cancel_task", "copy_task", "count_tasks", "create_tasks", "execute_task", "get_task", "get_task_tree", "list_executors", "list_tasks"].sort(),
+  );
+
+  const created = await call(client, "create_tasks", { tasks: smallTree("mcp") });
+  expect(created.isError).toBeFalsy();
+  const rootId = created.structuredContent?.rootId as string;
+
+  const progress: number[] = [];
+  const executed = await call(client, "execute_task", { taskId: rootId }, (p) => progress.push(p.progress));
+  expect(executed.structuredContent?.status).toBe("completed");
+  expect(progress.length).toBeGreaterThan(0);
+  expect(progress.at(-1)).toBe(3);
+
+  expect((await call(client, "get_task", { taskId: rootId })).structuredContent?.status).toBe("completed");
+  const tree = await call(client, "get_task_tree", { taskId: rootId });
+  expect(tree.structuredContent?.tree.children).toHaveLength(2);
+  expect((await call(client, "list_tasks", { rootsOnly: true })).structuredContent?.tasks.length).toBeGreaterThanOrEqual(1);
+  expect((await call(client, "count_tasks", {})).structuredContent?.counts.completed).toBeGreaterThanOrEqual(3);
+  expect((await call(client, "list_executors")).structuredContent?.executors.map((e: { id: string }) => e.id)).toContain("echo");
+  const copy = await call(client, "copy_task", { taskId: rootId, mode: "full" });
+  expect(copy.structuredContent?.tasks).toHaveLength(3);
+
+  const slow = await call(client, "create_tasks", { tasks: [{ name: "slow", params: { executorId: "wait" } }] });
+  const slowId = slow.structuredContent?.rootId as string;
+  const started = await call(client, "execute_task", { taskId: slowId, wait: false });
+  expect(started.structuredContent?.status).toBe("running");
+  const cancelled = await call(client, "cancel_task", { taskId: slowId });
+  expect(cancelled.isError).toBeFalsy();
+
+  const missing = await call(client, "get_task", { taskId: "missing" });
+  expect(missing.isError).toBe(true);
+  expect(JSON.parse(missing.content[0]?.text ?? "{}").error.code).toBe(-32001);
+
+  const resource = await client.readResource({ uri: `task://${rootId}` });
+  expect(JSON.parse(textOf(resource.contents[0])).id).toBe(rootId);
+  const list = await client.readResource({ uri: "tasks://list" });
+  expect(JSON.parse(textOf(list.contents[0])).tasks.length).toBeGreaterThanOrEqual(1);
+  const templates = await client.listResourceTemplates();
+  expect(templates.resourceTemplates.map((t) => t.uriTemplate)).toContain("task://{id}");
+}
+
+describe("MCP over Streamable HTTP", () => {
+  const { app, engine } = testApp();
+  let server: ServerHandle;
+  beforeAll(async () => {
+    server = await listen(app);
+  });
+  afterAll(async () => {
+    await engine.stop({ graceMs: 0 });
+    await server.close();
+  });
+
+  it("calls every tool and reads the resources", async () => {
+    const client = new Client({ name: "test", version: "1.0.0" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`)));
+    try {
+      await exerciseAllTools(client);
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe("MCP over stdio", () => {
+  it("calls every tool and reads the resources", async () => {
+    const script = fileURLToPath(new URL("../testing/mcp-stdio-server.ts", import.meta.url));
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: ["--import", "tsx", script],
+      cwd: fileURLToPath(new URL("../..", import.meta.url)),
+      stderr: "pipe",
+    });
+    const client = new Client({ name: "test", version: "1.0.0" });
+    await client.connect(transport);
+    try {
+      await exerciseAllTools(client);
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
+});
