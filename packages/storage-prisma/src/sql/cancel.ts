@@ -9,7 +9,7 @@ import {
 } from "@aipartnerupflow/core";
 import type { SqlSession } from "../db/types.js";
 import { byOrdinal, type TaskRow } from "../store/rows.js";
-import { jsonParam, statusList, timeParam } from "./fragments.js";
+import { jsonParam, statusList, timeParam, unindexed } from "./fragments.js";
 import { settle, settledFromRow } from "./settle.js";
 
 /** Pending tasks cancel at once (SPEC §3.1: pending -> cancelled). */
@@ -51,7 +51,7 @@ export async function cancelTasks(
     ]);
   }
   const running = await tx.all<{ id: string; lease_owner: string | null; ordinal: unknown }>(
-    `UPDATE tasks SET cancel_requested = true WHERE ${scope} AND status = 'in_progress' RETURNING id, lease_owner, ordinal`,
+    `UPDATE tasks SET cancel_requested = true WHERE ${scope} AND ${unindexed(d, "status")} = 'in_progress' RETURNING id, lease_owner, ordinal`,
     [scopeParam],
   );
   result.running = byOrdinal(running).map((r) => ({ taskId: r.id, leaseOwner: r.lease_owner }));
@@ -60,7 +60,7 @@ export async function cancelTasks(
     await tx.all<TaskRow>(
       `UPDATE tasks SET status = 'cancelled', error = ${jsonParam(d)}, completed_at = ${timeParam(d)},
               updated_at = ${timeParam(d)}
-        WHERE ${scope} AND status IN ${CANCELLABLE_AT_ONCE} RETURNING *`,
+        WHERE ${scope} AND ${unindexed(d, "status")} IN ${CANCELLABLE_AT_ONCE} RETURNING *`,
       [JSON.stringify(error), now, now, scopeParam],
     ),
   );

@@ -37,3 +37,12 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
 
 /** Ids per `IN (...)` list. */
 export const IN_CHUNK = 500;
+
+/**
+ * A column reference the planner must not pick an index for. SQLite without statistics prefers
+ * `tasks_ready_idx` for `status = 'pending'` over the primary key of an `id IN (...)` list, which
+ * scans every pending task; its unary `+` rules that index out. PostgreSQL plans by statistics.
+ */
+export function unindexed(dialect: Dialect, column: string): string {
+  return dialect === "sqlite" ? `+${column}` : column;
+}

@@ -9,7 +9,7 @@ import {
 import type { SqlSession } from "../db/types.js";
 import { byOrdinal, type TaskRow } from "../store/rows.js";
 import { countTerminal } from "./execution-accounting.js";
-import { jsonParam, statusList, timeParam } from "./fragments.js";
+import { jsonParam, statusList, timeParam, unindexed } from "./fragments.js";
 
 /** The task fields that settling needs. */
 export interface SettledTask {
@@ -73,7 +73,7 @@ export async function settle(
     await tx.run(
       `UPDATE tasks SET unresolved = unresolved - 1
         WHERE id IN (SELECT task_id FROM task_dependencies WHERE depends_on_id = ?${ok ? "" : " AND required = false"})
-          AND status = 'pending' AND unresolved > 0`,
+          AND ${unindexed(d, "status")} = 'pending' AND ${unindexed(d, "unresolved")} > 0`,
       [current.id],
     );
     if (ok) continue;
@@ -86,7 +86,7 @@ export async function settle(
       `UPDATE tasks SET status = 'failed', error = ${jsonParam(d)}, completed_at = ${timeParam(d)},
               updated_at = ${timeParam(d)}
         WHERE id IN (SELECT task_id FROM task_dependencies WHERE depends_on_id = ? AND required = true)
-          AND status IN ${FAILABLE}
+          AND ${unindexed(d, "status")} IN ${FAILABLE}
         RETURNING *`,
       [JSON.stringify(error), when, when, current.id],
     );

@@ -15,7 +15,7 @@ import {
 import { randomUUID } from "node:crypto";
 import type { SqlSession } from "../db/types.js";
 import { type ExecutionRow, executionFromRow, readJson } from "../store/rows.js";
-import { chunks, IN_CHUNK, marks, statusList, timeParam } from "./fragments.js";
+import { chunks, IN_CHUNK, marks, statusList, timeParam, unindexed } from "./fragments.js";
 import { finishExecution } from "./execution-accounting.js";
 
 /** Finished statuses that may go back to pending for a re-run (SPEC §3.1). */
@@ -100,7 +100,7 @@ export async function startExecution(
     await tx.run(
       `UPDATE tasks SET status = 'pending', result = NULL, error = NULL, progress = 0, completed_at = NULL,
               updated_at = ${timeParam(d)}
-        WHERE id IN (${marks(batch.length)}) AND status IN ${statusList(RERUNNABLE)}`,
+        WHERE id IN (${marks(batch.length)}) AND ${unindexed(d, "status")} IN ${statusList(RERUNNABLE)}`,
       [when, ...batch],
     );
     await tx.run(
@@ -114,7 +114,7 @@ export async function startExecution(
          WHERE dep.task_id = tasks.id
            AND ((dep.required = true AND up.status <> 'completed')
              OR (dep.required = false AND up.status NOT IN ('completed', 'failed', 'cancelled'))))
-      WHERE execution_id = ? AND status = 'pending'`,
+      WHERE execution_id = ? AND ${unindexed(d, "status")} = 'pending'`,
     [executionId],
   );
 

@@ -9,6 +9,8 @@ import {
   ErrorCode,
   type EventQuery,
   type Execution,
+  type FinishBatchResult,
+  type FinishItem,
   type FinishResult,
   type JsonObject,
   type JsonValue,
@@ -89,6 +91,33 @@ export class PrismaTaskStore implements TaskStore {
 
   async finishTask(taskId: string, leaseToken: string, outcome: TaskOutcome, now = new Date()): Promise<FinishResult> {
     return this.mutate((tx) => finishTask(tx, taskId, leaseToken, outcome, now));
+  }
+
+  /**
+   * Finish many claimed tasks in one transaction (the engine batches outcomes per event-loop
+   * turn). Each item runs inside a SAVEPOINT, so a refused one (stale token) leaves the others.
+   */
+  async finishTasks(items: FinishItem[], now = new Date()): Promise<FinishBatchResult> {
+    if (items.length === 0) return { results: [], finished: [], events: [] };
+    const result = await this.mutate(async (tx) => {
+      const out: Omit<FinishBatchResult, "events"> & { events: NewEvent[] } = { results: [], finished: [], events: [] };
+      for (const item of items) {
+        await tx.run("SAVEPOINT apflow_finish");
+        try {
+          const r = await finishTask(tx, item.taskId, item.leaseToken, item.outcome, now);
+          await tx.run("RELEASE SAVEPOINT apflow_finish");
+          out.results.push({ taskId: item.taskId, task: r.task, error: null });
+          for (const e of r.events) out.events.push(e);
+          for (const f of r.finished) out.finished.push(f);
+        } catch (err) {
+          await tx.run("ROLLBACK TO SAVEPOINT apflow_finish");
+          await tx.run("RELEASE SAVEPOINT apflow_finish");
+          out.results.push({ taskId: item.taskId, task: null, error: err instanceof Error ? err : new Error(String(err)) });
+        }
+      }
+      return out;
+    });
+    return result;
   }
 
   async renewLeases(owner: string, leases: LeaseRef[], leaseMs: number, now = new Date()): Promise<RenewResult> {
