@@ -1,0 +1,127 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Task } from "@aipartnerupflow/core";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { RunReport } from "../execution.js";
+import { EXAMPLES, STACK_LINE, parseJson, runCli, tempDir } from "../test-util/cli.js";
+
+let dir: string;
+let cleanup: () => void;
+beforeEach(() => ({ dir, cleanup } = tempDir()));
+afterEach(() => cleanup());
+
+describe("apflow run", () => {
+  it("runs hello-world to a finished tree and exits 0", async () => {
+    const r = await runCli(["run", join(EXAMPLES, "hello-world.json")], { cwd: dir });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    // The final tree: root first, then its children drawn with branches.
+    expect(r.stdout).toMatch(/^✔ system-report {2}completed {2}\[aggregate_results\]/m);
+    for (const name of ["cpu", "memory", "disk", "os"]) expect(r.stdout).toMatch(new RegExp(`^[├└]─ ✔ ${name} {2}completed {2}\\[system_info\\]`, "m"));
+    expect(r.stdout).toContain("1 tree: 1 completed");
+    // Not a terminal: plain event lines, no escape codes.
+    expect(r.stdout).toMatch(/tree finished +system-report completed/);
+    expect(r.stdout).not.toContain("\x1b[");
+  });
+
+  it("exits 1 on a failing tree and shows the failing task, its error and the cascade", async () => {
+    const r = await runCli(["run", join(EXAMPLES, "failing.json")], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/✖ data-disk {2}failed/);
+    expect(r.stdout).toContain("SYSTEM_INFO_DISK_UNAVAILABLE");
+    expect(r.stdout).toMatch(/✖ data-volume {2}failed/);
+    expect(r.stdout).toMatch(/DEPENDENCY_FAILED: dependency data-disk/);
+    expect(r.stdout).toMatch(/✔ host-facts {2}completed/);
+    expect(r.stdout).toContain("2 dependent tasks failed because of it");
+    expect(r.stdout).toMatch(/apflow tasks copy [0-9a-f-]{36} --run/);
+  });
+
+  it("--json prints the final trees and exit status", async () => {
+    const r = await runCli(["run", join(EXAMPLES, "failing.json"), "--json"], { cwd: dir });
+    expect(r.code).toBe(1);
+    const report = parseJson<RunReport>(r);
+    expect(report.status).toBe("failed");
+    expect(report.trees).toHaveLength(1);
+    const byName = new Map(report.trees[0]?.tasks.map((t) => [t.name, t]));
+    expect(byName.get("data-disk")?.error?.code).toBe("SYSTEM_INFO_DISK_UNAVAILABLE");
+    expect(byName.get("cpu")?.status).toBe("completed");
+  });
+
+  it("reads {tasks} or a bare array from stdin and runs one tree per root", async () => {
+    const tasks = [
+      { name: "first", params: { executorId: "system_info" }, inputs: { resource: "node" } },
+      { name: "second", params: { executorId: "aggregate_results" }, dependencies: ["second-child"] },
+      { name: "second-child", parentId: "second", params: { executorId: "system_info" }, inputs: { resource: "os" } },
+    ];
+    const r = await runCli(["run", "-", "--json"], { cwd: dir, input: JSON.stringify(tasks) });
+    expect(r.code).toBe(0);
+    const report = parseJson<RunReport>(r);
+    expect(report.trees.map((t) => t.tasks.length).sort()).toEqual([1, 2]);
+    expect(report.trees.every((t) => t.status === "completed")).toBe(true);
+  });
+
+  it("--demo returns demo results without running executors", async () => {
+    const r = await runCli(["run", join(EXAMPLES, "fan-out-fan-in.json"), "--demo", "--concurrency", "2", "--json"], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(parseJson<RunReport>(r).status).toBe("completed");
+  });
+
+  it("keeps the command executor disabled unless enabled and allow-listed", async () => {
+    const off = await runCli(["run", join(EXAMPLES, "fan-out-fan-in.json"), "--json"], { cwd: dir });
+    expect(off.code).toBe(1);
+    const failed = parseJson<RunReport>(off).trees[0]?.tasks.filter((t) => t.error?.code === "COMMAND_DISABLED") ?? [];
+    expect(failed.map((t) => t.name).sort()).toEqual(["count-alpha", "count-beta", "count-gamma", "node-version"]);
+
+    const on = await runCli(["run", join(EXAMPLES, "fan-out-fan-in.json"), "--json"], {
+      cwd: dir,
+      env: { APFLOW_COMMAND_ENABLED: "1", APFLOW_COMMAND_ALLOW: "node,echo" },
+    });
+    expect(on.code).toBe(0);
+    const root = parseJson<RunReport>(on).trees[0]?.tasks.find((t) => t.parentId === null) as Task;
+    const results = (root.result as { results: Record<string, { stdout: string }> }).results;
+    expect(results["count-alpha"]?.stdout.trim()).toBe("4");
+    expect(results["count-gamma"]?.stdout.trim()).toBe("fan-in waits for every branch");
+  });
+
+  it("enables the command executor from apflow.config.json", async () => {
+    writeFileSync(join(dir, "apflow.config.json"), JSON.stringify({ command: { enabled: true, allow: ["node", "echo"] } }));
+    const r = await runCli(["run", join(EXAMPLES, "fan-out-fan-in.json"), "--no-live"], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("1 tree: 1 completed");
+  });
+
+  describe("bad input: a clear message, exit code 2, no stack trace", () => {
+    const cases: Array<[string, () => string[], RegExp]> = [
+      ["a missing file", () => ["run", "no-such-file.json"], /file not found: .*no-such-file\.json/],
+      ["invalid JSON", () => (writeFileSync(join(dir, "bad.json"), "{ tasks: ["), ["run", "bad.json"]), /invalid JSON in .*bad\.json/],
+      ["a JSON value that is not a task list", () => (writeFileSync(join(dir, "n.json"), "42"), ["run", "n.json"]), /array of tasks/],
+      [
+        "a cyclic tree",
+        () => (
+          writeFileSync(
+            join(dir, "cycle.json"),
+            JSON.stringify([
+              { name: "root", dependencies: ["a"] },
+              { name: "a", parentId: "root", dependencies: ["b"] },
+              { name: "b", parentId: "root", dependencies: ["a"] },
+            ]),
+          ),
+          ["run", "cycle.json"]
+        ),
+        /circular dependency: (a -> b -> a|b -> a -> b)/,
+      ],
+      ["an unknown executor", () => (writeFileSync(join(dir, "x.json"), JSON.stringify([{ name: "x", params: { executorId: "nope" } }])), ["run", "x.json"]), /nope/],
+      ["an unknown option", () => ["run", "x.json", "--bogus"], /unknown option '--bogus'/],
+      ["a missing argument", () => ["run"], /missing required argument 'file'/],
+    ];
+    for (const [what, args, message] of cases) {
+      it(what, async () => {
+        const r = await runCli(args(), { cwd: dir });
+        expect(r.code).toBe(2);
+        expect(r.stderr).toMatch(message);
+        expect(r.stderr).not.toMatch(STACK_LINE);
+        expect(r.stdout).toBe("");
+      });
+    }
+  });
+});

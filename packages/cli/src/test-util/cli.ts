@@ -1,0 +1,68 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The built CLI, as users run it. `vitest.global-setup.ts` builds it before the tests. */
+export const BIN = fileURLToPath(new URL("../../dist/bin.js", import.meta.url));
+/** The repository's examples folder. */
+export const EXAMPLES = resolve(fileURLToPath(new URL("../../../../examples", import.meta.url)));
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  cwd: string;
+  env?: Record<string, string | undefined>;
+  /** Written to the CLI's standard input, which is then closed. */
+  input?: string;
+}
+
+/**
+ * Spawn `node dist/bin.js ...args` in `cwd` with a clean environment (no inherited APFLOW_*,
+ * DATABASE_URL or colour settings), so each test's store is the SQLite file of its own cwd.
+ */
+export function runCli(args: string[], options: CliOptions): Promise<CliResult> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined || k.startsWith("APFLOW_") || k === "DATABASE_URL" || k === "FORCE_COLOR" || k === "NO_COLOR") continue;
+    env[k] = v;
+  }
+  env.NO_COLOR = "1";
+  for (const [k, v] of Object.entries(options.env ?? {})) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", fail);
+    child.on("close", (code) => done({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+/** Parse a CLI's JSON output, failing with the output itself when it is not JSON. */
+export function parseJson<T>(result: CliResult): T {
+  try {
+    return JSON.parse(result.stdout) as T;
+  } catch {
+    throw new Error(`not JSON (exit ${result.code}):\n${result.stdout}\n--- stderr ---\n${result.stderr}`);
+  }
+}
+
+/** A fresh working directory per test; removed by the returned cleanup. */
+export function tempDir(prefix = "apflow-cli-"): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** A stack trace line, which users must never see. */
+export const STACK_LINE = /^\s+at .+\(.+:\d+:\d+\)$/m;
