@@ -10,6 +10,7 @@ import {
 import type { SqlSession } from "../db/types.js";
 import { byOrdinal, type TaskRow } from "../store/rows.js";
 import { jsonParam, statusList, timeParam, unindexed } from "./fragments.js";
+import { ExecutionLedger } from "./execution-accounting.js";
 import { settle, settledFromRow } from "./settle.js";
 
 /** Pending tasks cancel at once (SPEC §3.1: pending -> cancelled). */
@@ -76,9 +77,11 @@ export async function cancelTasks(
       at,
     });
   }
-  await settle(tx, cancelled.map(settledFromRow), at, result.events, result.finished, {
+  const ledger = new ExecutionLedger();
+  await settle(tx, cancelled.map(settledFromRow), at, result.events, ledger, {
     cascade: !isRoot,
     failedIds: result.cancelled,
   });
+  await ledger.apply(tx, at, result.events, result.finished);
   return result;
 }

@@ -4,27 +4,46 @@ import { type ExecutionRow, executionFromRow } from "../store/rows.js";
 import { timeParam } from "./fragments.js";
 
 /**
- * Count tasks that became terminal against their execution: `remaining` goes down, failures
- * are counted, and the write that brings `remaining` to 0 finishes the execution and appends
- * its one `tree.finished` event. The row lock of the UPDATE makes that exactly once.
+ * Tasks that became terminal in one transaction, counted per execution. Applied once, at the end
+ * of the transaction: one UPDATE per execution (the execution row is every finishing write's
+ * common row, so it is locked as briefly as possible). The write that brings `remaining` to 0
+ * finishes the execution and appends its one `tree.finished` event; the row lock of that UPDATE
+ * makes it exactly once.
  */
-export async function countTerminal(
-  tx: SqlSession,
-  executionId: string | null,
-  statuses: readonly TaskStatus[],
-  at: string,
-  events: NewEvent[],
-  finished: Execution[],
-): Promise<void> {
-  if (executionId === null || statuses.length === 0) return;
-  const failed = statuses.filter((s) => s !== "completed").length;
-  const rows = await tx.all<ExecutionRow>(
-    `UPDATE executions SET remaining = remaining - ?, failed = failed + ?
-      WHERE id = ? AND status = 'running' RETURNING *`,
-    [statuses.length, failed, executionId],
-  );
-  const row = rows[0];
-  if (row && Number(row.remaining) <= 0) finished.push(await finishExecution(tx, row, at, events));
+export class ExecutionLedger {
+  private readonly counts = new Map<string, { done: number; failed: number }>();
+
+  count(executionId: string | null, status: TaskStatus): void {
+    if (executionId === null) return;
+    let entry = this.counts.get(executionId);
+    if (!entry) this.counts.set(executionId, (entry = { done: 0, failed: 0 }));
+    entry.done++;
+    if (status !== "completed") entry.failed++;
+  }
+
+  /** Add another ledger's counts (a batch item that succeeded). */
+  merge(other: ExecutionLedger): void {
+    for (const [id, c] of other.counts) {
+      const entry = this.counts.get(id);
+      if (entry) {
+        entry.done += c.done;
+        entry.failed += c.failed;
+      } else this.counts.set(id, { ...c });
+    }
+  }
+
+  async apply(tx: SqlSession, at: string, events: NewEvent[], finished: Execution[]): Promise<void> {
+    for (const [executionId, c] of this.counts) {
+      const rows = await tx.all<ExecutionRow>(
+        `UPDATE executions SET remaining = remaining - ?, failed = failed + ?
+          WHERE id = ? AND status = 'running' RETURNING *`,
+        [c.done, c.failed, executionId],
+      );
+      const row = rows[0];
+      if (row && Number(row.remaining) <= 0) finished.push(await finishExecution(tx, row, at, events));
+    }
+    this.counts.clear();
+  }
 }
 
 /** Close a running execution: cancelled if asked, failed if anything did not complete. */

@@ -1,6 +1,5 @@
 import {
   assertTransition,
-  type Execution,
   type NewEvent,
   type Task,
   type TaskError,
@@ -12,6 +11,7 @@ import type { Dialect, SqlSession, SqlValue } from "../db/types.js";
 import { type TaskRow, taskFromRow } from "../store/rows.js";
 import { jsonParam, timeParam } from "./fragments.js";
 import { leaseRefusal } from "./leased-task.js";
+import type { ExecutionLedger } from "./execution-accounting.js";
 import { settle, settledFromRow } from "./settle.js";
 
 const RELEASE_LEASE = "lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL";
@@ -61,7 +61,8 @@ function outcomeUpdate(d: Dialect, outcome: TaskOutcome, now: Date): { set: stri
 /**
  * Finish a claimed task in the caller's transaction: one fenced UPDATE (stale token → no row →
  * LeaseLostError, nothing written), the attempt closed, the outcome's event, and — unless the
- * task goes back to pending for a retry — its dependents settled and its execution counted.
+ * task goes back to pending for a retry — its dependents settled and its execution counted in
+ * `ledger` (the caller applies the ledger before committing).
  */
 export async function finishTask(
   tx: SqlSession,
@@ -69,7 +70,8 @@ export async function finishTask(
   leaseToken: string,
   outcome: TaskOutcome,
   now: Date,
-): Promise<{ task: Task; events: NewEvent[]; finished: Execution[] }> {
+  ledger: ExecutionLedger,
+): Promise<{ task: Task; events: NewEvent[] }> {
   const d = tx.dialect;
   const update = outcomeUpdate(d, outcome, now);
   assertTransition(taskId, "in_progress", update.to);
@@ -88,15 +90,14 @@ export async function finishTask(
   );
 
   const events: NewEvent[] = [];
-  const finished: Execution[] = [];
   const base = { taskId, rootId: task.rootId, executionId: row.execution_id, status: task.status, at };
   if (update.to === "pending") {
     events.push({ ...base, type: "task.retrying", error: task.error });
-    return { task, events, finished };
+    return { task, events };
   }
   if (task.status === "completed") events.push({ ...base, type: "task.completed", result: task.result });
   else if (task.status === "failed") events.push({ ...base, type: "task.failed", error: task.error });
   else events.push({ ...base, type: "task.cancelled", error: task.error, result: task.result });
-  await settle(tx, [settledFromRow(row)], at, events, finished);
-  return { task, events, finished };
+  await settle(tx, [settledFromRow(row)], at, events, ledger);
+  return { task, events };
 }

@@ -11,6 +11,7 @@ import type { SqlSession } from "../db/types.js";
 import { byOrdinal, readBool, readJson, type TaskRow, taskFromRow } from "../store/rows.js";
 import { cancelledError } from "./finish-task.js";
 import { jsonParam, timeParam } from "./fragments.js";
+import { ExecutionLedger } from "./execution-accounting.js";
 import { settle, settledFromRow } from "./settle.js";
 
 /**
@@ -34,6 +35,7 @@ export async function reclaimExpired(
   const events: NewEvent[] = [];
   const finished: Execution[] = [];
   const tasks: Task[] = [];
+  const ledger = new ExecutionLedger();
   for (const row of expired) {
     const leaseError: TaskError = {
       code: TaskErrorCode.LeaseExpired,
@@ -64,7 +66,8 @@ export async function reclaimExpired(
       continue;
     }
     events.push({ ...base, type: to === "cancelled" ? "task.cancelled" : "task.failed" });
-    await settle(tx, [settledFromRow(updated)], at, events, finished);
+    await settle(tx, [settledFromRow(updated)], at, events, ledger);
   }
+  await ledger.apply(tx, at, events, finished);
   return { tasks, events, finished };
 }

@@ -1,5 +1,4 @@
 import {
-  type Execution,
   type NewEvent,
   sourcesOf,
   type TaskError,
@@ -8,7 +7,7 @@ import {
 } from "@aipartnerupflow/core";
 import type { SqlSession } from "../db/types.js";
 import { byOrdinal, type TaskRow } from "../store/rows.js";
-import { countTerminal } from "./execution-accounting.js";
+import type { ExecutionLedger } from "./execution-accounting.js";
 import { jsonParam, statusList, timeParam, unindexed } from "./fragments.js";
 
 /** The task fields that settling needs. */
@@ -36,7 +35,7 @@ const FAILABLE = statusList(sourcesOf("failed").filter((s) => s === "pending"));
 /**
  * Book-keeping after tasks became terminal, in the caller's transaction, touching only their
  * dependents through the reverse index:
- * - count each against its execution (finishing the execution when nothing of it is left);
+ * - count each against its execution in `ledger` (applied when the transaction ends);
  * - a completed task resolves one dependency of each pending dependent;
  * - a failed or cancelled one resolves its optional dependents and fails its required pending
  *   dependents with `DEPENDENCY_FAILED` naming it, which cascades in turn.
@@ -47,20 +46,11 @@ export async function settle(
   done: readonly SettledTask[],
   at: string,
   events: NewEvent[],
-  finished: Execution[],
+  ledger: ExecutionLedger,
   options: { cascade: boolean; failedIds?: string[] } = { cascade: true },
 ): Promise<void> {
   if (!options.cascade) {
-    const byExecution = new Map<string, TaskStatus[]>();
-    for (const t of done) {
-      if (t.executionId === null) continue;
-      let list = byExecution.get(t.executionId);
-      if (!list) byExecution.set(t.executionId, (list = []));
-      list.push(t.status);
-    }
-    for (const [executionId, statuses] of byExecution) {
-      await countTerminal(tx, executionId, statuses, at, events, finished);
-    }
+    for (const t of done) ledger.count(t.executionId, t.status);
     return;
   }
   const d = tx.dialect;
@@ -68,7 +58,7 @@ export async function settle(
   const queue = [...done];
   while (queue.length > 0) {
     const current = queue.shift() as SettledTask;
-    await countTerminal(tx, current.executionId, [current.status], at, events, finished);
+    ledger.count(current.executionId, current.status);
     const ok = current.status === "completed";
     await tx.run(
       `UPDATE tasks SET unresolved = unresolved - 1

@@ -8,6 +8,7 @@ import {
   type CountQuery,
   ErrorCode,
   type EventQuery,
+  LeaseLostError,
   type Execution,
   type FinishBatchResult,
   type FinishItem,
@@ -38,6 +39,7 @@ import { appendEvents } from "../sql/append-events.js";
 import { cancelTasks } from "../sql/cancel.js";
 import { claimReady } from "../sql/claim-ready.js";
 import { deleteTask } from "../sql/delete-task.js";
+import { ExecutionLedger } from "../sql/execution-accounting.js";
 import { finishTask } from "../sql/finish-task.js";
 import { insertTasks } from "../sql/insert-tasks.js";
 import { reportProgress, saveLeasedJson } from "../sql/lease-writes.js";
@@ -90,7 +92,13 @@ export class PrismaTaskStore implements TaskStore {
   }
 
   async finishTask(taskId: string, leaseToken: string, outcome: TaskOutcome, now = new Date()): Promise<FinishResult> {
-    return this.mutate((tx) => finishTask(tx, taskId, leaseToken, outcome, now));
+    return this.mutate(async (tx) => {
+      const ledger = new ExecutionLedger();
+      const { task, events } = await finishTask(tx, taskId, leaseToken, outcome, now, ledger);
+      const finished: Execution[] = [];
+      await ledger.apply(tx, now.toISOString(), events, finished);
+      return { task, events, finished };
+    });
   }
 
   /**
@@ -101,20 +109,29 @@ export class PrismaTaskStore implements TaskStore {
     if (items.length === 0) return { results: [], finished: [], events: [] };
     const result = await this.mutate(async (tx) => {
       const out: Omit<FinishBatchResult, "events"> & { events: NewEvent[] } = { results: [], finished: [], events: [] };
+      const ledger = new ExecutionLedger();
+      // SQLite isolates each item in a SAVEPOINT (cheap in-process). On PostgreSQL a database
+      // error aborts the whole transaction anyway (every item is refused, nothing is written), and
+      // a refused lease writes nothing, so the two round trips per item are saved.
+      const isolate = tx.dialect === "sqlite";
       for (const item of items) {
-        await tx.run("SAVEPOINT apflow_finish");
+        const itemLedger = new ExecutionLedger();
+        if (isolate) await tx.run("SAVEPOINT apflow_finish");
         try {
-          const r = await finishTask(tx, item.taskId, item.leaseToken, item.outcome, now);
-          await tx.run("RELEASE SAVEPOINT apflow_finish");
+          const r = await finishTask(tx, item.taskId, item.leaseToken, item.outcome, now, itemLedger);
+          if (isolate) await tx.run("RELEASE SAVEPOINT apflow_finish");
+          ledger.merge(itemLedger);
           out.results.push({ taskId: item.taskId, task: r.task, error: null });
           for (const e of r.events) out.events.push(e);
-          for (const f of r.finished) out.finished.push(f);
         } catch (err) {
-          await tx.run("ROLLBACK TO SAVEPOINT apflow_finish");
-          await tx.run("RELEASE SAVEPOINT apflow_finish");
+          if (isolate) {
+            await tx.run("ROLLBACK TO SAVEPOINT apflow_finish");
+            await tx.run("RELEASE SAVEPOINT apflow_finish");
+          } else if (!(err instanceof LeaseLostError || err instanceof NotFoundError)) throw err;
           out.results.push({ taskId: item.taskId, task: null, error: err instanceof Error ? err : new Error(String(err)) });
         }
       }
+      await ledger.apply(tx, now.toISOString(), out.events, out.finished);
       return out;
     });
     return result;
