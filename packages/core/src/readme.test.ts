@@ -11,7 +11,10 @@ it("the README example runs", async () => {
     .replace('from "@aipartnerupflow/core"', `from ${JSON.stringify(new URL("./index.ts", import.meta.url).href)}`)
     .replaceAll("console.log(", "__log(");
   const run = new Function("__log", "__import", `return (async () => { ${toDynamicImports(source)} })();`);
-  await run((...args: unknown[]) => logs.push(args), (spec: string) => import(/* @vite-ignore */ spec));
+  await run(
+    (...args: unknown[]) => logs.push(args),
+    (spec: string) => import(/* @vite-ignore */ spec),
+  );
   expect(logs[0]?.[0]).toBe("completed");
   expect(logs[0]?.[1]).toMatchObject({ count: 2, results: { a: { size: 1700 }, b: { size: 1700 } } });
 });

@@ -30,7 +30,14 @@ export class Finisher {
   /** `after` runs once the outcome is written, before any tree it finished is reported. */
   finish(item: FinishItem, after?: (task: Task) => Promise<void>): Promise<Task | null> {
     return new Promise<Task | null>((resolve, reject) => {
-      this.queue.push({ ...item, after, resolve, reject });
+      this.queue.push({
+        taskId: item.taskId,
+        leaseToken: item.leaseToken,
+        outcome: item.outcome,
+        after,
+        resolve,
+        reject,
+      });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => void this.flush());
@@ -44,12 +51,7 @@ export class Finisher {
     this.scheduled = false;
     let result: FinishBatchResult;
     try {
-      result = this.store.finishTasks
-        ? await this.store.finishTasks(
-            batch.map(({ taskId, leaseToken, outcome }) => ({ taskId, leaseToken, outcome })),
-            this.clock(),
-          )
-        : await this.oneByOne(batch);
+      result = this.store.finishTasks ? await this.store.finishTasks(batch, this.clock()) : await this.oneByOne(batch);
     } catch (err) {
       for (const p of batch) p.reject(err);
       return;

@@ -18,7 +18,7 @@ export function mergeDependencyResults(
   declaredProperties: readonly string[],
 ): JsonObject {
   if (dependencies.length === 0) return inputs;
-  const merged: JsonObject = { ...inputs };
+  const merged = dictionary(inputs);
   if (declaredProperties.length > 0) {
     const declared = new Set(declaredProperties);
     for (const dep of dependencies) {
@@ -52,4 +52,15 @@ function repeatedNames(dependencies: readonly DependencyResult[]): Set<string> |
     else seen.add(dep.name);
   }
   return repeated;
+}
+
+/**
+ * A copy of `inputs` to add keys to. Keys here are task names, unique across a tree: adding them
+ * to ordinary objects makes V8 build a hidden class per name, which costs time and memory on big
+ * trees. A null-prototype object stays a plain dictionary and still serialises as JSON.
+ */
+function dictionary(inputs: JsonObject): JsonObject {
+  const out = Object.create(null) as JsonObject;
+  for (const key in inputs) out[key] = inputs[key] as JsonValue;
+  return out;
 }

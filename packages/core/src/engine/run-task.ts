@@ -253,7 +253,10 @@ function runWithAbort(
   cancelGraceMs: number,
   setOnAbort: (fn: (cause: AbortCause) => void) => void,
   abort: (cause: AbortCause) => void,
-): Promise<JsonValue | null> {
+): JsonValue | null | Promise<JsonValue | null> {
+  const pending = executor.execute(inputs, ctx);
+  // A synchronous executor has finished already: nothing to time out or interrupt.
+  if (!isThenable(pending)) return pending === undefined ? null : pending;
   const timeoutMs = timeoutOf(task, executor);
   return new Promise<JsonValue | null>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
@@ -271,18 +274,15 @@ function runWithAbort(
         settle(() => reject(signal.reason));
       }
     });
-    let pending: Promise<JsonValue> | JsonValue;
-    try {
-      pending = executor.execute(inputs, ctx);
-    } catch (err) {
-      settle(() => reject(err));
-      return;
-    }
-    Promise.resolve(pending).then(
+    pending.then(
       (value) => settle(() => resolve(value === undefined ? null : value)),
       (err: unknown) => settle(() => reject(err)),
     );
   });
+}
+
+function isThenable(value: unknown): value is Promise<JsonValue> {
+  return value !== null && typeof value === "object" && typeof (value as { then?: unknown }).then === "function";
 }
 
 async function runDemo(

@@ -286,10 +286,39 @@ export class MemoryStore implements TaskStore {
 
   async finishTask(taskId: string, leaseToken: string, outcome: TaskOutcome, now = new Date()): Promise<FinishResult> {
     this.assertOpen();
-    const row = this.leased(taskId, leaseToken);
-    const at = now.toISOString();
-    const newEvents: NewEvent[] = [];
     const finished: Execution[] = [];
+    const newEvents: NewEvent[] = [];
+    const task = this.finishOne(taskId, leaseToken, outcome, now.toISOString(), newEvents, finished);
+    return { task: snapshot(task), finished, events: this.append(newEvents) };
+  }
+
+  async finishTasks(items: FinishItem[], now = new Date()): Promise<FinishBatchResult> {
+    this.assertOpen();
+    const at = now.toISOString();
+    const finished: Execution[] = [];
+    const newEvents: NewEvent[] = [];
+    const results: FinishBatchResult["results"] = [];
+    for (const item of items) {
+      try {
+        const task = this.finishOne(item.taskId, item.leaseToken, item.outcome, at, newEvents, finished);
+        results.push({ taskId: item.taskId, task: snapshot(task), error: null });
+      } catch (err) {
+        results.push({ taskId: item.taskId, task: null, error: err as Error });
+      }
+    }
+    return { results, finished, events: this.append(newEvents) };
+  }
+
+  /** Apply one outcome; checks the lease before changing anything. */
+  private finishOne(
+    taskId: string,
+    leaseToken: string,
+    outcome: TaskOutcome,
+    at: string,
+    newEvents: NewEvent[],
+    finished: Execution[],
+  ): Task {
+    const row = this.leased(taskId, leaseToken);
     const { task } = row;
     const attempt = row.attempts?.[row.attempts.length - 1];
     this.releaseLease(row);
@@ -300,7 +329,7 @@ export class MemoryStore implements TaskStore {
       if (attempt) closeAttempt(attempt, at, "failed", outcome.error);
       newEvents.push(this.eventFor(row, "task.retrying", at, { error: outcome.error }));
       this.enqueueIfReady(row);
-      return { task: snapshot(task), finished, events: this.append(newEvents) };
+      return task;
     }
 
     if (outcome.status === "completed") {
@@ -316,22 +345,7 @@ export class MemoryStore implements TaskStore {
     }
     if (attempt) closeAttempt(attempt, at, task.status, task.error);
     this.afterTerminal(row, at, newEvents, finished);
-    return { task: snapshot(task), finished, events: this.append(newEvents) };
-  }
-
-  async finishTasks(items: FinishItem[], now = new Date()): Promise<FinishBatchResult> {
-    const out: FinishBatchResult = { results: [], finished: [], events: [] };
-    for (const item of items) {
-      try {
-        const r = await this.finishTask(item.taskId, item.leaseToken, item.outcome, now);
-        out.results.push({ taskId: item.taskId, task: r.task, error: null });
-        for (const e of r.events) out.events.push(e);
-        for (const f of r.finished) out.finished.push(f);
-      } catch (err) {
-        out.results.push({ taskId: item.taskId, task: null, error: err as Error });
-      }
-    }
-    return out;
+    return task;
   }
 
   async renewLeases(owner: string, leases: LeaseRef[], leaseMs: number, now = new Date()): Promise<RenewResult> {

@@ -12,14 +12,16 @@ type TaskLike = Pick<Task, "id" | "parentId" | "status" | "dependencies">;
  *   completed (`rerun: "all"`: everything it needs).
  */
 export function planRunSet(tree: readonly TaskLike[], taskId: string, rerun: "failed" | "all"): string[] {
-  const byId = new Map(tree.map((t) => [t.id, t]));
-  const target = byId.get(taskId);
+  const target = tree.find((t) => t.id === taskId);
   if (!target) return [];
+  // Nothing completed (a fresh tree) means everything runs: no closure to compute.
+  if (target.parentId === null && (rerun === "all" || tree.every((t) => t.status !== "completed"))) {
+    return tree.map((t) => t.id);
+  }
+  const byId = new Map(tree.map((t) => [t.id, t]));
   const chosen = new Set<string>();
 
   if (target.parentId === null) {
-    // Nothing completed (a fresh tree) means everything runs: no closure to compute.
-    if (rerun === "all" || tree.every((t) => t.status !== "completed")) return tree.map((t) => t.id);
     const dependents = new Map<string, string[]>();
     for (const t of tree) {
       for (const dep of t.dependencies) {
