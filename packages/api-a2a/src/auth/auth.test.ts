@@ -1,0 +1,105 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { SignJWT, exportJWK, generateKeyPair } from "jose";
+import { afterAll, describe, expect, it } from "vitest";
+import { json, rpc, smallTree, testApp } from "../testing/fixtures.js";
+import { createToken } from "./token.js";
+import { createVerifier } from "./verifier.js";
+
+const SECRET = "test-secret-that-is-long-enough";
+const { app, engine } = testApp({ auth: { jwtSecret: SECRET } });
+afterAll(() => engine.stop({ graceMs: 0 }));
+
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+describe("JWT auth and per-user isolation", () => {
+  it("requires a valid bearer token except for /health and the agent card", async () => {
+    expect((await rpc(app, "system.health")).status).toBe(401);
+    const bad = await rpc(app, "system.health", undefined, bearer("not-a-jwt"));
+    expect(bad.status).toBe(401);
+    expect(bad.body.error?.code).toBe(-32004);
+    const wrongKey = await createToken({ secret: "another-secret", sub: "alice" });
+    expect((await rpc(app, "system.health", undefined, bearer(wrongKey))).status).toBe(401);
+    const expired = await createToken({ secret: SECRET, sub: "alice", expiresIn: -10 });
+    expect((await rpc(app, "system.health", undefined, bearer(expired))).status).toBe(401);
+    expect((await app.request("/health")).status).toBe(200);
+    const card = await json(app.request("/.well-known/agent-card.json", { headers: { "A2A-Version": "1.0" } }));
+    expect(card.securitySchemes.bearer).toBeDefined();
+    expect((await app.request("/mcp", { method: "POST" })).status).toBe(401);
+    expect((await app.request("/a2a", { method: "POST", body: "{}" })).status).toBe(401);
+  });
+
+  it("keeps two users apart; an admin sees both", async () => {
+    const alice = bearer(await createToken({ secret: SECRET, sub: "alice" }));
+    const bob = bearer(await createToken({ secret: SECRET, sub: "bob" }));
+    const admin = bearer(await createToken({ secret: SECRET, sub: "root", roles: ["admin"] }));
+
+    const created = await rpc(app, "tasks.create", { tasks: smallTree("iso").map((t) => ({ ...t, userId: "bob" })) }, alice);
+    const rootId = created.body.result.rootId as string;
+    expect(created.body.result.tasks.every((t: { userId: string }) => t.userId === "alice")).toBe(true);
+
+    for (const [method, params] of [
+      ["tasks.get", { taskId: rootId }],
+      ["tasks.detail", { taskId: rootId }],
+      ["tasks.tree", { taskId: rootId }],
+      ["tasks.children", { parentId: rootId }],
+      ["tasks.update", { taskId: rootId, priority: 0 }],
+      ["tasks.execute", { taskId: rootId }],
+      ["tasks.cancel", { taskId: rootId }],
+      ["tasks.copy", { taskId: rootId }],
+      ["tasks.delete", { taskId: rootId }],
+      ["tasks.events", { rootId }],
+      ["tasks.count", { rootId }],
+    ] as const) {
+      const res = await rpc(app, method, params, bob);
+      expect(res.status, method).toBe(404);
+      expect(res.body.error?.code, method).toBe(-32001);
+      expect(JSON.stringify(res.body), method).not.toContain("alice");
+    }
+    expect((await rpc(app, "tasks.list", {}, bob)).body.result.total).toBe(0);
+    expect((await rpc(app, "tasks.count", {}, bob)).body.result.total).toBe(0);
+    const status = await rpc(app, "tasks.running.status", { taskIds: [rootId] }, bob);
+    expect(status.body.result.statuses[0].found).toBe(false);
+
+    expect((await rpc(app, "tasks.get", { taskId: rootId }, alice)).body.result.userId).toBe("alice");
+    expect((await rpc(app, "tasks.list", {}, alice)).body.result.total).toBe(3);
+    expect((await rpc(app, "tasks.get", { taskId: rootId }, admin)).status).toBe(200);
+    expect((await rpc(app, "tasks.list", { userId: "alice" }, admin)).body.result.total).toBe(3);
+
+    const done = await rpc(app, "tasks.execute", { taskId: rootId, wait: true }, alice);
+    expect(done.body.result.status).toBe("completed");
+    expect((await engine.store.getTask(rootId))?.status).toBe("completed");
+  });
+
+  it("isolates A2A and MCP the same way", async () => {
+    const alice = bearer(await createToken({ secret: SECRET, sub: "alice2" }));
+    const bob = bearer(await createToken({ secret: SECRET, sub: "bob2" }));
+    const { rootId } = (await rpc(app, "tasks.create", { tasks: smallTree("iso2") }, alice)).body.result;
+    const a2a = (headers: Record<string, string>) =>
+      json(
+        app.request("/a2a", {
+          method: "POST",
+          headers: { "content-type": "application/json", "A2A-Version": "0.3", ...headers },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tasks/get", params: { id: rootId } }),
+        }),
+      );
+    expect((await a2a(bob)).error.code).toBe(-32001);
+    expect((await a2a(alice)).result.id).toBe(rootId);
+  });
+
+  it("verifies tokens from a JWKS URL", async () => {
+    const { publicKey, privateKey } = await generateKeyPair("RS256");
+    const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "RS256", use: "sig" };
+    const server = createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] })));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
+      const verify = createVerifier({ jwksUrl: url });
+      const token = await new SignJWT({ role: "admin" }).setProtectedHeader({ alg: "RS256", kid: "k1" }).setSubject("carol").setExpirationTime("5m").sign(privateKey);
+      expect(await verify?.(token)).toEqual({ userId: "carol", admin: true, authenticated: true });
+      await expect(verify?.(await createToken({ secret: SECRET, sub: "x" }))).rejects.toThrow();
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
