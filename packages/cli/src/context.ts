@@ -1,6 +1,7 @@
 import { Registry } from "@aipartnerupflow/core";
 import type { Command } from "commander";
 import { LocalBackend } from "./backend/local.js";
+import { openRemoteBackend } from "./backend/remote.js";
 import type { TaskBackend } from "./backend/types.js";
 import { type LoadedConfig, type Settings, resolveSettings } from "./config.js";
 import { ExitCode, usageError } from "./errors.js";
@@ -55,7 +56,7 @@ export class CliContext {
   /** Remote mode when a server is configured (`--server`, `APFLOW_SERVER`, config), else local. */
   async backend(command: Command): Promise<TaskBackend> {
     const settings = this.settings(command);
-    if (settings.server) throw usageError("remote mode: pending");
+    if (settings.server) return openRemoteBackend({ url: settings.server, token: settings.token });
     return this.localBackend(command, settings);
   }
 

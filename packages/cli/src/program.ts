@@ -1,6 +1,10 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { registerConfig } from "./commands/config.js";
+import { registerDaemon } from "./commands/daemon.js";
+import { registerMcp } from "./commands/mcp.js";
+import { registerServe } from "./commands/serve.js";
+import { registerToken } from "./commands/token.js";
 import { registerDb } from "./commands/db.js";
 import { registerExecutors } from "./commands/executors.js";
 import { examples } from "./commands/options.js";
@@ -38,6 +42,10 @@ export function createProgram(ctx: CliContext): Command {
   registerTasks(program, ctx);
   registerExecutors(program, ctx);
   registerDb(program, ctx);
+  registerServe(program, ctx);
+  registerDaemon(program, ctx);
+  registerMcp(program, ctx);
+  registerToken(program, ctx);
   registerConfig(program, ctx);
   registerPluginCommands(program, ctx);
 

@@ -36,7 +36,7 @@ export class LocalBackend implements TaskBackend {
   readonly mode = "local" as const;
   readonly location: string;
   readonly engine: Engine;
-  private readonly store: TaskStore;
+  readonly store: TaskStore;
   private readonly handles = new Map<string, ExecutionHandle>();
 
   constructor(options: LocalBackendOptions) {

@@ -83,11 +83,11 @@ export class LiveView {
   private draw(): void {
     const tasks = this.order.map((id) => this.tasks.get(id) as Task);
     let lines = renderTree(tasks, { palette: this.options.palette, notes: this.notes, ids: false });
-    const rows = this.options.out.rows ?? 40;
+    const rows = this.options.out.rows || 40;
     if (lines.length > rows - 2) lines = this.compact(tasks, Math.max(3, rows - 2));
     this.clear();
     this.options.out.write(`${lines.join("\n")}\n`);
-    const columns = this.options.out.columns ?? 80;
+    const columns = this.options.out.columns || 80;
     this.drawnRows = lines.reduce((n, l) => n + Math.max(1, Math.ceil(visibleLength(l) / columns)), 0);
   }
 
