@@ -9,10 +9,11 @@ import type { AppEnv } from "../env.js";
 export function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now();
-    const log = logger.child({ requestId: c.get("requestId") });
+    const log = lazyChild(logger, { requestId: c.get("requestId") });
     c.set("log", log);
     await next();
     const principal = c.get("principal");
+    if (!infoEnabled(logger)) return;
     log.info(
       {
         method: c.req.method,
@@ -24,4 +25,26 @@ export function requestLog(logger: Logger): MiddlewareHandler<AppEnv> {
       "request",
     );
   };
+}
+
+/** A child logger created on first use: most requests log one line, so this saves a pino child each. */
+export function lazyChild(logger: Logger, bindings: Record<string, unknown>): Logger {
+  let child: Logger | undefined;
+  const get = (): Logger => {
+    child ??= logger.child(bindings);
+    return child;
+  };
+  return {
+    debug: (obj, msg) => get().debug(obj, msg),
+    info: (obj, msg) => get().info(obj, msg),
+    warn: (obj, msg) => get().warn(obj, msg),
+    error: (obj, msg) => get().error(obj, msg),
+    child: (more) => get().child(more),
+  };
+}
+
+/** pino loggers say whether a level is on; other loggers are assumed to log everything. */
+function infoEnabled(logger: Logger): boolean {
+  const check = (logger as { isLevelEnabled?: (level: string) => boolean }).isLevelEnabled;
+  return typeof check === "function" ? check.call(logger, "info") : true;
 }
