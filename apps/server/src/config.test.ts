@@ -1,0 +1,61 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, DEFAULTS, loadConfig, redactConfig } from "./config.js";
+
+describe("loadConfig", () => {
+  it("has local-first defaults", () => {
+    expect(loadConfig({})).toEqual(DEFAULTS);
+    expect(DEFAULTS.port).toBe(8000);
+    expect(DEFAULTS.host).toBe("127.0.0.1");
+  });
+
+  it("reads the environment", () => {
+    const c = loadConfig({
+      PORT: "9001",
+      HOST: "0.0.0.0",
+      DATABASE_URL: "file:./a.db",
+      APFLOW_PLUGINS: "@aipartnerupflow/ext-stdio, @aipartnerupflow/ext-llm-agents",
+      APFLOW_EXECUTORS: "echo,system_info",
+      APFLOW_JWT_SECRET: "s",
+      APFLOW_CORS_ORIGINS: "http://a.test,http://b.test",
+      APFLOW_DEMO: "true",
+      APFLOW_RATE_LIMIT: "50",
+    });
+    expect(c).toMatchObject({
+      port: 9001,
+      host: "0.0.0.0",
+      databaseUrl: "file:./a.db",
+      plugins: ["@aipartnerupflow/ext-stdio", "@aipartnerupflow/ext-llm-agents"],
+      executors: ["echo", "system_info"],
+      jwtSecret: "s",
+      corsOrigins: ["http://a.test", "http://b.test"],
+      demo: true,
+      rateLimit: { perSecond: 50, burst: 100 },
+    });
+    expect(loadConfig({ DATABASE_URL: "file:b", APFLOW_DATABASE_URL: "file:a" }).databaseUrl).toBe("file:a");
+  });
+
+  it("merges a JSON config file under the environment", () => {
+    const dir = mkdtempSync(join(tmpdir(), "apflow-config-"));
+    const path = join(dir, "config.json");
+    writeFileSync(path, JSON.stringify({ port: 7000, plugins: ["x"], pluginOptions: { x: { a: 1 } } }));
+    expect(loadConfig({ APFLOW_CONFIG: path })).toMatchObject({ port: 7000, plugins: ["x"], pluginOptions: { x: { a: 1 } } });
+    expect(loadConfig({ APFLOW_CONFIG: path, PORT: "7001" }).port).toBe(7001);
+    writeFileSync(path, JSON.stringify({ prot: 1 }));
+    expect(() => loadConfig({ APFLOW_CONFIG: path })).toThrow(/unknown keys prot/);
+  });
+
+  it("refuses invalid values by name", () => {
+    expect(() => loadConfig({ PORT: "eighty" })).toThrow(ConfigError);
+    expect(() => loadConfig({ APFLOW_DEMO: "maybe" })).toThrow(/APFLOW_DEMO/);
+    expect(() => loadConfig({ APFLOW_JWT_SECRET: "a", APFLOW_JWKS_URL: "http://x" })).toThrow(/not both/);
+  });
+
+  it("never shows secrets when logged", () => {
+    const shown = JSON.stringify(redactConfig(loadConfig({ APFLOW_JWT_SECRET: "hunter2", DATABASE_URL: "postgres://u:pw@h/db" })));
+    expect(shown).not.toContain("hunter2");
+    expect(shown).not.toContain("pw@");
+  });
+});

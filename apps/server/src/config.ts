@@ -1,0 +1,142 @@
+import { readFileSync } from "node:fs";
+
+/** Everything the server reads from its environment and optional JSON config file. */
+export interface ServerConfig {
+  port: number;
+  host: string;
+  /** `file:…`/path for SQLite, `postgres://…` for PostgreSQL; the store's default file when unset. */
+  databaseUrl: string | undefined;
+  /** Package names loaded as plugins. */
+  plugins: string[];
+  /** Options per plugin package name (config file only). */
+  pluginOptions: Record<string, Record<string, unknown>>;
+  /** Executors allowed to run; all when null. */
+  executors: string[] | null;
+  jwtSecret: string | undefined;
+  jwksUrl: string | undefined;
+  corsOrigins: string[];
+  demo: boolean;
+  /** Tasks run at once by this process. */
+  concurrency: number;
+  bodyLimitBytes: number;
+  rateLimit: { burst: number; perSecond: number } | undefined;
+  webhookSecret: string | undefined;
+  publicUrl: string | undefined;
+  logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+  /** How long running tasks may finish on shutdown before they are handed back. */
+  shutdownGraceMs: number;
+}
+
+export const DEFAULTS: ServerConfig = {
+  port: 8000,
+  host: "127.0.0.1",
+  databaseUrl: undefined,
+  plugins: [],
+  pluginOptions: {},
+  executors: null,
+  jwtSecret: undefined,
+  jwksUrl: undefined,
+  corsOrigins: [],
+  demo: false,
+  concurrency: 10,
+  bodyLimitBytes: 1024 * 1024,
+  rateLimit: undefined,
+  webhookSecret: undefined,
+  publicUrl: undefined,
+  logLevel: "info",
+  shutdownGraceMs: 10_000,
+};
+
+const LOG_LEVELS = new Set(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * Defaults, then the JSON file named by `APFLOW_CONFIG` (same camelCase keys as `ServerConfig`),
+ * then environment variables, each later source winning. Invalid values are refused by name.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const file = env.APFLOW_CONFIG ? readConfigFile(env.APFLOW_CONFIG) : {};
+  const config: ServerConfig = { ...DEFAULTS, ...file };
+  const str = (name: string): string | undefined => {
+    const v = env[name]?.trim();
+    return v ? v : undefined;
+  };
+  const list = (name: string): string[] | undefined =>
+    str(name)
+      ?.split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
+
+  const port = str("PORT") ?? str("APFLOW_PORT");
+  if (port !== undefined) config.port = integer("PORT", port, 0, 65535);
+  config.host = str("HOST") ?? str("APFLOW_HOST") ?? config.host;
+  config.databaseUrl = str("APFLOW_DATABASE_URL") ?? str("DATABASE_URL") ?? config.databaseUrl;
+  config.plugins = list("APFLOW_PLUGINS") ?? config.plugins;
+  config.executors = list("APFLOW_EXECUTORS") ?? config.executors;
+  config.jwtSecret = str("APFLOW_JWT_SECRET") ?? config.jwtSecret;
+  config.jwksUrl = str("APFLOW_JWKS_URL") ?? config.jwksUrl;
+  config.corsOrigins = list("APFLOW_CORS_ORIGINS") ?? config.corsOrigins;
+  const demo = str("APFLOW_DEMO");
+  if (demo !== undefined) config.demo = boolean("APFLOW_DEMO", demo);
+  const concurrency = str("APFLOW_CONCURRENCY");
+  if (concurrency !== undefined) config.concurrency = integer("APFLOW_CONCURRENCY", concurrency, 1, 10_000);
+  const bodyLimit = str("APFLOW_BODY_LIMIT");
+  if (bodyLimit !== undefined) config.bodyLimitBytes = integer("APFLOW_BODY_LIMIT", bodyLimit, 1024, 1024 ** 3);
+  const rps = str("APFLOW_RATE_LIMIT");
+  if (rps !== undefined) {
+    const perSecond = integer("APFLOW_RATE_LIMIT", rps, 1, 1_000_000);
+    const burst = str("APFLOW_RATE_BURST");
+    config.rateLimit = { perSecond, burst: burst ? integer("APFLOW_RATE_BURST", burst, 1, 1_000_000) : perSecond * 2 };
+  }
+  config.webhookSecret = str("APFLOW_WEBHOOK_SECRET") ?? config.webhookSecret;
+  config.publicUrl = str("APFLOW_PUBLIC_URL") ?? config.publicUrl;
+  const level = str("APFLOW_LOG_LEVEL") ?? str("LOG_LEVEL");
+  if (level !== undefined) {
+    if (!LOG_LEVELS.has(level)) throw new ConfigError(`APFLOW_LOG_LEVEL must be one of ${[...LOG_LEVELS].join(", ")}`);
+    config.logLevel = level as ServerConfig["logLevel"];
+  }
+  const grace = str("APFLOW_SHUTDOWN_GRACE_MS");
+  if (grace !== undefined) config.shutdownGraceMs = integer("APFLOW_SHUTDOWN_GRACE_MS", grace, 0, 3_600_000);
+  if (config.jwtSecret && config.jwksUrl) throw new ConfigError("set APFLOW_JWT_SECRET or APFLOW_JWKS_URL, not both");
+  return config;
+}
+
+function readConfigFile(path: string): Partial<ServerConfig> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new ConfigError(`cannot read APFLOW_CONFIG ${path}: ${(err as Error).message}`);
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new ConfigError(`APFLOW_CONFIG ${path} must hold a JSON object`);
+  const known = new Set(Object.keys(DEFAULTS));
+  const unknown = Object.keys(parsed).filter((k) => !known.has(k));
+  if (unknown.length > 0) throw new ConfigError(`APFLOW_CONFIG ${path}: unknown keys ${unknown.join(", ")}`);
+  return parsed as Partial<ServerConfig>;
+}
+
+function integer(name: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${value}"`);
+  return n;
+}
+
+function boolean(name: string, value: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${value}"`);
+}
+
+/** The config as it may be logged: secrets replaced by a marker. */
+export function redactConfig(config: ServerConfig): Record<string, unknown> {
+  return {
+    ...config,
+    jwtSecret: config.jwtSecret ? "[set]" : undefined,
+    webhookSecret: config.webhookSecret ? "[set]" : undefined,
+    databaseUrl: config.databaseUrl?.replace(/\/\/[^@/]*@/, "//[credentials]@"),
+    pluginOptions: Object.keys(config.pluginOptions),
+  };
+}

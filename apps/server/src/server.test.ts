@@ -1,0 +1,93 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ApflowClient, createToken } from "@aipartnerupflow/api-a2a";
+import { createLogger } from "@aipartnerupflow/api-a2a";
+import { describe, expect, it } from "vitest";
+import { DEFAULTS, type ServerConfig } from "./config.js";
+import { startApflowServer } from "./server.js";
+
+const quiet = createLogger({ level: "silent" });
+
+function config(overrides: Partial<ServerConfig>): ServerConfig {
+  const dir = mkdtempSync(join(tmpdir(), "apflow-server-"));
+  return { ...DEFAULTS, port: 0, databaseUrl: `file:${join(dir, "apflow.db")}`, ...overrides };
+}
+
+const tree = [
+  { name: "root", params: { executorId: "aggregate_results" }, dependencies: ["info"] },
+  { name: "info", parentId: "root", params: { executorId: "system_info" } },
+];
+
+describe("apps/server on SQLite", () => {
+  it("loads plugins, runs a tree, and keeps it across a restart", async () => {
+    const cfg = config({ plugins: ["@aipartnerupflow/ext-stdio"] });
+    const first = await startApflowServer(cfg, { logger: quiet });
+    let rootId: string;
+    try {
+      const client = new ApflowClient({ url: first.url });
+      expect((await client.listExecutors()).executors.map((e) => e.id)).toEqual(expect.arrayContaining(["system_info", "aggregate_results"]));
+      rootId = (await client.createTasks(tree)).rootId;
+      const outcome = await client.executeAndWait({ taskId: rootId });
+      expect(outcome.status).toBe("completed");
+    } finally {
+      await first.close();
+    }
+    const second = await startApflowServer(cfg, { logger: quiet });
+    try {
+      const client = new ApflowClient({ url: second.url });
+      const root = await client.getTask(rootId);
+      expect(root.status).toBe("completed");
+      expect((await client.events({ rootId })).events.filter((e) => e.type === "tree.finished")).toHaveLength(1);
+    } finally {
+      await second.close();
+    }
+  }, 60_000);
+
+  it("applies the executor allow-list and JWT auth from configuration", async () => {
+    const server = await startApflowServer(config({ plugins: ["@aipartnerupflow/ext-stdio"], executors: ["aggregate_results"], jwtSecret: "cfg-secret" }), {
+      logger: quiet,
+    });
+    try {
+      await expect(new ApflowClient({ url: server.url }).health()).rejects.toMatchObject({ httpStatus: 401 });
+      const client = new ApflowClient({ url: server.url, token: await createToken({ secret: "cfg-secret", sub: "op" }) });
+      expect((await client.listExecutors()).executors.map((e) => e.id)).toEqual(["aggregate_results"]);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+});
+
+describe("apps/server process", () => {
+  it("shuts down gracefully on SIGTERM", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "apflow-proc-"));
+    const main = fileURLToPath(new URL("./main.ts", import.meta.url));
+    const child = spawn(process.execPath, ["--import", "tsx", main], {
+      cwd: fileURLToPath(new URL("..", import.meta.url)),
+      env: { ...process.env, PORT: "0", DATABASE_URL: `file:${join(dir, "a.db")}`, APFLOW_LOG_LEVEL: "info" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const lines: string[] = [];
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on("data", (d: Buffer) => {
+        for (const line of d.toString().split("\n").filter(Boolean)) {
+          lines.push(line);
+          const rec = JSON.parse(line) as { msg?: string; url?: string };
+          if (rec.msg === "listening" && rec.url) resolve(rec.url);
+        }
+      });
+      child.once("exit", (code) => reject(new Error(`exited ${code}: ${stderr}`)));
+    });
+    expect((await (await fetch(`${url}/health`)).json()) as { status: string }).toMatchObject({ status: "ok" });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(lines.map((l) => (JSON.parse(l) as { msg?: string }).msg)).toEqual(expect.arrayContaining(["signal received", "shutting down", "stopped"]));
+  }, 60_000);
+});

@@ -1,0 +1,79 @@
+import { type ServerHandle, createApp, createLogger, startServer } from "@aipartnerupflow/api-a2a";
+import { Engine, type Logger, Registry, type TaskStore, registerBuiltins } from "@aipartnerupflow/core";
+import { createPrismaStore } from "@aipartnerupflow/storage-prisma";
+import { type ServerConfig, redactConfig } from "./config.js";
+import { loadPlugins } from "./plugins.js";
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  engine: Engine;
+  store: TaskStore;
+  logger: Logger;
+  /** Stop accepting requests, let running tasks finish within the grace period, close the store. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** A store to use instead of opening `config.databaseUrl` (tests, embedding). */
+  store?: TaskStore;
+  logger?: Logger;
+}
+
+/**
+ * Composition only (SPEC §2): registry + plugins, store (migrated on open for SQLite), engine,
+ * app, HTTP server, and the ordered shutdown.
+ */
+export async function startApflowServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  logger.info({ config: redactConfig(config) }, "starting");
+  const registry = registerBuiltins(new Registry({ allowedExecutors: config.executors }));
+  const plugins = await loadPlugins(registry, config.plugins, config.pluginOptions);
+  if (plugins.length > 0) logger.info({ plugins }, "plugins loaded");
+
+  const store = options.store ?? (await createPrismaStore(config.databaseUrl ? { url: config.databaseUrl } : {}));
+  const engine = new Engine({ store, registry, concurrency: config.concurrency, demo: config.demo, logger });
+  let http: ServerHandle | undefined;
+  try {
+    await engine.start();
+    const app = createApp({
+      engine,
+      store,
+      registry,
+      logger,
+      auth: { ...(config.jwtSecret ? { jwtSecret: config.jwtSecret } : {}), ...(config.jwksUrl ? { jwksUrl: config.jwksUrl } : {}) },
+      bodyLimitBytes: config.bodyLimitBytes,
+      corsOrigins: config.corsOrigins,
+      webhooks: config.webhookSecret ? { secret: config.webhookSecret } : {},
+      ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
+      ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+    });
+    http = await startServer({ app, port: config.port, host: config.host });
+    logger.info({ url: http.url, auth: Boolean(config.jwtSecret || config.jwksUrl) }, "listening");
+    const server = http;
+    let closing: Promise<void> | undefined;
+    return {
+      url: server.url,
+      port: server.port,
+      engine,
+      store,
+      logger,
+      close: () => {
+        closing ??= (async () => {
+          logger.info({ graceMs: config.shutdownGraceMs }, "shutting down");
+          await server.close();
+          await engine.stop({ graceMs: config.shutdownGraceMs });
+          await app.apflow.webhooks.drain();
+          await store.close();
+          logger.info("stopped");
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await http?.close();
+    await engine.stop({ graceMs: 0 });
+    await store.close();
+    throw err;
+  }
+}
