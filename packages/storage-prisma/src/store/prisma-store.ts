@@ -40,6 +40,7 @@ import { cancelTasks } from "../sql/cancel.js";
 import { claimReady } from "../sql/claim-ready.js";
 import { deleteTask } from "../sql/delete-task.js";
 import { ExecutionLedger } from "../sql/execution-accounting.js";
+import { type CompletedItem, finishCompleted } from "../sql/finish-completed.js";
 import { finishTask } from "../sql/finish-task.js";
 import { insertTasks } from "../sql/insert-tasks.js";
 import { reportProgress, saveLeasedJson } from "../sql/lease-writes.js";
@@ -103,7 +104,8 @@ export class PrismaTaskStore implements TaskStore {
 
   /**
    * Finish many claimed tasks in one transaction (the engine batches outcomes per event-loop
-   * turn). Each item runs inside a SAVEPOINT, so a refused one (stale token) leaves the others.
+   * turn). Completions are written together in a fixed number of statements; other outcomes one
+   * by one, each inside a SAVEPOINT on SQLite, so a refused one (stale token) leaves the others.
    */
   async finishTasks(items: FinishItem[], now = new Date()): Promise<FinishBatchResult> {
     if (items.length === 0) return { results: [], finished: [], events: [] };
@@ -114,22 +116,38 @@ export class PrismaTaskStore implements TaskStore {
       // error aborts the whole transaction anyway (every item is refused, nothing is written), and
       // a refused lease writes nothing, so the two round trips per item are saved.
       const isolate = tx.dialect === "sqlite";
+      const completed = items.filter((i): i is CompletedItem => i.outcome.status === "completed");
+      const byId = new Map<string, Task | Error>();
+      if (completed.length > 0) {
+        const r = await finishCompleted(tx, completed, now, ledger);
+        for (const [id, value] of r.results) byId.set(id, value);
+        for (const e of r.events) out.events.push(e);
+      }
       for (const item of items) {
+        if (item.outcome.status === "completed") continue;
         const itemLedger = new ExecutionLedger();
         if (isolate) await tx.run("SAVEPOINT apflow_finish");
         try {
           const r = await finishTask(tx, item.taskId, item.leaseToken, item.outcome, now, itemLedger);
           if (isolate) await tx.run("RELEASE SAVEPOINT apflow_finish");
           ledger.merge(itemLedger);
-          out.results.push({ taskId: item.taskId, task: r.task, error: null });
+          byId.set(item.taskId, r.task);
           for (const e of r.events) out.events.push(e);
         } catch (err) {
           if (isolate) {
             await tx.run("ROLLBACK TO SAVEPOINT apflow_finish");
             await tx.run("RELEASE SAVEPOINT apflow_finish");
           } else if (!(err instanceof LeaseLostError || err instanceof NotFoundError)) throw err;
-          out.results.push({ taskId: item.taskId, task: null, error: err instanceof Error ? err : new Error(String(err)) });
+          byId.set(item.taskId, err instanceof Error ? err : new Error(String(err)));
         }
+      }
+      for (const item of items) {
+        const value = byId.get(item.taskId) as Task | Error;
+        out.results.push(
+          value instanceof Error
+            ? { taskId: item.taskId, task: null, error: value }
+            : { taskId: item.taskId, task: value, error: null },
+        );
       }
       await ledger.apply(tx, now.toISOString(), out.events, out.finished);
       return out;
