@@ -27,11 +27,7 @@ export interface CliOptions {
  * DATABASE_URL or colour settings), so each test's store is the SQLite file of its own cwd.
  */
 export function runCli(args: string[], options: CliOptions): Promise<CliResult> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v === undefined || k.startsWith("APFLOW_") || k === "DATABASE_URL" || k === "FORCE_COLOR" || k === "NO_COLOR") continue;
-    env[k] = v;
-  }
+  const env = cleanEnv();
   env.NO_COLOR = "1";
   for (const [k, v] of Object.entries(options.env ?? {})) {
     if (v === undefined) delete env[k];
@@ -66,3 +62,48 @@ export function tempDir(prefix = "apflow-cli-"): { dir: string; cleanup: () => v
 
 /** A stack trace line, which users must never see. */
 export const STACK_LINE = /^\s+at .+\(.+:\d+:\d+\)$/m;
+
+export interface ServeHandle {
+  url: string;
+  /** Ask the server to stop (SIGTERM) and wait for it to exit; returns its exit code. */
+  stop(): Promise<number | null>;
+  stderr(): string;
+}
+
+/**
+ * Start `apflow serve --port 0` in `cwd` and resolve with its URL once it listens (it prints
+ * `listening on <url>` on standard error).
+ */
+export function startServe(options: CliOptions): Promise<ServeHandle> {
+  const env: Record<string, string> = { ...(cleanEnv() as Record<string, string>), NO_COLOR: "1" };
+  for (const [k, v] of Object.entries(options.env ?? {})) if (v !== undefined) env[k] = v;
+  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--log-level", "silent"], { cwd: options.cwd, env, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+  return new Promise((resolve, reject) => {
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+      const match = /listening on (http:\/\/\S+)/.exec(stderr);
+      if (match?.[1]) {
+        resolve({
+          url: match[1],
+          stderr: () => stderr,
+          stop: () => {
+            child.kill("SIGTERM");
+            return exited;
+          },
+        });
+      }
+    });
+    exited.then((code) => reject(new Error(`apflow serve exited with ${code}:\n${stderr}`)));
+  });
+}
+
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined || k.startsWith("APFLOW_") || k === "DATABASE_URL" || k === "FORCE_COLOR" || k === "NO_COLOR") continue;
+    env[k] = v;
+  }
+  return env;
+}
