@@ -45,6 +45,7 @@ import { finishTask } from "../sql/finish-task.js";
 import { insertTasks } from "../sql/insert-tasks.js";
 import { reportProgress, saveLeasedJson } from "../sql/lease-writes.js";
 import { readEvents } from "../sql/read-events.js";
+import { readTree } from "../sql/read-tree.js";
 import { reclaimExpired } from "../sql/reclaim-expired.js";
 import { renewLeases } from "../sql/renew-leases.js";
 import { startExecution } from "../sql/start-execution.js";
@@ -55,7 +56,8 @@ import { attemptFromModel, executionFromModel, taskFromModel } from "./models.js
 /**
  * core's `TaskStore` on SQLite or PostgreSQL. Every state change is one transaction of
  * hand-written SQL (src/sql/, one file per operation) that also appends its events; reads go
- * through the Prisma client generated from the shared models.
+ * through the Prisma client generated from the shared models, except the two the engine makes
+ * on its hot path (`getTree`, `readEvents`), which are raw SQL too.
  */
 export class PrismaTaskStore implements TaskStore {
   private closed = false;
@@ -235,8 +237,7 @@ export class PrismaTaskStore implements TaskStore {
   }
 
   async getTree(rootId: string): Promise<Task[]> {
-    const models = await this.prisma.task.findMany({ where: { rootId }, orderBy: { ordinal: "asc" } });
-    return models.map(taskFromModel);
+    return readTree(this.db, rootId);
   }
 
   async getChildren(parentId: string): Promise<Task[]> {
