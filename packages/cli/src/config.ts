@@ -33,7 +33,9 @@ export const configFileSchema = z.strictObject({
   /** Tasks the local engine runs at once. */
   concurrency: z.number().int().positive().optional(),
   /** `apflow serve` / `daemon start` listen address. */
-  serve: z.strictObject({ host: z.string().min(1).optional(), port: z.number().int().min(0).max(65535).optional() }).optional(),
+  serve: z
+    .strictObject({ host: z.string().min(1).optional(), port: z.number().int().min(0).max(65535).optional() })
+    .optional(),
 });
 export type ConfigFile = z.infer<typeof configFileSchema>;
 
@@ -89,7 +91,8 @@ export function pluginSpecs(config: LoadedConfig, cwd: string, env: NodeJS.Proce
   }
   const base = config.path ? dirname(config.path) : cwd;
   for (const entry of config.file.plugins ?? []) {
-    const { name, options } = typeof entry === "string" ? { name: entry, options: {} } : { name: entry.name, options: entry.options ?? {} };
+    const { name, options } =
+      typeof entry === "string" ? { name: entry, options: {} } : { name: entry.name, options: entry.options ?? {} };
     add({ specifier: absoluteIfPath(name, base), options, source: "config" });
   }
   return specs;
@@ -128,7 +131,8 @@ export function resolveSettings(config: LoadedConfig, env: NodeJS.ProcessEnv, fl
   let database: string | undefined;
   let databaseSource: Settings["databaseSource"] = "default";
   if (nonEmpty(flags.db)) [database, databaseSource] = [nonEmpty(flags.db), "flag"];
-  else if (nonEmpty(env.APFLOW_DATABASE_URL)) [database, databaseSource] = [nonEmpty(env.APFLOW_DATABASE_URL), "APFLOW_DATABASE_URL"];
+  else if (nonEmpty(env.APFLOW_DATABASE_URL))
+    [database, databaseSource] = [nonEmpty(env.APFLOW_DATABASE_URL), "APFLOW_DATABASE_URL"];
   else if (nonEmpty(env.DATABASE_URL)) [database, databaseSource] = [nonEmpty(env.DATABASE_URL), "DATABASE_URL"];
   else if (config.file.database) {
     database = config.file.database;
@@ -137,7 +141,8 @@ export function resolveSettings(config: LoadedConfig, env: NodeJS.ProcessEnv, fl
     if (config.path && !/^[a-z][a-z0-9+.-]*:/i.test(database)) database = resolve(dirname(config.path), database);
   }
   const concurrencyEnv = nonEmpty(env.APFLOW_CONCURRENCY);
-  let concurrency = flags.concurrency ?? (concurrencyEnv ? Number(concurrencyEnv) : undefined) ?? config.file.concurrency ?? 10;
+  let concurrency =
+    flags.concurrency ?? (concurrencyEnv ? Number(concurrencyEnv) : undefined) ?? config.file.concurrency ?? 10;
   if (!Number.isInteger(concurrency) || concurrency <= 0) {
     throw usageError(`concurrency must be a positive integer, got ${flags.concurrency ?? concurrencyEnv}`);
   }
@@ -150,7 +155,10 @@ export function resolveSettings(config: LoadedConfig, env: NodeJS.ProcessEnv, fl
     token: nonEmpty(flags.token) ?? nonEmpty(env.APFLOW_TOKEN),
     concurrency,
     executors: executorsEnv
-      ? executorsEnv.split(",").map((s) => s.trim()).filter(Boolean)
+      ? executorsEnv
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean)
       : (config.file.executors ?? null),
   };
 }

@@ -70,7 +70,8 @@ export class CliContext {
 
   /** Refuse `--server` for commands that only work on the local store. */
   requireLocal(command: Command, what: string): void {
-    if (this.settings(command).server) throw usageError(`${what} works on the local store only; drop --server / APFLOW_SERVER`);
+    if (this.settings(command).server)
+      throw usageError(`${what} works on the local store only; drop --server / APFLOW_SERVER`);
   }
 
   out(text: string | readonly string[]): void {

@@ -28,7 +28,8 @@ export class CliError extends Error {
   }
 }
 
-export const usageError = (message: string, details: string[] = []): CliError => new CliError(message, ExitCode.Usage, details);
+export const usageError = (message: string, details: string[] = []): CliError =>
+  new CliError(message, ExitCode.Usage, details);
 export const unreachableError = (message: string, cause?: unknown): CliError =>
   new CliError(message, ExitCode.Unreachable, [], { cause });
 
@@ -101,7 +102,8 @@ export function describeError(err: unknown, debug = false): { message: string; d
   } else if (err instanceof Error) {
     message = err.message || err.name;
     const cause = (err as { cause?: unknown }).cause;
-    if (cause instanceof Error && cause.message && !message.includes(cause.message)) details.push(`cause: ${cause.message}`);
+    if (cause instanceof Error && cause.message && !message.includes(cause.message))
+      details.push(`cause: ${cause.message}`);
   } else {
     message = String(err);
   }

@@ -33,9 +33,10 @@ export async function followExecutions(
   options: ShowOptions,
 ): Promise<ExitCode> {
   const startedAt = Date.now();
-  const live = options.json || options.live === false
-    ? null
-    : new LiveView({ out: ctx.io.stdout, palette: options.palette, redraw: ctx.io.stdout.isTTY === true });
+  const live =
+    options.json || options.live === false
+      ? null
+      : new LiveView({ out: ctx.io.stdout, palette: options.palette, redraw: ctx.io.stdout.isTTY === true });
   if (live) for (const s of started) live.track(await backend.tree(s.rootId));
 
   const abort = new AbortController();
@@ -60,7 +61,12 @@ export async function followExecutions(
     if (options.json) {
       const report: RunReport = {
         status: ok ? "completed" : outcomes.some((o) => o.status === "failed") ? "failed" : "cancelled",
-        trees: outcomes.map((o) => ({ rootId: o.rootId, executionId: o.executionId, status: o.status, tasks: o.tasks })),
+        trees: outcomes.map((o) => ({
+          rootId: o.rootId,
+          executionId: o.executionId,
+          status: o.status,
+          tasks: o.tasks,
+        })),
       };
       ctx.json(report);
     } else {

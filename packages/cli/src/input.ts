@@ -14,12 +14,19 @@ export async function readStream(stream: Readable): Promise<string> {
  * Read a task file (`-` is standard input) and return the flat task array: a bare array, or an
  * object with a `tasks` array. Missing file, invalid JSON and another shape are usage errors.
  */
-export async function readTasksInput(source: string, cwd: string, stdin: Readable & { isTTY?: boolean }): Promise<unknown[]> {
+export async function readTasksInput(
+  source: string,
+  cwd: string,
+  stdin: Readable & { isTTY?: boolean },
+): Promise<unknown[]> {
   let text: string;
   let label: string;
   if (source === "-") {
     label = "standard input";
-    if (stdin.isTTY) throw usageError("reading tasks from standard input, but it is a terminal: pipe a JSON file in, or pass a file name");
+    if (stdin.isTTY)
+      throw usageError(
+        "reading tasks from standard input, but it is a terminal: pipe a JSON file in, or pass a file name",
+      );
     text = await readStream(stdin);
   } else {
     const path = resolve(cwd, source);
@@ -59,6 +66,7 @@ export function parseJsonObject(text: string, option: string): Record<string, un
   } catch (err) {
     throw usageError(`${option} must be JSON: ${(err as Error).message}`);
   }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw usageError(`${option} must be a JSON object`);
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    throw usageError(`${option} must be a JSON object`);
   return value as Record<string, unknown>;
 }

@@ -26,7 +26,9 @@ export async function main(argv: readonly string[] = process.argv, io: Io = proc
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === "apflow.pluginCommand") printError(io, err);
-      return err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+      return err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.exitCode === 0
+        ? ExitCode.Ok
+        : ExitCode.Usage;
     }
     printError(io, err);
     return exitCodeFor(err);

@@ -41,17 +41,24 @@ describe("plugins", () => {
     expect(greet.code).toBe(0);
     expect(greet.stdout.trim()).toMatch(/^HELLO WORLD \(\d+ EXECUTORS\)$/);
 
-    const executors = parseJson<Array<{ id: string }>>(await runCli(["executors", "list", "--json"], { cwd: dir, env }));
+    const executors = parseJson<Array<{ id: string }>>(
+      await runCli(["executors", "list", "--json"], { cwd: dir, env }),
+    );
     expect(executors.map((e) => e.id)).toContain("greet");
     const tree = JSON.stringify([{ name: "hi", params: { executorId: "greet" }, inputs: { who: "tree" } }]);
-    const run = parseJson<{ trees: Array<{ tasks: Array<{ result: unknown }> }> }>(await runCli(["run", "-", "--json"], { cwd: dir, env, input: tree }));
+    const run = parseJson<{ trees: Array<{ tasks: Array<{ result: unknown }> }> }>(
+      await runCli(["run", "-", "--json"], { cwd: dir, env, input: tree }),
+    );
     expect(run.trees[0]?.tasks[0]?.result).toEqual({ text: "hello tree" });
   });
 
   it("loads plugins listed in apflow.config.json, with options, relative to the file", async () => {
     mkdirSync(join(dir, "conf", "plugins"), { recursive: true });
     writeFileSync(join(dir, "conf", "plugins", "greeter.mjs"), PLUGIN);
-    writeFileSync(join(dir, "conf", "apflow.config.json"), JSON.stringify({ plugins: [{ name: "./plugins/greeter.mjs", options: { prefix: "hi" } }] }));
+    writeFileSync(
+      join(dir, "conf", "apflow.config.json"),
+      JSON.stringify({ plugins: [{ name: "./plugins/greeter.mjs", options: { prefix: "hi" } }] }),
+    );
     const r = await runCli(["greet", "you"], { cwd: dir, env: { APFLOW_CONFIG: "conf/apflow.config.json" } });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^hi you/);
@@ -83,7 +90,10 @@ describe("plugins", () => {
   });
 
   it("a plugin command may not replace a built-in command", async () => {
-    writeFileSync(join(dir, "clash.mjs"), PLUGIN.replace('name: "greet",\n      description', 'name: "run",\n      description'));
+    writeFileSync(
+      join(dir, "clash.mjs"),
+      PLUGIN.replace('name: "greet",\n      description', 'name: "run",\n      description'),
+    );
     const r = await runCli(["--help"], { cwd: dir, env: { APFLOW_PLUGINS: "./clash.mjs" } });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('a plugin command is named "run"');

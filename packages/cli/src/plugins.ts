@@ -17,20 +17,32 @@ export interface LoadedPlugin {
  * executor is configured by the config file's `command` section, then `APFLOW_COMMAND_*`), then
  * every plugin of `APFLOW_PLUGINS` and the config file. A plugin that cannot load is a usage error.
  */
-export async function loadPlugins(registry: Registry, config: LoadedConfig, specs: PluginSpec[], cwd: string): Promise<LoadedPlugin[]> {
+export async function loadPlugins(
+  registry: Registry,
+  config: LoadedConfig,
+  specs: PluginSpec[],
+  cwd: string,
+): Promise<LoadedPlugin[]> {
   if (!registry.hasExecutor("aggregate_results")) registerBuiltins(registry);
   const commandOptions = config.file.command;
   await registry.use(stdioPlugin, commandOptions ? { command: commandOptions } : {});
-  const loaded: LoadedPlugin[] = [{ name: stdioPlugin.name, specifier: "@aipartnerupflow/ext-stdio", source: "builtin" }];
+  const loaded: LoadedPlugin[] = [
+    { name: stdioPlugin.name, specifier: "@aipartnerupflow/ext-stdio", source: "builtin" },
+  ];
   for (const spec of specs) {
     try {
       const plugin = await loadPlugin(registry, importTarget(spec.specifier, cwd), spec.options);
       loaded.push({ name: plugin.name, specifier: spec.specifier, source: spec.source });
     } catch (err) {
       const where = spec.source === "env" ? "APFLOW_PLUGINS" : (config.path ?? "the config file");
-      throw new CliError(`plugin ${spec.specifier} (from ${where}) could not be loaded: ${(err as Error).message}`, ExitCode.Usage, [], {
-        cause: err,
-      });
+      throw new CliError(
+        `plugin ${spec.specifier} (from ${where}) could not be loaded: ${(err as Error).message}`,
+        ExitCode.Usage,
+        [],
+        {
+          cause: err,
+        },
+      );
     }
   }
   return loaded;
@@ -57,7 +69,9 @@ function resolvePackageEntry(name: string, cwd: string): string | undefined {
     const manifest = join(pkgDir, "package.json");
     if (existsSync(manifest)) {
       const pkg = JSON.parse(readFileSync(manifest, "utf8")) as { exports?: unknown; module?: string; main?: string };
-      const target = exportTarget(pkg.exports, subpath ? `./${subpath}` : ".") ?? (subpath ? `./${subpath}` : (pkg.module ?? pkg.main ?? "index.js"));
+      const target =
+        exportTarget(pkg.exports, subpath ? `./${subpath}` : ".") ??
+        (subpath ? `./${subpath}` : (pkg.module ?? pkg.main ?? "index.js"));
       return join(pkgDir, target);
     }
     if (dirname(dir) === dir) return undefined;

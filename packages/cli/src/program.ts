@@ -15,7 +15,8 @@ import type { CliContext } from "./context.js";
 /** The CLI's own version, read from its package.json (one level above src/ and dist/). */
 export function cliVersion(): string {
   try {
-    return (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+    return (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
+      .version;
   } catch {
     return "0.0.0";
   }
@@ -28,7 +29,9 @@ export function createProgram(ctx: CliContext): Command {
     .description("Run and manage aipartnerupflow task trees (alias: aipartnerupflow)")
     .version(cliVersion(), "-V, --version")
     .addOption(new Option("--db <url>", "database: SQLite file path or postgres:// URL (default ./.apflow/apflow.db)"))
-    .addOption(new Option("--server <url>", "remote mode: talk to this server instead of the local store").env("APFLOW_SERVER"))
+    .addOption(
+      new Option("--server <url>", "remote mode: talk to this server instead of the local store").env("APFLOW_SERVER"),
+    )
     .addOption(new Option("--token <token>", "bearer token for --server").env("APFLOW_TOKEN"))
     .option("--no-color", "no colours (also NO_COLOR=1; colours are off when not a terminal)")
     .exitOverride()
@@ -68,7 +71,11 @@ export function createProgram(ctx: CliContext): Command {
 function registerPluginCommands(program: Command, ctx: CliContext): void {
   for (const definition of ctx.registry.listCommands()) {
     if (program.commands.some((c) => c.name() === definition.name || c.aliases().includes(definition.name))) {
-      throw new CommanderError(2, "apflow.pluginCommand", `a plugin command is named "${definition.name}", which is a built-in command`);
+      throw new CommanderError(
+        2,
+        "apflow.pluginCommand",
+        `a plugin command is named "${definition.name}", which is a built-in command`,
+      );
     }
     const command = program.command(definition.name).description(definition.description);
     definition.configure(command, { registry: ctx.registry });

@@ -10,10 +10,14 @@ afterEach(() => cleanup());
 
 describe("the local store", () => {
   it("db migrate creates the SQLite file given by --db; db status then has nothing pending", async () => {
-    const migrate = parseJson<{ applied: string[] }>(await runCli(["db", "migrate", "--db", "data/my.db", "--json"], { cwd: dir }));
+    const migrate = parseJson<{ applied: string[] }>(
+      await runCli(["db", "migrate", "--db", "data/my.db", "--json"], { cwd: dir }),
+    );
     expect(migrate.applied.length).toBeGreaterThan(0);
     expect(existsSync(join(dir, "data", "my.db"))).toBe(true);
-    const again = parseJson<{ applied: string[] }>(await runCli(["db", "migrate", "--db", "data/my.db", "--json"], { cwd: dir }));
+    const again = parseJson<{ applied: string[] }>(
+      await runCli(["db", "migrate", "--db", "data/my.db", "--json"], { cwd: dir }),
+    );
     expect(again.applied).toEqual([]);
     const status = await runCli(["db", "status", "--db", "data/my.db"], { cwd: dir });
     expect(status.code).toBe(0);

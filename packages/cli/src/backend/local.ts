@@ -139,7 +139,10 @@ export class LocalBackend implements TaskBackend {
     return executions.map((e) => ({ executionId: e.id, rootId: e.rootId }));
   }
 
-  follow(target: { rootId: string; executionId?: string; afterSeq?: number }, signal?: AbortSignal): AsyncIterable<TaskEvent> {
+  follow(
+    target: { rootId: string; executionId?: string; afterSeq?: number },
+    signal?: AbortSignal,
+  ): AsyncIterable<TaskEvent> {
     const handle = target.executionId ? this.handles.get(target.executionId) : undefined;
     if (handle) return handle.events(signal ? { signal } : {});
     return this.engine.subscribe({

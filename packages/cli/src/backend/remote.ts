@@ -71,7 +71,9 @@ export class RemoteBackend implements TaskBackend {
   }
 
   async create(tasks: unknown[]): Promise<Task[][]> {
-    const created = await this.rpc(() => this.client.call<{ rootIds: string[]; tasks: Task[] }>("tasks.create", { tasks }));
+    const created = await this.rpc(() =>
+      this.client.call<{ rootIds: string[]; tasks: Task[] }>("tasks.create", { tasks }),
+    );
     return created.rootIds.map((rootId) => created.tasks.filter((t) => t.rootId === rootId));
   }
 
@@ -114,7 +116,11 @@ export class RemoteBackend implements TaskBackend {
 
   async execute(id: string, request: ExecuteRequest): Promise<StartedExecution> {
     const head = await this.rpc(() =>
-      this.client.execute({ taskId: id, ...(request.demo ? { demo: true } : {}), ...(request.rerun ? { rerun: request.rerun } : {}) }),
+      this.client.execute({
+        taskId: id,
+        ...(request.demo ? { demo: true } : {}),
+        ...(request.rerun ? { rerun: request.rerun } : {}),
+      }),
     );
     return { executionId: head.executionId, rootId: head.rootId };
   }
@@ -125,7 +131,10 @@ export class RemoteBackend implements TaskBackend {
     return executions.filter((e) => e.rootId === task.rootId).map((e) => ({ executionId: e.id, rootId: e.rootId }));
   }
 
-  async *follow(target: { rootId: string; executionId?: string; afterSeq?: number }, signal?: AbortSignal): AsyncIterable<TaskEvent> {
+  async *follow(
+    target: { rootId: string; executionId?: string; afterSeq?: number },
+    signal?: AbortSignal,
+  ): AsyncIterable<TaskEvent> {
     const subscription = this.client.eventsStream({
       rootId: target.rootId,
       ...(target.executionId ? { executionId: target.executionId } : {}),
@@ -147,14 +156,16 @@ export class RemoteBackend implements TaskBackend {
   async wait(execution: StartedExecution): Promise<TreeOutcome> {
     let status: TreeOutcome["status"] | undefined;
     for await (const event of this.follow(execution)) {
-      if (event.type === "tree.finished" && event.executionId === execution.executionId) status = event.status as TreeOutcome["status"];
+      if (event.type === "tree.finished" && event.executionId === execution.executionId)
+        status = event.status as TreeOutcome["status"];
     }
     const tasks = await this.tree(execution.rootId);
     const root = tasks.find((t) => t.id === execution.rootId);
     return {
       executionId: execution.executionId,
       rootId: execution.rootId,
-      status: status ?? (root?.status === "completed" ? "completed" : root?.status === "cancelled" ? "cancelled" : "failed"),
+      status:
+        status ?? (root?.status === "completed" ? "completed" : root?.status === "cancelled" ? "cancelled" : "failed"),
       tasks,
     };
   }
@@ -174,13 +185,21 @@ export class RemoteBackend implements TaskBackend {
 function toCliError(err: unknown, location: string): Error {
   if (err instanceof ApflowRpcError) {
     if (err.httpStatus === 401) {
-      return new CliError(`the server at ${location} refused the request: ${err.message} (pass --token or set APFLOW_TOKEN)`, ExitCode.Unreachable);
+      return new CliError(
+        `the server at ${location} refused the request: ${err.message} (pass --token or set APFLOW_TOKEN)`,
+        ExitCode.Unreachable,
+      );
     }
     return new ApflowError(err.code as ErrorCode, err.message, err.data);
   }
   if (isUnreachable(err) || (err instanceof TypeError && /fetch failed/.test(err.message))) {
     const cause = (err as { cause?: { message?: string } }).cause?.message;
-    return new CliError(`cannot reach the server at ${location}${cause ? `: ${cause}` : ""}`, ExitCode.Unreachable, [], { cause: err });
+    return new CliError(
+      `cannot reach the server at ${location}${cause ? `: ${cause}` : ""}`,
+      ExitCode.Unreachable,
+      [],
+      { cause: err },
+    );
   }
   return err instanceof Error ? err : new Error(String(err));
 }

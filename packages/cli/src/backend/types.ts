@@ -66,7 +66,10 @@ export interface TaskBackend {
   /** Running executions of the tree that holds `id`. */
   running(id: string): Promise<StartedExecution[]>;
   /** Events of one execution (from its start) until `tree.finished`, or of a tree when no execution is given. */
-  follow(target: { rootId: string; executionId?: string; afterSeq?: number }, signal?: AbortSignal): AsyncIterable<TaskEvent>;
+  follow(
+    target: { rootId: string; executionId?: string; afterSeq?: number },
+    signal?: AbortSignal,
+  ): AsyncIterable<TaskEvent>;
   /** Wait for an execution to finish. */
   wait(execution: StartedExecution): Promise<TreeOutcome>;
   close(): Promise<void>;

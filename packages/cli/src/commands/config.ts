@@ -8,7 +8,9 @@ import { examples, jsonOption } from "./options.js";
 export function registerConfig(program: Command, ctx: CliContext): void {
   const config = program.command("config").description("the configuration in effect");
   const show = jsonOption(
-    config.command("show").description("show the resolved configuration: flags > environment > apflow.config.json > defaults"),
+    config
+      .command("show")
+      .description("show the resolved configuration: flags > environment > apflow.config.json > defaults"),
   ).action((opts: { json?: boolean }, command: Command) => {
     const settings = ctx.settings(command);
     const policy = resolveCommandPolicy(ctx.config.file.command, ctx.io.env);
@@ -32,7 +34,9 @@ export function registerConfig(program: Command, ctx: CliContext): void {
     ctx.out([
       row("config file", shown.configFile ?? "none (apflow.config.json or APFLOW_CONFIG)"),
       row("mode", shown.mode),
-      ...(shown.server ? [row("server", shown.server), row("token", shown.token ?? "none")] : [row("database", `${shown.database} (${shown.databaseSource})`)]),
+      ...(shown.server
+        ? [row("server", shown.server), row("token", shown.token ?? "none")]
+        : [row("database", `${shown.database} (${shown.databaseSource})`)]),
       row("concurrency", String(shown.concurrency)),
       row("executors allowed", shown.allowedExecutors ? shown.allowedExecutors.join(", ") : "all"),
       row("plugins", shown.plugins.map((p) => `${p.name} (${p.source})`).join(", ")),
@@ -40,10 +44,13 @@ export function registerConfig(program: Command, ctx: CliContext): void {
         "command executor",
         shown.commandExecutor.enabled
           ? `enabled; allow: ${shown.commandExecutor.allow.join(", ") || "(nothing)"}${shown.commandExecutor.allowShell ? "; shell allowed" : ""}`
-          : "disabled (APFLOW_COMMAND_ENABLED=1 and APFLOW_COMMAND_ALLOW=..., or \"command\" in the config file)",
+          : 'disabled (APFLOW_COMMAND_ENABLED=1 and APFLOW_COMMAND_ALLOW=..., or "command" in the config file)',
       ),
       ...(shown.pluginCommands.length > 0 ? [row("plugin commands", shown.pluginCommands.join(", "))] : []),
     ]);
   });
-  examples(show, ["apflow config show", "APFLOW_COMMAND_ENABLED=1 APFLOW_COMMAND_ALLOW=node apflow config show --json"]);
+  examples(show, [
+    "apflow config show",
+    "APFLOW_COMMAND_ENABLED=1 APFLOW_COMMAND_ALLOW=node apflow config show --json",
+  ]);
 }

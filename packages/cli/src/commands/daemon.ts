@@ -1,5 +1,16 @@
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, watchFile, unwatchFile, readSync, fstatSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  watchFile,
+  unwatchFile,
+  readSync,
+  fstatSync,
+} from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ApflowClient } from "@aipartnerupflow/api-a2a";
 import type { Command } from "commander";
@@ -45,7 +56,12 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
         "--port",
         String(address.port),
       ];
-      const child = spawn(process.execPath, args, { cwd: ctx.io.cwd, env: ctx.io.env, detached: true, stdio: ["ignore", log, log] });
+      const child = spawn(process.execPath, args, {
+        cwd: ctx.io.cwd,
+        env: ctx.io.env,
+        detached: true,
+        stdio: ["ignore", log, log],
+      });
       closeSync(log);
       const pid = child.pid;
       if (pid === undefined) throw new CliError("could not start the server process", ExitCode.Failed);
@@ -54,7 +70,11 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
         exited = code;
       });
       child.unref();
-      const urlHost = address.host.includes(":") ? `[${address.host}]` : address.host === "0.0.0.0" ? "127.0.0.1" : address.host;
+      const urlHost = address.host.includes(":")
+        ? `[${address.host}]`
+        : address.host === "0.0.0.0"
+          ? "127.0.0.1"
+          : address.host;
       const url = `http://${urlHost}:${address.port}`;
       writeDaemonState(paths, { pid, url, startedAt: new Date().toISOString(), logFile: paths.logFile });
       const client = new ApflowClient({ url, ...(ctx.io.env.APFLOW_TOKEN ? { token: ctx.io.env.APFLOW_TOKEN } : {}) });
@@ -62,10 +82,15 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
       for (;;) {
         if (exited !== undefined) {
           removeDaemonState(paths);
-          throw new CliError(`the server exited (code ${exited}) while starting; see ${paths.logFile}`, ExitCode.Failed, lastLines(paths.logFile, 5));
+          throw new CliError(
+            `the server exited (code ${exited}) while starting; see ${paths.logFile}`,
+            ExitCode.Failed,
+            lastLines(paths.logFile, 5),
+          );
         }
         if (await answers(client)) break;
-        if (Date.now() > deadline) throw new CliError(`the server did not answer at ${url} in time; see ${paths.logFile}`, ExitCode.Unreachable);
+        if (Date.now() > deadline)
+          throw new CliError(`the server did not answer at ${url} in time; see ${paths.logFile}`, ExitCode.Unreachable);
         await sleep(150);
       }
       ctx.out(`started: pid ${pid}, ${url}  (logs: apflow daemon logs)`);
@@ -90,19 +115,30 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
       ctx.out(`stopped pid ${state.pid}`);
     });
 
-  jsonOption(daemon.command("status").description("whether the background server runs and answers; exit 1 when not running, 3 when not answering")).action(
-    async (options: { json?: boolean }) => {
-      const paths = daemonPaths(ctx.io.cwd);
-      const state = readDaemonState(paths);
-      const alive = state ? isAlive(state.pid) : false;
-      const answering = state && alive ? await answers(new ApflowClient({ url: state.url })) : false;
-      const status = { running: alive, answering, pid: alive ? (state?.pid ?? null) : null, url: state?.url ?? null, logFile: paths.logFile, startedAt: state?.startedAt ?? null };
-      ctx.exitCode = !alive ? ExitCode.Failed : answering ? ExitCode.Ok : ExitCode.Unreachable;
-      if (options.json) return ctx.json(status);
-      if (!alive) return ctx.out("not running");
-      ctx.out(`running: pid ${status.pid}, ${status.url}, since ${status.startedAt}${answering ? "" : " — but not answering"}`);
-    },
-  );
+  jsonOption(
+    daemon
+      .command("status")
+      .description("whether the background server runs and answers; exit 1 when not running, 3 when not answering"),
+  ).action(async (options: { json?: boolean }) => {
+    const paths = daemonPaths(ctx.io.cwd);
+    const state = readDaemonState(paths);
+    const alive = state ? isAlive(state.pid) : false;
+    const answering = state && alive ? await answers(new ApflowClient({ url: state.url })) : false;
+    const status = {
+      running: alive,
+      answering,
+      pid: alive ? (state?.pid ?? null) : null,
+      url: state?.url ?? null,
+      logFile: paths.logFile,
+      startedAt: state?.startedAt ?? null,
+    };
+    ctx.exitCode = !alive ? ExitCode.Failed : answering ? ExitCode.Ok : ExitCode.Unreachable;
+    if (options.json) return ctx.json(status);
+    if (!alive) return ctx.out("not running");
+    ctx.out(
+      `running: pid ${status.pid}, ${status.url}, since ${status.startedAt}${answering ? "" : " — but not answering"}`,
+    );
+  });
 
   const logs = daemon
     .command("logs")
@@ -141,7 +177,12 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
       });
     });
   examples(logs, ["apflow daemon logs -n 100", "apflow daemon logs -f"]);
-  examples(daemon, ["apflow daemon start --port 8000", "apflow daemon status", "apflow tasks list --server http://127.0.0.1:8000", "apflow daemon stop"]);
+  examples(daemon, [
+    "apflow daemon start --port 8000",
+    "apflow daemon status",
+    "apflow tasks list --server http://127.0.0.1:8000",
+    "apflow daemon stop",
+  ]);
 }
 
 async function answers(client: ApflowClient): Promise<boolean> {

@@ -27,7 +27,7 @@ export function registerMcp(program: Command, ctx: CliContext): void {
       await backend.close();
     });
   examples(mcp, [
-    'claude mcp add apflow -- npx apflow mcp',
+    "claude mcp add apflow -- npx apflow mcp",
     '{"mcpServers": {"apflow": {"command": "apflow", "args": ["mcp"], "env": {"APFLOW_DATABASE_URL": "/path/apflow.db"}}}}',
   ]);
 }

@@ -22,9 +22,10 @@ export function parseNonNegativeInt(name: string) {
 }
 
 export function concurrencyOption(): Option {
-  return new Option("--concurrency <n>", "tasks run at once by the local engine (default 10, or APFLOW_CONCURRENCY)").argParser(
-    parsePositiveInt("--concurrency"),
-  );
+  return new Option(
+    "--concurrency <n>",
+    "tasks run at once by the local engine (default 10, or APFLOW_CONCURRENCY)",
+  ).argParser(parsePositiveInt("--concurrency"));
 }
 
 /** Help text with examples, added after the options. */

@@ -17,7 +17,8 @@ describe("apflow run", () => {
     expect(r.code).toBe(0);
     // The final tree: root first, then its children drawn with branches.
     expect(r.stdout).toMatch(/^✔ system-report {2}completed {2}\[aggregate_results\]/m);
-    for (const name of ["cpu", "memory", "disk", "os"]) expect(r.stdout).toMatch(new RegExp(`^[├└]─ ✔ ${name} {2}completed {2}\\[system_info\\]`, "m"));
+    for (const name of ["cpu", "memory", "disk", "os"])
+      expect(r.stdout).toMatch(new RegExp(`^[├└]─ ✔ ${name} {2}completed {2}\\[system_info\\]`, "m"));
     expect(r.stdout).toContain("1 tree: 1 completed");
     // Not a terminal: plain event lines, no escape codes.
     expect(r.stdout).toMatch(/tree finished +system-report completed/);
@@ -61,7 +62,9 @@ describe("apflow run", () => {
   });
 
   it("--demo returns demo results without running executors", async () => {
-    const r = await runCli(["run", join(EXAMPLES, "fan-out-fan-in.json"), "--demo", "--concurrency", "2", "--json"], { cwd: dir });
+    const r = await runCli(["run", join(EXAMPLES, "fan-out-fan-in.json"), "--demo", "--concurrency", "2", "--json"], {
+      cwd: dir,
+    });
     expect(r.code).toBe(0);
     expect(parseJson<RunReport>(r).status).toBe("completed");
   });
@@ -84,39 +87,45 @@ describe("apflow run", () => {
   });
 
   it("enables the command executor from apflow.config.json", async () => {
-    writeFileSync(join(dir, "apflow.config.json"), JSON.stringify({ command: { enabled: true, allow: ["node", "echo"] } }));
+    writeFileSync(
+      join(dir, "apflow.config.json"),
+      JSON.stringify({ command: { enabled: true, allow: ["node", "echo"] } }),
+    );
     const r = await runCli(["run", join(EXAMPLES, "fan-out-fan-in.json"), "--no-live"], { cwd: dir });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("1 tree: 1 completed");
   });
 
   describe("bad input: a clear message, exit code 2, no stack trace", () => {
-    const cases: Array<[string, () => string[], RegExp]> = [
-      ["a missing file", () => ["run", "no-such-file.json"], /file not found: .*no-such-file\.json/],
-      ["invalid JSON", () => (writeFileSync(join(dir, "bad.json"), "{ tasks: ["), ["run", "bad.json"]), /invalid JSON in .*bad\.json/],
-      ["a JSON value that is not a task list", () => (writeFileSync(join(dir, "n.json"), "42"), ["run", "n.json"]), /array of tasks/],
+    const cycle = [
+      { name: "root", dependencies: ["a"] },
+      { name: "a", parentId: "root", dependencies: ["b"] },
+      { name: "b", parentId: "root", dependencies: ["a"] },
+    ];
+    /** What the test is, files to write in the cwd, the arguments, the message expected. */
+    const cases: Array<[string, Record<string, string>, string[], RegExp]> = [
+      ["a missing file", {}, ["run", "no-such-file.json"], /file not found: .*no-such-file\.json/],
+      ["invalid JSON", { "bad.json": "{ tasks: [" }, ["run", "bad.json"], /invalid JSON in .*bad\.json/],
+      ["a JSON value that is not a task list", { "n.json": "42" }, ["run", "n.json"], /array of tasks/],
       [
         "a cyclic tree",
-        () => (
-          writeFileSync(
-            join(dir, "cycle.json"),
-            JSON.stringify([
-              { name: "root", dependencies: ["a"] },
-              { name: "a", parentId: "root", dependencies: ["b"] },
-              { name: "b", parentId: "root", dependencies: ["a"] },
-            ]),
-          ),
-          ["run", "cycle.json"]
-        ),
+        { "cycle.json": JSON.stringify(cycle) },
+        ["run", "cycle.json"],
         /circular dependency: (a -> b -> a|b -> a -> b)/,
       ],
-      ["an unknown executor", () => (writeFileSync(join(dir, "x.json"), JSON.stringify([{ name: "x", params: { executorId: "nope" } }])), ["run", "x.json"]), /nope/],
-      ["an unknown option", () => ["run", "x.json", "--bogus"], /unknown option '--bogus'/],
-      ["a missing argument", () => ["run"], /missing required argument 'file'/],
+      [
+        "an unknown executor",
+        { "x.json": JSON.stringify([{ name: "x", params: { executorId: "nope" } }]) },
+        ["run", "x.json"],
+        /nope/,
+      ],
+      ["an unknown option", {}, ["run", "x.json", "--bogus"], /unknown option '--bogus'/],
+      ["a missing argument", {}, ["run"], /missing required argument 'file'/],
     ];
-    for (const [what, args, message] of cases) {
+    for (const [what, files, args, message] of cases) {
       it(what, async () => {
-        const r = await runCli(args(), { cwd: dir });
+        for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+        const r = await runCli(args, { cwd: dir });
         expect(r.code).toBe(2);
         expect(r.stderr).toMatch(message);
         expect(r.stderr).not.toMatch(STACK_LINE);

@@ -14,7 +14,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
   const run = program
     .command("run")
     .description("create task trees from a JSON file (or - for stdin) and execute them, showing live progress")
-    .argument("<file>", "JSON file: a task array or {\"tasks\": [...]}; several roots make several trees; - reads stdin")
+    .argument("<file>", 'JSON file: a task array or {"tasks": [...]}; several roots make several trees; - reads stdin')
     .option("--demo", "rehearse: executors return their demo results instead of running")
     .addOption(concurrencyOption())
     .option("--no-live", "print only the summary, not the events and the final tree")

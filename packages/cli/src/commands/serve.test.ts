@@ -54,7 +54,12 @@ describe("remote mode against apflow serve", () => {
       expect(anonymous.stderr).not.toMatch(STACK_LINE);
 
       const mint = async (sub: string) =>
-        (await runCli(["token", "create", "--sub", sub, "--expires", "1h"], { cwd: dir, env: { APFLOW_JWT_SECRET: secret } })).stdout.trim();
+        (
+          await runCli(["token", "create", "--sub", sub, "--expires", "1h"], {
+            cwd: dir,
+            env: { APFLOW_JWT_SECRET: secret },
+          })
+        ).stdout.trim();
       const alice = { APFLOW_SERVER: server.url, APFLOW_TOKEN: await mint("alice") };
       const bob = { APFLOW_SERVER: server.url, APFLOW_TOKEN: await mint("bob") };
       const run = await runCli(["run", join(EXAMPLES, "hello-world.json"), "--json"], { cwd: dir, env: alice });
@@ -87,9 +92,13 @@ describe("apflow daemon", () => {
     try {
       const again = await runCli(["daemon", "start", "--port", port], { cwd: dir });
       expect(again.stdout).toContain("already running");
-      const status = parseJson<{ running: boolean; answering: boolean; url: string }>(await runCli(["daemon", "status", "--json"], { cwd: dir }));
+      const status = parseJson<{ running: boolean; answering: boolean; url: string }>(
+        await runCli(["daemon", "status", "--json"], { cwd: dir }),
+      );
       expect(status).toMatchObject({ running: true, answering: true, url: `http://127.0.0.1:${port}` });
-      const run = await runCli(["run", join(EXAMPLES, "hello-world.json"), "--server", status.url, "--no-live"], { cwd: dir });
+      const run = await runCli(["run", join(EXAMPLES, "hello-world.json"), "--server", status.url, "--no-live"], {
+        cwd: dir,
+      });
       expect(run.code).toBe(0);
       const logs = await runCli(["daemon", "logs", "-n", "200"], { cwd: dir });
       expect(logs.stdout).toContain('"path":"/tasks"');
@@ -105,8 +114,15 @@ describe("apflow daemon", () => {
 
 describe("apflow mcp", () => {
   it("speaks MCP on stdio: initialize, then the task tools are listed and callable", async () => {
-    const child = spawn(process.execPath, [BIN, "mcp"], { cwd: dir, env: { ...process.env, NO_COLOR: "1" }, stdio: ["pipe", "pipe", "pipe"] });
-    const replies = new Map<number, { result?: { tools?: Array<{ name: string }>; content?: Array<{ text: string }> } }>();
+    const child = spawn(process.execPath, [BIN, "mcp"], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const replies = new Map<
+      number,
+      { result?: { tools?: Array<{ name: string }>; content?: Array<{ text: string }> } }
+    >();
     let buffer = "";
     const waiters = new Map<number, () => void>();
     child.stdout.setEncoding("utf8").on("data", (d: string) => {
@@ -125,7 +141,11 @@ describe("apflow mcp", () => {
         waiters.set(id, resolve);
         child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id, method, params })}\n`);
       });
-    await request(1, "initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "test", version: "1" } });
+    await request(1, "initialize", {
+      protocolVersion: "2025-06-18",
+      capabilities: {},
+      clientInfo: { name: "test", version: "1" },
+    });
     child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`);
     await request(2, "tools/list", {});
     const tools = replies.get(2)?.result?.tools?.map((t) => t.name) ?? [];

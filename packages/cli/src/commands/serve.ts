@@ -15,7 +15,10 @@ export function listenAddress(ctx: CliContext, options: ListenOptions): { host: 
   const envPort = ctx.io.env.APFLOW_PORT?.trim();
   const port = options.port ?? (envPort ? Number(envPort) : undefined) ?? ctx.config.file.serve?.port ?? 8000;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`port must be 0..65535, got ${envPort}`);
-  return { host: options.host ?? (ctx.io.env.APFLOW_HOST?.trim() || undefined) ?? ctx.config.file.serve?.host ?? "127.0.0.1", port };
+  return {
+    host: options.host ?? (ctx.io.env.APFLOW_HOST?.trim() || undefined) ?? ctx.config.file.serve?.host ?? "127.0.0.1",
+    port,
+  };
 }
 
 /** Auth from the environment: `APFLOW_JWT_SECRET` (HS256) or `APFLOW_JWKS_URL`; off otherwise. */
@@ -27,7 +30,9 @@ export function authFromEnv(env: NodeJS.ProcessEnv): AuthOptions | undefined {
 }
 
 export function portOption(): Option {
-  return new Option("-p, --port <port>", "port (default 8000, APFLOW_PORT; 0 picks a free one)").argParser(parseNonNegativeInt("--port"));
+  return new Option("-p, --port <port>", "port (default 8000, APFLOW_PORT; 0 picks a free one)").argParser(
+    parseNonNegativeInt("--port"),
+  );
 }
 
 export function registerServe(program: Command, ctx: CliContext): void {
@@ -37,41 +42,61 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .option("--host <host>", "address to listen on (default 127.0.0.1, APFLOW_HOST)")
     .addOption(portOption())
     .addOption(concurrencyOption())
-    .addOption(new Option("--log-level <level>", "log level of the JSON access log on stdout").choices(["debug", "info", "warn", "error", "silent"]).default("info"))
-    .action(async (options: ListenOptions & { logLevel: "debug" | "info" | "warn" | "error" | "silent" }, command: Command) => {
-      ctx.requireLocal(command, "serve");
-      const address = listenAddress(ctx, options);
-      const backend = await ctx.localBackend(command);
-      const auth = authFromEnv(ctx.io.env);
-      const logger = createLogger({ level: options.logLevel });
-      const corsOrigins = (ctx.io.env.APFLOW_CORS_ORIGINS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-      const app = createApp({
-        engine: backend.engine,
-        logger,
-        version: cliVersion(),
-        ...(auth ? { auth } : {}),
-        ...(corsOrigins.length > 0 ? { corsOrigins } : {}),
-      });
-      let server: Awaited<ReturnType<typeof startServer>>;
-      try {
-        server = await startServer({ app, host: address.host, port: address.port });
-      } catch (err) {
+    .addOption(
+      new Option("--log-level <level>", "log level of the JSON access log on stdout")
+        .choices(["debug", "info", "warn", "error", "silent"])
+        .default("info"),
+    )
+    .action(
+      async (
+        options: ListenOptions & { logLevel: "debug" | "info" | "warn" | "error" | "silent" },
+        command: Command,
+      ) => {
+        ctx.requireLocal(command, "serve");
+        const address = listenAddress(ctx, options);
+        const backend = await ctx.localBackend(command);
+        const auth = authFromEnv(ctx.io.env);
+        const logger = createLogger({ level: options.logLevel });
+        const corsOrigins = (ctx.io.env.APFLOW_CORS_ORIGINS ?? "")
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean);
+        const app = createApp({
+          engine: backend.engine,
+          logger,
+          version: cliVersion(),
+          ...(auth ? { auth } : {}),
+          ...(corsOrigins.length > 0 ? { corsOrigins } : {}),
+        });
+        let server: Awaited<ReturnType<typeof startServer>>;
+        try {
+          server = await startServer({ app, host: address.host, port: address.port });
+        } catch (err) {
+          await backend.close();
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === "EADDRINUSE")
+            throw usageError(`port ${address.port} on ${address.host} is already in use (pick another with --port)`);
+          throw err;
+        }
+        await backend.engine.start();
+        logger.info(
+          {
+            url: server.url,
+            store: backend.location,
+            auth: auth ? "on" : "off",
+            executors: ctx.registry.listExecutors().map((e) => e.id),
+          },
+          "apflow server listening",
+        );
+        ctx.err(
+          `apflow server listening on ${server.url} (store: ${backend.location}, auth ${auth ? "on" : "off"}); Ctrl-C stops it`,
+        );
+        await untilSignal();
+        ctx.err("stopping…");
+        await server.close();
         await backend.close();
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === "EADDRINUSE") throw usageError(`port ${address.port} on ${address.host} is already in use (pick another with --port)`);
-        throw err;
-      }
-      await backend.engine.start();
-      logger.info(
-        { url: server.url, store: backend.location, auth: auth ? "on" : "off", executors: ctx.registry.listExecutors().map((e) => e.id) },
-        "apflow server listening",
-      );
-      ctx.err(`apflow server listening on ${server.url} (store: ${backend.location}, auth ${auth ? "on" : "off"}); Ctrl-C stops it`);
-      await untilSignal();
-      ctx.err("stopping…");
-      await server.close();
-      await backend.close();
-    });
+      },
+    );
   examples(serve, [
     "apflow serve                                   # http://127.0.0.1:8000",
     "apflow serve --host 0.0.0.0 --port 9000",

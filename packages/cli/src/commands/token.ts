@@ -12,12 +12,16 @@ export function registerToken(program: Command, ctx: CliContext): void {
     .requiredOption("--sub <user>", "the user id (the token's subject)")
     .option("--admin", "role admin: may act on every user's tasks")
     .option("--expires <span>", "lifetime such as 30m, 1h, 7d", "24h")
-    .option("--secret <secret>", "the secret (default APFLOW_JWT_SECRET; prefer the variable: flags end up in shell history)")
+    .option(
+      "--secret <secret>",
+      "the secret (default APFLOW_JWT_SECRET; prefer the variable: flags end up in shell history)",
+    )
     .option("--json", "print {token, sub, roles, expires}")
     .action(async (options: { sub: string; admin?: boolean; expires: string; secret?: string; json?: boolean }) => {
       const secret = options.secret ?? ctx.io.env.APFLOW_JWT_SECRET;
       if (!secret) throw usageError("no secret: set APFLOW_JWT_SECRET (the server's secret) or pass --secret");
-      if (!/^\d+\s*[a-z]*$/i.test(options.expires.trim())) throw usageError(`--expires must look like 30m, 1h or 7d, got "${options.expires}"`);
+      if (!/^\d+\s*[a-z]*$/i.test(options.expires.trim()))
+        throw usageError(`--expires must look like 30m, 1h or 7d, got "${options.expires}"`);
       const roles = options.admin ? ["admin"] : [];
       let value: string;
       try {

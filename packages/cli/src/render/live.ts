@@ -55,7 +55,10 @@ export class LiveView {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.clear();
-    const lines = trees.flatMap((tree, i) => [...(i > 0 ? [""] : []), ...renderTree(tree, { palette: this.options.palette })]);
+    const lines = trees.flatMap((tree, i) => [
+      ...(i > 0 ? [""] : []),
+      ...renderTree(tree, { palette: this.options.palette }),
+    ]);
     this.options.out.write(`${lines.join("\n")}\n`);
   }
 

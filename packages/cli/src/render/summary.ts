@@ -21,8 +21,13 @@ export function renderSummary(outcomes: readonly TreeOutcome[], palette: Palette
       lines.push(`    ${c.red("✖")} ${c.bold(t.name)} ${c.dim(t.id)}`);
       if (t.error) lines.push(`      ${c.bold(t.error.code)}: ${t.error.message}`);
     }
-    const cascaded = outcome.tasks.filter((t) => t.status === "failed" && t.error?.code === TaskErrorCode.DependencyFailed).length;
-    if (cascaded > 0) lines.push(`    ${c.gray(`${cascaded} dependent task${cascaded === 1 ? "" : "s"} failed because of ${causes.length === 1 ? "it" : "them"}`)}`);
+    const cascaded = outcome.tasks.filter(
+      (t) => t.status === "failed" && t.error?.code === TaskErrorCode.DependencyFailed,
+    ).length;
+    if (cascaded > 0)
+      lines.push(
+        `    ${c.gray(`${cascaded} dependent task${cascaded === 1 ? "" : "s"} failed because of ${causes.length === 1 ? "it" : "them"}`)}`,
+      );
     const only = causes.length === 1 ? causes[0] : undefined;
     lines.push(c.gray("    re-run only what failed, keeping completed results:"));
     if (only) lines.push(c.gray(`      apflow tasks copy ${only.id} --run     (a new tree, linked by originalTaskId)`));
@@ -38,9 +43,7 @@ export function renderSummary(outcomes: readonly TreeOutcome[], palette: Palette
 
 /** Failed or cancelled tasks whose error is their own, not a dependency's. */
 export function rootCauses(tasks: readonly Task[]): Task[] {
-  return tasks.filter(
-    (t) => (t.status === "failed" && t.error?.code !== TaskErrorCode.DependencyFailed),
-  );
+  return tasks.filter((t) => t.status === "failed" && t.error?.code !== TaskErrorCode.DependencyFailed);
 }
 
 function countStatuses(tasks: readonly Task[]): string {

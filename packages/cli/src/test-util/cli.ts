@@ -77,7 +77,11 @@ export interface ServeHandle {
 export function startServe(options: CliOptions): Promise<ServeHandle> {
   const env: Record<string, string> = { ...(cleanEnv() as Record<string, string>), NO_COLOR: "1" };
   for (const [k, v] of Object.entries(options.env ?? {})) if (v !== undefined) env[k] = v;
-  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--log-level", "silent"], { cwd: options.cwd, env, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, [BIN, "serve", "--port", "0", "--log-level", "silent"], {
+    cwd: options.cwd,
+    env,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let stderr = "";
   const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
   return new Promise((resolve, reject) => {
@@ -102,7 +106,8 @@ export function startServe(options: CliOptions): Promise<ServeHandle> {
 function cleanEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v === undefined || k.startsWith("APFLOW_") || k === "DATABASE_URL" || k === "FORCE_COLOR" || k === "NO_COLOR") continue;
+    if (v === undefined || k.startsWith("APFLOW_") || k === "DATABASE_URL" || k === "FORCE_COLOR" || k === "NO_COLOR")
+      continue;
     env[k] = v;
   }
   return env;

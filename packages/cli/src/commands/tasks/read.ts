@@ -14,7 +14,10 @@ interface Json {
 
 function parseStatuses(value: string, previous: TaskStatus[] = []): TaskStatus[] {
   const out = [...previous];
-  for (const s of value.split(",").map((x) => x.trim()).filter(Boolean)) {
+  for (const s of value
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean)) {
     if (!(TASK_STATUSES as readonly string[]).includes(s)) {
       throw new InvalidArgumentError(`unknown status "${s}" (one of ${TASK_STATUSES.join(", ")})`);
     }
@@ -50,25 +53,43 @@ export function registerTaskReads(tasks: Command, ctx: CliContext): void {
       .option("-n, --limit <n>", "at most this many (default 20)", parsePositiveInt("--limit"), 20)
       .option("--offset <n>", "skip this many", parseNonNegativeInt("--offset"), 0),
   ).action(
-    withBackend(ctx, async (backend, opts: Json & { status?: TaskStatus[]; root?: string; parent?: string; roots?: boolean; user?: string; limit: number; offset: number }, command) => {
-      const page = await backend.list({
-        ...(opts.status ? { status: opts.status } : {}),
-        ...(opts.root ? { rootId: opts.root } : {}),
-        ...(opts.parent ? { parentId: opts.parent } : {}),
-        ...(opts.roots ? { rootsOnly: true } : {}),
-        ...(opts.user ? { userId: opts.user } : {}),
-        limit: opts.limit,
-        offset: opts.offset,
-      });
-      if (opts.json) return ctx.json(page);
-      if (page.tasks.length === 0) return ctx.out(page.total === 0 ? "no tasks" : `no tasks at offset ${opts.offset} (total ${page.total})`);
-      ctx.out(taskRows(page.tasks, ctx.palette(command)));
-      ctx.out(ctx.palette(command).dim(`${opts.offset + 1}-${opts.offset + page.tasks.length} of ${page.total}`));
-    }),
+    withBackend(
+      ctx,
+      async (
+        backend,
+        opts: Json & {
+          status?: TaskStatus[];
+          root?: string;
+          parent?: string;
+          roots?: boolean;
+          user?: string;
+          limit: number;
+          offset: number;
+        },
+        command,
+      ) => {
+        const page = await backend.list({
+          ...(opts.status ? { status: opts.status } : {}),
+          ...(opts.root ? { rootId: opts.root } : {}),
+          ...(opts.parent ? { parentId: opts.parent } : {}),
+          ...(opts.roots ? { rootsOnly: true } : {}),
+          ...(opts.user ? { userId: opts.user } : {}),
+          limit: opts.limit,
+          offset: opts.offset,
+        });
+        if (opts.json) return ctx.json(page);
+        if (page.tasks.length === 0)
+          return ctx.out(page.total === 0 ? "no tasks" : `no tasks at offset ${opts.offset} (total ${page.total})`);
+        ctx.out(taskRows(page.tasks, ctx.palette(command)));
+        ctx.out(ctx.palette(command).dim(`${opts.offset + 1}-${opts.offset + page.tasks.length} of ${page.total}`));
+      },
+    ),
   );
   examples(list, ["apflow tasks list --roots", "apflow tasks list --status failed,cancelled --json"]);
 
-  jsonOption(tasks.command("get").description("show one task with its inputs, result and error").argument("<id>", "task id")).action(
+  jsonOption(
+    tasks.command("get").description("show one task with its inputs, result and error").argument("<id>", "task id"),
+  ).action(
     withBackend(ctx, async (backend, opts: Json, command, id: string) => {
       const task = await backend.get(id);
       if (opts.json) return ctx.json(task);
@@ -90,7 +111,9 @@ export function registerTaskReads(tasks: Command, ctx: CliContext): void {
     }),
   );
 
-  jsonOption(tasks.command("children").description("list the direct children of a task").argument("<id>", "task id")).action(
+  jsonOption(
+    tasks.command("children").description("list the direct children of a task").argument("<id>", "task id"),
+  ).action(
     withBackend(ctx, async (backend, opts: Json, command, id: string) => {
       const children = await backend.children(id);
       if (opts.json) return ctx.json(children);
@@ -103,13 +126,25 @@ export function registerTaskReads(tasks: Command, ctx: CliContext): void {
   ).action(
     withBackend(ctx, async (backend, opts: Json, command, ids: string[]) => {
       const found = await Promise.all(ids.map((id) => backend.get(id)));
-      const rows = found.map((t) => ({ id: t.id, name: t.name, status: t.status, progress: t.progress, error: t.error }));
+      const rows = found.map((t) => ({
+        id: t.id,
+        name: t.name,
+        status: t.status,
+        progress: t.progress,
+        error: t.error,
+      }));
       if (opts.json) return ctx.json(rows);
       const c = ctx.palette(command);
       ctx.out(
         renderTable(
           ["ID", "NAME", "STATUS", "PROGRESS", "ERROR"],
-          rows.map((r) => [r.id, r.name, statusText(r.status, c), percent(r.progress), r.error ? `${r.error.code}: ${r.error.message}` : ""]),
+          rows.map((r) => [
+            r.id,
+            r.name,
+            statusText(r.status, c),
+            percent(r.progress),
+            r.error ? `${r.error.code}: ${r.error.message}` : "",
+          ]),
         ),
       );
     }),
@@ -132,7 +167,12 @@ export function registerTaskReads(tasks: Command, ctx: CliContext): void {
       const total = TASK_STATUSES.reduce((n, s) => n + (counts[s] ?? 0), 0);
       if (opts.json) return ctx.json({ ...counts, total });
       const c = ctx.palette(command);
-      ctx.out(renderTable(["STATUS", "COUNT"], [...TASK_STATUSES.map((s) => [statusText(s, c), String(counts[s] ?? 0)]), [c.bold("total"), String(total)]]));
+      ctx.out(
+        renderTable(
+          ["STATUS", "COUNT"],
+          [...TASK_STATUSES.map((s) => [statusText(s, c), String(counts[s] ?? 0)]), [c.bold("total"), String(total)]],
+        ),
+      );
     }),
   );
 
@@ -145,7 +185,11 @@ export function registerTaskReads(tasks: Command, ctx: CliContext): void {
       .option("-n, --limit <n>", "at most this many", parsePositiveInt("--limit")),
   ).action(
     withBackend(ctx, async (backend, opts: Json & { after?: number; limit?: number }, command, id: string) => {
-      const list = await backend.events({ id, ...(opts.after !== undefined ? { afterSeq: opts.after } : {}), ...(opts.limit ? { limit: opts.limit } : {}) });
+      const list = await backend.events({
+        id,
+        ...(opts.after !== undefined ? { afterSeq: opts.after } : {}),
+        ...(opts.limit ? { limit: opts.limit } : {}),
+      });
       if (opts.json) return ctx.json(list);
       if (list.length === 0) return ctx.out("no events");
       const c = ctx.palette(command);
@@ -158,7 +202,11 @@ export function registerTaskReads(tasks: Command, ctx: CliContext): void {
             e.type,
             e.taskId,
             statusText(e.status, c),
-            e.error ? `${e.error.code}: ${e.error.message}` : e.type === "task.progress" ? `${percent(e.progress ?? 0)} ${e.message ?? ""}`.trim() : "",
+            e.error
+              ? `${e.error.code}: ${e.error.message}`
+              : e.type === "task.progress"
+                ? `${percent(e.progress ?? 0)} ${e.message ?? ""}`.trim()
+                : "",
           ]),
         ),
       );
@@ -176,7 +224,10 @@ export function subtree(tree: readonly Task[], id: string): Task[] {
 
 function taskDetail(t: Task, c: Palette): string[] {
   const field = (k: string, v: string) => `${c.gray(k.padEnd(15))}${v}`;
-  const json = (v: unknown) => JSON.stringify(v, null, 2).split("\n").join(`\n${" ".repeat(15)}`);
+  const json = (v: unknown) =>
+    JSON.stringify(v, null, 2)
+      .split("\n")
+      .join(`\n${" ".repeat(15)}`);
   const lines = [
     field("id", t.id),
     field("name", c.bold(t.name)),
@@ -190,7 +241,10 @@ function taskDetail(t: Task, c: Palette): string[] {
     field("attempt", String(t.attempt)),
   ];
   if (t.originalTaskId) lines.push(field("copied from", t.originalTaskId));
-  if (t.dependencies.length > 0) lines.push(field("dependencies", t.dependencies.map((d) => `${d.id}${d.required ? "" : " (optional)"}`).join(", ")));
+  if (t.dependencies.length > 0)
+    lines.push(
+      field("dependencies", t.dependencies.map((d) => `${d.id}${d.required ? "" : " (optional)"}`).join(", ")),
+    );
   if (t.runAt) lines.push(field("run at", formatTime(t.runAt)));
   lines.push(field("created", formatTime(t.createdAt)));
   if (t.startedAt) lines.push(field("started", formatTime(t.startedAt)));

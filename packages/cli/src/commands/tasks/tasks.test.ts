@@ -95,9 +95,14 @@ describe("apflow tasks: reads with --json and writes", () => {
     expect(parseJson<Task[]>(await cli("tasks", "tree", rootId, "--json"))).toHaveLength(5);
     expect(parseJson<Task[]>(await cli("tasks", "tree", childId, "--json")).map((t) => t.name)).toEqual(["cpu"]);
     expect(parseJson<Task[]>(await cli("tasks", "children", rootId, "--json"))).toHaveLength(4);
-    const status = parseJson<Array<{ id: string; status: string }>>(await cli("tasks", "status", rootId, childId, "--json"));
+    const status = parseJson<Array<{ id: string; status: string }>>(
+      await cli("tasks", "status", rootId, childId, "--json"),
+    );
     expect(status.map((s) => s.status)).toEqual(["completed", "completed"]);
-    expect(parseJson<Record<string, number>>(await cli("tasks", "count", "--json"))).toMatchObject({ completed: 5, total: 5 });
+    expect(parseJson<Record<string, number>>(await cli("tasks", "count", "--json"))).toMatchObject({
+      completed: 5,
+      total: 5,
+    });
     const events = parseJson<TaskEvent[]>(await cli("tasks", "events", rootId, "--json"));
     expect(events.at(-1)?.type).toBe("tree.finished");
     const executors = parseJson<Array<{ id: string }>>(await cli("executors", "list", "--json"));
@@ -123,13 +128,31 @@ describe("apflow tasks: reads with --json and writes", () => {
   it("create, update, cancel and delete", async () => {
     writeFileSync(
       join(dir, "tree.json"),
-      JSON.stringify({ tasks: [{ name: "later", params: { executorId: "aggregate_results" }, dependencies: ["step"] }, { name: "step", parentId: "later" }] }),
+      JSON.stringify({
+        tasks: [
+          { name: "later", params: { executorId: "aggregate_results" }, dependencies: ["step"] },
+          { name: "step", parentId: "later" },
+        ],
+      }),
     );
     const created = parseJson<Task[][]>(await cli("tasks", "create", "tree.json", "--json"));
     const root = created[0]?.find((t) => t.parentId === null) as Task;
     expect(root.status).toBe("pending");
 
-    const updated = parseJson<Task>(await cli("tasks", "update", root.id, "--name", "renamed", "--priority", "0", "--metadata", '{"team":"ops"}', "--json"));
+    const updated = parseJson<Task>(
+      await cli(
+        "tasks",
+        "update",
+        root.id,
+        "--name",
+        "renamed",
+        "--priority",
+        "0",
+        "--metadata",
+        '{"team":"ops"}',
+        "--json",
+      ),
+    );
     expect(updated).toMatchObject({ name: "renamed", priority: 0, metadata: { team: "ops" } });
     const badUpdate = await cli("tasks", "update", root.id, "--inputs", "[1]");
     expect(badUpdate.code).toBe(2);

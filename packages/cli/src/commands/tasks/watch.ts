@@ -9,7 +9,9 @@ import { withBackend } from "./shared.js";
 export function registerTaskWatch(tasks: Command, ctx: CliContext): void {
   const watch = tasks
     .command("watch")
-    .description("follow a running tree live until it finishes (exit code as for run); a tree not running is shown once")
+    .description(
+      "follow a running tree live until it finishes (exit code as for run); a tree not running is shown once",
+    )
     .argument("<id>", "root id (or any task of the tree)")
     .option("--json", "print each event as one JSON line, then nothing else");
   watch.action(
@@ -21,7 +23,8 @@ export function registerTaskWatch(tasks: Command, ctx: CliContext): void {
         if (opts.json) return;
         ctx.out(renderTree(tree, { palette: ctx.palette(command) }));
         ctx.out(ctx.palette(command).dim(`tree ${root?.id ?? id} is not running`));
-        ctx.exitCode = !root || root.status === "completed" || root.status === "pending" ? ExitCode.Ok : ExitCode.Failed;
+        ctx.exitCode =
+          !root || root.status === "completed" || root.status === "pending" ? ExitCode.Ok : ExitCode.Failed;
         return;
       }
       if (opts.json) {
@@ -32,8 +35,15 @@ export function registerTaskWatch(tasks: Command, ctx: CliContext): void {
         ctx.exitCode = outcome.status === "completed" ? ExitCode.Ok : ExitCode.Failed;
         return;
       }
-      ctx.exitCode = await followExecutions(ctx, backend, running, { json: false, palette: ctx.palette(command), cancelOnInterrupt: false });
+      ctx.exitCode = await followExecutions(ctx, backend, running, {
+        json: false,
+        palette: ctx.palette(command),
+        cancelOnInterrupt: false,
+      });
     }),
   );
-  examples(watch, ["apflow tasks watch <root-id>", "apflow tasks watch <root-id> --json | jq -c '{type, taskId, status}'"]);
+  examples(watch, [
+    "apflow tasks watch <root-id>",
+    "apflow tasks watch <root-id> --json | jq -c '{type, taskId, status}'",
+  ]);
 }

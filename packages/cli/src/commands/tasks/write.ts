@@ -22,7 +22,7 @@ export function registerTaskWrites(tasks: Command, ctx: CliContext): void {
     tasks
       .command("create")
       .description("create task trees from a JSON file (or - for stdin) without executing them")
-      .argument("<file>", "JSON file: a task array or {\"tasks\": [...]}; - reads stdin"),
+      .argument("<file>", 'JSON file: a task array or {"tasks": [...]}; - reads stdin'),
   ).action(
     withBackend(ctx, async (backend, opts: Json, command, file: string) => {
       const trees = await backend.create(await readTasksInput(file, ctx.io.cwd, ctx.io.stdin));
@@ -31,11 +31,16 @@ export function registerTaskWrites(tasks: Command, ctx: CliContext): void {
       ctx.out(`created ${trees.length} tree${trees.length === 1 ? "" : "s"}; run with: apflow tasks execute <root-id>`);
     }),
   );
-  examples(create, ["apflow tasks create tree.json", "apflow tasks execute $(apflow tasks create tree.json --json | jq -r '.[0][0].id')"]);
+  examples(create, [
+    "apflow tasks create tree.json",
+    "apflow tasks execute $(apflow tasks create tree.json --json | jq -r '.[0][0].id')",
+  ]);
 
   const execute = tasks
     .command("execute")
-    .description("execute an existing tree (or one task and what it needs); on a finished tree re-runs only what failed")
+    .description(
+      "execute an existing tree (or one task and what it needs); on a finished tree re-runs only what failed",
+    )
     .argument("<id>", "root id (or the id of a task inside the tree)")
     .option("--all", "re-run every task, completed ones too")
     .option("--demo", "executors return their demo results instead of running")
@@ -44,7 +49,10 @@ export function registerTaskWrites(tasks: Command, ctx: CliContext): void {
     .option("--json", "print the final tree as JSON");
   execute.action(
     withBackend(ctx, async (backend, opts: ExecOptions & { all?: boolean }, command, id: string) => {
-      const started = await backend.execute(id, { ...(opts.demo ? { demo: true } : {}), rerun: opts.all ? "all" : "failed" });
+      const started = await backend.execute(id, {
+        ...(opts.demo ? { demo: true } : {}),
+        rerun: opts.all ? "all" : "failed",
+      });
       ctx.exitCode = await followExecutions(ctx, backend, [started], {
         json: opts.json ?? false,
         palette: ctx.palette(command),
@@ -52,18 +60,31 @@ export function registerTaskWrites(tasks: Command, ctx: CliContext): void {
       });
     }),
   );
-  examples(execute, ["apflow tasks execute <root-id>            # re-run failed/cancelled tasks and their dependents", "apflow tasks execute <root-id> --all      # re-run everything"]);
+  examples(execute, [
+    "apflow tasks execute <root-id>            # re-run failed/cancelled tasks and their dependents",
+    "apflow tasks execute <root-id> --all      # re-run everything",
+  ]);
 
   const copy = tasks
     .command("copy")
-    .description("copy a task for re-execution: a new tree linked by originalTaskId (completed dependencies keep their results)")
+    .description(
+      "copy a task for re-execution: a new tree linked by originalTaskId (completed dependencies keep their results)",
+    )
     .argument("<id>", "task to re-run (e.g. the task that failed)")
     .addOption(
-      new Option("--mode <mode>", "minimal: the task, its subtree and its dependents; full: the whole tree; custom: --tasks and what they need")
+      new Option(
+        "--mode <mode>",
+        "minimal: the task, its subtree and its dependents; full: the whole tree; custom: --tasks and what they need",
+      )
         .choices(["minimal", "full", "custom"])
         .default("minimal"),
     )
-    .option("--tasks <ids>", "custom mode: the tasks to re-run (comma-separated)", (v: string) => v.split(",").map((s) => s.trim()).filter(Boolean))
+    .option("--tasks <ids>", "custom mode: the tasks to re-run (comma-separated)", (v: string) =>
+      v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .option("--with-descendants", "custom mode: also re-run the descendants of --tasks")
     .option("--run", "execute the copy right away")
     .option("--demo", "with --run: executors return their demo results")
@@ -75,7 +96,12 @@ export function registerTaskWrites(tasks: Command, ctx: CliContext): void {
       ctx,
       async (
         backend,
-        opts: ExecOptions & { mode: "minimal" | "full" | "custom"; tasks?: string[]; withDescendants?: boolean; run?: boolean },
+        opts: ExecOptions & {
+          mode: "minimal" | "full" | "custom";
+          tasks?: string[];
+          withDescendants?: boolean;
+          run?: boolean;
+        },
         command,
         id: string,
       ) => {
@@ -91,7 +117,9 @@ export function registerTaskWrites(tasks: Command, ctx: CliContext): void {
         if (!opts.run) {
           if (opts.json) return ctx.json(copied);
           ctx.out(renderTree(copied, { palette: ctx.palette(command) }));
-          ctx.out(`copied ${copied.length} task${copied.length === 1 ? "" : "s"} into tree ${root.id}; run it with: apflow tasks execute ${root.id}`);
+          ctx.out(
+            `copied ${copied.length} task${copied.length === 1 ? "" : "s"} into tree ${root.id}; run it with: apflow tasks execute ${root.id}`,
+          );
           return;
         }
         if (!opts.json) ctx.out(ctx.palette(command).dim(`copy of ${id}: tree ${root.id} (${copied.length} tasks)`));
@@ -128,7 +156,19 @@ export function registerTaskWrites(tasks: Command, ctx: CliContext): void {
   ).action(
     withBackend(
       ctx,
-      async (backend, opts: Json & { name?: string; priority?: number; inputs?: string; params?: string; metadata?: string; runAt?: string }, _command, id: string) => {
+      async (
+        backend,
+        opts: Json & {
+          name?: string;
+          priority?: number;
+          inputs?: string;
+          params?: string;
+          metadata?: string;
+          runAt?: string;
+        },
+        _command,
+        id: string,
+      ) => {
         const patch: TaskPatch = {};
         if (opts.name !== undefined) patch.name = opts.name;
         if (opts.priority !== undefined) patch.priority = opts.priority;
@@ -136,7 +176,8 @@ export function registerTaskWrites(tasks: Command, ctx: CliContext): void {
         if (opts.params !== undefined) patch.params = parseJsonObject(opts.params, "--params") as JsonObject;
         if (opts.metadata !== undefined) patch.metadata = parseJsonObject(opts.metadata, "--metadata") as JsonObject;
         if (opts.runAt !== undefined) patch.runAt = opts.runAt === "none" ? null : opts.runAt;
-        if (Object.keys(patch).length === 0) throw usageError("nothing to update: pass --name, --priority, --inputs, --params, --metadata or --run-at");
+        if (Object.keys(patch).length === 0)
+          throw usageError("nothing to update: pass --name, --priority, --inputs, --params, --metadata or --run-at");
         const task = await backend.update(id, patch);
         if (opts.json) return ctx.json(task);
         ctx.out(`updated ${task.id} (${task.name})`);
@@ -145,7 +186,10 @@ export function registerTaskWrites(tasks: Command, ctx: CliContext): void {
   );
 
   jsonOption(
-    tasks.command("delete").description("delete a task and its descendants (refused while running or depended on)").argument("<id>", "task id"),
+    tasks
+      .command("delete")
+      .description("delete a task and its descendants (refused while running or depended on)")
+      .argument("<id>", "task id"),
   ).action(
     withBackend(ctx, async (backend, opts: Json, _command, id: string) => {
       const deleted = await backend.delete(id);
@@ -155,7 +199,10 @@ export function registerTaskWrites(tasks: Command, ctx: CliContext): void {
   );
 
   jsonOption(
-    tasks.command("cancel").description("cancel tasks; a root cancels its whole tree (idempotent)").argument("<ids...>", "task ids"),
+    tasks
+      .command("cancel")
+      .description("cancel tasks; a root cancels its whole tree (idempotent)")
+      .argument("<ids...>", "task ids"),
   ).action(
     withBackend(ctx, async (backend, opts: Json, _command, ids: string[]) => {
       const results = [];
@@ -163,7 +210,8 @@ export function registerTaskWrites(tasks: Command, ctx: CliContext): void {
       if (opts.json) return ctx.json(results);
       for (const r of results) {
         const parts = [`${r.cancelled.length} cancelled`];
-        if (r.running.length > 0) parts.push(`${r.running.length} running task${r.running.length === 1 ? "" : "s"} asked to stop`);
+        if (r.running.length > 0)
+          parts.push(`${r.running.length} running task${r.running.length === 1 ? "" : "s"} asked to stop`);
         ctx.out(`${r.id}: ${parts.join(", ")}`);
       }
     }),

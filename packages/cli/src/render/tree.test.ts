@@ -1,0 +1,74 @@
+import type { Task } from "@aipartnerupflow/core";
+import { describe, expect, it } from "vitest";
+import { createPalette } from "./colors.js";
+import { renderTree } from "./tree.js";
+
+const base: Omit<Task, "id" | "name" | "parentId"> = {
+  rootId: "r",
+  userId: null,
+  status: "completed",
+  priority: 2,
+  dependencies: [],
+  inputs: {},
+  params: {},
+  schemas: {},
+  result: null,
+  error: null,
+  progress: 1,
+  attempt: 1,
+  retry: null,
+  runAt: null,
+  originalTaskId: null,
+  hasChildren: false,
+  metadata: {},
+  createdAt: "2025-01-01T00:00:00.000Z",
+  updatedAt: "2025-01-01T00:00:00.000Z",
+  startedAt: "2025-01-01T00:00:00.000Z",
+  completedAt: "2025-01-01T00:00:01.500Z",
+};
+const task = (id: string, parentId: string | null, extra: Partial<Task> = {}): Task => ({
+  ...base,
+  id,
+  name: id,
+  parentId,
+  ...extra,
+});
+
+describe("renderTree", () => {
+  it("draws parents and children with branches, executors, durations, dependencies and errors", () => {
+    const tasks = [
+      task("r", null, {
+        params: { executorId: "aggregate_results" },
+        dependencies: [
+          { id: "a", required: true },
+          { id: "b", required: false },
+        ],
+        status: "failed",
+        error: { code: "DEPENDENCY_FAILED", message: "dependency a failed" },
+      }),
+      task("a", "r", { status: "failed", error: { code: "BOOM", message: "it broke" } }),
+      task("a1", "a"),
+      task("b", "r", { status: "in_progress", progress: 0.5, completedAt: null }),
+    ];
+    const lines = renderTree(tasks, {
+      palette: createPalette(false),
+      ids: false,
+      now: Date.parse("2025-01-01T00:00:02.000Z"),
+    });
+    expect(lines).toEqual([
+      "✖ r  failed  [aggregate_results]  1.5s  needs a, b?",
+      "│   error DEPENDENCY_FAILED: dependency a failed",
+      "├─ ✖ a  failed  1.5s",
+      "│  │   error BOOM: it broke",
+      "│  └─ ✔ a1  completed  1.5s",
+      "└─ ◐ b  in_progress  50%  2.0s",
+    ]);
+  });
+
+  it("draws a subtree (parent not in the list) as a root, and colours only when asked", () => {
+    const plain = renderTree([task("child", "missing-parent")], { palette: createPalette(false) });
+    expect(plain).toEqual(["✔ child  completed  1.5s  child"]);
+    const coloured = renderTree([task("child", "missing-parent")], { palette: createPalette(true) });
+    expect(coloured[0]).toContain("\x1b[32m✔\x1b[39m");
+  });
+});
