@@ -78,7 +78,10 @@ describe("A2A push notifications", () => {
     });
     const taskId = "id" in result ? result.id : "";
     await receiver.until((d) => d.body.includes("TASK_STATE_COMPLETED") || d.body.includes('"completed"'));
-    expect(receiver.deliveries.length).toBeGreaterThan(1);
+    // One delivery per streamed response (the task, then one per event); they are sent in parallel.
+    const expected = 1 + (await engine.store.readEvents({ rootId: taskId })).filter((e) => e.executionId !== null).length;
+    await receiver.until(() => receiver.deliveries.length >= expected);
+    expect(receiver.deliveries).toHaveLength(expected);
     expect(receiver.deliveries.every((d) => d.body.includes(taskId))).toBe(true);
     expect(receiver.deliveries[0]?.headers["x-a2a-notification-token"]).toBe("tok");
   });
