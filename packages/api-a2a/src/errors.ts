@@ -31,6 +31,7 @@ const HTTP_STATUS: Record<number, number> = {
   [ErrorCode.InvalidParent]: 400,
   [ErrorCode.InvalidDependency]: 400,
   [ErrorCode.TreeValidationFailed]: 400,
+  [ErrorCode.Unavailable]: 503,
   [RATE_LIMITED]: 429,
 };
 

@@ -22,6 +22,8 @@ export const ErrorCode = {
   InvalidParent: -32010,
   InvalidDependency: -32011,
   TreeValidationFailed: -32012,
+  /** Beyond the table of SPEC §8.4 (server range): the engine is shutting down. HTTP 503. */
+  Unavailable: -32013,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -110,6 +112,13 @@ export class ExecutorNotFoundError extends ApflowError {
 export class LeaseLostError extends ApflowError {
   constructor(taskId: string) {
     super(ErrorCode.InvalidTransition, `task ${taskId}: lease lost or token stale`, { taskId });
+  }
+}
+
+/** The engine is stopping or stopped: try again later (HTTP 503). */
+export class EngineStoppedError extends ApflowError {
+  constructor() {
+    super(ErrorCode.Unavailable, "the engine is shutting down; try again later");
   }
 }
 

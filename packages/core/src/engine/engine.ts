@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { ApflowError, ErrorCode, NotFoundError } from "../errors.js";
+import { ApflowError, EngineStoppedError, ErrorCode, NotFoundError } from "../errors.js";
 import { type Logger, silentLogger } from "../logger.js";
 import { Registry } from "../registry/registry.js";
 import type { CancelResult, ClaimedTask, StartExecutionRequest, TaskStore } from "../store/types.js";
@@ -201,7 +201,7 @@ export class Engine {
   /** Run a tree, or one task inside it with what it needs (SPEC §5.4). */
   async execute(taskId: string, options: ExecuteOptions = {}): Promise<ExecutionHandle> {
     if (this.state === "stopping" || this.state === "stopped") {
-      throw new ApflowError(ErrorCode.Internal, "engine is stopped");
+      throw new EngineStoppedError();
     }
     const request: StartExecutionRequest = {
       taskId,

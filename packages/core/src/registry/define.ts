@@ -48,16 +48,22 @@ export function executor<I = JsonObject, O = JsonValue>(
 
 /**
  * Load a plugin by package name (or file URL) with dynamic import and run it against the
- * registry. The module must export a plugin as `default` or as `plugin`.
+ * registry. The module must export a plugin as `default` or as `plugin`. Applications pass
+ * `loader.resolve` (for example `(s) => import.meta.resolve(s)` from their own module) so that
+ * package names resolve from the application's dependencies.
  */
 export async function loadPlugin(
   registry: Registry,
   specifier: string,
   options?: Record<string, unknown>,
+  loader: { resolve?: (specifier: string) => string } = {},
 ): Promise<PluginDefinition> {
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(specifier)) as Record<string, unknown>;
+    // A bare package name resolves from core's own folder unless the caller resolves it from
+    // where the application's packages are installed.
+    const target = loader.resolve ? loader.resolve(specifier) : specifier;
+    mod = (await import(target)) as Record<string, unknown>;
   } catch (err) {
     throw new ApflowError(
       ErrorCode.InvalidParams,

@@ -90,6 +90,7 @@ export interface TaskStore {
   getAttempts(taskId: string): Promise<AttemptRecord[]>;
 
   getExecution(id: string): Promise<Execution | null>;
+  /** Executions oldest first; with `limit`, the newest `limit` of them (still oldest first). */
   listExecutions(query?: { rootId?: string; status?: Execution["status"]; limit?: number }): Promise<Execution[]>;
 
   /** Change what a task will do. Only tasks that are not running may be updated. */
