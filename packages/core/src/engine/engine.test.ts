@@ -502,6 +502,14 @@ describe("Engine", () => {
     expect(await store.readEvents({})).toEqual([]);
   });
 
+  it("execute on a stopped engine is refused as unavailable, not as an internal error", async () => {
+    const { engine } = setup();
+    const [root] = await engine.createTree([{ name: "late", params: { executorId: "echo" } }]);
+    await engine.start();
+    await engine.stop();
+    await expect(engine.execute((root as Task).id)).rejects.toMatchObject({ code: -32013 });
+  });
+
   it("several independent trees are created in one request", async () => {
     const { engine } = setup();
     const trees = await engine.createTrees([{ name: "r1" }, { name: "r2" }, { name: "c2", parentId: "r2" }]);
