@@ -27,22 +27,49 @@ export interface CliOptions {
  * DATABASE_URL or colour settings), so each test's store is the SQLite file of its own cwd.
  */
 export function runCli(args: string[], options: CliOptions): Promise<CliResult> {
+  return spawnCli(args, options).done;
+}
+
+export interface RunningCli {
+  /** Output so far. */
+  stdout(): string;
+  done: Promise<CliResult>;
+}
+
+/** Like `runCli`, without waiting: for commands that run while the test does something else. */
+export function spawnCli(args: string[], options: CliOptions): RunningCli {
   const env = cleanEnv();
   env.NO_COLOR = "1";
   for (const [k, v] of Object.entries(options.env ?? {})) {
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", fail);
-    child.on("close", (code) => done({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? "");
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env, stdio: ["pipe", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (d: string) => {
+    stdout += d;
   });
+  child.stderr.setEncoding("utf8").on("data", (d: string) => {
+    stderr += d;
+  });
+  child.stdin.end(options.input ?? "");
+  return {
+    stdout: () => stdout,
+    done: new Promise((done, fail) => {
+      child.on("error", fail);
+      child.on("close", (code) => done({ code, stdout, stderr }));
+    }),
+  };
+}
+
+/** Re-check `probe` until it returns a value (the test's own timeout bounds the wait). */
+export async function eventually<T>(probe: () => Promise<T | undefined>): Promise<T> {
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Parse a CLI's JSON output, failing with the output itself when it is not JSON. */
