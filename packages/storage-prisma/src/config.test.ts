@@ -20,7 +20,9 @@ describe("resolveDatabase", () => {
   });
 
   it("falls back to APFLOW_DATABASE_URL, then DATABASE_URL, then the embedded default", () => {
-    expect(resolveDatabase(undefined, { APFLOW_DATABASE_URL: "postgres://a/b", DATABASE_URL: "/tmp/z.db" }).provider).toBe("postgres");
+    expect(
+      resolveDatabase(undefined, { APFLOW_DATABASE_URL: "postgres://a/b", DATABASE_URL: "/tmp/z.db" }).provider,
+    ).toBe("postgres");
     expect(resolveDatabase(undefined, { DATABASE_URL: "/tmp/z.db" })).toMatchObject({ path: "/tmp/z.db" });
     expect(resolveDatabase(undefined, {})).toMatchObject({ provider: "sqlite", path: resolve(DEFAULT_SQLITE_PATH) });
   });

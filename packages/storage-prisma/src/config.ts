@@ -4,9 +4,7 @@ import { ApflowError, ErrorCode } from "@aipartnerupflow/core";
 /** Where the store lives when nothing is configured. */
 export const DEFAULT_SQLITE_PATH = "./.apflow/apflow.db";
 
-export type DatabaseTarget =
-  | { provider: "sqlite"; path: string; url: string }
-  | { provider: "postgres"; url: string };
+export type DatabaseTarget = { provider: "sqlite"; path: string; url: string } | { provider: "postgres"; url: string };
 
 /**
  * Pick the database from a URL: `postgres://` / `postgresql://` is PostgreSQL; `file:<path>`, a

@@ -3,7 +3,12 @@ import pg from "pg";
 import { resolveDatabase } from "./config.js";
 import { migrate } from "./migrate/index.js";
 import { postgresClient, type StoreClient, sqliteClient } from "./prisma/clients.js";
-import { createTestDatabase, postgresReachable, requirePostgresInCi, type TestDatabase } from "./test-support/postgres.js";
+import {
+  createTestDatabase,
+  postgresReachable,
+  requirePostgresInCi,
+  type TestDatabase,
+} from "./test-support/postgres.js";
 import { tempDir } from "./test-support/sqlite.js";
 
 /**
@@ -87,7 +92,15 @@ async function writeAndReadEveryModel(prisma: StoreClient): Promise<void> {
   });
   expect(typeof event.seq).toBe("bigint");
   await prisma.attempt.create({
-    data: { taskId: "t1", attempt: 1, startedAt: at, endedAt: at, status: "failed", error: { code: "E", message: "m" }, owner: "node" },
+    data: {
+      taskId: "t1",
+      attempt: 1,
+      startedAt: at,
+      endedAt: at,
+      status: "failed",
+      error: { code: "E", message: "m" },
+      owner: "node",
+    },
   });
 
   const read = await prisma.task.findUniqueOrThrow({ where: { id: "t1" } });

@@ -1,4 +1,4 @@
-import pg from "pg";
+import type pg from "pg";
 import { numberPlaceholders } from "./placeholders.js";
 import type { SqlDatabase, SqlSession, SqlValue } from "./types.js";
 

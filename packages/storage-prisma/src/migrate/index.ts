@@ -10,7 +10,9 @@ export type { MigrationReport, MigrationStatus };
  * Apply the package's pending SQL migrations to the database at `url` (see `resolveDatabase` for
  * the default). Idempotent, and safe when several processes migrate at once.
  */
-export async function migrate(options: DatabaseOptions = {}): Promise<MigrationReport & { provider: "sqlite" | "postgres" }> {
+export async function migrate(
+  options: DatabaseOptions = {},
+): Promise<MigrationReport & { provider: "sqlite" | "postgres" }> {
   const target = resolveDatabase(options.url);
   const { db } = openDatabase(target);
   try {

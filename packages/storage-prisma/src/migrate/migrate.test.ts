@@ -3,7 +3,12 @@ import { ApflowError } from "@aipartnerupflow/core";
 import { cpSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openSqlite } from "../db/sqlite.js";
-import { createTestDatabase, postgresReachable, requirePostgresInCi, type TestDatabase } from "../test-support/postgres.js";
+import {
+  createTestDatabase,
+  postgresReachable,
+  requirePostgresInCi,
+  type TestDatabase,
+} from "../test-support/postgres.js";
 import { tempDir } from "../test-support/sqlite.js";
 import { createPrismaStore } from "../store/create.js";
 import { loadMigrations, migrationsRoot } from "./files.js";
@@ -52,7 +57,10 @@ describe("migrations on SQLite", () => {
     const db = openSqlite(dir.file());
     try {
       await runMigrations(db, loadMigrations("sqlite", root));
-      writeFileSync(join(root, "sqlite", "0002_broken.sql"), "CREATE TABLE extra (id TEXT);\nINSERT INTO no_such_table VALUES (1);\n");
+      writeFileSync(
+        join(root, "sqlite", "0002_broken.sql"),
+        "CREATE TABLE extra (id TEXT);\nINSERT INTO no_such_table VALUES (1);\n",
+      );
       await expect(runMigrations(db, loadMigrations("sqlite", root))).rejects.toThrow(/no_such_table/);
       expect(await db.all("SELECT name FROM sqlite_master WHERE name = 'extra'")).toEqual([]);
       writeFileSync(join(root, "sqlite", "0002_broken.sql"), "CREATE TABLE extra (id TEXT);\n");
@@ -97,4 +105,3 @@ describe.skipIf(!reachable)("migrations on PostgreSQL", () => {
     expect(status.pending).toEqual([]);
   });
 });
-

@@ -68,7 +68,9 @@ export async function readMigrationStatus(db: SqlDatabase, migrations: Migration
   const tables =
     db.dialect === "sqlite"
       ? await db.all("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'apflow_migrations'")
-      : await db.all("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'apflow_migrations'");
+      : await db.all(
+          "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'apflow_migrations'",
+        );
   const rows =
     tables.length === 0
       ? []

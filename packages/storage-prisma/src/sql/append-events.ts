@@ -25,7 +25,7 @@ export async function appendEvents(tx: SqlSession, events: readonly NewEvent[]):
         e.progress ?? null,
         e.message ?? null,
         e.result === undefined ? null : JSON.stringify(e.result),
-        e.error === undefined ? null : writeJson(e.error) ?? "null",
+        e.error === undefined ? null : (writeJson(e.error) ?? "null"),
         new Date(e.at),
       );
     }
@@ -35,7 +35,9 @@ export async function appendEvents(tx: SqlSession, events: readonly NewEvent[]):
       params,
     );
     const seqs = rows.map((r) => Number(r.seq)).sort((a, b) => a - b);
-    batch.forEach((e, i) => out.push({ ...e, seq: seqs[i] as number } as TaskEvent));
+    batch.forEach((e, i) => {
+      out.push({ ...e, seq: seqs[i] as number } as TaskEvent);
+    });
   }
   return out;
 }

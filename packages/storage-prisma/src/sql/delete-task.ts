@@ -28,9 +28,11 @@ export async function deleteTask(tx: SqlSession, id: string): Promise<{ deleted:
   // Tree order is creation order, and a parent is created before its children.
   for (const row of tree) if (row.parent_id !== null && doomed.has(row.parent_id)) doomed.add(row.id);
   const running = new Set(
-    (await tx.all<{ id: string }>("SELECT id FROM executions WHERE root_id = ? AND status = 'running'", [target.root_id])).map(
-      (r) => r.id,
-    ),
+    (
+      await tx.all<{ id: string }>("SELECT id FROM executions WHERE root_id = ? AND status = 'running'", [
+        target.root_id,
+      ])
+    ).map((r) => r.id),
   );
   const byId = new Map(tree.map((r) => [r.id, r]));
   const ids = [...doomed];

@@ -59,10 +59,11 @@ export async function finishExecution(
     : Number(row.failed) > 0
       ? "failed"
       : "completed";
-  await tx.run(
-    `UPDATE executions SET status = ?, finished_at = ${timeParam(tx.dialect)}, remaining = 0 WHERE id = ?`,
-    [status, new Date(at), current.id],
-  );
+  await tx.run(`UPDATE executions SET status = ?, finished_at = ${timeParam(tx.dialect)}, remaining = 0 WHERE id = ?`, [
+    status,
+    new Date(at),
+    current.id,
+  ]);
   events.push({
     type: "tree.finished",
     taskId: current.rootId,

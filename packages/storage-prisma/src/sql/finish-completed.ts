@@ -47,7 +47,11 @@ export async function finishCompleted(
     const params: SqlValue[] = [now, now];
     for (const item of batch) {
       assertTransition(item.taskId, "in_progress", "completed");
-      params.push(item.taskId, item.leaseToken, item.outcome.result === null ? null : JSON.stringify(item.outcome.result));
+      params.push(
+        item.taskId,
+        item.leaseToken,
+        item.outcome.result === null ? null : JSON.stringify(item.outcome.result),
+      );
     }
     const rows = await tx.all<TaskRow>(completeSql(d, batch.length), params);
     for (const row of rows) done.push(row);

@@ -21,7 +21,11 @@ export function cancelledError(): TaskError {
 }
 
 /** The UPDATE that writes an outcome, fenced by the lease token: `SET` clause and its parameters. */
-function outcomeUpdate(d: Dialect, outcome: TaskOutcome, now: Date): { set: string; params: SqlValue[]; to: TaskStatus } {
+function outcomeUpdate(
+  d: Dialect,
+  outcome: TaskOutcome,
+  now: Date,
+): { set: string; params: SqlValue[]; to: TaskStatus } {
   const time = timeParam(d);
   const json = jsonParam(d);
   if (outcome.status === "completed") {
@@ -86,7 +90,13 @@ export async function finishTask(
   const at = now.toISOString();
   await tx.run(
     `UPDATE attempts SET ended_at = ${timeParam(d)}, status = ?, error = ${jsonParam(d)} WHERE task_id = ? AND attempt = ?`,
-    [now, update.to === "pending" ? "failed" : update.to, task.error === null ? null : JSON.stringify(task.error), taskId, task.attempt],
+    [
+      now,
+      update.to === "pending" ? "failed" : update.to,
+      task.error === null ? null : JSON.stringify(task.error),
+      taskId,
+      task.attempt,
+    ],
   );
 
   const events: NewEvent[] = [];

@@ -100,7 +100,11 @@ export async function insertTasks(
   }
 
   const edges: SqlValue[][] = [];
-  for (const t of tasks) t.dependencies.forEach((dep, i) => edges.push([t.id, dep.id, dep.required, i]));
+  for (const t of tasks) {
+    t.dependencies.forEach((dep, i) => {
+      edges.push([t.id, dep.id, dep.required, i]);
+    });
+  }
   for (const batch of chunks(edges, EDGE_ROWS_PER_INSERT)) {
     await tx.run(
       `INSERT INTO task_dependencies (task_id, depends_on_id, required, position) VALUES ${batch.map(() => "(?, ?, ?, ?)").join(", ")}`,

@@ -7,9 +7,9 @@ import { jsonText } from "./fragments.js";
 export async function readEvents(db: SqlSession, query: EventQuery): Promise<TaskEvent[]> {
   const where = ["seq > ?"];
   const params: SqlValue[] = [query.afterSeq ?? 0];
-  if (query.rootId !== undefined) (where.push("root_id = ?"), params.push(query.rootId));
-  if (query.taskId !== undefined) (where.push("task_id = ?"), params.push(query.taskId));
-  if (query.executionId !== undefined) (where.push("execution_id = ?"), params.push(query.executionId));
+  if (query.rootId !== undefined) where.push("root_id = ?"), params.push(query.rootId);
+  if (query.taskId !== undefined) where.push("task_id = ?"), params.push(query.taskId);
+  if (query.executionId !== undefined) where.push("execution_id = ?"), params.push(query.executionId);
   params.push(query.limit ?? 1000);
   const d = db.dialect;
   const rows = await db.all<EventRow>(

@@ -60,7 +60,14 @@ export async function reclaimExpired(
     if (!updated) continue;
     const task = taskFromRow(d, updated);
     tasks.push(task);
-    const base = { taskId: task.id, rootId: task.rootId, executionId: updated.execution_id, status: task.status, at, error };
+    const base = {
+      taskId: task.id,
+      rootId: task.rootId,
+      executionId: updated.execution_id,
+      status: task.status,
+      at,
+      error,
+    };
     if (!terminal) {
       events.push({ ...base, type: "task.retrying" });
       continue;

@@ -1,10 +1,4 @@
-import {
-  type NewEvent,
-  sourcesOf,
-  type TaskError,
-  TaskErrorCode,
-  type TaskStatus,
-} from "@aipartnerupflow/core";
+import { type NewEvent, sourcesOf, type TaskError, TaskErrorCode, type TaskStatus } from "@aipartnerupflow/core";
 import type { SqlSession } from "../db/types.js";
 import { byOrdinal, type TaskRow } from "../store/rows.js";
 import type { ExecutionLedger } from "./execution-accounting.js";

@@ -45,10 +45,9 @@ export async function startExecution(
   );
   if (!target) throw new NotFoundError("task", request.taskId);
   const rootId = target.root_id;
-  const [running] = await tx.all<{ id: string }>(
-    "SELECT id FROM executions WHERE root_id = ? AND status = 'running'",
-    [rootId],
-  );
+  const [running] = await tx.all<{ id: string }>("SELECT id FROM executions WHERE root_id = ? AND status = 'running'", [
+    rootId,
+  ]);
   if (running) throw new AlreadyExecutingError(rootId, running.id);
 
   const tree = await tx.all<TreeRow>(
@@ -103,10 +102,10 @@ export async function startExecution(
         WHERE id IN (${marks(batch.length)}) AND ${unindexed(d, "status")} IN ${statusList(RERUNNABLE)}`,
       [when, ...batch],
     );
-    await tx.run(
-      `UPDATE tasks SET execution_id = ?, cancel_requested = false WHERE id IN (${marks(batch.length)})`,
-      [executionId, ...batch],
-    );
+    await tx.run(`UPDATE tasks SET execution_id = ?, cancel_requested = false WHERE id IN (${marks(batch.length)})`, [
+      executionId,
+      ...batch,
+    ]);
   }
   await tx.run(
     `UPDATE tasks SET unresolved = (
@@ -118,9 +117,7 @@ export async function startExecution(
     [executionId],
   );
 
-  const events: NewEvent[] = [
-    { type: "tree.started", taskId: rootId, rootId, executionId, status: "in_progress", at },
-  ];
+  const events: NewEvent[] = [{ type: "tree.started", taskId: rootId, rootId, executionId, status: "in_progress", at }];
   const execution = runSet.length === 0 ? await finishExecution(tx, row, at, events) : undefined;
   return { execution: execution ?? executionFromRow(row), events };
 }

@@ -16,17 +16,18 @@ export async function updateTask(tx: SqlSession, id: string, patch: TaskPatch, n
   const valid = validatePatch(patch);
   const sets: string[] = [];
   const params: SqlValue[] = [];
-  const json = (column: string, value: unknown) => {
-    sets.push(`${column} = ${jsonParam(d)}`);
-    params.push(writeJson(value as never));
+  const set = (column: string, value: SqlValue, placeholder = "?"): void => {
+    sets.push(`${column} = ${placeholder}`);
+    params.push(value);
   };
-  if (valid.name !== undefined) (sets.push("name = ?"), params.push(valid.name));
+  const json = (column: string, value: unknown): void => set(column, writeJson(value), jsonParam(d));
+  if (valid.name !== undefined) sets.push("name = ?"), params.push(valid.name);
   if (valid.inputs !== undefined) json("inputs", valid.inputs);
   if (valid.params !== undefined) json("params", valid.params);
   if (valid.schemas !== undefined) json("schemas", valid.schemas);
   if (valid.metadata !== undefined) json("metadata", valid.metadata);
   if (valid.retry !== undefined) json("retry", valid.retry);
-  if (valid.priority !== undefined) (sets.push("priority = ?"), params.push(valid.priority));
+  if (valid.priority !== undefined) sets.push("priority = ?"), params.push(valid.priority);
   if (valid.runAt !== undefined) {
     sets.push(`run_at = ${timeParam(d)}`);
     params.push(valid.runAt === null ? null : new Date(valid.runAt));

@@ -1,6 +1,12 @@
 import { describeStoreContract } from "@aipartnerupflow/core/testing";
 import { afterAll, beforeAll, describe } from "vitest";
-import { createTestDatabase, postgresReachable, requirePostgresInCi, type TestDatabase, truncateStore } from "../test-support/postgres.js";
+import {
+  createTestDatabase,
+  postgresReachable,
+  requirePostgresInCi,
+  type TestDatabase,
+  truncateStore,
+} from "../test-support/postgres.js";
 import { migrate } from "../migrate/index.js";
 import { createPrismaStore } from "./create.js";
 

@@ -47,7 +47,10 @@ describe("crash safety on SQLite", () => {
 
     const observer = await createPrismaStore({ url: `file:${path}` });
     // Kill while the tree is part-way: some tasks completed, others in flight.
-    await waitFor(async () => ((await observer.countByStatus({ rootId: "crash-root" })).completed >= SIZE / 4 ? true : undefined), "progress");
+    await waitFor(
+      async () => ((await observer.countByStatus({ rootId: "crash-root" })).completed >= SIZE / 4 ? true : undefined),
+      "progress",
+    );
     child.kill("SIGKILL");
     await new Promise((resolve) => child.once("exit", resolve));
     const atKill = await observer.countByStatus({ rootId: "crash-root" });
@@ -72,7 +75,8 @@ describe("crash safety on SQLite", () => {
 
     const events = await store.readEvents({ rootId: "crash-root", limit: 100_000 });
     const completions = new Map<string, number>();
-    for (const e of events) if (e.type === "task.completed") completions.set(e.taskId, (completions.get(e.taskId) ?? 0) + 1);
+    for (const e of events)
+      if (e.type === "task.completed") completions.set(e.taskId, (completions.get(e.taskId) ?? 0) + 1);
     expect(completions.size).toBe(SIZE);
     expect([...completions.values()].every((n) => n === 1)).toBe(true);
     expect(events.filter((e) => e.type === "tree.finished")).toHaveLength(1);

@@ -1,7 +1,13 @@
 import { LeaseLostError, type NewTask, type TaskStore, validateTasks } from "@aipartnerupflow/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrate } from "../migrate/index.js";
-import { createTestDatabase, postgresReachable, requirePostgresInCi, type TestDatabase, truncateStore } from "../test-support/postgres.js";
+import {
+  createTestDatabase,
+  postgresReachable,
+  requirePostgresInCi,
+  type TestDatabase,
+  truncateStore,
+} from "../test-support/postgres.js";
 import { tempDir } from "../test-support/sqlite.js";
 import { createPrismaStore } from "./create.js";
 
@@ -32,7 +38,11 @@ async function checkMixedBatch(store: TaskStore): Promise<void> {
     [
       { taskId: id("a"), leaseToken: token("a"), outcome: { status: "completed", result: { n: 1 } } },
       { taskId: id("b"), leaseToken: "stale", outcome: { status: "completed", result: null } },
-      { taskId: id("c"), leaseToken: token("c"), outcome: { status: "failed", error: { code: "BOOM", message: "no" } } },
+      {
+        taskId: id("c"),
+        leaseToken: token("c"),
+        outcome: { status: "failed", error: { code: "BOOM", message: "no" } },
+      },
     ],
     T0,
   );

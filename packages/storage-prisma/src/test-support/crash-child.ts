@@ -6,13 +6,16 @@ import { Engine, Registry, type TaskInput } from "@aipartnerupflow/core";
 import { createPrismaStore } from "../store/create.js";
 
 export function crashTree(size: number): TaskInput[] {
-  const tasks: TaskInput[] = [{ id: "crash-root", name: "root", params: { executorId: "slow" }, dependencies: [] }];
+  const rootDependencies: string[] = [];
+  const tasks: TaskInput[] = [
+    { id: "crash-root", name: "root", params: { executorId: "slow" }, dependencies: rootDependencies },
+  ];
   for (let i = 0; i < size - 1; i++) {
     const id = `crash-${i}`;
     // Chains of 4 so that dependents wait for work that was in flight when the process died.
     const dependencies = i % 4 === 0 ? [] : [`crash-${i - 1}`];
     tasks.push({ id, name: id, parentId: "crash-root", params: { executorId: "slow" }, dependencies });
-    (tasks[0]?.dependencies as string[]).push(id);
+    rootDependencies.push(id);
   }
   return tasks;
 }

@@ -28,7 +28,8 @@ export function requirePostgresInCi(reachable: boolean): void {
       `PostgreSQL is not reachable at ${ADMIN_URL.replace(/\/\/[^@]*@/, "//")} and CI is set: the PostgreSQL tests must run in CI`,
     );
   }
-  if (!reachable) console.warn(`PostgreSQL not reachable at ${ADMIN_URL}: PostgreSQL tests skipped (they fail when CI=true)`);
+  if (!reachable)
+    console.warn(`PostgreSQL not reachable at ${ADMIN_URL}: PostgreSQL tests skipped (they fail when CI=true)`);
 }
 
 export interface TestDatabase {
