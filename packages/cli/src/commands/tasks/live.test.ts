@@ -81,4 +81,16 @@ describe("following and cancelling a tree that runs in another process", () => {
       ["gate-root", "cancelled"],
     ]);
   });
+
+  it("Ctrl-C during run cancels the tree and exits 1", async () => {
+    gatedTree();
+    const run = spawnCli(["run", "gated.json"], { cwd: dir, env });
+    await runningRoot();
+    run.kill("SIGINT");
+    const ran = await run.done;
+    expect(ran.code).toBe(1);
+    expect(ran.stderr).toContain("cancelling");
+    expect(ran.stdout).toMatch(/⊘ gate {2}cancelled/);
+    expect(ran.stdout).toContain("1 tree: 0 completed, 1 not completed");
+  });
 });
