@@ -596,6 +596,47 @@ export const storeContractChecks: StoreCheck[] = [
     },
   },
   {
+    name: "finishTasks (when implemented) applies each item on its own, in one write",
+    async run(store) {
+      if (!store.finishTasks) return;
+      const tasks = await create(store, [
+        { name: "root", dependencies: ["ok", "bad"] },
+        { name: "ok", parentId: "root" },
+        { name: "bad", parentId: "root" },
+        { name: "stale", parentId: "root" },
+      ]);
+      const rootId = (tasks.get("root") as Task).id;
+      const exec = await start(store, rootId);
+      const claimed = await claimAll(store);
+      const token = (name: string) => (claimed.find((c) => c.task.name === name) as ClaimedTask).leaseToken;
+      const id = (name: string) => (tasks.get(name) as Task).id;
+      const out = await store.finishTasks(
+        [
+          { taskId: id("ok"), leaseToken: token("ok"), outcome: { status: "completed", result: { v: 1 } } },
+          { taskId: id("stale"), leaseToken: "not-the-token", outcome: { status: "completed", result: null } },
+          { taskId: id("bad"), leaseToken: token("bad"), outcome: { status: "failed", error: { code: "X", message: "x" } } },
+        ],
+        at(1),
+      );
+      expect(out.results.map((r) => [r.taskId, r.task?.status ?? null, r.error ? r.error.constructor.name : null])).toEqual([
+        [id("ok"), "completed", null],
+        [id("stale"), null, "LeaseLostError"],
+        [id("bad"), "failed", null],
+      ]);
+      expect(await statuses(store, rootId)).toEqual({ root: "failed", ok: "completed", bad: "failed", stale: "in_progress" });
+      expect(out.finished).toEqual([]);
+      const seqs = out.events.map((e) => e.seq);
+      expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+      expect(out.events.filter((e) => e.taskId === rootId).map((e) => e.type)).toEqual(["task.failed"]);
+      const last = await store.finishTasks(
+        [{ taskId: id("stale"), leaseToken: token("stale"), outcome: { status: "completed", result: null } }],
+        at(2),
+      );
+      expect(last.finished.map((e) => [e.id, e.status])).toEqual([[exec.id, "failed"]]);
+      expect(last.events.filter((e) => e.type === "tree.finished")).toHaveLength(1);
+    },
+  },
+  {
     name: "returned tasks are copies: mutating them does not change the store",
     async run(store) {
       const tasks = await create(store, [{ name: "solo", inputs: { nested: { v: 1 } } }]);

@@ -46,6 +46,7 @@ export interface TaskStore {
    * Finish several claimed tasks in one write (one transaction for SQL stores): the engine
    * batches the outcomes of tasks that end together. Each item is applied or refused on its own,
    * exactly as `finishTask` would. Optional: without it the engine calls `finishTask` per task.
+   * `events` are in `seq` order; one task's events keep their order, items may interleave.
    */
   finishTasks?(items: FinishItem[], now?: Date): Promise<FinishBatchResult>;
 
