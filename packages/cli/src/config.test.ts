@@ -57,6 +57,7 @@ describe("exit codes", () => {
     expect(exitCodeFor(new ApflowError(ErrorCode.TaskNotFound, "task not found: x"))).toBe(ExitCode.Usage);
     expect(exitCodeFor(new ApflowError(ErrorCode.AlreadyExecuting, "busy"))).toBe(ExitCode.Failed);
     expect(exitCodeFor(new ApflowError(ErrorCode.Unauthorized, "no"))).toBe(ExitCode.Unreachable);
+    expect(exitCodeFor(new ApflowError(ErrorCode.Unavailable, "shutting down"))).toBe(ExitCode.Unreachable);
     expect(exitCodeFor(Object.assign(new Error("connect"), { code: "ECONNREFUSED" }))).toBe(ExitCode.Unreachable);
     expect(
       exitCodeFor(new TypeError("fetch failed", { cause: Object.assign(new Error("x"), { code: "ECONNREFUSED" }) })),

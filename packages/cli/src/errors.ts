@@ -68,7 +68,8 @@ const NETWORK_CODES: ReadonlySet<string> = new Set([
 export function exitCodeFor(err: unknown): ExitCode {
   if (err instanceof CliError) return err.exitCode;
   if (err instanceof ApflowError) {
-    if (err.code === ErrorCode.Unauthorized) return ExitCode.Unreachable;
+    // Unavailable (-32013): the engine or server is shutting down.
+    if (err.code === ErrorCode.Unauthorized || err.code === ErrorCode.Unavailable) return ExitCode.Unreachable;
     return USAGE_CODES.has(err.code) ? ExitCode.Usage : ExitCode.Failed;
   }
   if (isUnreachable(err)) return ExitCode.Unreachable;

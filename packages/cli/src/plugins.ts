@@ -31,7 +31,7 @@ export async function loadPlugins(
   ];
   for (const spec of specs) {
     try {
-      const plugin = await loadPlugin(registry, importTarget(spec.specifier, cwd), spec.options);
+      const plugin = await loadPlugin(registry, spec.specifier, spec.options, { resolve: (s) => importTarget(s, cwd) });
       loaded.push({ name: plugin.name, specifier: spec.specifier, source: spec.source });
     } catch (err) {
       const where = spec.source === "env" ? "APFLOW_PLUGINS" : (config.path ?? "the config file");
@@ -51,13 +51,19 @@ export async function loadPlugins(
 /**
  * What to `import()` for a plugin: a file URL for paths; for a package name, the entry of the
  * package as installed in the working directory's `node_modules` (walking up), so a project's
- * own plugins resolve even when `apflow` is installed elsewhere; else the bare name.
+ * own plugins resolve even when `apflow` is installed elsewhere; else the package as seen from
+ * the CLI itself (installed beside it, e.g. globally).
  */
 export function importTarget(specifier: string, cwd: string): string {
   if (specifier.startsWith("file:")) return specifier;
   if (isPathSpecifier(specifier)) return pathToFileURL(specifier).href;
   const entry = resolvePackageEntry(specifier, cwd);
-  return entry ? pathToFileURL(entry).href : specifier;
+  if (entry) return pathToFileURL(entry).href;
+  try {
+    return import.meta.resolve(specifier);
+  } catch {
+    return specifier;
+  }
 }
 
 function resolvePackageEntry(name: string, cwd: string): string | undefined {

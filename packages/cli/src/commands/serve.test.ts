@@ -83,29 +83,32 @@ describe("remote mode against apflow serve", () => {
 });
 
 describe("apflow daemon", () => {
+  // Runs before the directory is removed, also when a test times out: no daemon is left behind.
+  afterEach(async () => {
+    await runCli(["daemon", "stop"], { cwd: dir });
+  });
+
   it("start, status, logs, stop", async () => {
     const port = String(await freePort());
     const start = await runCli(["daemon", "start", "--port", port], { cwd: dir });
     expect(start.stderr).toBe("");
     expect(start.code).toBe(0);
     expect(start.stdout).toMatch(new RegExp(`started: pid \\d+, http://127\\.0\\.0\\.1:${port}`));
-    try {
-      const again = await runCli(["daemon", "start", "--port", port], { cwd: dir });
-      expect(again.stdout).toContain("already running");
-      const status = parseJson<{ running: boolean; answering: boolean; url: string }>(
-        await runCli(["daemon", "status", "--json"], { cwd: dir }),
-      );
-      expect(status).toMatchObject({ running: true, answering: true, url: `http://127.0.0.1:${port}` });
-      const run = await runCli(["run", join(EXAMPLES, "hello-world.json"), "--server", status.url, "--no-live"], {
-        cwd: dir,
-      });
-      expect(run.code).toBe(0);
-      const logs = await runCli(["daemon", "logs", "-n", "200"], { cwd: dir });
-      expect(logs.stdout).toContain('"path":"/tasks"');
-    } finally {
-      const stop = await runCli(["daemon", "stop"], { cwd: dir });
-      expect(stop.stdout).toMatch(/stopped pid \d+/);
-    }
+    const again = await runCli(["daemon", "start", "--port", port], { cwd: dir });
+    expect(again.stdout).toContain("already running");
+    const status = parseJson<{ running: boolean; answering: boolean; url: string }>(
+      await runCli(["daemon", "status", "--json"], { cwd: dir }),
+    );
+    expect(status).toMatchObject({ running: true, answering: true, url: `http://127.0.0.1:${port}` });
+    const run = await runCli(["run", join(EXAMPLES, "hello-world.json"), "--server", status.url, "--no-live"], {
+      cwd: dir,
+    });
+    expect(run.code).toBe(0);
+    const logs = await runCli(["daemon", "logs", "-n", "200"], { cwd: dir });
+    expect(logs.stdout).toContain('"path":"/tasks"');
+
+    const stop = await runCli(["daemon", "stop"], { cwd: dir });
+    expect(stop.stdout).toMatch(/stopped pid \d+/);
     const after = await runCli(["daemon", "status"], { cwd: dir });
     expect(after.code).toBe(1);
     expect(after.stdout).toContain("not running");

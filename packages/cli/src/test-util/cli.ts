@@ -38,6 +38,12 @@ export interface RunningCli {
   done: Promise<CliResult>;
 }
 
+/** CLI processes still running; killed when the test process exits (a timed-out test leaves none behind). */
+const live = new Set<{ kill(signal?: NodeJS.Signals): boolean }>();
+process.once("exit", () => {
+  for (const child of live) child.kill("SIGKILL");
+});
+
 /** Like `runCli`, without waiting: for commands that run while the test does something else. */
 export function spawnCli(args: string[], options: CliOptions): RunningCli {
   const env = cleanEnv();
@@ -47,6 +53,8 @@ export function spawnCli(args: string[], options: CliOptions): RunningCli {
     else env[k] = v;
   }
   const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env, stdio: ["pipe", "pipe", "pipe"] });
+  live.add(child);
+  child.on("close", () => live.delete(child));
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (d: string) => {
@@ -113,7 +121,13 @@ export function startServe(options: CliOptions): Promise<ServeHandle> {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
-  const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
+  live.add(child);
+  const exited = new Promise<number | null>((r) =>
+    child.on("close", (code) => {
+      live.delete(child);
+      r(code);
+    }),
+  );
   return new Promise((resolve, reject) => {
     child.stderr.setEncoding("utf8").on("data", (d: string) => {
       stderr += d;
