@@ -41,7 +41,11 @@ describe("loadConfig", () => {
     const dir = mkdtempSync(join(tmpdir(), "apflow-config-"));
     const path = join(dir, "config.json");
     writeFileSync(path, JSON.stringify({ port: 7000, plugins: ["x"], pluginOptions: { x: { a: 1 } } }));
-    expect(loadConfig({ APFLOW_CONFIG: path })).toMatchObject({ port: 7000, plugins: ["x"], pluginOptions: { x: { a: 1 } } });
+    expect(loadConfig({ APFLOW_CONFIG: path })).toMatchObject({
+      port: 7000,
+      plugins: ["x"],
+      pluginOptions: { x: { a: 1 } },
+    });
     expect(loadConfig({ APFLOW_CONFIG: path, PORT: "7001" }).port).toBe(7001);
     writeFileSync(path, JSON.stringify({ prot: 1 }));
     expect(() => loadConfig({ APFLOW_CONFIG: path })).toThrow(/unknown keys prot/);
@@ -54,7 +58,9 @@ describe("loadConfig", () => {
   });
 
   it("never shows secrets when logged", () => {
-    const shown = JSON.stringify(redactConfig(loadConfig({ APFLOW_JWT_SECRET: "hunter2", DATABASE_URL: "postgres://u:pw@h/db" })));
+    const shown = JSON.stringify(
+      redactConfig(loadConfig({ APFLOW_JWT_SECRET: "hunter2", DATABASE_URL: "postgres://u:pw@h/db" })),
+    );
     expect(shown).not.toContain("hunter2");
     expect(shown).not.toContain("pw@");
   });

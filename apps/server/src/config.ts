@@ -111,7 +111,8 @@ function readConfigFile(path: string): Partial<ServerConfig> {
   } catch (err) {
     throw new ConfigError(`cannot read APFLOW_CONFIG ${path}: ${(err as Error).message}`);
   }
-  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) throw new ConfigError(`APFLOW_CONFIG ${path} must hold a JSON object`);
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed))
+    throw new ConfigError(`APFLOW_CONFIG ${path} must hold a JSON object`);
   const known = new Set(Object.keys(DEFAULTS));
   const unknown = Object.keys(parsed).filter((k) => !known.has(k));
   if (unknown.length > 0) throw new ConfigError(`APFLOW_CONFIG ${path}: unknown keys ${unknown.join(", ")}`);
@@ -120,7 +121,8 @@ function readConfigFile(path: string): Partial<ServerConfig> {
 
 function integer(name: string, value: string, min: number, max: number): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${value}"`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${value}"`);
   return n;
 }
 

@@ -28,7 +28,9 @@ describe("apps/server on SQLite", () => {
     let rootId: string;
     try {
       const client = new ApflowClient({ url: first.url });
-      expect((await client.listExecutors()).executors.map((e) => e.id)).toEqual(expect.arrayContaining(["system_info", "aggregate_results"]));
+      expect((await client.listExecutors()).executors.map((e) => e.id)).toEqual(
+        expect.arrayContaining(["system_info", "aggregate_results"]),
+      );
       rootId = (await client.createTasks(tree)).rootId;
       const outcome = await client.executeAndWait({ taskId: rootId });
       expect(outcome.status).toBe("completed");
@@ -47,12 +49,18 @@ describe("apps/server on SQLite", () => {
   }, 60_000);
 
   it("applies the executor allow-list and JWT auth from configuration", async () => {
-    const server = await startApflowServer(config({ plugins: ["@aipartnerupflow/ext-stdio"], executors: ["aggregate_results"], jwtSecret: "cfg-secret" }), {
-      logger: quiet,
-    });
+    const server = await startApflowServer(
+      config({ plugins: ["@aipartnerupflow/ext-stdio"], executors: ["aggregate_results"], jwtSecret: "cfg-secret" }),
+      {
+        logger: quiet,
+      },
+    );
     try {
       await expect(new ApflowClient({ url: server.url }).health()).rejects.toMatchObject({ httpStatus: 401 });
-      const client = new ApflowClient({ url: server.url, token: await createToken({ secret: "cfg-secret", sub: "op" }) });
+      const client = new ApflowClient({
+        url: server.url,
+        token: await createToken({ secret: "cfg-secret", sub: "op" }),
+      });
       expect((await client.listExecutors()).executors.map((e) => e.id)).toEqual(["aggregate_results"]);
     } finally {
       await server.close();
@@ -88,6 +96,8 @@ describe("apps/server process", () => {
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
-    expect(lines.map((l) => (JSON.parse(l) as { msg?: string }).msg)).toEqual(expect.arrayContaining(["signal received", "shutting down", "stopped"]));
+    expect(lines.map((l) => (JSON.parse(l) as { msg?: string }).msg)).toEqual(
+      expect.arrayContaining(["signal received", "shutting down", "stopped"]),
+    );
   }, 60_000);
 });

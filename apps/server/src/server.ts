@@ -41,7 +41,10 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
       store,
       registry,
       logger,
-      auth: { ...(config.jwtSecret ? { jwtSecret: config.jwtSecret } : {}), ...(config.jwksUrl ? { jwksUrl: config.jwksUrl } : {}) },
+      auth: {
+        ...(config.jwtSecret ? { jwtSecret: config.jwtSecret } : {}),
+        ...(config.jwksUrl ? { jwksUrl: config.jwksUrl } : {}),
+      },
       bodyLimitBytes: config.bodyLimitBytes,
       corsOrigins: config.corsOrigins,
       webhooks: config.webhookSecret ? { secret: config.webhookSecret } : {},

@@ -2,7 +2,10 @@
  * Run `shutdown` once on the first SIGTERM or SIGINT; a second signal exits at once.
  * Returns a function that removes the handlers.
  */
-export function onShutdownSignal(shutdown: (signal: NodeJS.Signals) => Promise<void>, exit: (code: number) => void = process.exit): () => void {
+export function onShutdownSignal(
+  shutdown: (signal: NodeJS.Signals) => Promise<void>,
+  exit: (code: number) => void = process.exit,
+): () => void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals): void => {
     if (stopping) {

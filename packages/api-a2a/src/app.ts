@@ -53,7 +53,15 @@ export function createApp(options: AppOptions): ApflowApp {
     app.use(
       cors({
         origin: options.corsOrigins,
-        allowHeaders: ["Authorization", "Content-Type", "Last-Event-ID", "X-LLM-API-KEY", "A2A-Version", "mcp-session-id", "mcp-protocol-version"],
+        allowHeaders: [
+          "Authorization",
+          "Content-Type",
+          "Last-Event-ID",
+          "X-LLM-API-KEY",
+          "A2A-Version",
+          "mcp-session-id",
+          "mcp-protocol-version",
+        ],
         exposeHeaders: ["X-Request-Id", "mcp-session-id"],
         maxAge: 600,
       }),
@@ -63,33 +71,50 @@ export function createApp(options: AppOptions): ApflowApp {
     bodyLimit({
       maxSize: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
       onError: (c) =>
-        c.json({ jsonrpc: "2.0", id: null, error: { code: ErrorCode.InvalidRequest, message: "request body too large" } }, 413),
+        c.json(
+          { jsonrpc: "2.0", id: null, error: { code: ErrorCode.InvalidRequest, message: "request body too large" } },
+          413,
+        ),
     }),
   );
   app.use(authMiddleware(verifier));
   if (options.rateLimit) app.use(rateLimit(options.rateLimit, clientIp));
   app.use(llmKeys());
 
-  app.get("/health", (c) => c.json({ status: "ok", version, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }));
+  app.get("/health", (c) =>
+    c.json({ status: "ok", version, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }),
+  );
   app.get("/openapi.json", (c) => c.json(openApiDocument({ title: `${name} API`, version })));
   app.get("/docs", (c) => c.html(DOCS_HTML));
 
   const makeContext: ContextFactory = (r) => ({ ...r, service, webhooks, version, startedAt });
   const callMethod: MethodCaller = async (method, params, principal, secrets) => {
-    const result = await invokeMethod(method, params, makeContext({ principal, secrets, lastEventId: undefined, log: logger }));
+    const result = await invokeMethod(
+      method,
+      params,
+      makeContext({ principal, secrets, lastEventId: undefined, log: logger }),
+    );
     if (isEventStream(result)) {
       result.abort.abort();
       await result.events.return(undefined);
-      throw new ApflowError(ErrorCode.InvalidParams, "stream: true is not available through metadata.method; use SendStreamingMessage");
+      throw new ApflowError(
+        ErrorCode.InvalidParams,
+        "stream: true is not available through metadata.method; use SendStreamingMessage",
+      );
     }
     return JSON.parse(JSON.stringify(result ?? null)) as JsonValue;
   };
 
   app.route("/", jsonRpcRoutes(makeContext));
   app.route("/", mcpRoutes({ service, name, version }));
-  app.route("/", a2aRoutes({ service, name, version, publicUrl: options.publicUrl, auth: verifier !== null, logger, callMethod }));
+  app.route(
+    "/",
+    a2aRoutes({ service, name, version, publicUrl: options.publicUrl, auth: verifier !== null, logger, callMethod }),
+  );
 
-  app.notFound((c) => c.json({ error: { code: ErrorCode.MethodNotFound, message: `not found: ${c.req.method} ${c.req.path}` } }, 404));
+  app.notFound((c) =>
+    c.json({ error: { code: ErrorCode.MethodNotFound, message: `not found: ${c.req.method} ${c.req.path}` } }, 404),
+  );
   app.onError((err, c) => {
     const log = c.get("log") ?? logger;
     log.error({ err: describe(err) }, "unhandled error");

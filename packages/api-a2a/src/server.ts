@@ -27,21 +27,24 @@ export interface ServerHandle {
 export function startServer(options: StartServerOptions): Promise<ServerHandle> {
   const host = options.host ?? "127.0.0.1";
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: (request, env) => options.app.fetch(request, env), port: options.port ?? 8000, hostname: host }, (info: AddressInfo) => {
-      const urlHost = host.includes(":") ? `[${host}]` : host;
-      resolve({
-        port: info.port,
-        host,
-        url: `http://${urlHost}:${info.port}`,
-        close: () =>
-          new Promise<void>((done) => {
-            const s = server as unknown as { closeIdleConnections?: () => void; closeAllConnections?: () => void };
-            server.close(() => done());
-            s.closeIdleConnections?.();
-            setTimeout(() => s.closeAllConnections?.(), 2000).unref();
-          }),
-      });
-    });
+    const server = serve(
+      { fetch: (request, env) => options.app.fetch(request, env), port: options.port ?? 8000, hostname: host },
+      (info: AddressInfo) => {
+        const urlHost = host.includes(":") ? `[${host}]` : host;
+        resolve({
+          port: info.port,
+          host,
+          url: `http://${urlHost}:${info.port}`,
+          close: () =>
+            new Promise<void>((done) => {
+              const s = server as unknown as { closeIdleConnections?: () => void; closeAllConnections?: () => void };
+              server.close(() => done());
+              s.closeIdleConnections?.();
+              setTimeout(() => s.closeAllConnections?.(), 2000).unref();
+            }),
+        });
+      },
+    );
     server.once("error", reject);
   });
 }

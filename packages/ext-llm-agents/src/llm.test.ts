@@ -14,7 +14,7 @@ describe("llm executor", () => {
     expect(result).toMatchObject({ text: "Hello world", model: "openai:gpt-x", finishReason: "stop" });
     expect(result.usage).toEqual({ inputTokens: 7, outputTokens: 3, totalTokens: 10 });
     expect(ctx.progress.map((p) => p.message).filter(Boolean)).toEqual(["Hel", "lo ", "world"]);
-    const progresses = ctx.progress.map((p) => p.progress);
+    const progresses = ctx.progress.map((p) => p.progress ?? 0);
     expect(progresses).toEqual([...progresses].sort((a, b) => a - b));
     expect(Math.max(...progresses)).toBeLessThan(1);
     const call = model.doStreamCalls[0];

@@ -99,7 +99,7 @@ export function systemText(call: MockLanguageModelV3["doGenerateCalls"][number])
 }
 
 export interface TestContext extends ExecutorContext {
-  progress: Array<{ progress: number; message: string | undefined }>;
+  progress: Array<{ progress: number | null; message: string | undefined }>;
   controller: AbortController;
 }
 

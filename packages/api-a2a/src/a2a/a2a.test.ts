@@ -75,7 +75,14 @@ describe("A2A v1.0 through the SDK client", () => {
     expect(got.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
     const artifact = got.artifacts[0]?.parts[0]?.content;
     expect(artifact?.$case).toBe("data");
-    const listed = await client.listTasks({ tenant: "", contextId: "", status: TaskState.TASK_STATE_UNSPECIFIED, pageSize: 50, pageToken: "", statusTimestampAfter: undefined });
+    const listed = await client.listTasks({
+      tenant: "",
+      contextId: "",
+      status: TaskState.TASK_STATE_UNSPECIFIED,
+      pageSize: 50,
+      pageToken: "",
+      statusTimestampAfter: undefined,
+    });
     expect(listed.tasks.map((t) => t.id)).toContain(result.id);
   });
 
@@ -83,24 +90,29 @@ describe("A2A v1.0 through the SDK client", () => {
     const updates: StreamResponse[] = [];
     for await (const r of client.sendMessageStream(message({ tasks: smallTree("st") }))) updates.push(r);
     const statusUpdates = updates.filter((u) => u.payload?.$case === "statusUpdate");
-    const rootId = (updates[0]?.payload?.value as A2aTask).id;
+    const rootId = (updates[0]?.payload?.value as A2aTask | undefined)?.id as string;
     const events = await engine.store.readEvents({ rootId });
     const executionEvents = events.filter((e) => e.executionId !== null);
     expect(statusUpdates).toHaveLength(executionEvents.length);
     const last = updates.at(-1)?.payload;
     expect(last?.$case).toBe("statusUpdate");
     expect(last?.$case === "statusUpdate" && last.value.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
-    const finals = statusUpdates.filter((u) => u.payload?.$case === "statusUpdate" && u.payload.value.status?.state !== TaskState.TASK_STATE_WORKING);
+    const finals = statusUpdates.filter(
+      (u) => u.payload?.$case === "statusUpdate" && u.payload.value.status?.state !== TaskState.TASK_STATE_WORKING,
+    );
     expect(finals).toHaveLength(1);
   });
 
   it("reports a failed tree as failed", async () => {
-    const result = (await client.sendMessage(message({ tasks: [{ name: "b", params: { executorId: "boom" } }] }))) as A2aTask;
+    const result = (await client.sendMessage(
+      message({ tasks: [{ name: "b", params: { executorId: "boom" } }] }),
+    )) as A2aTask;
     expect(result.status?.state).toBe(TaskState.TASK_STATE_FAILED);
   });
 
   it("cancels a running tree and resubscribes to one started elsewhere", async () => {
-    const { rootId } = (await rpc(app, "tasks.create", { tasks: [{ name: "slow", params: { executorId: "wait" } }] })).body.result;
+    const { rootId } = (await rpc(app, "tasks.create", { tasks: [{ name: "slow", params: { executorId: "wait" } }] }))
+      .body.result;
     await rpc(app, "tasks.execute", { taskId: rootId });
     const stream = client.resubscribeTask({ tenant: "", id: rootId });
     const first = await stream.next();
@@ -116,7 +128,9 @@ describe("A2A v1.0 through the SDK client", () => {
 
   it("answers a bad tree with invalid params and writes nothing", async () => {
     const before = (await engine.store.listTasks({})).total;
-    await expect(client.sendMessage(message({ tasks: [{ name: "x", params: { executorId: "nope" } }] }))).rejects.toThrow(/executor/i);
+    await expect(
+      client.sendMessage(message({ tasks: [{ name: "x", params: { executorId: "nope" } }] })),
+    ).rejects.toThrow(/executor/i);
     expect((await engine.store.listTasks({})).total).toBe(before);
   });
 
@@ -156,7 +170,8 @@ describe("A2A v0.3 method names (raw requests)", () => {
   });
 
   it("tasks/resubscribe follows a running tree until cancelled", async () => {
-    const { rootId } = (await rpc(app, "tasks.create", { tasks: [{ name: "slow03", params: { executorId: "wait" } }] })).body.result;
+    const { rootId } = (await rpc(app, "tasks.create", { tasks: [{ name: "slow03", params: { executorId: "wait" } }] }))
+      .body.result;
     await rpc(app, "tasks.execute", { taskId: rootId });
     const res = await legacy("tasks/resubscribe", { id: rootId });
     const framesP = legacyStream(res);

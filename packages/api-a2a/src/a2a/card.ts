@@ -28,9 +28,19 @@ const SKILLS: AgentSkill[] = [
     'Send a data part {"tasks": [...]} (the flat task array): the tree is created and executed; the A2A task is the tree, its id the root task id. Stream to receive one status update per task event.',
     ['{"tasks":[{"name":"root","params":{"executorId":"aggregate_results"}}]}'],
   ),
-  skill("get_task", "Get a tree", "GetTask / tasks/get with the root task id: the tree's state and, once finished, every task's result.", []),
+  skill(
+    "get_task",
+    "Get a tree",
+    "GetTask / tasks/get with the root task id: the tree's state and, once finished, every task's result.",
+    [],
+  ),
   skill("list_tasks", "List trees", "ListTasks: the caller's trees, newest first.", []),
-  skill("cancel_task", "Cancel a tree", "CancelTask / tasks/cancel: cancels every task of the tree that is not finished.", []),
+  skill(
+    "cancel_task",
+    "Cancel a tree",
+    "CancelTask / tasks/cancel: cancels every task of the tree that is not finished.",
+    [],
+  ),
   skill(
     "task_operation",
     "Other task operations",
@@ -87,7 +97,13 @@ export function cardJson(card: AgentCard, toJson: (c: AgentCard) => unknown, leg
     url: primary?.url,
     preferredTransport: "JSONRPC",
     capabilities: { streaming: true, pushNotifications: true, stateTransitionHistory: false },
-    skills: card.skills.map((s) => ({ id: s.id, name: s.name, description: s.description, tags: s.tags, examples: s.examples })),
+    skills: card.skills.map((s) => ({
+      id: s.id,
+      name: s.name,
+      description: s.description,
+      tags: s.tags,
+      examples: s.examples,
+    })),
     ...(bearer
       ? {
           securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },

@@ -41,7 +41,11 @@ export class EngineAgentExecutor implements AgentExecutor {
     }
     const root = await this.service.get(principal, rootId);
     this.taskStore.beginLive(rootId);
-    bus.publish(AgentEvent.task(toA2aTask(root, TaskState.TASK_STATE_WORKING, { contextId: rc.contextId, history: [rc.userMessage] })));
+    bus.publish(
+      AgentEvent.task(
+        toA2aTask(root, TaskState.TASK_STATE_WORKING, { contextId: rc.contextId, history: [rc.userMessage] }),
+      ),
+    );
     for await (const event of events) {
       bus.publish(AgentEvent.statusUpdate(toStatusUpdate(event, rootId, rc.contextId)));
     }

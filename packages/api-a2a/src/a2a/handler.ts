@@ -9,7 +9,12 @@ import type {
   Task as A2aTask,
 } from "@a2a-js/sdk";
 import { TaskState } from "@a2a-js/sdk";
-import { RequestMalformedError, TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from "@a2a-js/sdk/errors";
+import {
+  RequestMalformedError,
+  TaskNotCancelableError,
+  TaskNotFoundError,
+  UnsupportedOperationError,
+} from "@a2a-js/sdk/errors";
 import {
   DefaultRequestHandler,
   type PushNotificationSender,
@@ -64,7 +69,10 @@ export class ApflowRequestHandler extends DefaultRequestHandler {
     return super.sendMessage(params, context);
   }
 
-  override async *sendMessageStream(params: SendMessageRequest, context: ServerCallContext): AsyncGenerator<StreamResponse, void, undefined> {
+  override async *sendMessageStream(
+    params: SendMessageRequest,
+    context: ServerCallContext,
+  ): AsyncGenerator<StreamResponse, void, undefined> {
     await this.prepare(params, context);
     yield* super.sendMessageStream(params, context);
   }
@@ -75,7 +83,8 @@ export class ApflowRequestHandler extends DefaultRequestHandler {
     if (!task) throw new TaskNotFoundError(`Task not found: ${params.id}`);
     const state = task.status?.state;
     if (state === TaskState.TASK_STATE_CANCELED) return task;
-    if (state !== undefined && TERMINAL_A2A_STATES.has(state)) throw new TaskNotCancelableError(`Task not cancelable: ${params.id}`);
+    if (state !== undefined && TERMINAL_A2A_STATES.has(state))
+      throw new TaskNotCancelableError(`Task not cancelable: ${params.id}`);
     try {
       await service.cancel(principalOf(context), params.id, "cancelled through A2A");
       const execution = await service.latestExecution(params.id);
@@ -85,11 +94,15 @@ export class ApflowRequestHandler extends DefaultRequestHandler {
     }
     const latest = await taskStore.load(params.id, context);
     if (!latest) throw new TaskNotFoundError(`Task not found: ${params.id}`);
-    if (latest.status?.state !== TaskState.TASK_STATE_CANCELED) throw new TaskNotCancelableError(`Task not cancelable: ${params.id}`);
+    if (latest.status?.state !== TaskState.TASK_STATE_CANCELED)
+      throw new TaskNotCancelableError(`Task not cancelable: ${params.id}`);
     return latest;
   }
 
-  override async *resubscribe(params: SubscribeToTaskRequest, context: ServerCallContext): AsyncGenerator<StreamResponse, void, undefined> {
+  override async *resubscribe(
+    params: SubscribeToTaskRequest,
+    context: ServerCallContext,
+  ): AsyncGenerator<StreamResponse, void, undefined> {
     const { service, taskStore } = this.deps;
     if (!params.id?.trim()) throw new RequestMalformedError("task id is required");
     const since = new Date().toISOString();
@@ -101,7 +114,7 @@ export class ApflowRequestHandler extends DefaultRequestHandler {
     }
     yield { payload: { $case: "task", value: task } };
     const execution = await service.latestExecution(params.id);
-    if (!execution || execution.status !== "running") return;
+    if (execution?.status !== "running") return;
     const events = service.engine.subscribe({ executionId: execution.id, rootId: execution.rootId, afterSeq: 0 });
     for await (const event of events) {
       // Events older than the snapshot are already reflected in it; the final one always goes out.

@@ -64,7 +64,14 @@ export function outcomeArtifact(tree: Task[]): Artifact {
     description: "status, result and error of every task of the tree",
     parts: [
       dataPart({
-        tasks: tree.map((t) => ({ id: t.id, name: t.name, parentId: t.parentId, status: t.status, result: t.result, error: t.error })),
+        tasks: tree.map((t) => ({
+          id: t.id,
+          name: t.name,
+          parentId: t.parentId,
+          status: t.status,
+          result: t.result,
+          error: t.error,
+        })),
       }),
     ],
     metadata: undefined,
@@ -108,7 +115,10 @@ export function toStatusUpdate(event: TaskEvent, rootId: string, contextId: stri
     contextId,
     status: {
       state,
-      message: event.type === "tree.finished" ? agentMessage(rootId, contextId, [textPart(`tree ${event.status}`), dataPart({ event })]) : undefined,
+      message:
+        event.type === "tree.finished"
+          ? agentMessage(rootId, contextId, [textPart(`tree ${event.status}`), dataPart({ event })])
+          : undefined,
       timestamp: event.at,
     },
     metadata: { event },

@@ -39,7 +39,12 @@ type JsonRpcEnvelope = { jsonrpc: string; id: string | number | null; result?: u
  * /.well-known/agent-card.json (and the v0.3 name agent.json).
  */
 export function a2aRoutes(deps: A2aDeps): Hono<AppEnv> {
-  const card = buildCard({ name: deps.name, version: deps.version, baseUrl: deps.publicUrl ?? "http://127.0.0.1:8000", auth: deps.auth });
+  const card = buildCard({
+    name: deps.name,
+    version: deps.version,
+    baseUrl: deps.publicUrl ?? "http://127.0.0.1:8000",
+    auth: deps.auth,
+  });
   const taskStore = new EngineA2aTaskStore(deps.service);
   const pushStore = new InMemoryPushNotificationStore();
   const handler = new ApflowRequestHandler({
@@ -69,7 +74,9 @@ export function a2aRoutes(deps: A2aDeps): Hono<AppEnv> {
   const rpc = async (c: Context<AppEnv>) => {
     const requestedVersion = c.req.header(VERSION_HEADER) || undefined;
     const useLegacy = (requestedVersion ?? LEGACY) === LEGACY;
-    const mapError = useLegacy ? LegacyJsonRpcTransportHandler.mapToLegacyJSONRPCError : JsonRpcTransportHandler.mapToJSONRPCError;
+    const mapError = useLegacy
+      ? LegacyJsonRpcTransportHandler.mapToLegacyJSONRPCError
+      : JsonRpcTransportHandler.mapToJSONRPCError;
     let body: unknown;
     try {
       body = JSON.parse(await c.req.text());
@@ -93,7 +100,11 @@ export function a2aRoutes(deps: A2aDeps): Hono<AppEnv> {
       });
       validateVersion(context.requestedVersion, card, "JSONRPC");
       if (!body || typeof body !== "object" || Array.isArray(body)) {
-        return c.json({ jsonrpc: "2.0", id, error: { code: -32600, message: "Invalid request: expected a JSON-RPC object." } });
+        return c.json({
+          jsonrpc: "2.0",
+          id,
+          error: { code: -32600, message: "Invalid request: expected a JSON-RPC object." },
+        });
       }
       const out = await (useLegacy ? legacy : v1).handle(body as Record<string, unknown>, context);
       if (!isAsyncIterable(out)) return c.json(out as JsonRpcEnvelope);
@@ -147,7 +158,12 @@ function sse(
     },
   });
   return new Response(body, {
-    headers: { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" },
+    headers: {
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+    },
   });
 }
 

@@ -73,10 +73,13 @@ export class EngineA2aTaskStore implements A2aTaskStore {
   private async toA2a(root: Task, withArtifacts = true): Promise<A2aTask> {
     const overlay = this.overlays.get(root.id);
     const a2aState =
-      this.live.has(root.id) && overlay?.state !== undefined ? overlay.state : toA2aState((await this.service.treeState(root)).state);
+      this.live.has(root.id) && overlay?.state !== undefined
+        ? overlay.state
+        : toA2aState((await this.service.treeState(root)).state);
     const view: A2aOverlay = { ...overlay };
     if (overlay?.state !== a2aState) delete view.statusMessage;
-    const tree = withArtifacts && TERMINAL_A2A_STATES.has(a2aState) ? await this.service.store.getTree(root.rootId) : undefined;
+    const tree =
+      withArtifacts && TERMINAL_A2A_STATES.has(a2aState) ? await this.service.store.getTree(root.rootId) : undefined;
     return toA2aTask(root, a2aState, view, tree);
   }
 

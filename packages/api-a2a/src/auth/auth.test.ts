@@ -34,7 +34,12 @@ describe("JWT auth and per-user isolation", () => {
     const bob = bearer(await createToken({ secret: SECRET, sub: "bob" }));
     const admin = bearer(await createToken({ secret: SECRET, sub: "root", roles: ["admin"] }));
 
-    const created = await rpc(app, "tasks.create", { tasks: smallTree("iso").map((t) => ({ ...t, userId: "bob" })) }, alice);
+    const created = await rpc(
+      app,
+      "tasks.create",
+      { tasks: smallTree("iso").map((t) => ({ ...t, userId: "bob" })) },
+      alice,
+    );
     const rootId = created.body.result.rootId as string;
     expect(created.body.result.tasks.every((t: { userId: string }) => t.userId === "alice")).toBe(true);
 
@@ -90,12 +95,18 @@ describe("JWT auth and per-user isolation", () => {
   it("verifies tokens from a JWKS URL", async () => {
     const { publicKey, privateKey } = await generateKeyPair("RS256");
     const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "RS256", use: "sig" };
-    const server = createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] })));
+    const server = createServer((_req, res) =>
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] })),
+    );
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
       const verify = createVerifier({ jwksUrl: url });
-      const token = await new SignJWT({ role: "admin" }).setProtectedHeader({ alg: "RS256", kid: "k1" }).setSubject("carol").setExpirationTime("5m").sign(privateKey);
+      const token = await new SignJWT({ role: "admin" })
+        .setProtectedHeader({ alg: "RS256", kid: "k1" })
+        .setSubject("carol")
+        .setExpirationTime("5m")
+        .sign(privateKey);
       expect(await verify?.(token)).toEqual({ userId: "carol", admin: true, authenticated: true });
       await expect(verify?.(await createToken({ secret: SECRET, sub: "x" }))).rejects.toThrow();
     } finally {

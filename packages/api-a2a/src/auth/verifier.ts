@@ -20,12 +20,15 @@ export function createVerifier(options: AuthOptions | undefined): TokenVerifier 
     let payload: JWTPayload;
     try {
       const verified =
-        key instanceof Uint8Array ? await jwtVerify(token, key, verifyOptions) : await jwtVerify(token, key, verifyOptions);
+        key instanceof Uint8Array
+          ? await jwtVerify(token, key, verifyOptions)
+          : await jwtVerify(token, key, verifyOptions);
       payload = verified.payload;
     } catch {
       throw new UnauthenticatedError("invalid or expired token");
     }
-    if (typeof payload.sub !== "string" || payload.sub.length === 0) throw new UnauthenticatedError("token has no subject");
+    if (typeof payload.sub !== "string" || payload.sub.length === 0)
+      throw new UnauthenticatedError("token has no subject");
     return { userId: payload.sub, admin: rolesOf(payload).includes("admin"), authenticated: true };
   };
 }

@@ -47,7 +47,9 @@ describe("ApflowClient", () => {
     expect(copy.rootId).toBeTruthy();
     const outcome = await client.executeAndWait({ taskId: copy.rootId as string, rerun: "all" });
     expect(outcome.status).toBe("completed");
-    expect((await client.updateTask({ taskId: copy.rootId as string, metadata: { k: "v" } })).metadata).toEqual({ k: "v" });
+    expect((await client.updateTask({ taskId: copy.rootId as string, metadata: { k: "v" } })).metadata).toEqual({
+      k: "v",
+    });
     expect((await client.deleteTask(copy.rootId as string)).deleted).toHaveLength(3);
 
     const slow = await client.createTasks([{ name: "slow", params: { executorId: "wait" } }]);

@@ -108,7 +108,10 @@ export class ApflowClient {
   /** Call any method by name. */
   async call<T = unknown>(method: string, params: unknown = {}): Promise<T> {
     const res = await this.post(method, params);
-    const body = (await res.json().catch(() => null)) as { result?: T; error?: { code: number; message: string; data?: JsonValue } } | null;
+    const body = (await res.json().catch(() => null)) as {
+      result?: T;
+      error?: { code: number; message: string; data?: JsonValue };
+    } | null;
     if (!body) throw new ApflowRpcError(-32603, `invalid response (HTTP ${res.status})`, undefined, res.status);
     if (body.error) throw new ApflowRpcError(body.error.code, body.error.message, body.error.data, res.status);
     return body.result as T;
@@ -132,7 +135,9 @@ export class ApflowClient {
   listTasks(params: ListParams = {}): Promise<{ tasks: Task[]; total: number }> {
     return this.call("tasks.list", params);
   }
-  countTasks(params: { rootId?: string; rootsOnly?: boolean; userId?: string | null } = {}): Promise<{ counts: Record<TaskStatus, number>; total: number }> {
+  countTasks(
+    params: { rootId?: string; rootsOnly?: boolean; userId?: string | null } = {},
+  ): Promise<{ counts: Record<TaskStatus, number>; total: number }> {
     return this.call("tasks.count", params);
   }
   tree(taskId: string): Promise<{ rootId: string; tree: TaskNode }> {
@@ -144,7 +149,10 @@ export class ApflowClient {
   children(parentId: string): Promise<{ tasks: Task[] }> {
     return this.call("tasks.children", { parentId });
   }
-  copyTask(taskId: string, options: Omit<CopyOptions, "userId"> = {}): Promise<{ saved: boolean; rootId: string | null; tasks: Array<Task | TaskInput> }> {
+  copyTask(
+    taskId: string,
+    options: Omit<CopyOptions, "userId"> = {},
+  ): Promise<{ saved: boolean; rootId: string | null; tasks: Array<Task | TaskInput> }> {
     return this.call("tasks.copy", { taskId, ...options });
   }
   /** Start an execution; answers at once. */
@@ -152,7 +160,9 @@ export class ApflowClient {
     return this.call("tasks.execute", params);
   }
   /** Start an execution and wait for its outcome. */
-  executeAndWait(params: ExecuteParams): Promise<ExecutionHead & { status: "completed" | "failed" | "cancelled"; tasks: Task[] }> {
+  executeAndWait(
+    params: ExecuteParams,
+  ): Promise<ExecutionHead & { status: "completed" | "failed" | "cancelled"; tasks: Task[] }> {
     return this.call("tasks.execute", { ...params, wait: true });
   }
   /** Start an execution and follow its events (SSE); reconnects resume after the last seen seq. */
@@ -181,7 +191,10 @@ export class ApflowClient {
   queueStats(): Promise<JsonObject> {
     return this.call("tasks.queue.stats");
   }
-  generate(requirement: string, options: { inputs?: JsonObject; params?: JsonObject } = {}): Promise<{ taskId: string; result: JsonValue }> {
+  generate(
+    requirement: string,
+    options: { inputs?: JsonObject; params?: JsonObject } = {},
+  ): Promise<{ taskId: string; result: JsonValue }> {
     return this.call("tasks.generate", { requirement, ...options });
   }
   listExecutors(): Promise<{ executors: ExecutorMetadata[] }> {
@@ -191,7 +204,12 @@ export class ApflowClient {
     return this.call("system.health");
   }
 
-  private post(method: string, params: unknown, extraHeaders: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
+  private post(
+    method: string,
+    params: unknown,
+    extraHeaders: Record<string, string> = {},
+    signal?: AbortSignal,
+  ): Promise<Response> {
     const headers: Record<string, string> = { "content-type": "application/json", ...extraHeaders };
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
     if (this.options.llmApiKey) headers["x-llm-api-key"] = this.options.llmApiKey;
@@ -219,7 +237,12 @@ export class ApflowClient {
       for (let attempt = 0; ; attempt++) {
         let res: Response;
         try {
-          res = await self.post(method, current, lastSeq !== undefined ? { "last-event-id": String(lastSeq) } : {}, abort.signal);
+          res = await self.post(
+            method,
+            current,
+            lastSeq !== undefined ? { "last-event-id": String(lastSeq) } : {},
+            abort.signal,
+          );
         } catch (err) {
           if (abort.signal.aborted) return;
           if (attempt < 3 && lastSeq !== undefined) continue;
@@ -227,8 +250,15 @@ export class ApflowClient {
           throw err;
         }
         if (!(res.headers.get("content-type") ?? "").startsWith("text/event-stream")) {
-          const body = (await res.json().catch(() => null)) as { error?: { code: number; message: string; data?: JsonValue } } | null;
-          const err = new ApflowRpcError(body?.error?.code ?? -32603, body?.error?.message ?? `HTTP ${res.status}`, body?.error?.data, res.status);
+          const body = (await res.json().catch(() => null)) as {
+            error?: { code: number; message: string; data?: JsonValue };
+          } | null;
+          const err = new ApflowRpcError(
+            body?.error?.code ?? -32603,
+            body?.error?.message ?? `HTTP ${res.status}`,
+            body?.error?.data,
+            res.status,
+          );
           rejectHead(err);
           throw err;
         }

@@ -22,7 +22,8 @@ export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerato
         const line = buffer.slice(0, nl);
         buffer = buffer.slice(nl + (buffer[nl] === "\r" ? 2 : 1));
         if (line === "") {
-          if (data.length > 0) yield { event: event || "message", data: data.join("\n"), ...(id !== undefined ? { id } : {}) };
+          if (data.length > 0)
+            yield { event: event || "message", data: data.join("\n"), ...(id !== undefined ? { id } : {}) };
           event = "";
           data = [];
           continue;

@@ -137,7 +137,11 @@ export const METHODS: MethodDefinition[] = [
         const resumed = await resumeStream(p.taskId, ctx);
         if (resumed) return resumed;
       }
-      const handle = await ctx.service.execute(ctx.principal, p.taskId, defined({ rerun: p.rerun, demo: p.demo, secrets: ctx.secrets }));
+      const handle = await ctx.service.execute(
+        ctx.principal,
+        p.taskId,
+        defined({ rerun: p.rerun, demo: p.demo, secrets: ctx.secrets }),
+      );
       const { execution } = handle;
       const head = { executionId: execution.id, rootId: execution.rootId, taskId: execution.taskId };
       if (p.webhook) ctx.webhooks.deliver(p.webhook, handle.events());
@@ -184,7 +188,7 @@ export const METHODS: MethodDefinition[] = [
       const rootId = await ctx.service.resolveRoot(ctx.principal, query);
       const afterSeq = ctx.lastEventId ?? p.afterSeq;
       const running = await ctx.service.latestExecution(rootId);
-      if (!running || running.status !== "running" || (p.executionId && p.executionId !== running.id)) {
+      if (running?.status !== "running" || (p.executionId && p.executionId !== running.id)) {
         // Nothing live to follow: replay what is stored and end.
         return stream({ rootId, executionId: p.executionId ?? null }, () => replay(ctx, { ...query, afterSeq }));
       }
@@ -205,12 +209,20 @@ export const METHODS: MethodDefinition[] = [
     params: S.generateParams,
     handler: async (p, ctx) => {
       if (!ctx.service.registry.hasExecutor("generate_tree")) {
-        throw new ApflowError(ErrorCode.ExecutorNotFound, "executor not found: generate_tree (load the ext-llm-agents plugin)", {
-          executorId: "generate_tree",
-        });
+        throw new ApflowError(
+          ErrorCode.ExecutorNotFound,
+          "executor not found: generate_tree (load the ext-llm-agents plugin)",
+          {
+            executorId: "generate_tree",
+          },
+        );
       }
       const created = await ctx.service.create(ctx.principal, [
-        { name: "generate_tree", params: { ...(p.params ?? {}), executorId: "generate_tree" }, inputs: { ...(p.inputs ?? {}), requirement: p.requirement } },
+        {
+          name: "generate_tree",
+          params: { ...(p.params ?? {}), executorId: "generate_tree" },
+          inputs: { ...(p.inputs ?? {}), requirement: p.requirement },
+        },
       ]);
       const handle = await ctx.service.execute(ctx.principal, created.rootId, defined({ secrets: ctx.secrets }));
       const outcome = await handle.done;
@@ -264,10 +276,17 @@ async function resumeStream(taskId: string, ctx: MethodContext): Promise<EventSt
   if (!execution) return null;
   const head = { executionId: execution.id, rootId: execution.rootId, taskId: execution.taskId };
   if (execution.status !== "running") {
-    return stream(head, () => replay(ctx, { executionId: execution.id, rootId: execution.rootId, afterSeq: ctx.lastEventId ?? 0 }));
+    return stream(head, () =>
+      replay(ctx, { executionId: execution.id, rootId: execution.rootId, afterSeq: ctx.lastEventId ?? 0 }),
+    );
   }
   return stream(head, (signal) =>
-    ctx.service.engine.subscribe({ executionId: execution.id, rootId: execution.rootId, afterSeq: ctx.lastEventId ?? 0, signal }),
+    ctx.service.engine.subscribe({
+      executionId: execution.id,
+      rootId: execution.rootId,
+      afterSeq: ctx.lastEventId ?? 0,
+      signal,
+    }),
   );
 }
 

@@ -63,14 +63,29 @@ export function openApiDocument(info: { title: string; version: string }): JsonS
         post: {
           summary: "JSON-RPC 2.0 task API (one request or a batch)",
           parameters: [
-            { name: "Last-Event-ID", in: "header", required: false, schema: { type: "string" }, description: "resume an SSE stream after this seq" },
-            { name: "X-LLM-API-KEY", in: "header", required: false, schema: { type: "string" }, description: "provider:key for LLM executors of this request" },
+            {
+              name: "Last-Event-ID",
+              in: "header",
+              required: false,
+              schema: { type: "string" },
+              description: "resume an SSE stream after this seq",
+            },
+            {
+              name: "X-LLM-API-KEY",
+              in: "header",
+              required: false,
+              schema: { type: "string" },
+              description: "provider:key for LLM executors of this request",
+            },
           ],
           requestBody: { required: true, content: { "application/json": { schema: { oneOf: envelopes } } } },
           responses: {
             "200": {
               description: "result (or an SSE stream for stream: true)",
-              content: { "application/json": { schema: { type: "object" } }, "text/event-stream": { schema: { type: "string" } } },
+              content: {
+                "application/json": { schema: { type: "object" } },
+                "text/event-stream": { schema: { type: "string" } },
+              },
             },
             "400": { description: "parse error, invalid request or params, invalid tree", content: jsonError },
             "401": { description: "missing or invalid token", content: jsonError },
@@ -82,10 +97,19 @@ export function openApiDocument(info: { title: string; version: string }): JsonS
           },
         },
       },
-      "/tasks/methods": { get: { summary: "The JSON-RPC methods", responses: { "200": { description: "method list" } } } },
+      "/tasks/methods": {
+        get: { summary: "The JSON-RPC methods", responses: { "200": { description: "method list" } } },
+      },
       "/health": { get: { summary: "Liveness", security: [], responses: { "200": { description: "ok" } } } },
-      "/a2a": { post: { summary: "A2A JSON-RPC (v1.0 names; v0.3 names with header A2A-Version: 0.3)", responses: { "200": { description: "A2A response or SSE" } } } },
-      "/.well-known/agent-card.json": { get: { summary: "A2A agent card", security: [], responses: { "200": { description: "card" } } } },
+      "/a2a": {
+        post: {
+          summary: "A2A JSON-RPC (v1.0 names; v0.3 names with header A2A-Version: 0.3)",
+          responses: { "200": { description: "A2A response or SSE" } },
+        },
+      },
+      "/.well-known/agent-card.json": {
+        get: { summary: "A2A agent card", security: [], responses: { "200": { description: "card" } } },
+      },
       "/mcp": { post: { summary: "MCP Streamable HTTP", responses: { "200": { description: "MCP response" } } } },
       "/openapi.json": { get: { summary: "This document", responses: { "200": { description: "OpenAPI 3.1" } } } },
       "/docs": { get: { summary: "HTML rendering of this document", responses: { "200": { description: "HTML" } } } },

@@ -33,7 +33,11 @@ export function readEnvelope(value: unknown): RpcRequest {
     problems.push({ path: "id", code: "invalid_type", message: "id must be a string, a number or null" });
   }
   if (problems.length > 0) {
-    throw new ValidationError(problems, `invalid request: ${problems.map((p) => p.message).join("; ")}`, ErrorCode.InvalidRequest);
+    throw new ValidationError(
+      problems,
+      `invalid request: ${problems.map((p) => p.message).join("; ")}`,
+      ErrorCode.InvalidRequest,
+    );
   }
   return { id: (id ?? null) as RpcId, method: v.method as string, params: v.params };
 }

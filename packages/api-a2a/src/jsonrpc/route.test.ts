@@ -15,7 +15,8 @@ afterEach(async () => {
 
 async function sseEvents(res: Response): Promise<Array<{ event: string; data: any; id?: string }>> {
   const out = [];
-  for await (const m of parseSse(res.body as ReadableStream<Uint8Array>)) out.push({ event: m.event, data: JSON.parse(m.data), ...(m.id ? { id: m.id } : {}) });
+  for await (const m of parseSse(res.body as ReadableStream<Uint8Array>))
+    out.push({ event: m.event, data: JSON.parse(m.data), ...(m.id ? { id: m.id } : {}) });
   return out;
 }
 
@@ -129,10 +130,19 @@ describe("JSON-RPC task API", () => {
   it("streams exactly one final event for a completed, a failed and a cancelled tree", async () => {
     const { app } = setup();
     const make = async (executorId: string) =>
-      (await rpc(app, "tasks.create", { tasks: [{ name: executorId, params: { executorId } }] })).body.result.rootId as string;
+      (await rpc(app, "tasks.create", { tasks: [{ name: executorId, params: { executorId } }] })).body.result
+        .rootId as string;
 
-    for (const [executor, expected] of [["echo", "completed"], ["boom", "failed"]] as const) {
-      const res = await post(app, { jsonrpc: "2.0", id: 1, method: "tasks.execute", params: { taskId: await make(executor), stream: true } });
+    for (const [executor, expected] of [
+      ["echo", "completed"],
+      ["boom", "failed"],
+    ] as const) {
+      const res = await post(app, {
+        jsonrpc: "2.0",
+        id: 1,
+        method: "tasks.execute",
+        params: { taskId: await make(executor), stream: true },
+      });
       expect(res.headers.get("content-type")).toContain("text/event-stream");
       const frames = await sseEvents(res);
       expect(frames[0]?.event).toBe("execution");
@@ -144,7 +154,12 @@ describe("JSON-RPC task API", () => {
     }
 
     const slowId = await make("wait");
-    const res = await post(app, { jsonrpc: "2.0", id: 1, method: "tasks.execute", params: { taskId: slowId, stream: true } });
+    const res = await post(app, {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tasks.execute",
+      params: { taskId: slowId, stream: true },
+    });
     const reader = parseSse(res.body as ReadableStream<Uint8Array>);
     const seen: string[] = [];
     for await (const m of reader) {
@@ -160,26 +175,42 @@ describe("JSON-RPC task API", () => {
   it("resumes a stream after Last-Event-ID and follows tasks.events live", async () => {
     const { app } = setup();
     const { rootId } = (await rpc(app, "tasks.create", { tasks: smallTree() })).body.result;
-    const frames = await sseEvents(await post(app, { jsonrpc: "2.0", id: 1, method: "tasks.execute", params: { taskId: rootId, stream: true } }));
+    const frames = await sseEvents(
+      await post(app, { jsonrpc: "2.0", id: 1, method: "tasks.execute", params: { taskId: rootId, stream: true } }),
+    );
     const events = frames.filter((f) => f.event !== "execution");
     const middle = events[2]?.data.seq as number;
     const resumed = await sseEvents(
-      await post(app, { jsonrpc: "2.0", id: 2, method: "tasks.execute", params: { taskId: rootId, stream: true } }, { "last-event-id": String(middle) }),
+      await post(
+        app,
+        { jsonrpc: "2.0", id: 2, method: "tasks.execute", params: { taskId: rootId, stream: true } },
+        { "last-event-id": String(middle) },
+      ),
     );
     const resumedEvents = resumed.filter((f) => f.event !== "execution");
     expect(resumedEvents.map((f) => f.data.seq)).toEqual(events.slice(3).map((f) => f.data.seq));
     expect(resumed[0]?.data.executionId).toBe(frames[0]?.data.executionId);
 
-    const replay = await sseEvents(await post(app, { jsonrpc: "2.0", id: 3, method: "tasks.events", params: { rootId, stream: true } }));
+    const replay = await sseEvents(
+      await post(app, { jsonrpc: "2.0", id: 3, method: "tasks.events", params: { rootId, stream: true } }),
+    );
     expect(replay.filter((f) => f.event === "tree.finished")).toHaveLength(1);
   });
 
   it("passes X-LLM-API-KEY to executors as secrets and never stores them", async () => {
     const { app, engine } = setup();
-    const { rootId } = (await rpc(app, "tasks.create", { tasks: [{ name: "s", params: { executorId: "secret_echo" } }] })).body.result;
-    const done = await rpc(app, "tasks.execute", { taskId: rootId, wait: true }, { "x-llm-api-key": "anthropic:sk-test-123" });
+    const { rootId } = (
+      await rpc(app, "tasks.create", { tasks: [{ name: "s", params: { executorId: "secret_echo" } }] })
+    ).body.result;
+    const done = await rpc(
+      app,
+      "tasks.execute",
+      { taskId: rootId, wait: true },
+      { "x-llm-api-key": "anthropic:sk-test-123" },
+    );
     expect(done.body.result.tasks[0].result).toEqual({ secrets: ["llm:anthropic"] });
-    const stored = JSON.stringify(await engine.store.readEvents({ rootId })) + JSON.stringify(await engine.store.getTree(rootId));
+    const stored =
+      JSON.stringify(await engine.store.readEvents({ rootId })) + JSON.stringify(await engine.store.getTree(rootId));
     expect(stored).not.toContain("sk-test-123");
   });
 
@@ -202,10 +233,25 @@ describe("bad requests get the right code and never a 500", () => {
     ["missing jsonrpc", JSON.stringify({ id: 1, method: "tasks.get" }), 400, -32600],
     ["empty batch", "[]", 400, -32600],
     ["unknown method", JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tasks.nope" }), 404, -32601],
-    ["wrong param type", JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tasks.get", params: { taskId: 5 } }), 400, -32602],
+    [
+      "wrong param type",
+      JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tasks.get", params: { taskId: 5 } }),
+      400,
+      -32602,
+    ],
     ["params not an object", JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tasks.get", params: "x" }), 400, -32602],
-    ["unknown task", JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tasks.get", params: { taskId: "missing" } }), 404, -32001],
-    ["empty tree", JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tasks.create", params: { tasks: [] } }), 400, -32602],
+    [
+      "unknown task",
+      JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tasks.get", params: { taskId: "missing" } }),
+      404,
+      -32001,
+    ],
+    [
+      "empty tree",
+      JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tasks.create", params: { tasks: [] } }),
+      400,
+      -32602,
+    ],
   ])("%s", async (_name, body, status, code) => {
     const { app } = setup();
     const res = await post(app, body);
@@ -234,12 +280,21 @@ describe("bad requests get the right code and never a 500", () => {
     const { app } = setup();
     const res = await rpc(app, "tasks.create", { tasks: [{ name: "x", params: { executorId: "does_not_exist" } }] });
     expect(res.status).toBe(400);
-    expect(res.body.error?.data.errors[0]).toMatchObject({ path: expect.any(String), code: expect.any(String), message: expect.any(String) });
+    expect(res.body.error?.data.errors[0]).toMatchObject({
+      path: expect.any(String),
+      code: expect.any(String),
+      message: expect.any(String),
+    });
   });
 
   it("answers 413 for a huge body", async () => {
     const { app } = setup({ bodyLimitBytes: 1024 });
-    const res = await post(app, { jsonrpc: "2.0", id: 1, method: "tasks.create", params: { tasks: [{ name: "x".repeat(5000) }] } });
+    const res = await post(app, {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tasks.create",
+      params: { tasks: [{ name: "x".repeat(5000) }] },
+    });
     expect(res.status).toBe(413);
     expect((await json(res)).error.code).toBe(-32600);
   });

@@ -45,7 +45,11 @@ export function jsonRpcRoutes(makeContext: ContextFactory): Hono<AppEnv> {
       const out: unknown[] = [];
       for (const item of body) {
         const result = await dispatch(item, ctx, false);
-        out.push("body" in result ? result.body : rpcError(idOf(item), { code: ErrorCode.InvalidRequest, message: "streams are not allowed in a batch" }));
+        out.push(
+          "body" in result
+            ? result.body
+            : rpcError(idOf(item), { code: ErrorCode.InvalidRequest, message: "streams are not allowed in a batch" }),
+        );
       }
       return c.json(out, 200);
     }
@@ -87,5 +91,7 @@ function lastEventId(header: string | undefined): number | undefined {
 
 /** What goes into the log for an unexpected error: message and stack, never request data. */
 export function describe(err: unknown): { message: string; stack?: string } {
-  return err instanceof Error ? { message: err.message, ...(err.stack ? { stack: err.stack } : {}) } : { message: String(err) };
+  return err instanceof Error
+    ? { message: err.message, ...(err.stack ? { stack: err.stack } : {}) }
+    : { message: String(err) };
 }

@@ -12,7 +12,9 @@ const limit = (max: number, def: number) => z.number().int().min(1).max(max).def
 export const taskIdParams = z.object({ taskId });
 
 export const createParams = z.object({
-  tasks: z.array(z.record(z.string(), z.unknown())).describe("flat task array (SPEC §4); parentId/dependencies refer by id or name"),
+  tasks: z
+    .array(z.record(z.string(), z.unknown()))
+    .describe("flat task array (SPEC §4); parentId/dependencies refer by id or name"),
 });
 
 export const updateParams = z.object({

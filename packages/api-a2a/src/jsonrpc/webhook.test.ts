@@ -18,7 +18,10 @@ describe("tasks.execute webhooks", () => {
     const { app, engine } = testApp({ webhooks: { secret: "s3cret", retryDelayMs: 10 } });
     cleanups.push(() => engine.stop({ graceMs: 0 }));
     const { rootId } = (await rpc(app, "tasks.create", { tasks: smallTree("w") })).body.result;
-    const started = await rpc(app, "tasks.execute", { taskId: rootId, webhook: { url: receiver.url, headers: { "x-extra": "1" } } });
+    const started = await rpc(app, "tasks.execute", {
+      taskId: rootId,
+      webhook: { url: receiver.url, headers: { "x-extra": "1" } },
+    });
     expect(started.status).toBe(200);
     await receiver.until((d) => d.status === 200 && JSON.parse(d.body).event.type === "tree.finished");
     await app.apflow.webhooks.drain();
@@ -72,14 +75,22 @@ describe("A2A push notifications", () => {
         acceptedOutputModes: [],
         historyLength: undefined,
         returnImmediately: false,
-        taskPushNotificationConfig: { tenant: "", id: "cfg1", taskId: "", url: receiver.url, token: "tok", authentication: undefined },
+        taskPushNotificationConfig: {
+          tenant: "",
+          id: "cfg1",
+          taskId: "",
+          url: receiver.url,
+          token: "tok",
+          authentication: undefined,
+        },
       },
       metadata: undefined,
     });
     const taskId = "id" in result ? result.id : "";
     await receiver.until((d) => d.body.includes("TASK_STATE_COMPLETED") || d.body.includes('"completed"'));
     // One delivery per streamed response (the task, then one per event); they are sent in parallel.
-    const expected = 1 + (await engine.store.readEvents({ rootId: taskId })).filter((e) => e.executionId !== null).length;
+    const expected =
+      1 + (await engine.store.readEvents({ rootId: taskId })).filter((e) => e.executionId !== null).length;
     await receiver.until(() => receiver.deliveries.length >= expected);
     expect(receiver.deliveries).toHaveLength(expected);
     expect(receiver.deliveries.every((d) => d.body.includes(taskId))).toBe(true);

@@ -39,7 +39,9 @@ export class WebhookDispatcher {
   deliver(target: WebhookTarget, events: AsyncIterable<TaskEvent>): void {
     const run = (async () => {
       for await (const event of events) await this.post(target, event);
-    })().catch((err: unknown) => this.log.error({ err: String(err), url: redactUrl(target.url) }, "webhook stream failed"));
+    })().catch((err: unknown) =>
+      this.log.error({ err: String(err), url: redactUrl(target.url) }, "webhook stream failed"),
+    );
     this.inflight.add(run);
     void run.finally(() => this.inflight.delete(run));
   }

@@ -12,7 +12,10 @@ export function mcpRoutes(deps: { service: TaskService; name: string; version: s
   const app = new Hono<AppEnv>();
   app.all("/mcp", async (c) => {
     const server = buildMcpServer(deps.service, c.get("principal"), c.get("secrets"), deps.name, deps.version);
-    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: false });
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: false,
+    });
     await server.connect(transport);
     const response = await transport.handleRequest(c.req.raw);
     if (!response.body) await server.close();

@@ -1,4 +1,4 @@
-import { type Engine, type JsonValue, type Registry, type Task, type TaskEvent, type TaskStore } from "@aipartnerupflow/core";
+import type { Engine, JsonValue, Registry, Task, TaskEvent, TaskStore } from "@aipartnerupflow/core";
 import { McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
@@ -23,7 +23,10 @@ export interface McpDeps {
 
 type Extra = {
   _meta?: { progressToken?: string | number };
-  sendNotification: (n: { method: "notifications/progress"; params: { progressToken: string | number; progress: number; total?: number; message?: string } }) => Promise<void>;
+  sendNotification: (n: {
+    method: "notifications/progress";
+    params: { progressToken: string | number; progress: number; total?: number; message?: string };
+  }) => Promise<void>;
   signal: AbortSignal;
 };
 
@@ -32,7 +35,10 @@ const taskId = z.string().min(1).describe("task id (the root id for a whole tree
 function ok(value: unknown): CallToolResult {
   return {
     content: [{ type: "text", text: JSON.stringify(value) }],
-    structuredContent: (value && typeof value === "object" && !Array.isArray(value) ? value : { value }) as Record<string, unknown>,
+    structuredContent: (value && typeof value === "object" && !Array.isArray(value) ? value : { value }) as Record<
+      string,
+      unknown
+    >,
   };
 }
 
@@ -55,7 +61,13 @@ async function guarded(fn: () => Promise<unknown>): Promise<CallToolResult> {
  */
 export function createMcpServer(deps: McpDeps): McpServer {
   const service = new TaskService(deps.engine, deps.store ?? deps.engine.store, deps.registry ?? deps.engine.registry);
-  return buildMcpServer(service, deps.principal ?? LOCAL_PRINCIPAL, deps.secrets, deps.name ?? "aipartnerupflow", deps.version ?? VERSION);
+  return buildMcpServer(
+    service,
+    deps.principal ?? LOCAL_PRINCIPAL,
+    deps.secrets,
+    deps.name ?? "aipartnerupflow",
+    deps.version ?? VERSION,
+  );
 }
 
 export function buildMcpServer(
@@ -71,7 +83,8 @@ export function buildMcpServer(
     "create_tasks",
     {
       title: "Create a task tree",
-      description: "Validate and store a flat task array (parentId and dependencies refer by id or name). Returns the created tasks and the root id.",
+      description:
+        "Validate and store a flat task array (parentId and dependencies refer by id or name). Returns the created tasks and the root id.",
       inputSchema: { tasks: z.array(z.record(z.string(), z.unknown())).min(1).describe("the flat task array") },
     },
     ({ tasks }) => guarded(() => service.create(principal, tasks)),
@@ -81,7 +94,8 @@ export function buildMcpServer(
     "execute_task",
     {
       title: "Execute a tree",
-      description: "Run a tree (or one task with what it needs). Waits for the outcome by default, reporting progress; wait=false returns at once.",
+      description:
+        "Run a tree (or one task with what it needs). Waits for the outcome by default, reporting progress; wait=false returns at once.",
       inputSchema: {
         taskId,
         rerun: z.enum(["failed", "all"]).optional(),
@@ -147,12 +161,17 @@ export function buildMcpServer(
         offset: z.number().int().min(0).optional(),
       },
     },
-    (args) => guarded(() => service.list(principal, { ...defined(args), limit: args.limit ?? 100, order: "-createdAt" })),
+    (args) =>
+      guarded(() => service.list(principal, { ...defined(args), limit: args.limit ?? 100, order: "-createdAt" })),
   );
 
   server.registerTool(
     "cancel_task",
-    { title: "Cancel", description: "Cancel a task, or a whole tree through its root.", inputSchema: { taskId, reason: z.string().optional() } },
+    {
+      title: "Cancel",
+      description: "Cancel a task, or a whole tree through its root.",
+      inputSchema: { taskId, reason: z.string().optional() },
+    },
     ({ taskId: id, reason }) => guarded(() => service.cancel(principal, id, reason)),
   );
 
@@ -168,12 +187,17 @@ export function buildMcpServer(
         save: z.boolean().optional(),
       },
     },
-    ({ taskId: id, ...options }) => guarded(async () => ({ tasks: await service.copy(principal, id, defined(options)) })),
+    ({ taskId: id, ...options }) =>
+      guarded(async () => ({ tasks: await service.copy(principal, id, defined(options)) })),
   );
 
   server.registerTool(
     "list_executors",
-    { title: "List executors", description: "Executors that may run here, with their input JSON Schemas.", inputSchema: {} },
+    {
+      title: "List executors",
+      description: "Executors that may run here, with their input JSON Schemas.",
+      inputSchema: {},
+    },
     () => guarded(async () => ({ executors: service.registry.listExecutors() })),
   );
 
@@ -192,7 +216,9 @@ export function buildMcpServer(
     new ResourceTemplate("task://{id}", {
       list: async () => {
         const page = await service.list(principal, { rootsOnly: true, limit: 50, order: "-createdAt" });
-        return { resources: page.tasks.map((t) => ({ uri: `task://${t.id}`, name: t.name, mimeType: "application/json" })) };
+        return {
+          resources: page.tasks.map((t) => ({ uri: `task://${t.id}`, name: t.name, mimeType: "application/json" })),
+        };
       },
     }),
     { title: "Task", description: "One task as JSON", mimeType: "application/json" },
@@ -225,5 +251,7 @@ function summary(t: Task): Record<string, JsonValue> {
 }
 
 function defined<T extends object>(obj: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]: Exclude<T[K], undefined>;
+  };
 }

@@ -22,7 +22,11 @@ describe("request logs", () => {
     const { app, engine } = testApp({ logger });
     const res = await app.request("/tasks", {
       method: "POST",
-      headers: { "content-type": "application/json", authorization: "Bearer super-secret-token", "x-llm-api-key": "openai:sk-very-secret" },
+      headers: {
+        "content-type": "application/json",
+        authorization: "Bearer super-secret-token",
+        "x-llm-api-key": "openai:sk-very-secret",
+      },
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "system.health" }),
     });
     await engine.stop({ graceMs: 0 });

@@ -20,7 +20,8 @@ export class TokenBuckets {
     private readonly options: RateLimitOptions,
     private readonly now: () => number = Date.now,
   ) {
-    if (!(options.burst >= 1) || !(options.perSecond > 0)) throw new Error("rate limit needs burst >= 1 and perSecond > 0");
+    if (!(options.burst >= 1) || !(options.perSecond > 0))
+      throw new Error("rate limit needs burst >= 1 and perSecond > 0");
   }
 
   /** Take one token; returns 0 when allowed, else the seconds to wait. */
@@ -47,7 +48,10 @@ export class TokenBuckets {
 }
 
 /** 429 with `Retry-After` once a caller (its user id, else its IP) empties its bucket. */
-export function rateLimit(options: RateLimitOptions, ipOf: (c: Parameters<MiddlewareHandler<AppEnv>>[0]) => string): MiddlewareHandler<AppEnv> {
+export function rateLimit(
+  options: RateLimitOptions,
+  ipOf: (c: Parameters<MiddlewareHandler<AppEnv>>[0]) => string,
+): MiddlewareHandler<AppEnv> {
   const buckets = new TokenBuckets(options);
   return async (c, next) => {
     const principal = c.get("principal");

@@ -64,7 +64,11 @@ export class TaskService {
   /** Store one tree (`single`) or several independent trees from one flat array. */
   async create(principal: Principal, tasks: unknown, options: { single?: boolean } = {}): Promise<CreateResult> {
     const owned = principal.admin ? tasks : forceOwner(tasks, principal.userId);
-    const trees = await this.engine.createTrees(owned, { userId: principal.userId }, options.single ? "single" : "many");
+    const trees = await this.engine.createTrees(
+      owned,
+      { userId: principal.userId },
+      options.single ? "single" : "many",
+    );
     const rootIds = trees.map((t) => (t[0] as Task).rootId);
     return { rootId: rootIds[0] as string, rootIds, tasks: trees.flat() };
   }
@@ -135,7 +139,11 @@ export class TaskService {
     });
   }
 
-  async cancel(principal: Principal, taskId: string, reason?: string): Promise<{ cancelled: string[]; running: string[] }> {
+  async cancel(
+    principal: Principal,
+    taskId: string,
+    reason?: string,
+  ): Promise<{ cancelled: string[]; running: string[] }> {
     await this.get(principal, taskId);
     const result = await this.engine.cancel(taskId, reason);
     return { cancelled: result.cancelled, running: result.running.map((r) => r.taskId) };
@@ -197,7 +205,10 @@ export class TaskService {
   }
 
   /** The tree a query names, after checking access (an execution id resolves through the store). */
-  async resolveRoot(principal: Principal, query: { taskId?: string; rootId?: string; executionId?: string }): Promise<string> {
+  async resolveRoot(
+    principal: Principal,
+    query: { taskId?: string; rootId?: string; executionId?: string },
+  ): Promise<string> {
     if (query.rootId) return (await this.get(principal, query.rootId)).rootId;
     if (query.taskId) return (await this.get(principal, query.taskId)).rootId;
     if (query.executionId) {

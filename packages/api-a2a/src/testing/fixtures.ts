@@ -5,12 +5,16 @@ import type { AppOptions } from "../types.js";
 /** Test executors: `echo` returns its inputs, `wait` runs until released or aborted, `boom` fails. */
 export function testRegistry(): Registry {
   const registry = new Registry();
-  registry.registerExecutor({ id: "echo", description: "returns its inputs", execute: (inputs) => ({ ...(inputs as Record<string, unknown>) }) as never });
+  registry.registerExecutor({
+    id: "echo",
+    description: "returns its inputs",
+    execute: (inputs) => ({ ...(inputs as Record<string, unknown>) }) as never,
+  });
   registry.registerExecutor({
     id: "wait",
     description: "waits until aborted or params.ms elapsed",
     cancelable: true,
-    execute: (inputs, ctx) =>
+    execute: (_inputs, ctx) =>
       new Promise((resolve) => {
         const ms = typeof ctx.task.params.ms === "number" ? ctx.task.params.ms : 60_000;
         const timer = setTimeout(() => resolve({ waited: ms }), ms);
@@ -48,9 +52,19 @@ export function testApp(overrides: Partial<AppOptions> = {}) {
 /** A small tree: root aggregates two echo children, the second depends on the first. */
 export function smallTree(prefix = "t"): Array<Record<string, unknown>> {
   return [
-    { name: `${prefix}-root`, params: { executorId: "aggregate_results" }, dependencies: [`${prefix}-a`, `${prefix}-b`] },
+    {
+      name: `${prefix}-root`,
+      params: { executorId: "aggregate_results" },
+      dependencies: [`${prefix}-a`, `${prefix}-b`],
+    },
     { name: `${prefix}-a`, parentId: `${prefix}-root`, params: { executorId: "echo" }, inputs: { n: 1 } },
-    { name: `${prefix}-b`, parentId: `${prefix}-root`, params: { executorId: "echo" }, inputs: { n: 2 }, dependencies: [`${prefix}-a`] },
+    {
+      name: `${prefix}-b`,
+      parentId: `${prefix}-root`,
+      params: { executorId: "echo" },
+      inputs: { n: 2 },
+      dependencies: [`${prefix}-a`],
+    },
   ];
 }
 
@@ -81,7 +95,6 @@ export async function listen(app: { fetch(request: Request, env?: unknown): Resp
 }
 
 /** A response body as JSON, typed loosely for assertions. */
-// biome-ignore lint/suspicious/noExplicitAny: test assertions read arbitrary JSON
 export async function json(res: Response | Promise<Response>): Promise<any> {
   return (await res).json();
 }

@@ -614,16 +614,27 @@ export const storeContractChecks: StoreCheck[] = [
         [
           { taskId: id("ok"), leaseToken: token("ok"), outcome: { status: "completed", result: { v: 1 } } },
           { taskId: id("stale"), leaseToken: "not-the-token", outcome: { status: "completed", result: null } },
-          { taskId: id("bad"), leaseToken: token("bad"), outcome: { status: "failed", error: { code: "X", message: "x" } } },
+          {
+            taskId: id("bad"),
+            leaseToken: token("bad"),
+            outcome: { status: "failed", error: { code: "X", message: "x" } },
+          },
         ],
         at(1),
       );
-      expect(out.results.map((r) => [r.taskId, r.task?.status ?? null, r.error ? r.error.constructor.name : null])).toEqual([
+      expect(
+        out.results.map((r) => [r.taskId, r.task?.status ?? null, r.error ? r.error.constructor.name : null]),
+      ).toEqual([
         [id("ok"), "completed", null],
         [id("stale"), null, "LeaseLostError"],
         [id("bad"), "failed", null],
       ]);
-      expect(await statuses(store, rootId)).toEqual({ root: "failed", ok: "completed", bad: "failed", stale: "in_progress" });
+      expect(await statuses(store, rootId)).toEqual({
+        root: "failed",
+        ok: "completed",
+        bad: "failed",
+        stale: "in_progress",
+      });
       expect(out.finished).toEqual([]);
       const seqs = out.events.map((e) => e.seq);
       expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);

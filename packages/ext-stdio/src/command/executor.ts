@@ -65,7 +65,7 @@ export async function executeCommand(
   const progress = new ProgressStream(
     (p, message) => ctx.reportProgress(p, message),
     policy.progress,
-    () => 0,
+    () => null,
     (err) => ctx.log.warn({ err: String(err) }, "command: progress report failed; no further lines are streamed"),
   );
   const streamLines = (prefix: string) =>

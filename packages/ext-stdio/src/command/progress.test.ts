@@ -3,7 +3,7 @@ import { ProgressStream } from "./progress.js";
 
 function stream(limits = { linesPerSecond: 2, burst: 3 }) {
   let clock = 0;
-  const sent: Array<[number, string | undefined]> = [];
+  const sent: Array<[number | null, string | undefined]> = [];
   const errors: unknown[] = [];
   const s = new ProgressStream(
     async (p, m) => {

@@ -23,7 +23,7 @@ export class ProgressStream {
   constructor(
     private readonly report: ExecutorContext["reportProgress"],
     private readonly limits: ProgressLimits,
-    private readonly progress: () => number,
+    private readonly progress: () => number | null,
     private readonly onError: (err: unknown) => void,
     private readonly now: () => number = () => performance.now(),
   ) {

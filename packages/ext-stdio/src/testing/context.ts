@@ -2,7 +2,7 @@ import { type ExecutorContext, type Logger, type Task, Registry, silentLogger } 
 
 /** One `reportProgress` call as the executor made it. */
 export interface ProgressRecord {
-  progress: number;
+  progress: number | null;
   message: string | undefined;
 }
 
