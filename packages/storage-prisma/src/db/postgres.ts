@@ -21,12 +21,33 @@ function toPostgres(sql: string): string {
   return text;
 }
 
+/** Names of prepared statements (pg prepares a named statement once per connection). */
+const names = new Map<string, string>();
+
+function statementName(sql: string): string {
+  let name = names.get(sql);
+  if (name === undefined) {
+    name = `apflow_${names.size + 1}`;
+    names.set(sql, name);
+  }
+  return name;
+}
+
 function sessionOn(client: pg.Pool | pg.PoolClient): SqlSession {
   return {
     dialect: "postgres",
     async all<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
       const res = await client.query(toPostgres(sql), params as SqlValue[]);
       return res.rows as T[];
+    },
+    async values(sql: string, params: readonly SqlValue[] = [], prepared = false): Promise<unknown[][]> {
+      const res = await client.query<unknown[]>({
+        text: toPostgres(sql),
+        values: params as SqlValue[],
+        rowMode: "array",
+        ...(prepared ? { name: statementName(sql) } : {}),
+      });
+      return res.rows;
     },
     async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
       const res = await client.query(toPostgres(sql), params as SqlValue[]);
@@ -44,6 +65,7 @@ export function postgresDatabase(pool: pg.Pool, ownsPool: boolean): SqlDatabase 
   return {
     dialect: "postgres",
     all: direct.all,
+    values: direct.values,
     run: direct.run,
     script: direct.script,
     async transaction(work) {

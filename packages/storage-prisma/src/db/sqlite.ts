@@ -14,6 +14,7 @@ export interface SqliteOptions {
 /** What the store uses of a prepared statement. */
 interface Statement {
   all(...params: Bindable[]): unknown[];
+  raw(on?: boolean): Statement;
   run(...params: Bindable[]): { changes: number };
 }
 type Bindable = string | number | bigint | null;
@@ -43,6 +44,8 @@ export function openSqlite(path: string, options: SqliteOptions = {}): SqlDataba
   db.pragma(`synchronous = ${options.durability === "full" ? "FULL" : "NORMAL"}`);
   db.pragma("foreign_keys = OFF");
   const statements = new Map<string, Statement>();
+  /** The same SQL prepared in raw mode (rows as arrays): libsql's mode is per statement. */
+  const rawStatements = new Map<string, Statement>();
   const mutex = new Mutex();
 
   const prepare = (sql: string): Statement => {
@@ -54,10 +57,22 @@ export function openSqlite(path: string, options: SqliteOptions = {}): SqlDataba
     return stmt;
   };
 
+  const prepareRaw = (sql: string): Statement => {
+    let stmt = rawStatements.get(sql);
+    if (!stmt) {
+      stmt = (db.prepare(sql) as unknown as Statement).raw(true);
+      rawStatements.set(sql, stmt);
+    }
+    return stmt;
+  };
+
   const session: SqlSession = {
     dialect: "sqlite",
     async all<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
       return prepare(sql).all(...bind(params)) as T[];
+    },
+    async values(sql: string, params: readonly SqlValue[] = []): Promise<unknown[][]> {
+      return prepareRaw(sql).all(...bind(params)) as unknown[][];
     },
     async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
       return prepare(sql).run(...bind(params)).changes;
@@ -73,6 +88,7 @@ export function openSqlite(path: string, options: SqliteOptions = {}): SqlDataba
   return {
     dialect: "sqlite",
     all: (sql, params) => mutex.run(() => session.all(sql, params)),
+    values: (sql, params) => mutex.run(() => session.values(sql, params)),
     run: (sql, params) => mutex.run(() => session.run(sql, params)),
     script: (sql) => mutex.run(() => session.script(sql)),
     transaction: (work) =>
@@ -90,6 +106,7 @@ export function openSqlite(path: string, options: SqliteOptions = {}): SqlDataba
     close: () =>
       mutex.run(async () => {
         statements.clear();
+        rawStatements.clear();
         db.close();
       }),
   };

@@ -14,6 +14,13 @@ export interface SqlSession {
   readonly dialect: Dialect;
   /** Run a statement that returns rows (SELECT, or a write with RETURNING). */
   all<T extends object = SqlRow>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
+  /**
+   * Run a statement that returns rows, each as an array of column values in SELECT order (no
+   * per-row objects: cheaper in both drivers). `prepared`: the SQL text is one of a small fixed
+   * set, so PostgreSQL may keep it as a named prepared statement per connection (SQLite caches
+   * every prepared statement anyway).
+   */
+  values(sql: string, params?: readonly SqlValue[], prepared?: boolean): Promise<unknown[][]>;
   /** Run a statement and return the number of rows it changed. */
   run(sql: string, params?: readonly SqlValue[]): Promise<number>;
   /** Run a script of several statements without parameters (migrations). */

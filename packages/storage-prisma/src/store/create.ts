@@ -3,7 +3,6 @@ import { resolveDatabase } from "../config.js";
 import { openDatabase } from "../db/open.js";
 import { loadMigrations } from "../migrate/files.js";
 import { readMigrationStatus, runMigrations } from "../migrate/runner.js";
-import { postgresClient, sqliteClient } from "../prisma/clients.js";
 import type { PrismaStoreOptions } from "../types.js";
 import { PrismaTaskStore } from "./prisma-store.js";
 
@@ -14,7 +13,7 @@ import { PrismaTaskStore } from "./prisma-store.js";
  */
 export async function createPrismaStore(options: PrismaStoreOptions = {}): Promise<PrismaTaskStore> {
   const target = resolveDatabase(options.url);
-  const { db, pool } = openDatabase(target, options);
+  const { db } = openDatabase(target, options);
   try {
     const migrations = loadMigrations(target.provider);
     if (options.migrate ?? target.provider === "sqlite") {
@@ -33,6 +32,5 @@ export async function createPrismaStore(options: PrismaStoreOptions = {}): Promi
     await db.close();
     throw err;
   }
-  const prisma = pool ? postgresClient(pool) : sqliteClient(target.url);
-  return new PrismaTaskStore(target.provider, db, prisma);
+  return new PrismaTaskStore(target.provider, db);
 }

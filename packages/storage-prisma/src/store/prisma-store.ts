@@ -22,7 +22,6 @@ import {
   NotFoundError,
   type RenewResult,
   type StartExecutionRequest,
-  TASK_STATUSES,
   type Task,
   type TaskEvent,
   type TaskOutcome,
@@ -33,8 +32,6 @@ import {
   type TaskStore,
 } from "@aipartnerupflow/core";
 import type { SqlDatabase, SqlSession } from "../db/types.js";
-import type { Prisma } from "../generated/sqlite/client.js";
-import type { StoreClient } from "../prisma/clients.js";
 import { appendEvents } from "../sql/append-events.js";
 import { cancelTasks } from "../sql/cancel.js";
 import { claimReady } from "../sql/claim-ready.js";
@@ -45,19 +42,28 @@ import { finishTask } from "../sql/finish-task.js";
 import { insertTasks } from "../sql/insert-tasks.js";
 import { reportProgress, saveLeasedJson } from "../sql/lease-writes.js";
 import { readEvents } from "../sql/read-events.js";
+import {
+  countByStatus,
+  listExecutions,
+  listTasks,
+  readAttempts,
+  readChildren,
+  readExecution,
+  readTask,
+  readTasksById,
+} from "../sql/read-tasks.js";
 import { readTree } from "../sql/read-tree.js";
 import { reclaimExpired } from "../sql/reclaim-expired.js";
 import { renewLeases } from "../sql/renew-leases.js";
 import { startExecution } from "../sql/start-execution.js";
 import { updateTask } from "../sql/update-task.js";
 import type { Provider } from "../types.js";
-import { attemptFromModel, executionFromModel, taskFromModel } from "./models.js";
 
 /**
  * core's `TaskStore` on SQLite or PostgreSQL. Every state change is one transaction of
- * hand-written SQL (src/sql/, one file per operation) that also appends its events; reads go
- * through the Prisma client generated from the shared models, except the two the engine makes
- * on its hot path (`getTree`, `readEvents`), which are raw SQL too.
+ * hand-written SQL (src/sql/, one file per operation) that also appends its events; reads are
+ * raw SQL on the same connection too (src/sql/read-*.ts). The Prisma models (prisma/) remain the
+ * schema's source of truth: the migrations are checked against them (schema-agreement test).
  */
 export class PrismaTaskStore implements TaskStore {
   private closed = false;
@@ -65,8 +71,6 @@ export class PrismaTaskStore implements TaskStore {
   constructor(
     readonly provider: Provider,
     private readonly db: SqlDatabase,
-    /** The Prisma client (typed as the SQLite client; see prisma/clients.ts). */
-    private readonly prisma: StoreClient,
   ) {}
 
   /** Run a state change in one transaction and append the events it produced there too. */
@@ -206,34 +210,15 @@ export class PrismaTaskStore implements TaskStore {
   }
 
   async getTask(id: string): Promise<Task | null> {
-    const model = await this.prisma.task.findUnique({ where: { id } });
-    return model ? taskFromModel(model) : null;
+    return readTask(this.db, id);
   }
 
   async getTasks(ids: string[]): Promise<Task[]> {
-    if (ids.length === 0) return [];
-    const models = await this.prisma.task.findMany({ where: { id: { in: ids } } });
-    const byId = new Map(models.map((m) => [m.id, m]));
-    const out: Task[] = [];
-    for (const id of ids) {
-      const model = byId.get(id);
-      if (model) out.push(taskFromModel(model));
-    }
-    return out;
+    return readTasksById(this.db, ids);
   }
 
   async listTasks(query: TaskQuery = {}): Promise<TaskPage> {
-    const where = taskWhere(query);
-    const [models, total] = await Promise.all([
-      this.prisma.task.findMany({
-        where,
-        orderBy: { ordinal: query.order === "-createdAt" ? "desc" : "asc" },
-        skip: query.offset ?? 0,
-        take: query.limit ?? 100,
-      }),
-      this.prisma.task.count({ where }),
-    ]);
-    return { tasks: models.map(taskFromModel), total };
+    return listTasks(this.db, query);
   }
 
   async getTree(rootId: string): Promise<Task[]> {
@@ -241,47 +226,25 @@ export class PrismaTaskStore implements TaskStore {
   }
 
   async getChildren(parentId: string): Promise<Task[]> {
-    const models = await this.prisma.task.findMany({ where: { parentId }, orderBy: { ordinal: "asc" } });
-    return models.map(taskFromModel);
+    return readChildren(this.db, parentId);
   }
 
   async countByStatus(query: CountQuery = {}): Promise<Record<TaskStatus, number>> {
-    const groups = await this.prisma.task.groupBy({
-      by: ["status"],
-      where: taskWhere(query),
-      _count: { _all: true },
-    });
-    const counts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
-    for (const g of groups) counts[g.status as TaskStatus] = g._count._all;
-    return counts;
+    return countByStatus(this.db, query);
   }
 
   async getAttempts(taskId: string): Promise<AttemptRecord[]> {
-    const [task, attempts] = await Promise.all([
-      this.prisma.task.findUnique({ where: { id: taskId }, select: { id: true } }),
-      this.prisma.attempt.findMany({ where: { taskId }, orderBy: { attempt: "asc" } }),
-    ]);
-    if (!task) throw new NotFoundError("task", taskId);
-    return attempts.map(attemptFromModel);
+    return readAttempts(this.db, taskId);
   }
 
   async getExecution(id: string): Promise<Execution | null> {
-    const model = await this.prisma.execution.findUnique({ where: { id } });
-    return model ? executionFromModel(model) : null;
+    return readExecution(this.db, id);
   }
 
   async listExecutions(
     query: { rootId?: string; status?: Execution["status"]; limit?: number } = {},
   ): Promise<Execution[]> {
-    const models = await this.prisma.execution.findMany({
-      where: {
-        ...(query.rootId !== undefined ? { rootId: query.rootId } : {}),
-        ...(query.status !== undefined ? { status: query.status } : {}),
-      },
-      orderBy: { ordinal: "desc" },
-      take: query.limit ?? 100,
-    });
-    return models.reverse().map(executionFromModel);
+    return listExecutions(this.db, query);
   }
 
   async updateTask(id: string, patch: TaskPatch, now = new Date()): Promise<Task> {
@@ -297,21 +260,10 @@ export class PrismaTaskStore implements TaskStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.prisma.$disconnect();
     await this.db.close();
   }
 
   private assertOpen(): void {
     if (this.closed) throw new ApflowError(ErrorCode.Internal, "store is closed");
   }
-}
-
-function taskWhere(query: TaskQuery & CountQuery): Prisma.TaskWhereInput {
-  const where: Prisma.TaskWhereInput = {};
-  if (query.userId !== undefined) where.userId = query.userId;
-  if (query.rootId !== undefined) where.rootId = query.rootId;
-  if (query.status !== undefined) where.status = { in: Array.isArray(query.status) ? query.status : [query.status] };
-  if (query.parentId !== undefined) where.parentId = query.parentId;
-  if (query.rootsOnly) where.parentId = null;
-  return where;
 }
