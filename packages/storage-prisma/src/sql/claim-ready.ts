@@ -6,13 +6,16 @@ import {
   type JsonValue,
   type NewEvent,
   sourcesOf,
+  type Task,
   type TaskStatus,
 } from "@aipartnerupflow/core";
 import type { Dialect, SqlSession } from "../db/types.js";
-import { type TaskRow, readBool, readJson, taskFromRow } from "../store/rows.js";
-import { chunks, IN_CHUNK, marks, statusList, timeParam } from "./fragments.js";
+import { EXTRA, readBool, readJson, taskFromValues, taskSelect, taskValues } from "../store/rows.js";
+import { chunks, IN_CHUNK, marks, timeParam, unindexed } from "./fragments.js";
 
-const CLAIMABLE = statusList(sourcesOf("in_progress"));
+// The ready index is partial (`WHERE status = 'pending'`, migration 0002): the claim must say
+// `status = 'pending'` literally for the planner to use it. Core allows no other source state.
+if (sourcesOf("in_progress").join() !== "pending") throw new Error("claimReady expects pending -> in_progress only");
 
 /**
  * One statement takes the ready tasks: pending, every dependency resolved (`unresolved = 0`),
@@ -24,14 +27,31 @@ function claimSql(d: Dialect): string {
   const now = timeParam(d);
   const set = `status = 'in_progress', attempt = attempt + 1, started_at = ${now}, completed_at = NULL,
       error = NULL, updated_at = ${now}, lease_owner = ?, lease_expires_at = ${now}, cancel_requested = false`;
-  const pick = `SELECT t.id FROM tasks t JOIN executions e ON e.id = t.execution_id AND e.status = 'running'
-      WHERE t.status IN ${CLAIMABLE} AND t.unresolved = 0 AND (t.run_at IS NULL OR t.run_at <= ${now})
+  // `unindexed` execution_id: without statistics SQLite would rather walk every task of the
+  // running execution (tasks_execution_idx) and sort them than range-scan the ready index.
+  const pick = `SELECT t.id FROM tasks t JOIN executions e ON e.id = ${unindexed(d, "t.execution_id")} AND e.status = 'running'
+      WHERE t.status = 'pending' AND t.unresolved = 0 AND (t.run_at IS NULL OR t.run_at <= ${now})
       ORDER BY t.priority, t.ordinal LIMIT ?`;
   return d === "postgres"
     ? `WITH picked AS (${pick} FOR UPDATE OF t SKIP LOCKED)
        UPDATE tasks SET ${set}, lease_token = gen_random_uuid()::text FROM picked WHERE tasks.id = picked.id
-       RETURNING tasks.*`
-    : `UPDATE tasks SET ${set}, lease_token = lower(hex(randomblob(16))) WHERE id IN (${pick}) RETURNING *`;
+       RETURNING ${taskSelect(d, CLAIM_EXTRA, "tasks.")}`
+    : `UPDATE tasks SET ${set}, lease_token = lower(hex(randomblob(16))) WHERE id IN (${pick}) RETURNING ${taskSelect(d, CLAIM_EXTRA)}`;
+}
+
+/** Columns the claim returns after the task's own (`taskSelect`), at EXTRA + i. */
+const CLAIM_EXTRA = ["lease_token", "execution_id", "checkpoint", "ordinal"];
+const LEASE_TOKEN = EXTRA;
+const EXECUTION_ID = EXTRA + 1;
+const CHECKPOINT = EXTRA + 2;
+const ORDINAL = EXTRA + 3;
+
+interface Claimed {
+  task: Task;
+  leaseToken: string;
+  executionId: string;
+  checkpoint: JsonValue;
+  ordinal: number;
 }
 
 interface DependencyRow {
@@ -55,9 +75,15 @@ export async function claimReady(
   const pick = [now, options.limit];
   // PostgreSQL's statement names the picked rows first (a CTE), SQLite's names them last.
   const params = d === "postgres" ? [...pick, ...set] : [...set, ...pick];
-  const rows = await tx.all<TaskRow>(claimSql(d), params);
+  const rows: Claimed[] = taskValues(d, await tx.values(claimSql(d), params, true)).map((v) => ({
+    task: taskFromValues(v),
+    leaseToken: v[LEASE_TOKEN] as string,
+    executionId: v[EXECUTION_ID] as string,
+    checkpoint: (v[CHECKPOINT] ?? null) as JsonValue,
+    ordinal: Number(v[ORDINAL]),
+  }));
   if (rows.length === 0) return { claimed: [], events: [] };
-  rows.sort((a, b) => a.priority - b.priority || Number(a.ordinal) - Number(b.ordinal));
+  rows.sort((a, b) => a.task.priority - b.task.priority || a.ordinal - b.ordinal);
   const at = now.toISOString();
 
   await tx.run(
@@ -65,24 +91,25 @@ export async function claimReady(
      VALUES ${rows.map(() => `(?, ?, ${timeParam(d)}, 'in_progress', ?)`).join(", ")}
      ON CONFLICT (task_id, attempt) DO UPDATE SET started_at = excluded.started_at, ended_at = NULL,
        status = excluded.status, error = NULL, owner = excluded.owner`,
-    rows.flatMap((r) => [r.id, Number(r.attempt), now, options.owner]),
+    rows.flatMap((r) => [r.task.id, r.task.attempt, now, options.owner]),
   );
-  const dependencies = await dependencyResults(tx, rows);
+  const dependencies = await dependencyResults(
+    tx,
+    rows.filter((r) => r.task.dependencies.length > 0).map((r) => r.task.id),
+  );
   const demo = await demoFlags(tx, rows);
 
   const claimed: ClaimedTask[] = [];
   const events: NewEvent[] = [];
-  for (const row of rows) {
-    assertTransition(row.id, "pending", row.status as TaskStatus);
-    const task = taskFromRow(d, row);
-    const executionId = row.execution_id as string;
+  for (const { task, leaseToken, executionId, checkpoint } of rows) {
+    assertTransition(task.id, "pending", task.status);
     claimed.push({
       task,
-      leaseToken: row.lease_token as string,
+      leaseToken,
       executionId,
       demo: demo.get(executionId) ?? false,
-      dependencies: task.dependencies.length === 0 ? [] : (dependencies.get(row.id) ?? []),
-      lastCheckpoint: readJson<JsonValue>(d, row.checkpoint),
+      dependencies: task.dependencies.length === 0 ? [] : (dependencies.get(task.id) ?? []),
+      lastCheckpoint: checkpoint,
     });
     events.push({
       type: "task.started",
@@ -98,9 +125,8 @@ export async function claimReady(
 }
 
 /** What each claimed task's executor sees of its dependencies, in the order they were written. */
-async function dependencyResults(tx: SqlSession, rows: TaskRow[]): Promise<Map<string, DependencyResult[]>> {
+async function dependencyResults(tx: SqlSession, ids: string[]): Promise<Map<string, DependencyResult[]>> {
   const out = new Map<string, DependencyResult[]>();
-  const ids = rows.filter((r) => hasDependencies(tx.dialect, r)).map((r) => r.id);
   for (const batch of chunks(ids, IN_CHUNK)) {
     const deps = await tx.all<DependencyRow>(
       `SELECT dep.task_id, dep.required, up.id, up.name, up.status, up.result
@@ -123,13 +149,8 @@ async function dependencyResults(tx: SqlSession, rows: TaskRow[]): Promise<Map<s
   return out;
 }
 
-function hasDependencies(d: Dialect, row: TaskRow): boolean {
-  const deps = readJson<JsonValue>(d, row.dependencies);
-  return Array.isArray(deps) && deps.length > 0;
-}
-
-async function demoFlags(tx: SqlSession, rows: TaskRow[]): Promise<Map<string, boolean>> {
-  const ids = [...new Set(rows.map((r) => r.execution_id as string))];
+async function demoFlags(tx: SqlSession, rows: Claimed[]): Promise<Map<string, boolean>> {
+  const ids = [...new Set(rows.map((r) => r.executionId))];
   const found = await tx.all<{ id: string; demo: unknown }>(
     `SELECT id, demo FROM executions WHERE id IN (${marks(ids.length)})`,
     ids,

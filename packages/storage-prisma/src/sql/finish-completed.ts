@@ -1,6 +1,6 @@
 import { assertTransition, type FinishItem, type NewEvent, type Task } from "@aipartnerupflow/core";
 import type { Dialect, SqlSession, SqlValue } from "../db/types.js";
-import { type TaskRow, taskFromRow } from "../store/rows.js";
+import { EXTRA, taskFromValues, taskSelect, taskValues } from "../store/rows.js";
 import type { ExecutionLedger } from "./execution-accounting.js";
 import { chunks, IN_CHUNK, marks, timeParam, unindexed } from "./fragments.js";
 import { leaseRefusal } from "./leased-task.js";
@@ -21,11 +21,13 @@ function completeSql(d: Dialect, n: number): string {
   if (d === "postgres") {
     const rows = Array.from({ length: n }, () => "(?, ?, ?::jsonb)").join(", ");
     return `UPDATE tasks SET ${set} FROM (VALUES ${rows}) AS v(id, token, result)
-      WHERE tasks.id = v.id AND tasks.lease_token = v.token AND tasks.status = 'in_progress' RETURNING tasks.*`;
+      WHERE tasks.id = v.id AND tasks.lease_token = v.token AND tasks.status = 'in_progress'
+      RETURNING ${taskSelect(d, ["execution_id"], "tasks.")}`;
   }
   const rows = Array.from({ length: n }, () => "(?, ?, ?)").join(", ");
   return `UPDATE tasks SET ${set.replace("v.result", "v.column3")} FROM (VALUES ${rows}) AS v
-    WHERE tasks.id = v.column1 AND tasks.lease_token = v.column2 AND tasks.status = 'in_progress' RETURNING *`;
+    WHERE tasks.id = v.column1 AND tasks.lease_token = v.column2 AND tasks.status = 'in_progress'
+    RETURNING ${taskSelect(d, ["execution_id"])}`;
 }
 
 export interface CompletedItem extends FinishItem {
@@ -42,7 +44,7 @@ export async function finishCompleted(
   const results = new Map<string, Task | Error>();
   const events: NewEvent[] = [];
   const at = now.toISOString();
-  const done: TaskRow[] = [];
+  const done: Array<{ task: Task; executionId: string | null }> = [];
   for (const batch of chunks(items, ROWS_PER_STATEMENT)) {
     const params: SqlValue[] = [now, now];
     for (const item of batch) {
@@ -53,44 +55,45 @@ export async function finishCompleted(
         item.outcome.result === null ? null : JSON.stringify(item.outcome.result),
       );
     }
-    const rows = await tx.all<TaskRow>(completeSql(d, batch.length), params);
-    for (const row of rows) done.push(row);
+    const rows = taskValues(d, await tx.values(completeSql(d, batch.length), params));
+    for (const v of rows) done.push({ task: taskFromValues(v), executionId: (v[EXTRA] ?? null) as string | null });
   }
   if (done.length > 0) {
     for (const batch of chunks(done, ROWS_PER_STATEMENT)) {
       await tx.run(
         `UPDATE attempts SET ended_at = ${timeParam(d)}, status = 'completed', error = NULL
           WHERE (task_id, attempt) IN (VALUES ${batch.map(() => (d === "postgres" ? "(?, ?::int)" : "(?, ?)")).join(", ")})`,
-        [now, ...batch.flatMap((r) => [r.id, Number(r.attempt)])],
+        [now, ...batch.flatMap((r) => [r.task.id, r.task.attempt])],
       );
     }
+    // Each pending dependent loses one unresolved dependency per completed task it waits for: the
+    // reverse index finds them, grouped, and the primary key updates each once.
     for (const batch of chunks(done, IN_CHUNK)) {
-      const ids = batch.map((r) => r.id);
-      const list = marks(ids.length);
+      const ids = batch.map((r) => r.task.id);
       await tx.run(
-        `UPDATE tasks SET unresolved = unresolved - (
-            SELECT COUNT(*) FROM task_dependencies dep WHERE dep.task_id = tasks.id AND dep.depends_on_id IN (${list}))
-          WHERE id IN (SELECT task_id FROM task_dependencies WHERE depends_on_id IN (${list}))
-            AND ${unindexed(d, "status")} = 'pending' AND ${unindexed(d, "unresolved")} > 0`,
-        [...ids, ...ids],
+        `UPDATE tasks SET unresolved = unresolved - d.n
+           FROM (SELECT task_id, COUNT(*) AS n FROM task_dependencies WHERE depends_on_id IN (${marks(ids.length)})
+                  GROUP BY task_id) AS d
+          WHERE tasks.id = d.task_id AND ${unindexed(d, "tasks.status")} = 'pending' AND ${unindexed(d, "tasks.unresolved")} > 0`,
+        ids,
       );
     }
   }
-  const byId = new Map(done.map((r) => [r.id, r]));
+  const byId = new Map(done.map((r) => [r.task.id, r]));
   for (const item of items) {
     const row = byId.get(item.taskId);
     if (!row) {
       results.set(item.taskId, await leaseRefusal(tx, item.taskId));
       continue;
     }
-    const task = taskFromRow(d, row);
+    const { task, executionId } = row;
     results.set(item.taskId, task);
-    ledger.count(row.execution_id, "completed");
+    ledger.count(executionId, "completed");
     events.push({
       type: "task.completed",
       taskId: task.id,
       rootId: task.rootId,
-      executionId: row.execution_id,
+      executionId,
       status: "completed",
       result: task.result,
       at,

@@ -50,12 +50,19 @@ export async function insertTasks(
     });
   }
 
-  const [{ next }] = (await tx.all<{ next: unknown }>("SELECT COALESCE(MAX(ordinal), 0) + 1 AS next FROM tasks")) as [
-    { next: unknown },
-  ];
-  let ordinal = Number(next);
   const d = tx.dialect;
-  const row = `(?, ?, ?, ?, ?, ?, ?, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ?)`;
+  // Creation order. PostgreSQL: the sequence, one value per row in VALUES order (distinct across
+  // processes creating at once). SQLite: MAX + 1, safe because writers hold the one write lock
+  // from BEGIN IMMEDIATE.
+  let ordinal = 0;
+  if (d === "sqlite") {
+    const [{ next }] = (await tx.all<{ next: unknown }>("SELECT COALESCE(MAX(ordinal), 0) + 1 AS next FROM tasks")) as [
+      { next: unknown },
+    ];
+    ordinal = Number(next);
+  }
+  const ordinalValue = d === "postgres" ? "nextval('tasks_ordinal_seq')" : "?";
+  const row = `(?, ?, ?, ?, ?, ?, ?, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${ordinalValue})`;
   const parents = new Set<string>();
   for (const t of tasks) if (t.parentId !== null) parents.add(t.parentId);
 
@@ -87,8 +94,8 @@ export async function insertTasks(
         new Date(t.createdAt),
         t.startedAt === null ? null : new Date(t.startedAt),
         t.completedAt === null ? null : new Date(t.completedAt),
-        ordinal++,
       );
+      if (d === "sqlite") params.push(ordinal++);
     }
     await tx.run(
       `INSERT INTO tasks (id, parent_id, root_id, user_id, name, status, priority, dependencies, inputs, params,

@@ -3,11 +3,21 @@ import type { SqlSession, SqlValue } from "../db/types.js";
 import { type EventRow, eventFromRow } from "../store/rows.js";
 import { jsonText } from "./fragments.js";
 
-/** Events after a `seq`, in `seq` order, filtered by tree, task or execution (indexed on each). */
+/**
+ * Events after a `seq`, in `seq` order, filtered by tree, task or execution. Trees and executions
+ * are indexed; a task's events are found through its tree's index (there is no index by task: it
+ * was the costliest write of every transition), so a query by task alone looks its root up first.
+ * A deleted task's events stay readable, by a scan.
+ */
 export async function readEvents(db: SqlSession, query: EventQuery): Promise<TaskEvent[]> {
+  let rootId = query.rootId;
+  if (rootId === undefined && query.taskId !== undefined) {
+    const [row] = await db.values("SELECT root_id FROM tasks WHERE id = ?", [query.taskId], true);
+    if (row) rootId = row[0] as string;
+  }
   const where = ["seq > ?"];
   const params: SqlValue[] = [query.afterSeq ?? 0];
-  if (query.rootId !== undefined) where.push("root_id = ?"), params.push(query.rootId);
+  if (rootId !== undefined) where.push("root_id = ?"), params.push(rootId);
   if (query.taskId !== undefined) where.push("task_id = ?"), params.push(query.taskId);
   if (query.executionId !== undefined) where.push("execution_id = ?"), params.push(query.executionId);
   params.push(query.limit ?? 1000);

@@ -74,8 +74,12 @@ export async function startExecution(
   const executionId = request.executionId ?? randomUUID();
   const [taken] = await tx.all("SELECT id FROM executions WHERE id = ?", [executionId]);
   if (taken) throw new ApflowError(ErrorCode.InvalidParams, `execution id already exists: ${executionId}`);
+  // PostgreSQL: a sequence (concurrent writers). SQLite: writers hold the database's one write
+  // lock from BEGIN IMMEDIATE, so MAX + 1 read in the transaction cannot be read twice.
   const [{ next }] = (await tx.all<{ next: unknown }>(
-    "SELECT COALESCE(MAX(ordinal), 0) + 1 AS next FROM executions",
+    d === "postgres"
+      ? "SELECT nextval('executions_ordinal_seq') AS next"
+      : "SELECT COALESCE(MAX(ordinal), 0) + 1 AS next FROM executions",
   )) as [{ next: unknown }];
   const rows = await tx.all<ExecutionRow>(
     `INSERT INTO executions (id, root_id, task_id, status, cancel_requested, remaining, total, failed, demo, user_id, created_at, ordinal)
