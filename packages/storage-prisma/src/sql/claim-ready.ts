@@ -29,13 +29,13 @@ function claimSql(d: Dialect): string {
       error = NULL, updated_at = ${now}, lease_owner = ?, lease_expires_at = ${now}, cancel_requested = false`;
   // `unindexed` execution_id: without statistics SQLite would rather walk every task of the
   // running execution (tasks_execution_idx) and sort them than range-scan the ready index.
-  const pick = `SELECT t.id FROM tasks t JOIN executions e ON e.id = ${unindexed(d, "t.execution_id")} AND e.status = 'running'
+  const pick = `SELECT t.id${d === "postgres" ? ", e.demo" : ""} FROM tasks t JOIN executions e ON e.id = ${unindexed(d, "t.execution_id")} AND e.status = 'running'
       WHERE t.status = 'pending' AND t.unresolved = 0 AND (t.run_at IS NULL OR t.run_at <= ${now})
       ORDER BY t.priority, t.ordinal LIMIT ?`;
   return d === "postgres"
     ? `WITH picked AS (${pick} FOR UPDATE OF t SKIP LOCKED)
        UPDATE tasks SET ${set}, lease_token = gen_random_uuid()::text FROM picked WHERE tasks.id = picked.id
-       RETURNING ${taskSelect(d, CLAIM_EXTRA, "tasks.")}`
+       RETURNING ${taskSelect(d, CLAIM_EXTRA, "tasks.")}, picked.demo`
     : `UPDATE tasks SET ${set}, lease_token = lower(hex(randomblob(16))) WHERE id IN (${pick}) RETURNING ${taskSelect(d, CLAIM_EXTRA)}`;
 }
 
@@ -45,6 +45,8 @@ const LEASE_TOKEN = EXTRA;
 const EXECUTION_ID = EXTRA + 1;
 const CHECKPOINT = EXTRA + 2;
 const ORDINAL = EXTRA + 3;
+/** PostgreSQL only: the execution's demo flag, from the claim's CTE (one round trip less). */
+const DEMO = EXTRA + 4;
 
 interface Claimed {
   task: Task;
@@ -52,6 +54,7 @@ interface Claimed {
   executionId: string;
   checkpoint: JsonValue;
   ordinal: number;
+  demo: boolean | undefined;
 }
 
 interface DependencyRow {
@@ -81,6 +84,7 @@ export async function claimReady(
     executionId: v[EXECUTION_ID] as string,
     checkpoint: (v[CHECKPOINT] ?? null) as JsonValue,
     ordinal: Number(v[ORDINAL]),
+    demo: v.length > DEMO ? readBool(v[DEMO]) : undefined,
   }));
   if (rows.length === 0) return { claimed: [], events: [] };
   rows.sort((a, b) => a.task.priority - b.task.priority || a.ordinal - b.ordinal);
@@ -97,7 +101,8 @@ export async function claimReady(
     tx,
     rows.filter((r) => r.task.dependencies.length > 0).map((r) => r.task.id),
   );
-  const demo = await demoFlags(tx, rows);
+  const demo =
+    d === "postgres" ? new Map(rows.map((r) => [r.executionId, r.demo === true])) : await demoFlags(tx, rows);
 
   const claimed: ClaimedTask[] = [];
   const events: NewEvent[] = [];

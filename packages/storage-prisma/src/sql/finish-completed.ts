@@ -74,7 +74,7 @@ export async function finishCompleted(
         `UPDATE tasks SET unresolved = unresolved - d.n
            FROM (SELECT task_id, COUNT(*) AS n FROM task_dependencies WHERE depends_on_id IN (${marks(ids.length)})
                   GROUP BY task_id) AS d
-          WHERE tasks.id = d.task_id AND ${unindexed(d, "tasks.status")} = 'pending' AND ${unindexed(d, "tasks.unresolved")} > 0`,
+          WHERE tasks.id = d.task_id AND ${unindexed(d, "tasks.status")} = 'pending' AND ${unindexed(d, "tasks.unresolved", "int")} > 0`,
         ids,
       );
     }

@@ -41,8 +41,11 @@ export const IN_CHUNK = 500;
 /**
  * A column reference the planner must not pick an index for. SQLite without statistics prefers
  * `tasks_ready_idx` for `status = 'pending'` over the primary key of an `id IN (...)` list, which
- * scans every pending task; its unary `+` rules that index out. PostgreSQL plans by statistics.
+ * scans every pending task; its unary `+` rules that index out. PostgreSQL on tables not analyzed
+ * yet (a fresh database under its first large tree) makes the same choice; an expression of the
+ * column (`status || ''`, `unresolved + 0`) rules it out there.
  */
-export function unindexed(dialect: Dialect, column: string): string {
-  return dialect === "sqlite" ? `+${column}` : column;
+export function unindexed(dialect: Dialect, column: string, kind: "text" | "int" = "text"): string {
+  if (dialect === "sqlite") return `+${column}`;
+  return kind === "text" ? `(${column} || '')` : `(${column} + 0)`;
 }

@@ -57,7 +57,7 @@ export async function settle(
     await tx.run(
       `UPDATE tasks SET unresolved = unresolved - 1
         WHERE id IN (SELECT task_id FROM task_dependencies WHERE depends_on_id = ?${ok ? "" : " AND required = false"})
-          AND ${unindexed(d, "status")} = 'pending' AND ${unindexed(d, "unresolved")} > 0`,
+          AND ${unindexed(d, "status")} = 'pending' AND ${unindexed(d, "unresolved", "int")} > 0`,
       [current.id],
     );
     if (ok) continue;

@@ -73,15 +73,25 @@ export class PrismaTaskStore implements TaskStore {
     private readonly db: SqlDatabase,
   ) {}
 
-  /** Run a state change in one transaction and append the events it produced there too. */
-  private mutate<T extends { events: NewEvent[] }>(
+  /**
+   * Run a state change in one transaction and append the events it produced there too. `close`,
+   * when the work returns one, runs after those events are appended and its events are appended
+   * last: the execution accounting goes there, so that the executions row — the one row every
+   * finishing transaction of a tree writes — is locked (PostgreSQL) only for the end of the
+   * transaction, not while the task events are inserted.
+   */
+  private mutate<T extends { events: NewEvent[]; close?: (tx: SqlSession) => Promise<NewEvent[]> }>(
     work: (tx: SqlSession) => Promise<T>,
-  ): Promise<Omit<T, "events"> & { events: TaskEvent[] }> {
+  ): Promise<Omit<T, "events" | "close"> & { events: TaskEvent[] }> {
     this.assertOpen();
     return this.db.transaction(async (tx) => {
-      const result = await work(tx);
+      const { close, ...result } = await work(tx);
       const events = result.events.length === 0 ? [] : await appendEvents(tx, result.events);
-      return { ...result, events };
+      if (close) {
+        const more = await close(tx);
+        if (more.length > 0) for (const e of await appendEvents(tx, more)) events.push(e);
+      }
+      return { ...result, events } as Omit<T, "events" | "close"> & { events: TaskEvent[] };
     });
   }
 
@@ -103,8 +113,12 @@ export class PrismaTaskStore implements TaskStore {
       const ledger = new ExecutionLedger();
       const { task, events } = await finishTask(tx, taskId, leaseToken, outcome, now, ledger);
       const finished: Execution[] = [];
-      await ledger.apply(tx, now.toISOString(), events, finished);
-      return { task, events, finished };
+      const close = async (tx: SqlSession): Promise<NewEvent[]> => {
+        const more: NewEvent[] = [];
+        await ledger.apply(tx, now.toISOString(), more, finished);
+        return more;
+      };
+      return { task, events, finished, close };
     });
   }
 
@@ -155,8 +169,12 @@ export class PrismaTaskStore implements TaskStore {
             : { taskId: item.taskId, task: value, error: null },
         );
       }
-      await ledger.apply(tx, now.toISOString(), out.events, out.finished);
-      return out;
+      const close = async (tx: SqlSession): Promise<NewEvent[]> => {
+        const more: NewEvent[] = [];
+        await ledger.apply(tx, now.toISOString(), more, out.finished);
+        return more;
+      };
+      return { ...out, close };
     });
     return result;
   }

@@ -66,6 +66,13 @@ async function checkReads(store: TaskStore): Promise<void> {
   expect(execution?.status).toBe("running");
   expect(await store.getExecution(execution?.id as string)).toEqual(execution);
   expect(await store.getExecution("missing")).toBeNull();
+
+  // A task's events without its root (no index by task: read through the tree's index).
+  const ofTree = await store.readEvents({ rootId: "root" });
+  const ofA = await store.readEvents({ taskId: "a" });
+  expect(ofA).toEqual(ofTree.filter((e) => e.taskId === "a"));
+  expect(ofA.map((e) => e.type)).toContain("task.started");
+  expect(await store.readEvents({ taskId: "a", afterSeq: (ofA[0] as { seq: number }).seq })).toEqual(ofA.slice(1));
 }
 
 describe("raw-SQL reads on SQLite", () => {
