@@ -67,6 +67,7 @@ describe("plugins", () => {
     );
     expect(config.plugins.map((p) => [p.name, p.source])).toEqual([
       ["@aipartnerupflow/ext-stdio", "builtin"],
+      ["@aipartnerupflow/ext-llm-agents", "builtin"],
       ["greeter", "config"],
     ]);
     expect(config.pluginCommands).toEqual(["greet"]);

@@ -14,7 +14,8 @@ export interface LoadedPlugin {
 
 /**
  * Fill a registry: core's built-in executors, the ext-stdio plugin (always; its `command`
- * executor is configured by the config file's `command` section, then `APFLOW_COMMAND_*`), then
+ * executor is configured by the config file's `command` section, then `APFLOW_COMMAND_*`), the
+ * ext-llm-agents plugin (keys from `OPENAI_API_KEY`, `ANTHROPIC_API_KEY`, ...), then
  * every plugin of `APFLOW_PLUGINS` and the config file. A plugin that cannot load is a usage error.
  */
 export async function loadPlugins(
@@ -26,8 +27,14 @@ export async function loadPlugins(
   if (!registry.hasExecutor("aggregate_results")) registerBuiltins(registry);
   const commandOptions = config.file.command;
   await registry.use(stdioPlugin, commandOptions ? { command: commandOptions } : {});
+  // The LLM executors come with the CLI so that `apflow run` of an agent tree works out of the
+  // box (with a provider key, or `--demo` without one). Imported here, not at the top, so that
+  // commands that load no plugins do not pay for the AI SDK.
+  const { llmAgentsPlugin } = await import("@aipartnerupflow/ext-llm-agents");
+  await registry.use(llmAgentsPlugin, {});
   const loaded: LoadedPlugin[] = [
     { name: stdioPlugin.name, specifier: "@aipartnerupflow/ext-stdio", source: "builtin" },
+    { name: llmAgentsPlugin.name, specifier: "@aipartnerupflow/ext-llm-agents", source: "builtin" },
   ];
   for (const spec of specs) {
     try {

@@ -43,29 +43,13 @@ export function describeStoreContract(
   });
 }
 
-export interface TestContext extends ExecutorContext {
-  /** Fire `signal` as a cancellation would. */
-  abort(reason?: unknown): void;
-  /** Every `reportProgress` call, in order. */
-  progress: Array<{ progress: number | null; message: string | undefined }>;
-  /** Every `checkpoint` call, in order. */
-  checkpoints: JsonValue[];
-}
-
-/**
- * A real `ExecutorContext` for unit-testing an executor without an engine: a live AbortSignal,
- * recorded progress and checkpoints, and a task built from `overrides`.
- */
-export function createExecutorContext(
-  overrides: Partial<Omit<ExecutorContext, "task">> & { task?: Partial<Task> } = {},
-): TestContext {
-  const controller = new AbortController();
+/** A task in progress with every field set; `overrides` win. For tests of executors and renderers. */
+export function createTask(overrides: Partial<Task> = {}): Task {
   const now = new Date().toISOString();
-  const { task: taskOverrides, ...rest } = overrides;
-  const task: Task = {
+  return {
     id: "test-task",
     parentId: null,
-    rootId: "test-task",
+    rootId: overrides.id ?? "test-task",
     userId: null,
     name: "test task",
     status: "in_progress",
@@ -87,8 +71,35 @@ export function createExecutorContext(
     updatedAt: now,
     startedAt: now,
     completedAt: null,
-    ...taskOverrides,
+    ...overrides,
   };
+}
+
+export interface TestContext extends ExecutorContext {
+  controller: AbortController;
+  /** Fire `signal` as a cancellation would. */
+  abort(reason?: unknown): void;
+  /** Every `reportProgress` call, in order. */
+  progress: Array<{ progress: number | null; message: string | undefined }>;
+  /** Every `checkpoint` call, in order. */
+  checkpoints: JsonValue[];
+}
+
+export interface TestContextOptions extends Partial<Omit<ExecutorContext, "task" | "signal">> {
+  task?: Partial<Task>;
+  /** Use this controller's signal (default: a new one). */
+  controller?: AbortController;
+  /** Called after each recorded `reportProgress`. */
+  onProgress?: (record: { progress: number | null; message: string | undefined }) => void;
+}
+
+/**
+ * A real `ExecutorContext` for unit-testing an executor without an engine: a live AbortSignal,
+ * recorded progress and checkpoints, and a task built from `options.task`.
+ */
+export function createExecutorContext(options: TestContextOptions = {}): TestContext {
+  const { task: taskOverrides, controller = new AbortController(), onProgress, ...rest } = options;
+  const task = createTask(taskOverrides);
   const progress: TestContext["progress"] = [];
   const checkpoints: JsonValue[] = [];
   return {
@@ -104,12 +115,15 @@ export function createExecutorContext(
     lastCheckpoint: null,
     registry: new Registry(),
     reportProgress: async (p, message) => {
-      progress.push({ progress: p, message });
+      const record = { progress: p, message };
+      progress.push(record);
+      onProgress?.(record);
     },
     checkpoint: async (state) => {
       checkpoints.push(state);
     },
     ...rest,
+    controller,
     abort: (reason) => controller.abort(reason),
     progress,
     checkpoints,

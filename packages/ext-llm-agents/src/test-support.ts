@@ -1,16 +1,9 @@
 /**
  * Test doubles shared by the tests of this package (not exported from the package entry):
- * mock model results built for `MockLanguageModelV3` and a hand-built executor context.
+ * mock model results built for `MockLanguageModelV3` and an executor context from core's testing kit.
  */
-import {
-  type ExecutorContext,
-  type JsonValue,
-  Registry,
-  type RegistryView,
-  silentLogger,
-  type Task,
-  TaskFailure,
-} from "@aipartnerupflow/core";
+import { type JsonValue, type RegistryView, TaskFailure } from "@aipartnerupflow/core";
+import { createExecutorContext, type TestContext } from "@aipartnerupflow/core/testing";
 import { MockLanguageModelV3, simulateReadableStream } from "ai/test";
 
 type GenerateResult = Awaited<ReturnType<MockLanguageModelV3["doGenerate"]>>;
@@ -98,63 +91,19 @@ export function systemText(call: MockLanguageModelV3["doGenerateCalls"][number])
   return system && typeof system.content === "string" ? system.content : "";
 }
 
-export interface TestContext extends ExecutorContext {
-  progress: Array<{ progress: number | null; message: string | undefined }>;
-  controller: AbortController;
-}
+export type { TestContext };
 
 /** A hand-built executor context; progress calls are recorded. */
 export function testContext(
   overrides: { registry?: RegistryView; secrets?: Record<string, string>; controller?: AbortController } = {},
 ): TestContext {
-  const controller = overrides.controller ?? new AbortController();
-  const progress: TestContext["progress"] = [];
-  const now = new Date().toISOString();
-  const task: Task = {
-    id: "task-1",
-    parentId: null,
-    rootId: "task-1",
-    userId: null,
-    name: "test",
-    status: "in_progress",
-    priority: 2,
-    dependencies: [],
-    inputs: {},
-    params: {},
-    schemas: {},
-    result: null,
-    error: null,
-    progress: 0,
-    attempt: 1,
-    retry: null,
-    runAt: null,
-    originalTaskId: null,
-    hasChildren: false,
-    metadata: {},
-    createdAt: now,
-    updatedAt: now,
-    startedAt: now,
-    completedAt: null,
-  };
-  return {
-    task,
-    signal: controller.signal,
-    controller,
-    progress,
-    reportProgress: async (p, message) => {
-      progress.push({ progress: p, message });
-    },
-    log: silentLogger,
-    dependencies: [],
-    userId: null,
-    secrets: overrides.secrets ?? {},
+  return createExecutorContext({
+    task: { id: "task-1", name: "test" },
     executionId: "exec-1",
-    attempt: 1,
-    demo: false,
-    checkpoint: async () => {},
-    lastCheckpoint: null,
-    registry: overrides.registry ?? new Registry(),
-  };
+    ...(overrides.registry ? { registry: overrides.registry } : {}),
+    ...(overrides.secrets ? { secrets: overrides.secrets } : {}),
+    ...(overrides.controller ? { controller: overrides.controller } : {}),
+  });
 }
 
 /** Run an executor call that must fail, and return its `TaskFailure`. */

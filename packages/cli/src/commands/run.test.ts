@@ -25,6 +25,17 @@ describe("apflow run", () => {
     expect(r.stdout).not.toContain("\x1b[");
   });
 
+  it("runs the LLM crew example in demo mode with no provider configured (README)", async () => {
+    const r = await runCli(["run", "--demo", "--json", join(EXAMPLES, "llm-crew.json")], {
+      cwd: dir,
+      env: { OPENAI_API_KEY: "", ANTHROPIC_API_KEY: "", APFLOW_LLM_BASE_URL: "" },
+    });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('"crew"');
+    expect(r.stdout).toContain('"completed"');
+  });
+
   it("exits 1 on a failing tree and shows the failing task, its error and the cascade", async () => {
     const r = await runCli(["run", join(EXAMPLES, "failing.json")], { cwd: dir });
     expect(r.code).toBe(1);

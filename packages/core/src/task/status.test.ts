@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { InvalidTransitionError } from "../errors.js";
+import { createTask } from "../testing.js";
 import { TASK_STATUSES, type Task, type TaskStatus } from "../types.js";
 import { canTransition, isTerminal, resetForRerun, sourcesOf, transition } from "./status.js";
 
@@ -17,32 +18,7 @@ const allowed: Array<[TaskStatus, TaskStatus]> = [
 ];
 
 function task(status: TaskStatus): Task {
-  return {
-    id: "t",
-    parentId: null,
-    rootId: "t",
-    userId: null,
-    name: "t",
-    status,
-    priority: 2,
-    dependencies: [],
-    inputs: {},
-    params: {},
-    schemas: {},
-    result: null,
-    error: null,
-    progress: 0,
-    attempt: 0,
-    retry: null,
-    runAt: null,
-    originalTaskId: null,
-    hasChildren: false,
-    metadata: {},
-    createdAt: "2030-01-01T00:00:00.000Z",
-    updatedAt: "2030-01-01T00:00:00.000Z",
-    startedAt: null,
-    completedAt: null,
-  };
+  return createTask({ id: "t", name: "t", status, attempt: 0, startedAt: null });
 }
 
 describe("status machine", () => {

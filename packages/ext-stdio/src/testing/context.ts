@@ -1,4 +1,5 @@
-import { type ExecutorContext, type Logger, type Task, Registry, silentLogger } from "@aipartnerupflow/core";
+import type { ExecutorContext, Logger } from "@aipartnerupflow/core";
+import { createExecutorContext } from "@aipartnerupflow/core/testing";
 
 /** One `reportProgress` call as the executor made it. */
 export interface ProgressRecord {
@@ -18,58 +19,20 @@ export interface TestContext {
 
 /** A real `ExecutorContext` for calling `execute(inputs, ctx)` directly in tests. */
 export function makeContext(overrides: { log?: Logger } = {}): TestContext {
-  const controller = new AbortController();
-  const progress: ProgressRecord[] = [];
   const waiters: Array<() => void> = [];
-  const now = new Date().toISOString();
-  const task: Task = {
-    id: "t-1",
-    parentId: null,
-    rootId: "t-1",
-    userId: null,
-    name: "test",
-    status: "in_progress",
-    priority: 2,
-    dependencies: [],
-    inputs: {},
-    params: {},
-    schemas: {},
-    result: null,
-    error: null,
-    progress: 0,
-    attempt: 1,
-    retry: null,
-    runAt: null,
-    originalTaskId: null,
-    hasChildren: false,
-    metadata: {},
-    createdAt: now,
-    updatedAt: now,
-    startedAt: now,
-    completedAt: null,
-  };
-  const ctx: ExecutorContext = {
-    task,
-    signal: controller.signal,
-    async reportProgress(p, message) {
-      progress.push({ progress: p, message });
+  const ctx = createExecutorContext({
+    task: { id: "t-1", name: "test" },
+    executionId: "e-1",
+    ...(overrides.log ? { log: overrides.log } : {}),
+    onProgress: () => {
       for (const wake of waiters.splice(0)) wake();
     },
-    log: overrides.log ?? silentLogger,
-    dependencies: [],
-    userId: null,
-    secrets: {},
-    executionId: "e-1",
-    attempt: 1,
-    demo: false,
-    async checkpoint() {},
-    lastCheckpoint: null,
-    registry: new Registry(),
-  };
+  });
+  const progress = ctx.progress;
   const messages = () => progress.map((r) => r.message ?? "");
   return {
     ctx,
-    controller,
+    controller: ctx.controller,
     progress,
     messages,
     waitForMessage(match, timeoutMs = 20_000) {
