@@ -6,14 +6,14 @@ import type { EventBus } from "./event-bus.js";
 
 interface Pending extends FinishItem {
   after: ((task: Task) => Promise<void>) | undefined;
-  resolve(task: Task | null): void;
+  resolve(written: boolean): void;
   reject(err: unknown): void;
 }
 
 /**
  * Writes task outcomes in batches: every outcome that arrives before the next turn of the event
  * loop goes to the store in one `finishTasks` call (one transaction for SQL stores). Resolves
- * each with the task as written, or null when its lease was lost (the write was refused).
+ * each with whether it was written (false: its lease was lost and the write refused).
  */
 export class Finisher {
   private queue: Pending[] = [];
@@ -28,8 +28,8 @@ export class Finisher {
   ) {}
 
   /** `after` runs once the outcome is written, before any tree it finished is reported. */
-  finish(item: FinishItem, after?: (task: Task) => Promise<void>): Promise<Task | null> {
-    return new Promise<Task | null>((resolve, reject) => {
+  finish(item: FinishItem, after?: (task: Task) => Promise<void>): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
       this.queue.push({
         taskId: item.taskId,
         leaseToken: item.leaseToken,
@@ -60,18 +60,20 @@ export class Finisher {
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i] as Pending;
       const r = result.results[i] as FinishBatchResult["results"][number];
-      if (r.error === null && r.task) {
-        if (p.after) {
+      if (r.error === null) {
+        // The written task is read only when a step needs it (stores may build it lazily).
+        const written = p.after ? r.task : null;
+        if (p.after && written) {
           try {
-            await p.after(r.task);
+            await p.after(written);
           } catch (err) {
             this.logger.error({ err, taskId: r.taskId }, "after-write step failed");
           }
         }
-        p.resolve(r.task);
+        p.resolve(true);
       } else if (r.error instanceof LeaseLostError) {
         this.logger.warn({ taskId: r.taskId }, "late write refused: the lease was lost");
-        p.resolve(null);
+        p.resolve(false);
       } else p.reject(r.error);
     }
     if (result.finished.length > 0) await this.onFinished(result.finished);

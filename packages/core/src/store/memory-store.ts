@@ -67,7 +67,10 @@ interface Row {
   cancelRequested: boolean;
   queued: boolean;
   checkpoint: JsonValue | null;
+  /** Attempts that ended without leaving their outcome on the task (retried, reclaimed, re-run). */
   attempts: AttemptRecord[] | undefined;
+  /** Owner of the current (or last) attempt. */
+  lastOwner: string | null;
 }
 
 interface ExecutionRow {
@@ -144,6 +147,7 @@ export class MemoryStore implements TaskStore {
         queued: false,
         checkpoint: null,
         attempts: undefined,
+        lastOwner: null,
       };
       this.rows.set(task.id, row);
       let tree = this.trees.get(task.rootId);
@@ -213,7 +217,11 @@ export class MemoryStore implements TaskStore {
       }
     }
     for (const row of rows) {
-      if (row.task.status !== "pending") resetForRerun(row.task, at);
+      if (row.task.status !== "pending") {
+        if (row.task.startedAt !== null)
+          recordEndedAttempt(row, row.task.completedAt ?? at, row.task.status, row.task.error);
+        resetForRerun(row.task, at);
+      }
       row.executionId = execution.id;
       row.cancelRequested = false;
     }
@@ -255,14 +263,7 @@ export class MemoryStore implements TaskStore {
       row.leaseToken = `${this.tokenPrefix}${++this.leaseCounter}`;
       row.leaseExpiresAt = nowMs + options.leaseMs;
       this.inProgress.add(row);
-      (row.attempts ??= []).push({
-        attempt: row.task.attempt,
-        startedAt: at,
-        endedAt: null,
-        status: "in_progress",
-        error: null,
-        owner: options.owner,
-      });
+      row.lastOwner = options.owner;
       claimed.push({
         task: snapshot(row.task),
         leaseToken: row.leaseToken,
@@ -277,7 +278,6 @@ export class MemoryStore implements TaskStore {
         rootId: row.task.rootId,
         executionId: exec.execution.id,
         status: "in_progress",
-        progress: row.task.progress,
         at,
       });
     }
@@ -301,7 +301,14 @@ export class MemoryStore implements TaskStore {
     for (const item of items) {
       try {
         const task = this.finishOne(item.taskId, item.leaseToken, item.outcome, at, newEvents, finished);
-        results.push({ taskId: item.taskId, task: snapshot(task), error: null });
+        // Copied only when read: the engine reads it only for afterTask hooks.
+        results.push({
+          taskId: item.taskId,
+          error: null,
+          get task() {
+            return snapshot(task);
+          },
+        });
       } catch (err) {
         results.push({ taskId: item.taskId, task: null, error: err as Error });
       }
@@ -320,13 +327,12 @@ export class MemoryStore implements TaskStore {
   ): Task {
     const row = this.leased(taskId, leaseToken);
     const { task } = row;
-    const attempt = row.attempts?.[row.attempts.length - 1];
     this.releaseLease(row);
 
     if (outcome.status === "failed" && outcome.retryAt) {
+      recordEndedAttempt(row, at, "failed", outcome.error);
       transition(task, "pending", at, { runAt: outcome.retryAt.toISOString(), progress: 0 });
       task.error = outcome.error;
-      if (attempt) closeAttempt(attempt, at, "failed", outcome.error);
       newEvents.push(this.eventFor(row, "task.retrying", at, { error: outcome.error }));
       this.enqueueIfReady(row);
       return task;
@@ -343,7 +349,6 @@ export class MemoryStore implements TaskStore {
       transition(task, "cancelled", at, { ...patch, error: outcome.error ?? cancelledError() });
       newEvents.push(this.eventFor(row, "task.cancelled", at, { error: task.error, result: task.result }));
     }
-    if (attempt) closeAttempt(attempt, at, task.status, task.error);
     this.afterTerminal(row, at, newEvents, finished);
     return task;
   }
@@ -374,13 +379,11 @@ export class MemoryStore implements TaskStore {
     const finished: Execution[] = [];
     for (const row of [...this.inProgress]) {
       if (row.leaseExpiresAt > nowMs) continue;
-      const attempt = row.attempts?.[row.attempts.length - 1];
       const error: TaskError = {
         code: TaskErrorCode.LeaseExpired,
         message: `lease of ${row.leaseOwner ?? "unknown owner"} expired`,
       };
       this.releaseLease(row);
-      if (attempt) closeAttempt(attempt, at, "failed", error);
       const { task } = row;
       const exhausted = task.retry !== null && task.attempt >= task.retry.maxAttempts;
       if (row.cancelRequested || exhausted) {
@@ -391,6 +394,7 @@ export class MemoryStore implements TaskStore {
         );
         this.afterTerminal(row, at, newEvents, finished);
       } else {
+        recordEndedAttempt(row, at, "failed", error);
         transition(task, "pending", at);
         task.error = error;
         newEvents.push(this.eventFor(row, "task.retrying", at, { error }));
@@ -535,7 +539,14 @@ export class MemoryStore implements TaskStore {
   }
 
   async getAttempts(taskId: string): Promise<AttemptRecord[]> {
-    return (this.row(taskId).attempts ?? []).map((a) => ({ ...a }));
+    const row = this.row(taskId);
+    const records = (row.attempts ?? []).map((a) => ({ ...a }));
+    const { task } = row;
+    // The current (or last) attempt's outcome is the task's own state; it is not copied aside.
+    if (task.attempt > records.length && task.startedAt !== null && task.status !== "pending") {
+      records.push(currentAttempt(row));
+    }
+    return records;
   }
 
   async getExecution(id: string): Promise<Execution | null> {
@@ -868,10 +879,30 @@ function runAtMs(row: Row): number {
   return row.task.runAt === null ? 0 : Date.parse(row.task.runAt);
 }
 
-function closeAttempt(attempt: AttemptRecord, at: string, status: TaskStatus, error: TaskError | null): void {
-  attempt.endedAt = at;
-  attempt.status = status;
-  attempt.error = error;
+function currentAttempt(row: Row): AttemptRecord {
+  const { task } = row;
+  const running = task.status === "in_progress";
+  return {
+    attempt: task.attempt,
+    startedAt: task.startedAt as string,
+    endedAt: running ? null : task.completedAt,
+    status: task.status,
+    error: running ? null : task.error,
+    owner: row.lastOwner,
+  };
+}
+
+/** Keep the record of an attempt whose outcome the task is about to lose (retry, reclaim, re-run). */
+function recordEndedAttempt(row: Row, endedAt: string, status: TaskStatus, error: TaskError | null): void {
+  if (row.task.startedAt === null || row.task.attempt <= (row.attempts?.length ?? 0)) return;
+  (row.attempts ??= []).push({
+    attempt: row.task.attempt,
+    startedAt: row.task.startedAt,
+    endedAt,
+    status,
+    error,
+    owner: row.lastOwner,
+  });
 }
 
 function cancelledError(): TaskError {
