@@ -1,7 +1,6 @@
 import { ApflowError, ErrorCode, type JsonValue, silentLogger } from "@aipartnerupflow/core";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import { type Context, Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import type { MethodCaller } from "./a2a/handler.js";
@@ -17,6 +16,7 @@ import { invokeMethod } from "./jsonrpc/methods.js";
 import { type ContextFactory, describe, jsonRpcRoutes } from "./jsonrpc/route.js";
 import { WebhookDispatcher } from "./jsonrpc/webhook.js";
 import { mcpRoutes } from "./mcp/route.js";
+import { bodyLimit } from "./middleware/body-limit.js";
 import { llmKeys } from "./middleware/llm-keys.js";
 import { rateLimit } from "./middleware/rate-limit.js";
 import { requestLog } from "./middleware/request-log.js";
@@ -68,14 +68,12 @@ export function createApp(options: AppOptions): ApflowApp {
     );
   }
   app.use(
-    bodyLimit({
-      maxSize: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
-      onError: (c) =>
-        c.json(
-          { jsonrpc: "2.0", id: null, error: { code: ErrorCode.InvalidRequest, message: "request body too large" } },
-          413,
-        ),
-    }),
+    bodyLimit(options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT, (c) =>
+      c.json(
+        { jsonrpc: "2.0", id: null, error: { code: ErrorCode.InvalidRequest, message: "request body too large" } },
+        413,
+      ),
+    ),
   );
   app.use(authMiddleware(verifier));
   if (options.rateLimit) app.use(rateLimit(options.rateLimit, clientIp));
