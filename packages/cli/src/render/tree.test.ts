@@ -1,38 +1,23 @@
 import type { Task } from "@aipartnerupflow/core";
+import { createTask } from "@aipartnerupflow/core/testing";
 import { describe, expect, it } from "vitest";
 import { createPalette } from "./colors.js";
 import { renderTree } from "./tree.js";
 
-const base: Omit<Task, "id" | "name" | "parentId"> = {
-  rootId: "r",
-  userId: null,
-  status: "completed",
-  priority: 2,
-  dependencies: [],
-  inputs: {},
-  params: {},
-  schemas: {},
-  result: null,
-  error: null,
-  progress: 1,
-  attempt: 1,
-  retry: null,
-  runAt: null,
-  originalTaskId: null,
-  hasChildren: false,
-  metadata: {},
-  createdAt: "2025-01-01T00:00:00.000Z",
-  updatedAt: "2025-01-01T00:00:00.000Z",
-  startedAt: "2025-01-01T00:00:00.000Z",
-  completedAt: "2025-01-01T00:00:01.500Z",
-};
-const task = (id: string, parentId: string | null, extra: Partial<Task> = {}): Task => ({
-  ...base,
-  id,
-  name: id,
-  parentId,
-  ...extra,
-});
+const task = (id: string, parentId: string | null, extra: Partial<Task> = {}): Task =>
+  createTask({
+    id,
+    name: id,
+    parentId,
+    rootId: "r",
+    status: "completed",
+    progress: 1,
+    createdAt: "2025-01-01T00:00:00.000Z",
+    updatedAt: "2025-01-01T00:00:00.000Z",
+    startedAt: "2025-01-01T00:00:00.000Z",
+    completedAt: "2025-01-01T00:00:01.500Z",
+    ...extra,
+  });
 
 describe("renderTree", () => {
   it("draws parents and children with branches, executors, durations, dependencies and errors", () => {
