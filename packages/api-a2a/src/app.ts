@@ -85,7 +85,16 @@ export function createApp(options: AppOptions): ApflowApp {
   app.get("/openapi.json", (c) => c.json(openApiDocument({ title: `${name} API`, version })));
   app.get("/docs", (c) => c.html(DOCS_HTML));
 
-  const makeContext: ContextFactory = (r) => ({ ...r, service, webhooks, version, startedAt });
+  const makeContext: ContextFactory = (r) => ({
+    principal: r.principal,
+    secrets: r.secrets,
+    lastEventId: r.lastEventId,
+    log: r.log,
+    service,
+    webhooks,
+    version,
+    startedAt,
+  });
   const callMethod: MethodCaller = async (method, params, principal, secrets) => {
     const result = await invokeMethod(
       method,

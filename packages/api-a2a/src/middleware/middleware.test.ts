@@ -1,4 +1,6 @@
 import { Writable } from "node:stream";
+import type { Logger } from "@aipartnerupflow/core";
+import pino from "pino";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../logger.js";
 import { rpc, testApp } from "../testing/fixtures.js";
@@ -37,6 +39,61 @@ describe("request logs", () => {
     const all = lines.join("\n");
     expect(all).not.toContain("super-secret-token");
     expect(all).not.toContain("sk-very-secret");
+  });
+
+  it("write the access line with the request id first, as a child logger would", async () => {
+    const { lines, logger } = capture();
+    const { app, engine } = testApp({ logger });
+    const res = await app.request("/health");
+    await engine.stop({ graceMs: 0 });
+    const access = JSON.parse(lines.find((l) => l.includes('"msg":"request"')) as string);
+    expect(Object.keys(access)).toEqual([
+      "level",
+      "time",
+      "pid",
+      "hostname",
+      "requestId",
+      "method",
+      "path",
+      "status",
+      "ms",
+      "userId",
+      "msg",
+    ]);
+    expect(access).toMatchObject({ level: 30, requestId: res.headers.get("x-request-id"), path: "/health" });
+  });
+
+  it("bind the request id to what handlers log for the request", async () => {
+    const { lines, logger } = capture();
+    const { app, engine } = testApp({ logger });
+    engine.store.getTask = () => Promise.reject(new Error("database exploded"));
+    const res = await app.request("/tasks", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tasks.get", params: { taskId: "x" } }),
+    });
+    await engine.stop({ graceMs: 0 });
+    expect(res.status).toBe(500);
+    const failure = JSON.parse(lines.find((l) => l.includes("JSON-RPC method failed")) as string);
+    expect(failure).toMatchObject({ level: 50, requestId: res.headers.get("x-request-id") });
+    expect(failure.err.message).toBe("database exploded");
+  });
+
+  it("keep the redaction of a logger that was not made by createLogger", async () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(...String(chunk).split("\n").filter(Boolean));
+        done();
+      },
+    });
+    const own = pino({ level: "info", redact: { paths: ["path"], censor: "[hidden]" } }, destination);
+    const { app, engine } = testApp({ logger: own as unknown as Logger });
+    await app.request("/health");
+    await engine.stop({ graceMs: 0 });
+    const access = JSON.parse(lines.find((l) => l.includes('"msg":"request"')) as string);
+    expect(access).toMatchObject({ path: "[hidden]", method: "GET", status: 200 });
+    expect(access.requestId).toBeTruthy();
   });
 
   it("redacts secret-looking fields wherever a caller logs them", () => {
