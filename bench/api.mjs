@@ -7,7 +7,8 @@
 //
 // Environment: APFLOW_BENCH_API_SECONDS (per run, default 5), APFLOW_BENCH_API_RUNS (default 3),
 // APFLOW_BENCH_API_LOG_LEVEL (server log level, default "silent"; "info" logs one access line per
-// request to the server's stdout, which goes to /dev/null).
+// request to the server's stdout, which goes to /dev/null), APFLOW_BENCH_API_AUTH=1 (JWT auth on:
+// HS256, every request carries a bearer token of a non-admin user who owns the task).
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -24,6 +25,8 @@ const importDist = (dir) => import(pathToFileURL(join(root, dir, "dist/index.js"
 const DURATION_S = Number(process.env.APFLOW_BENCH_API_SECONDS ?? 5);
 const RUNS = Math.max(1, Number(process.env.APFLOW_BENCH_API_RUNS ?? 3));
 const LOG_LEVEL = process.env.APFLOW_BENCH_API_LOG_LEVEL ?? "silent";
+const AUTH = process.env.APFLOW_BENCH_API_AUTH === "1";
+const JWT_SECRET = "bench-secret-bench-secret-bench-secret";
 const CONNECTIONS = 50;
 const PIPELINING = 1;
 
@@ -42,8 +45,16 @@ async function serve(dbFile) {
     storeName = `MemoryStore (Prisma store unavailable: ${err.message})`;
   }
   const engine = new core.Engine({ store });
-  const app = api.createApp({ engine, logger: api.createLogger({ level: LOG_LEVEL }) });
-  const [task] = await engine.createTree([{ name: "bench", params: { executorId: "aggregate_results" } }]);
+  const app = api.createApp({
+    engine,
+    logger: api.createLogger({ level: LOG_LEVEL }),
+    ...(AUTH ? { auth: { jwtSecret: JWT_SECRET } } : {}),
+  });
+  const userId = AUTH ? "bench-user" : null;
+  const [task] = await engine.createTree([{ name: "bench", params: { executorId: "aggregate_results" } }], {
+    userId,
+  });
+  const token = AUTH ? await api.createToken({ secret: JWT_SECRET, sub: userId }) : null;
   const server = await api.startServer({ app, port: 0, host: "127.0.0.1" });
   process.on("message", (msg) => {
     if (msg === "usage") process.send({ cpu: process.cpuUsage(), at: performance.now() });
@@ -53,7 +64,7 @@ async function serve(dbFile) {
     await store.close();
     process.exit(0);
   });
-  process.send({ url: server.url, taskId: task.id, store: storeName });
+  process.send({ url: server.url, taskId: task.id, store: storeName, token });
 }
 
 /** The server's CPU time (µs) and a monotonic clock (ms), read inside the server process. */
@@ -92,7 +103,10 @@ export async function run() {
     const opts = {
       url: `${info.url}/tasks`,
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: {
+        "content-type": "application/json",
+        ...(info.token ? { authorization: `Bearer ${info.token}` } : {}),
+      },
       body,
       connections: CONNECTIONS,
       pipelining: PIPELINING,
@@ -117,7 +131,7 @@ export async function run() {
     const rps = Math.round(median(runs.map((r) => r.rps)));
     const cpuUsPerRequest = median(runs.map((r) => r.cpuUsPerRequest));
     const cores = availableParallelism();
-    console.log(`store: ${info.store}; server log level: ${LOG_LEVEL}`);
+    console.log(`store: ${info.store}; server log level: ${LOG_LEVEL}; auth: ${AUTH ? "JWT HS256" : "off"}`);
     console.log(
       `server: one Node process (one event loop, one JS thread) on a machine with ${cores} core(s) ` +
         `(${cpus()[0]?.model?.trim() ?? "unknown CPU"}); autocannon runs in this process on the same machine`,

@@ -29,6 +29,25 @@ describe("JWT auth and per-user isolation", () => {
     expect((await app.request("/a2a", { method: "POST", body: "{}" })).status).toBe(401);
   });
 
+  it("accepts only HS256 tokens signed with the secret, with the key imported once", async () => {
+    const verify = createVerifier({ jwtSecret: SECRET });
+    if (!verify) throw new Error("auth should be on");
+    const secret = new TextEncoder().encode(SECRET);
+    const [a, b] = await Promise.all([
+      verify(await createToken({ secret: SECRET, sub: "alice" })),
+      verify(await createToken({ secret: SECRET, sub: "bob", roles: ["admin"] })),
+    ]);
+    expect(a).toEqual({ userId: "alice", admin: false, authenticated: true });
+    expect(b).toEqual({ userId: "bob", admin: true, authenticated: true });
+    const hs384 = await new SignJWT({}).setProtectedHeader({ alg: "HS384" }).setSubject("eve").sign(secret);
+    await expect(verify(hs384)).rejects.toThrow("invalid or expired token");
+    const unsigned = `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from('{"sub":"eve"}').toString("base64url")}.`;
+    await expect(verify(unsigned)).rejects.toThrow("invalid or expired token");
+    const noSub = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).sign(secret);
+    await expect(verify(noSub)).rejects.toThrow("token has no subject");
+    expect(await verify(await createToken({ secret: SECRET, sub: "carol" }))).toMatchObject({ userId: "carol" });
+  });
+
   it("keeps two users apart; an admin sees both", async () => {
     const alice = bearer(await createToken({ secret: SECRET, sub: "alice" }));
     const bob = bearer(await createToken({ secret: SECRET, sub: "bob" }));

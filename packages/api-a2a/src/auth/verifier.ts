@@ -1,4 +1,5 @@
-import { type JWTPayload, type JWTVerifyGetKey, createRemoteJWKSet, jwtVerify } from "jose";
+import { webcrypto } from "node:crypto";
+import { type JWTPayload, type JWTVerifyGetKey, type KeyInput, createRemoteJWKSet, jwtVerify } from "jose";
 import { UnauthenticatedError } from "../errors.js";
 import type { AuthOptions, Principal } from "../types.js";
 
@@ -8,9 +9,17 @@ export type TokenVerifier = (token: string) => Promise<Principal>;
 /** An HS256 verifier for `jwtSecret`, or a JWKS verifier for `jwksUrl`; `null` when auth is off. */
 export function createVerifier(options: AuthOptions | undefined): TokenVerifier | null {
   if (!options?.jwtSecret && !options?.jwksUrl) return null;
-  const key: Uint8Array | JWTVerifyGetKey = options.jwtSecret
-    ? new TextEncoder().encode(options.jwtSecret)
-    : createRemoteJWKSet(new URL(options.jwksUrl as string));
+  // The HS256 secret is imported into WebCrypto once (the import jose would otherwise repeat
+  // for every request), lazily so that creating the verifier stays synchronous.
+  const secret = options.jwtSecret ? new TextEncoder().encode(options.jwtSecret) : undefined;
+  let hmacKey: Promise<KeyInput> | undefined;
+  const hs256Key = (bytes: Uint8Array): Promise<KeyInput> => {
+    hmacKey ??= webcrypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, [
+      "verify",
+    ]) as Promise<KeyInput>;
+    return hmacKey;
+  };
+  const jwks: JWTVerifyGetKey | undefined = secret ? undefined : createRemoteJWKSet(new URL(options.jwksUrl as string));
   const verifyOptions = {
     ...(options.jwtSecret ? { algorithms: ["HS256"] } : {}),
     ...(options.issuer ? { issuer: options.issuer } : {}),
@@ -19,10 +28,9 @@ export function createVerifier(options: AuthOptions | undefined): TokenVerifier 
   return async (token) => {
     let payload: JWTPayload;
     try {
-      const verified =
-        key instanceof Uint8Array
-          ? await jwtVerify(token, key, verifyOptions)
-          : await jwtVerify(token, key, verifyOptions);
+      const verified = secret
+        ? await jwtVerify(token, await hs256Key(secret), verifyOptions)
+        : await jwtVerify(token, jwks as JWTVerifyGetKey, verifyOptions);
       payload = verified.payload;
     } catch {
       throw new UnauthenticatedError("invalid or expired token");
