@@ -67,7 +67,9 @@ export async function run({ concurrency = 64, runs10k = 7, runs100k = 3 } = {}) 
     "heap B/pending task": Math.round(r.heapPerTask),
     "rss MB": Math.round(r.rss / 2 ** 20),
   });
-  console.log(`\nengine on MemoryStore (concurrency ${concurrency}, no-op executor; ${small.runs} runs of 10k, ${large.runs} of 100k)`);
+  console.log(
+    `\nengine on MemoryStore (concurrency ${concurrency}, no-op executor; ${small.runs} runs of 10k, ${large.runs} of 100k)`,
+  );
   console.table([
     row("best", small.best),
     row("median", small.median),

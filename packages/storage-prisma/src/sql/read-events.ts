@@ -17,9 +17,13 @@ export async function readEvents(db: SqlSession, query: EventQuery): Promise<Tas
   }
   const where = ["seq > ?"];
   const params: SqlValue[] = [query.afterSeq ?? 0];
-  if (rootId !== undefined) where.push("root_id = ?"), params.push(rootId);
-  if (query.taskId !== undefined) where.push("task_id = ?"), params.push(query.taskId);
-  if (query.executionId !== undefined) where.push("execution_id = ?"), params.push(query.executionId);
+  const filter = (clause: string, value: SqlValue): void => {
+    where.push(clause);
+    params.push(value);
+  };
+  if (rootId !== undefined) filter("root_id = ?", rootId);
+  if (query.taskId !== undefined) filter("task_id = ?", query.taskId);
+  if (query.executionId !== undefined) filter("execution_id = ?", query.executionId);
   params.push(query.limit ?? 1000);
   const d = db.dialect;
   const rows = await db.all<EventRow>(

@@ -21,13 +21,13 @@ export async function updateTask(tx: SqlSession, id: string, patch: TaskPatch, n
     params.push(value);
   };
   const json = (column: string, value: unknown): void => set(column, writeJson(value), jsonParam(d));
-  if (valid.name !== undefined) sets.push("name = ?"), params.push(valid.name);
+  if (valid.name !== undefined) set("name", valid.name);
   if (valid.inputs !== undefined) json("inputs", valid.inputs);
   if (valid.params !== undefined) json("params", valid.params);
   if (valid.schemas !== undefined) json("schemas", valid.schemas);
   if (valid.metadata !== undefined) json("metadata", valid.metadata);
   if (valid.retry !== undefined) json("retry", valid.retry);
-  if (valid.priority !== undefined) sets.push("priority = ?"), params.push(valid.priority);
+  if (valid.priority !== undefined) set("priority", valid.priority);
   if (valid.runAt !== undefined) {
     sets.push(`run_at = ${timeParam(d)}`);
     params.push(valid.runAt === null ? null : new Date(valid.runAt));
