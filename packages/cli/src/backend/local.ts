@@ -17,6 +17,7 @@ import type {
   StartedExecution,
   TaskBackend,
 } from "./types.js";
+import { toTaskQuery } from "./types.js";
 
 export interface LocalBackendOptions {
   store: TaskStore;
@@ -59,16 +60,7 @@ export class LocalBackend implements TaskBackend {
   }
 
   list(options: ListOptions) {
-    return this.store.listTasks({
-      ...(options.status?.length ? { status: options.status } : {}),
-      ...(options.rootId ? { rootId: options.rootId } : {}),
-      ...(options.parentId ? { parentId: options.parentId } : {}),
-      ...(options.rootsOnly ? { rootsOnly: true } : {}),
-      ...(options.userId ? { userId: options.userId } : {}),
-      limit: options.limit,
-      offset: options.offset,
-      order: "-createdAt",
-    });
+    return this.store.listTasks(toTaskQuery(options));
   }
 
   async tree(id: string): Promise<Task[]> {

@@ -19,6 +19,7 @@ import type {
   StartedExecution,
   TaskBackend,
 } from "./types.js";
+import { toTaskQuery } from "./types.js";
 
 export interface RemoteBackendOptions {
   url: string;
@@ -44,18 +45,7 @@ export class RemoteBackend implements TaskBackend {
   }
 
   list(options: ListOptions) {
-    return this.rpc(() =>
-      this.client.listTasks({
-        ...(options.status?.length ? { status: options.status } : {}),
-        ...(options.rootId ? { rootId: options.rootId } : {}),
-        ...(options.parentId ? { parentId: options.parentId } : {}),
-        ...(options.rootsOnly ? { rootsOnly: true } : {}),
-        ...(options.userId ? { userId: options.userId } : {}),
-        limit: options.limit,
-        offset: options.offset,
-        order: "-createdAt",
-      }),
-    );
+    return this.rpc(() => this.client.listTasks(toTaskQuery(options)));
   }
 
   async tree(id: string): Promise<Task[]> {

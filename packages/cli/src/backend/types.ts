@@ -1,4 +1,4 @@
-import type { Task, TaskEvent, TaskPage, TaskPatch, TaskStatus, TreeOutcome } from "@aipartnerupflow/core";
+import type { Task, TaskEvent, TaskPage, TaskPatch, TaskQuery, TaskStatus, TreeOutcome } from "@aipartnerupflow/core";
 
 export interface ListOptions {
   status?: TaskStatus[];
@@ -8,6 +8,20 @@ export interface ListOptions {
   userId?: string;
   limit: number;
   offset: number;
+}
+
+/** The store/API query for `tasks list`: newest first, only the filters that were given. */
+export function toTaskQuery(options: ListOptions): TaskQuery & { limit: number; offset: number } {
+  return {
+    ...(options.status?.length ? { status: options.status } : {}),
+    ...(options.rootId ? { rootId: options.rootId } : {}),
+    ...(options.parentId ? { parentId: options.parentId } : {}),
+    ...(options.rootsOnly ? { rootsOnly: true } : {}),
+    ...(options.userId ? { userId: options.userId } : {}),
+    limit: options.limit,
+    offset: options.offset,
+    order: "-createdAt",
+  };
 }
 
 export interface CountOptions {

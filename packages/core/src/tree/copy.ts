@@ -3,7 +3,8 @@ import type { TaskStore } from "../store/types.js";
 import type { Task, TaskInput } from "../types.js";
 import { newId } from "../util/ids.js";
 
-export const RESETTABLE_FIELDS = [
+/** The run-state fields, reset by default on the tasks a copy re-runs. */
+export const DEFAULT_RESET_FIELDS = [
   "status",
   "progress",
   "result",
@@ -11,21 +12,11 @@ export const RESETTABLE_FIELDS = [
   "startedAt",
   "completedAt",
   "attempt",
-  "inputs",
-  "metadata",
-  "runAt",
 ] as const;
-export type ResettableField = (typeof RESETTABLE_FIELDS)[number];
 
-export const DEFAULT_RESET_FIELDS: readonly ResettableField[] = [
-  "status",
-  "progress",
-  "result",
-  "error",
-  "startedAt",
-  "completedAt",
-  "attempt",
-];
+/** Every field `resetFields` may name: the run state, plus inputs, metadata and runAt. */
+export const RESETTABLE_FIELDS = [...DEFAULT_RESET_FIELDS, "inputs", "metadata", "runAt"] as const;
+export type ResettableField = (typeof RESETTABLE_FIELDS)[number];
 
 export interface CopyOptions {
   /** `minimal` (default), `full` or `custom` (SPEC §4.1). */

@@ -1,11 +1,9 @@
 import { LeaseLostError, type NewTask, type TaskStore, validateTasks } from "@aipartnerupflow/core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { migrate } from "../migrate/index.js";
+import { afterAll, describe, expect, it } from "vitest";
 import {
-  createTestDatabase,
+  useMigratedTestDatabase,
   postgresReachable,
   requirePostgresInCi,
-  type TestDatabase,
   truncateStore,
 } from "../test-support/postgres.js";
 import { tempDir } from "../test-support/sqlite.js";
@@ -90,17 +88,10 @@ const reachable = await postgresReachable();
 requirePostgresInCi(reachable);
 
 describe.skipIf(!reachable)("finishTasks on PostgreSQL", () => {
-  let database: TestDatabase;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    await migrate({ url: database.url });
-  });
-  afterAll(async () => {
-    await database?.drop();
-  });
+  const database = useMigratedTestDatabase();
   it("writes a mixed batch: completions together, a stale token refused alone, failures cascading", async () => {
-    await truncateStore(database.url);
-    const store = await createPrismaStore({ url: database.url });
+    await truncateStore(database.url());
+    const store = await createPrismaStore({ url: database.url() });
     try {
       await checkMixedBatch(store);
     } finally {

@@ -1,12 +1,6 @@
 import { type NewTask, type TaskStore, validateTasks } from "@aipartnerupflow/core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { migrate } from "../migrate/index.js";
-import {
-  createTestDatabase,
-  postgresReachable,
-  requirePostgresInCi,
-  type TestDatabase,
-} from "../test-support/postgres.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { useMigratedTestDatabase, postgresReachable, requirePostgresInCi } from "../test-support/postgres.js";
 import { tempDir } from "../test-support/sqlite.js";
 import { createPrismaStore } from "./create.js";
 
@@ -92,16 +86,9 @@ const reachable = await postgresReachable();
 requirePostgresInCi(reachable);
 
 describe.skipIf(!reachable)("raw-SQL reads on PostgreSQL", () => {
-  let database: TestDatabase;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    await migrate({ url: database.url });
-  });
-  afterAll(async () => {
-    await database?.drop();
-  });
+  const database = useMigratedTestDatabase();
   it("return what was written", async () => {
-    const store = await createPrismaStore({ url: database.url, poolSize: 2 });
+    const store = await createPrismaStore({ url: database.url(), poolSize: 2 });
     try {
       await checkReads(store);
     } finally {

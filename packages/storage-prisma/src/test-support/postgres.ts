@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { afterAll, beforeAll } from "vitest";
+import { migrate } from "../migrate/index.js";
 
 /**
  * Throw-away PostgreSQL databases for tests: each test file creates `apflow_test_<random>` on the
@@ -71,4 +73,25 @@ export async function truncateStore(url: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A migrated throw-away database for the surrounding `describe`: created before its tests,
+ * dropped after them. `url()` is valid inside tests and hooks.
+ */
+export function useMigratedTestDatabase(): { url(): string } {
+  let database: TestDatabase | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await migrate({ url: database.url });
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+  return {
+    url() {
+      if (!database) throw new Error("the test database exists only inside the describe block's tests");
+      return database.url;
+    },
+  };
 }
