@@ -1,4 +1,5 @@
 // Engine overhead on the in-memory store (SPEC §11): no-op trees of 10,000 and 100,000 tasks.
+import { execFileSync } from "node:child_process";
 import { Engine, MemoryStore, Registry } from "../packages/core/dist/index.js";
 import { formatRate, mixedTree } from "./trees.mjs";
 
@@ -63,7 +64,7 @@ export async function run({ concurrency = 64, runs10k = 7, runs100k = 3 } = {}) 
     "run cpu ms": Math.round(r.cpuMs),
     "end-to-end tasks/s": formatRate(r.size / ((r.createMs + r.runMs) / 1000)),
     "heap B/pending task": Math.round(r.heapPerTask),
-    "rss MB": Math.round(r.rss / 2 ** 20),
+    "rss MB (process)": Math.round(r.rss / 2 ** 20),
   });
   console.log(
     `\nengine on MemoryStore (concurrency ${concurrency}, no-op executor; ${small.runs} runs of 10k, ${large.runs} of 100k)`,
@@ -74,6 +75,8 @@ export async function run({ concurrency = 64, runs10k = 7, runs100k = 3 } = {}) 
     row("best", large.best),
     row("median", large.median),
   ]);
+  const peakRssMb = peakRssOfOneTree(100_000, concurrency);
+  console.log(`one 100,000-task tree in a fresh process: peak RSS ${peakRssMb} MB (target <= 512 MB)`);
   const ratio = large.best.runMs / small.best.runMs;
   const ratioEndToEnd = (large.best.createMs + large.best.runMs) / (small.best.createMs + small.best.runMs);
   const figures = {
@@ -83,6 +86,7 @@ export async function run({ concurrency = 64, runs10k = 7, runs100k = 3 } = {}) 
     ratio100kTo10k: ratio,
     ratio100kTo10kEndToEnd: ratioEndToEnd,
     heapBytesPerPendingTask: large.best.heapPerTask,
+    peakRssMb100k: peakRssMb,
   };
   console.log(
     `targets: >= 100,000 tasks/s: best ${formatRate(figures.tasksPerSecond10k)}, median ${formatRate(figures.tasksPerSecond10kMedian)} ${figures.tasksPerSecond10k >= 100_000 ? "ok" : "MISSED"}; ` +
@@ -90,6 +94,25 @@ export async function run({ concurrency = 64, runs10k = 7, runs100k = 3 } = {}) 
       `<= 2 KB heap per pending task: ${Math.round(figures.heapBytesPerPendingTask)} B ${figures.heapBytesPerPendingTask <= 2048 ? "ok" : "MISSED"}`,
   );
   return figures;
+}
+
+/** Peak RSS (MB) of a fresh process that creates and runs one tree of `size` tasks. */
+function peakRssOfOneTree(size, concurrency) {
+  const core = new URL("../packages/core/dist/index.js", import.meta.url).href;
+  const trees = new URL("./trees.mjs", import.meta.url).href;
+  const code = `
+    import { Engine, MemoryStore, Registry } from ${JSON.stringify(core)};
+    import { mixedTree } from ${JSON.stringify(trees)};
+    const registry = new Registry();
+    registry.registerExecutor({ id: "noop", execute: () => null });
+    const engine = new Engine({ store: new MemoryStore(), registry, concurrency: ${concurrency} });
+    const outcome = await engine.runTree(mixedTree(${size}));
+    if (outcome.status !== "completed") throw new Error(outcome.status);
+    await engine.stop();
+    console.log(process.resourceUsage().maxRSS);
+  `;
+  const kb = Number(execFileSync(process.execPath, ["--input-type=module", "-e", code], { encoding: "utf8" }).trim());
+  return Math.round(kb / 1024);
 }
 
 async function repeat(n, fn) {
