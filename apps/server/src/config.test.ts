@@ -37,6 +37,13 @@ describe("loadConfig", () => {
     expect(loadConfig({ DATABASE_URL: "file:b", APFLOW_DATABASE_URL: "file:a" }).databaseUrl).toBe("file:a");
   });
 
+  it("reads the required JWT issuer and audience", () => {
+    expect(loadConfig({ APFLOW_JWT_ISSUER: "https://idp.test", APFLOW_JWT_AUDIENCE: "apflow" })).toMatchObject({
+      jwtIssuer: "https://idp.test",
+      jwtAudience: "apflow",
+    });
+  });
+
   it("merges a JSON config file under the environment", () => {
     const dir = mkdtempSync(join(tmpdir(), "apflow-config-"));
     const path = join(dir, "config.json");

@@ -14,6 +14,10 @@ export interface ServerConfig {
   executors: string[] | null;
   jwtSecret: string | undefined;
   jwksUrl: string | undefined;
+  /** Required `iss` of every token when set. */
+  jwtIssuer: string | undefined;
+  /** Required `aud` of every token when set. */
+  jwtAudience: string | undefined;
   corsOrigins: string[];
   demo: boolean;
   /** Tasks run at once by this process. */
@@ -37,6 +41,8 @@ export const DEFAULTS: ServerConfig = {
   executors: null,
   jwtSecret: undefined,
   jwksUrl: undefined,
+  jwtIssuer: undefined,
+  jwtAudience: undefined,
   corsOrigins: [],
   demo: false,
   concurrency: 10,
@@ -79,6 +85,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   config.executors = list("APFLOW_EXECUTORS") ?? config.executors;
   config.jwtSecret = str("APFLOW_JWT_SECRET") ?? config.jwtSecret;
   config.jwksUrl = str("APFLOW_JWKS_URL") ?? config.jwksUrl;
+  config.jwtIssuer = str("APFLOW_JWT_ISSUER") ?? config.jwtIssuer;
+  config.jwtAudience = str("APFLOW_JWT_AUDIENCE") ?? config.jwtAudience;
   config.corsOrigins = list("APFLOW_CORS_ORIGINS") ?? config.corsOrigins;
   const demo = str("APFLOW_DEMO");
   if (demo !== undefined) config.demo = boolean("APFLOW_DEMO", demo);

@@ -66,6 +66,25 @@ describe("apps/server on SQLite", () => {
       await server.close();
     }
   }, 60_000);
+
+  it("requires the configured JWT issuer and audience", async () => {
+    const secret = "cfg-secret";
+    const server = await startApflowServer(
+      config({ plugins: [], jwtSecret: secret, jwtIssuer: "https://idp.test", jwtAudience: "apflow" }),
+      { logger: quiet },
+    );
+    try {
+      const wrong = new ApflowClient({ url: server.url, token: await createToken({ secret, sub: "op" }) });
+      await expect(wrong.health()).rejects.toMatchObject({ httpStatus: 401 });
+      const right = new ApflowClient({
+        url: server.url,
+        token: await createToken({ secret, sub: "op", issuer: "https://idp.test", audience: "apflow" }),
+      });
+      expect((await right.health()).status).toBe("ok");
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
 });
 
 describe("apps/server process", () => {

@@ -44,6 +44,8 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
       auth: {
         ...(config.jwtSecret ? { jwtSecret: config.jwtSecret } : {}),
         ...(config.jwksUrl ? { jwksUrl: config.jwksUrl } : {}),
+        ...(config.jwtIssuer ? { issuer: config.jwtIssuer } : {}),
+        ...(config.jwtAudience ? { audience: config.jwtAudience } : {}),
       },
       bodyLimitBytes: config.bodyLimitBytes,
       corsOrigins: config.corsOrigins,

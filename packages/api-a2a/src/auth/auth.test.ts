@@ -20,6 +20,13 @@ describe("JWT auth and per-user isolation", () => {
     expect(bad.body.error?.code).toBe(-32004);
     const wrongKey = await createToken({ secret: "another-secret", sub: "alice" });
     expect((await rpc(app, "system.health", undefined, bearer(wrongKey))).status).toBe(401);
+    const noExp = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("mallory")
+      .sign(new TextEncoder().encode(SECRET));
+    const forever = await rpc(app, "system.health", undefined, bearer(noExp));
+    expect(forever.status).toBe(401);
+    expect(forever.body.error?.code).toBe(-32004);
     const expired = await createToken({ secret: SECRET, sub: "alice", expiresIn: -10 });
     expect((await rpc(app, "system.health", undefined, bearer(expired))).status).toBe(401);
     expect((await app.request("/health")).status).toBe(200);
@@ -43,8 +50,10 @@ describe("JWT auth and per-user isolation", () => {
     await expect(verify(hs384)).rejects.toThrow("invalid or expired token");
     const unsigned = `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from('{"sub":"eve"}').toString("base64url")}.`;
     await expect(verify(unsigned)).rejects.toThrow("invalid or expired token");
-    const noSub = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).sign(secret);
+    const noSub = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setExpirationTime("5m").sign(secret);
     await expect(verify(noSub)).rejects.toThrow("token has no subject");
+    const noExp = await new SignJWT({}).setProtectedHeader({ alg: "HS256" }).setSubject("mallory").sign(secret);
+    await expect(verify(noExp)).rejects.toThrow("invalid or expired token");
     expect(await verify(await createToken({ secret: SECRET, sub: "carol" }))).toMatchObject({ userId: "carol" });
   });
 
@@ -127,6 +136,11 @@ describe("JWT auth and per-user isolation", () => {
         .setExpirationTime("5m")
         .sign(privateKey);
       expect(await verify?.(token)).toEqual({ userId: "carol", admin: true, authenticated: true });
+      const noExp = await new SignJWT({ role: "admin" })
+        .setProtectedHeader({ alg: "RS256", kid: "k1" })
+        .setSubject("carol")
+        .sign(privateKey);
+      await expect(verify?.(noExp)).rejects.toThrow("invalid or expired token");
       await expect(verify?.(await createToken({ secret: SECRET, sub: "x" }))).rejects.toThrow();
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,5 +1,12 @@
 import { webcrypto } from "node:crypto";
-import { type JWTPayload, type JWTVerifyGetKey, type KeyInput, createRemoteJWKSet, jwtVerify } from "jose";
+import {
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type KeyInput,
+  createRemoteJWKSet,
+  errors as joseErrors,
+  jwtVerify,
+} from "jose";
 import { UnauthenticatedError } from "../errors.js";
 import type { AuthOptions, Principal } from "../types.js";
 
@@ -20,7 +27,9 @@ export function createVerifier(options: AuthOptions | undefined): TokenVerifier 
     return hmacKey;
   };
   const jwks: JWTVerifyGetKey | undefined = secret ? undefined : createRemoteJWKSet(new URL(options.jwksUrl as string));
+  // Every token must expire and name a user: a token without `exp` would be valid forever.
   const verifyOptions = {
+    requiredClaims: ["exp", "sub"],
     ...(options.jwtSecret ? { algorithms: ["HS256"] } : {}),
     ...(options.issuer ? { issuer: options.issuer } : {}),
     ...(options.audience ? { audience: options.audience } : {}),
@@ -32,7 +41,9 @@ export function createVerifier(options: AuthOptions | undefined): TokenVerifier 
         ? await jwtVerify(token, await hs256Key(secret), verifyOptions)
         : await jwtVerify(token, jwks as JWTVerifyGetKey, verifyOptions);
       payload = verified.payload;
-    } catch {
+    } catch (err) {
+      if (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === "sub" && err.reason === "missing")
+        throw new UnauthenticatedError("token has no subject");
       throw new UnauthenticatedError("invalid or expired token");
     }
     if (typeof payload.sub !== "string" || payload.sub.length === 0)
