@@ -648,6 +648,73 @@ export const storeContractChecks: StoreCheck[] = [
     },
   },
   {
+    name: "contract: cancel wins over failure and retry of a running task",
+    async run(store) {
+      const tasks = await create(store, [
+        { name: "root", dependencies: ["a", "b"] },
+        { name: "a", parentId: "root" },
+        { name: "b", parentId: "root" },
+      ]);
+      const rootId = (tasks.get("root") as Task).id;
+      const exec = await start(store, rootId);
+      const claimed = await claimAll(store);
+      const c = (name: string) => claimed.find((x) => x.task.name === name) as ClaimedTask;
+      await store.cancel(rootId, { now: at(1) });
+      await store.finishTask(
+        c("a").task.id,
+        c("a").leaseToken,
+        { status: "failed", error: { code: "FLAKY", message: "x" }, retryAt: at(2) },
+        at(2),
+      );
+      const out = await store.finishTask(
+        c("b").task.id,
+        c("b").leaseToken,
+        { status: "failed", error: { code: "BOOM", message: "y" } },
+        at(3),
+      );
+      expect(await statuses(store, rootId)).toEqual({ root: "cancelled", a: "cancelled", b: "cancelled" });
+      expect(await claimAll(store, at(10_000))).toEqual([]);
+      expect(out.finished.map((e) => [e.id, e.status])).toEqual([[exec.id, "cancelled"]]);
+    },
+  },
+  {
+    name: "re-execution starts fresh: no checkpoint and no retry backoff of the previous run",
+    async run(store) {
+      const tasks = await create(store, [{ name: "solo" }]);
+      const id = (tasks.get("solo") as Task).id;
+      await start(store, id);
+      const [c] = await claimAll(store);
+      await store.saveCheckpoint(id, c?.leaseToken as string, { page: 9 });
+      await store.finishTask(
+        id,
+        c?.leaseToken as string,
+        { status: "failed", error: { code: "FLAKY", message: "x" }, retryAt: at(3_600_000) },
+        at(1),
+      );
+      expect((await store.getTask(id))?.runAt).toBe(at(3_600_000).toISOString());
+      await store.cancel(id, { now: at(2) });
+      await start(store, id, at(3));
+      expect((await store.getTask(id))?.runAt).toBeNull();
+      const [again] = await claimAll(store, at(4));
+      expect(again?.task.name).toBe("solo");
+      expect(again?.lastCheckpoint).toBeNull();
+    },
+  },
+  {
+    name: "changing runAt re-orders the queue",
+    async run(store) {
+      const tasks = await create(store, [
+        { name: "root", dependencies: ["soon", "later"] },
+        { name: "soon", parentId: "root", runAt: at(3_600_000).toISOString() },
+        { name: "later", parentId: "root", runAt: at(7_200_000).toISOString() },
+      ]);
+      await start(store, (tasks.get("root") as Task).id);
+      expect(await claimAll(store, at(1))).toEqual([]);
+      await store.updateTask((tasks.get("later") as Task).id, { runAt: null }, at(2));
+      expect(names(await claimAll(store, at(3)))).toEqual(["later"]);
+    },
+  },
+  {
     name: "returned tasks are copies: mutating them does not change the store",
     async run(store) {
       const tasks = await create(store, [{ name: "solo", inputs: { nested: { v: 1 } } }]);

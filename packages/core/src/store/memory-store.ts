@@ -71,6 +71,8 @@ interface Row {
   attempts: AttemptRecord[] | undefined;
   /** Owner of the current (or last) attempt. */
   lastOwner: string | null;
+  /** The `runAt` the user asked for; a retry's backoff overrides `task.runAt` until a re-run. */
+  userRunAt: string | null;
 }
 
 interface ExecutionRow {
@@ -148,6 +150,7 @@ export class MemoryStore implements TaskStore {
         checkpoint: null,
         attempts: undefined,
         lastOwner: null,
+        userRunAt: task.runAt,
       };
       this.rows.set(task.id, row);
       let tree = this.trees.get(task.rootId);
@@ -222,6 +225,9 @@ export class MemoryStore implements TaskStore {
           recordEndedAttempt(row, row.task.completedAt ?? at, row.task.status, row.task.error);
         resetForRerun(row.task, at);
       }
+      // A re-run starts fresh: no checkpoint of the previous run, no leftover retry backoff.
+      row.checkpoint = null;
+      row.task.runAt = row.userRunAt;
       row.executionId = execution.id;
       row.cancelRequested = false;
     }
@@ -328,6 +334,8 @@ export class MemoryStore implements TaskStore {
     const row = this.leased(taskId, leaseToken);
     const { task } = row;
     this.releaseLease(row);
+    // A cancellation requested while the task ran wins over its failure (and over a retry).
+    if (row.cancelRequested && outcome.status === "failed") outcome = { status: "cancelled" };
 
     if (outcome.status === "failed" && outcome.retryAt) {
       recordEndedAttempt(row, at, "failed", outcome.error);
@@ -580,7 +588,11 @@ export class MemoryStore implements TaskStore {
     if (valid.schemas !== undefined) task.schemas = cloneJson(valid.schemas as JsonObject);
     if (valid.metadata !== undefined) task.metadata = cloneJson(valid.metadata);
     if (valid.retry !== undefined) task.retry = valid.retry;
-    if (valid.runAt !== undefined) task.runAt = valid.runAt;
+    if (valid.runAt !== undefined) {
+      task.runAt = valid.runAt;
+      row.userRunAt = valid.runAt;
+      if (row.queued) this.requeueAll();
+    }
     if (valid.priority !== undefined && valid.priority !== task.priority) {
       task.priority = valid.priority as Task["priority"];
       if (row.queued) this.rebuildReady();
@@ -695,6 +707,15 @@ export class MemoryStore implements TaskStore {
     const rows: Row[] = [];
     while (this.ready.size > 0) rows.push(this.ready.pop() as Row);
     for (const row of rows) this.ready.push(row);
+  }
+
+  /** Re-sort both queues after a key (`runAt`) changed in place: heaps cannot re-order an entry. */
+  private requeueAll(): void {
+    const rows: Row[] = [];
+    while (this.ready.size > 0) rows.push(this.ready.pop() as Row);
+    while (this.delayed.size > 0) rows.push(this.delayed.pop() as Row);
+    for (const row of rows) row.queued = false;
+    for (const row of rows) this.enqueueIfReady(row);
   }
 
   private countUnresolved(task: Task): number {
