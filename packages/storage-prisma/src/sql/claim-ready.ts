@@ -26,7 +26,7 @@ if (sourcesOf("in_progress").join() !== "pending") throw new Error("claimReady e
 function claimSql(d: Dialect): string {
   const now = timeParam(d);
   const set = `status = 'in_progress', attempt = attempt + 1, started_at = ${now}, completed_at = NULL,
-      error = NULL, updated_at = ${now}, lease_owner = ?, lease_expires_at = ${now}, cancel_requested = false`;
+      error = NULL, updated_at = ${now}, lease_owner = ?, lease_expires_at = ${now}`;
   // `unindexed` execution_id: without statistics SQLite would rather walk every task of the
   // running execution (tasks_execution_idx) and sort them than range-scan the ready index.
   const pick = `SELECT t.id${d === "postgres" ? ", e.demo" : ""} FROM tasks t JOIN executions e ON e.id = ${unindexed(d, "t.execution_id")} AND e.status = 'running'

@@ -77,13 +77,26 @@ export async function finishTask(
   ledger: ExecutionLedger,
 ): Promise<{ task: Task; events: NewEvent[] }> {
   const d = tx.dialect;
-  const update = outcomeUpdate(d, outcome, now);
+  let update = outcomeUpdate(d, outcome, now);
   assertTransition(taskId, "in_progress", update.to);
-  const rows = await tx.all<TaskRow>(
+  // A cancel requested while the task ran wins over a failure or a retry: the task ends
+  // cancelled. The failed/retry UPDATE is fenced by `cancel_requested = false`; when it matches
+  // nothing the task is written cancelled instead (rare path: one more statement).
+  const cancelWins = outcome.status === "failed";
+  let rows = await tx.all<TaskRow>(
     `UPDATE tasks SET ${update.set}, ${RELEASE_LEASE}
-      WHERE id = ? AND status = 'in_progress' AND lease_token = ? RETURNING *`,
+      WHERE id = ? AND status = 'in_progress' AND lease_token = ?${cancelWins ? " AND cancel_requested = false" : ""} RETURNING *`,
     [...update.params, taskId, leaseToken],
   );
+  if (rows.length === 0 && cancelWins) {
+    update = outcomeUpdate(d, { status: "cancelled", error: cancelledError() }, now);
+    assertTransition(taskId, "in_progress", update.to);
+    rows = await tx.all<TaskRow>(
+      `UPDATE tasks SET ${update.set}, ${RELEASE_LEASE}
+        WHERE id = ? AND status = 'in_progress' AND lease_token = ? AND cancel_requested = true RETURNING *`,
+      [...update.params, taskId, leaseToken],
+    );
+  }
   const row = rows[0];
   if (!row) throw await leaseRefusal(tx, taskId);
   const task = taskFromRow(d, row);
