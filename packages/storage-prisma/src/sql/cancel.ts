@@ -51,12 +51,6 @@ export async function cancelTasks(
       target.root_id,
     ]);
   }
-  const running = await tx.all<{ id: string; lease_owner: string | null; ordinal: unknown }>(
-    `UPDATE tasks SET cancel_requested = true WHERE ${scope} AND ${unindexed(d, "status")} = 'in_progress' RETURNING id, lease_owner, ordinal`,
-    [scopeParam],
-  );
-  result.running = byOrdinal(running).map((r) => ({ taskId: r.id, leaseOwner: r.lease_owner }));
-
   const cancelled = byOrdinal(
     await tx.all<TaskRow>(
       `UPDATE tasks SET status = 'cancelled', error = ${jsonParam(d)}, completed_at = ${timeParam(d)},
@@ -77,6 +71,16 @@ export async function cancelTasks(
       at,
     });
   }
+  // Pending first, running second: on PostgreSQL (READ COMMITTED) each statement sees the rows
+  // committed before it started. A claim committing while the first UPDATE waits for its row lock
+  // makes that UPDATE skip the row (no longer pending); the second statement, started after that
+  // commit, sees it in progress and flags it. In the other order both statements could miss it.
+  const running = await tx.all<{ id: string; lease_owner: string | null; ordinal: unknown }>(
+    `UPDATE tasks SET cancel_requested = true WHERE ${scope} AND ${unindexed(d, "status")} = 'in_progress' RETURNING id, lease_owner, ordinal`,
+    [scopeParam],
+  );
+  result.running = byOrdinal(running).map((r) => ({ taskId: r.id, leaseOwner: r.lease_owner }));
+
   const ledger = new ExecutionLedger();
   await settle(tx, cancelled.map(settledFromRow), at, result.events, ledger, {
     cascade: !isRoot,

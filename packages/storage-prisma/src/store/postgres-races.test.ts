@@ -1,0 +1,110 @@
+import { type NewTask, validateTasks } from "@aipartnerupflow/core";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resolveDatabase } from "../config.js";
+import { openDatabase } from "../db/open.js";
+import type { SqlDatabase } from "../db/types.js";
+import { claimReady } from "../sql/claim-ready.js";
+import {
+  postgresReachable,
+  requirePostgresInCi,
+  truncateStore,
+  useMigratedTestDatabase,
+} from "../test-support/postgres.js";
+import { createPrismaStore } from "./create.js";
+import type { PrismaTaskStore } from "./prisma-store.js";
+
+/**
+ * Races between PostgreSQL transactions, made deterministic: one transaction is held open at a
+ * chosen point (a promise it awaits) while another runs, and the test waits — by asking
+ * pg_stat_activity, not by a delay — until the second is blocked on the first's row lock.
+ */
+const T0 = new Date("2030-01-01T00:00:00.000Z");
+
+/** A promise and the function that resolves it. */
+function gate(): { promise: Promise<void>; open(): void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+const reachable = await postgresReachable();
+requirePostgresInCi(reachable);
+
+describe.skipIf(!reachable)("PostgreSQL races", () => {
+  const database = useMigratedTestDatabase();
+  let observer: pg.Client;
+  let db: SqlDatabase;
+  let store: PrismaTaskStore;
+
+  beforeAll(async () => {
+    observer = new pg.Client({ connectionString: database.url() });
+    await observer.connect();
+  });
+  afterAll(async () => {
+    await observer?.end();
+  });
+
+  async function open(): Promise<void> {
+    await truncateStore(database.url());
+    db = openDatabase(resolveDatabase(database.url()), { poolSize: 4 }).db;
+    store = await createPrismaStore({ url: database.url(), poolSize: 4 });
+  }
+  async function close(): Promise<void> {
+    await store.close();
+    await db.close();
+  }
+
+  /** Wait until `count` sessions of the test database wait for a lock (polling, no deadline). */
+  async function blockedOnLock(count = 1): Promise<void> {
+    for (;;) {
+      const { rows } = await observer.query<{ n: string }>(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+      );
+      if (Number(rows[0]?.n) >= count) return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  async function oneTaskRunning(): Promise<string> {
+    const [tree] = validateTasks([{ name: "root" }], { now: T0 });
+    const { tasks } = await store.createTasks(tree as NewTask[], T0);
+    const root = tasks[0]?.id as string;
+    await store.startExecution({ taskId: root, now: T0 });
+    return root;
+  }
+
+  it("a cancel racing a claim flags the task the claim took", async () => {
+    await open();
+    try {
+      const root = await oneTaskRunning();
+      const held = gate();
+      const claimedIn = gate();
+      // The claim's transaction, held open after its UPDATE (row locked, not committed).
+      const claim = db.transaction(async (tx) => {
+        const r = await claimReady(tx, { owner: "n1", limit: 10, leaseMs: 60_000 }, T0);
+        claimedIn.open();
+        await held.promise;
+        return r;
+      });
+      await claimedIn.promise;
+      const cancel = store.cancel(root, { now: T0 });
+      await blockedOnLock();
+      held.open();
+      const [claimed, cancelled] = await Promise.all([claim, cancel]);
+
+      expect(claimed.claimed.map((c) => c.task.id)).toEqual([root]);
+      expect(cancelled.cancelled).toEqual([]);
+      expect(cancelled.running).toEqual([{ taskId: root, leaseOwner: "n1" }]);
+      const lease = { taskId: root, leaseToken: claimed.claimed[0]?.leaseToken as string };
+      expect((await store.renewLeases("n1", [lease], 60_000, T0)).cancelRequested).toEqual([root]);
+      await store.finishTask(root, lease.leaseToken, { status: "failed", error: { code: "X", message: "x" } }, T0);
+      expect((await store.getTask(root))?.status).toBe("cancelled");
+      expect((await store.listExecutions({ rootId: root }))[0]?.status).toBe("cancelled");
+    } finally {
+      await close();
+    }
+  });
+});
