@@ -44,6 +44,13 @@ describe("loadConfig", () => {
     });
   });
 
+  it("reads the webhook host allow-list", () => {
+    expect(loadConfig({ APFLOW_WEBHOOK_ALLOW_HOSTS: "hooks.internal, 127.0.0.1:9000" }).webhookAllowHosts).toEqual([
+      "hooks.internal",
+      "127.0.0.1:9000",
+    ]);
+  });
+
   it("merges a JSON config file under the environment", () => {
     const dir = mkdtempSync(join(tmpdir(), "apflow-config-"));
     const path = join(dir, "config.json");

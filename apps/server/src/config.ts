@@ -25,6 +25,8 @@ export interface ServerConfig {
   bodyLimitBytes: number;
   rateLimit: { burst: number; perSecond: number } | undefined;
   webhookSecret: string | undefined;
+  /** Internal hosts (`name` or `name:port`) webhooks and push notifications may reach anyway. */
+  webhookAllowHosts: string[];
   publicUrl: string | undefined;
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
   /** How long running tasks may finish on shutdown before they are handed back. */
@@ -49,6 +51,7 @@ export const DEFAULTS: ServerConfig = {
   bodyLimitBytes: 1024 * 1024,
   rateLimit: undefined,
   webhookSecret: undefined,
+  webhookAllowHosts: [],
   publicUrl: undefined,
   logLevel: "info",
   shutdownGraceMs: 10_000,
@@ -101,6 +104,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     config.rateLimit = { perSecond, burst: burst ? integer("APFLOW_RATE_BURST", burst, 1, 1_000_000) : perSecond * 2 };
   }
   config.webhookSecret = str("APFLOW_WEBHOOK_SECRET") ?? config.webhookSecret;
+  config.webhookAllowHosts = list("APFLOW_WEBHOOK_ALLOW_HOSTS") ?? config.webhookAllowHosts;
   config.publicUrl = str("APFLOW_PUBLIC_URL") ?? config.publicUrl;
   const level = str("APFLOW_LOG_LEVEL") ?? str("LOG_LEVEL");
   if (level !== undefined) {

@@ -50,6 +50,7 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
       bodyLimitBytes: config.bodyLimitBytes,
       corsOrigins: config.corsOrigins,
       webhooks: config.webhookSecret ? { secret: config.webhookSecret } : {},
+      webhookAllowHosts: config.webhookAllowHosts,
       ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
       ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
     });

@@ -14,6 +14,7 @@ import { openApiDocument } from "./jsonrpc/openapi.js";
 import { isEventStream } from "./jsonrpc/context.js";
 import { invokeMethod } from "./jsonrpc/methods.js";
 import { type ContextFactory, describe, jsonRpcRoutes } from "./jsonrpc/route.js";
+import { OutboundGuard } from "./jsonrpc/outbound.js";
 import { WebhookDispatcher } from "./jsonrpc/webhook.js";
 import { mcpRoutes } from "./mcp/route.js";
 import { bodyLimit } from "./middleware/body-limit.js";
@@ -43,7 +44,8 @@ export function createApp(options: AppOptions): ApflowApp {
   const name = options.name ?? "aipartnerupflow";
   const startedAt = Date.now();
   const service = new TaskService(engine, store, registry);
-  const webhooks = new WebhookDispatcher(options.webhooks ?? {}, logger.child({ component: "webhooks" }));
+  const outbound = new OutboundGuard({ allowHosts: options.webhookAllowHosts ?? [] });
+  const webhooks = new WebhookDispatcher(options.webhooks ?? {}, logger.child({ component: "webhooks" }), outbound);
   const verifier = createVerifier(options.auth);
 
   const app = new Hono<AppEnv>();
@@ -116,7 +118,16 @@ export function createApp(options: AppOptions): ApflowApp {
   app.route("/", mcpRoutes({ service, name, version }));
   app.route(
     "/",
-    a2aRoutes({ service, name, version, publicUrl: options.publicUrl, auth: verifier !== null, logger, callMethod }),
+    a2aRoutes({
+      service,
+      name,
+      version,
+      publicUrl: options.publicUrl,
+      auth: verifier !== null,
+      logger,
+      callMethod,
+      outbound,
+    }),
   );
 
   app.notFound((c) =>

@@ -53,6 +53,12 @@ export interface AppOptions {
   /** Origins allowed by CORS; no CORS headers when omitted. */
   corsOrigins?: string[];
   webhooks?: WebhookOptions;
+  /**
+   * Hosts (`name`, `name:port`, `[v6]:port`) that webhooks and A2A push notifications may reach
+   * although they are (or resolve to) loopback, link-local, private or other internal addresses;
+   * every other internal destination is refused (`APFLOW_WEBHOOK_ALLOW_HOSTS` in apps/server).
+   */
+  webhookAllowHosts?: string[];
   /** The URL clients use to reach this server (agent card); derived from the request otherwise. */
   publicUrl?: string;
   /** Agent name and version shown in the agent card and health. */

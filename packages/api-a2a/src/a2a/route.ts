@@ -1,20 +1,16 @@
 import type { Logger } from "@aipartnerupflow/core";
 import { AgentCard, formatSSEErrorEvent, formatSSEEvent } from "@a2a-js/sdk";
-import { LegacyJsonRpcTransportHandler, createLegacyAwarePushNotificationSender } from "@a2a-js/sdk/compat/v0_3/server";
-import {
-  InMemoryPushNotificationStore,
-  JsonRpcTransportHandler,
-  type RequestHeaders,
-  ServerCallContext,
-  validateVersion,
-} from "@a2a-js/sdk/server";
+import { LegacyJsonRpcTransportHandler } from "@a2a-js/sdk/compat/v0_3/server";
+import { JsonRpcTransportHandler, type RequestHeaders, ServerCallContext, validateVersion } from "@a2a-js/sdk/server";
 import { type Context, Hono } from "hono";
 import type { AppEnv } from "../env.js";
+import type { OutboundGuard } from "../jsonrpc/outbound.js";
 import { describe } from "../jsonrpc/route.js";
 import type { TaskService } from "../service/task-service.js";
 import { buildCard, cardJson } from "./card.js";
 import { EngineAgentExecutor } from "./executor.js";
 import { ApflowRequestHandler, type MethodCaller } from "./handler.js";
+import { GuardedPushNotificationSender, GuardedPushNotificationStore } from "./push.js";
 import { EngineA2aTaskStore } from "./task-store.js";
 import { PrincipalUser, SECRETS_KEY } from "./user.js";
 
@@ -26,6 +22,8 @@ export interface A2aDeps {
   auth: boolean;
   logger: Logger;
   callMethod: MethodCaller;
+  /** Checks push notification URLs when they are set and when they are used. */
+  outbound: OutboundGuard;
 }
 
 const VERSION_HEADER = "A2A-Version";
@@ -46,7 +44,7 @@ export function a2aRoutes(deps: A2aDeps): Hono<AppEnv> {
     auth: deps.auth,
   });
   const taskStore = new EngineA2aTaskStore(deps.service);
-  const pushStore = new InMemoryPushNotificationStore();
+  const pushStore = new GuardedPushNotificationStore(deps.outbound);
   const handler = new ApflowRequestHandler({
     card,
     service: deps.service,
@@ -54,7 +52,11 @@ export function a2aRoutes(deps: A2aDeps): Hono<AppEnv> {
     executor: new EngineAgentExecutor(deps.service, taskStore),
     callMethod: deps.callMethod,
     pushStore,
-    pushSender: createLegacyAwarePushNotificationSender(pushStore),
+    pushSender: new GuardedPushNotificationSender(
+      pushStore,
+      deps.outbound,
+      deps.logger.child({ component: "push-notifications" }),
+    ),
   });
   const v1 = new JsonRpcTransportHandler(handler);
   const legacy = new LegacyJsonRpcTransportHandler(handler);

@@ -137,6 +137,14 @@ export const METHODS: MethodDefinition[] = [
         const resumed = await resumeStream(p.taskId, ctx);
         if (resumed) return resumed;
       }
+      if (p.webhook) {
+        // Refused before anything runs: internal addresses unless the operator allowed the host.
+        const problem = await ctx.webhooks.problem(p.webhook.url);
+        if (problem)
+          throw new ApflowError(ErrorCode.InvalidParams, problem, {
+            errors: [{ path: "webhook.url", code: "forbidden_url", message: problem }],
+          });
+      }
       const handle = await ctx.service.execute(
         ctx.principal,
         p.taskId,

@@ -1,5 +1,6 @@
 import { RESETTABLE_FIELDS, TASK_STATUSES, jsonObjectSchema, retryPolicySchema } from "@aipartnerupflow/core";
 import { z } from "zod";
+import { isForbiddenHeader } from "./outbound.js";
 
 /**
  * zod schemas of the JSON-RPC params (SPEC §8.2). They validate requests and generate the
@@ -67,7 +68,15 @@ export const copyParams = z.object({
 
 export const webhookSchema = z.object({
   url: z.url({ protocol: /^https?$/, error: "webhook url must be an http(s) URL" }),
-  headers: z.record(z.string(), z.string()).optional(),
+  headers: z
+    .record(
+      z.string().refine((name) => !isForbiddenHeader(name), {
+        error: "webhook header names must be valid and not hop-by-hop, framing, cookie or proxy headers",
+      }),
+      z.string().regex(/^[^\r\n\0]*$/, { error: "webhook header values must not contain line breaks" }),
+    )
+    .optional()
+    .describe("extra request headers (not host, connection, content-length, transfer-encoding, cookie, proxy-*)"),
 });
 
 export const executeParams = z.object({

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { dataPart } from "../a2a/mapping.js";
 import { listen, rpc, smallTree, testApp } from "../testing/fixtures.js";
 import { startReceiver } from "../testing/receiver.js";
+import { OutboundGuard, OutboundRefused, isInternalAddress } from "./outbound.js";
 import { SIGNATURE_HEADER, signBody } from "./webhook.js";
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -15,7 +16,10 @@ describe("tasks.execute webhooks", () => {
   it("POSTs every event, signed, and retries after a 500", async () => {
     const receiver = await startReceiver((n) => (n === 1 ? 500 : 200));
     cleanups.push(receiver.close);
-    const { app, engine } = testApp({ webhooks: { secret: "s3cret", retryDelayMs: 10 } });
+    const { app, engine } = testApp({
+      webhooks: { secret: "s3cret", retryDelayMs: 10 },
+      webhookAllowHosts: ["127.0.0.1"],
+    });
     cleanups.push(() => engine.stop({ graceMs: 0 }));
     const { rootId } = (await rpc(app, "tasks.create", { tasks: smallTree("w") })).body.result;
     const started = await rpc(app, "tasks.execute", {
@@ -50,11 +54,108 @@ describe("tasks.execute webhooks", () => {
   });
 });
 
-describe("A2A push notifications", () => {
-  it("delivers the stream's updates to the configured URL", async () => {
+describe("webhook destinations (SSRF)", () => {
+  it("refuses loopback without the allow-list, and the metadata address even with it", async () => {
     const receiver = await startReceiver();
     cleanups.push(receiver.close);
     const { app, engine } = testApp();
+    cleanups.push(() => engine.stop({ graceMs: 0 }));
+    const { rootId } = (await rpc(app, "tasks.create", { tasks: smallTree("ssrf") })).body.result;
+    for (const url of [
+      receiver.url,
+      "http://169.254.169.254/latest/meta-data/",
+      "http://[::1]:9/x",
+      "http://[::ffff:7f00:1]:9/x",
+      "http://10.1.2.3/x",
+      "http://0.0.0.0:9/x",
+      "http://localhost:9/x",
+    ]) {
+      const res = await rpc(app, "tasks.execute", { taskId: rootId, webhook: { url } });
+      expect(res.status, url).toBe(400);
+      expect(res.body.error?.code, url).toBe(-32602);
+      expect(res.body.error?.message, url).toMatch(/internal address/);
+    }
+    expect((await engine.store.getTask(rootId))?.status).toBe("pending");
+    expect(receiver.deliveries).toHaveLength(0);
+
+    const allowed = testApp({ webhookAllowHosts: ["127.0.0.1"] });
+    cleanups.push(() => allowed.engine.stop({ graceMs: 0 }));
+    const tree = (await rpc(allowed.app, "tasks.create", { tasks: smallTree("meta") })).body.result;
+    const meta = await rpc(allowed.app, "tasks.execute", {
+      taskId: tree.rootId,
+      webhook: { url: "http://169.254.169.254/latest/meta-data/" },
+    });
+    expect(meta.body.error?.code).toBe(-32602);
+  });
+
+  it("refuses hop-by-hop and credential headers", async () => {
+    const { app, engine } = testApp({ webhookAllowHosts: ["127.0.0.1"] });
+    cleanups.push(() => engine.stop({ graceMs: 0 }));
+    const { rootId } = (await rpc(app, "tasks.create", { tasks: smallTree("hdr") })).body.result;
+    for (const name of ["Host", "connection", "Content-Length", "transfer-encoding", "Cookie", "Proxy-Authorization"]) {
+      const res = await rpc(app, "tasks.execute", {
+        taskId: rootId,
+        webhook: { url: "http://127.0.0.1:9/x", headers: { [name]: "v" } },
+      });
+      expect(res.body.error?.code, name).toBe(-32602);
+    }
+  });
+
+  it("checks the resolved addresses at delivery and honours host:port entries", async () => {
+    const rebinding = new OutboundGuard({ resolve: async () => [{ address: "169.254.169.254", family: 4 }] });
+    await expect(
+      rebinding.post("http://hooks.example.test/x", { headers: {}, body: "{}", timeoutMs: 1000 }),
+    ).rejects.toBeInstanceOf(OutboundRefused);
+    expect(await rebinding.problem("http://hooks.example.test/x")).toMatch(/internal address/);
+    const mixed = new OutboundGuard({
+      resolve: async () => [
+        { address: "93.184.216.34", family: 4 },
+        { address: "fd00::1", family: 6 },
+      ],
+    });
+    expect(await mixed.problem("https://hooks.example.test/x")).toMatch(/internal address/);
+
+    const receiver = await startReceiver();
+    cleanups.push(receiver.close);
+    const port = new URL(receiver.url).port;
+    const byPort = new OutboundGuard({ allowHosts: [`127.0.0.1:${port}`] });
+    expect(await byPort.problem(receiver.url)).toBeUndefined();
+    expect(await byPort.problem(`http://127.0.0.1:${Number(port) === 65535 ? 1 : Number(port) + 1}/x`)).toMatch(
+      /internal address/,
+    );
+    expect((await byPort.post(receiver.url, { headers: {}, body: "{}", timeoutMs: 5000 })).status).toBe(200);
+    expect(receiver.deliveries).toHaveLength(1);
+
+    for (const ip of ["127.0.0.1", "10.0.0.1", "172.16.0.1", "192.168.0.1", "169.254.1.1", "::1", "fe80::1", "fc00::1"])
+      expect(isInternalAddress(ip), ip).toBe(true);
+    for (const ip of ["93.184.216.34", "2606:4700::1111", "172.32.0.1"]) expect(isInternalAddress(ip), ip).toBe(false);
+  });
+});
+
+describe("A2A push notifications", () => {
+  it("refuses a push notification URL on an internal address", async () => {
+    const { app, engine } = testApp();
+    cleanups.push(() => engine.stop({ graceMs: 0 }));
+    const { rootId } = (await rpc(app, "tasks.create", { tasks: smallTree("pn") })).body.result;
+    const res = await app.request("/a2a", {
+      method: "POST",
+      headers: { "content-type": "application/json", "A2A-Version": "0.3" },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "tasks/pushNotificationConfig/set",
+        params: { taskId: rootId, pushNotificationConfig: { url: "http://169.254.169.254/latest" } },
+      }),
+    });
+    const body = (await res.json()) as { error?: { code: number; message: string } };
+    expect(body.error?.code).toBe(-32602);
+    expect(body.error?.message).toMatch(/internal address/);
+  });
+
+  it("delivers the stream's updates to the configured URL", async () => {
+    const receiver = await startReceiver();
+    cleanups.push(receiver.close);
+    const { app, engine } = testApp({ webhookAllowHosts: [new URL(receiver.url).host] });
     cleanups.push(() => engine.stop({ graceMs: 0 }));
     const server = await listen(app);
     cleanups.push(server.close);

@@ -1,6 +1,7 @@
 import { createHmac } from "node:crypto";
 import type { Logger, TaskEvent } from "@aipartnerupflow/core";
 import type { WebhookOptions } from "../types.js";
+import { type OutboundGuard, OutboundRefused, isForbiddenHeader } from "./outbound.js";
 
 export interface WebhookTarget {
   url: string;
@@ -29,10 +30,16 @@ export class WebhookDispatcher {
   constructor(
     private readonly options: WebhookOptions,
     private readonly log: Logger,
+    private readonly outbound: OutboundGuard,
   ) {
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
     this.retryDelayMs = Math.max(0, options.retryDelayMs ?? 200);
     this.timeoutMs = Math.max(1, options.timeoutMs ?? 10_000);
+  }
+
+  /** Why a webhook URL is refused (`undefined` when it is acceptable); checked before a delivery starts. */
+  problem(url: string): Promise<string | undefined> {
+    return this.outbound.problem(url);
   }
 
   /** Start delivering in the background. */
@@ -53,8 +60,9 @@ export class WebhookDispatcher {
 
   private async post(target: WebhookTarget, event: TaskEvent): Promise<void> {
     const body = JSON.stringify({ event });
+    const extra = Object.entries(target.headers ?? {}).filter(([name]) => !isForbiddenHeader(name));
     const headers: Record<string, string> = {
-      ...(target.headers ?? {}),
+      ...Object.fromEntries(extra),
       "content-type": "application/json",
       "x-apflow-event": event.type,
       "x-apflow-delivery": `${event.seq}`,
@@ -62,20 +70,15 @@ export class WebhookDispatcher {
     if (this.options.secret) headers[SIGNATURE_HEADER] = signBody(this.options.secret, body);
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       try {
-        const res = await fetch(target.url, {
-          method: "POST",
-          headers,
-          body,
-          signal: AbortSignal.timeout(this.timeoutMs),
-          redirect: "manual",
-        });
-        await res.arrayBuffer().catch(() => undefined);
-        if (res.ok) return;
+        const res = await this.outbound.post(target.url, { headers, body, timeoutMs: this.timeoutMs });
+        if (res.status >= 200 && res.status < 300) return;
         if (res.status < 500 && res.status !== 429) {
           this.log.warn({ url: redactUrl(target.url), status: res.status, seq: event.seq }, "webhook refused");
           return;
         }
-      } catch {
+      } catch (err) {
+        // An internal destination (checked after resolving the name) ends the delivery.
+        if (err instanceof OutboundRefused) throw err;
         // network error or timeout: retried below
       }
       if (attempt < this.maxAttempts) await sleep(this.retryDelayMs * 2 ** (attempt - 1));
