@@ -510,6 +510,95 @@ describe("Engine", () => {
     await expect(engine.execute((root as Task).id)).rejects.toMatchObject({ code: -32013 });
   });
 
+  it("a beforeTask hook does not freeze this run's dependency results into the next run (regression)", async () => {
+    const { engine, registry } = setup();
+    let value = 1;
+    registry.registerExecutor(defineExecutor({ id: "produce", execute: () => ({ value }) }));
+    registry.addHook("beforeTask", (_task, ctx) => ({ ...ctx.inputs, traceId: "t-1" }));
+    const first = await engine.runTree([
+      { name: "consumer", params: { executorId: "echo" }, dependencies: ["producer"] },
+      { name: "producer", parentId: "consumer", params: { executorId: "produce" } },
+    ]);
+    expect(byName(first).consumer?.result).toEqual({ traceId: "t-1", producer: { value: 1 } });
+    value = 2;
+    const again = await (await engine.execute(first.rootId, { rerun: "all" })).done;
+    expect(byName(again).consumer?.result).toEqual({ traceId: "t-1", producer: { value: 2 } });
+  });
+
+  it("stop() with a claim in flight launches nothing afterwards and hands the task back", async () => {
+    let release: () => void = () => {};
+    class GatedStore extends MemoryStore {
+      gate: Promise<void> | null = null;
+      override async claimReady(options: Parameters<MemoryStore["claimReady"]>[0]) {
+        if (this.gate) await this.gate;
+        return super.claimReady(options);
+      }
+    }
+    const store = new GatedStore();
+    const { engine, log } = setup({ store });
+    const [root] = await engine.createTree([{ name: "late", params: { executorId: "echo" } }]);
+    store.gate = new Promise<void>((r) => {
+      release = r;
+    });
+    await engine.execute((root as Task).id);
+    const stopping = engine.stop({ graceMs: 50 });
+    release();
+    await stopping;
+    await new Promise((r) => setTimeout(r, 20));
+    expect(log).toEqual([]);
+    const task = await store.getTask((root as Task).id);
+    expect(task?.status).toBe("pending");
+    expect(task?.error?.code).toBe("SHUTDOWN");
+  });
+
+  it("a node that cannot renew its leases stops its executors before the lease can expire", async () => {
+    class FlakyStore extends MemoryStore {
+      override async renewLeases(): Promise<never> {
+        throw new Error("database unreachable");
+      }
+    }
+    const store = new FlakyStore();
+    const { engine, registry } = setup({ store, leaseMs: 300 });
+    let reason: unknown;
+    registry.registerExecutor(
+      defineExecutor({
+        id: "long",
+        execute: (_i, ctx) =>
+          new Promise<JsonValue>((resolve) => {
+            ctx.signal.addEventListener("abort", () => {
+              reason = ctx.signal.reason;
+              resolve(null);
+            });
+          }),
+      }),
+    );
+    const [root] = await engine.createTree([{ name: "l", params: { executorId: "long" } }]);
+    await engine.execute((root as Task).id);
+    const until = Date.now() + 10_000;
+    while (reason === undefined && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(String((reason as Error)?.message)).toContain("lease_lost");
+    // Nothing was written: the task is still the (expired) lease holder's, for another node to reclaim.
+    expect((await store.getTask((root as Task).id))?.status).toBe("in_progress");
+  });
+
+  it("a task's event stream ends with its own tree, not with another tree finishing", async () => {
+    const { engine } = setup();
+    const [a] = await engine.createTree([{ name: "a", params: { executorId: "echo" } }]);
+    const [b] = await engine.createTree([{ name: "b", params: { executorId: "echo" } }]);
+    const stream = collect(engine.subscribe({ taskId: (a as Task).id }));
+    await (await engine.execute((b as Task).id)).done;
+    await (await engine.execute((a as Task).id)).done;
+    const events = await stream;
+    expect(events.every((e) => e.rootId === (a as Task).id)).toBe(true);
+    expect(events.map((e) => e.type)).toEqual([
+      "task.created",
+      "tree.started",
+      "task.started",
+      "task.completed",
+      "tree.finished",
+    ]);
+  });
+
   it("several independent trees are created in one request", async () => {
     const { engine } = setup();
     const trees = await engine.createTrees([{ name: "r1" }, { name: "r2" }, { name: "c2", parentId: "r2" }]);

@@ -80,6 +80,8 @@ export class Engine {
   private readonly active = new Map<string, RunningTask>();
   private readonly secrets = new Map<string, Record<string, string>>();
   private readonly waiters = new Map<string, Array<(e: Execution) => void>>();
+  /** Ends every `wait()` still polling, when the engine stops. */
+  private readonly waiting = new Set<() => void>();
   private state: "idle" | "running" | "stopping" | "stopped" = "idle";
   private pumping = false;
   private pumpAgain = false;
@@ -142,6 +144,8 @@ export class Engine {
     this.state = "stopping";
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    // A claim in flight either launched its tasks (waited for below) or handed them back.
+    await this.idle;
     const graceMs = options.graceMs ?? this.cancelGraceMs;
     const settled = Promise.allSettled([...this.active.values()].map((r) => r.done));
     let timer: NodeJS.Timeout | undefined;
@@ -157,6 +161,7 @@ export class Engine {
       await Promise.allSettled([...this.active.values()].map((r) => r.done));
     }
     this.state = "stopped";
+    for (const stopWaiting of [...this.waiting]) stopWaiting();
   }
 
   /** Validate and store one tree atomically (SPEC §4). */
@@ -222,6 +227,8 @@ export class Engine {
     const { execution } = started;
     const firstSeq = (started.events[0]?.seq ?? 1) - 1;
     const done = this.wait(execution.id);
+    // `done` rejects if the engine stops first; a caller who never awaits it must not crash.
+    done.catch(() => {});
     this.bus.publish(started.events);
     await runTreeHooks(
       this.registry,
@@ -280,27 +287,31 @@ export class Engine {
   async wait(executionId: string): Promise<TreeOutcome> {
     const finished = await new Promise<Execution>((resolve, reject) => {
       let settled = false;
-      const finish = (e: Execution): void => {
-        if (settled) return;
+      const end = (): boolean => {
+        if (settled) return false;
         settled = true;
         clearInterval(timer);
         unsubscribe();
+        this.waiting.delete(stopWaiting);
         const list = this.waiters.get(executionId);
         if (list) {
           const i = list.indexOf(finish);
           if (i >= 0) list.splice(i, 1);
           if (list.length === 0) this.waiters.delete(executionId);
         }
-        resolve(e);
+        return true;
+      };
+      const finish = (e: Execution): void => {
+        if (end()) resolve(e);
+      };
+      const stopWaiting = (): void => {
+        if (end()) reject(new EngineStoppedError());
       };
       const check = (): void => {
         this.store.getExecution(executionId).then(
           (e) => {
             if (!e) {
-              settled = true;
-              clearInterval(timer);
-              unsubscribe();
-              reject(new NotFoundError("execution", executionId));
+              if (end()) reject(new NotFoundError("execution", executionId));
             } else if (e.status !== "running") finish(e);
           },
           (err: unknown) => this.logger.warn({ err, executionId }, "cannot read execution"),
@@ -309,12 +320,14 @@ export class Engine {
       let list = this.waiters.get(executionId);
       if (!list) this.waiters.set(executionId, (list = []));
       list.push(finish);
+      this.waiting.add(stopWaiting);
       const unsubscribe = this.bus.subscribe((e) => {
         if (e.type === "tree.finished" && e.executionId === executionId) check();
       });
       const timer = setInterval(check, this.pollIntervalMs);
       timer.unref();
-      check();
+      if (this.state === "stopped") stopWaiting();
+      else check();
     });
     return {
       executionId,
@@ -358,6 +371,10 @@ export class Engine {
           this.logger.error({ err }, "claim failed");
           return;
         }
+        if (this.state !== "running") {
+          await this.handBack(claimed);
+          return;
+        }
         for (const c of claimed) this.launch(c);
         if (claimed.length < limit) break;
       }
@@ -385,13 +402,41 @@ export class Engine {
 
   private async renewLeases(): Promise<void> {
     if (this.active.size === 0) return;
-    const leases = [...this.active.values()].map((r) => ({ taskId: r.taskId, leaseToken: r.leaseToken }));
+    const runs = [...this.active.values()];
+    const leases = runs.map((r) => ({ taskId: r.taskId, leaseToken: r.leaseToken }));
+    const asked = this.clock().getTime();
     try {
-      const result = await this.store.renewLeases(this.owner, leases, this.leaseMs, this.clock());
+      const result = await this.store.renewLeases(this.owner, leases, this.leaseMs, new Date(asked));
+      const lost = new Set(result.lost);
+      for (const run of runs) if (!lost.has(run.taskId)) run.renewedAt = asked;
       for (const id of result.lost) this.active.get(id)?.abort("lease_lost");
       for (const id of result.cancelRequested) this.active.get(id)?.abort("cancel");
     } catch (err) {
       this.logger.error({ err }, "lease renewal failed");
+      // Unable to renew: stop work before the lease can expire and another node takes it over
+      // (SPEC §9). The margin leaves time for the abort to land before the lease ends.
+      const deadline = asked - this.leaseMs + Math.max(50, Math.floor(this.leaseMs / 6));
+      for (const run of runs) if (run.renewedAt <= deadline) run.abort("lease_lost");
+    }
+  }
+
+  /** Return tasks claimed while stopping to the queue (their attempt is recorded as handed back). */
+  private async handBack(claimed: ClaimedTask[]): Promise<void> {
+    if (claimed.length === 0) return;
+    const now = this.clock();
+    const error = { code: "SHUTDOWN", message: "the engine stopped before running the task; handed back" };
+    try {
+      for (const c of claimed) {
+        const { events } = await this.store.finishTask(
+          c.task.id,
+          c.leaseToken,
+          { status: "failed", error, retryAt: now },
+          now,
+        );
+        this.bus.publish(events);
+      }
+    } catch (err) {
+      this.logger.error({ err }, "could not hand back claimed tasks; their leases will expire");
     }
   }
 

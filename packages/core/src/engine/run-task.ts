@@ -18,6 +18,8 @@ export type AbortCause = "cancel" | "timeout" | "lease_lost" | "shutdown";
 export interface RunningTask {
   taskId: string;
   leaseToken: string;
+  /** When the lease was last known to be held (claim or renewal), in the engine's clock. */
+  renewedAt: number;
   done: Promise<void>;
   abort(cause: AbortCause): void;
 }
@@ -69,7 +71,7 @@ export function runClaimedTask(claimed: ClaimedTask, rc: RunContext): RunningTas
   ).catch((err: unknown) => {
     rc.logger.error({ err, taskId: claimed.task.id }, "task run crashed");
   });
-  return { taskId: claimed.task.id, leaseToken: claimed.leaseToken, done, abort };
+  return { taskId: claimed.task.id, leaseToken: claimed.leaseToken, renewedAt: rc.clock().getTime(), done, abort };
 }
 
 async function execute(
@@ -132,10 +134,13 @@ async function execute(
   let returned = false;
   try {
     if (rc.registry.getHooks("beforeTask").length > 0) {
-      const hookInputs = await runBeforeTaskHooks(rc.registry, task, inputs, claimed.executionId, log);
-      if (hookInputs !== inputs) {
-        inputs = hookInputs;
-        await rc.store.saveInputs(task.id, leaseToken, inputs);
+      // Hooks see and change the task's own inputs; dependency results are merged afterwards,
+      // so what is persisted never freezes this run's results into the next run (SPEC §13).
+      const hookInputs = await runBeforeTaskHooks(rc.registry, task, task.inputs, claimed.executionId, log);
+      if (hookInputs !== task.inputs) {
+        await rc.store.saveInputs(task.id, leaseToken, hookInputs);
+        task.inputs = hookInputs;
+        inputs = mergeDependencyResults(hookInputs, claimed.dependencies, declared);
       }
     }
     if (executor.inputSchema) {
@@ -205,14 +210,15 @@ async function execute(
     }
     const error = cause === "timeout" ? timeoutError(task, executor) : toTaskError(err);
     const now = rc.clock();
+    const policy = task.retry ?? executor.retry ?? null;
     const retry = planRetry({
-      policy: task.retry ?? executor.retry ?? null,
+      policy,
       attempt: task.attempt,
       error,
       thrown: err,
       now,
       registry: rc.registry,
-      ...(task.retry?.maxElapsedMs !== undefined ? { firstStartedAt: await firstStart(rc.store, task) } : {}),
+      ...(policy?.maxElapsedMs !== undefined ? { firstStartedAt: await firstStart(rc.store, task) } : {}),
     });
     if (retry) log.info({ attempt: task.attempt, delayMs: retry.delayMs, code: error.code }, "task will be retried");
     return finish(retry ? { status: "failed", error, retryAt: retry.retryAt } : { status: "failed", error });

@@ -1,3 +1,4 @@
+import { NotFoundError } from "../errors.js";
 import type { TaskStore } from "../store/types.js";
 import type { TaskEvent } from "../types.js";
 import type { EventBus } from "./event-bus.js";
@@ -29,8 +30,10 @@ export async function* subscribeEvents(
   bus: EventBus,
   query: SubscribeQuery,
 ): AsyncGenerator<TaskEvent> {
+  // A task's stream ends with its own tree's final event: its root is looked up once.
+  let rootId = query.rootId;
   const matches = (e: TaskEvent): boolean =>
-    (query.rootId === undefined || e.rootId === query.rootId) &&
+    (rootId === undefined || e.rootId === rootId) &&
     (query.taskId === undefined || e.taskId === query.taskId || e.type === "tree.finished") &&
     (query.executionId === undefined || e.executionId === query.executionId);
   const ends = (e: TaskEvent): boolean => query.until !== "never" && e.type === "tree.finished";
@@ -52,11 +55,16 @@ export async function* subscribeEvents(
   query.signal?.addEventListener("abort", onAbort);
   const seen = new Set<number>();
   let last = query.afterSeq ?? 0;
+  const remember = (seq: number): void => {
+    seen.add(seq);
+    // Only recent sequence numbers can still arrive out of order: keep the set small.
+    if (seen.size > 4096) for (const old of seen) if (old < last - 4096) seen.delete(old);
+  };
 
   const readStore = async function* (): AsyncGenerator<TaskEvent, boolean> {
     for (;;) {
       const page = await store.readEvents({
-        rootId: query.rootId,
+        rootId,
         executionId: query.executionId,
         afterSeq: last,
         limit: PAGE,
@@ -64,7 +72,7 @@ export async function* subscribeEvents(
       for (const e of page) {
         last = Math.max(last, e.seq);
         if (seen.has(e.seq) || !matches(e)) continue;
-        seen.add(e.seq);
+        remember(e.seq);
         yield e;
         if (ends(e)) return true;
       }
@@ -73,12 +81,17 @@ export async function* subscribeEvents(
   };
 
   try {
+    if (query.taskId !== undefined && rootId === undefined) {
+      const task = await store.getTask(query.taskId);
+      if (!task) throw new NotFoundError("task", query.taskId);
+      rootId = task.rootId;
+    }
     if (yield* readStore()) return;
     while (!query.signal?.aborted) {
       while (buffer.length > 0) {
         const e = buffer.shift() as TaskEvent;
-        if (seen.has(e.seq) || e.seq <= (query.afterSeq ?? 0)) continue;
-        seen.add(e.seq);
+        if (seen.has(e.seq) || e.seq <= (query.afterSeq ?? 0) || !matches(e)) continue;
+        remember(e.seq);
         last = Math.max(last, e.seq);
         yield e;
         if (ends(e)) return;
