@@ -69,7 +69,8 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
           logger.info({ graceMs: config.shutdownGraceMs }, "shutting down");
           await server.close();
           await engine.stop({ graceMs: config.shutdownGraceMs });
-          await app.apflow.webhooks.drain();
+          // Deliveries of trees that did not finish would follow them forever: stop them all.
+          await app.apflow.webhooks.close();
           await store.close();
           logger.info("stopped");
         })();

@@ -152,7 +152,7 @@ export const METHODS: MethodDefinition[] = [
       );
       const { execution } = handle;
       const head = { executionId: execution.id, rootId: execution.rootId, taskId: execution.taskId };
-      if (p.webhook) ctx.webhooks.deliver(p.webhook, handle.events());
+      if (p.webhook) ctx.webhooks.deliver(p.webhook, (signal) => handle.events({ signal }));
       if (p.stream) return stream(head, (signal) => handle.events({ signal }));
       if (p.wait) {
         const outcome = await handle.done;

@@ -54,6 +54,29 @@ describe("tasks.execute webhooks", () => {
   });
 });
 
+describe("webhook shutdown", () => {
+  it("close() stops a delivery whose tree never finishes", async () => {
+    const receiver = await startReceiver();
+    cleanups.push(receiver.close);
+    const { app, engine } = testApp({ webhookAllowHosts: ["127.0.0.1"] });
+    const { rootId } = (
+      await rpc(app, "tasks.create", { tasks: [{ name: "forever", params: { executorId: "wait" } }] })
+    ).body.result;
+    const started = await rpc(app, "tasks.execute", { taskId: rootId, webhook: { url: receiver.url } });
+    expect(started.status).toBe(200);
+    await receiver.until(() => receiver.deliveries.length > 0);
+    await engine.stop({ graceMs: 0 });
+    // The tree was handed back unfinished: its events never end, yet close() resolves.
+    await app.apflow.webhooks.close();
+    expect((await engine.store.getTask(rootId))?.status).not.toBe("completed");
+    // A delivery started after close() does not run.
+    app.apflow.webhooks.deliver({ url: receiver.url }, () => {
+      throw new Error("must not open");
+    });
+    await app.apflow.webhooks.drain();
+  });
+});
+
 describe("webhook destinations (SSRF)", () => {
   it("refuses loopback without the allow-list, and the metadata address even with it", async () => {
     const receiver = await startReceiver();

@@ -26,6 +26,8 @@ export class WebhookDispatcher {
   private readonly retryDelayMs: number;
   private readonly timeoutMs: number;
   private readonly inflight = new Set<Promise<void>>();
+  private readonly controllers = new Set<AbortController>();
+  private closed = false;
 
   constructor(
     private readonly options: WebhookOptions,
@@ -42,23 +44,48 @@ export class WebhookDispatcher {
     return this.outbound.problem(url);
   }
 
-  /** Start delivering in the background. */
-  deliver(target: WebhookTarget, events: AsyncIterable<TaskEvent>): void {
+  /**
+   * Start delivering in the background the events `open(signal)` yields; `close()` aborts the
+   * signal (which must end the events, as `handle.events({ signal })` does).
+   */
+  deliver(target: WebhookTarget, open: (signal: AbortSignal) => AsyncIterable<TaskEvent>): void {
+    const controller = new AbortController();
+    if (this.closed) controller.abort();
+    const { signal } = controller;
     const run = (async () => {
-      for await (const event of events) await this.post(target, event);
-    })().catch((err: unknown) =>
-      this.log.error({ err: String(err), url: redactUrl(target.url) }, "webhook stream failed"),
-    );
+      if (signal.aborted) return;
+      for await (const event of open(signal)) {
+        if (signal.aborted) break;
+        await this.post(target, event, signal);
+      }
+    })().catch((err: unknown) => {
+      if (signal.aborted) return;
+      this.log.error({ err: String(err), url: redactUrl(target.url) }, "webhook stream failed");
+    });
+    this.controllers.add(controller);
     this.inflight.add(run);
-    void run.finally(() => this.inflight.delete(run));
+    void run.finally(() => {
+      this.inflight.delete(run);
+      this.controllers.delete(controller);
+    });
   }
 
-  /** Resolves when every delivery started so far has finished (for shutdown and tests). */
+  /** Resolves when every delivery started so far has finished (its tree finished; for tests). */
   async drain(): Promise<void> {
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
   }
 
-  private async post(target: WebhookTarget, event: TaskEvent): Promise<void> {
+  /**
+   * Stop every delivery (also those whose tree has not finished) and resolve once they stopped;
+   * later deliveries do not start. For shutdown, after the engine stopped.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const controller of this.controllers) controller.abort();
+    await this.drain();
+  }
+
+  private async post(target: WebhookTarget, event: TaskEvent, signal: AbortSignal): Promise<void> {
     const body = JSON.stringify({ event });
     const extra = Object.entries(target.headers ?? {}).filter(([name]) => !isForbiddenHeader(name));
     const headers: Record<string, string> = {
@@ -70,7 +97,7 @@ export class WebhookDispatcher {
     if (this.options.secret) headers[SIGNATURE_HEADER] = signBody(this.options.secret, body);
     for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
       try {
-        const res = await this.outbound.post(target.url, { headers, body, timeoutMs: this.timeoutMs });
+        const res = await this.outbound.post(target.url, { headers, body, timeoutMs: this.timeoutMs, signal });
         if (res.status >= 200 && res.status < 300) return;
         if (res.status < 500 && res.status !== 429) {
           this.log.warn({ url: redactUrl(target.url), status: res.status, seq: event.seq }, "webhook refused");
@@ -78,17 +105,28 @@ export class WebhookDispatcher {
         }
       } catch (err) {
         // An internal destination (checked after resolving the name) ends the delivery.
-        if (err instanceof OutboundRefused) throw err;
+        if (err instanceof OutboundRefused || signal.aborted) throw err;
         // network error or timeout: retried below
       }
-      if (attempt < this.maxAttempts) await sleep(this.retryDelayMs * 2 ** (attempt - 1));
+      if (attempt < this.maxAttempts) await sleep(this.retryDelayMs * 2 ** (attempt - 1), signal);
+      if (signal.aborted) return;
     }
     this.log.warn({ url: redactUrl(target.url), seq: event.seq }, "webhook delivery gave up");
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done);
+  });
 }
 
 /** Log a URL without its query string or credentials (they may hold tokens). */
