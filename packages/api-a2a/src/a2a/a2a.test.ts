@@ -187,3 +187,43 @@ describe("A2A v0.3 method names (raw requests)", () => {
     expect(res.error.code).toBe(-32601);
   });
 });
+
+describe("internal errors", () => {
+  const SECRET = "SQLITE_IOERR: disk I/O error at /var/lib/apflow/db.sqlite (user=svc)";
+
+  it("leave A2A v0.3, v1.0 and MCP resources as a generic internal error", async () => {
+    const { app: broken, engine: brokenEngine } = testApp();
+    brokenEngine.store.getTask = () => Promise.reject(new Error(SECRET));
+    try {
+      for (const [version, method] of [
+        ["0.3", "tasks/get"],
+        ["1.0", "GetTask"],
+      ] as const) {
+        const res = await broken.request("/a2a", {
+          method: "POST",
+          headers: { "content-type": "application/json", "A2A-Version": version },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params: { id: "abc" } }),
+        });
+        const text = await res.text();
+        expect(JSON.parse(text).error?.code, version).toBe(-32603);
+        expect(JSON.parse(text).error?.message, version).toBe("internal error");
+        for (const part of ["SQLITE", "disk", "/var/lib", "svc"]) expect(text, version).not.toContain(part);
+      }
+      const mcp = await broken.request("/mcp", {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "resources/read", params: { uri: "task://abc" } }),
+      });
+      const text = await mcp.text();
+      expect(text).toContain("internal error");
+      for (const part of ["SQLITE", "disk", "/var/lib", "svc"]) expect(text).not.toContain(part);
+    } finally {
+      await brokenEngine.stop({ graceMs: 0 });
+    }
+  });
+
+  it("a context without our user has no access (fails closed)", async () => {
+    const { principalOf } = await import("./user.js");
+    expect(principalOf(undefined)).toEqual({ userId: null, admin: false, authenticated: false });
+  });
+});

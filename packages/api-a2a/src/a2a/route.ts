@@ -6,6 +6,7 @@ import { type Context, Hono } from "hono";
 import type { AppEnv } from "../env.js";
 import type { OutboundGuard } from "../jsonrpc/outbound.js";
 import { describe } from "../jsonrpc/route.js";
+import { redactInternal } from "./errors.js";
 import type { TaskService } from "../service/task-service.js";
 import { buildCard, cardJson } from "./card.js";
 import { EngineAgentExecutor } from "./executor.js";
@@ -86,7 +87,8 @@ export function a2aRoutes(deps: A2aDeps): Hono<AppEnv> {
       return c.json({ jsonrpc: "2.0", id: null, error: { code: -32700, message: "Invalid JSON payload." } });
     }
     const id = idOf(body);
-    const fail = (err: unknown) => ({ jsonrpc: "2.0", id, error: mapError(err) });
+    const log = c.get("log");
+    const fail = (err: unknown) => redactInternal({ jsonrpc: "2.0", id, error: mapError(err) }, log);
     try {
       const headers: RequestHeaders = {};
       c.req.raw.headers.forEach((value, key) => {
@@ -109,7 +111,7 @@ export function a2aRoutes(deps: A2aDeps): Hono<AppEnv> {
         });
       }
       const out = await (useLegacy ? legacy : v1).handle(body as Record<string, unknown>, context);
-      if (!isAsyncIterable(out)) return c.json(out as JsonRpcEnvelope);
+      if (!isAsyncIterable(out)) return c.json(redactInternal(out as JsonRpcEnvelope, log));
       const iterator = out[Symbol.asyncIterator]();
       const alwaysSse = useLegacy && (body as { method?: unknown }).method === "tasks/resubscribe";
       let first: IteratorResult<JsonRpcEnvelope> | undefined;
@@ -120,7 +122,7 @@ export function a2aRoutes(deps: A2aDeps): Hono<AppEnv> {
           return c.json(fail(err));
         }
       }
-      return sse(first, iterator, fail, c.get("log"));
+      return sse(first, iterator, fail, log);
     } catch (err) {
       c.get("log").warn({ err: describe(err) }, "A2A request failed");
       return c.json(fail(err));
@@ -148,7 +150,7 @@ function sse(
           controller.close();
           return;
         }
-        controller.enqueue(encoder.encode(formatSSEEvent(next.value)));
+        controller.enqueue(encoder.encode(formatSSEEvent(redactInternal(next.value, log))));
       } catch (err) {
         log.warn({ err: describe(err) }, "A2A stream failed");
         controller.enqueue(encoder.encode(formatSSEErrorEvent(fail(err))));

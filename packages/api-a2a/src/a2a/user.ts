@@ -1,5 +1,4 @@
 import type { ServerCallContext, User } from "@a2a-js/sdk/server";
-import { LOCAL_PRINCIPAL } from "../service/access.js";
 import type { Principal } from "../types.js";
 
 /** Our principal as the SDK's `User`, so its stores scope push configs per user. */
@@ -17,9 +16,13 @@ export class PrincipalUser implements User {
 
 export const SECRETS_KEY = "apflow.secrets";
 
+/** Who nobody is: a context without our user (a bug or an SDK path we do not know) gets no access. */
+export const NOBODY: Principal = Object.freeze({ userId: null, admin: false, authenticated: false });
+
+/** The caller behind an SDK context; fails closed (no user, not admin) when the context has none. */
 export function principalOf(context: ServerCallContext | undefined): Principal {
   const user = context?.user;
-  return user instanceof PrincipalUser ? user.principal : LOCAL_PRINCIPAL;
+  return user instanceof PrincipalUser ? user.principal : NOBODY;
 }
 
 export function secretsOf(context: ServerCallContext | undefined): Record<string, string> | undefined {

@@ -11,7 +11,14 @@ import { buildMcpServer } from "./server.js";
 export function mcpRoutes(deps: { service: TaskService; name: string; version: string }): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.all("/mcp", async (c) => {
-    const server = buildMcpServer(deps.service, c.get("principal"), c.get("secrets"), deps.name, deps.version);
+    const server = buildMcpServer(
+      deps.service,
+      c.get("principal"),
+      c.get("secrets"),
+      deps.name,
+      deps.version,
+      c.get("log"),
+    );
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       enableJsonResponse: false,

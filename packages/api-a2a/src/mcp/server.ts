@@ -1,8 +1,17 @@
-import type { Engine, JsonValue, Registry, Task, TaskEvent, TaskStore } from "@aipartnerupflow/core";
+import {
+  type Engine,
+  type JsonValue,
+  type Logger,
+  type Registry,
+  type Task,
+  type TaskEvent,
+  type TaskStore,
+  silentLogger,
+} from "@aipartnerupflow/core";
 import { McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { type CallToolResult, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { toRpcError } from "../errors.js";
+import { isServerFault, toRpcError } from "../errors.js";
 import { LOCAL_PRINCIPAL } from "../service/access.js";
 import { TaskService } from "../service/task-service.js";
 import { nestTree } from "../service/tree.js";
@@ -46,12 +55,30 @@ function fail(err: unknown): CallToolResult {
   return { isError: true, content: [{ type: "text", text: JSON.stringify({ error: toRpcError(err) }) }] };
 }
 
-async function guarded(fn: () => Promise<unknown>): Promise<CallToolResult> {
+function logFault(err: unknown, log: Logger): void {
+  if (isServerFault(err)) log.error({ err: err instanceof Error ? err.message : String(err) }, "MCP internal error");
+}
+
+async function guarded(fn: () => Promise<unknown>, log: Logger): Promise<CallToolResult> {
   try {
     return ok(await fn());
   } catch (err) {
+    logFault(err, log);
     return fail(err);
   }
+}
+
+/** A resource callback whose errors go out as protocol errors mapped like the tools' (no internals). */
+function guardedResource<A extends unknown[], R>(fn: (...args: A) => Promise<R>, log: Logger) {
+  return async (...args: A): Promise<R> => {
+    try {
+      return await fn(...args);
+    } catch (err) {
+      logFault(err, log);
+      const rpc = toRpcError(err);
+      throw new McpError(rpc.code, rpc.message, rpc.data);
+    }
+  };
 }
 
 /**
@@ -76,8 +103,10 @@ export function buildMcpServer(
   secrets: Record<string, string> | undefined,
   name: string,
   version: string,
+  log: Logger = silentLogger,
 ): McpServer {
   const server = new McpServer({ name, version }, { capabilities: { logging: {} } });
+  const guard = (fn: () => Promise<unknown>): Promise<CallToolResult> => guarded(fn, log);
 
   server.registerTool(
     "create_tasks",
@@ -87,7 +116,7 @@ export function buildMcpServer(
         "Validate and store a flat task array (parentId and dependencies refer by id or name). Returns the created tasks and the root id.",
       inputSchema: { tasks: z.array(z.record(z.string(), z.unknown())).min(1).describe("the flat task array") },
     },
-    ({ tasks }) => guarded(() => service.create(principal, tasks)),
+    ({ tasks }) => guard(() => service.create(principal, tasks)),
   );
 
   server.registerTool(
@@ -135,14 +164,14 @@ export function buildMcpServer(
   server.registerTool(
     "get_task",
     { title: "Get a task", description: "One task with its status, result and error.", inputSchema: { taskId } },
-    ({ taskId: id }) => guarded(() => service.get(principal, id)),
+    ({ taskId: id }) => guard(() => service.get(principal, id)),
   );
 
   server.registerTool(
     "get_task_tree",
     { title: "Get a tree", description: "The whole tree of a task, nested by parent.", inputSchema: { taskId } },
     ({ taskId: id }) =>
-      guarded(async () => {
+      guard(async () => {
         const tasks = await service.tree(principal, id);
         return { rootId: (tasks[0] as Task).rootId, tree: nestTree(tasks) };
       }),
@@ -161,8 +190,7 @@ export function buildMcpServer(
         offset: z.number().int().min(0).optional(),
       },
     },
-    (args) =>
-      guarded(() => service.list(principal, { ...defined(args), limit: args.limit ?? 100, order: "-createdAt" })),
+    (args) => guard(() => service.list(principal, { ...defined(args), limit: args.limit ?? 100, order: "-createdAt" })),
   );
 
   server.registerTool(
@@ -172,7 +200,7 @@ export function buildMcpServer(
       description: "Cancel a task, or a whole tree through its root.",
       inputSchema: { taskId, reason: z.string().optional() },
     },
-    ({ taskId: id, reason }) => guarded(() => service.cancel(principal, id, reason)),
+    ({ taskId: id, reason }) => guard(() => service.cancel(principal, id, reason)),
   );
 
   server.registerTool(
@@ -187,8 +215,7 @@ export function buildMcpServer(
         save: z.boolean().optional(),
       },
     },
-    ({ taskId: id, ...options }) =>
-      guarded(async () => ({ tasks: await service.copy(principal, id, defined(options)) })),
+    ({ taskId: id, ...options }) => guard(async () => ({ tasks: await service.copy(principal, id, defined(options)) })),
   );
 
   server.registerTool(
@@ -198,7 +225,7 @@ export function buildMcpServer(
       description: "Executors that may run here, with their input JSON Schemas.",
       inputSchema: {},
     },
-    () => guarded(async () => ({ executors: service.registry.listExecutors() })),
+    () => guard(async () => ({ executors: service.registry.listExecutors() })),
   );
 
   server.registerTool(
@@ -208,35 +235,35 @@ export function buildMcpServer(
       description: "Task counts by status.",
       inputSchema: { rootId: z.string().optional(), rootsOnly: z.boolean().optional() },
     },
-    (args) => guarded(() => service.count(principal, defined(args))),
+    (args) => guard(() => service.count(principal, defined(args))),
   );
 
   server.registerResource(
     "task",
     new ResourceTemplate("task://{id}", {
-      list: async () => {
+      list: guardedResource(async () => {
         const page = await service.list(principal, { rootsOnly: true, limit: 50, order: "-createdAt" });
         return {
           resources: page.tasks.map((t) => ({ uri: `task://${t.id}`, name: t.name, mimeType: "application/json" })),
         };
-      },
+      }, log),
     }),
     { title: "Task", description: "One task as JSON", mimeType: "application/json" },
-    async (uri, variables) => {
+    guardedResource(async (uri: URL, variables: Record<string, string | string[]>) => {
       const id = String(Array.isArray(variables.id) ? variables.id[0] : variables.id);
       const task = await service.get(principal, decodeURIComponent(id));
       return { contents: [{ uri: uri.href, mimeType: "application/json", text: JSON.stringify(task) }] };
-    },
+    }, log),
   );
 
   server.registerResource(
     "tasks",
     "tasks://list",
     { title: "Recent trees", description: "The 100 newest root tasks as JSON", mimeType: "application/json" },
-    async (uri) => {
+    guardedResource(async (uri: URL) => {
       const page = await service.list(principal, { rootsOnly: true, limit: 100, order: "-createdAt" });
       return { contents: [{ uri: uri.href, mimeType: "application/json", text: JSON.stringify(page) }] };
-    },
+    }, log),
   );
 
   return server;
