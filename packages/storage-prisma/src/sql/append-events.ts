@@ -5,13 +5,24 @@ import { writeJson } from "../store/rows.js";
 
 const ROWS_PER_INSERT = 200;
 
+/** PostgreSQL: the transaction-scoped advisory lock that serialises event appends. */
+export const EVENTS_LOCK_KEY = 4242001;
+
 /**
  * Append events in the caller's transaction with one multi-row INSERT per 200 events; `seq`
  * comes from the database (AUTOINCREMENT / BIGSERIAL), so it grows across processes.
+ *
+ * Readers page by `seq` (`afterSeq`), so seq order must be commit order: otherwise a reader that
+ * saw seq N+1 committed while N was not yet would never see N. SQLite has one writer at a time.
+ * On PostgreSQL a sequence hands out numbers before commit, so the append takes a
+ * transaction-scoped advisory lock first, held until COMMIT: appends of concurrent transactions
+ * take their numbers and commit one after the other. Call it once per transaction, as its last
+ * write (the lock is the last one taken, so waiting for it never closes a deadlock cycle).
  */
 export async function appendEvents(tx: SqlSession, events: readonly NewEvent[]): Promise<TaskEvent[]> {
   const out: TaskEvent[] = [];
   const d = tx.dialect;
+  if (d === "postgres" && events.length > 0) await tx.run(`SELECT pg_advisory_xact_lock(${EVENTS_LOCK_KEY})`);
   const row = `(?, ?, ?, ?, ?, ?, ?, ${jsonParam(d)}, ${jsonParam(d)}, ${timeParam(d)})`;
   for (const batch of chunks(events, ROWS_PER_INSERT)) {
     const params: SqlValue[] = [];

@@ -1,9 +1,10 @@
-import { type NewTask, validateTasks } from "@aipartnerupflow/core";
+import { type NewEvent, type NewTask, type TaskEvent, validateTasks } from "@aipartnerupflow/core";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveDatabase } from "../config.js";
 import { openDatabase } from "../db/open.js";
 import type { SqlDatabase } from "../db/types.js";
+import { appendEvents } from "../sql/append-events.js";
 import { claimReady } from "../sql/claim-ready.js";
 import {
   postgresReachable,
@@ -57,9 +58,12 @@ describe.skipIf(!reachable)("PostgreSQL races", () => {
     await db.close();
   }
 
-  /** Wait until `count` sessions of the test database wait for a lock (polling, no deadline). */
-  async function blockedOnLock(count = 1): Promise<void> {
-    for (;;) {
+  /**
+   * Wait until `count` sessions of the test database wait for a lock (polling, no deadline), or
+   * until `done` says to stop looking.
+   */
+  async function blockedOnLock(count = 1, done: () => boolean = () => false): Promise<void> {
+    while (!done()) {
       const { rows } = await observer.query<{ n: string }>(
         "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
       );
@@ -103,6 +107,58 @@ describe.skipIf(!reachable)("PostgreSQL races", () => {
       await store.finishTask(root, lease.leaseToken, { status: "failed", error: { code: "X", message: "x" } }, T0);
       expect((await store.getTask(root))?.status).toBe("cancelled");
       expect((await store.listExecutions({ rootId: root }))[0]?.status).toBe("cancelled");
+    } finally {
+      await close();
+    }
+  });
+
+  it("a reader paging by seq never misses an event of two concurrent writers", async () => {
+    await open();
+    try {
+      const root = await oneTaskRunning();
+      const event = (message: string): NewEvent => ({
+        type: "task.progress",
+        taskId: root,
+        rootId: root,
+        executionId: null,
+        status: "in_progress",
+        message,
+        at: T0.toISOString(),
+      });
+      // A reader that pages with `afterSeq`, as subscribers do.
+      const seen: TaskEvent[] = [];
+      const poll = async () => {
+        const after = seen.at(-1)?.seq;
+        for (const e of await store.readEvents({ rootId: root, ...(after === undefined ? {} : { afterSeq: after }) }))
+          seen.push(e);
+      };
+      await poll();
+
+      const held = gate();
+      const insertedIn = gate();
+      // Writer 1 appends, then stays uncommitted.
+      const slow = db.transaction(async (tx) => {
+        const written = await appendEvents(tx, [event("slow")]);
+        insertedIn.open();
+        await held.promise;
+        return written;
+      });
+      await insertedIn.promise;
+      // Writer 2 appends while writer 1 is open; the reader reads meanwhile.
+      let fastDone = false;
+      const fast = store.appendEvents([event("fast")]).finally(() => {
+        fastDone = true;
+      });
+      await blockedOnLock(1, () => fastDone);
+      await poll();
+      held.open();
+      const written = [...(await slow), ...(await fast)];
+      await poll();
+
+      const all = await store.readEvents({ rootId: root });
+      expect(seen.map((e) => e.seq)).toEqual(all.map((e) => e.seq));
+      expect(seen.map((e) => e.message).filter(Boolean)).toEqual(["slow", "fast"]);
+      expect(written.map((e) => e.seq)).toEqual(all.slice(-2).map((e) => e.seq));
     } finally {
       await close();
     }

@@ -75,10 +75,12 @@ export class PrismaTaskStore implements TaskStore {
 
   /**
    * Run a state change in one transaction and append the events it produced there too. `close`,
-   * when the work returns one, runs after those events are appended and its events are appended
-   * last: the execution accounting goes there, so that the executions row — the one row every
-   * finishing transaction of a tree writes — is locked (PostgreSQL) only for the end of the
-   * transaction, not while the task events are inserted.
+   * when the work returns one, runs after the work and its events come after the work's: the
+   * execution accounting goes there, so that the executions row — the one row every finishing
+   * transaction of a tree writes — is locked (PostgreSQL) only for the end of the transaction.
+   * All events are appended last, in one call: on PostgreSQL the append takes the events lock
+   * (serialising appends so that seq order is commit order), which must be held as briefly as
+   * possible and be the last lock the transaction takes.
    */
   private mutate<T extends { events: NewEvent[]; close?: (tx: SqlSession) => Promise<NewEvent[]> }>(
     work: (tx: SqlSession) => Promise<T>,
@@ -86,11 +88,9 @@ export class PrismaTaskStore implements TaskStore {
     this.assertOpen();
     return this.db.transaction(async (tx) => {
       const { close, ...result } = await work(tx);
-      const events = result.events.length === 0 ? [] : await appendEvents(tx, result.events);
-      if (close) {
-        const more = await close(tx);
-        if (more.length > 0) for (const e of await appendEvents(tx, more)) events.push(e);
-      }
+      const more = close ? await close(tx) : [];
+      const all = more.length === 0 ? result.events : [...result.events, ...more];
+      const events = all.length === 0 ? [] : await appendEvents(tx, all);
       return { ...result, events } as Omit<T, "events" | "close"> & { events: TaskEvent[] };
     });
   }
