@@ -145,7 +145,7 @@ describe("command: refusals", () => {
 });
 
 describe("command: shell when allowed", () => {
-  const shellOptions = { ...base, allowShell: true };
+  const shellOptions = { ...base, allow: [...(base.allow ?? []), "sh"], allowShell: true };
 
   it("runs the script, with further elements as positional parameters that are never parsed", async () => {
     const pwned = path.join(scratch, "pwned-shell");

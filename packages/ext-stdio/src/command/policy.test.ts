@@ -167,11 +167,27 @@ describe("planCommand", () => {
   it("builds `sh -c script sh args...` for an allowed shell", async () => {
     const plan = await planCommand(
       inputs({ command: ['echo "$1"', "x; y"], shell: true }),
-      { ...enabled, allowShell: true },
+      { ...enabled, allow: ["echo", "sh"], allowShell: true },
       {},
     );
     expect(plan.file).toBe("/bin/sh");
     expect(plan.args).toEqual(["-c", 'echo "$1"', "sh", "x; y"]);
+  });
+
+  it("runs a shell only when allowShell is set AND the shell itself is allow-listed", async () => {
+    const script = inputs({ command: ["id"], shell: true });
+    await expect(planCommand(script, { ...enabled, allowShell: true }, {})).rejects.toMatchObject({
+      code: CommandErrorCode.NotAllowed,
+    });
+    await expect(planCommand(script, { ...enabled, allow: ["echo", "sh"] }, {})).rejects.toMatchObject({
+      code: CommandErrorCode.ShellNotAllowed,
+    });
+    const byPath = await planCommand(script, { ...enabled, allow: ["/bin/sh"], allowShell: true }, {});
+    expect(byPath.file).toBe("/bin/sh");
+    // "sh" names the default shell only: another shellPath needs its own name or path.
+    await expect(
+      planCommand(script, { ...enabled, allow: ["sh"], allowShell: true, shellPath: "/bin/bash" }, {}),
+    ).rejects.toMatchObject({ code: CommandErrorCode.NotAllowed });
   });
 
   it("finds only executable files", async () => {

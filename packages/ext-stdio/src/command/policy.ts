@@ -129,6 +129,9 @@ export async function planCommand(
         `shell: true is not allowed; the operator must set { command: { allowShell: true } } or ${CommandEnv.allowShell}=1`,
       );
     }
+    // The shell is a program like any other: it must be allow-listed too (`sh`, the base name of
+    // `shellPath`, or its absolute path), so allowShell alone never widens the allow-list.
+    checkShellAllowed(policy.shellPath, policy.allow);
     file = policy.shellPath;
     // `sh -c script sh arg1 arg2`: further elements become $1, $2 ... and are never parsed as code.
     args = ["-c", head, "sh", ...rest];
@@ -166,6 +169,21 @@ export function checkAllowed(program: string, allow: readonly string[]): void {
         ? `program ${program} is not allowed: a path runs only if the allow-list names that exact absolute path`
         : `program ${program} is not in the allow-list`,
       { program, allow: [...allow] },
+    );
+  }
+}
+
+/** `shell: true` runs `shellPath`, which the allow-list must name (base name or absolute path). */
+export function checkShellAllowed(shellPath: string, allow: readonly string[]): void {
+  const name = path.basename(shellPath);
+  const ok =
+    allow.includes(name) ||
+    allow.some((entry) => path.isAbsolute(entry) && path.normalize(entry) === path.normalize(shellPath));
+  if (!ok) {
+    throw refuse(
+      CommandErrorCode.NotAllowed,
+      `shell: true runs ${shellPath}, which is not in the allow-list; add "${name}" (or "${shellPath}") to allow shell scripts`,
+      { program: shellPath, allow: [...allow] },
     );
   }
 }
