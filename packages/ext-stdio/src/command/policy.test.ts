@@ -132,9 +132,38 @@ describe("environment", () => {
     ]) {
       expect(isRefusedEnvVariable(name), name).toBe(true);
     }
-    for (const name of ["HOME", "GREETING", "NODE_ENV", "LDFLAGS"])
+    for (const name of [
+      "HOME",
+      "XDG_CONFIG_HOME",
+      "GIT_CONFIG_GLOBAL",
+      "git_ssh_command",
+      "GIT_EXEC_PATH",
+      "GIT_ASKPASS",
+      "SSH_ASKPASS",
+      "JAVA_TOOL_OPTIONS",
+      "_JAVA_OPTIONS",
+      "JDK_JAVA_OPTIONS",
+      "PYTHONWARNINGS",
+      "PERL5DB",
+      "LESSOPEN",
+      "PAGER",
+      "EDITOR",
+      "VISUAL",
+      "ZDOTDIR",
+      "ENV",
+      "PROMPT_COMMAND",
+      "IFS",
+    ]) {
+      expect(isRefusedEnvVariable(name), name).toBe(true);
+    }
+    for (const name of ["GREETING", "NODE_ENV", "LDFLAGS", "HOMEPAGE", "GITHUB_SHA"])
       expect(isRefusedEnvVariable(name), name).toBe(false);
     expect(codeOf(() => buildEnv({ LD_PRELOAD: "/tmp/x.so" }, policy, server))).toBe(CommandErrorCode.EnvNotAllowed);
+    expect(codeOf(() => buildEnv({ GIT_SSH_COMMAND: "sh -c id" }, policy, server))).toBe(
+      CommandErrorCode.EnvNotAllowed,
+    );
+    // The server's own HOME still reaches the program through the minimal environment.
+    expect(buildEnv({}, policy, { HOME: "/home/svc" }).HOME).toBe("/home/svc");
   });
 });
 

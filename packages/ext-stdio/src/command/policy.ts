@@ -56,6 +56,34 @@ export const REFUSED_ENV_VARIABLES: readonly string[] = [
   "RUBYOPT",
   "RUBYLIB",
   "GCONV_PATH",
+  // Where shells, git, editors and pagers read startup or configuration files from.
+  "HOME",
+  "XDG_*",
+  "ZDOTDIR",
+  "PROMPT_COMMAND",
+  // git: configuration, helper programs and the program run for ssh.
+  "GIT_*",
+  "SSH_ASKPASS",
+  // JVM, Python, Perl and Ruby options that load code.
+  "JAVA_TOOL_OPTIONS",
+  "_JAVA_OPTIONS",
+  "JDK_JAVA_OPTIONS",
+  "CLASSPATH",
+  "PYTHONWARNINGS",
+  "PYTHONINSPECT",
+  "PYTHONUSERBASE",
+  "PERL5DB",
+  "PERLDB_OPTS",
+  // Programs other programs start.
+  "LESSOPEN",
+  "LESSCLOSE",
+  "PAGER",
+  "GIT_PAGER",
+  "MANPAGER",
+  "EDITOR",
+  "VISUAL",
+  "BROWSER",
+  "SHELL",
 ];
 
 /** Variables copied from the server's environment into the minimal safe one (when present). */
