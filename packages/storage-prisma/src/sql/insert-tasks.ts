@@ -16,6 +16,25 @@ export async function existingIds(tx: SqlSession, ids: readonly string[]): Promi
   return found;
 }
 
+/** The refusal of task ids that exist: the same error whether found by the check or the key. */
+function duplicateIds(duplicates: readonly string[]): ApflowError {
+  return new ApflowError(ErrorCode.InvalidTask, `task id already exists: ${duplicates.join(", ")}`, {
+    errors: duplicates.map((id) => ({ path: "id", code: "duplicate_id", message: `task id already exists: ${id}` })),
+  });
+}
+
+/**
+ * PostgreSQL: a concurrent create of the same id commits between this transaction's check and
+ * its INSERT, which then fails on the primary key (SQLSTATE 23505, waiting for that commit). The
+ * id is in the error's detail: `Key (id)=(...) already exists.`
+ */
+function duplicateKey(err: unknown): ApflowError | undefined {
+  const e = err as { code?: unknown; constraint?: unknown; detail?: unknown } | null;
+  if (typeof e !== "object" || e === null || e.code !== "23505" || e.constraint !== "tasks_pkey") return undefined;
+  const id = typeof e.detail === "string" ? /^Key \(id\)=\((.*)\) already exists\.?$/.exec(e.detail)?.[1] : undefined;
+  return duplicateIds(id === undefined ? ["(concurrently created)"] : [id]);
+}
+
 /**
  * Write validated tasks, their dependency edges and their `task.created` events in the caller's
  * transaction. Refuses ids that exist (never replaces a task) and references to unknown tasks.
@@ -32,11 +51,7 @@ export async function insertTasks(
     incoming.add(t.id);
   }
   for (const id of await existingIds(tx, [...incoming])) duplicates.push(id);
-  if (duplicates.length > 0) {
-    throw new ApflowError(ErrorCode.InvalidTask, `task id already exists: ${duplicates.join(", ")}`, {
-      errors: duplicates.map((id) => ({ path: "id", code: "duplicate_id", message: `task id already exists: ${id}` })),
-    });
-  }
+  if (duplicates.length > 0) throw duplicateIds(duplicates);
   const outside = new Set<string>();
   for (const t of tasks) {
     for (const dep of t.dependencies) if (!incoming.has(dep.id)) outside.add(dep.id);
@@ -97,13 +112,17 @@ export async function insertTasks(
       );
       if (d === "sqlite") params.push(ordinal++);
     }
-    await tx.run(
-      `INSERT INTO tasks (id, parent_id, root_id, user_id, name, status, priority, dependencies, inputs, params,
+    await tx
+      .run(
+        `INSERT INTO tasks (id, parent_id, root_id, user_id, name, status, priority, dependencies, inputs, params,
          schemas, result, error, progress, attempt, retry, run_at, original_task_id, has_children, metadata,
          created_at, updated_at, started_at, completed_at, ordinal)
        VALUES ${Array.from({ length: batch.length }, () => row).join(", ")}`,
-      params,
-    );
+        params,
+      )
+      .catch((err: unknown) => {
+        throw duplicateKey(err) ?? err;
+      });
   }
 
   const edges: SqlValue[][] = [];

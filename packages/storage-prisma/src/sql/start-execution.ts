@@ -81,9 +81,13 @@ export async function startExecution(
       ? "SELECT nextval('executions_ordinal_seq') AS next"
       : "SELECT COALESCE(MAX(ordinal), 0) + 1 AS next FROM executions",
   )) as [{ next: unknown }];
+  // PostgreSQL: a concurrent start of the same tree may have inserted its running execution since
+  // the check above; the insert then waits for it and, once it committed, inserts nothing (the
+  // one-running index is the arbiter) — refused like the check refuses, naming that execution.
   const rows = await tx.all<ExecutionRow>(
     `INSERT INTO executions (id, root_id, task_id, status, cancel_requested, remaining, total, failed, demo, user_id, created_at, ordinal)
-     VALUES (?, ?, ?, 'running', false, ?, ?, 0, ?, ?, ${timeParam(d)}, ?) RETURNING *`,
+     VALUES (?, ?, ?, 'running', false, ?, ?, 0, ?, ?, ${timeParam(d)}, ?)
+     ON CONFLICT (root_id) WHERE status = 'running' DO NOTHING RETURNING *`,
     [
       executionId,
       rootId,
@@ -96,7 +100,13 @@ export async function startExecution(
       Number(next),
     ],
   );
-  const row = rows[0] as ExecutionRow;
+  const row = rows[0];
+  if (!row) {
+    const [other] = await tx.all<{ id: string }>("SELECT id FROM executions WHERE root_id = ? AND status = 'running'", [
+      rootId,
+    ]);
+    throw new AlreadyExecutingError(rootId, other?.id ?? "unknown");
+  }
 
   const when = new Date(at);
   for (const batch of chunks(runSet, IN_CHUNK)) {

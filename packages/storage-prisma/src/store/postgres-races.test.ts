@@ -1,4 +1,12 @@
-import { type NewEvent, type NewTask, type TaskEvent, validateTasks } from "@aipartnerupflow/core";
+import {
+  AlreadyExecutingError,
+  ApflowError,
+  ErrorCode,
+  type NewEvent,
+  type NewTask,
+  type TaskEvent,
+  validateTasks,
+} from "@aipartnerupflow/core";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveDatabase } from "../config.js";
@@ -6,6 +14,8 @@ import { openDatabase } from "../db/open.js";
 import type { SqlDatabase } from "../db/types.js";
 import { appendEvents } from "../sql/append-events.js";
 import { claimReady } from "../sql/claim-ready.js";
+import { insertTasks } from "../sql/insert-tasks.js";
+import { startExecution } from "../sql/start-execution.js";
 import {
   postgresReachable,
   requirePostgresInCi,
@@ -159,6 +169,74 @@ describe.skipIf(!reachable)("PostgreSQL races", () => {
       expect(seen.map((e) => e.seq)).toEqual(all.map((e) => e.seq));
       expect(seen.map((e) => e.message).filter(Boolean)).toEqual(["slow", "fast"]);
       expect(written.map((e) => e.seq)).toEqual(all.slice(-2).map((e) => e.seq));
+    } finally {
+      await close();
+    }
+  });
+
+  it("concurrent starts of one tree: the second is refused with AlreadyExecutingError naming the first", async () => {
+    await open();
+    try {
+      const [tree] = validateTasks([{ name: "root" }], { now: T0 });
+      const { tasks } = await store.createTasks(tree as NewTask[], T0);
+      const root = tasks[0]?.id as string;
+      const held = gate();
+      const insertedIn = gate();
+      // The first start, held open after inserting its running execution (not committed).
+      const first = db.transaction(async (tx) => {
+        const r = await startExecution(tx, { taskId: root, now: T0 }, T0.toISOString());
+        insertedIn.open();
+        await held.promise;
+        return r;
+      });
+      await insertedIn.promise;
+      // The second passed the check (nothing committed yet) and waits on the unique index.
+      const second = store.startExecution({ taskId: root, now: T0 }).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      await blockedOnLock();
+      held.open();
+      const { execution } = await first;
+      const refused = await second;
+      expect(refused).toBeInstanceOf(AlreadyExecutingError);
+      expect((refused as AlreadyExecutingError).code).toBe(ErrorCode.AlreadyExecuting);
+      expect((refused as AlreadyExecutingError).data).toEqual({ rootId: root, executionId: execution.id });
+      expect((await store.listExecutions({ rootId: root })).map((e) => e.id)).toEqual([execution.id]);
+    } finally {
+      await close();
+    }
+  });
+
+  it("concurrent creates of one task id: the second is refused as a duplicate id", async () => {
+    await open();
+    try {
+      const [tree] = validateTasks([{ id: "same", name: "first" }], { now: T0 });
+      const [again] = validateTasks([{ id: "same", name: "second" }], { now: T0 });
+      const held = gate();
+      const insertedIn = gate();
+      const first = db.transaction(async (tx) => {
+        const r = await insertTasks(tx, tree as NewTask[], T0.toISOString());
+        insertedIn.open();
+        await held.promise;
+        return r;
+      });
+      await insertedIn.promise;
+      const second = store.createTasks(again as NewTask[], T0).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      await blockedOnLock();
+      held.open();
+      await first;
+      const refused = await second;
+      expect(refused).toBeInstanceOf(ApflowError);
+      expect((refused as ApflowError).code).toBe(ErrorCode.InvalidTask);
+      expect((refused as ApflowError).message).toBe("task id already exists: same");
+      expect((refused as ApflowError).data).toEqual({
+        errors: [{ path: "id", code: "duplicate_id", message: "task id already exists: same" }],
+      });
+      expect((await store.getTask("same"))?.name).toBe("first");
     } finally {
       await close();
     }
