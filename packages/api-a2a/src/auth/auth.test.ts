@@ -104,6 +104,28 @@ describe("JWT auth and per-user isolation", () => {
     expect((await engine.store.getTask(rootId))?.status).toBe("completed");
   });
 
+  it("does not let a non-admin learn whether a task id exists", async () => {
+    const alice = bearer(await createToken({ secret: SECRET, sub: "alice3" }));
+    const bob = bearer(await createToken({ secret: SECRET, sub: "bob3" }));
+    const admin = bearer(await createToken({ secret: SECRET, sub: "root", roles: ["admin"] }));
+    const made = await rpc(app, "tasks.create", { tasks: [{ id: "bob3-task", name: "b", userId: "bob3" }] }, admin);
+    expect(made.body.result.rootId).toBe("bob3-task");
+    const answers = [];
+    for (const id of ["bob3-task", "free-id-never-used"]) {
+      const res = await rpc(app, "tasks.create", { tasks: [{ id, name: "x" }] }, alice);
+      answers.push({ status: res.status, code: res.body.error?.code, message: res.body.error?.message });
+      expect(JSON.stringify(res.body)).not.toContain("exists");
+    }
+    expect(answers[0]).toEqual(answers[1]);
+    expect(answers[0]).toMatchObject({ status: 400, code: -32602 });
+    // Bob cannot tell his own task apart from a free id either.
+    const own = await rpc(app, "tasks.create", { tasks: [{ id: "bob3-task", name: "x" }] }, bob);
+    expect({ status: own.status, code: own.body.error?.code, message: own.body.error?.message }).toEqual(answers[0]);
+    // Without ids, references by name still work.
+    const byName = await rpc(app, "tasks.create", { tasks: smallTree("named") }, alice);
+    expect(byName.status).toBe(200);
+  });
+
   it("isolates A2A and MCP the same way", async () => {
     const alice = bearer(await createToken({ secret: SECRET, sub: "alice2" }));
     const bob = bearer(await createToken({ secret: SECRET, sub: "bob2" }));

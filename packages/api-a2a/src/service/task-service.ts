@@ -16,6 +16,7 @@ import {
   type TaskQuery,
   type TaskStatus,
   type TaskStore,
+  ValidationError,
 } from "@aipartnerupflow/core";
 import type { Principal } from "../types.js";
 import { assertAccess, canAccess, ownerFilter } from "./access.js";
@@ -62,7 +63,13 @@ export class TaskService {
   ) {}
 
   /** Store one tree (`single`) or several independent trees from one flat array. */
+  /**
+   * Create trees owned by the caller. Only admins may choose task ids: for anyone else a taken id
+   * would answer differently from a free one and so reveal that another user's task exists.
+   * Others refer to tasks of the same request by name (ids are generated).
+   */
   async create(principal: Principal, tasks: unknown, options: { single?: boolean } = {}): Promise<CreateResult> {
+    if (!principal.admin) refuseChosenIds(tasks);
     const owned = principal.admin ? tasks : forceOwner(tasks, principal.userId);
     const trees = await this.engine.createTrees(
       owned,
@@ -255,6 +262,22 @@ export class TaskService {
 }
 
 /** Non-admin callers create tasks for themselves only, whatever `userId` the tasks name. */
+function refuseChosenIds(tasks: unknown): void {
+  if (!Array.isArray(tasks)) return;
+  const issues = tasks.flatMap((t: unknown, i) =>
+    t && typeof t === "object" && !Array.isArray(t) && (t as { id?: unknown }).id !== undefined
+      ? [
+          {
+            path: `tasks[${i}].id`,
+            code: "id_not_allowed",
+            message: "only admins may choose task ids; leave id out and refer to tasks by name",
+          },
+        ]
+      : [],
+  );
+  if (issues.length > 0) throw new ValidationError(issues);
+}
+
 function forceOwner(tasks: unknown, userId: string | null): unknown {
   if (!Array.isArray(tasks)) return tasks;
   return tasks.map((t: unknown) => (t && typeof t === "object" && !Array.isArray(t) ? { ...t, userId } : t));
