@@ -1,6 +1,6 @@
 import { Role, type StreamResponse, type Task as A2aTask, TaskState } from "@a2a-js/sdk";
 import { type Client, ClientFactory } from "@a2a-js/sdk/client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { ServerHandle } from "../server.js";
 import { json, listen, rpc, smallTree, testApp } from "../testing/fixtures.js";
 import { dataPart } from "./mapping.js";
@@ -225,5 +225,44 @@ describe("internal errors", () => {
   it("a context without our user has no access (fails closed)", async () => {
     const { principalOf } = await import("./user.js");
     expect(principalOf(undefined)).toEqual({ userId: null, admin: false, authenticated: false });
+  });
+});
+
+describe("streams whose client leaves", () => {
+  it("stop following the tree (resubscribe and an already executing tree)", { timeout: 60_000 }, async () => {
+    const { app: local, engine: localEngine } = testApp();
+    const bus = localEngine.bus as unknown as { listenerCount: number };
+    try {
+      const { rootId } = (
+        await rpc(local, "tasks.create", { tasks: [{ name: "long", params: { executorId: "wait" } }] })
+      ).body.result;
+      expect((await rpc(local, "tasks.execute", { taskId: rootId })).status).toBe(200);
+      const baseline = bus.listenerCount;
+      const open = (method: string, params: unknown, version = "0.3") =>
+        local.request("/a2a", {
+          method: "POST",
+          headers: { "content-type": "application/json", "A2A-Version": version },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 9, method, params }),
+        });
+      const streams = [
+        () => open("tasks/resubscribe", { id: rootId }),
+        () => open("SubscribeToTask", { id: rootId }, "1.0"),
+        () =>
+          open("message/stream", {
+            message: { kind: "message", messageId: crypto.randomUUID(), role: "user", taskId: rootId, parts: [] },
+          }),
+      ];
+      for (const start of streams) {
+        const res = await start();
+        expect(res.headers.get("content-type")).toContain("text/event-stream");
+        const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+        await reader.read();
+        await vi.waitFor(() => expect(bus.listenerCount).toBeGreaterThan(baseline), { timeout: 10_000 });
+        await reader.cancel();
+        await vi.waitFor(() => expect(bus.listenerCount).toBe(baseline), { timeout: 10_000 });
+      }
+    } finally {
+      await localEngine.stop({ graceMs: 0 });
+    }
   });
 });

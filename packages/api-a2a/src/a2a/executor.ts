@@ -5,7 +5,7 @@ import type { TaskService } from "../service/task-service.js";
 import { agentMessage, dataPart, toA2aTask, toStatusUpdate } from "./mapping.js";
 import { type MessagePlan, PLAN_KEY } from "./plan.js";
 import type { EngineA2aTaskStore } from "./task-store.js";
-import { principalOf, secretsOf } from "./user.js";
+import { principalOf, secretsOf, signalOf } from "./user.js";
 
 /**
  * The SDK's agent executor over our engine. A message's tree was created by the handler; here it
@@ -28,16 +28,19 @@ export class EngineAgentExecutor implements AgentExecutor {
     const principal = principalOf(rc.context);
     const rootId = rc.taskId;
     let events: AsyncGenerator<TaskEvent>;
+    // Set for a streamed request: following ends when its client leaves (the tree runs on).
+    const signal = signalOf(rc.context);
+    const follow = signal ? { signal } : {};
     try {
       const secrets = secretsOf(rc.context);
       const handle = await this.service.execute(principal, rootId, secrets ? { secrets } : {});
-      events = handle.events();
+      events = handle.events(follow);
     } catch (err) {
       if (!(err instanceof AlreadyExecutingError)) throw err;
       // Already running (started elsewhere): follow that execution instead.
       const running = await this.service.latestExecution(rootId);
       if (!running) throw err;
-      events = this.service.engine.subscribe({ executionId: running.id, rootId, afterSeq: 0 });
+      events = this.service.engine.subscribe({ executionId: running.id, rootId, afterSeq: 0, ...follow });
     }
     const root = await this.service.get(principal, rootId);
     this.taskStore.beginLive(rootId);

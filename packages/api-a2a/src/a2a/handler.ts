@@ -28,7 +28,7 @@ import type { EngineAgentExecutor } from "./executor.js";
 import { TERMINAL_A2A_STATES, toStatusUpdate } from "./mapping.js";
 import { type MessagePlan, PLAN_KEY, dataOf, methodOf, tasksOf } from "./plan.js";
 import type { EngineA2aTaskStore } from "./task-store.js";
-import { principalOf, secretsOf } from "./user.js";
+import { principalOf, secretsOf, signalOf } from "./user.js";
 
 /** Runs another JSON-RPC task operation for a message whose `metadata.method` names it. */
 export type MethodCaller = (
@@ -115,7 +115,13 @@ export class ApflowRequestHandler extends DefaultRequestHandler {
     yield { payload: { $case: "task", value: task } };
     const execution = await service.latestExecution(params.id);
     if (execution?.status !== "running") return;
-    const events = service.engine.subscribe({ executionId: execution.id, rootId: execution.rootId, afterSeq: 0 });
+    const signal = signalOf(context);
+    const events = service.engine.subscribe({
+      executionId: execution.id,
+      rootId: execution.rootId,
+      afterSeq: 0,
+      ...(signal ? { signal } : {}),
+    });
     for await (const event of events) {
       // Events older than the snapshot are already reflected in it; the final one always goes out.
       if (event.at < since && event.type !== "tree.finished") continue;

@@ -13,7 +13,7 @@ import { EngineAgentExecutor } from "./executor.js";
 import { ApflowRequestHandler, type MethodCaller } from "./handler.js";
 import { GuardedPushNotificationSender, GuardedPushNotificationStore } from "./push.js";
 import { EngineA2aTaskStore } from "./task-store.js";
-import { PrincipalUser, SECRETS_KEY } from "./user.js";
+import { ABORT_KEY, PrincipalUser, SECRETS_KEY } from "./user.js";
 
 export interface A2aDeps {
   service: TaskService;
@@ -94,11 +94,13 @@ export function a2aRoutes(deps: A2aDeps): Hono<AppEnv> {
       c.req.raw.headers.forEach((value, key) => {
         headers[key] = value;
       });
+      const abort = new AbortController();
       const context = new ServerCallContext({
         user: new PrincipalUser(c.get("principal")),
         state: new Map<string, unknown>([
           ["headers", headers],
           [SECRETS_KEY, c.get("secrets")],
+          [ABORT_KEY, abort.signal],
         ]),
         ...(requestedVersion ? { requestedVersion } : {}),
       });
@@ -112,6 +114,8 @@ export function a2aRoutes(deps: A2aDeps): Hono<AppEnv> {
       }
       const out = await (useLegacy ? legacy : v1).handle(body as Record<string, unknown>, context);
       if (!isAsyncIterable(out)) return c.json(redactInternal(out as JsonRpcEnvelope, log));
+      // A stream's client leaving ends what follows the tree for it (the tree itself runs on).
+      const stop = () => abort.abort();
       const iterator = out[Symbol.asyncIterator]();
       const alwaysSse = useLegacy && (body as { method?: unknown }).method === "tasks/resubscribe";
       let first: IteratorResult<JsonRpcEnvelope> | undefined;
@@ -119,10 +123,11 @@ export function a2aRoutes(deps: A2aDeps): Hono<AppEnv> {
         try {
           first = await iterator.next();
         } catch (err) {
+          stop();
           return c.json(fail(err));
         }
       }
-      return sse(first, iterator, fail, log);
+      return sse(first, iterator, fail, log, stop);
     } catch (err) {
       c.get("log").warn({ err: describe(err) }, "A2A request failed");
       return c.json(fail(err));
@@ -138,6 +143,7 @@ function sse(
   iterator: AsyncIterator<JsonRpcEnvelope>,
   fail: (err: unknown) => unknown,
   log: Logger,
+  stop: () => void,
 ): Response {
   const encoder = new TextEncoder();
   let pending = first;
@@ -158,6 +164,8 @@ function sse(
       }
     },
     async cancel() {
+      // Abort first: `return()` waits for a generator parked on its next event otherwise.
+      stop();
       await iterator.return?.(undefined);
     },
   });

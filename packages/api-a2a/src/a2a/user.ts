@@ -15,6 +15,8 @@ export class PrincipalUser implements User {
 }
 
 export const SECRETS_KEY = "apflow.secrets";
+/** Aborted when the client of a streamed A2A response goes away. */
+export const ABORT_KEY = "apflow.abort";
 
 /** Who nobody is: a context without our user (a bug or an SDK path we do not know) gets no access. */
 export const NOBODY: Principal = Object.freeze({ userId: null, admin: false, authenticated: false });
@@ -23,6 +25,11 @@ export const NOBODY: Principal = Object.freeze({ userId: null, admin: false, aut
 export function principalOf(context: ServerCallContext | undefined): Principal {
   const user = context?.user;
   return user instanceof PrincipalUser ? user.principal : NOBODY;
+}
+
+/** The signal that ends what follows a stream for this request once its client left. */
+export function signalOf(context: ServerCallContext | undefined): AbortSignal | undefined {
+  return context?.state.get(ABORT_KEY) as AbortSignal | undefined;
 }
 
 export function secretsOf(context: ServerCallContext | undefined): Record<string, string> | undefined {
