@@ -19,7 +19,7 @@ import { WebhookDispatcher } from "./jsonrpc/webhook.js";
 import { mcpRoutes } from "./mcp/route.js";
 import { bodyLimit } from "./middleware/body-limit.js";
 import { llmKeys } from "./middleware/llm-keys.js";
-import { rateLimit } from "./middleware/rate-limit.js";
+import { authFailureLimit, rateLimit } from "./middleware/rate-limit.js";
 import { requestLog } from "./middleware/request-log.js";
 import { TaskService } from "./service/task-service.js";
 import type { AppOptions } from "./types.js";
@@ -77,6 +77,8 @@ export function createApp(options: AppOptions): ApflowApp {
       ),
     ),
   );
+  // Failed logins are limited per IP before auth; everything else per user (or IP) after it.
+  if (options.rateLimit && verifier) app.use(authFailureLimit(options.rateLimit, clientIp));
   app.use(authMiddleware(verifier));
   if (options.rateLimit) app.use(rateLimit(options.rateLimit, clientIp));
   app.use(llmKeys());

@@ -135,3 +135,27 @@ describe("X-LLM-API-KEY", () => {
     expect(parseLlmKeyHeader(undefined)).toBeUndefined();
   });
 });
+
+describe("failed logins", () => {
+  it("are limited per IP before auth, while valid users keep their own per-user limit", async () => {
+    const { createToken } = await import("../auth/token.js");
+    const secret = "rate-limit-secret-long-enough";
+    const { app, engine } = testApp({ auth: { jwtSecret: secret }, rateLimit: { burst: 3, perSecond: 0.001 } });
+    try {
+      const good = { authorization: `Bearer ${await createToken({ secret, sub: "alice" })}` };
+      // A valid user is counted per user, not against the IP's failed-login budget.
+      for (let i = 0; i < 3; i++) expect((await rpc(app, "system.health", undefined, good)).status).toBe(200);
+      expect((await rpc(app, "system.health", undefined, good)).status).toBe(429);
+      const bad = { authorization: "Bearer guessed-token" };
+      for (let i = 0; i < 3; i++) expect((await rpc(app, "system.health", undefined, bad)).status).toBe(401);
+      const blocked = await rpc(app, "system.health", undefined, bad);
+      expect(blocked.status).toBe(429);
+      expect(blocked.body.error?.code).toBe(-32000);
+      // The address is locked out for guessing, whatever token it sends next.
+      const bob = { authorization: `Bearer ${await createToken({ secret, sub: "bob" })}` };
+      expect((await rpc(app, "system.health", undefined, bob)).status).toBe(429);
+    } finally {
+      await engine.stop({ graceMs: 0 });
+    }
+  });
+});

@@ -26,17 +26,28 @@ export class TokenBuckets {
 
   /** Take one token; returns 0 when allowed, else the seconds to wait. */
   take(key: string): number {
+    const b = this.refill(key);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return (1 - b.tokens) / this.options.perSecond;
+  }
+
+  /** Like `take` without taking: 0 when a token is there, else the seconds to wait. */
+  peek(key: string): number {
+    const b = this.refill(key);
+    return b.tokens >= 1 ? 0 : (1 - b.tokens) / this.options.perSecond;
+  }
+
+  private refill(key: string): Bucket {
     const now = this.now();
     this.sweep(now);
     const b = this.buckets.get(key) ?? { tokens: this.options.burst, at: now };
     b.tokens = Math.min(this.options.burst, b.tokens + ((now - b.at) / 1000) * this.options.perSecond);
     b.at = now;
     this.buckets.set(key, b);
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
-      return 0;
-    }
-    return (1 - b.tokens) / this.options.perSecond;
+    return b;
   }
 
   private sweep(now: number): void {
@@ -45,6 +56,31 @@ export class TokenBuckets {
     const refillMs = (this.options.burst / this.options.perSecond) * 1000;
     for (const [key, b] of this.buckets) if (now - b.at > refillMs) this.buckets.delete(key);
   }
+}
+
+function limited(c: Parameters<MiddlewareHandler<AppEnv>>[0], wait: number) {
+  c.header("Retry-After", String(Math.max(1, Math.ceil(wait))));
+  return c.json({ jsonrpc: "2.0", id: null, error: { code: RATE_LIMITED, message: "rate limit exceeded" } }, 429);
+}
+
+/**
+ * Before auth: every request that fails authentication (HTTP 401) takes a token from its IP's
+ * bucket, and an IP whose bucket is empty gets 429 before its token is even looked at. So
+ * guessing tokens is limited per IP, while users who authenticate are limited per user (below)
+ * and not by others behind the same address.
+ */
+export function authFailureLimit(
+  options: RateLimitOptions,
+  ipOf: (c: Parameters<MiddlewareHandler<AppEnv>>[0]) => string,
+): MiddlewareHandler<AppEnv> {
+  const buckets = new TokenBuckets(options);
+  return async (c, next) => {
+    const key = `ip:${ipOf(c)}`;
+    const wait = buckets.peek(key);
+    if (wait > 0) return limited(c, wait);
+    await next();
+    if (c.res.status === 401) buckets.take(key);
+  };
 }
 
 /** 429 with `Retry-After` once a caller (its user id, else its IP) empties its bucket. */
@@ -57,10 +93,7 @@ export function rateLimit(
     const principal = c.get("principal");
     const key = principal?.authenticated && principal.userId ? `user:${principal.userId}` : `ip:${ipOf(c)}`;
     const wait = buckets.take(key);
-    if (wait > 0) {
-      c.header("Retry-After", String(Math.max(1, Math.ceil(wait))));
-      return c.json({ jsonrpc: "2.0", id: null, error: { code: RATE_LIMITED, message: "rate limit exceeded" } }, 429);
-    }
+    if (wait > 0) return limited(c, wait);
     return next();
   };
 }
