@@ -23,6 +23,9 @@ export interface MethodDefinition<P extends z.ZodType = z.ZodType> {
   handler(params: z.output<P>, ctx: MethodContext): Promise<unknown>;
 }
 
+/** Task error codes of a generation that failed on its input: -32602, the rest -32603. */
+const GENERATE_VALIDATION_CODES = new Set<string>(["INVALID_INPUTS", "INVALID_TREE"]);
+
 function define<P extends z.ZodType>(def: MethodDefinition<P>): MethodDefinition {
   return def as unknown as MethodDefinition;
 }
@@ -236,10 +239,16 @@ export const METHODS: MethodDefinition[] = [
       const outcome = await handle.done;
       const task = outcome.tasks[0] as Task;
       if (outcome.status !== "completed") {
-        throw new ApflowError(ErrorCode.InvalidParams, task.error?.message ?? "generation failed", {
-          taskId: task.id,
-          error: (task.error ?? null) as unknown as JsonObject,
-        });
+        // The requirement (or the tree made from it) was invalid: the caller's to fix, so say why.
+        if (task.error && GENERATE_VALIDATION_CODES.has(task.error.code)) {
+          throw new ApflowError(ErrorCode.InvalidParams, task.error.message, {
+            taskId: task.id,
+            error: task.error as unknown as JsonObject,
+          });
+        }
+        // Anything else (provider errors, configuration, bugs) is ours: logged, not shown.
+        ctx.log.error({ taskId: task.id, error: task.error ?? null, status: outcome.status }, "tree generation failed");
+        throw new ApflowError(ErrorCode.Internal, "internal error", { taskId: task.id });
       }
       return { taskId: task.id, result: task.result };
     },

@@ -6,6 +6,8 @@ export interface RpcRequest {
   id: RpcId;
   method: string;
   params: unknown;
+  /** No `id` member: a notification, which gets no response (JSON-RPC 2.0 §4.1). */
+  notification: boolean;
 }
 
 /** Parse the raw body; a syntax error is -32700. */
@@ -39,7 +41,7 @@ export function readEnvelope(value: unknown): RpcRequest {
       ErrorCode.InvalidRequest,
     );
   }
-  return { id: (id ?? null) as RpcId, method: v.method as string, params: v.params };
+  return { id: (id ?? null) as RpcId, method: v.method as string, params: v.params, notification: !("id" in v) };
 }
 
 /** The id of a body that could not be read as an envelope, when it has a usable one. */

@@ -1,7 +1,7 @@
-import type { TaskEvent } from "@aipartnerupflow/core";
+import { Engine, MemoryStore, type TaskEvent, TaskFailure } from "@aipartnerupflow/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseSse } from "../client/sse.js";
-import { json, rpc, smallTree, testApp } from "../testing/fixtures.js";
+import { json, rpc, smallTree, testApp, testRegistry } from "../testing/fixtures.js";
 
 const engines: Array<{ stop(options?: { graceMs?: number }): Promise<void> }> = [];
 function setup(overrides: Parameters<typeof testApp>[0] = {}) {
@@ -317,5 +317,69 @@ describe("bad requests get the right code and never a 500", () => {
     expect(codes).toEqual([200, 200, 429]);
     const res = await post(app, { jsonrpc: "2.0", id: 1, method: "system.health" });
     expect(res.headers.get("retry-after")).toBeTruthy();
+  });
+});
+
+describe("JSON-RPC notifications", () => {
+  it("get no response: 204 for a single one, no entry in a batch, 204 for a batch of only notifications", async () => {
+    const { app } = setup();
+    const single = await post(app, { jsonrpc: "2.0", method: "tasks.create", params: { tasks: smallTree("n1") } });
+    expect(single.status).toBe(204);
+    expect(await single.text()).toBe("");
+    // It did run.
+    expect((await rpc(app, "tasks.count", { rootsOnly: true })).body.result.total).toBe(1);
+    // Even a failing notification is answered with nothing.
+    const failing = await post(app, { jsonrpc: "2.0", method: "no.such.method" });
+    expect(failing.status).toBe(204);
+    expect(await failing.text()).toBe("");
+
+    const batch = await post(app, [
+      { jsonrpc: "2.0", method: "system.health" },
+      { jsonrpc: "2.0", id: 2, method: "system.health" },
+      { jsonrpc: "2.0", method: "no.such.method" },
+      { jsonrpc: "2.0", id: null, method: "system.health" },
+    ]);
+    expect(batch.status).toBe(200);
+    const entries = (await batch.json()) as Array<{ id: unknown }>;
+    expect(entries.map((e) => e.id)).toEqual([2, null]);
+
+    const onlyNotifications = await post(app, [
+      { jsonrpc: "2.0", method: "system.health" },
+      { jsonrpc: "2.0", method: "system.health" },
+    ]);
+    expect(onlyNotifications.status).toBe(204);
+    expect(await onlyNotifications.text()).toBe("");
+  });
+});
+
+describe("tasks.generate failures", () => {
+  function generating(code: string, message: string) {
+    const registry = testRegistry();
+    registry.registerExecutor({
+      id: "generate_tree",
+      execute: () => {
+        throw new TaskFailure(code, message, { retryable: false });
+      },
+    });
+    return setup({ engine: new Engine({ store: new MemoryStore(), registry, pollIntervalMs: 50 }) });
+  }
+
+  it("are -32602 with the reason when the input was invalid", async () => {
+    const { app } = generating("INVALID_TREE", "the generated tree names an unknown executor");
+    const res = await rpc(app, "tasks.generate", { requirement: "do things" });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: -32602, message: "the generated tree names an unknown executor" });
+  });
+
+  it("are a generic -32603 otherwise", async () => {
+    const { app } = generating(
+      "LLM_API_ERROR",
+      "provider 500 from https://internal-llm.corp:8443 with key sk-live-123",
+    );
+    const res = await rpc(app, "tasks.generate", { requirement: "do things" });
+    expect(res.status).toBe(500);
+    expect(res.body.error?.code).toBe(-32603);
+    expect(res.body.error?.message).toBe("internal error");
+    expect(JSON.stringify(res.body)).not.toMatch(/internal-llm|sk-live|provider/);
   });
 });

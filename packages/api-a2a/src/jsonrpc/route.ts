@@ -15,7 +15,8 @@ export type ContextFactory = (c: {
   log: MethodContext["log"];
 }) => MethodContext;
 
-type Outcome = { body: unknown; status: number } | { response: Response };
+/** `none`: the request was a notification, which gets no response (not even an error). */
+type Outcome = { body: unknown; status: number } | { response: Response } | { none: true };
 
 /** POST /tasks (JSON-RPC 2.0, batches too) and GET /tasks/methods (SPEC §8.2). */
 export function jsonRpcRoutes(makeContext: ContextFactory): Hono<AppEnv> {
@@ -45,15 +46,18 @@ export function jsonRpcRoutes(makeContext: ContextFactory): Hono<AppEnv> {
       const out: unknown[] = [];
       for (const item of body) {
         const result = await dispatch(item, ctx, false);
+        if ("none" in result) continue;
         out.push(
           "body" in result
             ? result.body
             : rpcError(idOf(item), { code: ErrorCode.InvalidRequest, message: "streams are not allowed in a batch" }),
         );
       }
+      if (out.length === 0) return c.body(null, 204);
       return c.json(out, 200);
     }
     const result = await dispatch(body, ctx, true);
+    if ("none" in result) return c.body(null, 204);
     if ("response" in result) return result.response;
     return c.json(result.body as object, result.status as 200);
   });
@@ -63,10 +67,20 @@ export function jsonRpcRoutes(makeContext: ContextFactory): Hono<AppEnv> {
 
 async function dispatch(body: unknown, ctx: MethodContext, allowStream: boolean): Promise<Outcome> {
   let id: RpcId = idOf(body);
+  let notification = false;
   try {
     const request = readEnvelope(body);
     id = request.id;
+    notification = request.notification;
     const result = await invokeMethod(request.method, request.params, ctx);
+    if (notification) {
+      // Nobody listens: a stream is closed at once (what it started keeps running).
+      if (isEventStream(result)) {
+        result.abort.abort();
+        await result.events.return(undefined);
+      }
+      return { none: true };
+    }
     if (isEventStream(result)) {
       if (!allowStream) {
         result.abort.abort();
@@ -79,6 +93,7 @@ async function dispatch(body: unknown, ctx: MethodContext, allowStream: boolean)
   } catch (err) {
     const error = toRpcError(err);
     if (isServerFault(err)) ctx.log.error({ err: describe(err) }, "JSON-RPC method failed");
+    if (notification) return { none: true };
     return { body: rpcError(id, error), status: httpStatusOf(error.code) };
   }
 }
