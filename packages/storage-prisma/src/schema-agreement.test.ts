@@ -36,6 +36,7 @@ async function writeAndReadEveryModel(prisma: StoreClient): Promise<void> {
       attempt: 2,
       retry: { maxAttempts: 3 },
       runAt: at,
+      userRunAt: at,
       originalTaskId: "o1",
       hasChildren: true,
       metadata: { tag: "x" },
@@ -54,6 +55,7 @@ async function writeAndReadEveryModel(prisma: StoreClient): Promise<void> {
     },
   });
   expect(task.runAt?.toISOString()).toBe(at.toISOString());
+  expect(task.userRunAt?.toISOString()).toBe(at.toISOString());
   expect(task.dependencies).toEqual([{ id: "d1", required: false }]);
   expect(task.ordinal).toBe(7n);
 

@@ -151,3 +151,61 @@ describe.skipIf(!reachable)("0002 on an existing PostgreSQL database", () => {
     }
   });
 });
+
+/**
+ * 0003 on a database at 0002 holding tasks: a task's run_at becomes its user_run_at (what a re-run
+ * restores), a task without one keeps none, and the store works on the upgraded database.
+ */
+async function check0003(url: string, provider: "sqlite" | "postgres"): Promise<void> {
+  const target = resolveDatabase(url);
+  const before = openDatabase(target);
+  const at = new Date("2030-01-01T00:00:00.000Z");
+  const runAt = new Date("2030-01-01T01:00:00.000Z");
+  try {
+    await runMigrations(before.db, loadMigrations(provider).slice(0, 2));
+    await before.db.run(
+      `INSERT INTO tasks (id, root_id, name, status, run_at, created_at, updated_at, ordinal)
+       VALUES ('delayed', 'delayed', 'delayed', 'completed', ?, ?, ?, 1), ('plain', 'plain', 'plain', 'completed', NULL, ?, ?, 2)`,
+      [runAt, at, at, at, at],
+    );
+  } finally {
+    await before.db.close();
+  }
+  const report = await migrate({ url });
+  expect(report.applied).toEqual(["0003_user_run_at"]);
+
+  const after = openDatabase(target);
+  try {
+    const same = await after.db.all<{ id: string }>("SELECT id FROM tasks WHERE user_run_at = run_at ORDER BY id");
+    expect(same.map((r) => r.id)).toEqual(["delayed"]);
+    const none = await after.db.all<{ id: string }>("SELECT id FROM tasks WHERE user_run_at IS NULL ORDER BY id");
+    expect(none.map((r) => r.id)).toEqual(["plain"]);
+  } finally {
+    await after.db.close();
+  }
+  const store = await createPrismaStore({ url });
+  try {
+    await store.startExecution({ taskId: "delayed", rerun: "all", now: at });
+    expect((await store.getTask("delayed"))?.runAt).toBe(runAt.toISOString());
+    expect((await store.claimReady({ owner: "o", limit: 10, leaseMs: 60_000, now: at })).claimed).toEqual([]);
+  } finally {
+    await store.close();
+  }
+}
+
+describe("0003 on an existing SQLite database", () => {
+  const dir = tempDir("apflow-upgrade-");
+  afterAll(() => dir.remove());
+  it("keeps each task's run_at as the user's", () => check0003(`file:${dir.file()}`, "sqlite"));
+});
+
+describe.skipIf(!reachable)("0003 on an existing PostgreSQL database", () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+  it("keeps each task's run_at as the user's", () => check0003(database.url, "postgres"));
+});

@@ -77,7 +77,7 @@ export async function insertTasks(
     ordinal = Number(next);
   }
   const ordinalValue = d === "postgres" ? "nextval('tasks_ordinal_seq')" : "?";
-  const row = `(?, ?, ?, ?, ?, ?, ?, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${ordinalValue})`;
+  const row = `(?, ?, ?, ?, ?, ?, ?, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${ordinalValue})`;
   const parents = new Set<string>();
   for (const t of tasks) if (t.parentId !== null) parents.add(t.parentId);
 
@@ -102,6 +102,7 @@ export async function insertTasks(
         t.attempt,
         writeJson(t.retry),
         t.runAt === null ? null : new Date(t.runAt),
+        t.runAt === null ? null : new Date(t.runAt),
         t.originalTaskId,
         parents.has(t.id),
         JSON.stringify(t.metadata),
@@ -115,7 +116,7 @@ export async function insertTasks(
     await tx
       .run(
         `INSERT INTO tasks (id, parent_id, root_id, user_id, name, status, priority, dependencies, inputs, params,
-         schemas, result, error, progress, attempt, retry, run_at, original_task_id, has_children, metadata,
+         schemas, result, error, progress, attempt, retry, run_at, user_run_at, original_task_id, has_children, metadata,
          created_at, updated_at, started_at, completed_at, ordinal)
        VALUES ${Array.from({ length: batch.length }, () => row).join(", ")}`,
         params,

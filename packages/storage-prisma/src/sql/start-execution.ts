@@ -116,10 +116,13 @@ export async function startExecution(
         WHERE id IN (${marks(batch.length)}) AND ${unindexed(d, "status")} IN ${statusList(RERUNNABLE)}`,
       [when, ...batch],
     );
-    await tx.run(`UPDATE tasks SET execution_id = ?, cancel_requested = false WHERE id IN (${marks(batch.length)})`, [
-      executionId,
-      ...batch,
-    ]);
+    // Queued afresh: no cancel flag, no checkpoint of a previous run, and the user's run_at
+    // instead of a previous run's retry backoff.
+    await tx.run(
+      `UPDATE tasks SET execution_id = ?, cancel_requested = false, checkpoint = NULL, run_at = user_run_at
+        WHERE id IN (${marks(batch.length)})`,
+      [executionId, ...batch],
+    );
   }
   await tx.run(
     `UPDATE tasks SET unresolved = (

@@ -29,8 +29,9 @@ export async function updateTask(tx: SqlSession, id: string, patch: TaskPatch, n
   if (valid.retry !== undefined) json("retry", valid.retry);
   if (valid.priority !== undefined) set("priority", valid.priority);
   if (valid.runAt !== undefined) {
-    sets.push(`run_at = ${timeParam(d)}`);
-    params.push(valid.runAt === null ? null : new Date(valid.runAt));
+    const runAt = valid.runAt === null ? null : new Date(valid.runAt);
+    sets.push(`run_at = ${timeParam(d)}`, `user_run_at = ${timeParam(d)}`);
+    params.push(runAt, runAt);
   }
   sets.push(`updated_at = ${timeParam(d)}`);
   params.push(now);
