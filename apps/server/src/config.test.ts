@@ -78,4 +78,26 @@ describe("loadConfig", () => {
     expect(shown).not.toContain("hunter2");
     expect(shown).not.toContain("pw@");
   });
+
+  it("blanks credentials and password parameters of the database URL", () => {
+    const redact = (url: string) => redactConfig({ ...DEFAULTS, databaseUrl: url }).databaseUrl as string;
+    for (const url of [
+      "postgres://svc:s3cr3t@db.internal:5432/apflow",
+      "postgres://db.internal/apflow?user=svc&password=s3cr3t&sslmode=require",
+      "postgresql://db.internal/apflow?PWD=s3cr3t",
+      "postgres://db.internal/apflow?pass=s3cr3t",
+      "postgres://s3cr3t@db.internal/apflow",
+    ]) {
+      const shown = redact(url);
+      expect(shown, url).not.toMatch(/s3cr3t|p@ss|w0rd/);
+      expect(shown, url).toContain("db.internal");
+    }
+    expect(redact("postgres://db.internal/apflow?sslmode=require")).toBe(
+      "postgres://db.internal/apflow?sslmode=require",
+    );
+    expect(redact("file:./data/apflow.db")).toBe("file:./data/apflow.db");
+    expect(redact("not a url :: pw@host")).toBe("[set]");
+    // A password with an unencoded "/" defeated the old pattern; it is not shown at all.
+    expect(redact("postgres://svc:p@ss/w0rd@db.internal/apflow")).toBe("[set]");
+  });
 });

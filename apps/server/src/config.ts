@@ -145,13 +145,37 @@ function boolean(name: string, value: string): boolean {
   throw new ConfigError(`${name} must be true or false, got "${value}"`);
 }
 
+const SECRET_PARAMS = new Set(["password", "pass", "pwd"]);
+
+/**
+ * A URL as it may be logged: user name, password and password-like query parameters blanked.
+ * A plain path (`file:` SQLite URLs, bare paths) has none; anything else that does not parse is
+ * shown only as "[set]".
+ */
+export function redactUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return /^[^:@?]*$/.test(raw) ? raw : "[set]";
+  }
+  if (url.protocol === "file:") return raw;
+  if (url.username) url.username = "redacted";
+  if (url.password) url.password = "redacted";
+  for (const key of [...url.searchParams.keys()])
+    if (SECRET_PARAMS.has(key.toLowerCase())) url.searchParams.set(key, "redacted");
+  // An "@" left after the host means a password the parser split elsewhere (an unencoded "/").
+  if (`${url.pathname}${url.search}${url.hash}`.includes("@")) return "[set]";
+  return url.toString();
+}
+
 /** The config as it may be logged: secrets replaced by a marker. */
 export function redactConfig(config: ServerConfig): Record<string, unknown> {
   return {
     ...config,
     jwtSecret: config.jwtSecret ? "[set]" : undefined,
     webhookSecret: config.webhookSecret ? "[set]" : undefined,
-    databaseUrl: config.databaseUrl?.replace(/\/\/[^@/]*@/, "//[credentials]@"),
+    databaseUrl: config.databaseUrl === undefined ? undefined : redactUrl(config.databaseUrl),
     pluginOptions: Object.keys(config.pluginOptions),
   };
 }
