@@ -43,7 +43,7 @@ export function registerConfig(program: Command, ctx: CliContext): void {
       row(
         "command executor",
         shown.commandExecutor.enabled
-          ? `enabled; allow: ${shown.commandExecutor.allow.join(", ") || "(nothing)"}${shown.commandExecutor.allowShell ? "; shell allowed" : ""}`
+          ? `enabled; allow: ${shown.commandExecutor.allow.join(", ") || "(nothing)"}${shellNote(policy)}`
           : 'disabled (APFLOW_COMMAND_ENABLED=1 and APFLOW_COMMAND_ALLOW=..., or "command" in the config file)',
       ),
       ...(shown.pluginCommands.length > 0 ? [row("plugin commands", shown.pluginCommands.join(", "))] : []),
@@ -53,4 +53,13 @@ export function registerConfig(program: Command, ctx: CliContext): void {
     "apflow config show",
     "APFLOW_COMMAND_ENABLED=1 APFLOW_COMMAND_ALLOW=node apflow config show --json",
   ]);
+}
+
+/** The shell runs only with `allowShell` and the shell itself on the allow-list (ext-stdio's rule). */
+function shellNote(policy: { allowShell: boolean; allow: string[]; shellPath: string }): string {
+  if (!policy.allowShell) return "";
+  const base = policy.shellPath.split("/").pop() ?? policy.shellPath;
+  return policy.allow.includes(base) || policy.allow.includes(policy.shellPath)
+    ? `; shell allowed (${policy.shellPath})`
+    : `; allowShell set but ${base} is not on the allow-list, so no shell runs`;
 }
