@@ -599,6 +599,25 @@ describe("Engine", () => {
     ]);
   });
 
+  it("a consumer slower than the tree gets every event once, in order, without unbounded buffering", async () => {
+    const { engine, store } = setup({ concurrency: 64 });
+    const tasks: TaskInput[] = [{ name: "root" }];
+    for (let i = 0; i < 400; i++) tasks.push({ name: `t${i}`, parentId: "root" });
+    const [root] = await engine.createTree(tasks);
+    const rootId = (root as Task).id;
+    const stream = engine.subscribe({ rootId, afterSeq: 0, maxBuffered: 50 });
+    const first = await stream.next();
+    expect(first.value?.type).toBe("task.created");
+    // The whole tree runs (about 800 live events, far past maxBuffered) while nobody reads.
+    await (await engine.execute(rootId)).done;
+    const rest: TaskEvent[] = [];
+    for await (const e of stream) rest.push(e);
+    const seqs = [first.value as TaskEvent, ...rest].map((e) => e.seq);
+    const stored = (await store.readEvents({ rootId, limit: 100_000 })).map((e) => e.seq);
+    expect(seqs).toEqual(stored);
+    expect(rest[rest.length - 1]?.type).toBe("tree.finished");
+  });
+
   it("several independent trees are created in one request", async () => {
     const { engine } = setup();
     const trees = await engine.createTrees([{ name: "r1" }, { name: "r2" }, { name: "c2", parentId: "r2" }]);

@@ -17,9 +17,12 @@ export interface SubscribeQuery {
   /** Also re-read the store this often (events written by other nodes without a shared bus). */
   pollMs?: number;
   signal?: AbortSignal;
+  /** Live events held for a slow consumer before it is switched to reading the store (10,000). */
+  maxBuffered?: number;
 }
 
 const PAGE = 500;
+const MAX_BUFFERED = 10_000;
 
 /**
  * Persisted events after `afterSeq`, then live ones, each exactly once and in order; ends after
@@ -45,11 +48,18 @@ export async function* subscribeEvents(
     wake = null;
     w?.();
   };
+  // A consumer slower than the tree must not hold every event in memory: past this many the
+  // live buffer is dropped and the stream catches up from the store, which has them all.
+  let overflowed = false;
   const unsubscribe = bus.subscribe((e) => {
-    if (matches(e)) {
+    if (!matches(e)) return;
+    if (buffer.length >= (query.maxBuffered ?? MAX_BUFFERED)) {
+      buffer.length = 0;
+      overflowed = true;
+    } else if (!overflowed) {
       buffer.push(e);
-      notify();
     }
+    notify();
   });
   const onAbort = (): void => notify();
   query.signal?.addEventListener("abort", onAbort);
@@ -88,6 +98,10 @@ export async function* subscribeEvents(
     }
     if (yield* readStore()) return;
     while (!query.signal?.aborted) {
+      if (overflowed) {
+        overflowed = false;
+        if (yield* readStore()) return;
+      }
       while (buffer.length > 0) {
         const e = buffer.shift() as TaskEvent;
         if (seen.has(e.seq) || e.seq <= (query.afterSeq ?? 0) || !matches(e)) continue;
