@@ -26,6 +26,11 @@ export interface EngineOptions {
   pollIntervalMs?: number;
   /** How long a cancelled executor may take to return its partial result (default 5 s). */
   cancelGraceMs?: number;
+  /**
+   * Attempts a task without a retry policy gets when its runs keep losing their lease (its node
+   * died or stalled) before it fails with `LEASE_EXPIRED` (default 5).
+   */
+  maxLeaseAttempts?: number;
   /** This engine's identity in leases (default host:pid:random). */
   owner?: string;
   logger?: Logger;
@@ -74,6 +79,7 @@ export class Engine {
   readonly leaseMs: number;
   readonly pollIntervalMs: number;
   readonly cancelGraceMs: number;
+  readonly maxLeaseAttempts: number;
   readonly demo: boolean;
   readonly clock: () => Date;
 
@@ -99,6 +105,7 @@ export class Engine {
     this.leaseMs = positive(options.leaseMs ?? 30_000, "leaseMs");
     this.pollIntervalMs = positive(options.pollIntervalMs ?? 1000, "pollIntervalMs");
     this.cancelGraceMs = options.cancelGraceMs ?? 5000;
+    this.maxLeaseAttempts = positive(options.maxLeaseAttempts ?? 5, "maxLeaseAttempts");
     this.demo = options.demo ?? false;
     this.clock = options.clock ?? (() => new Date());
     if (!this.registry.hasExecutor("aggregate_results")) registerBuiltins(this.registry);
@@ -442,7 +449,7 @@ export class Engine {
 
   private async reclaim(): Promise<void> {
     try {
-      const result = await this.store.reclaimExpired(this.clock());
+      const result = await this.store.reclaimExpired(this.clock(), { maxAttempts: this.maxLeaseAttempts });
       if (result.tasks.length > 0) {
         this.logger.warn({ tasks: result.tasks.map((t) => t.id) }, "reclaimed tasks with expired leases");
       }

@@ -434,6 +434,21 @@ export const storeContractChecks: StoreCheck[] = [
     },
   },
   {
+    name: "reclaim fails a task without a retry policy once it reached maxAttempts",
+    async run(store) {
+      const tasks = await create(store, [{ name: "poison" }]);
+      const id = (tasks.get("poison") as Task).id;
+      const exec = await start(store, id);
+      await claimAll(store, at(0));
+      const first = await store.reclaimExpired(at(LEASE + 1), { maxAttempts: 2 });
+      expect(first.tasks.map((t) => t.status)).toEqual(["pending"]);
+      await claimAll(store, at(LEASE + 2));
+      const second = await store.reclaimExpired(at(2 * LEASE + 3), { maxAttempts: 2 });
+      expect(second.tasks.map((t) => [t.status, t.attempt, t.error?.code])).toEqual([["failed", 2, "LEASE_EXPIRED"]]);
+      expect((await store.getExecution(exec.id))?.status).toBe("failed");
+    },
+  },
+  {
     name: "cancel: a root cancels its tree; running tasks are flagged; idempotent",
     async run(store) {
       const tasks = await create(store, [

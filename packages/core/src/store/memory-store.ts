@@ -37,6 +37,7 @@ import type {
   FinishResult,
   LeaseRef,
   MutationResult,
+  ReclaimOptions,
   RenewResult,
   StartExecutionRequest,
   TaskOutcome,
@@ -378,7 +379,7 @@ export class MemoryStore implements TaskStore {
     return result;
   }
 
-  async reclaimExpired(now = new Date()): Promise<MutationResult<{ tasks: Task[] }>> {
+  async reclaimExpired(now = new Date(), options: ReclaimOptions = {}): Promise<MutationResult<{ tasks: Task[] }>> {
     this.assertOpen();
     const nowMs = now.getTime();
     const at = now.toISOString();
@@ -393,7 +394,8 @@ export class MemoryStore implements TaskStore {
       };
       this.releaseLease(row);
       const { task } = row;
-      const exhausted = task.retry !== null && task.attempt >= task.retry.maxAttempts;
+      const limit = task.retry !== null ? task.retry.maxAttempts : options.maxAttempts;
+      const exhausted = limit !== undefined && task.attempt >= limit;
       if (row.cancelRequested || exhausted) {
         const to = row.cancelRequested ? "cancelled" : "failed";
         transition(task, to, at, { error: row.cancelRequested ? cancelledError() : error });

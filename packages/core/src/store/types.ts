@@ -53,8 +53,13 @@ export interface TaskStore {
   /** Extend leases. Lost tokens and tasks whose cancellation was requested are reported. */
   renewLeases(owner: string, leases: LeaseRef[], leaseMs: number, now?: Date): Promise<RenewResult>;
 
-  /** Return tasks whose lease expired to pending (attempt history keeps the lost attempt). */
-  reclaimExpired(now?: Date): Promise<MutationResult<{ tasks: Task[] }>>;
+  /**
+   * Return tasks whose lease expired to pending (attempt history keeps the lost attempt). A task
+   * fails with `LEASE_EXPIRED` instead when its retry policy has no attempt left or, without a
+   * policy of its own, when it reached `options.maxAttempts` (a task that keeps killing its
+   * worker must not take down every worker in turn).
+   */
+  reclaimExpired(now?: Date, options?: ReclaimOptions): Promise<MutationResult<{ tasks: Task[] }>>;
 
   /**
    * Cancel a task (and, for a root, every non-terminal task of its tree). Pending tasks become
@@ -173,6 +178,11 @@ export interface RenewResult {
   lost: string[];
   /** Tasks still held whose cancellation was requested. */
   cancelRequested: string[];
+}
+
+export interface ReclaimOptions {
+  /** Attempts allowed to a task without a retry policy before a lost lease fails it. */
+  maxAttempts?: number;
 }
 
 export interface CancelOptions {

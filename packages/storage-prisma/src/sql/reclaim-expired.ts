@@ -23,6 +23,7 @@ import { settle, settledFromRow } from "./settle.js";
 export async function reclaimExpired(
   tx: SqlSession,
   now: Date,
+  maxAttempts?: number,
 ): Promise<{ tasks: Task[]; events: NewEvent[]; finished: Execution[] }> {
   const d = tx.dialect;
   const expired = byOrdinal(
@@ -46,7 +47,8 @@ export async function reclaimExpired(
       [now, JSON.stringify(leaseError), row.id, Number(row.attempt)],
     );
     const retry = readJson<JsonValue>(d, row.retry) as RetryPolicy | null;
-    const exhausted = retry !== null && Number(row.attempt) >= retry.maxAttempts;
+    const limit = retry !== null ? retry.maxAttempts : maxAttempts;
+    const exhausted = limit !== undefined && Number(row.attempt) >= limit;
     const cancelRequested = readBool(row.cancel_requested);
     const to = cancelRequested ? "cancelled" : exhausted ? "failed" : "pending";
     const error = to === "cancelled" ? cancelledError() : leaseError;

@@ -20,6 +20,7 @@ import {
   type NewEvent,
   type NewTask,
   NotFoundError,
+  type ReclaimOptions,
   type RenewResult,
   type StartExecutionRequest,
   type Task,
@@ -185,8 +186,8 @@ export class PrismaTaskStore implements TaskStore {
     return renewLeases(this.db, owner, leases, leaseMs, now);
   }
 
-  async reclaimExpired(now = new Date()): Promise<MutationResult<{ tasks: Task[] }>> {
-    const result = await this.mutate((tx) => reclaimExpired(tx, now));
+  async reclaimExpired(now = new Date(), options: ReclaimOptions = {}): Promise<MutationResult<{ tasks: Task[] }>> {
+    const result = await this.mutate((tx) => reclaimExpired(tx, now, options.maxAttempts));
     return { tasks: result.tasks, events: result.events };
   }
 
