@@ -84,7 +84,16 @@ async function execute(
 ): Promise<void> {
   const { task, leaseToken } = claimed;
   const log = rc.logger.child({ taskId: task.id, rootId: task.rootId });
-  const finish = (outcome: TaskOutcome): Promise<void> => write(rc, task.id, leaseToken, outcome, log);
+  // Outcomes go to the store in batches; afterTask hooks run once the outcome is written.
+  const afterWrite = async (written: Task): Promise<void> => {
+    if (written.status !== "pending") {
+      await runAfterTaskHooks(rc.registry, written, written.result, claimed.executionId, log);
+    }
+  };
+  const finish = async (outcome: TaskOutcome): Promise<void> => {
+    const hooked = rc.registry.getHooks("afterTask").length > 0;
+    await rc.finisher.finish({ taskId: task.id, leaseToken, outcome }, hooked ? afterWrite : undefined);
+  };
 
   const found = executorIdOf(task);
   if (found.error) return finish(failed(TaskErrorCode.InvalidInputs, found.error));
@@ -96,7 +105,7 @@ async function execute(
   }
 
   const declared = executor.inputJsonSchema
-    ? declaredProperties(executor.inputJsonSchema)
+    ? executor.inputProperties
     : declaredProperties(task.schemas.inputSchema as JsonObject | undefined);
   let inputs = mergeDependencyResults(task.inputs, claimed.dependencies, declared);
   const demoRun = claimed.demo || rc.demo;
@@ -224,26 +233,6 @@ async function execute(
     return finish(retry ? { status: "failed", error, retryAt: retry.retryAt } : { status: "failed", error });
   }
   await finish({ status: "completed", result });
-
-  async function write(
-    ctxRc: RunContext,
-    taskId: string,
-    token: string,
-    outcome: TaskOutcome,
-    wlog: Logger,
-  ): Promise<void> {
-    const hooked = ctxRc.registry.getHooks("afterTask").length > 0;
-    await ctxRc.finisher.finish(
-      { taskId, leaseToken: token, outcome },
-      hooked
-        ? async (written) => {
-            if (written.status !== "pending") {
-              await runAfterTaskHooks(ctxRc.registry, written, written.result, claimed.executionId, wlog);
-            }
-          }
-        : undefined,
-    );
-  }
 }
 
 /**

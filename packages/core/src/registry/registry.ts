@@ -1,5 +1,5 @@
 import { ApflowError, ErrorCode } from "../errors.js";
-import { compileSchema } from "../schema/schema.js";
+import { compileSchema, declaredProperties } from "../schema/schema.js";
 import type { JsonObject, JsonValue } from "../types.js";
 import type {
   BackoffFunction,
@@ -78,6 +78,7 @@ export class Registry implements RegistryView {
       description: definition.description ?? "",
       tags: definition.tags ?? [],
       inputJsonSchema: input?.json ?? null,
+      inputProperties: declaredProperties(input?.json),
       outputJsonSchema: output?.json ?? null,
     };
     if (input) entry.inputSchema = input.zod;

@@ -59,6 +59,8 @@ export interface RegisteredExecutor extends ExecutorDefinition<JsonObject, JsonV
   description: string;
   tags: string[];
   inputJsonSchema: JsonObject | null;
+  /** The input properties the schema declares (computed once: the engine reads it per task). */
+  inputProperties: string[];
   outputJsonSchema: JsonObject | null;
 }
 
