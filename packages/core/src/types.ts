@@ -1,21 +1,7 @@
 /**
- * Terminology — one vocabulary, used everywhere in the code, the docs and the APIs.
- *
- * - task: one unit of work with inputs, an executor and a status (see `Task`).
- * - tree: the tasks that share one root; parent/child only organises, it never orders.
- * - root: the one task of a tree without a parent; its id identifies the tree (`rootId`).
- * - dependency: an edge "task B needs task A"; required (A must complete) or optional
- *   (A must only be terminal). Dependencies order execution; nothing else does.
- * - executor: the code that runs a task, looked up by id in the registry.
- * - engine: the claim loop that takes ready tasks from a store, runs them through their
- *   executors with limited concurrency, and writes the outcome back.
- * - store: persistence of tasks, dependency edges, executions and events (`TaskStore`).
- *   The store is the queue.
- * - execution: one request to run (part of) a tree; it finishes exactly once.
- * - claim: atomically taking ready tasks out of the store for one owner.
- * - lease: the time-limited right of one owner to finish a claimed task; proven by a token.
- * - event: a persisted, sequenced record of one state change.
- * - node: one process running an engine against a shared store.
+ * Public types of core. The vocabulary they use (task, tree, root, dependency, executor, engine,
+ * store, execution, claim, lease, event, node) is defined once, in docs/architecture.md#terminology;
+ * what the fields and states mean is in docs/semantics.md.
  */
 
 /** JSON values as they travel through inputs, params and results. */
