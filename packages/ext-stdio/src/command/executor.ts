@@ -11,6 +11,7 @@ import { LineSplitter } from "./lines.js";
 import { type CommandPolicy, planCommand, resolveCommandPolicy } from "./policy.js";
 import { ProgressStream } from "./progress.js";
 import { type CommandInputs, commandInputSchema, commandResultSchema } from "./schema.js";
+import { reapOrphanedGroup, recordGroup } from "./orphans.js";
 import { type RunOutcome, runCommand, SpawnError } from "./spawn.js";
 
 export const COMMAND_EXECUTOR_ID = "command";
@@ -60,6 +61,8 @@ export async function executeCommand(
   }
   const inputs = parsed.data;
   const plan = await planCommand(inputs, policy);
+  // A previous run of this task whose process died may have left its program running.
+  await reapOrphanedGroup(ctx.lastCheckpoint, ctx.log);
   ctx.signal.throwIfAborted();
 
   const progress = new ProgressStream(
@@ -89,6 +92,13 @@ export async function executeCommand(
       stdin: inputs.stdin,
       onStdout: (chunk) => outLines.push(chunk),
       onStderr: (chunk) => errLines.push(chunk),
+      onSpawn: (pid) => {
+        const record = recordGroup(pid);
+        if (!record) return;
+        ctx
+          .checkpoint({ ...record })
+          .catch((err) => ctx.log.warn({ err: String(err) }, "command: could not record the process group"));
+      },
     });
   } catch (err) {
     if (err instanceof SpawnError) throw spawnFailure(plan.file, err.errno);

@@ -53,6 +53,8 @@ export interface ProcStat {
   state: string;
   ppid: number;
   pgrp: number;
+  /** When the process started, in clock ticks after boot: with the pid, it names one process. */
+  startTime: number;
 }
 
 /** Parse /proc/<pid>/stat (Linux). Undefined when the process does not exist. */
@@ -66,8 +68,9 @@ export function readProcStat(pid: number): ProcStat | undefined {
   // The command name (field 2) is in parentheses and may itself contain spaces or parentheses.
   const fields = raw.slice(raw.lastIndexOf(")") + 2).split(" ");
   const [state, ppid, pgrp] = fields;
-  if (state === undefined || ppid === undefined || pgrp === undefined) return undefined;
-  return { state, ppid: Number(ppid), pgrp: Number(pgrp) };
+  const startTime = fields[19];
+  if (state === undefined || ppid === undefined || pgrp === undefined || startTime === undefined) return undefined;
+  return { state, ppid: Number(ppid), pgrp: Number(pgrp), startTime: Number(startTime) };
 }
 
 /** Whether one process is running (a zombie counts as gone). */

@@ -13,6 +13,8 @@ export interface RunOptions {
   /** Raw output as it arrives (for line streaming). */
   onStdout?: (chunk: Buffer) => void;
   onStderr?: (chunk: Buffer) => void;
+  /** Called once the program runs, with its pid (which is also its process group id). */
+  onSpawn?: (pid: number) => void;
 }
 
 /** Why the run ended: the program exited by itself, our timeout fired, or the signal aborted. */
@@ -62,6 +64,7 @@ export async function runCommand(plan: SpawnPlan, options: RunOptions): Promise<
   // After a successful start, ChildProcess only emits "error" for failed kill()/send(), which we
   // never call; a listener still keeps a surprise from becoming an uncaught exception.
   child.on("error", () => {});
+  options.onSpawn?.(pid);
   const group = new GroupTerminator(pid, options.killGraceMs);
   let end: RunEnd = "exit";
   let exited = false;
