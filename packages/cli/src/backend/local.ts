@@ -1,4 +1,5 @@
 import {
+  AlreadyExecutingError,
   Engine,
   type ExecutionHandle,
   NotFoundError,
@@ -17,6 +18,7 @@ import type {
   StartedExecution,
   TaskBackend,
 } from "./types.js";
+import { orphanedExecutions } from "./orphans.js";
 import { toTaskQuery } from "./types.js";
 
 export interface LocalBackendOptions {
@@ -117,18 +119,39 @@ export class LocalBackend implements TaskBackend {
   }
 
   async execute(id: string, request: ExecuteRequest): Promise<StartedExecution> {
-    const handle = await this.engine.execute(id, {
-      ...(request.demo ? { demo: true } : {}),
-      ...(request.rerun ? { rerun: request.rerun } : {}),
-    });
+    let handle: ExecutionHandle;
+    try {
+      handle = await this.engine.execute(id, {
+        ...(request.demo ? { demo: true } : {}),
+        ...(request.rerun ? { rerun: request.rerun } : {}),
+      });
+    } catch (err) {
+      if (!(err instanceof AlreadyExecutingError)) throw err;
+      const [resumed] = await this.resumeOrphans((await this.get(id)).rootId);
+      if (!resumed) throw err;
+      return resumed;
+    }
     this.handles.set(handle.execution.id, handle);
     return { executionId: handle.execution.id, rootId: handle.execution.rootId };
   }
 
   async running(id: string): Promise<StartedExecution[]> {
     const task = await this.get(id);
+    const resumed = await this.resumeOrphans(task.rootId);
+    if (resumed.length > 0) return resumed;
     const executions = await this.store.listExecutions({ rootId: task.rootId, status: "running" });
     return executions.map((e) => ({ executionId: e.id, rootId: e.rootId }));
+  }
+
+  /**
+   * Take over the running executions of a tree whose process is gone: this engine claims their
+   * queued tasks, and the tasks the dead process held come back once their leases expire.
+   */
+  private async resumeOrphans(rootId: string): Promise<StartedExecution[]> {
+    const orphans = await orphanedExecutions(this.store, rootId);
+    if (orphans.length === 0) return [];
+    await this.engine.start();
+    return orphans.map((e) => ({ executionId: e.id, rootId: e.rootId, resumed: true }));
   }
 
   follow(
@@ -146,8 +169,15 @@ export class LocalBackend implements TaskBackend {
     });
   }
 
-  wait(execution: StartedExecution): Promise<TreeOutcome> {
-    return this.handles.get(execution.executionId)?.done ?? this.engine.wait(execution.executionId);
+  async wait(execution: StartedExecution): Promise<TreeOutcome> {
+    // The engine's timers do not hold the process; the CLI waiting for an outcome must, or a tree
+    // with nothing running right now (leases to expire, a backoff) would end the process early.
+    const keepAlive = setInterval(() => {}, 60_000);
+    try {
+      return await (this.handles.get(execution.executionId)?.done ?? this.engine.wait(execution.executionId));
+    } finally {
+      clearInterval(keepAlive);
+    }
   }
 
   async close(): Promise<void> {

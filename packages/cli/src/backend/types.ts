@@ -45,6 +45,8 @@ export interface ExecuteRequest {
 export interface StartedExecution {
   executionId: string;
   rootId: string;
+  /** Local mode: the execution's process was gone and this process took it over. */
+  resumed?: boolean;
 }
 
 export interface CancelSummary {

@@ -33,6 +33,8 @@ export function runCli(args: string[], options: CliOptions): Promise<CliResult> 
 export interface RunningCli {
   /** Output so far. */
   stdout(): string;
+  /** Error output so far. */
+  stderr(): string;
   /** Send a signal to the CLI process (SIGINT is what Ctrl-C sends). */
   kill(signal: NodeJS.Signals): void;
   done: Promise<CliResult>;
@@ -66,6 +68,7 @@ export function spawnCli(args: string[], options: CliOptions): RunningCli {
   child.stdin.end(options.input ?? "");
   return {
     stdout: () => stdout,
+    stderr: () => stderr,
     kill: (signal) => child.kill(signal),
     done: new Promise((done, fail) => {
       child.on("error", fail);

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { TaskBackend } from "../../backend/types.js";
+import type { StartedExecution, TaskBackend } from "../../backend/types.js";
 import type { CliContext } from "../../context.js";
 
 /**
@@ -21,4 +21,9 @@ export function withBackend<O, A extends unknown[]>(
       await backend.close();
     }
   };
+}
+
+/** What the CLI says when it took over an execution whose process was gone. */
+export function resumedNote(execution: StartedExecution): string {
+  return `resuming execution ${execution.executionId}: the process running it is gone (its running tasks restart once their leases expire)`;
 }

@@ -4,7 +4,7 @@ import { ExitCode } from "../../errors.js";
 import { followExecutions } from "../../execution.js";
 import { renderTree } from "../../render/tree.js";
 import { examples } from "../options.js";
-import { withBackend } from "./shared.js";
+import { resumedNote, withBackend } from "./shared.js";
 
 export function registerTaskWatch(tasks: Command, ctx: CliContext): void {
   const watch = tasks
@@ -17,6 +17,7 @@ export function registerTaskWatch(tasks: Command, ctx: CliContext): void {
   watch.action(
     withBackend(ctx, async (backend, opts: { json?: boolean }, command, id: string) => {
       const running = await backend.running(id);
+      for (const r of running) if (r.resumed) ctx.err(resumedNote(r));
       if (running.length === 0) {
         const tree = await backend.tree(id);
         const root = tree.find((t) => t.parentId === null);

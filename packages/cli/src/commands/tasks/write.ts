@@ -6,7 +6,7 @@ import { followExecutions } from "../../execution.js";
 import { parseJsonObject, readTasksInput } from "../../input.js";
 import { renderTree } from "../../render/tree.js";
 import { concurrencyOption, examples, jsonOption } from "../options.js";
-import { withBackend } from "./shared.js";
+import { resumedNote, withBackend } from "./shared.js";
 
 interface Json {
   json?: boolean;
@@ -53,6 +53,7 @@ export function registerTaskWrites(tasks: Command, ctx: CliContext): void {
         ...(opts.demo ? { demo: true } : {}),
         rerun: opts.all ? "all" : "failed",
       });
+      if (started.resumed) ctx.err(resumedNote(started));
       ctx.exitCode = await followExecutions(ctx, backend, [started], {
         json: opts.json ?? false,
         palette: ctx.palette(command),
