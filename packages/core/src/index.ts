@@ -33,3 +33,15 @@ export { mergeDependencyResults } from "./engine/merge.js";
 export { planRetry, backoffDelay, type RetryDecision } from "./engine/retry.js";
 export { aggregateResults } from "./executors/aggregate.js";
 export { registerBuiltins } from "./executors/builtins.js";
+export {
+  type ScheduleTrigger,
+  type ScheduleTiming,
+  type CatchUp,
+  type DueFirings,
+  type DueOptions,
+  scheduleTriggerSchema,
+  scheduleTimingSchema,
+  parseScheduleTiming,
+  nextFireAfter,
+  dueFirings,
+} from "./schedule/trigger.js";
