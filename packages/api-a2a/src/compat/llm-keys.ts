@@ -69,7 +69,9 @@ export class LlmKeyVault {
   has(user: string, provider?: unknown): boolean {
     const own = this.keys.get(user);
     if (!own) return false;
-    return provider === undefined || provider === null || provider === "" ? own.size > 0 : own.has(providerName(provider));
+    return provider === undefined || provider === null || provider === ""
+      ? own.size > 0
+      : own.has(providerName(provider));
   }
 
   /** Providers with a key, each masked (the original's `{provider: "***"}`). */

@@ -39,16 +39,14 @@ export interface CompatCall {
 
 export type Handler = (params: unknown, call: CompatCall, deps: CompatDeps) => Promise<unknown>;
 
-const idList = z
-  .union([z.array(S.taskIdParams.shape.taskId).max(1000), z.string().max(100_000)])
-  .transform((v) =>
-    typeof v === "string"
-      ? v
-          .split(",")
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : v,
-  );
+const idList = z.union([z.array(S.taskIdParams.shape.taskId).max(1000), z.string().max(100_000)]).transform((v) =>
+  typeof v === "string"
+    ? v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : v,
+);
 
 const webhookConfig = S.webhookSchema.extend({
   method: z
@@ -147,7 +145,10 @@ function creationItems(params: unknown, principal: Principal): unknown[] {
   if (Array.isArray(params)) items = params;
   else if (isObject(params) && Array.isArray(params.tasks) && params.name === undefined) items = params.tasks;
   else if (isObject(params)) items = [params];
-  else throw new ValidationError([{ path: "params", code: "invalid_type", message: "params must be a task or an array of tasks" }]);
+  else
+    throw new ValidationError([
+      { path: "params", code: "invalid_type", message: "params must be a task or an array of tasks" },
+    ]);
   if (items.length === 0) {
     throw new ValidationError([{ path: "params", code: "too_small", message: "the tasks array cannot be empty" }]);
   }
@@ -240,7 +241,9 @@ async function cancelOne(
     return {
       task_id: id,
       status: cancelled ? "cancelled" : task.status,
-      message: cancelled ? `cancelled ${done.cancelled.length + done.running.length} task(s)` : `task is ${task.status}`,
+      message: cancelled
+        ? `cancelled ${done.cancelled.length + done.running.length} task(s)`
+        : `task is ${task.status}`,
       force,
       cancelled_task_ids: [...done.cancelled, ...done.running],
     };
@@ -273,7 +276,9 @@ export const TASK_METHODS: Record<string, Handler> = {
     const p = read(S.treeParams, params);
     const id = p.taskId ?? p.rootId;
     if (!id) {
-      throw new ValidationError([{ path: "params.task_id", code: "required", message: "task_id or root_id is required" }]);
+      throw new ValidationError([
+        { path: "params.task_id", code: "required", message: "task_id or root_id is required" },
+      ]);
     }
     const tasks = await service.tree(call.principal, id);
     return nodeOut(tasks, (tasks[0] as Task).rootId);
@@ -281,7 +286,9 @@ export const TASK_METHODS: Record<string, Handler> = {
 
   "tasks.update": async (params, call, { service }) => {
     if (isObject(params)) {
-      const refused = Object.keys(params).filter((k) => (k in REFUSED_UPDATES ? true : originalName("task", k) in REFUSED_UPDATES));
+      const refused = Object.keys(params).filter((k) =>
+        k in REFUSED_UPDATES ? true : originalName("task", k) in REFUSED_UPDATES,
+      );
       const issues = refused.map((k) => ({
         path: `params.${k}`,
         code: "not_updatable",
@@ -289,7 +296,10 @@ export const TASK_METHODS: Record<string, Handler> = {
       }));
       if (issues.length > 0) throw new ValidationError(issues);
     }
-    const raw = isObject(params) && isObject(params.schemas) ? { ...params, schemas: renameIn("schemas", params.schemas) } : params;
+    const raw =
+      isObject(params) && isObject(params.schemas)
+        ? { ...params, schemas: renameIn("schemas", params.schemas) }
+        : params;
     const { taskId, ...patch } = read(S.updateParams, raw);
     return taskOut(await service.update(call.principal, taskId, defined(patch) as TaskPatch));
   },
@@ -310,7 +320,9 @@ export const TASK_METHODS: Record<string, Handler> = {
     const p = read(S.childrenParams, params);
     const id = p.parentId ?? p.taskId;
     if (!id) {
-      throw new ValidationError([{ path: "params.parent_id", code: "required", message: "parent_id or task_id is required" }]);
+      throw new ValidationError([
+        { path: "params.parent_id", code: "required", message: "parent_id or task_id is required" },
+      ]);
     }
     return (await service.children(call.principal, id)).map(taskOut);
   },
@@ -345,7 +357,9 @@ export const TASK_METHODS: Record<string, Handler> = {
       taskId = (await service.create(call.principal, read(S.createParams, { tasks }).tasks, { single: true })).rootId;
     }
     if (!taskId) {
-      throw new ValidationError([{ path: "params.task_id", code: "required", message: "task_id or a tasks array is required" }]);
+      throw new ValidationError([
+        { path: "params.task_id", code: "required", message: "task_id or a tasks array is required" },
+      ]);
     }
     let originalTaskId: string | undefined;
     if (p.copy_execution) {

@@ -71,30 +71,29 @@ export function compatSurface(deps: CompatSurfaceDeps, options: CompatOptions = 
   };
 
   const routes = new Hono<AppEnv>();
-  const serve = (table: Record<string, Handler>, what: string) =>
-    async (c: Context<AppEnv>) => {
-      let id: RpcId = null;
-      const log = c.get("log");
-      try {
-        const body = parseBody(await c.req.text());
-        id = idOf(body);
-        const request = readEnvelope(body);
-        const handler = table[request.method];
-        if (!handler) {
-          throw new ApflowError(ErrorCode.MethodNotFound, `method not found: ${request.method} (not a ${what} method)`, {
-            method: request.method,
-          });
-        }
-        const call: CompatCall = { principal: c.get("principal"), secrets: c.get("secrets"), log };
-        const result = await handler(request.params, call, methods);
-        if (isCompatStream(result)) return compatSseResponse(result, id);
-        return c.json({ jsonrpc: "2.0", id, result: result ?? null });
-      } catch (err) {
-        if (isServerFault(err)) log.error({ err: describe(err) }, "compat method failed");
-        const error = compatError(err);
-        return c.json({ jsonrpc: "2.0", id, error }, httpStatusOf(error.code) as 400);
+  const serve = (table: Record<string, Handler>, what: string) => async (c: Context<AppEnv>) => {
+    let id: RpcId = null;
+    const log = c.get("log");
+    try {
+      const body = parseBody(await c.req.text());
+      id = idOf(body);
+      const request = readEnvelope(body);
+      const handler = table[request.method];
+      if (!handler) {
+        throw new ApflowError(ErrorCode.MethodNotFound, `method not found: ${request.method} (not a ${what} method)`, {
+          method: request.method,
+        });
       }
-    };
+      const call: CompatCall = { principal: c.get("principal"), secrets: c.get("secrets"), log };
+      const result = await handler(request.params, call, methods);
+      if (isCompatStream(result)) return compatSseResponse(result, id);
+      return c.json({ jsonrpc: "2.0", id, result: result ?? null });
+    } catch (err) {
+      if (isServerFault(err)) log.error({ err: describe(err) }, "compat method failed");
+      const error = compatError(err);
+      return c.json({ jsonrpc: "2.0", id, error }, httpStatusOf(error.code) as 400);
+    }
+  };
   routes.post("/tasks", serve(TASK_METHODS, "task"));
   routes.post("/system", serve(SYSTEM_METHODS, "system"));
 
