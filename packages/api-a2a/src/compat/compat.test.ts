@@ -4,7 +4,13 @@ import { createToken } from "../auth/token.js";
 import type { ServerHandle } from "../server.js";
 import { listen, testApp } from "../testing/fixtures.js";
 import type { AppOptions } from "../types.js";
-import { WebappClient, type WebappEvent, WebappRpcError, type WebappTask } from "./webapp-client.js";
+import {
+  type NewWebappTask,
+  WebappClient,
+  type WebappEvent,
+  WebappRpcError,
+  type WebappTask,
+} from "./webapp-client.js";
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
@@ -31,7 +37,7 @@ async function stopAll() {
 }
 
 /** What the web app's create page sends: ids it made up, snake_case, `schemas.method` as executor. */
-function webappTree(prefix: string): WebappTask[] {
+function webappTree(prefix: string): NewWebappTask[] {
   return [
     {
       id: `${prefix}-root`,
@@ -517,6 +523,13 @@ describe("/compat request checks", () => {
     expect(put.message).toContain("POST");
     const empty = await rpcError(client.rpc("/tasks", "tasks.create", []));
     expect(empty.code).toBe(-32602);
+    const note = await fetch(`${r.base}/tasks`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", method: "tasks.update", params: { task_id: "v1", name: "noted" } }),
+    });
+    expect(note.status).toBe(204);
+    expect((await client.getTask("v1")).name).toBe("noted");
     const garbage = await fetch(`${r.base}/tasks`, { method: "POST", body: "{not json" });
     expect(garbage.status).toBe(400);
     expect(((await garbage.json()) as { error: { code: number } }).error.code).toBe(-32700);

@@ -73,11 +73,13 @@ export function compatSurface(deps: CompatSurfaceDeps, options: CompatOptions = 
   const routes = new Hono<AppEnv>();
   const serve = (table: Record<string, Handler>, what: string) => async (c: Context<AppEnv>) => {
     let id: RpcId = null;
+    let notification = false;
     const log = c.get("log");
     try {
       const body = parseBody(await c.req.text());
       id = idOf(body);
       const request = readEnvelope(body);
+      notification = request.notification;
       const handler = table[request.method];
       if (!handler) {
         throw new ApflowError(ErrorCode.MethodNotFound, `method not found: ${request.method} (not a ${what} method)`, {
@@ -86,10 +88,19 @@ export function compatSurface(deps: CompatSurfaceDeps, options: CompatOptions = 
       }
       const call: CompatCall = { principal: c.get("principal"), secrets: c.get("secrets"), log };
       const result = await handler(request.params, call, methods);
+      if (request.notification) {
+        // JSON-RPC 2.0: a notification (no id) gets no answer; what it started keeps running.
+        if (isCompatStream(result)) {
+          result.abort.abort();
+          await result.events.return(undefined);
+        }
+        return c.body(null, 204);
+      }
       if (isCompatStream(result)) return compatSseResponse(result, id);
       return c.json({ jsonrpc: "2.0", id, result: result ?? null });
     } catch (err) {
       if (isServerFault(err)) log.error({ err: describe(err) }, "compat method failed");
+      if (notification) return c.body(null, 204);
       const error = compatError(err);
       return c.json({ jsonrpc: "2.0", id, error }, httpStatusOf(error.code) as 400);
     }

@@ -28,6 +28,8 @@ export interface WebappTask {
   [key: string]: unknown;
 }
 
+export type NewWebappTask = Omit<WebappTask, "id"> & { id?: string };
+
 export interface WebappEvent {
   type: string;
   task_id?: string;
@@ -91,7 +93,8 @@ export class WebappClient {
     return data.result as T;
   }
 
-  createTasks(tasks: WebappTask[] | WebappTask) {
+  /** The module types items as its `Task` (id required); its create page always fills ids, scripts may not. */
+  createTasks(tasks: NewWebappTask[] | NewWebappTask) {
     const taskArray = Array.isArray(tasks) ? tasks : [tasks];
     return this.rpc<{ status: string; root_task_id: string; progress: number; task_count: number }>(
       "/tasks",
