@@ -42,7 +42,7 @@ function webappTree(prefix: string): NewWebappTask[] {
     {
       id: `${prefix}-root`,
       name: `${prefix} root`,
-      schemas: { method: "aggregate_results" },
+      schemas: { method: "aggregate_results_executor" },
       dependencies: [
         { id: `${prefix}-a`, required: true },
         { id: `${prefix}-b`, required: true },
@@ -133,6 +133,7 @@ describe("the original web app's API module against /compat (auth off)", () => {
     const root = await client.getTask("w1-root");
     expectTaskFields(root);
     expect(root).toMatchObject({ id: "w1-root", name: "w1 root", parent_id: null, has_children: true, error: null });
+    // The original's executor id names our counterpart.
     expect(root.schemas).toEqual({ method: "aggregate_results" });
     expect(root.dependencies).toEqual([
       { id: "w1-a", required: true },

@@ -54,6 +54,11 @@ describe("the rename table", () => {
       parentId: "r",
       schemas: { inputSchema: { type: "object" } },
     });
+    expect(taskIn({ name: "s", schemas: { method: "system_info_executor" } })).toEqual({
+      name: "s",
+      schemas: { method: "system_info" },
+    });
+    expect(taskIn({ name: "s", schemas: { method: "my_own" } })).toEqual({ name: "s", schemas: { method: "my_own" } });
     const out = taskOut(task({}));
     expect(out).toMatchObject({
       id: "t",

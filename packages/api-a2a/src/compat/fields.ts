@@ -43,6 +43,18 @@ export const RENAMES = {
     error_message: "reason",
     run_at: "runAt",
   },
+  /**
+   * Executor ids in a task's `schemas.method` (the original's way of naming the executor): the
+   * original's built-ins that have a counterpart here. Inputs may still differ (see the guide).
+   */
+  executors: {
+    system_info_executor: "system_info",
+    aggregate_results_executor: "aggregate_results",
+    command_executor: "command",
+    llm_executor: "llm",
+    crewai_executor: "crew",
+    generate_executor: "generate_tree",
+  },
   /** Event types of `tasks.execute` streams (the original's on the left). */
   events: {
     task_created: "task.created",
@@ -63,6 +75,7 @@ const REVERSE: { [S in Section]: Record<string, string> } = {
   task: invert(RENAMES.task),
   schemas: invert(RENAMES.schemas),
   params: invert(RENAMES.params),
+  executors: invert(RENAMES.executors),
   events: invert(RENAMES.events),
 };
 
@@ -109,7 +122,9 @@ export function taskIn(item: unknown): unknown {
   const task = renameIn("task", item as Record<string, unknown>);
   const schemas = task.schemas;
   if (schemas && typeof schemas === "object" && !Array.isArray(schemas)) {
-    task.schemas = renameIn("schemas", schemas as Record<string, unknown>);
+    const ours = renameIn("schemas", schemas as Record<string, unknown>);
+    if (typeof ours.method === "string") ours.method = ourName("executors", ours.method);
+    task.schemas = ours;
   }
   return task;
 }
