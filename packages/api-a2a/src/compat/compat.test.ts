@@ -172,6 +172,9 @@ describe("the original web app's API module against /compat (auth off)", () => {
     expect(list.find((t) => t.id === "w1-root")?.has_children).toBe(true);
     const all = await client.listTasks({ root_only: false, limit: 1000 });
     expect(all).toHaveLength(4);
+    // A Python script's None: an absent parameter, as the original read it.
+    const nulls = await client.rpc<WebappTask[]>("/tasks", "tasks.list", { status: null, user_id: null, limit: null });
+    expect(nulls.map((t) => t.id)).toEqual([single.root_task_id, "w1-root"]);
     const pending = await client.listTasks({ status: "pending" });
     expect(pending).toHaveLength(2);
 

@@ -102,6 +102,8 @@ const REFUSED_UPDATES: Record<string, string> = {
   dependencies: "dependencies cannot change after creation; copy the tree instead",
 };
 
+const KEEP_NULL = new Set(["runAt", "retry"]);
+
 /**
  * Params from the original's names to ours (the rename table), validated by `schema`. Issues
  * name the parameter as the caller spelled it.
@@ -111,7 +113,12 @@ function read<T extends z.ZodType>(schema: T, raw: unknown): z.output<T> {
   if (typeof params !== "object" || Array.isArray(params)) {
     throw new ValidationError([{ path: "params", code: "invalid_type", message: "params must be an object" }]);
   }
-  const given = params as Record<string, unknown>;
+  // The original read params with `.get()`: a null is an absent parameter (except where null means "clear").
+  const given = Object.fromEntries(
+    Object.entries(params as Record<string, unknown>).filter(
+      ([k, v]) => v !== null || KEEP_NULL.has(ourName("params", k)),
+    ),
+  );
   const named = renameIn("params", given);
   if (named.taskId === undefined && typeof named.id === "string") named.taskId = named.id;
   const parsed = schema.safeParse(named);
