@@ -317,6 +317,9 @@ describe("the original web app's API module against /compat (auth off)", () => {
     expect(unknown.code).toBe(-32601);
     const systemOnTasks = await rpcError(client.rpc("/tasks", "system.health", {}));
     expect(systemOnTasks.code).toBe(-32601);
+    expect(systemOnTasks.message).toBe("method not found: system.health is served at /compat/system");
+    const generate = await rpcError(client.rpc("/tasks", "tasks.generate", { requirement: "x" }));
+    expect(generate.message).toContain("call it on /tasks");
   });
 
   it("LLM keys: set, status, used by executions, never stored, deleted", async () => {

@@ -71,7 +71,7 @@ export function compatSurface(deps: CompatSurfaceDeps, options: CompatOptions = 
   };
 
   const routes = new Hono<AppEnv>();
-  const serve = (table: Record<string, Handler>, what: string) => async (c: Context<AppEnv>) => {
+  const serve = (table: Record<string, Handler>, what: "task" | "system") => async (c: Context<AppEnv>) => {
     let id: RpcId = null;
     let notification = false;
     const log = c.get("log");
@@ -82,7 +82,7 @@ export function compatSurface(deps: CompatSurfaceDeps, options: CompatOptions = 
       notification = request.notification;
       const handler = table[request.method];
       if (!handler) {
-        throw new ApflowError(ErrorCode.MethodNotFound, `method not found: ${request.method} (not a ${what} method)`, {
+        throw new ApflowError(ErrorCode.MethodNotFound, notHere(request.method, what, path), {
           method: request.method,
         });
       }
@@ -132,6 +132,14 @@ export function compatSurface(deps: CompatSurfaceDeps, options: CompatOptions = 
     card,
     routes,
   };
+}
+
+/** Why a method is not answered here, and where it is when it exists elsewhere. */
+function notHere(method: string, what: "task" | "system", path: string): string {
+  if (what === "task" && method in SYSTEM_METHODS) return `method not found: ${method} is served at ${path}/system`;
+  if (what === "system" && method in TASK_METHODS) return `method not found: ${method} is served at ${path}/tasks`;
+  if (method === "tasks.generate") return "method not found: tasks.generate is not on this surface; call it on /tasks";
+  return `method not found: ${method}`;
 }
 
 /** Our error with `data` as one readable line (what failed, where), the original's way. */
