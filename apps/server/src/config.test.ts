@@ -37,6 +37,15 @@ describe("loadConfig", () => {
     expect(loadConfig({ DATABASE_URL: "file:b", APFLOW_DATABASE_URL: "file:a" }).databaseUrl).toBe("file:a");
   });
 
+  it("reads the compatibility surface settings", () => {
+    expect(loadConfig({})).toMatchObject({ compat: true, compatPath: "/compat", compatStoredLlmKeys: true });
+    expect(
+      loadConfig({ APFLOW_COMPAT: "off", APFLOW_COMPAT_PATH: "/python", APFLOW_COMPAT_LLM_KEYS: "false" }),
+    ).toMatchObject({ compat: false, compatPath: "/python", compatStoredLlmKeys: false });
+    expect(() => loadConfig({ APFLOW_COMPAT_PATH: "python/" })).toThrow(/APFLOW_COMPAT_PATH/);
+    expect(() => loadConfig({ APFLOW_COMPAT: "maybe" })).toThrow(/APFLOW_COMPAT/);
+  });
+
   it("reads the required JWT issuer and audience", () => {
     expect(loadConfig({ APFLOW_JWT_ISSUER: "https://idp.test", APFLOW_JWT_AUDIENCE: "apflow" })).toMatchObject({
       jwtIssuer: "https://idp.test",

@@ -31,6 +31,12 @@ export interface ServerConfig {
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
   /** How long running tasks may finish on shutdown before they are handed back. */
   shutdownGraceMs: number;
+  /** Serve the Python original's API (`APFLOW_COMPAT`, default on). */
+  compat: boolean;
+  /** Where (`APFLOW_COMPAT_PATH`, default `/compat`). */
+  compatPath: string;
+  /** Whether its `config.llm_key.*` may hold per-user LLM keys in memory (`APFLOW_COMPAT_LLM_KEYS`). */
+  compatStoredLlmKeys: boolean;
 }
 
 export const DEFAULTS: ServerConfig = {
@@ -55,6 +61,9 @@ export const DEFAULTS: ServerConfig = {
   publicUrl: undefined,
   logLevel: "info",
   shutdownGraceMs: 10_000,
+  compat: true,
+  compatPath: "/compat",
+  compatStoredLlmKeys: true,
 };
 
 const LOG_LEVELS = new Set(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
@@ -113,6 +122,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   }
   const grace = str("APFLOW_SHUTDOWN_GRACE_MS");
   if (grace !== undefined) config.shutdownGraceMs = integer("APFLOW_SHUTDOWN_GRACE_MS", grace, 0, 3_600_000);
+  const compat = str("APFLOW_COMPAT");
+  if (compat !== undefined) config.compat = boolean("APFLOW_COMPAT", compat);
+  config.compatPath = str("APFLOW_COMPAT_PATH") ?? config.compatPath;
+  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(config.compatPath))
+    throw new ConfigError(`APFLOW_COMPAT_PATH must look like /compat, got "${config.compatPath}"`);
+  const storedKeys = str("APFLOW_COMPAT_LLM_KEYS");
+  if (storedKeys !== undefined) config.compatStoredLlmKeys = boolean("APFLOW_COMPAT_LLM_KEYS", storedKeys);
   if (config.jwtSecret && config.jwksUrl) throw new ConfigError("set APFLOW_JWT_SECRET or APFLOW_JWKS_URL, not both");
   return config;
 }

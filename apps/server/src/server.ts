@@ -53,6 +53,7 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
       webhookAllowHosts: config.webhookAllowHosts,
       ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
       ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+      compat: config.compat ? { path: config.compatPath, storedLlmKeys: config.compatStoredLlmKeys } : false,
     });
     http = await startServer({ app, port: config.port, host: config.host });
     logger.info({ url: http.url, auth: Boolean(config.jwtSecret || config.jwksUrl) }, "listening");

@@ -6,6 +6,7 @@ import { requestId } from "hono/request-id";
 import type { MethodCaller } from "./a2a/handler.js";
 import { a2aRoutes } from "./a2a/route.js";
 import { createVerifier } from "./auth/verifier.js";
+import { compatSurface } from "./compat/route.js";
 import { authMiddleware } from "./auth/middleware.js";
 import type { AppEnv } from "./env.js";
 import { toRpcError } from "./errors.js";
@@ -48,9 +49,28 @@ export function createApp(options: AppOptions): ApflowApp {
   const webhooks = new WebhookDispatcher(options.webhooks ?? {}, logger.child({ component: "webhooks" }), outbound);
   const verifier = createVerifier(options.auth);
 
+  const compat =
+    options.compat === false
+      ? null
+      : compatSurface(
+          {
+            service,
+            webhooks,
+            name,
+            version,
+            startedAt,
+            publicUrl: options.publicUrl,
+            auth: verifier !== null,
+            corsOrigins: options.corsOrigins,
+          },
+          options.compat,
+        );
+
   const app = new Hono<AppEnv>();
   app.use(requestId());
   app.use(requestLog(logger));
+  // The original's web app sends credentials: its surface allows them (before the app's CORS).
+  if (compat?.cors) app.use(`${compat.path}/*`, compat.cors);
   if (options.corsOrigins && options.corsOrigins.length > 0) {
     app.use(
       cors({
@@ -79,6 +99,8 @@ export function createApp(options: AppOptions): ApflowApp {
   );
   // Failed logins are limited per IP before auth; everything else per user (or IP) after it.
   if (options.rateLimit && verifier) app.use(authFailureLimit(options.rateLimit, clientIp));
+  // The compat agent card is public like ours (registered before auth).
+  if (compat) for (const path of compat.cardPaths) app.get(path, compat.card);
   app.use(authMiddleware(verifier));
   if (options.rateLimit) app.use(rateLimit(options.rateLimit, clientIp));
   app.use(llmKeys());
@@ -131,6 +153,8 @@ export function createApp(options: AppOptions): ApflowApp {
       outbound,
     }),
   );
+
+  if (compat) app.route(compat.path, compat.routes);
 
   app.notFound((c) =>
     c.json({ error: { code: ErrorCode.MethodNotFound, message: `not found: ${c.req.method} ${c.req.path}` } }, 404),

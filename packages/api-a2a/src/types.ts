@@ -1,4 +1,5 @@
 import type { Engine, Logger, Registry, TaskStore } from "@aipartnerupflow/core";
+import type { CompatOptions } from "./compat/route.js";
 
 /** Who is calling. With auth off every caller is the anonymous administrator. */
 export interface Principal {
@@ -61,6 +62,11 @@ export interface AppOptions {
   webhookAllowHosts?: string[];
   /** The URL clients use to reach this server (agent card); derived from the request otherwise. */
   publicUrl?: string;
+  /**
+   * The Python original's API at `/compat` (`false`: not served). On by default; `path` moves
+   * it, `storedLlmKeys: false` refuses `config.llm_key.*`.
+   */
+  compat?: false | CompatOptions;
   /** Agent name and version shown in the agent card and health. */
   name?: string;
   version?: string;
