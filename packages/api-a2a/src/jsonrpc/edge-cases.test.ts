@@ -65,7 +65,10 @@ describe("a streaming call inside a batch", () => {
       { jsonrpc: "2.0", id: 78, method: "tasks.get", params: { taskId: rootId } },
     ]);
     expect(res.status).toBe(200);
-    expect(res.body[0]).toMatchObject({ id: 77, error: { code: -32600, message: "streams are not allowed in a batch" } });
+    expect(res.body[0]).toMatchObject({
+      id: 77,
+      error: { code: -32600, message: "streams are not allowed in a batch" },
+    });
     expect(res.body[1].result.status).toBe("pending");
     // An execution would exist by now: the old path created it before answering the batch.
     const detail = await post({ jsonrpc: "2.0", id: 2, method: "tasks.detail", params: { taskId: rootId } });
@@ -128,9 +131,10 @@ describe(`a ${DEPTH}-deep parent chain`, () => {
       extensions: [],
       referenceTaskIds: [],
     };
-    const err = await client
-      .sendMessage({ tenant: "", message, configuration: undefined, metadata: undefined })
-      .then(() => null, (e: unknown) => e as Error);
+    const err = await client.sendMessage({ tenant: "", message, configuration: undefined, metadata: undefined }).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
     expect(err?.message).toMatch(/flat/);
     expect(err?.message).not.toMatch(/internal/i);
     const flat = await client.sendMessage({
