@@ -121,6 +121,7 @@ export function finalMessage(
 /** The extra A2A-only state kept beside our tasks (history of messages, the client's contextId). */
 export interface A2aOverlay {
   contextId?: string;
+  artifacts?: Artifact[];
   history?: Message[];
   statusMessage?: Message;
 }

@@ -52,6 +52,8 @@ export class EngineA2aTaskStore implements A2aTaskStore {
     if (!root) return;
     const history = task.history.length > MAX_HISTORY ? task.history.slice(-MAX_HISTORY) : task.history;
     const overlay: A2aOverlay & { state?: number } = { contextId: task.contextId, history };
+    // Artifacts a stream published before its final update (the tree's answer) until it ends.
+    if (this.live.has(task.id) && task.artifacts.length > 0) overlay.artifacts = task.artifacts;
     if (task.status) overlay.state = task.status.state;
     if (task.status?.message) overlay.statusMessage = task.status.message;
     if (task.status && TERMINAL_A2A_STATES.has(task.status.state)) this.live.delete(task.id);
@@ -83,6 +85,8 @@ export class EngineA2aTaskStore implements A2aTaskStore {
         : toA2aState((await this.service.treeState(root)).state);
     const view: A2aOverlay = { ...overlay };
     if (overlay?.state !== a2aState) delete view.statusMessage;
+    if (this.live.has(root.id) && overlay?.artifacts)
+      return { ...toA2aTask(root, a2aState, view), artifacts: overlay.artifacts };
     const tree =
       withArtifacts && TERMINAL_A2A_STATES.has(a2aState) ? await this.service.tree(principal, root.id) : undefined;
     return toA2aTask(root, a2aState, view, tree);
