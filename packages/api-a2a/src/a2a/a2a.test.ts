@@ -167,7 +167,7 @@ describe("A2A cancel answers with the cancelled task", () => {
   it("CancelTask (v1.0) of a tree whose stream is open", async () => {
     const stream = client.sendMessageStream(message(slowTree("streamed")));
     const first = await stream.next();
-    const rootId = (first.value?.payload?.value as A2aTask).id;
+    const rootId = (first.value?.payload?.value as A2aTask | undefined)?.id as string;
     const cancelled = await client.cancelTask({ tenant: "", id: rootId, metadata: undefined });
     expect(cancelled.status?.state).toBe(TaskState.TASK_STATE_CANCELED);
     const rest: StreamResponse[] = [];

@@ -5,6 +5,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { ServerHandle } from "../server.js";
+import { createToken } from "../auth/token.js";
 import { listen, rpc, smallTree, testApp } from "../testing/fixtures.js";
 import { RESOURCE_PAGE_SIZE } from "./server.js";
 
@@ -238,5 +239,56 @@ describe("MCP resources over Streamable HTTP", () => {
       body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
     });
     expect(unknown.status).toBe(404);
+  });
+});
+
+describe("MCP sessions with auth on", () => {
+  const secret = "mcp-session-secret-0123456789abcdef";
+  const { app, engine } = testApp({ auth: { jwtSecret: secret } });
+  let server: ServerHandle;
+  beforeAll(async () => {
+    server = await listen(app);
+  });
+  afterAll(async () => {
+    await engine.stop({ graceMs: 0 });
+    await server.close();
+  });
+
+  it("answer only the user who opened them; another user's requests see no such session", async () => {
+    const alice = await createToken({ secret, sub: "alice" });
+    const bob = await createToken({ secret, sub: "bob" });
+    const client = new Client({ name: "alice", version: "1.0.0" });
+    const transport = new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), {
+      requestInit: { headers: { authorization: `Bearer ${alice}` } },
+    });
+    await client.connect(transport);
+    try {
+      const sessionId = transport.sessionId as string;
+      expect(sessionId).toBeTruthy();
+      const created = await client.callTool({
+        name: "create_tasks",
+        arguments: { tasks: [{ name: "alice-task", params: { executorId: "echo" } }] },
+      });
+      const rootId = (created.structuredContent as { rootId: string }).rootId;
+      const asBob = await fetch(`${server.url}/mcp`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          authorization: `Bearer ${bob}`,
+          "mcp-session-id": sessionId,
+        },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 2,
+          method: "resources/subscribe",
+          params: { uri: `task://${rootId}` },
+        }),
+      });
+      expect(asBob.status).toBe(404);
+      await client.subscribeResource({ uri: `task://${rootId}` });
+    } finally {
+      await client.close();
+    }
   });
 });

@@ -49,8 +49,10 @@ export function mcpRoutes(deps: McpRouteDeps): Hono<AppEnv> {
     sessions.delete(id);
     void session.server.close().catch(() => undefined);
   };
+  let lastSweep = Date.now();
   const sweep = (): void => {
     const now = Date.now();
+    lastSweep = now;
     for (const [id, s] of sessions) if (now - s.lastUsed > idleMs) close(id);
     while (sessions.size >= maxSessions) {
       const oldest = sessions.keys().next().value;
@@ -72,6 +74,7 @@ export function mcpRoutes(deps: McpRouteDeps): Hono<AppEnv> {
     });
 
   app.all("/mcp", async (c) => {
+    if (Date.now() - lastSweep > 60_000) sweep();
     const sessionId = c.req.header(SESSION_HEADER);
     if (sessionId !== undefined) {
       const session = sessions.get(sessionId);
