@@ -259,7 +259,7 @@ describe("MCP sessions with auth on", () => {
     const bob = await createToken({ secret, sub: "bob" });
     const client = new Client({ name: "alice", version: "1.0.0" });
     const transport = new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), {
-      requestInit: { headers: { authorization: `Bearer ${alice}` } },
+      requestInit: { headers: { authorization: `Bearer ${alice}`, "x-llm-api-key": "anthropic:sk-test" } },
     });
     await client.connect(transport);
     try {
@@ -287,6 +287,17 @@ describe("MCP sessions with auth on", () => {
       });
       expect(asBob.status).toBe(404);
       await client.subscribeResource({ uri: `task://${rootId}` });
+      // Each request's LLM key reaches its executors, in a session too.
+      const secretTree = await client.callTool({
+        name: "create_tasks",
+        arguments: { tasks: [{ name: "keys", params: { executorId: "secret_echo" } }] },
+      });
+      const ran = await client.callTool({
+        name: "execute_task",
+        arguments: { taskId: (secretTree.structuredContent as { rootId: string }).rootId },
+      });
+      const tasks = (ran.structuredContent as { tasks: Array<{ result: { secrets: string[] } }> }).tasks;
+      expect(tasks[0]?.result.secrets).toEqual(["llm:anthropic"]);
     } finally {
       await client.close();
     }
