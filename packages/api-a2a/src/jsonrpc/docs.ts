@@ -28,14 +28,14 @@ fetch("openapi.json", { headers: { accept: "application/json" } })
     const schemaOf = (ref) => doc.components.schemas[ref.split("/").pop()];
     const show = (s) => "<pre>" + esc(JSON.stringify(s, null, 2)) + "</pre>";
     for (const e of envs) {
-      html += "<h3 id="" + esc(e.title) + ""><code>" + esc(e.title) + "</code></h3><p>" + esc(e.description) + "</p>" +
+      html += '<h3 id="' + esc(e.title) + '"><code>' + esc(e.title) + "</code></h3><p>" + esc(e.description) + "</p>" +
         "<h4>params</h4>" + show(schemaOf(e.properties.params.$ref));
       if (e["x-result"]) html += "<h4>result</h4>" + show(schemaOf(e["x-result"].$ref));
     }
     html += "<h2>Shared schemas</h2>";
     for (const [name, s] of Object.entries(doc.components.schemas)) {
       if (/_(params|result)$/.test(name)) continue;
-      html += "<h3 id="" + esc(name) + ""><code>" + esc(name) + "</code></h3>" + show(s);
+      html += '<h3 id="' + esc(name) + '"><code>' + esc(name) + "</code></h3>" + show(s);
     }
     document.getElementById("out").innerHTML = html;
   })

@@ -99,6 +99,40 @@ describe("the OpenAPI document", () => {
     expect(page).toContain("result");
   });
 
+  it("/docs renders every method with its params, result and errors from the served document", async () => {
+    const page = await (await fetch(`${server.url}/docs`)).text();
+    const script = page.split("<script>")[1]?.split("</script>")[0] as string;
+    const out = { innerHTML: "", textContent: "" };
+    const served = doc;
+    const fakeFetch = async (url: string) => {
+      expect(url).toBe("openapi.json");
+      return { ok: true, json: async () => served };
+    };
+    // The page's own script, run against the served document (no browser on CI).
+    await new Promise<void>((resolve, reject) => {
+      const target = {
+        getElementById: () =>
+          new Proxy(out, {
+            set(o, key, value) {
+              (o as Record<string | symbol, unknown>)[key] = value;
+              resolve();
+              return true;
+            },
+          }),
+      };
+      try {
+        new Function("fetch", "document", script)(fakeFetch, target);
+      } catch (err) {
+        reject(err);
+      }
+    });
+    expect(out.textContent).toBe("");
+    for (const m of METHODS) expect(out.innerHTML).toContain(`<h3 id="${m.name}"><code>${m.name}</code>`);
+    expect(out.innerHTML.match(/<h4>result<\/h4>/g)).toHaveLength(METHODS.length);
+    expect(out.innerHTML).toContain("-32001 task not found");
+    expect(out.innerHTML).toContain('<h3 id="Task">');
+  });
+
   it("describes what every method really answers (checked on a real server)", { timeout: 60_000 }, async () => {
     const created = await call("tasks.create", { tasks: smallTree("doc") });
     const rootId = created.rootId as string;
