@@ -9,16 +9,18 @@ import { createVerifier } from "./auth/verifier.js";
 import { compatSurface } from "./compat/route.js";
 import { authMiddleware } from "./auth/middleware.js";
 import type { AppEnv } from "./env.js";
-import { toRpcError } from "./errors.js";
+import { httpStatusOf, toRpcError } from "./errors.js";
 import { DOCS_HTML } from "./jsonrpc/docs.js";
 import { openApiDocument } from "./jsonrpc/openapi.js";
 import { isEventStream } from "./jsonrpc/context.js";
+import { nestsDeeperThan, stringifyJson } from "./jsonrpc/json.js";
 import { invokeMethod } from "./jsonrpc/methods.js";
 import { type ContextFactory, describe, jsonRpcRoutes } from "./jsonrpc/route.js";
 import { OutboundGuard } from "./jsonrpc/outbound.js";
 import { WebhookDispatcher } from "./jsonrpc/webhook.js";
 import { mcpRoutes } from "./mcp/route.js";
 import { bodyLimit } from "./middleware/body-limit.js";
+import { hostCheck } from "./middleware/host-check.js";
 import { llmKeys } from "./middleware/llm-keys.js";
 import { authFailureLimit, rateLimit } from "./middleware/rate-limit.js";
 import { requestLog } from "./middleware/request-log.js";
@@ -28,11 +30,14 @@ import { VERSION } from "./version.js";
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
+/** How deeply a result of another operation may nest inside an A2A message (the SDK converts it recursively). */
+const A2A_MAX_RESULT_DEPTH = 1000;
+
 /** A Hono app with extra handles the server needs (webhook drain on shutdown). */
 export type ApflowApp = Hono<AppEnv> & { readonly apflow: { service: TaskService; webhooks: WebhookDispatcher } };
 
 /**
- * The HTTP surface of SPEC §8: A2A (`/a2a`, `/`, the agent card), the JSON-RPC task API
+ * The HTTP surface: A2A (`/a2a`, `/`, the agent card), the JSON-RPC task API
  * (`/tasks`), MCP (`/mcp`), `/health`, `/openapi.json` and `/docs`, behind request ids, access
  * logs, CORS, body limit, auth and rate limiting.
  */
@@ -69,6 +74,7 @@ export function createApp(options: AppOptions): ApflowApp {
   const app = new Hono<AppEnv>();
   app.use(requestId());
   app.use(requestLog(logger));
+  app.use(hostCheck({ allowedHosts: options.allowedHosts ?? [], corsOrigins: options.corsOrigins ?? [] }));
   // The original's web app sends credentials: its surface allows them (before the app's CORS).
   if (compat?.cors) app.use(`${compat.path}/*`, compat.cors);
   if (options.corsOrigins && options.corsOrigins.length > 0) {
@@ -126,20 +132,33 @@ export function createApp(options: AppOptions): ApflowApp {
       method,
       params,
       makeContext({ principal, secrets, lastEventId: undefined, log: logger }),
+      { refuseStream: "stream: true is not available through metadata.method; use SendStreamingMessage" },
     );
     if (isEventStream(result)) {
       result.abort.abort();
       await result.events.return(undefined);
+      throw new ApflowError(ErrorCode.InvalidRequest, "a stream is not available through metadata.method");
+    }
+    if (nestsDeeperThan(result, A2A_MAX_RESULT_DEPTH)) {
       throw new ApflowError(
         ErrorCode.InvalidParams,
-        "stream: true is not available through metadata.method; use SendStreamingMessage",
+        `the result of ${method} nests deeper than ${A2A_MAX_RESULT_DEPTH} levels, more than an A2A message carries; ask for a flat form (tasks.tree with format: "flat") or use POST /tasks`,
+        {
+          errors: [
+            {
+              path: "params",
+              code: "result_too_deep",
+              message: `result nests deeper than ${A2A_MAX_RESULT_DEPTH} levels`,
+            },
+          ],
+        },
       );
     }
-    return JSON.parse(JSON.stringify(result ?? null)) as JsonValue;
+    return JSON.parse(stringifyJson(result ?? null)) as JsonValue;
   };
 
   app.route("/", jsonRpcRoutes(makeContext));
-  app.route("/", mcpRoutes({ service, name, version }));
+  app.route("/", mcpRoutes({ service, name, version, startedAt }));
   app.route(
     "/",
     a2aRoutes({
@@ -162,7 +181,8 @@ export function createApp(options: AppOptions): ApflowApp {
   app.onError((err, c) => {
     const log = c.get("log") ?? logger;
     log.error({ err: describe(err) }, "unhandled error");
-    return c.json({ jsonrpc: "2.0", id: null, error: toRpcError(err) }, 500);
+    const rpc = toRpcError(err);
+    return c.json({ jsonrpc: "2.0", id: null, error: rpc }, httpStatusOf(rpc.code) as 500);
   });
 
   return Object.assign(app, { apflow: { service, webhooks } });

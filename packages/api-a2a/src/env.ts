@@ -11,3 +11,14 @@ export interface AppEnv {
     log: Logger;
   };
 }
+
+/** The environment variable apps read `allowedHosts` from (comma-separated `name` or `name:port`). */
+export const ALLOWED_HOSTS_ENV = "APFLOW_ALLOWED_HOSTS";
+
+/** `APFLOW_ALLOWED_HOSTS="api.example.com, api.example.com:8443"` → the list `createApp` takes. */
+export function parseAllowedHosts(value: string | undefined): string[] {
+  return (value ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}

@@ -10,10 +10,22 @@ export { parseLlmKeyHeader } from "./middleware/llm-keys.js";
 export { signBody, SIGNATURE_HEADER } from "./jsonrpc/webhook.js";
 export { METHODS } from "./jsonrpc/methods.js";
 export { openApiDocument } from "./jsonrpc/openapi.js";
-export { TaskService } from "./service/task-service.js";
 export { compatSurface, DEFAULT_COMPAT_PATH, type CompatOptions } from "./compat/route.js";
 export { RENAMES as COMPAT_RENAMES } from "./compat/fields.js";
 export { LlmKeyVault } from "./compat/llm-keys.js";
+export {
+  TaskService,
+  type CreateResult,
+  type EngineInfo,
+  type ExecuteRequest,
+  type ExecutorInfo,
+  type FollowQuery,
+  type RunningStatus,
+  type TaskDetail,
+  type TreeState,
+} from "./service/task-service.js";
+export { ALLOWED_HOSTS_ENV, parseAllowedHosts } from "./env.js";
+export type { MethodDefinition, McpToolSpec } from "./jsonrpc/methods.js";
 export { ApflowClient, ApflowRpcError, type ApflowClientOptions } from "./client/client.js";
 export type { Principal, AppOptions, AuthOptions, RateLimitOptions, WebhookOptions } from "./types.js";
 export { VERSION } from "./version.js";

@@ -53,6 +53,13 @@ export interface AppOptions {
   rateLimit?: RateLimitOptions;
   /** Origins allowed by CORS; no CORS headers when omitted. */
   corsOrigins?: string[];
+  /**
+   * Host names (`name` or `name:port`) clients use to reach this server besides loopback names
+   * (`APFLOW_ALLOWED_HOSTS`). Requests whose `Host` or `Origin` names another host are refused
+   * with 403 (DNS rebinding protection): always when names are listed, and on connections to a
+   * loopback address when none are. `["*"]` turns the check off.
+   */
+  allowedHosts?: string[];
   webhooks?: WebhookOptions;
   /**
    * Hosts (`name`, `name:port`, `[v6]:port`) that webhooks and A2A push notifications may reach

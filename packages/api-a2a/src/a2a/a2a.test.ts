@@ -143,6 +143,129 @@ describe("A2A v1.0 through the SDK client", () => {
   });
 });
 
+describe("A2A cancel answers with the cancelled task", () => {
+  const slowTree = (name: string) => ({ tasks: [{ name, params: { executorId: "wait" } }] });
+
+  it("CancelTask (v1.0) of a tree sent without blocking", async () => {
+    for (let i = 0; i < 3; i++) {
+      const sent = (await client.sendMessage({
+        ...message(slowTree(`nb-${i}`)),
+        configuration: {
+          acceptedOutputModes: [],
+          taskPushNotificationConfig: undefined,
+          historyLength: undefined,
+          returnImmediately: true,
+        },
+      })) as A2aTask;
+      const cancelled = await client.cancelTask({ tenant: "", id: sent.id, metadata: undefined });
+      expect(cancelled.id).toBe(sent.id);
+      expect(cancelled.status?.state).toBe(TaskState.TASK_STATE_CANCELED);
+      expect((await engine.store.getTask(sent.id))?.status).toBe("cancelled");
+    }
+  });
+
+  it("CancelTask (v1.0) of a tree whose stream is open", async () => {
+    const stream = client.sendMessageStream(message(slowTree("streamed")));
+    const first = await stream.next();
+    const rootId = (first.value?.payload?.value as A2aTask | undefined)?.id as string;
+    const cancelled = await client.cancelTask({ tenant: "", id: rootId, metadata: undefined });
+    expect(cancelled.status?.state).toBe(TaskState.TASK_STATE_CANCELED);
+    const rest: StreamResponse[] = [];
+    for await (const r of stream) rest.push(r);
+    const last = rest.at(-1)?.payload;
+    expect(last?.$case === "statusUpdate" && last.value.status?.state).toBe(TaskState.TASK_STATE_CANCELED);
+    // Asking again answers the same cancelled task.
+    const again = await client.cancelTask({ tenant: "", id: rootId, metadata: undefined });
+    expect(again.status?.state).toBe(TaskState.TASK_STATE_CANCELED);
+  });
+
+  it("tasks/cancel (v0.3) of a tree sent without blocking and of one streaming", async () => {
+    for (let i = 0; i < 3; i++) {
+      const sent = await json(
+        legacy("message/send", {
+          message: {
+            kind: "message",
+            messageId: crypto.randomUUID(),
+            role: "user",
+            parts: [{ kind: "data", data: slowTree(`l-nb-${i}`) }],
+          },
+          configuration: { blocking: false },
+        }),
+      );
+      expect(sent.result.kind).toBe("task");
+      const cancelled = await json(legacy("tasks/cancel", { id: sent.result.id }));
+      expect(cancelled.error).toBeUndefined();
+      expect(cancelled.result.id).toBe(sent.result.id);
+      expect(cancelled.result.status.state).toBe("canceled");
+    }
+    const res = await legacy("message/stream", {
+      message: {
+        kind: "message",
+        messageId: crypto.randomUUID(),
+        role: "user",
+        parts: [{ kind: "data", data: slowTree("l-stream") }],
+      },
+    });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const chunk = new TextDecoder().decode((await reader.read()).value);
+    const rootId = JSON.parse(
+      chunk
+        .split("\n")
+        .find((l) => l.startsWith("data: "))
+        ?.slice(6) ?? "{}",
+    ).result.id;
+    const cancelled = await json(legacy("tasks/cancel", { id: rootId }));
+    expect(cancelled.result.status.state).toBe("canceled");
+    await reader.cancel();
+  });
+});
+
+describe("A2A blocking SendMessage carries the tree's answer", () => {
+  it("a completed tree: the root's result as an artifact", async () => {
+    const tree = [{ name: "answer", params: { executorId: "echo" }, inputs: { answer: 42, unit: "things" } }];
+    const result = (await client.sendMessage(message({ tasks: tree }))) as A2aTask;
+    expect(result.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    const artifact = result.artifacts.find((a) => a.artifactId === "result");
+    const part = artifact?.parts[0]?.content;
+    expect(part?.$case === "data" && part.value).toEqual({ answer: 42, unit: "things" });
+    expect(result.artifacts.map((a) => a.artifactId)).toContain("tree-result");
+    // GetTask answers the same artifacts.
+    const got = await client.getTask({ tenant: "", id: result.id });
+    expect(got.artifacts.map((a) => a.artifactId)).toEqual(result.artifacts.map((a) => a.artifactId));
+  });
+
+  it("a failed tree: its error in the status message", async () => {
+    const result = (await client.sendMessage(
+      message({ tasks: [{ name: "fails", params: { executorId: "boom" } }] }),
+    )) as A2aTask;
+    expect(result.status?.state).toBe(TaskState.TASK_STATE_FAILED);
+    const parts = result.status?.message?.parts ?? [];
+    const text = parts.find((p) => p.content?.$case === "text")?.content?.value as string;
+    expect(text).toContain("BOOM");
+    expect(text).toContain("exploded on purpose");
+    const data = parts.find((p) => p.content?.$case === "data")?.content?.value as { error?: { code: string } };
+    expect(data.error?.code).toBe("BOOM");
+    expect(result.artifacts.find((a) => a.artifactId === "result")).toBeUndefined();
+  });
+
+  it("v0.3 message/send carries the same", async () => {
+    const sent = await json(
+      legacy("message/send", {
+        message: {
+          kind: "message",
+          messageId: crypto.randomUUID(),
+          role: "user",
+          parts: [
+            { kind: "data", data: { tasks: [{ name: "v03", params: { executorId: "echo" }, inputs: { v: 3 } }] } },
+          ],
+        },
+      }),
+    );
+    const artifact = sent.result.artifacts.find((a: { artifactId: string }) => a.artifactId === "result");
+    expect(artifact.parts[0].data).toEqual({ v: 3 });
+  });
+});
+
 describe("A2A v0.3 method names (raw requests)", () => {
   const v03Message = (data: unknown) => ({
     message: { kind: "message", messageId: crypto.randomUUID(), role: "user", parts: [{ kind: "data", data }] },

@@ -2,7 +2,7 @@ import { AlreadyExecutingError, type TaskEvent } from "@aipartnerupflow/core";
 import { TaskState } from "@a2a-js/sdk";
 import { AgentEvent, type AgentExecutor, type ExecutionEventBus, type RequestContext } from "@a2a-js/sdk/server";
 import type { TaskService } from "../service/task-service.js";
-import { agentMessage, dataPart, toA2aTask, toStatusUpdate } from "./mapping.js";
+import { agentMessage, artifactUpdate, dataPart, finishedArtifacts, toA2aTask, toStatusUpdate } from "./mapping.js";
 import { type MessagePlan, PLAN_KEY } from "./plan.js";
 import type { EngineA2aTaskStore } from "./task-store.js";
 import { principalOf, secretsOf, signalOf } from "./user.js";
@@ -40,7 +40,7 @@ export class EngineAgentExecutor implements AgentExecutor {
       // Already running (started elsewhere): follow that execution instead.
       const running = await this.service.latestExecution(rootId);
       if (!running) throw err;
-      events = this.service.engine.subscribe({ executionId: running.id, rootId, afterSeq: 0, ...follow });
+      events = this.service.follow(principal, { executionId: running.id, rootId, afterSeq: 0, ...follow });
     }
     const root = await this.service.get(principal, rootId);
     this.taskStore.beginLive(rootId);
@@ -50,12 +50,23 @@ export class EngineAgentExecutor implements AgentExecutor {
       ),
     );
     for await (const event of events) {
+      if (event.type === "tree.finished") {
+        // The answer travels before the final update: the root's result and every task's outcome
+        // as artifacts (a blocking SendMessage returns them), a failed tree's error in the message.
+        const tree = await this.service.tree(principal, rootId);
+        for (const artifact of finishedArtifacts(tree)) {
+          bus.publish(AgentEvent.artifactUpdate(artifactUpdate(rootId, rc.contextId, artifact)));
+        }
+        const finalRoot = tree.find((t) => t.id === rootId);
+        bus.publish(AgentEvent.statusUpdate(toStatusUpdate(event, rootId, rc.contextId, finalRoot)));
+        continue;
+      }
       bus.publish(AgentEvent.statusUpdate(toStatusUpdate(event, rootId, rc.contextId)));
     }
   }
 
-  async cancelTask(taskId: string, _bus: ExecutionEventBus): Promise<void> {
-    // The running stream publishes the final `canceled` update when the tree settles.
-    await this.service.engine.cancel(taskId, "cancelled through A2A");
+  async cancelTask(_taskId: string, _bus: ExecutionEventBus): Promise<void> {
+    // Cancelling goes through ApflowRequestHandler.cancelTask, which knows the caller and waits
+    // for the tree to settle; the running stream then publishes the final `canceled` update.
   }
 }

@@ -77,25 +77,34 @@ export class ApflowRequestHandler extends DefaultRequestHandler {
     yield* super.sendMessageStream(params, context);
   }
 
+  /**
+   * Cancel the tree and answer with it cancelled. The state is decided by the store, never by the
+   * view a stream of this tree may still be replaying (which lags behind the engine): a tree that
+   * finished before the request is not cancelable; any other ends cancelled once it settled.
+   */
   override async cancelTask(params: CancelTaskRequest, context: ServerCallContext): Promise<A2aTask> {
     const { service, taskStore } = this.deps;
-    const task = await taskStore.load(params.id, context);
-    if (!task) throw new TaskNotFoundError(`Task not found: ${params.id}`);
-    const state = task.status?.state;
-    if (state === TaskState.TASK_STATE_CANCELED) return task;
-    if (state !== undefined && TERMINAL_A2A_STATES.has(state))
-      throw new TaskNotCancelableError(`Task not cancelable: ${params.id}`);
+    const principal = principalOf(context);
+    const root = await service.findRoot(principal, params.id);
+    if (!root) throw new TaskNotFoundError(`Task not found: ${params.id}`);
+    const before = (await service.treeState(root)).state;
+    if (before === "completed" || before === "failed") {
+      throw new TaskNotCancelableError(`Task not cancelable: ${params.id} already ${before}`);
+    }
     try {
-      await service.cancel(principalOf(context), params.id, "cancelled through A2A");
-      const execution = await service.latestExecution(params.id);
-      if (execution?.status === "running") await service.engine.wait(execution.id);
+      if (before !== "cancelled") await service.cancel(principal, params.id, "cancelled through A2A");
+      await service.settle(principal, params.id);
     } catch (err) {
       throw toA2aError(err);
     }
+    taskStore.endLive(params.id);
     const latest = await taskStore.load(params.id, context);
     if (!latest) throw new TaskNotFoundError(`Task not found: ${params.id}`);
-    if (latest.status?.state !== TaskState.TASK_STATE_CANCELED)
-      throw new TaskNotCancelableError(`Task not cancelable: ${params.id}`);
+    const state = latest.status?.state;
+    if (state !== TaskState.TASK_STATE_CANCELED) {
+      // It finished on its own while the cancel was on its way: say so.
+      throw new TaskNotCancelableError(`Task not cancelable: ${params.id} finished before it could be cancelled`);
+    }
     return latest;
   }
 
@@ -116,7 +125,7 @@ export class ApflowRequestHandler extends DefaultRequestHandler {
     const execution = await service.latestExecution(params.id);
     if (execution?.status !== "running") return;
     const signal = signalOf(context);
-    const events = service.engine.subscribe({
+    const events = service.follow(principalOf(context), {
       executionId: execution.id,
       rootId: execution.rootId,
       afterSeq: 0,

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Task, TaskEvent } from "@aipartnerupflow/core";
 import {
   type Artifact,
+  type TaskArtifactUpdateEvent,
   type Message,
   type Part,
   Role,
@@ -11,7 +12,7 @@ import {
 } from "@a2a-js/sdk";
 import type { TreeState } from "../service/task-service.js";
 
-/** SPEC §8.1: pending→submitted, in_progress→working, completed, failed, cancelled→canceled. */
+/** pending→submitted, in_progress→working, completed, failed, cancelled→canceled. */
 export function toA2aState(state: TreeState | Task["status"]): TaskState {
   switch (state) {
     case "pending":
@@ -79,9 +80,48 @@ export function outcomeArtifact(tree: Task[]): Artifact {
   };
 }
 
+/** The root's result as the tree's answer: a data part (wrapped as `{result}` when not an object). */
+export function resultArtifact(root: Task): Artifact {
+  const value = root.result;
+  return {
+    artifactId: "result",
+    name: "result",
+    description: "the result of the tree's root task",
+    parts: [dataPart(value !== null && typeof value === "object" && !Array.isArray(value) ? value : { result: value })],
+    metadata: undefined,
+    extensions: [],
+  };
+}
+
+/** What a finished tree carries: the root's result (when it completed), then every task's outcome. */
+export function finishedArtifacts(tree: Task[]): Artifact[] {
+  const root = tree.find((t) => t.parentId === null) ?? tree[0];
+  const out: Artifact[] = [];
+  if (root && root.status === "completed") out.push(resultArtifact(root));
+  out.push(outcomeArtifact(tree));
+  return out;
+}
+
+/**
+ * The closing status message of a finished tree: its state in words and, for a tree that did
+ * not complete, the root's error (text and data) so a client sees why without reading artifacts.
+ */
+export function finalMessage(
+  rootId: string,
+  contextId: string,
+  state: string,
+  root: Task | undefined,
+  extra: Record<string, unknown> = {},
+): Message {
+  const error = root && root.status !== "completed" ? root.error : null;
+  const text = error ? `tree ${state}: ${error.code}: ${error.message}` : `tree ${state}`;
+  return agentMessage(rootId, contextId, [textPart(text), dataPart({ ...extra, ...(error ? { error } : {}) })]);
+}
+
 /** The extra A2A-only state kept beside our tasks (history of messages, the client's contextId). */
 export interface A2aOverlay {
   contextId?: string;
+  artifacts?: Artifact[];
   history?: Message[];
   statusMessage?: Message;
 }
@@ -89,15 +129,19 @@ export interface A2aOverlay {
 /** A root task (the tree) as an A2A task. */
 export function toA2aTask(root: Task, state: TaskState, overlay: A2aOverlay | undefined, tree?: Task[]): A2aTask {
   const contextId = overlay?.contextId ?? root.rootId;
+  // A failed or cancelled tree says why even when the message that said it is gone (a restart).
+  const message =
+    overlay?.statusMessage ??
+    (TERMINAL_A2A_STATES.has(state) && root.error ? finalMessage(root.id, contextId, root.status, root) : undefined);
   return {
     id: root.id,
     contextId,
     status: {
       state,
-      message: overlay?.statusMessage,
+      message,
       timestamp: root.completedAt ?? root.startedAt ?? root.updatedAt,
     },
-    artifacts: tree ? [outcomeArtifact(tree)] : [],
+    artifacts: tree ? finishedArtifacts(tree) : [],
     history: overlay?.history ?? [],
     metadata: { rootId: root.rootId, name: root.name, userId: root.userId, createdAt: root.createdAt },
   };
@@ -108,7 +152,12 @@ export function toA2aTask(root: Task, state: TaskState, overlay: A2aOverlay | un
  * which carries the tree's outcome state and a closing message. The event rides in `metadata.event`
  * (not in a message, so the task's history does not grow with every event).
  */
-export function toStatusUpdate(event: TaskEvent, rootId: string, contextId: string): TaskStatusUpdateEvent {
+export function toStatusUpdate(
+  event: TaskEvent,
+  rootId: string,
+  contextId: string,
+  root?: Task,
+): TaskStatusUpdateEvent {
   const state = event.type === "tree.finished" ? toA2aState(event.status) : TaskState.TASK_STATE_WORKING;
   return {
     taskId: rootId,
@@ -116,11 +165,14 @@ export function toStatusUpdate(event: TaskEvent, rootId: string, contextId: stri
     status: {
       state,
       message:
-        event.type === "tree.finished"
-          ? agentMessage(rootId, contextId, [textPart(`tree ${event.status}`), dataPart({ event })])
-          : undefined,
+        event.type === "tree.finished" ? finalMessage(rootId, contextId, event.status, root, { event }) : undefined,
       timestamp: event.at,
     },
     metadata: { event },
   };
+}
+
+/** An artifact as a whole (not a chunk) for a task's stream. */
+export function artifactUpdate(rootId: string, contextId: string, artifact: Artifact): TaskArtifactUpdateEvent {
+  return { taskId: rootId, contextId, artifact, append: false, lastChunk: true, metadata: undefined };
 }

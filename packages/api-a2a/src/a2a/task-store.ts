@@ -1,8 +1,8 @@
 import type { Task } from "@aipartnerupflow/core";
 import type { ListTasksRequest, ListTasksResponse, Task as A2aTask } from "@a2a-js/sdk";
 import type { ServerCallContext, TaskStore as A2aTaskStore } from "@a2a-js/sdk/server";
-import { canAccess } from "../service/access.js";
 import type { TaskService } from "../service/task-service.js";
+import type { Principal } from "../types.js";
 import { type A2aOverlay, TERMINAL_A2A_STATES, toA2aState, toA2aTask } from "./mapping.js";
 import { principalOf } from "./user.js";
 
@@ -11,7 +11,7 @@ const MAX_HISTORY = 50;
 
 /**
  * The SDK's task store over ours: an A2A task is a tree (id = root id) and its state is the
- * tree's (SPEC §8.1). What A2A keeps beyond our model (message history, the client's contextId)
+ * tree's. What A2A keeps beyond our model (message history, the client's contextId)
  * lives in a bounded in-memory overlay; after a restart those fall back to empty / the root id.
  */
 export class EngineA2aTaskStore implements A2aTaskStore {
@@ -36,17 +36,24 @@ export class EngineA2aTaskStore implements A2aTaskStore {
     setTimeout(() => this.live.delete(rootId), maxMs).unref();
   }
 
+  /** The tree settled (cancelled and waited for): its view follows the store again. */
+  endLive(rootId: string): void {
+    this.live.delete(rootId);
+  }
+
   async load(taskId: string, context: ServerCallContext): Promise<A2aTask | undefined> {
-    const root = await this.service.store.getTask(taskId);
-    if (!root || root.parentId !== null || !canAccess(principalOf(context), root)) return undefined;
-    return this.toA2a(root);
+    const principal = principalOf(context);
+    const root = await this.service.findRoot(principal, taskId);
+    return root ? this.toA2a(principal, root) : undefined;
   }
 
   async save(task: A2aTask, context: ServerCallContext): Promise<void> {
-    const root = await this.service.store.getTask(task.id);
-    if (!root || !canAccess(principalOf(context), root)) return;
+    const root = await this.service.findRoot(principalOf(context), task.id);
+    if (!root) return;
     const history = task.history.length > MAX_HISTORY ? task.history.slice(-MAX_HISTORY) : task.history;
     const overlay: A2aOverlay & { state?: number } = { contextId: task.contextId, history };
+    // Artifacts a stream published before its final update (the tree's answer) until it ends.
+    if (this.live.has(task.id) && task.artifacts.length > 0) overlay.artifacts = task.artifacts;
     if (task.status) overlay.state = task.status.state;
     if (task.status?.message) overlay.statusMessage = task.status.message;
     if (task.status && TERMINAL_A2A_STATES.has(task.status.state)) this.live.delete(task.id);
@@ -60,7 +67,7 @@ export class EngineA2aTaskStore implements A2aTaskStore {
     const page = await this.service.list(principal, { rootsOnly: true, limit: pageSize, offset, order: "-createdAt" });
     const tasks: A2aTask[] = [];
     for (const root of page.tasks) {
-      const task = await this.toA2a(root, params.includeArtifacts === true);
+      const task = await this.toA2a(principal, root, params.includeArtifacts === true);
       if (params.contextId && task.contextId !== params.contextId) continue;
       if (params.status && task.status?.state !== params.status) continue;
       if (params.statusTimestampAfter && (task.status?.timestamp ?? "") <= params.statusTimestampAfter) continue;
@@ -70,7 +77,7 @@ export class EngineA2aTaskStore implements A2aTaskStore {
     return { tasks, nextPageToken: next < page.total ? String(next) : "", pageSize, totalSize: page.total };
   }
 
-  private async toA2a(root: Task, withArtifacts = true): Promise<A2aTask> {
+  private async toA2a(principal: Principal, root: Task, withArtifacts = true): Promise<A2aTask> {
     const overlay = this.overlays.get(root.id);
     const a2aState =
       this.live.has(root.id) && overlay?.state !== undefined
@@ -78,8 +85,10 @@ export class EngineA2aTaskStore implements A2aTaskStore {
         : toA2aState((await this.service.treeState(root)).state);
     const view: A2aOverlay = { ...overlay };
     if (overlay?.state !== a2aState) delete view.statusMessage;
+    if (this.live.has(root.id) && overlay?.artifacts)
+      return { ...toA2aTask(root, a2aState, view), artifacts: overlay.artifacts };
     const tree =
-      withArtifacts && TERMINAL_A2A_STATES.has(a2aState) ? await this.service.store.getTree(root.rootId) : undefined;
+      withArtifacts && TERMINAL_A2A_STATES.has(a2aState) ? await this.service.tree(principal, root.id) : undefined;
     return toA2aTask(root, a2aState, view, tree);
   }
 

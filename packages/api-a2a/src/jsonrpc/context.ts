@@ -7,7 +7,8 @@ import type { WebhookDispatcher } from "./webhook.js";
 export interface MethodContext {
   principal: Principal;
   service: TaskService;
-  webhooks: WebhookDispatcher;
+  /** Delivers `tasks.execute` webhooks; absent on surfaces without them (MCP over stdio). */
+  webhooks?: WebhookDispatcher;
   /** Per-request secrets from `X-LLM-API-KEY` (never stored). */
   secrets: Record<string, string> | undefined;
   /** The `Last-Event-ID` header of a reconnecting SSE client. */

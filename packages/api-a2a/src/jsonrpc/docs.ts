@@ -1,6 +1,7 @@
 /**
  * GET /docs: one static HTML page (no external assets) that fetches /openapi.json and renders
- * every JSON-RPC method with its params schema.
+ * every JSON-RPC method with its params and result schemas (references resolved one level: the
+ * shared schemas such as Task are listed once at the end).
  */
 export const DOCS_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>aipartnerupflow API</title>
@@ -24,10 +25,17 @@ fetch("openapi.json", { headers: { accept: "application/json" } })
     for (const [path, ops] of Object.entries(doc.paths)) for (const [verb, op] of Object.entries(ops))
       html += "<li><code>" + verb.toUpperCase() + " " + esc(path) + "</code> " + esc(op.summary || "") + "</li>";
     html += "</ul><h2>JSON-RPC methods</h2>";
+    const schemaOf = (ref) => doc.components.schemas[ref.split("/").pop()];
+    const show = (s) => "<pre>" + esc(JSON.stringify(s, null, 2)) + "</pre>";
     for (const e of envs) {
-      const ref = e.properties.params.$ref.split("/").pop();
-      html += "<h3><code>" + esc(e.title) + "</code></h3><p>" + esc(e.description) + "</p><pre>" +
-        esc(JSON.stringify(doc.components.schemas[ref], null, 2)) + "</pre>";
+      html += '<h3 id="' + esc(e.title) + '"><code>' + esc(e.title) + "</code></h3><p>" + esc(e.description) + "</p>" +
+        "<h4>params</h4>" + show(schemaOf(e.properties.params.$ref));
+      if (e["x-result"]) html += "<h4>result</h4>" + show(schemaOf(e["x-result"].$ref));
+    }
+    html += "<h2>Shared schemas</h2>";
+    for (const [name, s] of Object.entries(doc.components.schemas)) {
+      if (/_(params|result)$/.test(name)) continue;
+      html += '<h3 id="' + esc(name) + '"><code>' + esc(name) + "</code></h3>" + show(s);
     }
     document.getElementById("out").innerHTML = html;
   })

@@ -8,20 +8,65 @@ import {
   ValidationError,
   zodIssues,
 } from "@aipartnerupflow/core";
-import type { z } from "zod";
+import { z } from "zod";
 import { nestTree } from "../service/tree.js";
 import { camelKeys, camelTasks } from "./aliases.js";
 import type { EventStream, MethodContext } from "./context.js";
+import * as R from "./results.js";
 import * as S from "./schemas.js";
 
+/** What an MCP tool call offers besides its arguments (progress notifications, cancellation). */
+export interface ToolCallExtra {
+  progressToken: string | number | undefined;
+  sendProgress(progress: number, total: number | undefined, message: string): Promise<void>;
+  signal: AbortSignal;
+}
+
+/** How a method is offered as an MCP tool (same params schema, same handler, unless overridden). */
+export interface McpToolSpec {
+  /** The tool's name. */
+  tool: string;
+  title: string;
+  /** Tool description; the method's summary when omitted. */
+  description?: string;
+  /** The params the tool takes, derived from the method's (e.g. without `stream`). */
+  params?: z.ZodObject;
+  /** A tool-specific run (progress while waiting); the method's handler otherwise. */
+  call?(params: Record<string, unknown>, ctx: MethodContext, extra: ToolCallExtra): Promise<unknown>;
+}
+
+/**
+ * One operation, defined once: its name, params (validation, MCP tool input, OpenAPI), result
+ * (OpenAPI), the error codes it may answer besides the ones every method may (-32600, -32602,
+ * -32603), and its handler. The JSON-RPC route, A2A `metadata.method` and the MCP tools all run
+ * operations from this table.
+ */
 export interface MethodDefinition<P extends z.ZodType = z.ZodType> {
   name: string;
   summary: string;
   params: P;
+  /** The params as documented, when validation is looser than the description (task arrays). */
+  docParams?: z.ZodType;
+  result: z.ZodType;
+  errors: readonly number[];
   /** Whether the method may answer with an SSE stream (`stream: true`). */
   streams?: boolean;
+  mcp?: McpToolSpec;
   handler(params: z.output<P>, ctx: MethodContext): Promise<unknown>;
 }
+
+/** Codes any method may answer. */
+export const COMMON_ERRORS: readonly number[] = [ErrorCode.InvalidRequest, ErrorCode.InvalidParams, ErrorCode.Internal];
+
+const NOT_FOUND = [ErrorCode.TaskNotFound] as const;
+const TREE_ERRORS = [
+  ErrorCode.CircularDependency,
+  ErrorCode.ExecutorNotFound,
+  ErrorCode.InvalidTask,
+  ErrorCode.InvalidParent,
+  ErrorCode.InvalidDependency,
+  ErrorCode.TreeValidationFailed,
+] as const;
 
 /** Task error codes of a generation that failed on its input: -32602, the rest -32603. */
 const GENERATE_VALIDATION_CODES = new Set<string>(["INVALID_INPUTS", "INVALID_TREE"]);
@@ -32,6 +77,10 @@ function define<P extends z.ZodType>(def: MethodDefinition<P>): MethodDefinition
 
 /** Validate params against a method's schema, after alias normalisation. */
 export function parseParams(method: MethodDefinition, raw: unknown): unknown {
+  return normalise(method, raw, method.params);
+}
+
+function normalise(method: MethodDefinition, raw: unknown, schema: z.ZodType): unknown {
   let params: unknown = raw === undefined || raw === null ? {} : raw;
   if (method.name === "tasks.create" && Array.isArray(params)) params = { tasks: params };
   if (typeof params !== "object" || Array.isArray(params)) {
@@ -40,7 +89,7 @@ export function parseParams(method: MethodDefinition, raw: unknown): unknown {
   const named = camelKeys(params) as Record<string, unknown>;
   if (named.taskId === undefined && typeof named.id === "string") named.taskId = named.id;
   if (method.name === "tasks.create") named.tasks = camelTasks(named.tasks);
-  const parsed = method.params.safeParse(named);
+  const parsed = schema.safeParse(named);
   if (!parsed.success) throw new ValidationError(zodIssues(parsed.error, "params"));
   return parsed.data;
 }
@@ -59,24 +108,40 @@ export const METHODS: MethodDefinition[] = [
     name: "tasks.create",
     summary: "Validate and store one tree (or several independent trees) atomically",
     params: S.createParams,
+    docParams: S.createParamsDoc,
+    result: R.createResult,
+    errors: [...TREE_ERRORS, ErrorCode.Unauthorized],
+    mcp: {
+      tool: "create_tasks",
+      title: "Create a task tree",
+      description:
+        "Validate and store a flat task array (parentId and dependencies refer by id or name). Returns the created tasks and the root id.",
+    },
     handler: (p, ctx) => ctx.service.create(ctx.principal, p.tasks),
   }),
   define({
     name: "tasks.get",
     summary: "One task",
     params: S.taskIdParams,
+    result: R.taskSchema,
+    errors: NOT_FOUND,
+    mcp: { tool: "get_task", title: "Get a task", description: "One task with its status, result and error." },
     handler: (p, ctx) => ctx.service.get(ctx.principal, p.taskId),
   }),
   define({
     name: "tasks.detail",
     summary: "One task with its attempt history and its tree's executions",
     params: S.taskIdParams,
+    result: R.detailResult,
+    errors: NOT_FOUND,
     handler: (p, ctx) => ctx.service.detail(ctx.principal, p.taskId),
   }),
   define({
     name: "tasks.update",
     summary: "Change what a task that is not running will do",
     params: S.updateParams,
+    result: R.taskSchema,
+    errors: [...NOT_FOUND, ErrorCode.InvalidTransition],
     handler: (p, ctx) => {
       const { taskId, ...patch } = p;
       return ctx.service.update(ctx.principal, taskId, defined(patch) as TaskPatch);
@@ -86,24 +151,39 @@ export const METHODS: MethodDefinition[] = [
     name: "tasks.delete",
     summary: "Delete a task and its descendants",
     params: S.taskIdParams,
+    result: R.deleteResult,
+    errors: [...NOT_FOUND, ErrorCode.CannotDelete],
     handler: (p, ctx) => ctx.service.delete(ctx.principal, p.taskId),
   }),
   define({
     name: "tasks.list",
     summary: "Tasks, newest first, filtered and paginated",
     params: S.listParams,
+    result: R.listResult,
+    errors: [],
+    mcp: { tool: "list_tasks", title: "List tasks", description: "Tasks, newest first." },
     handler: (p, ctx) => ctx.service.list(ctx.principal, defined(p)),
   }),
   define({
     name: "tasks.count",
     summary: "Task counts by status",
     params: S.countParams,
+    result: R.countResult,
+    errors: NOT_FOUND,
+    mcp: { tool: "count_tasks", title: "Count tasks", description: "Task counts by status." },
     handler: (p, ctx) => ctx.service.count(ctx.principal, defined(p)),
   }),
   define({
     name: "tasks.tree",
     summary: "The whole tree of a task, nested by parent (or flat)",
     params: S.treeParams,
+    result: R.treeResult,
+    errors: NOT_FOUND,
+    mcp: {
+      tool: "get_task_tree",
+      title: "Get a tree",
+      description: "The whole tree of a task, nested by parent (format: flat for a list, roots first).",
+    },
     handler: async (p, ctx) => {
       const id = requireOne(p.taskId ?? p.rootId, "taskId");
       const tasks = await ctx.service.tree(ctx.principal, id);
@@ -115,6 +195,8 @@ export const METHODS: MethodDefinition[] = [
     name: "tasks.children",
     summary: "The direct children of a task",
     params: S.childrenParams,
+    result: R.childrenResult,
+    errors: NOT_FOUND,
     handler: async (p, ctx) => ({
       tasks: await ctx.service.children(ctx.principal, requireOne(p.parentId ?? p.taskId, "parentId")),
     }),
@@ -123,6 +205,13 @@ export const METHODS: MethodDefinition[] = [
     name: "tasks.copy",
     summary: "Copy part of a tree for re-execution (modes minimal, full, custom)",
     params: S.copyParams,
+    result: R.copyResult,
+    errors: [...NOT_FOUND, ...TREE_ERRORS],
+    mcp: {
+      tool: "copy_task",
+      title: "Copy for re-execution",
+      description: "Copy part of a tree (minimal, full or custom) as a new tree linked to the original.",
+    },
     handler: async (p, ctx) => {
       const { taskId, ...options } = p;
       const tasks = await ctx.service.copy(ctx.principal, taskId, defined(options));
@@ -135,12 +224,29 @@ export const METHODS: MethodDefinition[] = [
     summary: "Run a tree (or a task with what it needs); stream: SSE events, webhook: POSTed events, wait: the outcome",
     params: S.executeParams,
     streams: true,
+    result: R.executeResult,
+    errors: [...NOT_FOUND, ErrorCode.AlreadyExecuting, ErrorCode.DependenciesNotSatisfied, ErrorCode.ExecutorNotFound],
+    mcp: {
+      tool: "execute_task",
+      title: "Execute a tree",
+      description:
+        "Run a tree (or one task with what it needs). Waits for the outcome by default, reporting progress; wait=false returns at once.",
+      params: S.executeParams
+        .omit({ stream: true, webhook: true })
+        .extend({ wait: z.boolean().default(true).describe("wait for the outcome (default true)") }),
+      call: executeTool,
+    },
     handler: async (p, ctx) => {
       if (p.stream && ctx.lastEventId !== undefined) {
         const resumed = await resumeStream(p.taskId, ctx);
         if (resumed) return resumed;
       }
       if (p.webhook) {
+        if (!ctx.webhooks) {
+          throw new ApflowError(ErrorCode.InvalidParams, "webhooks are not available on this surface", {
+            errors: [{ path: "webhook", code: "unsupported", message: "webhooks are not available on this surface" }],
+          });
+        }
         // Refused before anything runs: internal addresses unless the operator allowed the host.
         const problem = await ctx.webhooks.problem(p.webhook.url);
         if (problem)
@@ -155,7 +261,7 @@ export const METHODS: MethodDefinition[] = [
       );
       const { execution } = handle;
       const head = { executionId: execution.id, rootId: execution.rootId, taskId: execution.taskId };
-      if (p.webhook) ctx.webhooks.deliver(p.webhook, (signal) => handle.events({ signal }));
+      if (p.webhook) ctx.webhooks?.deliver(p.webhook, (signal) => handle.events({ signal }));
       if (p.stream) return stream(head, (signal) => handle.events({ signal }));
       if (p.wait) {
         const outcome = await handle.done;
@@ -168,24 +274,33 @@ export const METHODS: MethodDefinition[] = [
     name: "tasks.cancel",
     summary: "Cancel a task, or a whole tree through its root (idempotent)",
     params: S.cancelParams,
+    result: R.cancelResult,
+    errors: NOT_FOUND,
+    mcp: { tool: "cancel_task", title: "Cancel", description: "Cancel a task, or a whole tree through its root." },
     handler: (p, ctx) => ctx.service.cancel(ctx.principal, p.taskId, p.reason),
   }),
   define({
     name: "tasks.running.list",
     summary: "Executions running now",
     params: S.runningListParams,
+    result: R.runningListResult,
+    errors: [],
     handler: async (p, ctx) => ({ executions: await ctx.service.runningExecutions(ctx.principal, p.limit) }),
   }),
   define({
     name: "tasks.running.status",
     summary: "Status and progress of several tasks",
     params: S.runningStatusParams,
+    result: R.runningStatusResult,
+    errors: [],
     handler: async (p, ctx) => ({ statuses: await ctx.service.runningStatus(ctx.principal, p.taskIds) }),
   }),
   define({
     name: "tasks.running.count",
     summary: "How many executions run now",
     params: S.emptyParams,
+    result: R.runningCountResult,
+    errors: [],
     handler: async (_p, ctx) => ({ count: (await ctx.service.runningExecutions(ctx.principal, 100_000)).length }),
   }),
   define({
@@ -193,6 +308,8 @@ export const METHODS: MethodDefinition[] = [
     summary: "Persisted events after a seq; stream: follow them live as SSE until the tree finishes",
     params: S.eventsParams,
     streams: true,
+    result: R.eventsResult,
+    errors: NOT_FOUND,
     handler: async (p, ctx) => {
       const query = defined({ taskId: p.taskId, rootId: p.rootId, executionId: p.executionId });
       if (!p.stream) return ctx.service.events(ctx.principal, { ...query, afterSeq: p.afterSeq, limit: p.limit });
@@ -204,7 +321,7 @@ export const METHODS: MethodDefinition[] = [
         return stream({ rootId, executionId: p.executionId ?? null }, () => replay(ctx, { ...query, afterSeq }));
       }
       return stream({ rootId, executionId: running.id }, (signal) =>
-        ctx.service.engine.subscribe({ ...query, rootId, executionId: running.id, afterSeq, signal }),
+        ctx.service.follow(ctx.principal, { ...query, rootId, executionId: running.id, afterSeq, signal }),
       );
     },
   }),
@@ -212,14 +329,18 @@ export const METHODS: MethodDefinition[] = [
     name: "tasks.queue.stats",
     summary: "Task counts by status and running executions",
     params: S.emptyParams,
+    result: R.queueStatsResult,
+    errors: [],
     handler: (_p, ctx) => ctx.service.queueStats(ctx.principal),
   }),
   define({
     name: "tasks.generate",
     summary: "Turn a natural-language requirement into a task array (needs the generate_tree executor)",
     params: S.generateParams,
+    result: R.generateResult,
+    errors: [ErrorCode.ExecutorNotFound],
     handler: async (p, ctx) => {
-      if (!ctx.service.registry.hasExecutor("generate_tree")) {
+      if (!ctx.service.hasExecutor("generate_tree")) {
         throw new ApflowError(
           ErrorCode.ExecutorNotFound,
           "executor not found: generate_tree (load the ext-llm-agents plugin)",
@@ -257,28 +378,98 @@ export const METHODS: MethodDefinition[] = [
     name: "executors.list",
     summary: "Executors that may run here, with their JSON Schemas",
     params: S.emptyParams,
-    handler: async (_p, ctx) => ({ executors: ctx.service.registry.listExecutors() }),
+    result: R.executorsResult,
+    errors: [],
+    mcp: {
+      tool: "list_executors",
+      title: "List executors",
+      description: "Executors that may run here, with their input JSON Schemas.",
+    },
+    handler: async (_p, ctx) => ({ executors: ctx.service.executors() }),
   }),
   define({
     name: "system.health",
     summary: "Liveness and basic facts",
     params: S.emptyParams,
+    result: R.healthResult,
+    errors: [],
     handler: async (_p, ctx) => ({
       status: "ok",
       version: ctx.version,
       uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000),
-      engine: ctx.service.engine.running ? "running" : "idle",
+      engine: ctx.service.engineInfo().running ? "running" : "idle",
     }),
   }),
 ];
 
 export const METHOD_MAP: ReadonlyMap<string, MethodDefinition> = new Map(METHODS.map((m) => [m.name, m]));
 
+export interface InvokeOptions {
+  /**
+   * Where a stream cannot be answered (a batch, A2A `metadata.method`): the message refusing
+   * `stream: true`. The call is refused before the method runs, so nothing starts.
+   */
+  refuseStream?: string;
+}
+
 /** Run a method by name (JSON-RPC route, A2A `metadata.method`): lookup, params, handler. */
-export async function invokeMethod(name: string, rawParams: unknown, ctx: MethodContext): Promise<unknown> {
+export async function invokeMethod(
+  name: string,
+  rawParams: unknown,
+  ctx: MethodContext,
+  options: InvokeOptions = {},
+): Promise<unknown> {
   const method = METHOD_MAP.get(name);
   if (!method) throw new ApflowError(ErrorCode.MethodNotFound, `method not found: ${name}`, { method: name });
-  return method.handler(parseParams(method, rawParams), ctx);
+  const params = parseParams(method, rawParams);
+  if (options.refuseStream && method.streams && (params as { stream?: unknown }).stream === true) {
+    throw new ApflowError(ErrorCode.InvalidRequest, options.refuseStream, {
+      errors: [{ path: "params.stream", code: "stream_not_allowed", message: options.refuseStream }],
+    });
+  }
+  return method.handler(params, ctx);
+}
+
+/** Run a method as an MCP tool: the tool's params (already checked by the MCP SDK), then its run. */
+export async function invokeTool(
+  method: MethodDefinition,
+  args: Record<string, unknown>,
+  ctx: MethodContext,
+  extra: ToolCallExtra,
+): Promise<unknown> {
+  const params = normalise(method, args, method.mcp?.params ?? method.params) as Record<string, unknown>;
+  if (method.mcp?.call) return method.mcp.call(params, ctx, extra);
+  return method.handler(params, ctx);
+}
+
+/** `execute_task`: like `tasks.execute`, waiting by default and reporting progress while it waits. */
+async function executeTool(
+  params: Record<string, unknown>,
+  ctx: MethodContext,
+  extra: ToolCallExtra,
+): Promise<unknown> {
+  const p = params as { taskId: string; rerun?: "failed" | "all"; demo?: boolean; wait: boolean };
+  const handle = await ctx.service.execute(
+    ctx.principal,
+    p.taskId,
+    defined({ rerun: p.rerun, demo: p.demo, secrets: ctx.secrets }),
+  );
+  const head = { executionId: handle.execution.id, rootId: handle.execution.rootId };
+  if (!p.wait) return { ...head, status: handle.execution.status };
+  const total = handle.execution.total;
+  let done = 0;
+  for await (const e of handle.events({ signal: extra.signal })) {
+    if (e.type === "task.completed" || e.type === "task.failed" || e.type === "task.cancelled") done++;
+    if (extra.progressToken !== undefined && e.type !== "tree.started") {
+      await extra.sendProgress(done, total, `${e.type} ${e.taskId}`);
+    }
+  }
+  const outcome = await handle.done;
+  return {
+    ...head,
+    status: outcome.status,
+    tasks: outcome.tasks.map((t) => ({ id: t.id, name: t.name, status: t.status, result: t.result, error: t.error })),
+  };
 }
 
 function requireOne(value: string | undefined, name: string): string {
@@ -298,7 +489,7 @@ async function resumeStream(taskId: string, ctx: MethodContext): Promise<EventSt
     );
   }
   return stream(head, (signal) =>
-    ctx.service.engine.subscribe({
+    ctx.service.follow(ctx.principal, {
       executionId: execution.id,
       rootId: execution.rootId,
       afterSeq: ctx.lastEventId ?? 0,

@@ -4,6 +4,7 @@ import type { AppEnv } from "../env.js";
 import { httpStatusOf, isServerFault, toRpcError } from "../errors.js";
 import type { MethodContext } from "./context.js";
 import { isEventStream } from "./context.js";
+import { stringifyJson } from "./json.js";
 import { METHODS, invokeMethod } from "./methods.js";
 import { idOf, parseBody, readEnvelope, rpcError, rpcResult, type RpcId } from "./protocol.js";
 import { sseResponse } from "./sse.js";
@@ -15,15 +16,29 @@ export type ContextFactory = (c: {
   log: MethodContext["log"];
 }) => MethodContext;
 
-/** `none`: the request was a notification, which gets no response (not even an error). */
-type Outcome = { body: unknown; status: number } | { response: Response } | { none: true };
+/**
+ * `text`: the serialised response object; `none`: the request was a notification, which gets no
+ * response (not even an error).
+ */
+type Outcome = { text: string; status: number } | { response: Response } | { none: true };
 
-/** POST /tasks (JSON-RPC 2.0, batches too) and GET /tasks/methods (SPEC §8.2). */
+const BATCH_STREAM = "streams are not allowed in a batch";
+const JSON_TYPE = { "content-type": "application/json" };
+
+/** POST /tasks (JSON-RPC 2.0, batches too) and GET /tasks/methods. */
 export function jsonRpcRoutes(makeContext: ContextFactory): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   app.get("/tasks/methods", (c) =>
-    c.json({ methods: METHODS.map((m) => ({ name: m.name, summary: m.summary, streams: m.streams ?? false })) }),
+    c.json({
+      methods: METHODS.map((m) => ({
+        name: m.name,
+        summary: m.summary,
+        streams: m.streams ?? false,
+        errors: m.errors,
+        ...(m.mcp ? { mcpTool: m.mcp.tool } : {}),
+      })),
+    }),
   );
 
   app.post("/tasks", async (c) => {
@@ -43,23 +58,23 @@ export function jsonRpcRoutes(makeContext: ContextFactory): Hono<AppEnv> {
       if (body.length === 0) {
         return c.json(rpcError(null, { code: ErrorCode.InvalidRequest, message: "invalid request: empty batch" }), 400);
       }
-      const out: unknown[] = [];
+      const out: string[] = [];
       for (const item of body) {
         const result = await dispatch(item, ctx, false);
         if ("none" in result) continue;
         out.push(
-          "body" in result
-            ? result.body
-            : rpcError(idOf(item), { code: ErrorCode.InvalidRequest, message: "streams are not allowed in a batch" }),
+          "text" in result
+            ? result.text
+            : JSON.stringify(rpcError(idOf(item), { code: ErrorCode.InvalidRequest, message: BATCH_STREAM })),
         );
       }
       if (out.length === 0) return c.body(null, 204);
-      return c.json(out, 200);
+      return c.body(`[${out.join(",")}]`, 200, JSON_TYPE);
     }
     const result = await dispatch(body, ctx, true);
     if ("none" in result) return c.body(null, 204);
     if ("response" in result) return result.response;
-    return c.json(result.body as object, result.status as 200);
+    return c.body(result.text, result.status as 200, JSON_TYPE);
   });
 
   return app;
@@ -72,7 +87,12 @@ async function dispatch(body: unknown, ctx: MethodContext, allowStream: boolean)
     const request = readEnvelope(body);
     id = request.id;
     notification = request.notification;
-    const result = await invokeMethod(request.method, request.params, ctx);
+    const result = await invokeMethod(
+      request.method,
+      request.params,
+      ctx,
+      allowStream ? {} : { refuseStream: BATCH_STREAM },
+    );
     if (notification) {
       // Nobody listens: a stream is closed at once (what it started keeps running).
       if (isEventStream(result)) {
@@ -85,16 +105,17 @@ async function dispatch(body: unknown, ctx: MethodContext, allowStream: boolean)
       if (!allowStream) {
         result.abort.abort();
         await result.events.return(undefined);
-        throw new ApflowError(ErrorCode.InvalidRequest, "streams are not allowed in a batch");
+        throw new ApflowError(ErrorCode.InvalidRequest, BATCH_STREAM);
       }
       return { response: sseResponse(result, (err) => rpcError(id, toRpcError(err))) };
     }
-    return { body: rpcResult(id, result), status: 200 };
+    // Serialised here, inside the request's try: a failure while writing keeps the request's id.
+    return { text: stringifyJson(rpcResult(id, result)), status: 200 };
   } catch (err) {
     const error = toRpcError(err);
     if (isServerFault(err)) ctx.log.error({ err: describe(err) }, "JSON-RPC method failed");
     if (notification) return { none: true };
-    return { body: rpcError(id, error), status: httpStatusOf(error.code) };
+    return { text: JSON.stringify(rpcError(id, error)), status: httpStatusOf(error.code) };
   }
 }
 

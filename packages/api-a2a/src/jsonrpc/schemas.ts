@@ -1,10 +1,17 @@
-import { RESETTABLE_FIELDS, TASK_STATUSES, jsonObjectSchema, retryPolicySchema } from "@aipartnerupflow/core";
+import {
+  RESETTABLE_FIELDS,
+  TASK_STATUSES,
+  jsonObjectSchema,
+  retryPolicySchema,
+  taskInputSchema,
+} from "@aipartnerupflow/core";
 import { z } from "zod";
 import { isForbiddenHeader } from "./outbound.js";
 
 /**
- * zod schemas of the JSON-RPC params (SPEC §8.2). They validate requests and generate the
- * OpenAPI document; keep descriptions short and true.
+ * zod schemas of the JSON-RPC params. They validate requests, describe the MCP tools and generate
+ * the OpenAPI document; keep descriptions short and true (and free of references to documents a
+ * caller cannot open).
  */
 const id = z.string().min(1).max(200);
 const taskId = id.describe("task id");
@@ -15,7 +22,18 @@ export const taskIdParams = z.object({ taskId });
 export const createParams = z.object({
   tasks: z
     .array(z.record(z.string(), z.unknown()))
-    .describe("flat task array (SPEC §4); parentId/dependencies refer by id or name"),
+    .describe("flat task array; parentId and dependencies refer to tasks of the request by id or name"),
+});
+
+/**
+ * What `createParams` accepts, as documented: each item is checked against the task input schema
+ * (with the tree's own rules: one root, known parents and dependencies, no cycles) when the tree is
+ * validated, so that the problems of every task are reported together.
+ */
+export const createParamsDoc = z.object({
+  tasks: z
+    .array(taskInputSchema)
+    .describe("flat task array; parentId and dependencies refer to tasks of the request by id or name"),
 });
 
 export const updateParams = z.object({

@@ -2,9 +2,12 @@ import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { ServerHandle } from "../server.js";
-import { listen, smallTree, testApp } from "../testing/fixtures.js";
+import { createToken } from "../auth/token.js";
+import { listen, rpc, smallTree, testApp } from "../testing/fixtures.js";
+import { RESOURCE_PAGE_SIZE } from "./server.js";
 
 type ToolReply = {
   isError?: boolean;
@@ -144,4 +147,159 @@ describe("MCP over stdio", () => {
       await client.close();
     }
   }, 60_000);
+});
+
+describe("MCP resources over Streamable HTTP", () => {
+  const { app, engine } = testApp();
+  let server: ServerHandle;
+  let client: Client;
+  beforeAll(async () => {
+    server = await listen(app);
+    client = new Client({ name: "resources", version: "1.0.0" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`)));
+  });
+  afterAll(async () => {
+    await client.close();
+    await engine.stop({ graceMs: 0 });
+    await server.close();
+  });
+
+  it("resources/list pages through every root task with cursors", { timeout: 60_000 }, async () => {
+    const roots = RESOURCE_PAGE_SIZE * 2 + 7;
+    const tasks = Array.from({ length: roots }, (_, i) => ({ name: `page-${i}`, params: { executorId: "echo" } }));
+    // Several independent trees from one flat array (each task its own root).
+    const created = await rpc(app, "tasks.create", { tasks });
+    expect(created.body.result.rootIds).toHaveLength(roots);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await client.listResources(cursor === undefined ? {} : { cursor });
+      pages++;
+      expect(page.resources.length).toBeLessThanOrEqual(RESOURCE_PAGE_SIZE + 1);
+      seen.push(...page.resources.map((r) => r.uri));
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    expect(pages).toBe(3);
+    expect(seen[0]).toBe("tasks://list");
+    const taskUris = seen.filter((u) => u.startsWith("task://"));
+    expect(new Set(taskUris).size).toBe(roots);
+    for (const id of created.body.result.rootIds as string[]) expect(taskUris).toContain(`task://${id}`);
+    await expect(client.listResources({ cursor: "not-a-cursor" })).rejects.toThrow(/invalid cursor/);
+  });
+
+  it("resources/subscribe on task://{id} notifies as the task changes, until unsubscribed", {
+    timeout: 60_000,
+  }, async () => {
+    const created = await rpc(app, "tasks.create", { tasks: [{ name: "followed", params: { executorId: "wait" } }] });
+    const rootId = created.body.result.rootId as string;
+    const uri = `task://${rootId}`;
+    const updates: string[] = [];
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      updates.push(n.params.uri);
+    });
+    const capabilities = client.getServerCapabilities();
+    expect(capabilities?.resources?.subscribe).toBe(true);
+    await client.subscribeResource({ uri });
+    await rpc(app, "tasks.execute", { taskId: rootId });
+    await vi.waitFor(() => expect(updates.length).toBeGreaterThanOrEqual(1), { timeout: 20_000 });
+    const running = JSON.parse(textOf((await client.readResource({ uri })).contents[0]));
+    expect(running.status).toBe("in_progress");
+    await rpc(app, "tasks.cancel", { taskId: rootId });
+    await vi.waitFor(
+      async () => {
+        const now = JSON.parse(textOf((await client.readResource({ uri })).contents[0]));
+        expect(now.status).toBe("cancelled");
+        expect(updates.length).toBeGreaterThanOrEqual(2);
+      },
+      { timeout: 20_000 },
+    );
+    expect(new Set(updates)).toEqual(new Set([uri]));
+    await client.unsubscribeResource({ uri });
+
+    await expect(client.subscribeResource({ uri: "task://missing" })).rejects.toThrow(/not found/i);
+    await expect(client.subscribeResource({ uri: "tasks://list" })).rejects.toThrow(/task:\/\/\{id\}/);
+  });
+
+  it("a session belongs to its caller; a request without one cannot subscribe", async () => {
+    const init = await fetch(`${server.url}/mcp`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "resources/subscribe", params: { uri: "task://x" } }),
+    });
+    const text = await init.text();
+    expect(text).toContain("needs a session");
+    const unknown = await fetch(`${server.url}/mcp`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-session-id": "no-such-session",
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "ping" }),
+    });
+    expect(unknown.status).toBe(404);
+  });
+});
+
+describe("MCP sessions with auth on", () => {
+  const secret = "mcp-session-secret-0123456789abcdef";
+  const { app, engine } = testApp({ auth: { jwtSecret: secret } });
+  let server: ServerHandle;
+  beforeAll(async () => {
+    server = await listen(app);
+  });
+  afterAll(async () => {
+    await engine.stop({ graceMs: 0 });
+    await server.close();
+  });
+
+  it("answer only the user who opened them; another user's requests see no such session", async () => {
+    const alice = await createToken({ secret, sub: "alice" });
+    const bob = await createToken({ secret, sub: "bob" });
+    const client = new Client({ name: "alice", version: "1.0.0" });
+    const transport = new StreamableHTTPClientTransport(new URL(`${server.url}/mcp`), {
+      requestInit: { headers: { authorization: `Bearer ${alice}`, "x-llm-api-key": "anthropic:sk-test" } },
+    });
+    await client.connect(transport);
+    try {
+      const sessionId = transport.sessionId as string;
+      expect(sessionId).toBeTruthy();
+      const created = await client.callTool({
+        name: "create_tasks",
+        arguments: { tasks: [{ name: "alice-task", params: { executorId: "echo" } }] },
+      });
+      const rootId = (created.structuredContent as { rootId: string }).rootId;
+      const asBob = await fetch(`${server.url}/mcp`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          authorization: `Bearer ${bob}`,
+          "mcp-session-id": sessionId,
+        },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 2,
+          method: "resources/subscribe",
+          params: { uri: `task://${rootId}` },
+        }),
+      });
+      expect(asBob.status).toBe(404);
+      await client.subscribeResource({ uri: `task://${rootId}` });
+      // Each request's LLM key reaches its executors, in a session too.
+      const secretTree = await client.callTool({
+        name: "create_tasks",
+        arguments: { tasks: [{ name: "keys", params: { executorId: "secret_echo" } }] },
+      });
+      const ran = await client.callTool({
+        name: "execute_task",
+        arguments: { taskId: (secretTree.structuredContent as { rootId: string }).rootId },
+      });
+      const tasks = (ran.structuredContent as { tasks: Array<{ result: { secrets: string[] } }> }).tasks;
+      expect(tasks[0]?.result.secrets).toEqual(["llm:anthropic"]);
+    } finally {
+      await client.close();
+    }
+  });
 });

@@ -1,20 +1,21 @@
-import {
-  type Engine,
-  type JsonValue,
-  type Logger,
-  type Registry,
-  type Task,
-  type TaskEvent,
-  type TaskStore,
-  silentLogger,
-} from "@aipartnerupflow/core";
+import { type Engine, type Logger, type Registry, type TaskStore, silentLogger } from "@aipartnerupflow/core";
 import { McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { type CallToolResult, McpError } from "@modelcontextprotocol/sdk/types.js";
-import { z } from "zod";
+import {
+  type CallToolResult,
+  ErrorCode as McpErrorCode,
+  ListResourcesRequestSchema,
+  McpError,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import { isServerFault, toRpcError } from "../errors.js";
+import type { MethodContext } from "../jsonrpc/context.js";
+import { nestsDeeperThan, stringifyJson } from "../jsonrpc/json.js";
+import { METHODS, type MethodDefinition, invokeTool } from "../jsonrpc/methods.js";
+import type { WebhookDispatcher } from "../jsonrpc/webhook.js";
+import { parseLlmKeyHeader } from "../middleware/llm-keys.js";
 import { LOCAL_PRINCIPAL } from "../service/access.js";
 import { TaskService } from "../service/task-service.js";
-import { nestTree } from "../service/tree.js";
 import type { Principal } from "../types.js";
 import { VERSION } from "../version.js";
 
@@ -30,8 +31,34 @@ export interface McpDeps {
   version?: string;
 }
 
-type Extra = {
+/** Options of one MCP server instance bound to a caller. */
+export interface McpServerOptions {
+  service: TaskService;
+  principal: Principal;
+  /** Secrets used when a request carries no `X-LLM-API-KEY` header. */
+  secrets: Record<string, string> | undefined;
+  name: string;
+  version: string;
+  log?: Logger;
+  startedAt?: number;
+  webhooks?: WebhookDispatcher;
+  /**
+   * Whether this server outlives one request (stdio, or a Streamable HTTP session) so that
+   * notifications can reach the client later: only then does `resources/subscribe` accept.
+   */
+  subscriptions: boolean;
+}
+
+/** Root tasks per `resources/list` page. */
+export const RESOURCE_PAGE_SIZE = 50;
+/** A structured tool result deeper than this goes out as text only (the SDK serialises it recursively). */
+const MAX_STRUCTURED_DEPTH = 1000;
+/** Subscriptions one server holds at most. */
+const MAX_SUBSCRIPTIONS = 1000;
+
+type ToolExtra = {
   _meta?: { progressToken?: string | number };
+  requestInfo?: { headers?: Record<string, string | string[] | undefined> };
   sendNotification: (n: {
     method: "notifications/progress";
     params: { progressToken: string | number; progress: number; total?: number; message?: string };
@@ -39,16 +66,13 @@ type Extra = {
   signal: AbortSignal;
 };
 
-const taskId = z.string().min(1).describe("task id (the root id for a whole tree)");
-
 function ok(value: unknown): CallToolResult {
-  return {
-    content: [{ type: "text", text: JSON.stringify(value) }],
-    structuredContent: (value && typeof value === "object" && !Array.isArray(value) ? value : { value }) as Record<
-      string,
-      unknown
-    >,
-  };
+  const structured = value && typeof value === "object" && !Array.isArray(value) ? value : { value };
+  const result: CallToolResult = { content: [{ type: "text", text: stringifyJson(value) }] };
+  // A very deep value (the nested view of a long parent chain) travels as text only.
+  if (!nestsDeeperThan(structured, MAX_STRUCTURED_DEPTH))
+    result.structuredContent = structured as Record<string, unknown>;
+  return result;
 }
 
 function fail(err: unknown): CallToolResult {
@@ -59,196 +83,92 @@ function logFault(err: unknown, log: Logger): void {
   if (isServerFault(err)) log.error({ err: err instanceof Error ? err.message : String(err) }, "MCP internal error");
 }
 
-async function guarded(fn: () => Promise<unknown>, log: Logger): Promise<CallToolResult> {
-  try {
-    return ok(await fn());
-  } catch (err) {
-    logFault(err, log);
-    return fail(err);
-  }
-}
-
-/** A resource callback whose errors go out as protocol errors mapped like the tools' (no internals). */
+/** A callback whose errors go out as protocol errors mapped like the tools' (no internals). */
 function guardedResource<A extends unknown[], R>(fn: (...args: A) => Promise<R>, log: Logger) {
   return async (...args: A): Promise<R> => {
     try {
       return await fn(...args);
     } catch (err) {
       logFault(err, log);
+      if (err instanceof McpError) throw err;
       const rpc = toRpcError(err);
       throw new McpError(rpc.code, rpc.message, rpc.data);
     }
   };
 }
 
+/** `task://<id>` → the id; anything else is not one of ours. */
+export function taskIdOfUri(uri: string): string | null {
+  if (!uri.startsWith("task://")) return null;
+  const id = decodeURIComponent(uri.slice("task://".length));
+  return id.length > 0 && !id.includes("/") ? id : null;
+}
+
+function encodeCursor(offset: number): string {
+  return Buffer.from(JSON.stringify({ o: offset })).toString("base64url");
+}
+
+function decodeCursor(cursor: string | undefined): number {
+  if (cursor === undefined) return 0;
+  try {
+    const o = (JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as { o?: unknown }).o;
+    if (typeof o === "number" && Number.isSafeInteger(o) && o >= 0) return o;
+  } catch {
+    // falls through to the error below
+  }
+  throw new McpError(McpErrorCode.InvalidParams, "invalid cursor: pass the nextCursor of a previous resources/list");
+}
+
 /**
- * The MCP server of SPEC §8.3: task tools, the `task://{id}` and `tasks://list` resources, and
- * progress notifications while `execute_task` waits for a tree (when the client sent a
- * progressToken). Connect it to any transport (Streamable HTTP at /mcp, stdio for `apflow mcp`).
+ * The MCP server: one tool per operation of the JSON-RPC method table that names an MCP tool
+ * (same params schema, same handler, same error codes), the `task://{id}` and `tasks://list`
+ * resources (listed page by page, `task://{id}` subscribable), and progress notifications while
+ * `execute_task` waits for a tree (when the client sent a progressToken). Connect it to any
+ * transport (Streamable HTTP at /mcp, stdio for `apflow mcp`).
  */
 export function createMcpServer(deps: McpDeps): McpServer {
   const service = new TaskService(deps.engine, deps.store ?? deps.engine.store, deps.registry ?? deps.engine.registry);
-  return buildMcpServer(
+  return buildMcpServer({
     service,
-    deps.principal ?? LOCAL_PRINCIPAL,
-    deps.secrets,
-    deps.name ?? "aipartnerupflow",
-    deps.version ?? VERSION,
-  );
+    principal: deps.principal ?? LOCAL_PRINCIPAL,
+    secrets: deps.secrets,
+    name: deps.name ?? "aipartnerupflow",
+    version: deps.version ?? VERSION,
+    subscriptions: true,
+  });
 }
 
-export function buildMcpServer(
-  service: TaskService,
-  principal: Principal,
-  secrets: Record<string, string> | undefined,
-  name: string,
-  version: string,
-  log: Logger = silentLogger,
-): McpServer {
+export function buildMcpServer(options: McpServerOptions): McpServer {
+  const { service, principal, name, version } = options;
+  const log = options.log ?? silentLogger;
+  const startedAt = options.startedAt ?? Date.now();
   const server = new McpServer({ name, version }, { capabilities: { logging: {} } });
-  const guard = (fn: () => Promise<unknown>): Promise<CallToolResult> => guarded(fn, log);
 
-  server.registerTool(
-    "create_tasks",
-    {
-      title: "Create a task tree",
-      description:
-        "Validate and store a flat task array (parentId and dependencies refer by id or name). Returns the created tasks and the root id.",
-      inputSchema: { tasks: z.array(z.record(z.string(), z.unknown())).min(1).describe("the flat task array") },
-    },
-    ({ tasks }) => guard(() => service.create(principal, tasks)),
-  );
+  const context = (extra: ToolExtra): MethodContext => {
+    const header = extra.requestInfo?.headers?.["x-llm-api-key"];
+    const secrets = parseLlmKeyHeader(Array.isArray(header) ? header[0] : header) ?? options.secrets;
+    return {
+      principal,
+      service,
+      ...(options.webhooks ? { webhooks: options.webhooks } : {}),
+      secrets,
+      lastEventId: undefined,
+      log,
+      version,
+      startedAt,
+    };
+  };
 
-  server.registerTool(
-    "execute_task",
-    {
-      title: "Execute a tree",
-      description:
-        "Run a tree (or one task with what it needs). Waits for the outcome by default, reporting progress; wait=false returns at once.",
-      inputSchema: {
-        taskId,
-        rerun: z.enum(["failed", "all"]).optional(),
-        demo: z.boolean().optional(),
-        wait: z.boolean().optional().describe("wait for the outcome (default true)"),
-      },
-    },
-    async ({ taskId: id, rerun, demo, wait }, extra: Extra) => {
-      try {
-        const handle = await service.execute(principal, id, {
-          ...(rerun ? { rerun } : {}),
-          ...(demo !== undefined ? { demo } : {}),
-          ...(secrets ? { secrets } : {}),
-        });
-        const head = { executionId: handle.execution.id, rootId: handle.execution.rootId };
-        if (wait === false) return ok({ ...head, status: handle.execution.status });
-        const token = extra._meta?.progressToken;
-        const total = handle.execution.total;
-        let done = 0;
-        for await (const e of handle.events({ signal: extra.signal })) {
-          if (isTaskEnd(e)) done++;
-          if (token !== undefined && e.type !== "tree.started") {
-            await extra.sendNotification({
-              method: "notifications/progress",
-              params: { progressToken: token, progress: done, total, message: `${e.type} ${e.taskId}` },
-            });
-          }
-        }
-        const outcome = await handle.done;
-        return ok({ ...head, status: outcome.status, tasks: outcome.tasks.map(summary) });
-      } catch (err) {
-        return fail(err);
-      }
-    },
-  );
-
-  server.registerTool(
-    "get_task",
-    { title: "Get a task", description: "One task with its status, result and error.", inputSchema: { taskId } },
-    ({ taskId: id }) => guard(() => service.get(principal, id)),
-  );
-
-  server.registerTool(
-    "get_task_tree",
-    { title: "Get a tree", description: "The whole tree of a task, nested by parent.", inputSchema: { taskId } },
-    ({ taskId: id }) =>
-      guard(async () => {
-        const tasks = await service.tree(principal, id);
-        return { rootId: (tasks[0] as Task).rootId, tree: nestTree(tasks) };
-      }),
-  );
-
-  server.registerTool(
-    "list_tasks",
-    {
-      title: "List tasks",
-      description: "Tasks, newest first.",
-      inputSchema: {
-        status: z.enum(["pending", "in_progress", "completed", "failed", "cancelled"]).optional(),
-        rootId: z.string().optional(),
-        rootsOnly: z.boolean().optional(),
-        limit: z.number().int().min(1).max(1000).optional(),
-        offset: z.number().int().min(0).optional(),
-      },
-    },
-    (args) => guard(() => service.list(principal, { ...defined(args), limit: args.limit ?? 100, order: "-createdAt" })),
-  );
-
-  server.registerTool(
-    "cancel_task",
-    {
-      title: "Cancel",
-      description: "Cancel a task, or a whole tree through its root.",
-      inputSchema: { taskId, reason: z.string().optional() },
-    },
-    ({ taskId: id, reason }) => guard(() => service.cancel(principal, id, reason)),
-  );
-
-  server.registerTool(
-    "copy_task",
-    {
-      title: "Copy for re-execution",
-      description: "Copy part of a tree (minimal, full or custom) as a new tree linked to the original.",
-      inputSchema: {
-        taskId,
-        mode: z.enum(["minimal", "full", "custom"]).optional(),
-        taskIds: z.array(z.string()).optional(),
-        save: z.boolean().optional(),
-      },
-    },
-    ({ taskId: id, ...options }) => guard(async () => ({ tasks: await service.copy(principal, id, defined(options)) })),
-  );
-
-  server.registerTool(
-    "list_executors",
-    {
-      title: "List executors",
-      description: "Executors that may run here, with their input JSON Schemas.",
-      inputSchema: {},
-    },
-    () => guard(async () => ({ executors: service.registry.listExecutors() })),
-  );
-
-  server.registerTool(
-    "count_tasks",
-    {
-      title: "Count tasks",
-      description: "Task counts by status.",
-      inputSchema: { rootId: z.string().optional(), rootsOnly: z.boolean().optional() },
-    },
-    (args) => guard(() => service.count(principal, defined(args))),
-  );
+  for (const method of METHODS) registerTool(server, method, context, log);
 
   server.registerResource(
     "task",
-    new ResourceTemplate("task://{id}", {
-      list: guardedResource(async () => {
-        const page = await service.list(principal, { rootsOnly: true, limit: 50, order: "-createdAt" });
-        return {
-          resources: page.tasks.map((t) => ({ uri: `task://${t.id}`, name: t.name, mimeType: "application/json" })),
-        };
-      }, log),
-    }),
-    { title: "Task", description: "One task as JSON", mimeType: "application/json" },
+    new ResourceTemplate("task://{id}", { list: undefined }),
+    {
+      title: "Task",
+      description: "One task as JSON; subscribe to be told when it changes",
+      mimeType: "application/json",
+    },
     guardedResource(async (uri: URL, variables: Record<string, string | string[]>) => {
       const id = String(Array.isArray(variables.id) ? variables.id[0] : variables.id);
       const task = await service.get(principal, decodeURIComponent(id));
@@ -266,19 +186,159 @@ export function buildMcpServer(
     }, log),
   );
 
+  // resources/list pages through the root tasks with the protocol's cursors (the SDK's own
+  // handler lists everything at once); the first page starts with the static resources.
+  server.server.setRequestHandler(
+    ListResourcesRequestSchema,
+    guardedResource(async (request) => {
+      const offset = decodeCursor(request.params?.cursor);
+      const page = await service.list(principal, {
+        rootsOnly: true,
+        limit: RESOURCE_PAGE_SIZE,
+        offset,
+        order: "-createdAt",
+      });
+      const resources = page.tasks.map((t) => ({
+        uri: `task://${encodeURIComponent(t.id)}`,
+        name: t.name,
+        title: t.name,
+        description: `${t.status} tree`,
+        mimeType: "application/json",
+      }));
+      if (offset === 0) {
+        resources.unshift({
+          uri: "tasks://list",
+          name: "tasks",
+          title: "Recent trees",
+          description: "The 100 newest root tasks as JSON",
+          mimeType: "application/json",
+        });
+      }
+      const next = offset + page.tasks.length;
+      return { resources, ...(next < page.total && page.tasks.length > 0 ? { nextCursor: encodeCursor(next) } : {}) };
+    }, log),
+  );
+
+  registerSubscriptions(server, options, log);
   return server;
 }
 
-function isTaskEnd(e: TaskEvent): boolean {
-  return e.type === "task.completed" || e.type === "task.failed" || e.type === "task.cancelled";
+function registerTool(
+  server: McpServer,
+  method: MethodDefinition,
+  context: (extra: ToolExtra) => MethodContext,
+  log: Logger,
+): void {
+  const spec = method.mcp;
+  if (!spec) return;
+  const inputSchema = spec.params ?? method.params;
+  const errors = method.errors.length > 0 ? ` Errors: ${method.errors.join(", ")}.` : "";
+  server.registerTool(
+    spec.tool,
+    {
+      title: spec.title,
+      description: `${spec.description ?? method.summary} (JSON-RPC ${method.name}.)${errors}`,
+      inputSchema: inputSchema as never,
+    },
+    (async (args: Record<string, unknown>, extra: ToolExtra) => {
+      try {
+        const token = extra._meta?.progressToken;
+        const value = await invokeTool(method, args ?? {}, context(extra), {
+          progressToken: token,
+          signal: extra.signal,
+          sendProgress: async (progress, total, message) => {
+            if (token === undefined) return;
+            await extra.sendNotification({
+              method: "notifications/progress",
+              params: { progressToken: token, progress, ...(total !== undefined ? { total } : {}), message },
+            });
+          },
+        });
+        return ok(value);
+      } catch (err) {
+        logFault(err, log);
+        return fail(err);
+      }
+    }) as never,
+  );
 }
 
-function summary(t: Task): Record<string, JsonValue> {
-  return { id: t.id, name: t.name, status: t.status, result: t.result, error: t.error as unknown as JsonValue };
-}
+/**
+ * `resources/subscribe` on `task://{id}`: while subscribed, every event of that task (and the end
+ * of its tree) sends `notifications/resources/updated` with the uri; read the resource for the
+ * new state. Subscriptions end with `resources/unsubscribe` or when the server closes.
+ */
+function registerSubscriptions(server: McpServer, options: McpServerOptions, log: Logger): void {
+  const { service, principal } = options;
+  const active = new Map<string, AbortController>();
+  server.server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
 
-function defined<T extends object>(obj: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as {
-    [K in keyof T]: Exclude<T[K], undefined>;
+  server.server.setRequestHandler(
+    SubscribeRequestSchema,
+    guardedResource(async (request) => {
+      const uri = request.params.uri;
+      if (!options.subscriptions) {
+        throw new McpError(
+          McpErrorCode.InvalidRequest,
+          "resources/subscribe needs a session: initialize first and send its Mcp-Session-Id header",
+        );
+      }
+      const id = taskIdOfUri(uri);
+      if (!id) throw new McpError(McpErrorCode.InvalidParams, `not a subscribable resource: ${uri} (use task://{id})`);
+      const task = await service.get(principal, id);
+      if (active.has(uri)) return {};
+      if (active.size >= MAX_SUBSCRIPTIONS) {
+        throw new McpError(McpErrorCode.InvalidRequest, `at most ${MAX_SUBSCRIPTIONS} subscriptions per session`);
+      }
+      const abort = new AbortController();
+      active.set(uri, abort);
+      const events = service.follow(principal, {
+        rootId: task.rootId,
+        taskId: task.id,
+        afterSeq: await latestSeq(service, principal, task.rootId),
+        until: "never",
+        signal: abort.signal,
+      });
+      void (async () => {
+        try {
+          for await (const e of events) {
+            if (e.taskId !== task.id && e.type !== "tree.finished") continue;
+            await server.server.sendResourceUpdated({ uri });
+          }
+        } catch (err) {
+          if (!abort.signal.aborted)
+            log.warn({ err: err instanceof Error ? err.message : String(err), uri }, "resource subscription ended");
+        } finally {
+          if (active.get(uri) === abort) active.delete(uri);
+        }
+      })();
+      return {};
+    }, log),
+  );
+
+  server.server.setRequestHandler(
+    UnsubscribeRequestSchema,
+    guardedResource(async (request) => {
+      active.get(request.params.uri)?.abort();
+      active.delete(request.params.uri);
+      return {};
+    }, log),
+  );
+
+  const previous = server.server.onclose;
+  server.server.onclose = () => {
+    for (const abort of active.values()) abort.abort();
+    active.clear();
+    previous?.();
   };
+}
+
+/** The newest stored event seq of a tree: a subscription reports changes from now on. */
+async function latestSeq(service: TaskService, principal: Principal, rootId: string): Promise<number> {
+  let after = 0;
+  for (;;) {
+    const page = await service.events(principal, { rootId, afterSeq: after, limit: 10_000 });
+    if (page.events.length < 10_000) return page.lastSeq;
+    after = page.lastSeq;
+  }
 }

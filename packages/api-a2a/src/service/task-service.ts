@@ -5,6 +5,7 @@ import {
   type Engine,
   ErrorCode,
   type Execution,
+  type ExecutorMetadata,
   type ExecutionHandle,
   type JsonObject,
   NotFoundError,
@@ -16,6 +17,7 @@ import {
   type TaskQuery,
   type TaskStatus,
   type TaskStore,
+  type TreeOutcome,
   ValidationError,
 } from "@aipartnerupflow/core";
 import type { Principal } from "../types.js";
@@ -51,18 +53,43 @@ export interface RunningStatus {
 
 export type TreeState = "pending" | "running" | "completed" | "failed" | "cancelled";
 
+/** What `follow` streams: events of a tree, one task of it or one execution, from `afterSeq` on. */
+export interface FollowQuery {
+  rootId?: string;
+  taskId?: string;
+  executionId?: string;
+  afterSeq?: number;
+  /** `finished` (default): end after the tree's final event; `never`: follow until aborted. */
+  until?: "finished" | "never";
+  signal?: AbortSignal;
+}
+
+/** The engine as the service reports it (health, queue stats). */
+export interface EngineInfo {
+  running: boolean;
+  active: number;
+  concurrency: number;
+}
+
+/** An executor as listed to callers. */
+export type ExecutorInfo = ExecutorMetadata;
+
 /**
  * Every task operation of every surface (JSON-RPC, A2A, MCP), with the per-user isolation of
  * SPEC §8.4 applied in one place: a caller only ever sees and touches tasks it may access.
+ * The engine, the store and the registry stay inside: surfaces call these methods only.
  */
 export class TaskService {
-  constructor(
-    readonly engine: Engine,
-    readonly store: TaskStore,
-    readonly registry: Registry,
-  ) {}
+  readonly #engine: Engine;
+  readonly #store: TaskStore;
+  readonly #registry: Registry;
 
-  /** Store one tree (`single`) or several independent trees from one flat array. */
+  constructor(engine: Engine, store: TaskStore, registry: Registry) {
+    this.#engine = engine;
+    this.#store = store;
+    this.#registry = registry;
+  }
+
   /**
    * Create trees owned by the caller. Only admins may choose task ids: for anyone else a taken id
    * would answer differently from a free one and so reveal that another user's task exists.
@@ -71,7 +98,7 @@ export class TaskService {
   async create(principal: Principal, tasks: unknown, options: { single?: boolean } = {}): Promise<CreateResult> {
     if (!principal.admin) refuseChosenIds(tasks);
     const owned = principal.admin ? tasks : forceOwner(tasks, principal.userId);
-    const trees = await this.engine.createTrees(
+    const trees = await this.#engine.createTrees(
       owned,
       { userId: principal.userId },
       options.single ? "single" : "many",
@@ -81,32 +108,32 @@ export class TaskService {
   }
 
   async get(principal: Principal, taskId: string): Promise<Task> {
-    return assertAccess(principal, await this.store.getTask(taskId), taskId);
+    return assertAccess(principal, await this.#store.getTask(taskId), taskId);
   }
 
   async detail(principal: Principal, taskId: string): Promise<TaskDetail> {
     const task = await this.get(principal, taskId);
     const [attempts, executions] = await Promise.all([
-      this.store.getAttempts(taskId),
-      this.store.listExecutions({ rootId: task.rootId, limit: 20 }),
+      this.#store.getAttempts(taskId),
+      this.#store.listExecutions({ rootId: task.rootId, limit: 20 }),
     ]);
     return { task, attempts, executions };
   }
 
   async update(principal: Principal, taskId: string, patch: TaskPatch): Promise<Task> {
     await this.get(principal, taskId);
-    return this.store.updateTask(taskId, patch, this.engine.clock());
+    return this.#store.updateTask(taskId, patch, this.#engine.clock());
   }
 
   async delete(principal: Principal, taskId: string): Promise<{ deleted: string[] }> {
     await this.get(principal, taskId);
-    return this.store.deleteTask(taskId);
+    return this.#store.deleteTask(taskId);
   }
 
   async list(principal: Principal, query: TaskQuery): Promise<{ tasks: Task[]; total: number }> {
     const q: TaskQuery = { ...query, ...ownerFilter(principal) };
     if (principal.admin && query.userId !== undefined) q.userId = query.userId;
-    return this.store.listTasks(q);
+    return this.#store.listTasks(q);
   }
 
   async count(
@@ -116,29 +143,29 @@ export class TaskService {
     if (query.rootId !== undefined) await this.get(principal, query.rootId);
     const q = { ...query, ...ownerFilter(principal) };
     if (principal.admin && query.userId !== undefined) q.userId = query.userId;
-    const counts = await this.store.countByStatus(q);
+    const counts = await this.#store.countByStatus(q);
     return { counts, total: Object.values(counts).reduce((a, b) => a + b, 0) };
   }
 
   /** The whole tree of a task (given any task of it). */
   async tree(principal: Principal, taskId: string): Promise<Task[]> {
     const task = await this.get(principal, taskId);
-    return this.store.getTree(task.rootId);
+    return this.#store.getTree(task.rootId);
   }
 
   async children(principal: Principal, parentId: string): Promise<Task[]> {
     await this.get(principal, parentId);
-    return this.store.getChildren(parentId);
+    return this.#store.getChildren(parentId);
   }
 
   async copy(principal: Principal, taskId: string, options: CopyOptions): Promise<Task[] | TaskInput[]> {
     await this.get(principal, taskId);
-    return this.engine.copy(taskId, { ...options, userId: principal.userId });
+    return this.#engine.copy(taskId, { ...options, userId: principal.userId });
   }
 
   async execute(principal: Principal, taskId: string, request: ExecuteRequest = {}): Promise<ExecutionHandle> {
     const task = await this.get(principal, taskId);
-    return this.engine.execute(taskId, {
+    return this.#engine.execute(taskId, {
       ...(request.rerun ? { rerun: request.rerun } : {}),
       ...(request.demo !== undefined ? { demo: request.demo } : {}),
       ...(request.secrets ? { secrets: request.secrets } : {}),
@@ -152,18 +179,18 @@ export class TaskService {
     reason?: string,
   ): Promise<{ cancelled: string[]; running: string[] }> {
     await this.get(principal, taskId);
-    const result = await this.engine.cancel(taskId, reason);
+    const result = await this.#engine.cancel(taskId, reason);
     return { cancelled: result.cancelled, running: result.running.map((r) => r.taskId) };
   }
 
   /** Executions running now that the caller may see. */
   async runningExecutions(principal: Principal, limit = 100): Promise<Execution[]> {
-    const all = await this.store.listExecutions({ status: "running", limit: Math.max(limit, 1000) });
+    const all = await this.#store.listExecutions({ status: "running", limit: Math.max(limit, 1000) });
     const visible: Execution[] = [];
     for (const e of all) {
       if (principal.admin || e.userId === principal.userId) visible.push(e);
       else if (e.userId === null) {
-        const root = await this.store.getTask(e.rootId);
+        const root = await this.#store.getTask(e.rootId);
         if (root && canAccess(principal, root)) visible.push(e);
       }
       if (visible.length >= limit) break;
@@ -172,7 +199,7 @@ export class TaskService {
   }
 
   async runningStatus(principal: Principal, taskIds: string[]): Promise<RunningStatus[]> {
-    const tasks = await this.store.getTasks(taskIds);
+    const tasks = await this.#store.getTasks(taskIds);
     const byId = new Map(tasks.filter((t) => canAccess(principal, t)).map((t) => [t.id, t]));
     const out: RunningStatus[] = [];
     for (const id of taskIds) {
@@ -200,7 +227,7 @@ export class TaskService {
     query: { taskId?: string; rootId?: string; executionId?: string; afterSeq?: number; limit?: number },
   ): Promise<{ rootId: string; events: TaskEvent[]; lastSeq: number }> {
     const rootId = await this.resolveRoot(principal, query);
-    const events = await this.store.readEvents({
+    const events = await this.#store.readEvents({
       rootId,
       ...(query.taskId && query.taskId !== rootId ? { taskId: query.taskId } : {}),
       ...(query.executionId ? { executionId: query.executionId } : {}),
@@ -219,7 +246,7 @@ export class TaskService {
     if (query.rootId) return (await this.get(principal, query.rootId)).rootId;
     if (query.taskId) return (await this.get(principal, query.taskId)).rootId;
     if (query.executionId) {
-      const execution = await this.store.getExecution(query.executionId);
+      const execution = await this.#store.getExecution(query.executionId);
       if (!execution) throw new NotFoundError("execution", query.executionId);
       await this.get(principal, execution.rootId).catch(() => {
         throw new NotFoundError("execution", query.executionId as string);
@@ -233,9 +260,9 @@ export class TaskService {
 
   /** The newest execution of a tree (a running one first). */
   async latestExecution(rootId: string): Promise<Execution | null> {
-    const running = await this.store.listExecutions({ rootId, status: "running", limit: 1 });
+    const running = await this.#store.listExecutions({ rootId, status: "running", limit: 1 });
     if (running[0]) return running[0];
-    const all = await this.store.listExecutions({ rootId, limit: 1000 });
+    const all = await this.#store.listExecutions({ rootId, limit: 1000 });
     let latest: Execution | null = null;
     for (const e of all) if (!latest || e.createdAt >= latest.createdAt) latest = e;
     return latest;
@@ -249,6 +276,49 @@ export class TaskService {
     return { state: root.status === "pending" ? "pending" : root.status, execution };
   }
 
+  /** The root task of a tree the caller may access, or null (missing, foreign or not a root). */
+  async findRoot(principal: Principal, rootId: string): Promise<Task | null> {
+    const root = await this.#store.getTask(rootId);
+    return root && root.parentId === null && canAccess(principal, root) ? root : null;
+  }
+
+  /**
+   * Events of a tree (or one task, or one execution) after `afterSeq`, then live ones, ending after
+   * the tree's final event (or, with `until: "never"`, when `signal` aborts). Access is checked first.
+   */
+  async *follow(principal: Principal, query: FollowQuery): AsyncGenerator<TaskEvent> {
+    const rootId = await this.resolveRoot(principal, query);
+    yield* this.#engine.subscribe({
+      rootId,
+      afterSeq: query.afterSeq ?? 0,
+      ...(query.taskId && query.taskId !== rootId ? { taskId: query.taskId } : {}),
+      ...(query.executionId ? { executionId: query.executionId } : {}),
+      ...(query.until ? { until: query.until } : {}),
+      ...(query.signal ? { signal: query.signal } : {}),
+    });
+  }
+
+  /** Wait until the running execution of a task's tree (if any) finished; null when none runs. */
+  async settle(principal: Principal, taskId: string): Promise<TreeOutcome | null> {
+    const task = await this.get(principal, taskId);
+    const execution = await this.latestExecution(task.rootId);
+    if (execution?.status !== "running") return null;
+    return this.#engine.wait(execution.id);
+  }
+
+  /** Executors that may run here, with their input JSON Schemas. */
+  executors(): ExecutorInfo[] {
+    return this.#registry.listExecutors();
+  }
+
+  hasExecutor(id: string): boolean {
+    return this.#registry.hasExecutor(id);
+  }
+
+  engineInfo(): EngineInfo {
+    return { running: this.#engine.running, active: this.#engine.activeCount, concurrency: this.#engine.concurrency };
+  }
+
   async queueStats(principal: Principal): Promise<JsonObject> {
     const { counts, total } = await this.count(principal, {});
     const running = await this.runningExecutions(principal, 10_000);
@@ -256,7 +326,7 @@ export class TaskService {
       counts,
       total,
       runningExecutions: running.length,
-      engine: { running: this.engine.running, active: this.engine.activeCount, concurrency: this.engine.concurrency },
+      engine: { ...this.engineInfo() },
     };
   }
 }

@@ -1,0 +1,192 @@
+import {
+  EVENT_TYPES,
+  TASK_STATUSES,
+  jsonObjectSchema,
+  jsonValueSchema,
+  retryPolicySchema,
+  taskErrorSchema,
+  taskInputSchema,
+} from "@aipartnerupflow/core";
+import { z } from "zod";
+
+/**
+ * zod schemas of what the JSON-RPC methods answer. They are not used to validate answers at run
+ * time (the types do that at compile time and the tests check real answers against them); they
+ * generate the result half of the OpenAPI document.
+ */
+const timestamp = z.string().describe("ISO-8601 UTC timestamp");
+const status = z.enum(TASK_STATUSES);
+const executionStatus = z.enum(["running", "completed", "failed", "cancelled"]);
+
+export const taskSchema = z
+  .object({
+    id: z.string(),
+    parentId: z.string().nullable(),
+    rootId: z.string().describe("id of the tree's root task"),
+    userId: z.string().nullable(),
+    name: z.string(),
+    status,
+    priority: z.number().int().min(0).max(3).describe("0 urgent, 1 high, 2 normal, 3 low"),
+    dependencies: z.array(z.object({ id: z.string(), required: z.boolean() })),
+    inputs: jsonObjectSchema,
+    params: jsonObjectSchema.describe("executorId and executor options"),
+    schemas: jsonObjectSchema,
+    result: jsonValueSchema.nullable(),
+    error: taskErrorSchema.nullable(),
+    progress: z.number().min(0).max(1),
+    attempt: z.number().int().min(0),
+    retry: retryPolicySchema.nullable(),
+    runAt: timestamp.nullable(),
+    originalTaskId: z.string().nullable().describe("the task this one was copied from"),
+    hasChildren: z.boolean(),
+    metadata: jsonObjectSchema,
+    createdAt: timestamp,
+    updatedAt: timestamp,
+    startedAt: timestamp.nullable(),
+    completedAt: timestamp.nullable(),
+  })
+  .describe("a stored task");
+
+export const taskNodeSchema = taskSchema
+  .extend({
+    get children() {
+      return z.array(taskNodeSchema);
+    },
+  })
+  .describe("a task with its children, nested by parent");
+
+export const executionSchema = z
+  .object({
+    id: z.string(),
+    rootId: z.string(),
+    taskId: z.string().describe("the task the execution was requested for"),
+    status: executionStatus,
+    cancelRequested: z.boolean(),
+    remaining: z.number().int().min(0),
+    total: z.number().int().min(0),
+    demo: z.boolean(),
+    userId: z.string().nullable(),
+    createdAt: timestamp,
+    finishedAt: timestamp.nullable(),
+  })
+  .describe("one request to run (part of) a tree");
+
+export const eventSchema = z
+  .object({
+    seq: z.number().int().describe("grows across the whole store; resume after it"),
+    type: z.enum(EVENT_TYPES),
+    taskId: z.string(),
+    rootId: z.string(),
+    executionId: z.string().nullable(),
+    status,
+    progress: z.number().optional(),
+    message: z.string().optional(),
+    result: jsonValueSchema.nullable().optional(),
+    error: taskErrorSchema.nullable().optional(),
+    at: timestamp,
+  })
+  .describe("a persisted state change");
+
+export const attemptSchema = z.object({
+  attempt: z.number().int(),
+  startedAt: timestamp,
+  endedAt: timestamp.nullable(),
+  status,
+  error: taskErrorSchema.nullable(),
+  owner: z.string().nullable(),
+});
+
+export const executorSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  tags: z.array(z.string()),
+  cancelable: z.boolean(),
+  inputSchema: jsonObjectSchema.nullable().describe("JSON Schema of the executor's inputs"),
+  outputSchema: jsonObjectSchema.nullable(),
+  examples: z.array(z.object({ description: z.string().optional(), inputs: jsonObjectSchema })),
+});
+
+const counts = z.record(status, z.number().int().min(0));
+
+export const createResult = z.object({
+  rootId: z.string().describe("the first (or only) root created"),
+  rootIds: z.array(z.string()),
+  tasks: z.array(taskSchema),
+});
+export const detailResult = z.object({
+  task: taskSchema,
+  attempts: z.array(attemptSchema),
+  executions: z.array(executionSchema),
+});
+export const deleteResult = z.object({ deleted: z.array(z.string()) });
+export const listResult = z.object({ tasks: z.array(taskSchema), total: z.number().int().min(0) });
+export const countResult = z.object({ counts, total: z.number().int().min(0) });
+export const treeResult = z.union([
+  z.object({ rootId: z.string(), tree: taskNodeSchema.nullable() }).describe("format: nested"),
+  z.object({ rootId: z.string(), tasks: z.array(taskSchema) }).describe("format: flat (roots first)"),
+]);
+export const childrenResult = z.object({ tasks: z.array(taskSchema) });
+export const copyResult = z.object({
+  saved: z.boolean(),
+  rootId: z.string().nullable().describe("the new tree's root when saved"),
+  tasks: z.array(z.union([taskSchema, taskInputSchema])).describe("stored tasks, or task inputs when save: false"),
+});
+export const executeResult = z
+  .object({
+    executionId: z.string(),
+    rootId: z.string(),
+    taskId: z.string(),
+    status: executionStatus,
+    tasks: z.array(taskSchema).optional().describe("with wait: true, the tree once finished"),
+  })
+  .describe("with stream: true the answer is text/event-stream: an `execution` frame, then one frame per event");
+export const cancelResult = z.object({
+  cancelled: z.array(z.string()).describe("tasks cancelled now"),
+  running: z.array(z.string()).describe("running tasks asked to stop"),
+});
+export const runningListResult = z.object({ executions: z.array(executionSchema) });
+export const runningStatusResult = z.object({
+  statuses: z.array(
+    z.object({
+      taskId: z.string(),
+      found: z.boolean(),
+      status: status.optional(),
+      progress: z.number().optional(),
+      running: z.boolean(),
+      executionId: z.string().nullable().optional(),
+    }),
+  ),
+});
+export const runningCountResult = z.object({ count: z.number().int().min(0) });
+export const eventsResult = z
+  .object({ rootId: z.string(), events: z.array(eventSchema), lastSeq: z.number().int().min(0) })
+  .describe("with stream: true the answer is text/event-stream, one frame per event");
+export const queueStatsResult = z.object({
+  counts,
+  total: z.number().int().min(0),
+  runningExecutions: z.number().int().min(0),
+  engine: z.object({ running: z.boolean(), active: z.number().int(), concurrency: z.number().int() }),
+});
+export const generateResult = z.object({
+  taskId: z.string(),
+  result: jsonValueSchema.nullable().describe("the generated task array, under the generator's result shape"),
+});
+export const executorsResult = z.object({ executors: z.array(executorSchema) });
+export const healthResult = z.object({
+  status: z.literal("ok"),
+  version: z.string(),
+  uptimeSeconds: z.number().int().min(0),
+  engine: z.enum(["running", "idle"]),
+});
+
+/** Shared schemas published under these names in the OpenAPI components. */
+export const NAMED_SCHEMAS: ReadonlyArray<[string, z.ZodType]> = [
+  ["Task", taskSchema],
+  ["TaskNode", taskNodeSchema],
+  ["TaskInput", taskInputSchema],
+  ["Execution", executionSchema],
+  ["TaskEvent", eventSchema],
+  ["Attempt", attemptSchema],
+  ["Executor", executorSchema],
+];
