@@ -33,3 +33,19 @@ export { mergeDependencyResults } from "./engine/merge.js";
 export { planRetry, backoffDelay, type RetryDecision } from "./engine/retry.js";
 export { aggregateResults } from "./executors/aggregate.js";
 export { registerBuiltins } from "./executors/builtins.js";
+export {
+  OUTBOUND_REFUSED,
+  OutboundPolicy,
+  OutboundRefused,
+  effectivePort,
+  hostAllowed,
+  isForbiddenHeader,
+  isInternalAddress,
+  parseAllowEntry,
+  parseHostList,
+  pinnedLookup,
+  type AllowEntry,
+  type OutboundPolicyOptions,
+  type ResolvedAddress,
+  type Resolver,
+} from "./net/outbound.js";
