@@ -110,7 +110,8 @@ export async function executeHttp(raw: unknown, ctx: ExecutorContext, config: Re
     what: "inputs.url",
   });
   const where = scrub(url.href, revealed);
-  const rethrow = (err: unknown): never => {
+  /** Throws the typed failure for an abort, a timeout, a refusal or a redirect loop; returns for anything else. */
+  const rethrow = (err: unknown): void => {
     if (ctx.signal.aborted) throw ctx.signal.reason;
     if (timeout.aborted) {
       throw fail(RemoteErrorCode.HttpTimeout, `${inputs.method} ${where} timed out after ${timeoutMs} ms`, {
@@ -126,7 +127,6 @@ export async function executeHttp(raw: unknown, ctx: ExecutorContext, config: Re
     if (err instanceof TooManyRedirects) {
       throw refuse(RemoteErrorCode.HttpTooManyRedirects, scrub(err.message, revealed), { limit: err.limit });
     }
-    throw err;
   };
 
   ctx.log.debug({ method: inputs.method, url: where, timeoutMs }, "http: request");
@@ -141,7 +141,8 @@ export async function executeHttp(raw: unknown, ctx: ExecutorContext, config: Re
     });
   } catch (err) {
     rethrow(err);
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    // A connection error arrives as fetch's TypeError with the Node error as its cause; a DNS error as it is.
+    const cause = ((err as { cause?: unknown }).cause ?? err) as { code?: string; message?: string };
     throw fail(
       RemoteErrorCode.HttpNetwork,
       `${inputs.method} ${where} failed: ${scrub(cause?.message ?? (err as Error).message, revealed)}`,
