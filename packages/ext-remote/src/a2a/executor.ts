@@ -252,12 +252,21 @@ export async function executeA2a(raw: unknown, ctx: ExecutorContext, config: Rem
       }
       if (last && FINAL.has(last.state)) break;
     }
-    if (!answer && !(last && FINAL.has(last.state)) && remoteId) {
-      // The stream ended early (a server that does not stream answers once): read the task.
-      const got = await client.getTask({ tenant: "", id: remoteId }, { signal });
-      remote = got;
-      for (const a of got.artifacts) artifacts.set(a.artifactId, a);
-      if (got.status) last = { state: got.status.state, message: got.status.message };
+    if (!answer && remoteId) {
+      // Read the task once more: the stream may have ended early, and a server may attach its
+      // artifacts to the task without streaming them (an aipartnerupflow server does).
+      const ended = last && FINAL.has(last.state);
+      try {
+        const got = await client.getTask({ tenant: "", id: remoteId }, { signal });
+        remote = got;
+        for (const a of got.artifacts) artifacts.set(a.artifactId, a);
+        if (got.status && (!ended || FINAL.has(got.status.state))) {
+          last = { state: got.status.state, message: got.status.message ?? last?.message };
+        }
+      } catch (err) {
+        if (!ended) throw err;
+        ctx.log.debug({ remoteTaskId: remoteId, err: messageOf(err) }, "a2a: reading the finished remote task failed");
+      }
     }
   } catch (err) {
     signal.removeEventListener("abort", onAbort);
