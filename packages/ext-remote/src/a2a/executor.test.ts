@@ -4,6 +4,7 @@ import { createExecutorContext } from "@aipartnerupflow/core/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveRemoteConfig } from "../config.js";
 import { remotePlugin } from "../plugin.js";
+import { executeHttp } from "../http/executor.js";
 import { executeA2a } from "./executor.js";
 
 /** The second server: a real aipartnerupflow app (api-a2a) on a free port, with its own engine. */
@@ -218,6 +219,13 @@ describe("a2a executor against a second aipartnerupflow server", () => {
     expect(result.remoteTaskId).toBeTruthy();
     expect(["submitted", "working"]).toContain(result.state);
     await remoteEngine.cancel(result.remoteTaskId as string, "test cleanup");
+  });
+});
+
+describe("http in a process that also serves (the server replaces the global Response)", () => {
+  it("calls the second server's HTTP API", async () => {
+    const result = await executeHttp({ url: `${remote.url}/health` }, createExecutorContext(), allowed());
+    expect(result).toMatchObject({ status: 200, bodyEncoding: "json", body: { status: "ok" } });
   });
 });
 
