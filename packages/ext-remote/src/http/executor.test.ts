@@ -116,6 +116,9 @@ describe("http executor against a real local server", () => {
       url: `${base}/json`,
     });
     expect(result.headers["x-one"]).toBe("1");
+    // Hop-by-hop headers are not part of the result.
+    expect(result.headers.connection).toBeUndefined();
+    expect(result.headers["keep-alive"]).toBeUndefined();
   });
 
   it("returns text as text, binary as base64, decompresses gzip, HEAD has no body", async () => {

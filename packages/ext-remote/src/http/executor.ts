@@ -154,7 +154,8 @@ export async function executeHttp(raw: unknown, ctx: ExecutorContext, config: Re
   const status = response.status;
   const responseHeaders: Record<string, string> = {};
   response.headers.forEach((value, name) => {
-    responseHeaders[name] = value;
+    // Hop-by-hop headers describe the connection, not the response.
+    if (!HOP_BY_HOP.has(name)) responseHeaders[name] = value;
   });
   const ok = inputs.okStatus ? inputs.okStatus.includes(status) : status >= 200 && status < 300;
   const finalUrl = scrub(response.url || url.href, revealed);
@@ -208,6 +209,16 @@ export async function executeHttp(raw: unknown, ctx: ExecutorContext, config: Re
   }
   return { status, headers: responseHeaders, body: decoded.body, bodyEncoding: decoded.encoding, url: finalUrl };
 }
+
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "te",
+  "trailer",
+  "upgrade",
+  "proxy-connection",
+]);
 
 class TooLarge extends Error {}
 
