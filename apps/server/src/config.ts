@@ -43,8 +43,8 @@ export const DEFAULTS: ServerConfig = {
   port: 8000,
   host: "127.0.0.1",
   databaseUrl: undefined,
-  // The reference server ships the two extension packages; APFLOW_PLUGINS replaces this list.
-  plugins: ["@aipartnerupflow/ext-stdio", "@aipartnerupflow/ext-llm-agents"],
+  // The reference server ships the extension packages; APFLOW_PLUGINS replaces this list.
+  plugins: ["@aipartnerupflow/ext-stdio", "@aipartnerupflow/ext-llm-agents", "@aipartnerupflow/ext-remote"],
   pluginOptions: {},
   executors: null,
   jwtSecret: undefined,

@@ -68,6 +68,7 @@ describe("plugins", () => {
     expect(config.plugins.map((p) => [p.name, p.source])).toEqual([
       ["@aipartnerupflow/ext-stdio", "builtin"],
       ["@aipartnerupflow/ext-llm-agents", "builtin"],
+      ["@aipartnerupflow/ext-remote", "builtin"],
       ["greeter", "config"],
     ]);
     expect(config.pluginCommands).toEqual(["greet"]);

@@ -15,7 +15,8 @@ export interface LoadedPlugin {
 /**
  * Fill a registry: core's built-in executors, the ext-stdio plugin (always; its `command`
  * executor is configured by the config file's `command` section, then `APFLOW_COMMAND_*`), the
- * ext-llm-agents plugin (keys from `OPENAI_API_KEY`, `ANTHROPIC_API_KEY`, ...), then
+ * ext-llm-agents plugin (keys from `OPENAI_API_KEY`, `ANTHROPIC_API_KEY`, ...), the ext-remote
+ * plugin (`http`, `a2a`, `mcp_tool`), then
  * every plugin of `APFLOW_PLUGINS` and the config file. A plugin that cannot load is a usage error.
  */
 export async function loadPlugins(
@@ -32,9 +33,13 @@ export async function loadPlugins(
   // commands that load no plugins do not pay for the AI SDK.
   const { llmAgentsPlugin } = await import("@aipartnerupflow/ext-llm-agents");
   await registry.use(llmAgentsPlugin, {});
+  // http, a2a and mcp_tool; configured by APFLOW_OUTBOUND_ALLOW_HOSTS and APFLOW_MCP_ALLOW_*.
+  const { remotePlugin } = await import("@aipartnerupflow/ext-remote");
+  await registry.use(remotePlugin, {});
   const loaded: LoadedPlugin[] = [
     { name: stdioPlugin.name, specifier: "@aipartnerupflow/ext-stdio", source: "builtin" },
     { name: llmAgentsPlugin.name, specifier: "@aipartnerupflow/ext-llm-agents", source: "builtin" },
+    { name: remotePlugin.name, specifier: "@aipartnerupflow/ext-remote", source: "builtin" },
   ];
   for (const spec of specs) {
     try {

@@ -45,3 +45,19 @@ export {
   nextFireAfter,
   dueFirings,
 } from "./schedule/trigger.js";
+export {
+  OUTBOUND_REFUSED,
+  OutboundPolicy,
+  OutboundRefused,
+  effectivePort,
+  hostAllowed,
+  isForbiddenHeader,
+  isInternalAddress,
+  parseAllowEntry,
+  parseHostList,
+  pinnedLookup,
+  type AllowEntry,
+  type OutboundPolicyOptions,
+  type ResolvedAddress,
+  type Resolver,
+} from "./net/outbound.js";

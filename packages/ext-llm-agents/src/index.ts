@@ -31,3 +31,11 @@ export {
 } from "./generate-tree.js";
 export { createLlmAgentExecutors, llmAgentsPlugin, PLUGIN_NAME, registerLlmAgentExecutors } from "./plugin.js";
 export { llmAgentsPlugin as default } from "./plugin.js";
+export {
+  createMcpTransport,
+  MCP_ERROR,
+  type McpConnectOptions,
+  type McpConnection,
+  type McpToolInfo,
+  openMcpConnection,
+} from "./mcp-client.js";

@@ -1,11 +1,9 @@
-import type { ExecutorContext, JsonValue, Logger } from "@aipartnerupflow/core";
+import type { ExecutorContext, JsonValue } from "@aipartnerupflow/core";
 import { NonRetryableError } from "@aipartnerupflow/core";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { dynamicTool, type JSONSchema7, jsonSchema } from "ai";
 import { LlmErrorCode } from "./failures.js";
+import { type McpConnection as Connection, type McpToolInfo, openMcpConnection } from "./mcp-client.js";
 import { type SdkToolSet, toolName } from "./tools.js";
 import type { LlmAgentsOptions, McpServerConfig } from "./types.js";
 
@@ -15,20 +13,6 @@ import type { LlmAgentsOptions, McpServerConfig } from "./types.js";
  * server's tool names; omitted means every tool the server lists.
  */
 export type McpUse = { server: string; tools?: string[] } | (McpServerConfig & { name: string; tools?: string[] });
-
-/** The package version, sent to MCP servers as client info. */
-const CLIENT_INFO = { name: "aipartnerupflow-ext-llm-agents", version: "0.1.0" };
-
-interface McpToolInfo {
-  name: string;
-  description?: string;
-  inputSchema: { [key: string]: unknown };
-}
-
-interface Connection {
-  client: Client;
-  tools: McpToolInfo[];
-}
 
 /**
  * The MCP servers one task talks to. Servers are connected on first use and shared by every
@@ -106,7 +90,7 @@ export class McpConnections {
   private connect(name: string, config: McpServerConfig): Promise<Connection> {
     let pending = this.connections.get(name);
     if (!pending) {
-      pending = openConnection(name, config, this.ctx.signal, this.ctx.log);
+      pending = openMcpConnection(name, config, { signal: this.ctx.signal, log: this.ctx.log });
       this.connections.set(name, pending);
     }
     return pending;
@@ -135,52 +119,4 @@ export class McpConnections {
       },
     });
   }
-}
-
-async function openConnection(
-  name: string,
-  config: McpServerConfig,
-  signal: AbortSignal,
-  log: Logger,
-): Promise<Connection> {
-  const client = new Client(CLIENT_INFO);
-  const transport = createTransport(config, log.child({ mcpServer: name }));
-  try {
-    await client.connect(transport, { signal });
-    const tools: McpToolInfo[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await client.listTools(cursor ? { cursor } : undefined, { signal });
-      tools.push(...page.tools);
-      cursor = page.nextCursor;
-    } while (cursor);
-    return { client, tools };
-  } catch (err) {
-    await client.close().catch(() => undefined);
-    throw new NonRetryableError(`MCP server "${name}": ${(err as Error).message}`, {
-      code: LlmErrorCode.McpError,
-      cause: err,
-    });
-  }
-}
-
-function createTransport(config: McpServerConfig, log: Logger): Transport {
-  if (config.transport === "http") {
-    return new StreamableHTTPClientTransport(new URL(config.url), {
-      requestInit: config.headers ? { headers: config.headers } : undefined,
-    });
-  }
-  const transport = new StdioClientTransport({
-    command: config.command,
-    args: config.args ?? [],
-    // The default environment (PATH, HOME, ...) plus what the config adds: provider keys of
-    // this process are not handed to MCP servers.
-    env: { ...getDefaultEnvironment(), ...(config.env ?? {}) },
-    cwd: config.cwd,
-    stderr: "pipe",
-  });
-  transport.stderr?.on("data", (chunk: Buffer) =>
-    log.debug({ stderr: chunk.toString("utf8").trimEnd() }, "mcp server stderr"),
-  );
-  return transport;
 }

@@ -1,102 +1,14 @@
-import { lookup as dnsLookup } from "node:dns/promises";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { BlockList, type LookupFunction, isIP } from "node:net";
+import { OutboundPolicy, OutboundRefused, type Resolver, pinnedLookup } from "@aipartnerupflow/core";
 
 /**
- * Outbound requests to caller-chosen URLs (webhooks, A2A push notifications) must not reach the
- * server's own network: loopback, link-local (cloud metadata), private, ULA, unspecified,
- * multicast and other special-purpose addresses are refused unless the operator allow-listed the
- * host. URLs are checked when they are accepted and again at delivery, after DNS resolution; the
- * connection then goes to the address that was checked, so a name cannot rebind in between.
+ * Webhook and push-notification delivery through core's outbound policy (`OutboundPolicy`):
+ * loopback, link-local, private and other special-purpose addresses are refused unless the
+ * operator allow-listed the host; URLs are checked when accepted and again at delivery, after DNS
+ * resolution, and the connection goes to the checked address.
  */
-
-const internal = new BlockList();
-for (const [net, prefix] of [
-  ["0.0.0.0", 8], // "this network", unspecified
-  ["10.0.0.0", 8],
-  ["100.64.0.0", 10], // carrier-grade NAT
-  ["127.0.0.0", 8],
-  ["169.254.0.0", 16], // link-local, cloud metadata
-  ["172.16.0.0", 12],
-  ["192.0.0.0", 24],
-  ["192.168.0.0", 16],
-  ["198.18.0.0", 15],
-  ["224.0.0.0", 4], // multicast
-  ["240.0.0.0", 4], // reserved, broadcast
-] as const)
-  internal.addSubnet(net, prefix, "ipv4");
-for (const [net, prefix] of [
-  ["::", 96], // unspecified, loopback, IPv4-compatible
-  ["64:ff9b::", 96], // NAT64 (embeds an IPv4 address)
-  ["64:ff9b:1::", 48],
-  ["fc00::", 7], // unique local
-  ["fe80::", 10], // link-local
-  ["fec0::", 10], // site-local (deprecated)
-  ["ff00::", 8], // multicast
-] as const)
-  internal.addSubnet(net, prefix, "ipv6");
-
-/** Whether an IP address (v4 or v6, brackets allowed) is one a webhook must not reach. */
-export function isInternalAddress(address: string): boolean {
-  const ip = address.replace(/^\[|\]$/g, "");
-  const family = isIP(ip);
-  if (family === 4) return internal.check(ip, "ipv4");
-  if (family !== 6) return true;
-  const mapped = mappedIPv4(ip);
-  if (mapped) return internal.check(mapped, "ipv4");
-  return internal.check(ip, "ipv6");
-}
-
-/** The IPv4 address inside an IPv4-mapped IPv6 address (`::ffff:a.b.c.d` or `::ffff:xxxx:xxxx`). */
-function mappedIPv4(ip: string): string | undefined {
-  const m = /^(?:(?:0{1,4}:){5}|::)ffff:(.+)$/i.exec(ip);
-  if (!m?.[1]) return undefined;
-  const rest = m[1];
-  if (isIP(rest) === 4) return rest;
-  const hex = /^([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(rest);
-  if (!hex?.[1] || !hex[2]) return undefined;
-  const hi = Number.parseInt(hex[1], 16);
-  const lo = Number.parseInt(hex[2], 16);
-  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
-}
-
-/** Header names a caller may not set on a delivery: hop-by-hop, framing, and credentials of this hop. */
-export function isForbiddenHeader(name: string): boolean {
-  const n = name.toLowerCase();
-  return (
-    FORBIDDEN_HEADERS.has(n) || n.startsWith("proxy-") || n.startsWith("sec-") || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(n)
-  );
-}
-
-const FORBIDDEN_HEADERS = new Set([
-  "host",
-  "connection",
-  "keep-alive",
-  "content-length",
-  "transfer-encoding",
-  "te",
-  "trailer",
-  "upgrade",
-  "expect",
-  "cookie",
-  "cookie2",
-  "set-cookie",
-]);
-
-/** A refused outbound URL; the message names the problem and is safe to show the caller. */
-export class OutboundRefused extends Error {
-  override name = "OutboundRefused";
-}
-
-interface AllowEntry {
-  host: string;
-  port: number | undefined;
-}
-
-export type Resolver = (host: string) => Promise<Array<{ address: string; family: number }>>;
-
-const defaultResolver: Resolver = (host) => dnsLookup(host, { all: true, verbatim: true });
+export { isForbiddenHeader, isInternalAddress, OutboundRefused, type Resolver } from "@aipartnerupflow/core";
 
 export interface OutboundOptions {
   /** Host names (or `host:port`, `[v6]:port`) that may be reached even when internal. */
@@ -111,63 +23,23 @@ export interface OutboundResponse {
 
 /** Checks and performs outbound POSTs to caller-chosen URLs. */
 export class OutboundGuard {
-  private readonly allow: AllowEntry[];
-  private readonly resolver: Resolver;
+  private readonly policy: OutboundPolicy;
 
   constructor(options: OutboundOptions = {}) {
-    this.allow = (options.allowHosts ?? []).map(parseAllowEntry).filter((e): e is AllowEntry => e !== undefined);
-    this.resolver = options.resolve ?? defaultResolver;
+    this.policy = new OutboundPolicy({
+      allowHosts: options.allowHosts ?? [],
+      ...(options.resolve ? { resolve: options.resolve } : {}),
+    });
   }
 
   /** Whether the operator allow-listed this URL's host (and port). */
   allowed(url: URL): boolean {
-    const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
-    const port = effectivePort(url);
-    return this.allow.some((e) => e.host === host && (e.port === undefined || e.port === port));
+    return this.policy.allowed(url);
   }
 
-  /**
-   * The problem with a URL before it is accepted, or `undefined`: not http(s), an internal
-   * address literal or `localhost`, or a name that resolves to an internal address. A name that
-   * does not resolve now is accepted (delivery resolves again and refuses it then).
-   */
-  async problem(raw: string, what = "webhook url"): Promise<string | undefined> {
-    let url: URL;
-    try {
-      url = new URL(raw);
-    } catch {
-      return `${what} is not a valid URL`;
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:") return `${what} must be an http(s) URL`;
-    try {
-      await this.addresses(url, what);
-    } catch (err) {
-      if (err instanceof OutboundRefused) return err.message;
-    }
-    return undefined;
-  }
-
-  /**
-   * The addresses to connect to, all checked; `undefined` when the host is allow-listed (normal
-   * resolution). Throws `OutboundRefused` for an internal address.
-   */
-  private async addresses(url: URL, what: string): Promise<Array<{ address: string; family: number }> | undefined> {
-    if (this.allowed(url)) return undefined;
-    const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
-    const refuse = () =>
-      new OutboundRefused(
-        `${what} host ${url.hostname} is an internal address (loopback, link-local, private, multicast or unspecified); an operator can allow it`,
-      );
-    const family = isIP(host);
-    if (family !== 0) {
-      if (isInternalAddress(host)) throw refuse();
-      return [{ address: host, family }];
-    }
-    const bare = host.endsWith(".") ? host.slice(0, -1) : host;
-    if (bare === "localhost" || bare.endsWith(".localhost")) throw refuse();
-    const found = await this.resolver(host);
-    if (found.length === 0 || found.some((a) => isInternalAddress(a.address))) throw refuse();
-    return found;
+  /** The problem with a URL before it is accepted, or `undefined` (see `OutboundPolicy.problem`). */
+  problem(raw: string, what = "webhook url"): Promise<string | undefined> {
+    return this.policy.problem(raw, what);
   }
 
   /**
@@ -181,24 +53,10 @@ export class OutboundGuard {
   ): Promise<OutboundResponse> {
     const url = new URL(raw);
     if (url.protocol !== "http:" && url.protocol !== "https:") throw new OutboundRefused("not an http(s) URL");
-    const pinned = await this.addresses(url, "url");
+    const pinned = await this.policy.addresses(url, "url");
     const signals = [AbortSignal.timeout(init.timeoutMs), ...(init.signal ? [init.signal] : [])];
     const signal = AbortSignal.any(signals);
     signal.throwIfAborted();
-    const lookup: LookupFunction | undefined = pinned
-      ? (_hostname, options, callback) => {
-          const wanted = options.family === 4 || options.family === 6 ? options.family : undefined;
-          const list = pinned.filter((a) => wanted === undefined || a.family === wanted);
-          if (list.length === 0) {
-            callback(Object.assign(new Error("no checked address"), { code: "ENOTFOUND" }), "", 4);
-          } else if (options.all) {
-            (callback as unknown as (err: null, all: Array<{ address: string; family: number }>) => void)(null, list);
-          } else {
-            const first = list[0] as { address: string; family: number };
-            callback(null, first.address, first.family);
-          }
-        }
-      : undefined;
     const send = url.protocol === "https:" ? httpsRequest : httpRequest;
     const body = Buffer.from(init.body, "utf8");
     return new Promise<OutboundResponse>((resolve, reject) => {
@@ -208,7 +66,7 @@ export class OutboundGuard {
           method: "POST",
           headers: { ...init.headers, "content-length": String(body.length) },
           signal,
-          ...(lookup ? { lookup } : {}),
+          ...(pinned ? { lookup: pinnedLookup(pinned) } : {}),
         },
         (res) => {
           res.on("error", reject);
@@ -220,20 +78,4 @@ export class OutboundGuard {
       req.end(body);
     });
   }
-}
-
-function effectivePort(url: URL): number {
-  if (url.port) return Number(url.port);
-  return url.protocol === "https:" ? 443 : 80;
-}
-
-function parseAllowEntry(raw: string): AllowEntry | undefined {
-  const entry = raw.trim().toLowerCase();
-  if (!entry) return undefined;
-  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
-  if (v6?.[1]) return { host: v6[1], port: v6[2] ? Number(v6[2]) : undefined };
-  if (isIP(entry) === 6) return { host: entry, port: undefined };
-  const m = /^([^:]+)(?::(\d+))?$/.exec(entry);
-  if (!m?.[1]) return undefined;
-  return { host: m[1], port: m[2] ? Number(m[2]) : undefined };
 }

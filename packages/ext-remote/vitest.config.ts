@@ -1,0 +1,10 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["src/**/*.test.ts"],
+    // Tests start real processes on a noisy machine: generous ceilings, never timed assertions.
+    testTimeout: 60_000,
+    hookTimeout: 30_000,
+  },
+});
