@@ -31,6 +31,8 @@ export interface ServerConfig {
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
   /** How long running tasks may finish on shutdown before they are handed back. */
   shutdownGraceMs: number;
+  /** Serve the web dashboard at `/ui` (`APFLOW_DASHBOARD=0` turns it off). */
+  dashboard: boolean;
 }
 
 export const DEFAULTS: ServerConfig = {
@@ -55,6 +57,7 @@ export const DEFAULTS: ServerConfig = {
   publicUrl: undefined,
   logLevel: "info",
   shutdownGraceMs: 10_000,
+  dashboard: true,
 };
 
 const LOG_LEVELS = new Set(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
@@ -113,6 +116,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   }
   const grace = str("APFLOW_SHUTDOWN_GRACE_MS");
   if (grace !== undefined) config.shutdownGraceMs = integer("APFLOW_SHUTDOWN_GRACE_MS", grace, 0, 3_600_000);
+  const dashboard = str("APFLOW_DASHBOARD");
+  if (dashboard !== undefined) config.dashboard = boolean("APFLOW_DASHBOARD", dashboard);
   if (config.jwtSecret && config.jwksUrl) throw new ConfigError("set APFLOW_JWT_SECRET or APFLOW_JWKS_URL, not both");
   return config;
 }
