@@ -40,8 +40,11 @@ export interface Layout {
 
 export const NODE_WIDTH = 200;
 export const NODE_HEIGHT = 52;
-/** Above this many tasks parent/child boxes are left out: they cost more layout time than they help. */
-export const MAX_GROUPED_TASKS = 3000;
+/**
+ * Above this many tasks parent/child boxes are left out: dagre's compound layout costs several
+ * times the plain one, and at that size the boxes no longer help the eye.
+ */
+export const MAX_GROUPED_TASKS = 500;
 
 const groupId = (taskId: string) => `group:${taskId}`;
 
@@ -53,8 +56,10 @@ const groupId = (taskId: string) => `group:${taskId}`;
 export function layoutTree(tasks: readonly LayoutTask[]): Layout {
   const started = typeof performance !== "undefined" ? performance.now() : Date.now();
   const ids = new Set(tasks.map((t) => t.id));
+  // The root's box would be the whole graph: only parents below the root get one.
+  const roots = new Set(tasks.filter((t) => !t.parentId || !ids.has(t.parentId)).map((t) => t.id));
   const parents = new Set<string>();
-  for (const t of tasks) if (t.parentId && ids.has(t.parentId)) parents.add(t.parentId);
+  for (const t of tasks) if (t.parentId && ids.has(t.parentId) && !roots.has(t.parentId)) parents.add(t.parentId);
   const grouped = tasks.length <= MAX_GROUPED_TASKS && parents.size > 0;
 
   const g = new dagre.graphlib.Graph({ compound: grouped, multigraph: false });
