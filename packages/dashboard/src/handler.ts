@@ -29,7 +29,7 @@ export class DashboardAssetsError extends Error {
 }
 
 interface Asset {
-  body: Uint8Array;
+  body: Uint8Array<ArrayBuffer>;
   type: string;
   etag: string;
 }
@@ -74,7 +74,7 @@ function loadAssets(dir: string): Map<string, Asset> {
   for (const name of readdirSync(dir)) {
     const type = TYPES[extname(name)];
     if (!type) continue;
-    const body = readFileSync(join(dir, name));
+    const body = new Uint8Array(readFileSync(join(dir, name)));
     const etag = `"${createHash("sha256").update(body).digest("base64url").slice(0, 22)}"`;
     assets.set(name, { body, type, etag });
   }

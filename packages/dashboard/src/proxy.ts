@@ -18,7 +18,8 @@ const DROP = new Set([
 ]);
 
 /**
- * Forwards the API paths the dashboard uses (`/tasks`, `/tasks/methods`, `/health`) to a remote
+ * Forwards the API paths the dashboard uses (`/tasks`, `/tasks/methods`, `/health`, the agent
+ * card that says whether auth is on) to a remote
  * server, streams included, so `apflow ui --server URL` serves the page locally against any node
  * without CORS. The page's own Authorization header goes through; nothing is added.
  */
@@ -64,5 +65,6 @@ export function createApiProxy(target: string, fetcher: typeof fetch = fetch): H
   app.post("/tasks", (c) => forward(c.req.raw, "/tasks"));
   app.get("/tasks/methods", (c) => forward(c.req.raw, "/tasks/methods"));
   app.get("/health", (c) => forward(c.req.raw, "/health"));
+  app.get("/.well-known/agent-card.json", (c) => forward(c.req.raw, "/.well-known/agent-card.json"));
   return app;
 }

@@ -13,14 +13,19 @@ export interface TestServer {
   engine: Engine;
   /** Releases `gate` tasks waiting on the given key. */
   release(key: string): void;
+  /** From now on `switch` tasks with this key succeed (they fail until then). */
+  turnOn(key: string): void;
   token(sub: string, roles?: string[]): Promise<string>;
   close(): Promise<void>;
 }
 
 const SECRET = "dashboard-test-secret-0123456789abcdef";
 
-/** Executors of the tests: `echo`, `boom` (always fails), `gate` (runs until released or cancelled). */
-export function testRegistry(gates: Map<string, Set<() => void>>): Registry {
+/**
+ * Executors of the tests: `echo`, `boom` (always fails), `gate` (runs until released or
+ * cancelled), `switch` (fails until its key is turned on: a failure a re-run can fix).
+ */
+export function testRegistry(gates: Map<string, Set<() => void>>, on: Set<string> = new Set()): Registry {
   const registry = registerBuiltins(new Registry());
   registry.registerExecutor({
     id: "echo",
@@ -33,6 +38,15 @@ export function testRegistry(gates: Map<string, Set<() => void>>): Registry {
     description: "always fails",
     execute: () => {
       throw new TaskFailure("BOOM", "exploded on purpose", { retryable: false });
+    },
+  });
+  registry.registerExecutor({
+    id: "switch",
+    description: "fails until its key is turned on",
+    execute: (_inputs, ctx) => {
+      const key = String(ctx.task.params.key ?? "default");
+      if (!on.has(key)) throw new TaskFailure("SWITCH_OFF", `switch ${key} is off`, { retryable: false });
+      return { on: key };
     },
   });
   registry.registerExecutor({
@@ -62,9 +76,10 @@ export async function startTestServer(options: { auth?: boolean; concurrency?: n
   const dir = mkdtempSync(join(tmpdir(), "apflow-dashboard-"));
   const store = await createPrismaStore({ url: `file:${join(dir, "test.db")}` });
   const gates = new Map<string, Set<() => void>>();
+  const on = new Set<string>();
   const engine = new Engine({
     store,
-    registry: testRegistry(gates),
+    registry: testRegistry(gates, on),
     pollIntervalMs: 50,
     cancelGraceMs: 2000,
     concurrency: options.concurrency ?? 8,
@@ -78,6 +93,7 @@ export async function startTestServer(options: { auth?: boolean; concurrency?: n
     release(key: string) {
       for (const done of [...(gates.get(key) ?? [])]) done();
     },
+    turnOn: (key) => void on.add(key),
     token: (sub, roles) => createToken({ secret: SECRET, sub, ...(roles ? { roles } : {}) }),
     async close() {
       await http.close();

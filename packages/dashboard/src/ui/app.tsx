@@ -28,6 +28,15 @@ export function App({ config }: { config: DashboardConfig }) {
   const [auth, setAuth] = useState<{ needed: boolean; refused: boolean }>({ needed: false, refused: false });
   const [authVersion, setAuthVersion] = useState(0);
   const [hasToken, setHasToken] = useState(() => tokens.get() !== null);
+  // Without a token, the public agent card tells whether to ask for one before loading anything.
+  const [checked, setChecked] = useState(() => tokens.get() !== null);
+  useEffect(() => {
+    if (checked) return;
+    void client.authRequired().then((required) => {
+      if (required) setAuth({ needed: true, refused: false });
+      setChecked(true);
+    });
+  }, [client, checked]);
 
   useEffect(() => {
     const onPop = () => setRoute(currentRoute(config.basePath));
@@ -109,7 +118,11 @@ export function App({ config }: { config: DashboardConfig }) {
         ) : null}
       </header>
       <main id="main" tabIndex={-1}>
-        {auth.needed ? <TokenPrompt refused={auth.refused} onSubmit={signIn} /> : <Page route={route} />}
+        {!checked ? null : auth.needed ? (
+          <TokenPrompt refused={auth.refused} onSubmit={signIn} />
+        ) : (
+          <Page route={route} />
+        )}
       </main>
     </AppContext.Provider>
   );

@@ -80,6 +80,9 @@ describe("RpcClient with auth on", () => {
     try {
       const tokens = memory();
       const c = new RpcClient({ apiUrl: secured.url, tokens });
+      expect(await c.authRequired()).toBe(true);
+      expect(await client.authRequired()).toBe(false);
+      expect(await new RpcClient({ apiUrl: "http://127.0.0.1:9", tokens }).authRequired()).toBeNull();
       const none = await c.call("tasks.list").catch((e: unknown) => e);
       expect(none).toBeInstanceOf(AuthRequiredError);
       expect((none as AuthRequiredError).hadToken).toBe(false);

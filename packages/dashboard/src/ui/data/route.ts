@@ -9,7 +9,9 @@ export type Route =
   | { page: "queue" }
   | { page: "notfound"; path: string };
 
-export function treesRoute(partial: Partial<Extract<Route, { page: "trees" }>> = {}): Route {
+export type TreesRoute = Extract<Route, { page: "trees" }>;
+
+export function treesRoute(partial: Partial<TreesRoute> = {}): TreesRoute {
   return { page: "trees", status: [], user: "", q: "", offset: 0, ...partial };
 }
 

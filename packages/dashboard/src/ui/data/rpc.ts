@@ -163,6 +163,23 @@ export class RpcClient {
     return last;
   }
 
+  /**
+   * Whether the server wants a bearer token, from its public agent card (asked before any data
+   * request, so a page with auth on shows the sign-in without a refused request); null when the
+   * card cannot be read.
+   */
+  async authRequired(): Promise<boolean | null> {
+    const url = `${this.options.apiUrl.replace(/\/+$/, "")}/.well-known/agent-card.json`;
+    try {
+      const response = await this.fetcher(url, { headers: { accept: "application/json" } });
+      if (!response.ok) return null;
+      const card = (await response.json()) as { securitySchemes?: Record<string, unknown> };
+      return Object.keys(card.securitySchemes ?? {}).length > 0;
+    } catch {
+      return null;
+    }
+  }
+
   /** The methods this server offers (`GET /tasks/methods`), to show only pages it can fill. */
   async methods(): Promise<string[]> {
     let response: Response;

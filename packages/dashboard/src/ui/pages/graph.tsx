@@ -1,6 +1,6 @@
 import { memo } from "preact/compat";
 import type { TargetedKeyboardEvent } from "preact";
-import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { STATUS_LOOK, formatDuration } from "../data/format.js";
 import type { Layout, LayoutNode } from "../data/layout.js";
 import { readingOrder } from "../data/layout.js";
@@ -16,6 +16,15 @@ interface GraphProps {
 }
 
 const ZOOMS = [0.25, 0.4, 0.55, 0.7, 0.85, 1, 1.25, 1.5];
+/** From this many tasks on, only what is in (or near) view is drawn. */
+export const VIRTUALIZE_FROM = 300;
+
+interface View {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
 
 /**
  * The tree as an SVG: parent/child boxes, dependency arrows, one node per task coloured by status
@@ -43,14 +52,71 @@ export function Graph({ layout, tasks, selected, now, onSelect }: GraphProps) {
     }
   }, [selected, byId, zoom]);
 
+  // What is in view (graph units), for big graphs: scroll and resize update it once per frame.
+  const virtual = layout.nodes.length >= VIRTUALIZE_FROM;
+  const [view, setView] = useState<View | null>(null);
+  useEffect(() => {
+    const el = wrap.current;
+    if (!el || !virtual) return;
+    let frame = 0;
+    const update = () => {
+      frame = 0;
+      setView({ left: el.scrollLeft / zoom, top: el.scrollTop / zoom, width: el.clientWidth / zoom, height: el.clientHeight / zoom });
+    };
+    const schedule = () => {
+      frame ||= requestAnimationFrame(update);
+    };
+    update();
+    el.addEventListener("scroll", schedule, { passive: true });
+    const resize = new ResizeObserver(schedule);
+    resize.observe(el);
+    return () => {
+      el.removeEventListener("scroll", schedule);
+      resize.disconnect();
+      if (frame) cancelAnimationFrame(frame);
+    };
+  }, [virtual, zoom]);
+  const inView = useMemo(() => {
+    if (!virtual || !view) return null;
+    // One screen of margin around the view, so scrolling shows drawn nodes.
+    const x0 = view.left - view.width;
+    const x1 = view.left + 2 * view.width;
+    const y0 = view.top - view.height;
+    const y1 = view.top + 2 * view.height;
+    const hit = (x: number, y: number, w: number, h: number) => x + w >= x0 && x <= x1 && y + h >= y0 && y <= y1;
+    const nodes = new Set(layout.nodes.filter((n) => hit(n.x, n.y, n.width, n.height)).map((n) => n.id));
+    const edges = layout.edges.filter((e) => nodes.has(e.from) || nodes.has(e.to));
+    return { nodes, edges };
+  }, [virtual, view, layout]);
+
   const focusNode = (id: string) => {
     setFocusId(id);
-    const el = wrap.current?.querySelector<SVGGElement>(`[data-task-id="${CSS.escape(id)}"]`);
-    el?.focus();
+    const n = byId.get(id);
+    const el = wrap.current;
+    if (n && el) {
+      const x = n.x * zoom;
+      const y = n.y * zoom;
+      if (x < el.scrollLeft || x + n.width * zoom > el.scrollLeft + el.clientWidth || y < el.scrollTop || y + n.height * zoom > el.scrollTop + el.clientHeight) {
+        el.scrollTo({ left: x - el.clientWidth / 3, top: y - el.clientHeight / 3 });
+      }
+    }
+    pendingFocus.current = id;
   };
+  // Focus moves once the node is drawn (a big graph draws it when it scrolls into view).
+  const pendingFocus = useRef<string | null>(null);
+  useLayoutEffect(() => {
+    const id = pendingFocus.current;
+    if (!id) return;
+    const target = wrap.current?.querySelector<SVGGElement>(`[data-task-id="${CSS.escape(id)}"]`);
+    if (target) {
+      target.focus({ preventScroll: true });
+      pendingFocus.current = null;
+    }
+  });
   const onKeyDown = (e: TargetedKeyboardEvent<HTMLDivElement>) => {
     const target = e.target as Element;
-    const id = target.getAttribute?.("data-task-id");
+    // A key pressed before the focus caught up acts on the node it is moving to.
+    const id = pendingFocus.current ?? target.getAttribute?.("data-task-id");
     if (!id) return;
     const i = order.indexOf(id);
     let next: string | undefined;
@@ -106,6 +172,7 @@ export function Graph({ layout, tasks, selected, now, onSelect }: GraphProps) {
           viewBox={`0 0 ${width} ${height}`}
           role="group"
           aria-label={`Task graph, ${layout.nodes.length} tasks, dependencies flow left to right`}
+          data-drawn={inView ? inView.nodes.size : layout.nodes.length}
         >
           <defs>
             <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
@@ -120,10 +187,11 @@ export function Graph({ layout, tasks, selected, now, onSelect }: GraphProps) {
               </text>
             </g>
           ))}
-          <Edges layout={layout} />
+          <Edges edges={inView ? inView.edges : layout.edges} />
           {layout.nodes.map((n) => {
             const t = tasks.get(n.id);
             if (!t) return null;
+            if (inView && !inView.nodes.has(n.id) && n.id !== active && n.id !== selected) return null;
             const running = t.status === "in_progress";
             return (
               <Node
@@ -145,10 +213,10 @@ export function Graph({ layout, tasks, selected, now, onSelect }: GraphProps) {
   );
 }
 
-const Edges = memo(function Edges({ layout }: { layout: Layout }) {
+const Edges = memo(function Edges({ edges }: { edges: Layout["edges"] }) {
   return (
     <g class="edges">
-      {layout.edges.map((e) => (
+      {edges.map((e) => (
         <path
           key={`${e.from}>${e.to}`}
           d={e.points.map((p, i) => `${i === 0 ? "M" : "L"}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(" ")}
