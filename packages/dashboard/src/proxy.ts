@@ -52,7 +52,11 @@ export function createApiProxy(target: string, fetcher: typeof fetch = fetch): H
       });
     } catch (err) {
       return Response.json(
-        { jsonrpc: "2.0", id: null, error: { code: -32603, message: `cannot reach ${base.origin}: ${(err as Error).message}` } },
+        {
+          jsonrpc: "2.0",
+          id: null,
+          error: { code: -32603, message: `cannot reach ${base.origin}: ${(err as Error).message}` },
+        },
         { status: 502 },
       );
     }

@@ -15,7 +15,6 @@ async function rpc(url: string, method: string, params: unknown, headers: Record
     headers: { "content-type": "application/json", ...headers },
     body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
   });
-  // biome-ignore lint/suspicious/noExplicitAny: JSON-RPC results of several methods
   return { status: r.status, body: (await r.json()) as { result?: any; error?: { message: string } } };
 }
 

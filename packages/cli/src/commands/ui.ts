@@ -68,7 +68,8 @@ export function registerUi(program: Command, ctx: CliContext): void {
       ctx.err(`apflow dashboard on ${url} (${where}); Ctrl-C stops it`);
       // A token given to the CLI travels in the fragment, which the browser never sends anywhere;
       // the page moves it into its session storage.
-      if (options.open) openBrowser(settings.server && settings.token ? `${url}#token=${encodeURIComponent(settings.token)}` : url);
+      if (options.open)
+        openBrowser(settings.server && settings.token ? `${url}#token=${encodeURIComponent(settings.token)}` : url);
       await untilSignal();
       ctx.err("stopping…");
       await server.close();

@@ -171,8 +171,8 @@ function TokenPrompt({ refused, onSubmit }: { refused: boolean; onSubmit(token: 
           : "This server has authentication on. Paste a bearer token to see your trees."}
       </p>
       <p class="muted">
-        Make one with <code>apflow token create --sub &lt;user&gt;</code>. It is kept in this tab's session storage
-        only and sent to this server's API, nowhere else.
+        Make one with <code>apflow token create --sub &lt;user&gt;</code>. It is kept in this tab's session storage only
+        and sent to this server's API, nowhere else.
       </p>
       <form
         onSubmit={(e) => {

@@ -76,9 +76,7 @@ export function JsonView({ value, label }: { value: unknown; label: string }) {
   const long = text.length > JSON_LIMIT && !all;
   return (
     <div class="json">
-      <pre aria-label={label} tabIndex={0}>
-        {long ? `${text.slice(0, JSON_LIMIT)}\n…` : text}
-      </pre>
+      <pre title={label}>{long ? `${text.slice(0, JSON_LIMIT)}\n…` : text}</pre>
       {long ? (
         <button type="button" class="link-button" onClick={() => setAll(true)}>
           show all {Math.round(text.length / 1024)} KB

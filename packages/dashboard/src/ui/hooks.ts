@@ -13,11 +13,7 @@ export interface Loaded<T> {
  * Load something from the API when `deps` change (and every `refreshMs` while the tab is visible,
  * for live pages). Auth problems go to the app (token prompt); other errors are returned.
  */
-export function useLoad<T>(
-  load: (signal: AbortSignal) => Promise<T>,
-  deps: unknown[],
-  refreshMs?: number,
-): Loaded<T> {
+export function useLoad<T>(load: (signal: AbortSignal) => Promise<T>, deps: unknown[], refreshMs?: number): Loaded<T> {
   const { report, authVersion } = useApp();
   const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({
     data: undefined,
@@ -27,7 +23,6 @@ export function useLoad<T>(
   const [tick, setTick] = useState(0);
   const loadRef = useRef(load);
   loadRef.current = load;
-  // biome-ignore lint/correctness/useExhaustiveDependencies: deps are the caller's
   useEffect(() => {
     const abort = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -19,7 +19,11 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 const failingTree = (prefix: string) => [
-  { name: `${prefix}-report`, params: { executorId: "aggregate_results" }, dependencies: [`${prefix}-ok`, `${prefix}-bad`] },
+  {
+    name: `${prefix}-report`,
+    params: { executorId: "aggregate_results" },
+    dependencies: [`${prefix}-ok`, `${prefix}-bad`],
+  },
   { name: `${prefix}-ok`, parentId: `${prefix}-report`, params: { executorId: "echo" }, inputs: { n: 1 } },
   { name: `${prefix}-bad`, parentId: `${prefix}-report`, params: { executorId: "boom" } },
 ];
@@ -120,9 +124,9 @@ describe("loadTrees", () => {
       expect(beta?.finishedAt).not.toBeNull();
       expect(beta?.durationMs).toBeGreaterThanOrEqual(0);
 
-      expect((await loadTrees(c, treesRoute({ status: ["failed"] }), Date.now())).rows.map((r) => r.root.name)).toEqual([
-        "beta-report",
-      ]);
+      expect((await loadTrees(c, treesRoute({ status: ["failed"] }), Date.now())).rows.map((r) => r.root.name)).toEqual(
+        ["beta-report"],
+      );
       expect((await loadTrees(c, treesRoute({ q: "ALPHA" }), Date.now())).rows.map((r) => r.root.name)).toEqual([
         "alpha-ok",
       ]);

@@ -58,7 +58,10 @@ describe("layoutTree (dagre, left to right)", () => {
     expect(l.groups).toHaveLength(10);
     const x = new Map(l.nodes.map((n) => [n.id, n.x]));
     // Still left to right: every dependency before the task that needs it.
-    for (const t of tasks) for (const d of t.dependencies) expect(x.get(d.id) as number).toBeLessThan(x.get(t.id) as number);
-    console.log(`layout of ${l.nodes.length} tasks (${l.groups.length} groups, ${l.edges.length} edges): ${l.ms.toFixed(0)} ms`);
+    for (const t of tasks)
+      for (const d of t.dependencies) expect(x.get(d.id) as number).toBeLessThan(x.get(t.id) as number);
+    console.log(
+      `layout of ${l.nodes.length} tasks (${l.groups.length} groups, ${l.edges.length} edges): ${l.ms.toFixed(0)} ms`,
+    );
   });
 });

@@ -8,7 +8,9 @@ export interface TokenStore {
 export const TOKEN_KEY = "apflow.dashboard.token";
 
 /** A token store over a `Storage` (window.sessionStorage); a storage that throws acts as empty. */
-export function sessionTokenStore(storage: Pick<Storage, "getItem" | "setItem" | "removeItem"> | undefined): TokenStore {
+export function sessionTokenStore(
+  storage: Pick<Storage, "getItem" | "setItem" | "removeItem"> | undefined,
+): TokenStore {
   let memory: string | null = null;
   return {
     get() {

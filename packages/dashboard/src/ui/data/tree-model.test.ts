@@ -14,7 +14,7 @@ import type { Task, TaskEvent } from "./types.js";
 
 const T0 = "2026-01-01T00:00:00.000Z";
 
-export function task(id: string, over: Partial<Task> = {}): Task {
+function task(id: string, over: Partial<Task> = {}): Task {
   return {
     id,
     parentId: null,
@@ -67,7 +67,13 @@ function event(seq: number, type: TaskEvent["type"], taskId: string, over: Parti
 
 const tree = () =>
   buildTree([
-    task("root", { hasChildren: true, dependencies: [{ id: "a", required: true }, { id: "b", required: false }] }),
+    task("root", {
+      hasChildren: true,
+      dependencies: [
+        { id: "a", required: true },
+        { id: "b", required: false },
+      ],
+    }),
     task("a", { parentId: "root", params: { executorId: "echo" } }),
     task("b", { parentId: "root", dependencies: [{ id: "a", required: true }] }),
   ]);
@@ -80,7 +86,11 @@ describe("tree model", () => {
       event(2, "task.progress", "a", { progress: 0.5 }),
     ]);
     expect(changed).toEqual(new Set(["a"]));
-    expect(m1.tasks.get("a")).toMatchObject({ status: "in_progress", progress: 0.5, startedAt: event(1, "task.started", "a").at });
+    expect(m1.tasks.get("a")).toMatchObject({
+      status: "in_progress",
+      progress: 0.5,
+      startedAt: event(1, "task.started", "a").at,
+    });
     expect(m0.tasks.get("a")?.status).toBe("pending");
     const { model: m2 } = applyEvents(m1, [
       event(2, "task.progress", "a", { progress: 0.1 }), // replayed: ignored
@@ -102,7 +112,10 @@ describe("tree model", () => {
   });
 
   it("a retry counts the attempt and keeps the last error", () => {
-    const t = taskAfter(task("a", { attempt: 1 }), event(5, "task.retrying", "a", { error: { code: "X", message: "flaky" } }));
+    const t = taskAfter(
+      task("a", { attempt: 1 }),
+      event(5, "task.retrying", "a", { error: { code: "X", message: "flaky" } }),
+    );
     expect(t).toMatchObject({ status: "pending", attempt: 2, error: { code: "X" } });
   });
 
@@ -141,7 +154,10 @@ describe("tree model", () => {
       text: "required dependency a failed",
     });
     const later = task("s", { runAt: "2026-01-01T02:00:00Z" });
-    expect(waitingReason(later, m, true, now)).toMatchObject({ kind: "scheduled", text: "runs at 2026-01-01T02:00:00Z" });
+    expect(waitingReason(later, m, true, now)).toMatchObject({
+      kind: "scheduled",
+      text: "runs at 2026-01-01T02:00:00Z",
+    });
     expect(waitingReason(task("r", { error: { code: "E", message: "flaky" } }), m, true, now)?.kind).toBe("retrying");
     expect(waitingReason(task("done", { status: "completed" }), m, true, now)).toBeNull();
   });

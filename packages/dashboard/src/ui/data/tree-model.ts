@@ -156,7 +156,11 @@ export function waitingReason(task: Task, model: TreeModel, running: boolean, no
   if (task.status !== "pending") return null;
   const since = task.updatedAt ?? task.createdAt;
   if (task.runAt && Date.parse(task.runAt) > now) {
-    return { kind: task.error ? "retrying" : "scheduled", text: `${task.error ? "retry" : "runs"} at ${task.runAt}`, since };
+    return {
+      kind: task.error ? "retrying" : "scheduled",
+      text: `${task.error ? "retry" : "runs"} at ${task.runAt}`,
+      since,
+    };
   }
   const deps = task.dependencies.map((d) => ({ d, t: model.tasks.get(d.id) }));
   const broken = deps.find(({ d, t }) => d.required && t && (t.status === "failed" || t.status === "cancelled"));

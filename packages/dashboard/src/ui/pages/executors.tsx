@@ -51,11 +51,19 @@ export function ExecutorsPage({ selected }: { selected: string | null }) {
               <div class="schemas">
                 <div>
                   <h3>Input schema</h3>
-                  {e.inputSchema ? <JsonView value={e.inputSchema} label={`${e.id} input schema`} /> : <p class="muted">none: any inputs</p>}
+                  {e.inputSchema ? (
+                    <JsonView value={e.inputSchema} label={`${e.id} input schema`} />
+                  ) : (
+                    <p class="muted">none: any inputs</p>
+                  )}
                 </div>
                 <div>
                   <h3>Output schema</h3>
-                  {e.outputSchema ? <JsonView value={e.outputSchema} label={`${e.id} output schema`} /> : <p class="muted">not declared</p>}
+                  {e.outputSchema ? (
+                    <JsonView value={e.outputSchema} label={`${e.id} output schema`} />
+                  ) : (
+                    <p class="muted">not declared</p>
+                  )}
                 </div>
                 {e.examples && e.examples.length > 0 ? (
                   <div>

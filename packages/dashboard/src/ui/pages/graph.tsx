@@ -32,7 +32,7 @@ interface View {
  * tab order; arrow keys walk the nodes column by column, Enter or Space opens one.
  */
 export function Graph({ layout, tasks, selected, now, onSelect }: GraphProps) {
-  const wrap = useRef<HTMLDivElement>(null);
+  const wrap = useRef<HTMLElement>(null);
   const order = useMemo(() => readingOrder(layout.nodes), [layout]);
   const byId = useMemo(() => new Map(layout.nodes.map((n) => [n.id, n])), [layout]);
   const [zoom, setZoom] = useState(() => (layout.nodes.length > 200 ? 0.55 : 1));
@@ -47,7 +47,12 @@ export function Graph({ layout, tasks, selected, now, onSelect }: GraphProps) {
     const el = wrap.current;
     const cx = (n.x + n.width / 2) * zoom;
     const cy = (n.y + n.height / 2) * zoom;
-    if (cx < el.scrollLeft || cx > el.scrollLeft + el.clientWidth || cy < el.scrollTop || cy > el.scrollTop + el.clientHeight) {
+    if (
+      cx < el.scrollLeft ||
+      cx > el.scrollLeft + el.clientWidth ||
+      cy < el.scrollTop ||
+      cy > el.scrollTop + el.clientHeight
+    ) {
       el.scrollTo({ left: cx - el.clientWidth / 2, top: cy - el.clientHeight / 2 });
     }
   }, [selected, byId, zoom]);
@@ -61,7 +66,12 @@ export function Graph({ layout, tasks, selected, now, onSelect }: GraphProps) {
     let frame = 0;
     const update = () => {
       frame = 0;
-      setView({ left: el.scrollLeft / zoom, top: el.scrollTop / zoom, width: el.clientWidth / zoom, height: el.clientHeight / zoom });
+      setView({
+        left: el.scrollLeft / zoom,
+        top: el.scrollTop / zoom,
+        width: el.clientWidth / zoom,
+        height: el.clientHeight / zoom,
+      });
     };
     const schedule = () => {
       frame ||= requestAnimationFrame(update);
@@ -96,7 +106,12 @@ export function Graph({ layout, tasks, selected, now, onSelect }: GraphProps) {
     if (n && el) {
       const x = n.x * zoom;
       const y = n.y * zoom;
-      if (x < el.scrollLeft || x + n.width * zoom > el.scrollLeft + el.clientWidth || y < el.scrollTop || y + n.height * zoom > el.scrollTop + el.clientHeight) {
+      if (
+        x < el.scrollLeft ||
+        x + n.width * zoom > el.scrollLeft + el.clientWidth ||
+        y < el.scrollTop ||
+        y + n.height * zoom > el.scrollTop + el.clientHeight
+      ) {
         el.scrollTo({ left: x - el.clientWidth / 3, top: y - el.clientHeight / 3 });
       }
     }
@@ -113,7 +128,7 @@ export function Graph({ layout, tasks, selected, now, onSelect }: GraphProps) {
       pendingFocus.current = null;
     }
   });
-  const onKeyDown = (e: TargetedKeyboardEvent<HTMLDivElement>) => {
+  const onKeyDown = (e: TargetedKeyboardEvent<HTMLElement>) => {
     const target = e.target as Element;
     // A key pressed before the focus caught up acts on the node it is moving to.
     const id = pendingFocus.current ?? target.getAttribute?.("data-task-id");
@@ -139,7 +154,12 @@ export function Graph({ layout, tasks, selected, now, onSelect }: GraphProps) {
   return (
     <div class="graph">
       <div class="graph-tools" role="toolbar" aria-label="Graph zoom">
-        <button type="button" aria-label="Zoom out" disabled={zoomIndex <= 0} onClick={() => setZoom(ZOOMS[zoomIndex - 1] ?? zoom)}>
+        <button
+          type="button"
+          aria-label="Zoom out"
+          disabled={zoomIndex <= 0}
+          onClick={() => setZoom(ZOOMS[zoomIndex - 1] ?? zoom)}
+        >
           −
         </button>
         <span class="muted">{Math.round(zoom * 100)}%</span>
@@ -164,18 +184,29 @@ export function Graph({ layout, tasks, selected, now, onSelect }: GraphProps) {
         </button>
         <span class="muted graph-hint">arrow keys move, Enter opens</span>
       </div>
-      {/* biome-ignore lint/a11y/noStaticElementInteractions: keys are handled for the nodes inside */}
-      <div class="graph-scroll" ref={wrap} onKeyDown={onKeyDown}>
+      <section
+        class="graph-scroll"
+        ref={wrap}
+        onKeyDown={onKeyDown}
+        aria-label={`Task graph, ${layout.nodes.length} tasks, dependencies flow left to right`}
+      >
         <svg
           width={width * zoom}
           height={height * zoom}
           viewBox={`0 0 ${width} ${height}`}
-          role="group"
-          aria-label={`Task graph, ${layout.nodes.length} tasks, dependencies flow left to right`}
           data-drawn={inView ? inView.nodes.size : layout.nodes.length}
         >
+          <title>Task graph</title>
           <defs>
-            <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+            <marker
+              id="arrow"
+              viewBox="0 0 10 10"
+              refX="9"
+              refY="5"
+              markerWidth="7"
+              markerHeight="7"
+              orient="auto-start-reverse"
+            >
               <path d="M 0 0 L 10 5 L 0 10 z" class="arrow-head" />
             </marker>
           </defs>
@@ -208,7 +239,7 @@ export function Graph({ layout, tasks, selected, now, onSelect }: GraphProps) {
             );
           })}
         </svg>
-      </div>
+      </section>
     </div>
   );
 }
@@ -269,7 +300,13 @@ const Node = memo(function Node(props: {
         {clip(`${look.label} · ${detail}`, 32)}
       </text>
       {t.status === "in_progress" ? (
-        <rect x={6} y={n.height - 4} width={Math.max(2, (n.width - 6) * Math.min(1, t.progress || 0))} height={4} class="node-progress" />
+        <rect
+          x={6}
+          y={n.height - 4}
+          width={Math.max(2, (n.width - 6) * Math.min(1, t.progress || 0))}
+          height={4}
+          class="node-progress"
+        />
       ) : null}
     </g>
   );

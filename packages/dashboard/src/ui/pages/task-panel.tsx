@@ -43,7 +43,10 @@ export function TaskPanel(props: {
       <Facts
         items={[
           ["Id", <span class="mono">{t.id}</span>],
-          ["Executor", executor ? <Link to={{ page: "executors", id: executor }}>{executor}</Link> : "none (grouping task)"],
+          [
+            "Executor",
+            executor ? <Link to={{ page: "executors", id: executor }}>{executor}</Link> : "none (grouping task)",
+          ],
           ["Progress", formatPercent(t.progress)],
           ["Duration", formatDuration(taskDurationMs(t, now))],
           ["Started", formatTime(t.startedAt)],

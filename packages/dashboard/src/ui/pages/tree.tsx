@@ -41,7 +41,8 @@ export function TreePage({ rootId, taskId }: { rootId: string; taskId: string | 
       },
       onEvents: (batch, history) => {
         setEvents((prev) => {
-          const all = prev.length + batch.length > MAX_EVENTS ? [...prev, ...batch].slice(-MAX_EVENTS) : [...prev, ...batch];
+          const all =
+            prev.length + batch.length > MAX_EVENTS ? [...prev, ...batch].slice(-MAX_EVENTS) : [...prev, ...batch];
           return all;
         });
         if (!history) setModel((m) => (m ? applyEvents(m, batch).model : m));
@@ -58,7 +59,6 @@ export function TreePage({ rootId, taskId }: { rootId: string; taskId: string | 
   }, [client, rootId, authVersion, report]);
 
   const structure = model?.structureKey;
-  // biome-ignore lint/correctness/useExhaustiveDependencies: laid out again only when the structure changes
   useEffect(() => {
     if (!model) return;
     let cancelled = false;
@@ -84,10 +84,7 @@ export function TreePage({ rootId, taskId }: { rootId: string; taskId: string | 
     };
   }, [structure, config.basePath]);
 
-  const select = useCallback(
-    (id: string) => navigate({ page: "tree", rootId, taskId: id }, true),
-    [navigate, rootId],
-  );
+  const select = useCallback((id: string) => navigate({ page: "tree", rootId, taskId: id }, true), [navigate, rootId]);
 
   const counts = useMemo(() => (model ? countByStatus(model.tasks.values()) : null), [model]);
   if (error && !model) return <ErrorState error={error} retry={() => location.reload()} />;
@@ -115,10 +112,19 @@ export function TreePage({ rootId, taskId }: { rootId: string; taskId: string | 
         <StatusCountsView counts={counts} />
         <span class="spacer" />
         <div class="actions">
-          <button type="button" class="danger" disabled={!unfinished} onClick={() => setAction({ kind: "cancel", taskId: root.id, tree: true })}>
+          <button
+            type="button"
+            class="danger"
+            disabled={!unfinished}
+            onClick={() => setAction({ kind: "cancel", taskId: root.id, tree: true })}
+          >
             Cancel tree
           </button>
-          <button type="button" disabled={!failed || live} onClick={() => setAction({ kind: "rerun", taskId: root.id })}>
+          <button
+            type="button"
+            disabled={!failed || live}
+            onClick={() => setAction({ kind: "rerun", taskId: root.id })}
+          >
             Re-run failed
           </button>
           <button type="button" onClick={() => setAction({ kind: "copy", taskId: root.id })}>
@@ -184,7 +190,11 @@ function ActionDialog(props: { action: Action; task: Task; onClose(): void; onDo
         await client.call("tasks.execute", { taskId: action.taskId, rerun: "failed" });
         props.onDone();
       } else {
-        const copy = await client.call<{ rootId: string | null }>("tasks.copy", { taskId: action.taskId, mode, save: true });
+        const copy = await client.call<{ rootId: string | null }>("tasks.copy", {
+          taskId: action.taskId,
+          mode,
+          save: true,
+        });
         if (!copy.rootId) throw new Error("the copy was not saved");
         await client.call("tasks.execute", { taskId: copy.rootId });
         props.onDone(copy.rootId);
@@ -216,23 +226,47 @@ function ActionDialog(props: { action: Action; task: Task; onClose(): void; onDo
   }
   if (action.kind === "rerun") {
     return (
-      <ConfirmDialog title="Re-run what failed?" confirmLabel="Re-run failed" busy={busy} error={problem} onConfirm={run} onClose={props.onClose}>
-        <p>Failed and cancelled tasks of this tree run again, with the tasks that depend on them. Completed tasks keep their results.</p>
+      <ConfirmDialog
+        title="Re-run what failed?"
+        confirmLabel="Re-run failed"
+        busy={busy}
+        error={problem}
+        onConfirm={run}
+        onClose={props.onClose}
+      >
+        <p>
+          Failed and cancelled tasks of this tree run again, with the tasks that depend on them. Completed tasks keep
+          their results.
+        </p>
       </ConfirmDialog>
     );
   }
   const terminal = TERMINAL.has(task.status);
   return (
-    <ConfirmDialog title={`Copy ${task.name} and run the copy?`} confirmLabel="Copy and run" busy={busy} error={problem} onConfirm={run} onClose={props.onClose}>
+    <ConfirmDialog
+      title={`Copy ${task.name} and run the copy?`}
+      confirmLabel="Copy and run"
+      busy={busy}
+      error={problem}
+      onConfirm={run}
+      onClose={props.onClose}
+    >
       <fieldset class="modes">
         <legend>What to copy</legend>
         <label>
-          <input type="radio" name="mode" value="minimal" checked={mode === "minimal"} onChange={() => setMode("minimal")} /> Minimal — this
-          task, the tasks under it and what depends on them run again; completed tasks they need come along as finished
+          <input
+            type="radio"
+            name="mode"
+            value="minimal"
+            checked={mode === "minimal"}
+            onChange={() => setMode("minimal")}
+          />{" "}
+          Minimal — this task, the tasks under it and what depends on them run again; completed tasks they need come
+          along as finished
         </label>
         <label>
-          <input type="radio" name="mode" value="full" checked={mode === "full"} onChange={() => setMode("full")} /> Full — the whole
-          tree; what did not complete runs again, completed tasks are copied as completed
+          <input type="radio" name="mode" value="full" checked={mode === "full"} onChange={() => setMode("full")} />{" "}
+          Full — the whole tree; what did not complete runs again, completed tasks are copied as completed
         </label>
       </fieldset>
       <p class="muted">

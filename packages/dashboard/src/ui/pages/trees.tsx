@@ -123,7 +123,7 @@ function Filters({ route, onChange }: { route: TreesRoute; onChange(patch: Parti
   const toggle = (s: TaskStatus) =>
     onChange({ status: route.status.includes(s) ? route.status.filter((x) => x !== s) : [...route.status, s] });
   return (
-    <form class="filters" role="search" aria-label="Filter trees" onSubmit={(e) => e.preventDefault()}>
+    <form class="filters" aria-label="Filter trees" onSubmit={(e) => e.preventDefault()}>
       <fieldset class="status-filter">
         <legend>Status</legend>
         {STATUSES.map((s) => (
