@@ -60,7 +60,8 @@ export function Graph({ layout, tasks, selected, now, onSelect }: GraphProps) {
   // What is in view (graph units), for big graphs: scroll and resize update it once per frame.
   const virtual = layout.nodes.length >= VIRTUALIZE_FROM;
   const [view, setView] = useState<View | null>(null);
-  useEffect(() => {
+  // Measured before the first paint, so a big graph is never drawn whole even once.
+  useLayoutEffect(() => {
     const el = wrap.current;
     if (!el || !virtual) return;
     let frame = 0;
@@ -87,7 +88,8 @@ export function Graph({ layout, tasks, selected, now, onSelect }: GraphProps) {
     };
   }, [virtual, zoom]);
   const inView = useMemo(() => {
-    if (!virtual || !view) return null;
+    if (!virtual) return null;
+    if (!view) return { nodes: new Set<string>(), edges: [] };
     // One screen of margin around the view, so scrolling shows drawn nodes.
     const x0 = view.left - view.width;
     const x1 = view.left + 2 * view.width;
