@@ -289,6 +289,9 @@ describe("dashboard in Chromium", () => {
     await page.waitForURL(/\/ui\/queue$/);
     await page.getByText("Busy slots").waitFor();
     expect(await page.locator(".planned").count()).toBe(3);
+    // Timings come from the finished tasks of the trees above.
+    expect(await page.locator(".timings").innerText()).toMatch(/median/);
+    expect(await page.locator(".timings .spark .bar").count()).toBe(30);
     await shot(page, "queue");
     await page.close();
   });

@@ -1,6 +1,7 @@
 import { ErrorState, Facts, Link, Loading, StatusCountsView } from "../components.js";
 import { useApp } from "../context.js";
-import { formatAgo, formatTime } from "../data/format.js";
+import { formatAgo, formatDuration, formatTime } from "../data/format.js";
+import { type QueueTimings, queueTimings } from "../data/queue.js";
 import type { Execution, QueueStats, Task } from "../data/types.js";
 import { useLoad, useNow } from "../hooks.js";
 
@@ -16,30 +17,44 @@ export const PLANNED_SECTIONS = [
 ] as const;
 
 const REFRESH_MS = 3000;
+/** Finished tasks the timings are computed from. */
+const TIMING_SAMPLE = 500;
 
 export function QueuePage() {
   const { client } = useApp();
   const now = useNow(1000);
   const data = useLoad(
     async (signal) => {
-      const [stats, running, oldest, methods] = await Promise.all([
+      const [stats, running, oldest, finished, methods] = await Promise.all([
         client.call<QueueStats>("tasks.queue.stats", {}, signal),
         client.call<{ executions: Execution[] }>("tasks.running.list", { limit: 100 }, signal),
         client.call<{ tasks: Task[] }>("tasks.list", { status: "pending", order: "createdAt", limit: 1 }, signal),
+        client.call<{ tasks: Task[] }>(
+          "tasks.list",
+          { status: ["completed", "failed", "cancelled"], limit: TIMING_SAMPLE },
+          signal,
+        ),
         client.methods(),
       ]);
       const extra = await client.batch(
         PLANNED_SECTIONS.filter((s) => methods.includes(s.method)).map((s) => ({ method: s.method })),
         signal,
       );
-      return { stats, running: running.executions, oldest: oldest.tasks[0] ?? null, methods, extra };
+      return {
+        stats,
+        running: running.executions,
+        oldest: oldest.tasks[0] ?? null,
+        timings: queueTimings(finished.tasks, Date.now()),
+        methods,
+        extra,
+      };
     },
     [],
     REFRESH_MS,
   );
   if (data.error && !data.data) return <ErrorState error={data.error} retry={data.reload} />;
   if (!data.data) return <Loading what="the queue" />;
-  const { stats, running, oldest, methods } = data.data;
+  const { stats, running, oldest, timings, methods } = data.data;
   const offered = PLANNED_SECTIONS.filter((s) => methods.includes(s.method));
   const engine = stats.engine;
   return (
@@ -86,6 +101,7 @@ export function QueuePage() {
           </div>
         ) : null}
       </div>
+      <Timings timings={timings} />
       <h2>Runs going on</h2>
       {running.length === 0 ? (
         <p class="muted">No tree is running.</p>
@@ -134,6 +150,67 @@ export function QueuePage() {
           </section>
         );
       })}
+    </section>
+  );
+}
+
+function Timings({ timings: t }: { timings: QueueTimings }) {
+  const peak = Math.max(1, ...t.buckets);
+  const w = 8;
+  const h = 60;
+  return (
+    <section class="timings" aria-labelledby="q-timings">
+      <h2 id="q-timings">
+        Throughput and times <span class="muted">(from the {t.samples} most recently created finished tasks)</span>
+      </h2>
+      <div class="cards">
+        <div class="card">
+          <h3>Finished per minute</h3>
+          <p class="big">{t.perMinute.toFixed(1)}</p>
+          <svg
+            class="spark"
+            width={t.buckets.length * w}
+            height={h}
+            viewBox={`0 0 ${t.buckets.length * w} ${h}`}
+            role="img"
+            aria-label={`tasks finished per ${formatDuration(t.bucketMs)} over the last ${formatDuration(t.windowMs)}: ${t.buckets.join(", ")}`}
+          >
+            <title>Tasks finished per {formatDuration(t.bucketMs)}</title>
+            {t.buckets.map((n, i) => (
+              <rect key={i} x={i * w + 1} y={h - (n / peak) * h} width={w - 2} height={(n / peak) * h} class="bar" />
+            ))}
+          </svg>
+          <p class="muted">last {formatDuration(t.windowMs)}</p>
+        </div>
+        <div class="card">
+          <h3>Wait (created → started)</h3>
+          {t.wait ? (
+            <Facts
+              items={[
+                ["median", formatDuration(t.wait.p50)],
+                ["p95", formatDuration(t.wait.p95)],
+                ["max", formatDuration(t.wait.max)],
+              ]}
+            />
+          ) : (
+            <p class="muted">no finished tasks yet</p>
+          )}
+        </div>
+        <div class="card">
+          <h3>Run time (started → finished)</h3>
+          {t.run ? (
+            <Facts
+              items={[
+                ["median", formatDuration(t.run.p50)],
+                ["p95", formatDuration(t.run.p95)],
+                ["max", formatDuration(t.run.max)],
+              ]}
+            />
+          ) : (
+            <p class="muted">no finished tasks yet</p>
+          )}
+        </div>
+      </div>
     </section>
   );
 }
