@@ -1,7 +1,7 @@
 /* biome-ignore-all lint/performance/useDomNodeTextContent: these are Playwright's locator.innerText(), not the DOM property */
 // End-to-end: a real server (api-a2a + SQLite store + dashboard at /ui) driven in headless
-// Debian Chromium through playwright-core. Screenshots go to test-artifacts/ (gitignored); the
-// tree page's is also written to docs/img/dashboard-tree.png for the README.
+// Debian Chromium through playwright-core. Screenshots go to test-artifacts/ (gitignored); with
+// APFLOW_UPDATE_SCREENSHOTS=1 the tree page's is also written to docs/img/dashboard-tree.png.
 import { existsSync, mkdirSync, mkdtempSync, copyFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -174,7 +174,8 @@ describe("dashboard in Chromium", () => {
     expect(await panel.innerText()).toContain('"path": "/data"');
     expect(await panel.locator("ol.events li").count()).toBeGreaterThanOrEqual(2);
     await shot(page, "tree");
-    copyFileSync(join(ARTIFACTS, "tree.png"), README_SHOT);
+    // The README's screenshot is refreshed on request only, so test runs leave the repo clean.
+    if (process.env.APFLOW_UPDATE_SCREENSHOTS === "1") copyFileSync(join(ARTIFACTS, "tree.png"), README_SHOT);
 
     // Keyboard: arrow keys walk the nodes, Enter opens one.
     await page.locator(`.node[data-task-id="${taskIds.disk}"]`).focus();

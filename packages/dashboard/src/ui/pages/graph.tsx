@@ -215,7 +215,7 @@ export function Graph({ layout, tasks, selected, now, onSelect }: GraphProps) {
           {layout.groups.map((g) => (
             <g key={g.id} class="group">
               <rect x={g.x} y={g.y} width={g.width} height={g.height} rx={8} />
-              <text x={g.x + 8} y={g.y + 15} class="group-label">
+              <text x={g.x + 8} y={g.y + 12} class="group-label">
                 {tasks.get(g.taskId)?.name ?? g.taskId}
               </text>
             </g>
@@ -278,7 +278,8 @@ const Node = memo(function Node(props: {
   const look = STATUS_LOOK[t.status];
   const executor = executorOf(t) ?? "group";
   const duration = taskDurationMs(t, props.now || Date.now());
-  const detail = `${executor} · ${duration === null ? "not started" : formatDuration(duration)}`;
+  // Duration before executor: a long executor id is what gets clipped.
+  const detail = `${duration === null ? "not run" : formatDuration(duration)} · ${executor}`;
   return (
     // biome-ignore lint/a11y/useSemanticElements: an SVG node cannot be a <button>
     <g
@@ -299,7 +300,7 @@ const Node = memo(function Node(props: {
         <tspan class="node-icon">{look.icon}</tspan> {clip(t.name, 22)}
       </text>
       <text x={14} y={38} class="node-detail">
-        {clip(`${look.label} · ${detail}`, 32)}
+        {clip(`${look.label} · ${detail}`, 33)}
       </text>
       {t.status === "in_progress" ? (
         <rect
