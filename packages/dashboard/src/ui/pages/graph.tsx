@@ -300,7 +300,7 @@ const Node = memo(function Node(props: {
         <tspan class="node-icon">{look.icon}</tspan> {clip(t.name, 22)}
       </text>
       <text x={14} y={38} class="node-detail">
-        {clip(`${look.label} · ${detail}`, 33)}
+        {clip(`${look.label} · ${detail}`, 31)}
       </text>
       {t.status === "in_progress" ? (
         <rect
