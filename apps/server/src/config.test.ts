@@ -74,6 +74,13 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ APFLOW_CONFIG: path })).toThrow(/unknown keys prot/);
   });
 
+  it("serves the dashboard unless APFLOW_DASHBOARD turns it off", () => {
+    expect(loadConfig({}).dashboard).toBe(true);
+    expect(loadConfig({ APFLOW_DASHBOARD: "0" }).dashboard).toBe(false);
+    expect(loadConfig({ APFLOW_DASHBOARD: "on" }).dashboard).toBe(true);
+    expect(() => loadConfig({ APFLOW_DASHBOARD: "sometimes" })).toThrow(/APFLOW_DASHBOARD must be true or false/);
+  });
+
   it("refuses invalid values by name", () => {
     expect(() => loadConfig({ PORT: "eighty" })).toThrow(ConfigError);
     expect(() => loadConfig({ APFLOW_DEMO: "maybe" })).toThrow(/APFLOW_DEMO/);

@@ -37,6 +37,8 @@ export interface ServerConfig {
   compatPath: string;
   /** Whether its `config.llm_key.*` may hold per-user LLM keys in memory (`APFLOW_COMPAT_LLM_KEYS`). */
   compatStoredLlmKeys: boolean;
+  /** Serve the web dashboard at `/ui` (`APFLOW_DASHBOARD=0` turns it off). */
+  dashboard: boolean;
 }
 
 export const DEFAULTS: ServerConfig = {
@@ -64,6 +66,7 @@ export const DEFAULTS: ServerConfig = {
   compat: true,
   compatPath: "/compat",
   compatStoredLlmKeys: true,
+  dashboard: true,
 };
 
 const LOG_LEVELS = new Set(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
@@ -129,6 +132,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     throw new ConfigError(`APFLOW_COMPAT_PATH must look like /compat, got "${config.compatPath}"`);
   const storedKeys = str("APFLOW_COMPAT_LLM_KEYS");
   if (storedKeys !== undefined) config.compatStoredLlmKeys = boolean("APFLOW_COMPAT_LLM_KEYS", storedKeys);
+  const dashboard = str("APFLOW_DASHBOARD");
+  if (dashboard !== undefined) config.dashboard = boolean("APFLOW_DASHBOARD", dashboard);
   if (config.jwtSecret && config.jwksUrl) throw new ConfigError("set APFLOW_JWT_SECRET or APFLOW_JWKS_URL, not both");
   return config;
 }

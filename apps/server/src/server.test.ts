@@ -67,6 +67,31 @@ describe("apps/server on SQLite", () => {
     }
   }, 60_000);
 
+  it("serves the dashboard at /ui (public page, data behind auth) unless turned off", async () => {
+    const on = await startApflowServer(config({ plugins: [], jwtSecret: "cfg-secret" }), { logger: quiet });
+    try {
+      const page = await fetch(`${on.url}/ui/trees/some-root?task=x`);
+      expect(page.status).toBe(200);
+      expect(page.headers.get("content-type")).toContain("text/html");
+      expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+      expect(await page.text()).toContain('src="/ui/assets/app.js');
+      expect((await fetch(`${on.url}/ui/assets/app.js`)).status).toBe(200);
+      const browser = await fetch(`${on.url}/`, { headers: { accept: "text/html" }, redirect: "manual" });
+      expect(browser.status).toBe(302);
+      expect(browser.headers.get("location")).toBe("/ui/");
+      // The API keeps its auth: the page asks for a token.
+      expect((await fetch(`${on.url}/tasks`, { method: "POST", body: "{}" })).status).toBe(401);
+    } finally {
+      await on.close();
+    }
+    const off = await startApflowServer(config({ plugins: [], dashboard: false }), { logger: quiet });
+    try {
+      expect((await fetch(`${off.url}/ui/`)).status).toBe(404);
+    } finally {
+      await off.close();
+    }
+  }, 60_000);
+
   it("requires the configured JWT issuer and audience", async () => {
     const secret = "cfg-secret";
     const server = await startApflowServer(

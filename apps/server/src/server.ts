@@ -1,8 +1,12 @@
 import { type ServerHandle, createApp, createLogger, startServer } from "@aipartnerupflow/api-a2a";
 import { Engine, type Logger, Registry, type TaskStore, registerBuiltins } from "@aipartnerupflow/core";
+import { withDashboard } from "@aipartnerupflow/dashboard";
 import { createPrismaStore } from "@aipartnerupflow/storage-prisma";
 import { type ServerConfig, redactConfig } from "./config.js";
 import { loadPlugins } from "./plugins.js";
+
+/** Where the reference server mounts the web dashboard. */
+export const DASHBOARD_PATH = "/ui";
 
 export interface RunningServer {
   url: string;
@@ -55,8 +59,17 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
       ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
       compat: config.compat ? { path: config.compatPath, storedLlmKeys: config.compatStoredLlmKeys } : false,
     });
-    http = await startServer({ app, port: config.port, host: config.host });
-    logger.info({ url: http.url, auth: Boolean(config.jwtSecret || config.jwksUrl) }, "listening");
+    // The dashboard's page and assets at /ui (public); its data comes from the API behind auth.
+    const handler = config.dashboard ? withDashboard(app, { basePath: DASHBOARD_PATH }) : app;
+    http = await startServer({ app: handler, port: config.port, host: config.host });
+    logger.info(
+      {
+        url: http.url,
+        auth: Boolean(config.jwtSecret || config.jwksUrl),
+        dashboard: config.dashboard ? `${http.url}${DASHBOARD_PATH}/` : "off",
+      },
+      "listening",
+    );
     const server = http;
     let closing: Promise<void> | undefined;
     return {

@@ -10,6 +10,7 @@ import { registerExecutors } from "./commands/executors.js";
 import { examples } from "./commands/options.js";
 import { registerRun } from "./commands/run.js";
 import { registerTasks } from "./commands/tasks/index.js";
+import { registerUi } from "./commands/ui.js";
 import type { CliContext } from "./context.js";
 
 /** The CLI's own version, read from its package.json (one level above src/ and dist/). */
@@ -50,6 +51,7 @@ export function createProgram(ctx: CliContext): Command {
   registerMcp(program, ctx);
   registerToken(program, ctx);
   registerConfig(program, ctx);
+  registerUi(program, ctx);
   registerPluginCommands(program, ctx);
 
   examples(program, [
