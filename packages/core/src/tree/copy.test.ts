@@ -1,9 +1,11 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { Engine } from "../engine/engine.js";
 import { ErrorCode } from "../errors.js";
+import type { TaskStore } from "../store/types.js";
 import { Registry } from "../registry/registry.js";
 import { MemoryStore } from "../store/memory-store.js";
 import type { Task, TaskInput } from "../types.js";
+import { copyTask } from "./copy.js";
 
 let engine: Engine;
 let ran: string[];
@@ -108,5 +110,55 @@ describe("copy", () => {
     await expect(engine.copy((original.get("b") as Task).id, { resetFields: ["name" as never] })).rejects.toMatchObject(
       { code: ErrorCode.InvalidParams },
     );
+  });
+
+  it("copying a 10,000-deep chain is linear: each task's parent is read a bounded number of times", async () => {
+    const reads = { count: 0 };
+    const chain = (n: number): Task[] => {
+      const tasks: Task[] = [];
+      for (let i = 0; i < n; i++) {
+        const parentId = i === 0 ? null : `t${i - 1}`;
+        const t = {
+          id: `t${i}`,
+          rootId: "t0",
+          name: `t${i}`,
+          status: i === n - 1 ? "failed" : "completed",
+          dependencies: [],
+          inputs: {},
+          params: { executorId: "work" },
+          schemas: {},
+          metadata: {},
+        } as unknown as Task;
+        Object.defineProperty(t, "parentId", {
+          get: () => {
+            reads.count++;
+            return parentId;
+          },
+          enumerable: true,
+        });
+        tasks.push(t);
+      }
+      return tasks;
+    };
+    for (const n of [2_500, 10_000]) {
+      const tasks = chain(n);
+      const byId = new Map(tasks.map((t) => [t.id, t]));
+      const store = {
+        getTask: async (id: string) => byId.get(id) ?? null,
+        getTree: async () => tasks,
+      } as unknown as TaskStore;
+      reads.count = 0;
+      const fromRoot = await copyTask(store, "t0");
+      expect(fromRoot).toHaveLength(n);
+      expect(reads.count).toBeLessThan(10 * n);
+      // The deepest task's copy keeps the whole chain above it (completed) for structure.
+      reads.count = 0;
+      const fromLeaf = await copyTask(store, `t${n - 1}`);
+      expect(fromLeaf).toHaveLength(1);
+      expect(reads.count).toBeLessThan(10 * n);
+      // Every copy points at its copied parent: the chain is intact.
+      const ids = new Map(fromRoot.map((t) => [t.originalTaskId, t.id]));
+      for (let i = 1; i < n; i++) expect(fromRoot[i]?.parentId).toBe(ids.get(`t${i - 1}`));
+    }
   });
 });
