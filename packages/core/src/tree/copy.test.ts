@@ -112,6 +112,61 @@ describe("copy", () => {
     );
   });
 
+  it("an ancestor kept for structure does not drag in its own failed dependencies", async () => {
+    // The root failed through y; z (which needs its completed sibling x) has nothing to do with y.
+    const outcome = await engine.runTree([
+      { name: "root", params: { executorId: "aggregate_results" }, dependencies: ["x", "y"] },
+      { name: "x", parentId: "root", params: { executorId: "work" } },
+      { name: "y", parentId: "root", params: { executorId: "work" } },
+      { name: "z", parentId: "root", params: { executorId: "work" }, dependencies: ["x"] },
+    ]);
+    failing.add("y");
+    const byName = new Map(outcome.tasks.map((t) => [t.name, t]));
+    expect(byName.get("root")?.status).toBe("completed");
+    // Re-run the tree so that y fails and the root fails through it.
+    const rerun = await (await engine.execute((byName.get("root") as Task).id, { rerun: "all" })).done;
+    const after = new Map(rerun.tasks.map((t) => [t.name, t]));
+    expect(after.get("root")?.status).toBe("failed");
+    expect(after.get("y")?.status).toBe("failed");
+    expect(after.get("z")?.status).toBe("completed");
+
+    const copy = (await engine.copy((after.get("z") as Task).id)) as Task[];
+    expect(copy.map((t) => [t.name, t.status]).sort()).toEqual([
+      ["root", "pending"],
+      ["x", "completed"],
+      ["z", "pending"],
+    ]);
+    const root = copy.find((t) => t.name === "root") as Task;
+    const x = copy.find((t) => t.name === "x") as Task;
+    expect(root.dependencies).toEqual([{ id: x.id, required: true }]);
+    ran = [];
+    failing.clear();
+    const done = await (await engine.execute(root.id)).done;
+    expect(done.status).toBe("completed");
+    expect(ran).toEqual(["z"]);
+  });
+
+  it("a dependent that re-runs still needs every dependency (only structure is exempt)", async () => {
+    // w re-runs because it depends on z, and w needs y, which failed: that is not structure.
+    failing = new Set(["y"]);
+    const outcome = await engine.runTree([
+      { name: "root", params: { executorId: "aggregate_results" }, dependencies: ["y"] },
+      { name: "y", parentId: "root", params: { executorId: "work" } },
+      { name: "z", parentId: "root", params: { executorId: "work" } },
+      {
+        name: "w",
+        parentId: "root",
+        params: { executorId: "work" },
+        dependencies: ["z", { id: "y", required: false }],
+      },
+    ]);
+    const z = outcome.tasks.find((t) => t.name === "z") as Task;
+    await expect(engine.copy(z.id)).rejects.toMatchObject({
+      code: ErrorCode.InvalidDependency,
+      data: { errors: [{ code: "dependency_not_copied" }] },
+    });
+  });
+
   it("copying a 10,000-deep chain is linear: each task's parent is read a bounded number of times", async () => {
     const reads = { count: 0 };
     const chain = (n: number): Task[] => {

@@ -237,7 +237,9 @@ function closeCopy(
       return;
     }
     rerun.add(id);
-    queue.push({ id, real: true });
+    const real = wanted.has(id);
+    if (!real) structural.add(id);
+    queue.push({ id, real });
   };
 
   /** `id` joined the copy: its ancestors up to the common ancestor must be in it too. */
