@@ -3,43 +3,113 @@ import { type JsonObject, type JsonValue, TASK_STATUSES } from "../types.js";
 
 /** zod schemas for the task fields of SPEC §3, shared by tree validation, updates and the APIs. */
 
-/** Whether a value is JSON: what survives `JSON.stringify` unchanged (finite numbers, no undefined). */
-export function isJsonValue(value: unknown, depth = 0): value is JsonValue {
+/**
+ * How deep objects and arrays may nest in a JSON field of a task (inputs, params, schemas,
+ * metadata, result, error details): the field itself is level 0, and levels above 100 are refused.
+ */
+export const MAX_JSON_DEPTH = 100;
+
+/** Why a value is not acceptable JSON, and where (`path` relative to the value). */
+export interface JsonProblem {
+  path: Array<string | number>;
+  code: "not_json" | "too_deep";
+  message: string;
+}
+
+/** How many problems one field reports at most (the rest would only repeat). */
+const MAX_PROBLEMS_PER_FIELD = 20;
+
+/**
+ * Every reason `value` is not JSON a task field may hold (at most `max`), each with its path;
+ * empty when it is fine. A value nested too deep is one problem, reported at the field itself.
+ */
+export function findJsonProblems(value: unknown, max = MAX_PROBLEMS_PER_FIELD): JsonProblem[] {
+  const out: JsonProblem[] = [];
+  collect(value, 0, [], out, max);
+  return out;
+}
+
+/** The first reason `value` is not JSON a task field may hold, or null when it is fine. */
+export function findJsonProblem(value: unknown): JsonProblem | null {
+  return findJsonProblems(value, 1)[0] ?? null;
+}
+
+/** Returns false once no more problems are wanted (the limit is reached, or too deep). */
+function collect(
+  value: unknown,
+  depth: number,
+  path: Array<string | number>,
+  out: JsonProblem[],
+  max: number,
+): boolean {
+  const problem = (code: JsonProblem["code"], message: string): boolean => {
+    out.push({ path: code === "too_deep" ? [] : [...path], code, message });
+    return code !== "too_deep" && out.length < max;
+  };
   if (value === null) return true;
   switch (typeof value) {
-    case "string":
     case "boolean":
+    case "string":
       return true;
     case "number":
-      return Number.isFinite(value);
+      return Number.isFinite(value) || problem("not_json", `${value} is not JSON: numbers must be finite`);
     case "object": {
-      if (depth > 100) return false;
+      if (depth > MAX_JSON_DEPTH) {
+        return problem(
+          "too_deep",
+          `nesting limit exceeded: objects and arrays in task fields may nest at most ${MAX_JSON_DEPTH} levels deep`,
+        );
+      }
       if (Array.isArray(value)) {
-        for (const item of value) if (!isJsonValue(item, depth + 1)) return false;
+        for (let i = 0; i < value.length; i++) {
+          path.push(i);
+          const more = collect(value[i], depth + 1, path, out, max);
+          path.pop();
+          if (!more) return false;
+        }
         return true;
       }
       const proto = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype && proto !== null) return false;
+      if (proto !== Object.prototype && proto !== null) {
+        const name = (proto as { constructor?: { name?: string } }).constructor?.name || "object";
+        return problem("not_json", `a ${name} instance is not JSON (plain objects only)`);
+      }
       for (const key in value) {
-        if (!isJsonValue((value as Record<string, unknown>)[key], depth + 1)) return false;
+        path.push(key);
+        const more = collect((value as Record<string, unknown>)[key], depth + 1, path, out, max);
+        path.pop();
+        if (!more) return false;
       }
       return true;
     }
     default:
-      return false;
+      return problem("not_json", `${typeof value} is not JSON`);
   }
+}
+
+/** Whether a value is JSON: what survives `JSON.stringify` unchanged (finite numbers, no undefined). */
+export function isJsonValue(value: unknown, depth = 0): value is JsonValue {
+  const out: JsonProblem[] = [];
+  collect(value, depth, [], out, 1);
+  return out.length === 0;
+}
+
+function addJsonProblems(problems: JsonProblem[], ctx: z.RefinementCtx): void {
+  for (const p of problems)
+    ctx.addIssue({ code: "custom", message: p.message, path: p.path, params: { code: p.code } });
 }
 
 // A hand-written check instead of a recursive zod union: validation of big trees spends most of
 // its time here, and the union is an order of magnitude slower.
-export const jsonValueSchema = z.custom<JsonValue>((v) => isJsonValue(v), {
-  error: "must be a JSON value (finite numbers, no undefined, functions or class instances, at most 100 levels deep)",
-});
+export const jsonValueSchema = z.custom<JsonValue>().superRefine((v, ctx) => addJsonProblems(findJsonProblems(v), ctx));
 
-export const jsonObjectSchema = z.custom<JsonObject>(
-  (v) => v !== null && typeof v === "object" && !Array.isArray(v) && isJsonValue(v),
-  { error: "must be a JSON object" },
-);
+export const jsonObjectSchema = z.custom<JsonObject>().superRefine((v, ctx) => {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) {
+    ctx.addIssue({ code: "custom", message: "must be a JSON object", params: { code: "invalid_type" } });
+    return;
+  }
+  addJsonProblems(findJsonProblems(v), ctx);
+});
 
 export const taskNameSchema = z
   .string({ error: "name must be a string" })
