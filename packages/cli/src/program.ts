@@ -11,6 +11,7 @@ import { examples } from "./commands/options.js";
 import { registerRun } from "./commands/run.js";
 import { registerTasks } from "./commands/tasks/index.js";
 import type { CliContext } from "./context.js";
+import { keepStdoutForJson } from "./log.js";
 
 /** The CLI's own version, read from its package.json (one level above src/ and dist/). */
 export function cliVersion(): string {
@@ -40,6 +41,15 @@ export function createProgram(ctx: CliContext): Command {
       writeOut: (s) => void ctx.io.stdout.write(s),
       writeErr: (s) => void ctx.io.stderr.write(s),
     });
+  // `--json`: stdout carries only the JSON, whatever a library prints on the console meanwhile.
+  let restoreConsole: (() => void) | null = null;
+  program.hook("preAction", (_program, action) => {
+    if (action.opts().json === true) restoreConsole = keepStdoutForJson(ctx.io.stderr);
+  });
+  program.hook("postAction", () => {
+    restoreConsole?.();
+    restoreConsole = null;
+  });
 
   registerRun(program, ctx);
   registerTasks(program, ctx);
