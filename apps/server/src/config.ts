@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
 
 /** Everything the server reads from its environment and optional JSON config file. */
 export interface ServerConfig {
@@ -69,6 +70,9 @@ export class ConfigError extends Error {
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const file = env.APFLOW_CONFIG ? readConfigFile(env.APFLOW_CONFIG) : {};
+  // A relative SQLite path in the config file is relative to the file.
+  if (env.APFLOW_CONFIG && typeof file.databaseUrl === "string")
+    file.databaseUrl = databaseLocation(file.databaseUrl, dirname(resolve(env.APFLOW_CONFIG)));
   const config: ServerConfig = { ...DEFAULTS, ...file };
   const str = (name: string): string | undefined => {
     const v = env[name]?.trim();
@@ -178,4 +182,37 @@ export function redactConfig(config: ServerConfig): Record<string, unknown> {
     databaseUrl: config.databaseUrl === undefined ? undefined : redactUrl(config.databaseUrl),
     pluginOptions: Object.keys(config.pluginOptions),
   };
+}
+
+/** Where the store lives when nothing is configured, relative to the start directory. */
+export const DEFAULT_DATABASE_PATH = "./.apflow/apflow.db";
+
+/**
+ * The directory the user started the server from. Inside a package script (`pnpm start` at the
+ * repository root runs the server's own `start` script in `apps/server`) that is `INIT_CWD`, not
+ * the script's working directory; otherwise the working directory.
+ */
+export function startDirectory(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): string {
+  const initCwd = env.INIT_CWD?.trim();
+  return env.npm_lifecycle_event && initCwd ? initCwd : cwd;
+}
+
+/**
+ * The database URL the server opens: a relative SQLite path (plain or `file:`) resolved against
+ * `baseDir`, the default file when none is set; server URLs (`postgres://`, a plugin's
+ * `scheme://`) unchanged.
+ */
+export function databaseLocation(url: string | undefined, baseDir: string): string {
+  const raw = url?.trim() ?? "";
+  if (raw === "") return resolve(baseDir, DEFAULT_DATABASE_PATH);
+  if (raw === ":memory:" || /^file::memory:/i.test(raw)) return raw; // refused, with its reason, by the store
+  if (/^file:/i.test(raw)) {
+    const rest = raw.replace(/^file:(\/\/(?=\/))?/i, "");
+    const query = rest.indexOf("?");
+    const path = query === -1 ? rest : rest.slice(0, query);
+    if (path === "" || isAbsolute(path)) return raw;
+    return `file:${resolve(baseDir, path)}${query === -1 ? "" : rest.slice(query)}`;
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) return raw;
+  return isAbsolute(raw) ? raw : resolve(baseDir, raw);
 }

@@ -1,7 +1,15 @@
 import { type ServerHandle, createApp, createLogger, startServer } from "@aipartnerupflow/api-a2a";
-import { Engine, type Logger, Registry, type TaskStore, registerBuiltins } from "@aipartnerupflow/core";
+import {
+  Engine,
+  type Logger,
+  Registry,
+  type TaskStore,
+  describeUnknownSetting,
+  findUnknownSettings,
+  registerBuiltins,
+} from "@aipartnerupflow/core";
 import { createPrismaStore } from "@aipartnerupflow/storage-prisma";
-import { type ServerConfig, redactConfig } from "./config.js";
+import { type ServerConfig, databaseLocation, redactConfig, redactUrl, startDirectory } from "./config.js";
 import { loadPlugins } from "./plugins.js";
 
 export interface RunningServer {
@@ -18,6 +26,10 @@ export interface StartOptions {
   /** A store to use instead of opening `config.databaseUrl` (tests, embedding). */
   store?: TaskStore;
   logger?: Logger;
+  /** The environment checked for unknown `APFLOW_*` settings (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+  /** What a relative database path is relative to (default: where the user started, see `startDirectory`). */
+  startDir?: string;
 }
 
 /**
@@ -27,11 +39,22 @@ export interface StartOptions {
 export async function startApflowServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   logger.info({ config: redactConfig(config) }, "starting");
+  for (const unknown of findUnknownSettings(options.env ?? process.env)) {
+    logger.warn({ setting: unknown.name, suggestion: unknown.suggestion }, describeUnknownSetting(unknown));
+  }
   const registry = registerBuiltins(new Registry({ allowedExecutors: config.executors }));
   const plugins = await loadPlugins(registry, config.plugins, config.pluginOptions);
   if (plugins.length > 0) logger.info({ plugins }, "plugins loaded");
 
-  const store = options.store ?? (await createPrismaStore(config.databaseUrl ? { url: config.databaseUrl } : {}));
+  let store: TaskStore;
+  if (options.store) {
+    store = options.store;
+    logger.info({ database: "provided store" }, "database: the store passed in by the caller");
+  } else {
+    const url = databaseLocation(config.databaseUrl, options.startDir ?? startDirectory());
+    store = await createPrismaStore({ url });
+    logger.info({ database: redactUrl(url) }, `database: ${redactUrl(url)}`);
+  }
   const engine = new Engine({ store, registry, concurrency: config.concurrency, demo: config.demo, logger });
   let http: ServerHandle | undefined;
   try {

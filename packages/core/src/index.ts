@@ -33,3 +33,10 @@ export { mergeDependencyResults } from "./engine/merge.js";
 export { planRetry, backoffDelay, type RetryDecision } from "./engine/retry.js";
 export { aggregateResults } from "./executors/aggregate.js";
 export { registerBuiltins } from "./executors/builtins.js";
+export {
+  KNOWN_SETTINGS,
+  closestSetting,
+  describeUnknownSetting,
+  findUnknownSettings,
+  type UnknownSetting,
+} from "./util/settings.js";

@@ -96,6 +96,16 @@ describe("apflow run", () => {
     }
   });
 
+  it("warns about an unknown APFLOW_* setting, naming the one it most likely meant", async () => {
+    const r = await runCli(["run", join(EXAMPLES, "hello-world.json"), "--json"], {
+      cwd: dir,
+      env: { APFLOW_DB: join(dir, "meant.db") },
+    });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("warning: unknown setting APFLOW_DB (ignored); did you mean APFLOW_DATABASE_URL?\n");
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: "completed" });
+  });
+
   it("--json prints the final trees and exit status", async () => {
     const r = await runCli(["run", join(EXAMPLES, "failing.json"), "--json"], { cwd: dir });
     expect(r.code).toBe(1);
