@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { ApflowClient, createToken } from "@aipartnerupflow/api-a2a";
 import type { Logger } from "@aipartnerupflow/core";
 import { createLogger } from "@aipartnerupflow/api-a2a";
@@ -130,6 +130,52 @@ describe("apps/server start-up", () => {
     );
     await again.close();
     expect(existsSync(join(other, ".apflow", "apflow.db"))).toBe(true);
+  }, 60_000);
+});
+
+describe("stores from plugins", () => {
+  it("a plugin registering mystore:// makes APFLOW_DATABASE_URL=mystore://… open its store", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "apflow-mystore-"));
+    const core = pathToFileURL(fileURLToPath(import.meta.resolve("@aipartnerupflow/core"))).href;
+    const plugin = join(dir, "mystore-plugin.mjs");
+    writeFileSync(
+      plugin,
+      `import { MemoryStore } from ${JSON.stringify(core)};
+export const opened = [];
+export default {
+  name: "mystore",
+  setup(registry) {
+    registry.registerStore({ id: "mystore", schemes: ["mystore"], create: ({ url }) => { opened.push(url); return new MemoryStore(); } });
+  },
+};`,
+    );
+    const lines: string[] = [];
+    const logger: Logger = {
+      debug: () => {},
+      info: (obj, msg) => void lines.push(typeof obj === "string" ? obj : (msg ?? "")),
+      warn: () => {},
+      error: () => {},
+      child: () => logger,
+    };
+    const server = await startApflowServer(
+      { ...DEFAULTS, port: 0, plugins: [pathToFileURL(plugin).href], databaseUrl: "mystore://bucket/tasks" },
+      { logger, env: {} },
+    );
+    try {
+      const { opened } = (await import(pathToFileURL(plugin).href)) as { opened: string[] };
+      expect(opened).toEqual(["mystore://bucket/tasks"]);
+      expect(lines).toContain("database: mystore://bucket/tasks (store mystore)");
+      const client = new ApflowClient({ url: server.url });
+      const { rootId } = await client.createTasks([{ name: "root", params: { executorId: "aggregate_results" } }]);
+      expect((await client.executeAndWait({ taskId: rootId })).status).toBe("completed");
+      expect(existsSync(join(dir, ".apflow"))).toBe(false);
+    } finally {
+      await server.close();
+    }
+    // A scheme nobody registered is refused at start, naming the ones that are.
+    await expect(
+      startApflowServer({ ...DEFAULTS, port: 0, plugins: [], databaseUrl: "nostore://x" }, { logger: quiet, env: {} }),
+    ).rejects.toThrow(/no store opens "nostore:" URLs \(registered schemes: file:, postgres:, postgresql:\)/);
   }, 60_000);
 });
 

@@ -8,7 +8,7 @@ import {
   findUnknownSettings,
   registerBuiltins,
 } from "@aipartnerupflow/core";
-import { createPrismaStore } from "@aipartnerupflow/storage-prisma";
+import { prismaStoreFactory } from "@aipartnerupflow/storage-prisma";
 import { type ServerConfig, databaseLocation, redactConfig, redactUrl, startDirectory } from "./config.js";
 import { loadPlugins } from "./plugins.js";
 
@@ -43,6 +43,8 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
     logger.warn({ setting: unknown.name, suggestion: unknown.suggestion }, describeUnknownSetting(unknown));
   }
   const registry = registerBuiltins(new Registry({ allowedExecutors: config.executors }));
+  // The built-in store (SQLite, PostgreSQL); a plugin may add schemes or replace it for one.
+  registry.registerStore(prismaStoreFactory);
   const plugins = await loadPlugins(registry, config.plugins, config.pluginOptions);
   if (plugins.length > 0) logger.info({ plugins }, "plugins loaded");
 
@@ -52,8 +54,10 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
     logger.info({ database: "provided store" }, "database: the store passed in by the caller");
   } else {
     const url = databaseLocation(config.databaseUrl, options.startDir ?? startDirectory());
-    store = await createPrismaStore({ url });
-    logger.info({ database: redactUrl(url) }, `database: ${redactUrl(url)}`);
+    store = await registry.openStore(url);
+    const factory = registry.findStoreFor(url)?.id;
+    const where = factory === prismaStoreFactory.id ? redactUrl(url) : `${redactUrl(url)} (store ${factory})`;
+    logger.info({ database: redactUrl(url), store: factory }, `database: ${where}`);
   }
   const engine = new Engine({ store, registry, concurrency: config.concurrency, demo: config.demo, logger });
   let http: ServerHandle | undefined;

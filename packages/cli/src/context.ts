@@ -64,8 +64,8 @@ export class CliContext {
   /** Local mode regardless of `--server` (commands that run in this process). */
   async localBackend(command: Command, settings: Settings = this.settings(command)): Promise<LocalBackend> {
     if (settings.executors) this.registry.setAllowedExecutors(settings.executors);
-    const location = describeDatabase(settings.database);
-    const store = await openStore(settings.database);
+    const store = await openStore(settings.database, this.registry);
+    const location = describeDatabase(settings.database, this.registry);
     return new LocalBackend({
       store,
       registry: this.registry,

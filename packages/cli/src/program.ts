@@ -29,7 +29,12 @@ export function createProgram(ctx: CliContext): Command {
   program
     .description("Run and manage aipartnerupflow task trees (alias: aipartnerupflow)")
     .version(cliVersion(), "-V, --version")
-    .addOption(new Option("--db <url>", "database: SQLite file path or postgres:// URL (default ./.apflow/apflow.db)"))
+    .addOption(
+      new Option(
+        "--db <url>",
+        "database: SQLite file path, postgres:// URL, or a plugin store's scheme:// URL (default ./.apflow/apflow.db)",
+      ),
+    )
     .addOption(
       new Option("--server <url>", "remote mode: talk to this server instead of the local store").env("APFLOW_SERVER"),
     )
