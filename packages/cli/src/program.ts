@@ -46,10 +46,12 @@ export function createProgram(ctx: CliContext): Command {
       writeOut: (s) => void ctx.io.stdout.write(s),
       writeErr: (s) => void ctx.io.stderr.write(s),
     });
-  // `--json`: stdout carries only the JSON, whatever a library prints on the console meanwhile.
+  // `--json` (and `mcp`, whose stdout is the protocol): stdout carries only that, whatever a
+  // library prints on the console meanwhile.
   let restoreConsole: (() => void) | null = null;
   program.hook("preAction", (_program, action) => {
-    if (action.opts().json === true) restoreConsole = keepStdoutForJson(ctx.io.stderr);
+    const reserved = action.opts().json === true || (action.name() === "mcp" && action.parent === program);
+    if (reserved) restoreConsole = keepStdoutForJson(ctx.io.stderr);
   });
   program.hook("postAction", () => {
     restoreConsole?.();
