@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, DEFAULTS, loadConfig, redactConfig } from "./config.js";
+import { allowedHostsOf } from "./server.js";
+import { ConfigError, DEFAULTS, databaseLocation, loadConfig, redactConfig, startDirectory } from "./config.js";
 
 describe("loadConfig", () => {
   it("has local-first defaults", () => {
@@ -60,6 +61,17 @@ describe("loadConfig", () => {
     ]);
   });
 
+  it("reads the allowed host names, and allows the public URL's host too", () => {
+    const config = loadConfig({ APFLOW_ALLOWED_HOSTS: "api.example.com, tasks.example.com:8443" });
+    expect(config.allowedHosts).toEqual(["api.example.com", "tasks.example.com:8443"]);
+    expect(allowedHostsOf({ ...config, publicUrl: "https://public.example.com/base" })).toEqual([
+      "api.example.com",
+      "tasks.example.com:8443",
+      "public.example.com",
+    ]);
+    expect(allowedHostsOf(DEFAULTS)).toEqual([]);
+  });
+
   it("merges a JSON config file under the environment", () => {
     const dir = mkdtempSync(join(tmpdir(), "apflow-config-"));
     const path = join(dir, "config.json");
@@ -115,5 +127,34 @@ describe("loadConfig", () => {
     expect(redact("not a url :: pw@host")).toBe("[set]");
     // A password with an unencoded "/" defeated the old pattern; it is not shown at all.
     expect(redact("postgres://svc:p@ss/w0rd@db.internal/apflow")).toBe("[set]");
+  });
+});
+
+describe("where the database is", () => {
+  it("relative paths are relative to where the user started: INIT_CWD inside a package script", () => {
+    expect(startDirectory({ npm_lifecycle_event: "start", INIT_CWD: "/repo" }, "/repo/apps/server")).toBe("/repo");
+    // INIT_CWD alone (inherited from an outer script) does not count.
+    expect(startDirectory({ INIT_CWD: "/elsewhere" }, "/work")).toBe("/work");
+    expect(startDirectory({}, "/work")).toBe("/work");
+  });
+
+  it("resolves SQLite paths against the start directory and leaves server URLs alone", () => {
+    expect(databaseLocation(undefined, "/repo")).toBe("/repo/.apflow/apflow.db");
+    expect(databaseLocation("  ", "/repo")).toBe("/repo/.apflow/apflow.db");
+    expect(databaseLocation("data/a.db", "/repo")).toBe("/repo/data/a.db");
+    expect(databaseLocation("/abs/a.db", "/repo")).toBe("/abs/a.db");
+    expect(databaseLocation("file:./a.db", "/repo")).toBe("file:/repo/a.db");
+    expect(databaseLocation("file:a.db?mode=rwc", "/repo")).toBe("file:/repo/a.db?mode=rwc");
+    expect(databaseLocation("file:///abs/a.db", "/repo")).toBe("file:///abs/a.db");
+    expect(databaseLocation("postgres://u@h/db", "/repo")).toBe("postgres://u@h/db");
+    expect(databaseLocation("mystore://bucket/x", "/repo")).toBe("mystore://bucket/x");
+    expect(databaseLocation(":memory:", "/repo")).toBe(":memory:");
+  });
+
+  it("a relative path in the config file is relative to the file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "apflow-config-"));
+    const path = join(dir, "config.json");
+    writeFileSync(path, JSON.stringify({ databaseUrl: "db/apflow.db" }));
+    expect(loadConfig({ APFLOW_CONFIG: path }).databaseUrl).toBe(join(dir, "db/apflow.db"));
   });
 });

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
 
 /** Everything the server reads from its environment and optional JSON config file. */
 export interface ServerConfig {
@@ -27,6 +28,8 @@ export interface ServerConfig {
   webhookSecret: string | undefined;
   /** Internal hosts (`name` or `name:port`) webhooks and push notifications may reach anyway. */
   webhookAllowHosts: string[];
+  /** Host names clients may use besides loopback ones (`APFLOW_ALLOWED_HOSTS`; DNS-rebinding protection). */
+  allowedHosts: string[];
   publicUrl: string | undefined;
   logLevel: "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
   /** How long running tasks may finish on shutdown before they are handed back. */
@@ -60,6 +63,7 @@ export const DEFAULTS: ServerConfig = {
   rateLimit: undefined,
   webhookSecret: undefined,
   webhookAllowHosts: [],
+  allowedHosts: [],
   publicUrl: undefined,
   logLevel: "info",
   shutdownGraceMs: 10_000,
@@ -81,6 +85,9 @@ export class ConfigError extends Error {
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const file = env.APFLOW_CONFIG ? readConfigFile(env.APFLOW_CONFIG) : {};
+  // A relative SQLite path in the config file is relative to the file.
+  if (env.APFLOW_CONFIG && typeof file.databaseUrl === "string")
+    file.databaseUrl = databaseLocation(file.databaseUrl, dirname(resolve(env.APFLOW_CONFIG)));
   const config: ServerConfig = { ...DEFAULTS, ...file };
   const str = (name: string): string | undefined => {
     const v = env[name]?.trim();
@@ -118,6 +125,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   config.webhookSecret = str("APFLOW_WEBHOOK_SECRET") ?? config.webhookSecret;
   config.webhookAllowHosts = list("APFLOW_WEBHOOK_ALLOW_HOSTS") ?? config.webhookAllowHosts;
   config.publicUrl = str("APFLOW_PUBLIC_URL") ?? config.publicUrl;
+  config.allowedHosts = list("APFLOW_ALLOWED_HOSTS") ?? config.allowedHosts;
   const level = str("APFLOW_LOG_LEVEL") ?? str("LOG_LEVEL");
   if (level !== undefined) {
     if (!LOG_LEVELS.has(level)) throw new ConfigError(`APFLOW_LOG_LEVEL must be one of ${[...LOG_LEVELS].join(", ")}`);
@@ -199,4 +207,37 @@ export function redactConfig(config: ServerConfig): Record<string, unknown> {
     databaseUrl: config.databaseUrl === undefined ? undefined : redactUrl(config.databaseUrl),
     pluginOptions: Object.keys(config.pluginOptions),
   };
+}
+
+/** Where the store lives when nothing is configured, relative to the start directory. */
+export const DEFAULT_DATABASE_PATH = "./.apflow/apflow.db";
+
+/**
+ * The directory the user started the server from. Inside a package script (`pnpm start` at the
+ * repository root runs the server's own `start` script in `apps/server`) that is `INIT_CWD`, not
+ * the script's working directory; otherwise the working directory.
+ */
+export function startDirectory(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): string {
+  const initCwd = env.INIT_CWD?.trim();
+  return env.npm_lifecycle_event && initCwd ? initCwd : cwd;
+}
+
+/**
+ * The database URL the server opens: a relative SQLite path (plain or `file:`) resolved against
+ * `baseDir`, the default file when none is set; server URLs (`postgres://`, a plugin's
+ * `scheme://`) unchanged.
+ */
+export function databaseLocation(url: string | undefined, baseDir: string): string {
+  const raw = url?.trim() ?? "";
+  if (raw === "") return resolve(baseDir, DEFAULT_DATABASE_PATH);
+  if (raw === ":memory:" || /^file::memory:/i.test(raw)) return raw; // refused, with its reason, by the store
+  if (/^file:/i.test(raw)) {
+    const rest = raw.replace(/^file:(\/\/(?=\/))?/i, "");
+    const query = rest.indexOf("?");
+    const path = query === -1 ? rest : rest.slice(0, query);
+    if (path === "" || isAbsolute(path)) return raw;
+    return `file:${resolve(baseDir, path)}${query === -1 ? "" : rest.slice(query)}`;
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) return raw;
+  return isAbsolute(raw) ? raw : resolve(baseDir, raw);
 }

@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { ApflowClient, createToken } from "@aipartnerupflow/api-a2a";
+import type { Logger } from "@aipartnerupflow/core";
 import { createLogger } from "@aipartnerupflow/api-a2a";
 import { describe, expect, it } from "vitest";
 import { DEFAULTS, type ServerConfig } from "./config.js";
@@ -112,13 +113,112 @@ describe("apps/server on SQLite", () => {
   }, 60_000);
 });
 
+describe("apps/server start-up", () => {
+  function recordingLogger(): { logger: Logger; lines: Array<{ level: string; obj: unknown; msg: string }> } {
+    const lines: Array<{ level: string; obj: unknown; msg: string }> = [];
+    const at =
+      (level: string) =>
+      (obj: object | string, msg?: string): void =>
+        void lines.push({ level, obj, msg: typeof obj === "string" ? obj : (msg ?? "") });
+    const logger: Logger = {
+      debug: at("debug"),
+      info: at("info"),
+      warn: at("warn"),
+      error: at("error"),
+      child: () => logger,
+    };
+    return { logger, lines };
+  }
+
+  it("warns about unknown APFLOW_* settings, opens a relative database where the user started, and says which", async () => {
+    const startDir = mkdtempSync(join(tmpdir(), "apflow-start-"));
+    const { logger, lines } = recordingLogger();
+    const server = await startApflowServer(
+      { ...DEFAULTS, port: 0, plugins: [], databaseUrl: "data/here.db" },
+      { logger, env: { APFLOW_DB: "elsewhere.db", APFLOW_PLUGINS: "", PATH: "/bin" }, startDir },
+    );
+    try {
+      expect(lines.filter((l) => l.level === "warn").map((l) => l.msg)).toEqual([
+        "unknown setting APFLOW_DB (ignored); did you mean APFLOW_DATABASE_URL?",
+      ]);
+      const database = join(startDir, "data", "here.db");
+      expect(lines.map((l) => l.msg)).toContain(`database: ${database}`);
+      expect(existsSync(database)).toBe(true);
+    } finally {
+      await server.close();
+    }
+    // Nothing configured: the default file, in the start directory too.
+    const other = mkdtempSync(join(tmpdir(), "apflow-start-"));
+    const again = await startApflowServer(
+      { ...DEFAULTS, port: 0, plugins: [] },
+      { logger: quiet, env: {}, startDir: other },
+    );
+    await again.close();
+    expect(existsSync(join(other, ".apflow", "apflow.db"))).toBe(true);
+  }, 60_000);
+});
+
+describe("stores from plugins", () => {
+  it("a plugin registering mystore:// makes APFLOW_DATABASE_URL=mystore://… open its store", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "apflow-mystore-"));
+    const core = pathToFileURL(fileURLToPath(import.meta.resolve("@aipartnerupflow/core"))).href;
+    const plugin = join(dir, "mystore-plugin.mjs");
+    writeFileSync(
+      plugin,
+      `import { MemoryStore } from ${JSON.stringify(core)};
+export const opened = [];
+export default {
+  name: "mystore",
+  setup(registry) {
+    registry.registerStore({ id: "mystore", schemes: ["mystore"], create: ({ url }) => { opened.push(url); return new MemoryStore(); } });
+  },
+};`,
+    );
+    const lines: string[] = [];
+    const logger: Logger = {
+      debug: () => {},
+      info: (obj, msg) => void lines.push(typeof obj === "string" ? obj : (msg ?? "")),
+      warn: () => {},
+      error: () => {},
+      child: () => logger,
+    };
+    const server = await startApflowServer(
+      { ...DEFAULTS, port: 0, plugins: [pathToFileURL(plugin).href], databaseUrl: "mystore://bucket/tasks" },
+      { logger, env: {} },
+    );
+    try {
+      const { opened } = (await import(pathToFileURL(plugin).href)) as { opened: string[] };
+      expect(opened).toEqual(["mystore://bucket/tasks"]);
+      expect(lines).toContain("database: mystore://bucket/tasks (store mystore)");
+      const client = new ApflowClient({ url: server.url });
+      const { rootId } = await client.createTasks([{ name: "root", params: { executorId: "aggregate_results" } }]);
+      expect((await client.executeAndWait({ taskId: rootId })).status).toBe("completed");
+      expect(existsSync(join(dir, ".apflow"))).toBe(false);
+    } finally {
+      await server.close();
+    }
+    // A scheme nobody registered is refused at start, naming the ones that are.
+    await expect(
+      startApflowServer({ ...DEFAULTS, port: 0, plugins: [], databaseUrl: "nostore://x" }, { logger: quiet, env: {} }),
+    ).rejects.toThrow(/no store opens "nostore:" URLs \(registered schemes: file:, postgres:, postgresql:\)/);
+  }, 60_000);
+});
+
 describe("apps/server process", () => {
   it("shuts down gracefully on SIGTERM", async () => {
     const dir = mkdtempSync(join(tmpdir(), "apflow-proc-"));
     const main = fileURLToPath(new URL("./main.ts", import.meta.url));
     const child = spawn(process.execPath, ["--import", "tsx", main], {
       cwd: fileURLToPath(new URL("..", import.meta.url)),
-      env: { ...process.env, PORT: "0", DATABASE_URL: `file:${join(dir, "a.db")}`, APFLOW_LOG_LEVEL: "info" },
+      // As `pnpm start` at the repository root runs it: a package script in apps/server, INIT_CWD where the user was.
+      env: {
+        ...withoutApflowSettings(process.env),
+        PORT: "0",
+        APFLOW_LOG_LEVEL: "info",
+        APFLOW_DB: "ignored.db",
+        npm_lifecycle_event: "start",
+        INIT_CWD: dir,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const lines: string[] = [];
@@ -140,8 +240,16 @@ describe("apps/server process", () => {
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
-    expect(lines.map((l) => (JSON.parse(l) as { msg?: string }).msg)).toEqual(
-      expect.arrayContaining(["signal received", "shutting down", "stopped"]),
-    );
+    const messages = lines.map((l) => (JSON.parse(l) as { msg?: string }).msg);
+    expect(messages).toEqual(expect.arrayContaining(["signal received", "shutting down", "stopped"]));
+    expect(messages).toContain("unknown setting APFLOW_DB (ignored); did you mean APFLOW_DATABASE_URL?");
+    expect(messages).toContain(`database: ${join(dir, ".apflow", "apflow.db")}`);
+    expect(existsSync(join(dir, ".apflow", "apflow.db"))).toBe(true);
   }, 60_000);
 });
+
+function withoutApflowSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) if (!k.startsWith("APFLOW_") && k !== "DATABASE_URL") out[k] = v;
+  return out;
+}

@@ -1,8 +1,16 @@
 import { type ServerHandle, createApp, createLogger, startServer } from "@aipartnerupflow/api-a2a";
-import { Engine, type Logger, Registry, type TaskStore, registerBuiltins } from "@aipartnerupflow/core";
+import {
+  Engine,
+  type Logger,
+  Registry,
+  type TaskStore,
+  describeUnknownSetting,
+  findUnknownSettings,
+  registerBuiltins,
+} from "@aipartnerupflow/core";
+import { prismaStoreFactory } from "@aipartnerupflow/storage-prisma";
 import { withDashboard } from "@aipartnerupflow/dashboard";
-import { createPrismaStore } from "@aipartnerupflow/storage-prisma";
-import { type ServerConfig, redactConfig } from "./config.js";
+import { type ServerConfig, databaseLocation, redactConfig, redactUrl, startDirectory } from "./config.js";
 import { loadPlugins } from "./plugins.js";
 
 /** Where the reference server mounts the web dashboard. */
@@ -22,6 +30,10 @@ export interface StartOptions {
   /** A store to use instead of opening `config.databaseUrl` (tests, embedding). */
   store?: TaskStore;
   logger?: Logger;
+  /** The environment checked for unknown `APFLOW_*` settings (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+  /** What a relative database path is relative to (default: where the user started, see `startDirectory`). */
+  startDir?: string;
 }
 
 /**
@@ -31,11 +43,26 @@ export interface StartOptions {
 export async function startApflowServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   logger.info({ config: redactConfig(config) }, "starting");
+  for (const unknown of findUnknownSettings(options.env ?? process.env)) {
+    logger.warn({ setting: unknown.name, suggestion: unknown.suggestion }, describeUnknownSetting(unknown));
+  }
   const registry = registerBuiltins(new Registry({ allowedExecutors: config.executors }));
+  // The built-in store (SQLite, PostgreSQL); a plugin may add schemes or replace it for one.
+  registry.registerStore(prismaStoreFactory);
   const plugins = await loadPlugins(registry, config.plugins, config.pluginOptions);
   if (plugins.length > 0) logger.info({ plugins }, "plugins loaded");
 
-  const store = options.store ?? (await createPrismaStore(config.databaseUrl ? { url: config.databaseUrl } : {}));
+  let store: TaskStore;
+  if (options.store) {
+    store = options.store;
+    logger.info({ database: "provided store" }, "database: the store passed in by the caller");
+  } else {
+    const url = databaseLocation(config.databaseUrl, options.startDir ?? startDirectory());
+    store = await registry.openStore(url);
+    const factory = registry.findStoreFor(url)?.id;
+    const where = factory === prismaStoreFactory.id ? redactUrl(url) : `${redactUrl(url)} (store ${factory})`;
+    logger.info({ database: redactUrl(url), store: factory }, `database: ${where}`);
+  }
   const engine = new Engine({ store, registry, concurrency: config.concurrency, demo: config.demo, logger });
   let http: ServerHandle | undefined;
   try {
@@ -53,6 +80,7 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
       },
       bodyLimitBytes: config.bodyLimitBytes,
       corsOrigins: config.corsOrigins,
+      allowedHosts: allowedHostsOf(config),
       webhooks: config.webhookSecret ? { secret: config.webhookSecret } : {},
       webhookAllowHosts: config.webhookAllowHosts,
       ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
@@ -97,4 +125,17 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
     await store.close();
     throw err;
   }
+}
+
+/** The operator's allowed host names, plus the host of the public URL clients are told to use. */
+export function allowedHostsOf(config: ServerConfig): string[] {
+  const hosts = [...config.allowedHosts];
+  if (config.publicUrl) {
+    try {
+      hosts.push(new URL(config.publicUrl).host);
+    } catch {
+      // An unparseable public URL is reported where it is used; it adds no host.
+    }
+  }
+  return hosts;
 }

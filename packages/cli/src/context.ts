@@ -6,6 +6,7 @@ import type { TaskBackend } from "./backend/types.js";
 import { type LoadedConfig, type Settings, resolveSettings } from "./config.js";
 import { ExitCode, usageError } from "./errors.js";
 import type { Io } from "./io.js";
+import { stderrLogger } from "./log.js";
 import type { LoadedPlugin } from "./plugins.js";
 import { type Palette, colorEnabled, createPalette } from "./render/colors.js";
 import { describeDatabase, openStore } from "./store.js";
@@ -63,9 +64,15 @@ export class CliContext {
   /** Local mode regardless of `--server` (commands that run in this process). */
   async localBackend(command: Command, settings: Settings = this.settings(command)): Promise<LocalBackend> {
     if (settings.executors) this.registry.setAllowedExecutors(settings.executors);
-    const location = describeDatabase(settings.database);
-    const store = await openStore(settings.database);
-    return new LocalBackend({ store, registry: this.registry, location, concurrency: settings.concurrency });
+    const store = await openStore(settings.database, this.registry);
+    const location = describeDatabase(settings.database, this.registry);
+    return new LocalBackend({
+      store,
+      registry: this.registry,
+      location,
+      concurrency: settings.concurrency,
+      logger: stderrLogger(this.io.stderr, { debug: Boolean(this.io.env.APFLOW_DEBUG) }),
+    });
   }
 
   /** Refuse `--server` for commands that only work on the local store. */

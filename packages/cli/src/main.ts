@@ -1,4 +1,4 @@
-import { Registry } from "@aipartnerupflow/core";
+import { Registry, describeUnknownSetting, findUnknownSettings } from "@aipartnerupflow/core";
 import { CommanderError } from "commander";
 import { loadConfig, pluginSpecs } from "./config.js";
 import { CliContext } from "./context.js";
@@ -16,6 +16,8 @@ import { createProgram } from "./program.js";
 export async function main(argv: readonly string[] = process.argv, io: Io = processIo()): Promise<number> {
   let ctx: CliContext | undefined;
   try {
+    // A misspelt setting would be ignored without a word: say so, naming the closest known one.
+    for (const unknown of findUnknownSettings(io.env)) io.stderr.write(`warning: ${describeUnknownSetting(unknown)}\n`);
     const config = loadConfig(io.cwd, io.env);
     const registry = new Registry();
     const plugins = await loadPlugins(registry, config, pluginSpecs(config, io.cwd, io.env), io.cwd);

@@ -1,7 +1,7 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { STACK_LINE, parseJson, runCli, tempDir } from "./test-util/cli.js";
+import { EXAMPLES, STACK_LINE, parseJson, runCli, tempDir } from "./test-util/cli.js";
 
 let dir: string;
 let cleanup: () => void;
@@ -99,5 +99,48 @@ describe("plugins", () => {
     const r = await runCli(["--help"], { cwd: dir, env: { APFLOW_PLUGINS: "./clash.mjs" } });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('a plugin command is named "run"');
+  });
+
+  it("a plugin's store: --db mystore://… opens the store it registered for that scheme", async () => {
+    const core = import.meta.resolve("@aipartnerupflow/core");
+    writeFileSync(
+      join(dir, "mystore.mjs"),
+      `import { MemoryStore } from ${JSON.stringify(core)};
+export default {
+  name: "mystore",
+  setup(registry) {
+    registry.registerStore({ id: "mystore", schemes: ["mystore"], create: ({ url }) => {
+      process.stderr.write("opened " + url + "\\n");
+      return new MemoryStore();
+    } });
+  },
+};`,
+    );
+    const env = { APFLOW_PLUGINS: "./mystore.mjs" };
+    const run = await runCli(["run", join(EXAMPLES, "hello-world.json"), "--json", "--db", "mystore://bucket/a"], {
+      cwd: dir,
+      env,
+    });
+    expect(run.stderr).toBe("opened mystore://bucket/a\n");
+    expect(run.code).toBe(0);
+    expect(parseJson<{ status: string }>(run).status).toBe("completed");
+    expect(existsSync(join(dir, ".apflow"))).toBe(false);
+
+    const shown = parseJson<{ database: string }>(
+      await runCli(["config", "show", "--json", "--db", "mystore://bucket/a"], { cwd: dir, env }),
+    );
+    expect(shown.database).toBe("mystore mystore://bucket/a");
+
+    const migrate = await runCli(["db", "migrate", "--db", "mystore://bucket/a"], { cwd: dir, env });
+    expect(migrate.code).toBe(2);
+    expect(migrate.stderr).toContain('is opened by the store "mystore" from a plugin, which manages its own schema');
+
+    // Without the plugin, nothing opens that scheme: a usage error naming the schemes there are.
+    const unknown = await runCli(["tasks", "list", "--db", "mystore://bucket/a"], { cwd: dir });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain(
+      'no store opens "mystore:" URLs (registered schemes: file:, postgres:, postgresql:)',
+    );
+    expect(unknown.stderr).not.toMatch(STACK_LINE);
   });
 });

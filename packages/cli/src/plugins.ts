@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type Registry, loadPlugin, registerBuiltins } from "@aipartnerupflow/core";
 import { stdioPlugin } from "@aipartnerupflow/ext-stdio";
+import { prismaStorePlugin } from "@aipartnerupflow/storage-prisma";
 import { type LoadedConfig, type PluginSpec, isPathSpecifier } from "./config.js";
 import { CliError, ExitCode } from "./errors.js";
 
@@ -26,6 +27,9 @@ export async function loadPlugins(
   cwd: string,
 ): Promise<LoadedPlugin[]> {
   if (!registry.hasExecutor("aggregate_results")) registerBuiltins(registry);
+  // The built-in store (SQLite, PostgreSQL) before any plugin: a plugin's store factory adds a
+  // scheme (`mystore://`) or, registered later, wins one.
+  await registry.use(prismaStorePlugin);
   const commandOptions = config.file.command;
   await registry.use(stdioPlugin, commandOptions ? { command: commandOptions } : {});
   // The LLM executors come with the CLI so that `apflow run` of an agent tree works out of the

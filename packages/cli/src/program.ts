@@ -12,6 +12,7 @@ import { registerRun } from "./commands/run.js";
 import { registerTasks } from "./commands/tasks/index.js";
 import { registerUi } from "./commands/ui.js";
 import type { CliContext } from "./context.js";
+import { keepStdoutForJson } from "./log.js";
 
 /** The CLI's own version, read from its package.json (one level above src/ and dist/). */
 export function cliVersion(): string {
@@ -29,7 +30,12 @@ export function createProgram(ctx: CliContext): Command {
   program
     .description("Run and manage aipartnerupflow task trees (alias: aipartnerupflow)")
     .version(cliVersion(), "-V, --version")
-    .addOption(new Option("--db <url>", "database: SQLite file path or postgres:// URL (default ./.apflow/apflow.db)"))
+    .addOption(
+      new Option(
+        "--db <url>",
+        "database: SQLite file path, postgres:// URL, or a plugin store's scheme:// URL (default ./.apflow/apflow.db)",
+      ),
+    )
     .addOption(
       new Option("--server <url>", "remote mode: talk to this server instead of the local store").env("APFLOW_SERVER"),
     )
@@ -41,6 +47,17 @@ export function createProgram(ctx: CliContext): Command {
       writeOut: (s) => void ctx.io.stdout.write(s),
       writeErr: (s) => void ctx.io.stderr.write(s),
     });
+  // `--json` (and `mcp`, whose stdout is the protocol): stdout carries only that, whatever a
+  // library prints on the console meanwhile.
+  let restoreConsole: (() => void) | null = null;
+  program.hook("preAction", (_program, action) => {
+    const reserved = action.opts().json === true || (action.name() === "mcp" && action.parent === program);
+    if (reserved) restoreConsole = keepStdoutForJson(ctx.io.stderr);
+  });
+  program.hook("postAction", () => {
+    restoreConsole?.();
+    restoreConsole = null;
+  });
 
   registerRun(program, ctx);
   registerTasks(program, ctx);

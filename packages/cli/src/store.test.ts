@@ -44,6 +44,8 @@ describe("the local store", () => {
   it("an unsupported database URL is a usage error", async () => {
     const r = await runCli(["tasks", "list", "--db", "mysql://x/y"], { cwd: dir });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('unsupported database URL scheme "mysql"');
+    expect(r.stderr).toContain(
+      'no store opens "mysql:" URLs (registered schemes: file:, postgres:, postgresql:); a plugin contributes one',
+    );
   });
 });

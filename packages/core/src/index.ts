@@ -11,6 +11,7 @@ export { validatePatch } from "./store/patch.js";
 export * from "./registry/types.js";
 export { Registry, defaultRegistry, DuplicateRegistrationError, type RegistryOptions } from "./registry/registry.js";
 export { defineExecutor, definePlugin, executor, loadPlugin, type ExecutorClass } from "./registry/define.js";
+export { storeScheme, isTaskStore } from "./registry/stores.js";
 export { validateTasks, type ValidateOptions, type ExecutorLookup } from "./tree/validate.js";
 export { executorIdOf } from "./tree/executor-id.js";
 export {
@@ -61,3 +62,10 @@ export {
   type ResolvedAddress,
   type Resolver,
 } from "./net/outbound.js";
+export {
+  KNOWN_SETTINGS,
+  closestSetting,
+  describeUnknownSetting,
+  findUnknownSettings,
+  type UnknownSetting,
+} from "./util/settings.js";

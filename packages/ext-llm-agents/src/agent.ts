@@ -15,6 +15,7 @@ import { type AgentStepRecord, runAgent } from "./run-agent.js";
 import { registryTools } from "./tools.js";
 import type { LlmAgentsOptions, TokenUsage } from "./types.js";
 import { ZERO_USAGE } from "./usage.js";
+import { withSdkWarnings } from "./warnings.js";
 
 export const agentInputSchema = z
   .object({
@@ -69,7 +70,8 @@ export function createAgentExecutor(options: LlmAgentsOptions = {}): ExecutorDef
         inputs: { prompt: "What is the weather in Paris?", tools: ["weather"], maxSteps: 5 },
       },
     ],
-    execute: (inputs, ctx) => runAgentTask(parseInputs(agentInputSchema, inputs), ctx, options),
+    execute: (inputs, ctx) =>
+      withSdkWarnings(ctx.log, () => runAgentTask(parseInputs(agentInputSchema, inputs), ctx, options)),
   });
 }
 

@@ -20,6 +20,7 @@ import { type ResolvedModel, resolveModel } from "./models.js";
 import { toSdkSchema } from "./schema.js";
 import type { LlmAgentsOptions, TokenUsage } from "./types.js";
 import { addUsage, toTokenUsage, ZERO_USAGE } from "./usage.js";
+import { withSdkWarnings } from "./warnings.js";
 
 export const generateTreeInputSchema = z.object({
   requirement: z.string().min(1).describe("What the tree should do, in plain language"),
@@ -114,7 +115,8 @@ export function createGenerateTreeExecutor(
         inputs: { requirement: "Summarise three articles and merge the summaries" },
       },
     ],
-    execute: (inputs, ctx) => generateTree(parseInputs(generateTreeInputSchema, inputs), ctx, options),
+    execute: (inputs, ctx) =>
+      withSdkWarnings(ctx.log, () => generateTree(parseInputs(generateTreeInputSchema, inputs), ctx, options)),
   });
 }
 

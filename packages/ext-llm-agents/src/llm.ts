@@ -23,6 +23,7 @@ import { ProgressStream } from "./progress.js";
 import { toSdkSchema } from "./schema.js";
 import type { LlmAgentsOptions, TokenUsage } from "./types.js";
 import { toTokenUsage, ZERO_USAGE } from "./usage.js";
+import { withSdkWarnings } from "./warnings.js";
 
 export const llmInputSchema = z
   .object({
@@ -80,7 +81,7 @@ export function createLlmExecutor(options: LlmAgentsOptions = {}): ExecutorDefin
       return { text: `[demo] answer to: ${about}`, model, usage: ZERO_USAGE, finishReason: "stop", demo: true };
     },
     examples: [{ description: "Summarise a text", inputs: { model: "openai:gpt-4o-mini", prompt: "Summarise: ..." } }],
-    execute: (inputs, ctx) => runLlm(parseInputs(llmInputSchema, inputs), ctx, options),
+    execute: (inputs, ctx) => withSdkWarnings(ctx.log, () => runLlm(parseInputs(llmInputSchema, inputs), ctx, options)),
   });
 }
 

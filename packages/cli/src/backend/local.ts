@@ -2,6 +2,7 @@ import {
   AlreadyExecutingError,
   Engine,
   type ExecutionHandle,
+  type Logger,
   NotFoundError,
   type Registry,
   type Task,
@@ -23,6 +24,8 @@ import { toTaskQuery } from "./types.js";
 
 export interface LocalBackendOptions {
   store: TaskStore;
+  /** The engine's logger (the CLI passes one writing warnings to stderr). */
+  logger?: Logger;
   registry: Registry;
   location: string;
   concurrency: number;
@@ -49,6 +52,7 @@ export class LocalBackend implements TaskBackend {
       store: options.store,
       registry: options.registry,
       concurrency: options.concurrency,
+      ...(options.logger ? { logger: options.logger } : {}),
       // Short leases: a cancel requested from another process reaches a running task within ~2 s.
       leaseMs: 6000,
       pollIntervalMs: 500,

@@ -17,7 +17,7 @@ export function registerConfig(program: Command, ctx: CliContext): void {
     const shown = {
       configFile: ctx.config.path,
       mode: settings.server ? "remote" : "local",
-      database: settings.server ? null : describeDatabase(settings.database),
+      database: settings.server ? null : describeDatabase(settings.database, ctx.registry),
       databaseSource: settings.databaseSource,
       server: settings.server ? redactUrl(settings.server) : null,
       token: settings.token ? "(set)" : null,

@@ -15,9 +15,9 @@ export function registerDb(program: Command, ctx: CliContext): void {
   ).action(async (opts: { json?: boolean }, command: Command) => {
     ctx.requireLocal(command, "db migrate");
     const settings = ctx.settings(command);
-    const report = await migrateDatabase(settings.database);
-    if (opts.json) return ctx.json({ database: describeDatabase(settings.database), ...report });
-    ctx.out(`${describeDatabase(settings.database)}`);
+    const report = await migrateDatabase(settings.database, ctx.registry);
+    if (opts.json) return ctx.json({ database: describeDatabase(settings.database, ctx.registry), ...report });
+    ctx.out(`${describeDatabase(settings.database, ctx.registry)}`);
     ctx.out(report.applied.length === 0 ? "up to date: nothing to apply" : report.applied.map((id) => `applied ${id}`));
   });
   examples(migrate, ["apflow db migrate", "DATABASE_URL=postgres://user:pass@db:5432/apflow apflow db migrate"]);
@@ -27,11 +27,11 @@ export function registerDb(program: Command, ctx: CliContext): void {
   ).action(async (opts: { json?: boolean }, command: Command) => {
     ctx.requireLocal(command, "db status");
     const settings = ctx.settings(command);
-    const status = await databaseStatus(settings.database);
+    const status = await databaseStatus(settings.database, ctx.registry);
     if (status.pending.length > 0) ctx.exitCode = ExitCode.Failed;
-    if (opts.json) return ctx.json({ database: describeDatabase(settings.database), ...status });
+    if (opts.json) return ctx.json({ database: describeDatabase(settings.database, ctx.registry), ...status });
     const c = ctx.palette(command);
-    ctx.out(describeDatabase(settings.database));
+    ctx.out(describeDatabase(settings.database, ctx.registry));
     const rows = [
       ...status.applied.map((m) => [m.id, c.green("applied"), m.appliedAt]),
       ...status.pending.map((id) => [id, c.yellow("pending"), ""]),

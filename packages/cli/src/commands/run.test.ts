@@ -1,4 +1,6 @@
 import { writeFileSync } from "node:fs";
+import { type Server, createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Task } from "@aipartnerupflow/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -46,6 +48,62 @@ describe("apflow run", () => {
     expect(r.stdout).toMatch(/✔ host-facts {2}completed/);
     expect(r.stdout).toContain("2 dependent tasks failed because of it");
     expect(r.stdout).toMatch(/apflow tasks copy [0-9a-f-]{36} --run/);
+  });
+
+  it("--json keeps stdout pure JSON while an LLM provider's warning goes to stderr", async () => {
+    // A fake OpenAI-compatible provider on loopback. A schema without structured outputs makes the
+    // AI SDK warn ("responseFormat" is not supported), which it prints on the console by default.
+    const chunk = (delta: object, finish: string | null = null, usage?: object) =>
+      `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", created: 0, model: "fake", choices: [{ index: 0, delta, finish_reason: finish }], ...(usage ? { usage } : {}) })}\n\n`;
+    const provider: Server = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        res.write(chunk({ role: "assistant", content: '{"ok":true}' }));
+        res.write(chunk({}, "stop", { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 }));
+        res.end("data: [DONE]\n\n");
+      });
+    });
+    await new Promise<void>((resolve) => provider.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = provider.address() as AddressInfo;
+      const tree = [
+        {
+          name: "ask",
+          params: { executorId: "llm" },
+          inputs: { prompt: "hi", schema: { type: "object", properties: { ok: { type: "boolean" } } } },
+        },
+      ];
+      writeFileSync(join(dir, "llm.json"), JSON.stringify(tree));
+      const r = await runCli(["run", "llm.json", "--json"], {
+        cwd: dir,
+        env: {
+          APFLOW_LLM_MODEL: "compatible:fake",
+          APFLOW_LLM_BASE_URL: `http://127.0.0.1:${port}/v1`,
+          APFLOW_LLM_API_KEY: "k",
+        },
+      });
+      expect(r.code).toBe(0);
+      const report = JSON.parse(r.stdout) as RunReport;
+      expect(report.status).toBe("completed");
+      expect(report.trees[0]?.tasks[0]?.result).toMatchObject({ object: { ok: true } });
+      expect(r.stdout).not.toContain("AI SDK");
+      expect(r.stderr).toMatch(
+        /^warning: AI SDK warning \(compatible\.chat \/ fake\): "responseFormat" is not supported/m,
+      );
+    } finally {
+      await new Promise((resolve) => provider.close(resolve));
+    }
+  });
+
+  it("warns about an unknown APFLOW_* setting, naming the one it most likely meant", async () => {
+    const r = await runCli(["run", join(EXAMPLES, "hello-world.json"), "--json"], {
+      cwd: dir,
+      env: { APFLOW_DB: join(dir, "meant.db") },
+    });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("warning: unknown setting APFLOW_DB (ignored); did you mean APFLOW_DATABASE_URL?\n");
+    expect(JSON.parse(r.stdout)).toMatchObject({ status: "completed" });
   });
 
   it("--json prints the final trees and exit status", async () => {

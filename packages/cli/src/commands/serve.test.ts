@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import type { Task, TaskPage } from "@aipartnerupflow/core";
@@ -117,9 +117,17 @@ describe("apflow daemon", () => {
 
 describe("apflow mcp", () => {
   it("speaks MCP on stdio: initialize, then the task tools are listed and callable", async () => {
+    // An executor that prints with console.log: on stdio that must not reach stdout (the protocol).
+    writeFileSync(
+      join(dir, "chatty.mjs"),
+      `export default { name: "chatty", setup(registry) {
+        registry.registerExecutor({ id: "chatty", execute: () => { console.log("chatty was here"); return "said"; } });
+      } };`,
+    );
+    let stderr = "";
     const child = spawn(process.execPath, [BIN, "mcp"], {
       cwd: dir,
-      env: { ...process.env, NO_COLOR: "1" },
+      env: { ...process.env, NO_COLOR: "1", APFLOW_PLUGINS: "./chatty.mjs" },
       stdio: ["pipe", "pipe", "pipe"],
     });
     const replies = new Map<
@@ -155,6 +163,18 @@ describe("apflow mcp", () => {
     expect(tools).toEqual(expect.arrayContaining(["create_tasks", "execute_task", "get_task_tree", "list_executors"]));
     await request(3, "tools/call", { name: "list_executors", arguments: {} });
     expect(replies.get(3)?.result?.content?.[0]?.text).toContain("system_info");
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+    });
+    await request(4, "tools/call", {
+      name: "create_tasks",
+      arguments: { tasks: [{ name: "talk", params: { executorId: "chatty" } }] },
+    });
+    const created = JSON.parse(replies.get(4)?.result?.content?.[0]?.text ?? "{}") as { rootId?: string };
+    expect(created.rootId).toEqual(expect.any(String));
+    await request(5, "tools/call", { name: "execute_task", arguments: { taskId: created.rootId } });
+    expect(replies.get(5)?.result?.content?.[0]?.text).toContain("said");
+    expect(stderr).toContain("chatty was here");
     const exited = new Promise<number | null>((r) => child.on("close", (code) => r(code)));
     child.stdin.end();
     expect(await exited).toBe(0);

@@ -45,9 +45,16 @@ export function formatDuration(ms: number): string {
   return `${m}m${String(s).padStart(2, "0")}s`;
 }
 
-/** How long a task ran (or has been running, given `now`). */
-export function taskDuration(task: Pick<Task, "startedAt" | "completedAt">, now: number = Date.now()): string {
-  if (!task.startedAt) return "";
+/**
+ * How long a task ran (or has been running, given `now`). A pending task has no duration, even
+ * when an earlier attempt left `startedAt` behind (handed back by a stopping node, waiting for a
+ * retry): it is not running, so no clock ticks for it.
+ */
+export function taskDuration(
+  task: Pick<Task, "status" | "startedAt" | "completedAt">,
+  now: number = Date.now(),
+): string {
+  if (!task.startedAt || task.status === "pending") return "";
   const start = Date.parse(task.startedAt);
   const end = task.completedAt ? Date.parse(task.completedAt) : now;
   return formatDuration(end - start);

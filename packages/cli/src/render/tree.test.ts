@@ -56,4 +56,16 @@ describe("renderTree", () => {
     const coloured = renderTree([task("child", "missing-parent")], { palette: createPalette(true) });
     expect(coloured[0]).toContain("\x1b[32m✔\x1b[39m");
   });
+
+  it("prints no duration for a task handed back and pending again (startedAt left from its attempt)", () => {
+    const lines = renderTree(
+      [
+        task("r", null, { status: "in_progress", progress: 0, completedAt: null }),
+        task("back", "r", { status: "pending", progress: 0, completedAt: null, attempt: 1 }),
+        task("retry", "r", { status: "pending", progress: 0, completedAt: null, attempt: 2 }),
+      ],
+      { palette: createPalette(false), ids: false, now: Date.parse("2025-01-01T00:01:00.000Z") },
+    );
+    expect(lines).toEqual(["◐ r  in_progress  1m00s", "├─ ○ back  pending", "└─ ○ retry  pending  attempt 2"]);
+  });
 });

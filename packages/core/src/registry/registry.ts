@@ -1,6 +1,8 @@
 import { ApflowError, ErrorCode } from "../errors.js";
 import { compileSchema, declaredProperties } from "../schema/schema.js";
+import type { TaskStore } from "../store/types.js";
 import type { JsonObject, JsonValue } from "../types.js";
+import { isTaskStore, noStoreForScheme, notAStore, storeScheme } from "./stores.js";
 import type {
   BackoffFunction,
   CliCommandDefinition,
@@ -170,16 +172,62 @@ export class Registry implements RegistryView {
     return [...this.commands.values()];
   }
 
+  /**
+   * Contribute a store: `schemes` are the URL schemes it opens (`mystore` for `mystore://…`;
+   * `file` covers `file:` URLs and plain paths). A factory registered later wins a scheme, so a
+   * plugin may replace the built-in store for `postgres` or `file`.
+   */
   registerStore(factory: StoreFactory, options: { override?: boolean } = {}): this {
+    if (!factory || typeof factory.id !== "string" || factory.id === "" || typeof factory.create !== "function") {
+      throw new ApflowError(ErrorCode.InvalidParams, "a store factory needs an id and a create function");
+    }
+    if (!Array.isArray(factory.schemes) || factory.schemes.length === 0) {
+      throw new ApflowError(ErrorCode.InvalidParams, `store factory ${factory.id} names no URL scheme`, {
+        id: factory.id,
+      });
+    }
+    for (const scheme of factory.schemes) {
+      if (typeof scheme !== "string" || !/^[a-z][a-z0-9+.-]*$/i.test(scheme)) {
+        throw new ApflowError(
+          ErrorCode.InvalidParams,
+          `store factory ${factory.id}: "${String(scheme)}" is not a URL scheme (letters, digits, "+", "-", "."; no "://")`,
+          { id: factory.id },
+        );
+      }
+    }
     if (this.stores.has(factory.id) && !options.override) throw new DuplicateRegistrationError("store", factory.id);
+    this.stores.delete(factory.id);
     this.stores.set(factory.id, factory);
     return this;
   }
 
-  /** The store factory that opens URLs of this scheme (`postgres`, `file`, ...). */
+  /** The store factory that opens URLs of this scheme (`postgres`, `file`, ...); the latest registered wins. */
   findStore(scheme: string): StoreFactory | undefined {
-    for (const factory of this.stores.values()) if (factory.schemes.includes(scheme)) return factory;
+    const wanted = scheme.toLowerCase();
+    const all = [...this.stores.values()];
+    for (let i = all.length - 1; i >= 0; i--) {
+      const factory = all[i] as StoreFactory;
+      if (factory.schemes.some((s) => s.toLowerCase() === wanted)) return factory;
+    }
     return undefined;
+  }
+
+  /** The factory that would open this URL (see `storeScheme`), or undefined. */
+  findStoreFor(url: string): StoreFactory | undefined {
+    return this.findStore(storeScheme(url));
+  }
+
+  /**
+   * Open the store a URL names with the factory registered for its scheme (SPEC §6). Unknown
+   * schemes are refused with the list of registered ones.
+   */
+  async openStore(url: string, options: Record<string, unknown> = {}): Promise<TaskStore> {
+    const scheme = storeScheme(url);
+    const factory = this.findStore(scheme);
+    if (!factory) throw noStoreForScheme(scheme, [...new Set(this.listStores().flatMap((f) => f.schemes))]);
+    const store = await factory.create({ ...options, url });
+    if (!isTaskStore(store)) throw notAStore(factory.id);
+    return store;
   }
 
   listStores(): StoreFactory[] {

@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { Logger } from "../logger.js";
+import type { TaskStore } from "../store/types.js";
 import type { DependencyResult, JsonObject, JsonValue, RetryPolicy, Task } from "../types.js";
 
 /** A schema as executors declare it: a zod schema, or a JSON Schema object. */
@@ -145,11 +146,16 @@ export interface CliCommandDefinition {
   configure(command: unknown, context: { registry: RegistryView }): void;
 }
 
+/**
+ * A store a plugin contributes (SPEC §6): `registry.openStore(url)` — used by the CLI's `--db`
+ * and the server's `APFLOW_DATABASE_URL` — picks the factory by the URL's scheme.
+ */
 export interface StoreFactory {
   id: string;
-  /** URL schemes this factory opens, for example `["postgres", "postgresql"]`. */
+  /** URL schemes this factory opens, for example `["postgres", "postgresql"]`; `file` is `file:` URLs and plain paths. */
   schemes: string[];
-  create(options: { url: string } & Record<string, unknown>): Promise<unknown>;
+  /** Open the store. `url` is the whole URL as configured; other options come from the caller. */
+  create(options: { url: string } & Record<string, unknown>): Promise<TaskStore> | TaskStore;
 }
 
 export type BackoffFunction = (attempt: number, error: { code: string; message: string }) => number;

@@ -33,11 +33,15 @@ export function checkSchema<T = unknown>(schema: z.ZodType, value: unknown, base
 }
 
 export function zodIssues(error: z.ZodError, basePath = ""): ValidationIssue[] {
-  return error.issues.map((issue) => ({
-    path: joinPath(basePath, issue.path),
-    code: issue.code,
-    message: issue.message,
-  }));
+  return error.issues.map((issue) => {
+    // Custom checks name their own code (for example `too_deep`, `ill_formed_string`).
+    const own = issue.code === "custom" ? (issue.params as { code?: unknown } | undefined)?.code : undefined;
+    return {
+      path: joinPath(basePath, issue.path),
+      code: typeof own === "string" ? own : issue.code,
+      message: issue.message,
+    };
+  });
 }
 
 export function joinPath(base: string, path: ReadonlyArray<PropertyKey>): string {

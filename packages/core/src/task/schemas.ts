@@ -3,25 +3,74 @@ import { type JsonObject, type JsonValue, TASK_STATUSES } from "../types.js";
 
 /** zod schemas for the task fields of SPEC §3, shared by tree validation, updates and the APIs. */
 
-/** Whether a value is JSON: what survives `JSON.stringify` unchanged (finite numbers, no undefined). */
-export function isJsonValue(value: unknown, depth = 0): value is JsonValue {
+/**
+ * How deep objects and arrays may nest in a JSON field of a task (inputs, params, schemas,
+ * metadata, result, error details): the field itself is level 0, and levels above 100 are refused.
+ */
+export const MAX_JSON_DEPTH = 100;
+
+/** Why a value is not acceptable JSON, and where (`path` relative to the value). */
+export interface JsonProblem {
+  path: Array<string | number>;
+  code: "not_json" | "too_deep" | "ill_formed_string";
+  message: string;
+}
+
+const nativeIsWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Whether a string is well-formed UTF-16 (no lone surrogate). An ill-formed one cannot be stored
+ * as UTF-8 without changing it (it would come back with U+FFFD), so every string field refuses it.
+ */
+export function isWellFormedString(value: string): boolean {
+  return nativeIsWellFormed ? nativeIsWellFormed.call(value) : !LONE_SURROGATE.test(value);
+}
+
+function illFormedMessage(value: string, what: string): string {
+  const at = value.search(LONE_SURROGATE);
+  const unit = value.charCodeAt(at).toString(16).toUpperCase();
+  return `${what} is not well-formed UTF-16: lone surrogate U+${unit} at index ${at} (it cannot be stored unchanged; send the character as a complete surrogate pair, or drop it)`;
+}
+
+/** How many problems one field reports at most (the rest would only repeat). */
+const MAX_PROBLEMS_PER_FIELD = 20;
+
+/**
+ * Every reason `value` is not JSON a task field may hold (at most `max`), each with its path;
+ * empty when it is fine. A value nested too deep is one problem, reported at the field itself.
+ */
+export function findJsonProblems(value: unknown, max = MAX_PROBLEMS_PER_FIELD): JsonProblem[] {
+  const out: JsonProblem[] = [];
+  if (!isFine(value, 0)) collect(value, 0, [], out, max);
+  return out;
+}
+
+/** The first reason `value` is not JSON a task field may hold, or null when it is fine. */
+export function findJsonProblem(value: unknown): JsonProblem | null {
+  return findJsonProblems(value, 1)[0] ?? null;
+}
+
+/** Fast check, no allocation: whether `value` is JSON a task field may hold. */
+function isFine(value: unknown, depth: number): boolean {
   if (value === null) return true;
   switch (typeof value) {
-    case "string":
     case "boolean":
       return true;
+    case "string":
+      return isWellFormedString(value);
     case "number":
       return Number.isFinite(value);
     case "object": {
-      if (depth > 100) return false;
+      if (depth > MAX_JSON_DEPTH) return false;
       if (Array.isArray(value)) {
-        for (const item of value) if (!isJsonValue(item, depth + 1)) return false;
+        for (let i = 0; i < value.length; i++) if (!isFine(value[i], depth + 1)) return false;
         return true;
       }
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) return false;
       for (const key in value) {
-        if (!isJsonValue((value as Record<string, unknown>)[key], depth + 1)) return false;
+        if (!isWellFormedString(key) || !isFine((value as Record<string, unknown>)[key], depth + 1)) return false;
       }
       return true;
     }
@@ -30,19 +79,104 @@ export function isJsonValue(value: unknown, depth = 0): value is JsonValue {
   }
 }
 
+/** Records problems (only called once `isFine` said there is one); false once no more are wanted. */
+function collect(
+  value: unknown,
+  depth: number,
+  path: Array<string | number>,
+  out: JsonProblem[],
+  max: number,
+): boolean {
+  if (isFine(value, depth)) return true;
+  const problem = (code: JsonProblem["code"], message: string): boolean => {
+    out.push({ path: code === "too_deep" ? [] : [...path], code, message });
+    return code !== "too_deep" && out.length < max;
+  };
+  switch (typeof value) {
+    case "string":
+      return problem("ill_formed_string", illFormedMessage(value, "string"));
+    case "number":
+      return problem("not_json", `${value} is not JSON: numbers must be finite`);
+    case "object": {
+      if (depth > MAX_JSON_DEPTH) {
+        return problem(
+          "too_deep",
+          `nesting limit exceeded: objects and arrays in task fields may nest at most ${MAX_JSON_DEPTH} levels deep`,
+        );
+      }
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          path.push(i);
+          const more = collect(value[i], depth + 1, path, out, max);
+          path.pop();
+          if (!more) return false;
+        }
+        return true;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) {
+        const name = (proto as { constructor?: { name?: string } }).constructor?.name || "object";
+        return problem("not_json", `a ${name} instance is not JSON (plain objects only)`);
+      }
+      for (const key in value) {
+        if (
+          !isWellFormedString(key) &&
+          !problem("ill_formed_string", illFormedMessage(key, `key ${JSON.stringify(key)}`))
+        )
+          return false;
+        path.push(key);
+        const more = collect((value as Record<string, unknown>)[key], depth + 1, path, out, max);
+        path.pop();
+        if (!more) return false;
+      }
+      return true;
+    }
+    default:
+      return problem("not_json", `${typeof value} is not JSON`);
+  }
+}
+
+/** Whether a value is JSON: what survives `JSON.stringify` unchanged (finite numbers, no undefined). */
+export function isJsonValue(value: unknown, depth = 0): value is JsonValue {
+  return isFine(value, depth);
+}
+
+function addJsonProblems(problems: JsonProblem[], ctx: z.RefinementCtx): void {
+  for (const p of problems)
+    ctx.addIssue({ code: "custom", message: p.message, path: p.path, params: { code: p.code } });
+}
+
+/** Refines a string schema: ill-formed UTF-16 is refused (`ill_formed_string`). */
+function wellFormed(value: string, ctx: z.RefinementCtx): void {
+  if (!isWellFormedString(value)) {
+    ctx.addIssue({
+      code: "custom",
+      message: illFormedMessage(value, "string"),
+      params: { code: "ill_formed_string" },
+    });
+  }
+}
+
+/** A string schema that refuses ill-formed UTF-16 (a lone surrogate). */
+export function textSchema(params?: Parameters<typeof z.string>[0]): z.ZodString {
+  return z.string(params).superRefine(wellFormed);
+}
+
 // A hand-written check instead of a recursive zod union: validation of big trees spends most of
 // its time here, and the union is an order of magnitude slower.
-export const jsonValueSchema = z.custom<JsonValue>((v) => isJsonValue(v), {
-  error: "must be a JSON value (finite numbers, no undefined, functions or class instances, at most 100 levels deep)",
-});
+export const jsonValueSchema = z.custom<JsonValue>().superRefine((v, ctx) => addJsonProblems(findJsonProblems(v), ctx));
 
-export const jsonObjectSchema = z.custom<JsonObject>(
-  (v) => v !== null && typeof v === "object" && !Array.isArray(v) && isJsonValue(v),
-  { error: "must be a JSON object" },
-);
+export const jsonObjectSchema = z.custom<JsonObject>().superRefine((v, ctx) => {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) {
+    ctx.addIssue({ code: "custom", message: "must be a JSON object", params: { code: "invalid_type" } });
+    return;
+  }
+  addJsonProblems(findJsonProblems(v), ctx);
+});
 
 export const taskNameSchema = z
   .string({ error: "name must be a string" })
+  .superRefine(wellFormed)
   .trim()
   .min(1, "name must not be empty")
   .max(200, "name must be at most 200 characters");
@@ -64,7 +198,7 @@ export const backoffSchema = z
     factor: z.number().min(1).optional(),
     maxDelayMs: z.number().int().min(0).optional(),
     jitter: z.boolean().optional(),
-    name: z.string().min(1).optional(),
+    name: textSchema().min(1).optional(),
   })
   .strict()
   .refine(
@@ -76,22 +210,22 @@ export const retryPolicySchema = z
   .object({
     maxAttempts: z.number().int().min(1).max(1000),
     backoff: backoffSchema.optional(),
-    retryOn: z.array(z.string().min(1)).optional(),
+    retryOn: z.array(textSchema().min(1)).optional(),
     maxElapsedMs: z.number().int().min(0).optional(),
   })
   .strict();
 
 export const taskErrorSchema = z.object({
-  code: z.string(),
-  message: z.string(),
+  code: textSchema(),
+  message: textSchema(),
   details: jsonValueSchema.optional(),
 });
 
 export const dependencyInputSchema = z.union([
-  z.string().min(1, "dependency reference must not be empty"),
+  textSchema().min(1, "dependency reference must not be empty"),
   z
     .object({
-      id: z.string({ error: "dependency id must be a string" }).min(1, "dependency id must not be empty"),
+      id: textSchema({ error: "dependency id must be a string" }).min(1, "dependency id must not be empty"),
       required: z.boolean().optional(),
     })
     .loose(),
@@ -100,10 +234,10 @@ export const dependencyInputSchema = z.union([
 /** One task of a creation request (the flat array every surface accepts). */
 export const taskInputSchema = z
   .object({
-    id: z.string().min(1, "id must not be empty").max(200).optional(),
+    id: textSchema().min(1, "id must not be empty").max(200).optional(),
     name: taskNameSchema,
-    parentId: z.string().min(1).nullable().optional(),
-    userId: z.string().nullable().optional(),
+    parentId: textSchema().min(1).nullable().optional(),
+    userId: textSchema().nullable().optional(),
     priority: prioritySchema.optional(),
     dependencies: z.array(dependencyInputSchema).optional(),
     inputs: jsonObjectSchema.optional(),
@@ -112,7 +246,7 @@ export const taskInputSchema = z
     retry: retryPolicySchema.nullable().optional(),
     runAt: isoDateSchema.nullable().optional(),
     metadata: jsonObjectSchema.optional(),
-    originalTaskId: z.string().nullable().optional(),
+    originalTaskId: textSchema().nullable().optional(),
     status: taskStatusSchema.optional(),
     result: jsonValueSchema.optional(),
     error: taskErrorSchema.nullable().optional(),

@@ -73,15 +73,17 @@ export async function copyTask(store: TaskStore, taskId: string, options: CopyOp
     if (ids.length === 0) {
       throw new ValidationError([{ path: "taskIds", code: "required", message: "custom copy needs taskIds" }]);
     }
+    const chosenTasks: Task[] = [];
     for (const id of ids) {
       const t = byId.get(id);
       if (!t)
         throw new ValidationError([
           { path: "taskIds", code: "unknown_task", message: `task ${id} is not in tree ${origin.rootId}` },
         ]);
-      rerun.add(id);
-      if (options.includeDescendants) for (const d of descendants(t, children)) rerun.add(d.id);
+      chosenTasks.push(t);
     }
+    if (options.includeDescendants) for (const t of descendantsOf(chosenTasks, children)) rerun.add(t.id);
+    else for (const t of chosenTasks) rerun.add(t.id);
     // Upstream dependencies that did not complete run again too.
     const stack = [...rerun];
     while (stack.length > 0) {
@@ -94,7 +96,7 @@ export async function copyTask(store: TaskStore, taskId: string, options: CopyOp
       }
     }
   } else {
-    const subtree = descendants(origin, children);
+    const subtree = descendantsOf([origin], children);
     const hasFailedLeaf = subtree.some((t) => t.status === "failed" && !children.has(t.id));
     for (const t of subtree) rerun.add(t.id);
     const stack = [...rerun];
@@ -109,34 +111,7 @@ export async function copyTask(store: TaskStore, taskId: string, options: CopyOp
     if (mode === "full") for (const t of tree) if (t.status !== "completed") rerun.add(t.id);
   }
 
-  // Close over what the re-run needs: completed upstream tasks come along as finished copies;
-  // ancestors keep the structure up to the smallest subtree that holds everything.
-  const kept = new Set<string>();
-  const missing: string[] = [];
-  let changed = true;
-  while (changed) {
-    changed = false;
-    for (const id of rerun) {
-      for (const dep of (byId.get(id) as Task).dependencies) {
-        if (rerun.has(dep.id) || kept.has(dep.id)) continue;
-        const up = byId.get(dep.id);
-        if (up?.status === "completed") {
-          kept.add(dep.id);
-          changed = true;
-        } else if (!missing.includes(dep.id)) {
-          missing.push(dep.id);
-        }
-      }
-    }
-    if (mode === "full") for (const t of tree) if (!rerun.has(t.id) && !kept.has(t.id)) kept.add(t.id);
-    for (const id of ancestorsToCommonRoot([...rerun, ...kept], byId)) {
-      if (rerun.has(id) || kept.has(id)) continue;
-      const t = byId.get(id) as Task;
-      if (t.status === "completed") kept.add(id);
-      else rerun.add(id);
-      changed = true;
-    }
-  }
+  const { kept, missing } = closeCopy(tree, byId, rerun, mode === "full");
   if (missing.length > 0) {
     throw new ApflowError(
       ErrorCode.InvalidDependency,
@@ -200,28 +175,122 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   else map.set(key, [value]);
 }
 
-function descendants(task: Task, children: Map<string, Task[]>): Task[] {
-  const out: Task[] = [task];
-  for (let i = 0; i < out.length; i++) for (const c of children.get((out[i] as Task).id) ?? []) out.push(c);
+/** The tasks and all their descendants, each once (breadth first, no recursion). */
+function descendantsOf(tasks: Task[], children: Map<string, Task[]>): Task[] {
+  const seen = new Set<string>();
+  const out: Task[] = [];
+  for (const t of tasks) {
+    if (seen.has(t.id)) continue;
+    seen.add(t.id);
+    out.push(t);
+  }
+  for (let i = 0; i < out.length; i++) {
+    for (const c of children.get((out[i] as Task).id) ?? []) {
+      if (seen.has(c.id)) continue;
+      seen.add(c.id);
+      out.push(c);
+    }
+  }
   return out;
 }
 
-/** Every ancestor of `ids` below (and including) their lowest common ancestor. */
-function ancestorsToCommonRoot(ids: string[], byId: Map<string, Task>): string[] {
-  if (ids.length === 0) return [];
-  const chains = ids.map((id) => {
-    const chain: string[] = [];
-    let t = byId.get(id);
-    while (t) {
-      chain.push(t.id);
-      t = t.parentId === null ? undefined : byId.get(t.parentId);
+/**
+ * Close a re-run set over what it needs, in time linear in the tree's size (a 10,000-deep chain
+ * included):
+ * - a dependency of a re-run task that completed comes along as a finished copy (`kept`); one that
+ *   did not is `missing` (an error for the caller), unless it is in the copy anyway;
+ * - ancestors keep the structure up to the lowest common ancestor of everything copied; a
+ *   completed one is kept, any other re-runs. An ancestor that is there only for structure carries
+ *   the dependencies the copy holds, and does not drag in its own unfinished ones (they are left
+ *   out of its copy); if a re-run task depends on it, it is needed for real and its dependencies
+ *   count like any other.
+ *
+ * Ancestors are found by walking up from each copied task only until the walk meets a task seen
+ * before, and the common ancestor only ever moves up, so every task is visited a bounded number of
+ * times.
+ */
+function closeCopy(
+  tree: Task[],
+  byId: Map<string, Task>,
+  rerun: Set<string>,
+  full: boolean,
+): { kept: Set<string>; missing: string[] } {
+  const kept = new Set<string>();
+  /** Re-run only to keep the tree's shape: their unfinished dependencies are not required. */
+  const structural = new Set<string>();
+  /** Unfinished dependencies of real re-run tasks, not (yet) in the copy. */
+  const wanted = new Set<string>();
+  /** Tasks on the path from the root to anything copied. */
+  const onPath = new Set<string>();
+  /** Strict ancestors of the current lowest common ancestor (on the path, yet not copied). */
+  const above = new Set<string>();
+  let lca: string | null = null;
+  const queue: Array<{ id: string; real: boolean }> = [];
+  const inCopy = (id: string): boolean => rerun.has(id) || kept.has(id);
+  const parentOf = (id: string): string | null => (byId.get(id) as Task).parentId;
+
+  const addAncestor = (id: string): void => {
+    if (inCopy(id)) return;
+    const t = byId.get(id) as Task;
+    if (t.status === "completed") {
+      kept.add(id);
+      return;
     }
-    return chain.reverse();
-  });
-  let depth = 0;
-  const first = chains[0] as string[];
-  while (depth < first.length && chains.every((c) => c[depth] === first[depth])) depth++;
-  const out = new Set<string>();
-  for (const chain of chains) for (let i = Math.max(0, depth - 1); i < chain.length; i++) out.add(chain[i] as string);
-  return [...out];
+    rerun.add(id);
+    const real = wanted.has(id);
+    if (!real) structural.add(id);
+    queue.push({ id, real });
+  };
+
+  /** `id` joined the copy: its ancestors up to the common ancestor must be in it too. */
+  const include = (id: string): void => {
+    const fresh: string[] = [];
+    let at: string | null = id;
+    while (at !== null && byId.has(at) && !onPath.has(at)) {
+      onPath.add(at);
+      fresh.push(at);
+      at = parentOf(at);
+    }
+    if (at !== null && !byId.has(at)) at = null;
+    if (lca === null) {
+      lca = id;
+      for (let i = 1; i < fresh.length; i++) above.add(fresh[i] as string);
+      return;
+    }
+    if (at !== null && above.has(at)) {
+      // The walk met the path above the common ancestor: it moves up to where they meet.
+      for (let x = parentOf(lca); x !== null && x !== at; x = parentOf(x)) {
+        above.delete(x);
+        addAncestor(x);
+      }
+      above.delete(at);
+      addAncestor(at);
+      lca = at;
+    }
+    for (let i = 1; i < fresh.length; i++) addAncestor(fresh[i] as string);
+  };
+
+  for (const id of rerun) queue.push({ id, real: true });
+  if (full) for (const t of tree) if (!rerun.has(t.id)) kept.add(t.id);
+  for (const id of [...rerun, ...kept]) include(id);
+
+  while (queue.length > 0) {
+    const { id, real } = queue.pop() as { id: string; real: boolean };
+    if (!real && !structural.has(id)) continue; // promoted since; handled as real
+    for (const dep of (byId.get(id) as Task).dependencies) {
+      if (kept.has(dep.id)) continue;
+      if (rerun.has(dep.id)) {
+        if (real && structural.delete(dep.id)) queue.push({ id: dep.id, real: true });
+        continue;
+      }
+      const up = byId.get(dep.id);
+      if (up?.status === "completed") {
+        kept.add(dep.id);
+        include(dep.id);
+      } else if (real) {
+        wanted.add(dep.id);
+      }
+    }
+  }
+  return { kept, missing: [...wanted].filter((id) => !inCopy(id)) };
 }

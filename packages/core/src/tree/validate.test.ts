@@ -152,4 +152,40 @@ describe("validateTasks", () => {
     const [tree] = validateTasks([{ name: "r", status: "completed", result: 5 }], { allowFinishedTasks: true });
     expect(tree?.[0]).toMatchObject({ status: "completed", result: 5, progress: 1 });
   });
+
+  it("an unknown executor alone is -32003 (executor not found), keeping data.errors; mixed with others -32602", () => {
+    const registry = new Registry();
+    registry.registerExecutor({ id: "known", execute: () => null });
+    let error: ValidationError | undefined;
+    try {
+      validateTasks(
+        [
+          { name: "root", params: { executorId: "nope" } },
+          { name: "child", parentId: "root", params: { executorId: "also-nope" } },
+        ],
+        { registry },
+      );
+    } catch (err) {
+      error = err as ValidationError;
+    }
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error?.code).toBe(ErrorCode.ExecutorNotFound);
+    expect(error?.toJSON()).toEqual({
+      code: ErrorCode.ExecutorNotFound,
+      message: 'tasks[0].params.executorId: unknown executor "nope" (and 1 more problem)',
+      data: {
+        errors: [
+          { path: "tasks[0].params.executorId", code: "unknown_executor", message: 'unknown executor "nope"' },
+          { path: "tasks[1].params.executorId", code: "unknown_executor", message: 'unknown executor "also-nope"' },
+        ],
+      },
+    });
+    try {
+      validateTasks([{ name: "root", params: { executorId: "nope" }, priority: 9 }], { registry });
+    } catch (err) {
+      error = err as ValidationError;
+    }
+    expect(error?.code).toBe(ErrorCode.InvalidParams);
+    expect(error?.errors.map((i) => i.code).sort()).toEqual(["too_big", "unknown_executor"]);
+  });
 });

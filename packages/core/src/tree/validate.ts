@@ -354,8 +354,17 @@ function toNewTask(d: Draft, at: string, options: ValidateOptions): NewTask {
   };
 }
 
-/** Cycles get their own code (-32002); everything else is a tree validation failure (-32602). */
+/**
+ * When every problem is of one kind that has its own code, that code: cycles -32002, unknown
+ * executors -32003 (executor not found). Anything else, or a mix, is invalid params (-32602).
+ * `data.errors` lists every problem either way.
+ */
 function treeError(issues: ValidationIssue[]): ValidationError {
-  const onlyCycles = issues.every((i) => i.code === "circular_dependency");
-  return new ValidationError(issues, undefined, onlyCycles ? ErrorCode.CircularDependency : ErrorCode.InvalidParams);
+  const only = (code: string) => issues.every((i) => i.code === code);
+  const code = only("circular_dependency")
+    ? ErrorCode.CircularDependency
+    : only("unknown_executor")
+      ? ErrorCode.ExecutorNotFound
+      : ErrorCode.InvalidParams;
+  return new ValidationError(issues, undefined, code);
 }

@@ -8,6 +8,7 @@ import { runHierarchical } from "./hierarchical.js";
 import { CrewRecorder, type CrewStep, type CrewTaskOutcome } from "./recorder.js";
 import { agentIdOf, type CrewInputs, crewInputSchema, findAgent, taskIdOf } from "./schema.js";
 import { runSequential } from "./sequential.js";
+import { withSdkWarnings } from "../warnings.js";
 
 export interface CrewResult {
   /** The output of the last completed crew task (null when none completed). */
@@ -69,7 +70,7 @@ export function createCrewExecutor(options: LlmAgentsOptions = {}): ExecutorDefi
         },
       },
     ],
-    execute: (inputs, ctx) => runCrew(inputs, ctx, options),
+    execute: (inputs, ctx) => withSdkWarnings(ctx.log, () => runCrew(inputs, ctx, options)),
   });
 }
 
