@@ -95,7 +95,11 @@ describe("a2a executor against a second aipartnerupflow server", () => {
     );
     expect(result.state).toBe("completed");
     expect(result.remoteTaskId).toBeTruthy();
-    const tasks = (result.data as { tasks: Array<{ name: string; status: string; result: unknown }> }).tasks;
+    // The remote root's result comes first (its `result` artifact); the whole tree is in `tree-result`.
+    expect(result.data).toEqual({ results: { "r-a": { echoed: { n: 7 } } }, count: 1 });
+    const treePart = result.artifacts.find((a) => a.artifactId === "tree-result")?.parts.find((p) => p.kind === "data");
+    const tasks = (treePart as { data: { tasks: Array<{ name: string; status: string; result: unknown }> } }).data
+      .tasks;
     expect(tasks.map((t) => [t.name, t.status])).toEqual([
       ["r-root", "completed"],
       ["r-a", "completed"],
