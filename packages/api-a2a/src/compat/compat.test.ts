@@ -311,7 +311,7 @@ describe("the original web app's API module against /compat (auth off)", () => {
     expect(gone.status).toBe(404);
     expect(gone.message).toBe("task not found: del1");
     const bad = await rpcError(client.createTasks([{ id: "x", name: "x", schemas: { method: "no_such_executor" } }]));
-    expect(bad.code).toBe(-32602);
+    expect(bad.code).toBe(-32003);
     expect(bad.message).toContain("no_such_executor");
     const unknown = await rpcError(client.rpc("/tasks", "tasks.frobnicate", {}));
     expect(unknown.code).toBe(-32601);
