@@ -1,13 +1,5 @@
-import {
-  AlreadyExecutingError,
-  ApflowError,
-  CannotDeleteError,
-  ErrorCode,
-  LeaseLostError,
-  NotFoundError,
-  TaskErrorCode,
-} from "../errors.js";
-import { isTerminal, resetForRerun, transition } from "../task/status.js";
+import { AlreadyExecutingError, LeaseLostError, NotFoundError } from "../errors.js";
+import { isTerminal, type TransitionPatch, transition } from "../task/status.js";
 import type {
   DependencyResult,
   Execution,
@@ -47,6 +39,39 @@ import type {
   TaskStore,
 } from "./types.js";
 import { emptyCounts, planRunSet } from "./run-set.js";
+import {
+  cancelledEvent,
+  cancelRequestError,
+  cascadeError,
+  cascadeEvent,
+  checkDeletable,
+  clampProgress,
+  closedAttempt,
+  countsAsProblem,
+  createdEvent,
+  decideFinish,
+  decideReclaim,
+  duplicateIdsError,
+  type EventSubject,
+  executionFinalStatus,
+  executionIdTakenError,
+  finishEvent,
+  type NextState,
+  progressEvent,
+  QUEUE_RESET,
+  reclaimEvent,
+  RERUN_RESET,
+  RUNNING,
+  resolvesDependency,
+  runningUpdateError,
+  STATUS,
+  startedEvent,
+  stillRunningError,
+  storeClosedError,
+  treeFinishedEvent,
+  treeStartedEvent,
+  unknownReferencesError,
+} from "./rules.js";
 
 interface Edge {
   id: string;
@@ -114,25 +139,13 @@ export class MemoryStore implements TaskStore {
       if (this.rows.has(t.id) || incoming.has(t.id)) duplicates.push(t.id);
       incoming.add(t.id);
     }
-    if (duplicates.length > 0) {
-      throw new ApflowError(ErrorCode.InvalidTask, `task id already exists: ${duplicates.join(", ")}`, {
-        errors: duplicates.map((id) => ({
-          path: "id",
-          code: "duplicate_id",
-          message: `task id already exists: ${id}`,
-        })),
-      });
-    }
+    if (duplicates.length > 0) throw duplicateIdsError(duplicates);
     const missing: string[] = [];
     for (const t of tasks) {
       for (const dep of t.dependencies) if (!incoming.has(dep.id) && !this.rows.has(dep.id)) missing.push(dep.id);
       if (t.parentId !== null && !incoming.has(t.parentId) && !this.rows.has(t.parentId)) missing.push(t.parentId);
     }
-    if (missing.length > 0) {
-      throw new ApflowError(ErrorCode.InvalidDependency, `unknown task referenced: ${missing.join(", ")}`, {
-        ids: missing,
-      });
-    }
+    if (missing.length > 0) throw unknownReferencesError(missing);
 
     const created: Row[] = [];
     for (const t of tasks) {
@@ -167,16 +180,7 @@ export class MemoryStore implements TaskStore {
         (target.dependents ??= []).push({ id: task.id, required: dep.required });
       }
     }
-    const events = this.append(
-      created.map((r) => ({
-        type: "task.created",
-        taskId: r.task.id,
-        rootId: r.task.rootId,
-        executionId: null,
-        status: r.task.status,
-        at,
-      })),
-    );
+    const events = this.append(created.map((r) => createdEvent(r.task, at)));
     return { tasks: created.map((r) => snapshot(r.task)), events };
   }
 
@@ -208,33 +212,31 @@ export class MemoryStore implements TaskStore {
       createdAt: at,
       finishedAt: null,
     };
-    if (this.executions.has(execution.id)) {
-      throw new ApflowError(ErrorCode.InvalidParams, `execution id already exists: ${execution.id}`);
-    }
+    if (this.executions.has(execution.id)) throw executionIdTakenError(execution.id);
     const execRow: ExecutionRow = { execution, problems: 0 };
     this.executions.set(execution.id, execRow);
 
     const rows = runSet.map((id) => this.rows.get(id) as Row);
     for (const row of rows) {
-      if (row.task.status === "in_progress") {
-        throw new ApflowError(ErrorCode.AlreadyExecuting, `task ${row.task.id} is still running`);
-      }
+      if (row.task.status === RUNNING) throw stillRunningError(row.task.id);
     }
     for (const row of rows) {
-      if (row.task.status !== "pending") {
+      if (STATUS.rerunnable.includes(row.task.status)) {
         if (row.task.startedAt !== null)
           recordEndedAttempt(row, row.task.completedAt ?? at, row.task.status, row.task.error);
-        resetForRerun(row.task, at);
+        const { task } = row;
+        transition(task, RERUN_RESET.status, at);
+        task.result = RERUN_RESET.result;
+        task.error = RERUN_RESET.error;
+        task.progress = RERUN_RESET.progress;
+        task.completedAt = RERUN_RESET.completedAt;
       }
-      // A re-run starts fresh: no checkpoint of the previous run, no leftover retry backoff.
-      row.checkpoint = null;
-      row.task.runAt = row.userRunAt;
+      row.checkpoint = QUEUE_RESET.checkpoint;
+      row.task.runAt = row[QUEUE_RESET.runAt];
+      row.cancelRequested = QUEUE_RESET.cancelRequested;
       row.executionId = execution.id;
-      row.cancelRequested = false;
     }
-    const newEvents: NewEvent[] = [
-      { type: "tree.started", taskId: rootId, rootId, executionId: execution.id, status: "in_progress", at },
-    ];
+    const newEvents: NewEvent[] = [treeStartedEvent(rootId, execution.id, at)];
     if (rows.length === 0) {
       this.finishExecution(execRow, at, newEvents);
     } else {
@@ -265,7 +267,7 @@ export class MemoryStore implements TaskStore {
         continue;
       }
       const exec = this.executions.get(row.executionId as string) as ExecutionRow;
-      transition(row.task, "in_progress", at);
+      transition(row.task, RUNNING, at);
       row.leaseOwner = options.owner;
       row.leaseToken = `${this.tokenPrefix}${++this.leaseCounter}`;
       row.leaseExpiresAt = nowMs + options.leaseMs;
@@ -279,14 +281,7 @@ export class MemoryStore implements TaskStore {
         dependencies: this.dependencyResults(row.task),
         lastCheckpoint: cloneJson(row.checkpoint),
       });
-      newEvents.push({
-        type: "task.started",
-        taskId: row.task.id,
-        rootId: row.task.rootId,
-        executionId: exec.execution.id,
-        status: "in_progress",
-        at,
-      });
+      newEvents.push(startedEvent(subjectOf(row), row.task.progress, at));
     }
     return { claimed, events: this.append(newEvents) };
   }
@@ -333,31 +328,42 @@ export class MemoryStore implements TaskStore {
     finished: Execution[],
   ): Task {
     const row = this.leased(taskId, leaseToken);
-    const { task } = row;
     this.releaseLease(row);
-    // A cancellation requested while the task ran wins over its failure (and over a retry).
-    if (row.cancelRequested && outcome.status === "failed") outcome = { status: "cancelled" };
+    return this.moveOn(row, decideFinish(outcome, row.cancelRequested), at, newEvents, finished, false);
+  }
 
-    if (outcome.status === "failed" && outcome.retryAt) {
-      recordEndedAttempt(row, at, "failed", outcome.error);
-      transition(task, "pending", at, { runAt: outcome.retryAt.toISOString(), progress: 0 });
-      task.error = outcome.error;
-      newEvents.push(this.eventFor(row, "task.retrying", at, { error: outcome.error }));
+  /** Apply a next state to a task whose lease was just released (finish or reclaim). */
+  private moveOn(
+    row: Row,
+    next: NextState,
+    at: string,
+    newEvents: NewEvent[],
+    finished: Execution[],
+    reclaimed: boolean,
+  ): Task {
+    const { task } = row;
+    const subject = subjectOf(row);
+    if (next.status === "pending") {
+      recordEndedAttempt(row, at, closedAttempt(next).status, next.error);
+      const patch: TransitionPatch = {};
+      if (next.runAt !== undefined) patch.runAt = next.runAt;
+      if (next.resetProgress) patch.progress = 0;
+      transition(task, "pending", at, patch);
+      task.error = next.error;
+      newEvents.push(reclaimed ? reclaimEvent(next, subject, at) : finishEvent(next, subject, null, at));
       this.enqueueIfReady(row);
       return task;
     }
-
-    if (outcome.status === "completed") {
-      transition(task, "completed", at, { result: cloneJson(outcome.result) });
-      newEvents.push(this.eventFor(row, "task.completed", at, { result: task.result }));
-    } else if (outcome.status === "failed") {
-      transition(task, "failed", at, { error: outcome.error });
-      newEvents.push(this.eventFor(row, "task.failed", at, { error: task.error }));
-    } else {
-      const patch = outcome.result === undefined ? {} : { result: cloneJson(outcome.result) };
-      transition(task, "cancelled", at, { ...patch, error: outcome.error ?? cancelledError() });
-      newEvents.push(this.eventFor(row, "task.cancelled", at, { error: task.error, result: task.result }));
+    if (next.status === "completed") transition(task, "completed", at, { result: cloneJson(next.result) });
+    else if (next.status === "failed") transition(task, "failed", at, { error: next.error });
+    else {
+      const patch: TransitionPatch = { error: next.error };
+      if (next.result !== undefined) patch.result = cloneJson(next.result);
+      transition(task, "cancelled", at, patch);
     }
+    newEvents.push(
+      reclaimed ? reclaimEvent(next, subject, at) : finishEvent(next, subject, cloneJson(task.result), at),
+    );
     this.afterTerminal(row, at, newEvents, finished);
     return task;
   }
@@ -368,7 +374,7 @@ export class MemoryStore implements TaskStore {
     const expiresAt = now.getTime() + leaseMs;
     for (const { taskId, leaseToken } of leases) {
       const row = this.rows.get(taskId);
-      if (row?.task.status !== "in_progress" || row.leaseToken !== leaseToken || row.leaseOwner !== owner) {
+      if (row?.task.status !== RUNNING || row.leaseToken !== leaseToken || row.leaseOwner !== owner) {
         result.lost.push(taskId);
         continue;
       }
@@ -388,29 +394,17 @@ export class MemoryStore implements TaskStore {
     const finished: Execution[] = [];
     for (const row of [...this.inProgress]) {
       if (row.leaseExpiresAt > nowMs) continue;
-      const error: TaskError = {
-        code: TaskErrorCode.LeaseExpired,
-        message: `lease of ${row.leaseOwner ?? "unknown owner"} expired`,
-      };
+      const next = decideReclaim(
+        {
+          attempt: row.task.attempt,
+          retry: row.task.retry,
+          cancelRequested: row.cancelRequested,
+          leaseOwner: row.leaseOwner,
+        },
+        options.maxAttempts,
+      );
       this.releaseLease(row);
-      const { task } = row;
-      const limit = task.retry !== null ? task.retry.maxAttempts : options.maxAttempts;
-      const exhausted = limit !== undefined && task.attempt >= limit;
-      if (row.cancelRequested || exhausted) {
-        const to = row.cancelRequested ? "cancelled" : "failed";
-        transition(task, to, at, { error: row.cancelRequested ? cancelledError() : error });
-        newEvents.push(
-          this.eventFor(row, to === "cancelled" ? "task.cancelled" : "task.failed", at, { error: task.error }),
-        );
-        this.afterTerminal(row, at, newEvents, finished);
-      } else {
-        recordEndedAttempt(row, at, "failed", error);
-        transition(task, "pending", at);
-        task.error = error;
-        newEvents.push(this.eventFor(row, "task.retrying", at, { error }));
-        this.enqueueIfReady(row);
-      }
-      reclaimed.push(snapshot(task));
+      reclaimed.push(snapshot(this.moveOn(row, next, at, newEvents, finished, true)));
     }
     return { tasks: reclaimed, events: this.append(newEvents) };
   }
@@ -419,7 +413,7 @@ export class MemoryStore implements TaskStore {
     this.assertOpen();
     const target = this.row(taskId);
     const at = (options.now ?? new Date()).toISOString();
-    const error: TaskError = { code: TaskErrorCode.Cancelled, message: options.reason ?? "cancelled by request" };
+    const error = cancelRequestError(options.reason);
     const newEvents: NewEvent[] = [];
     const finished: Execution[] = [];
     const result: CancelResult = { cancelled: [], running: [], finished, events: [] };
@@ -430,16 +424,16 @@ export class MemoryStore implements TaskStore {
       if (execId) (this.executions.get(execId) as ExecutionRow).execution.cancelRequested = true;
     }
     for (const row of targets) {
-      if (row.task.status === "in_progress") {
+      if (row.task.status === RUNNING) {
         row.cancelRequested = true;
         result.running.push({ taskId: row.task.id, leaseOwner: row.leaseOwner });
       }
     }
     for (const row of targets) {
-      if (row.task.status !== "pending") continue;
+      if (!STATUS.cancellableAtOnce.includes(row.task.status)) continue;
       transition(row.task, "cancelled", at, { error });
       result.cancelled.push(row.task.id);
-      newEvents.push(this.eventFor(row, "task.cancelled", at, { error }));
+      newEvents.push(cancelledEvent(subjectOf(row), error, at));
       // A root cancel cancels the whole tree, so there is nothing left to cascade to.
       this.afterTerminal(row, at, newEvents, finished, !isRoot, result.cancelled);
     }
@@ -458,10 +452,7 @@ export class MemoryStore implements TaskStore {
     const row = this.leased(taskId, leaseToken);
     row.task.progress = clampProgress(progress);
     row.task.updatedAt = now.toISOString();
-    const event: NewEvent = this.eventFor(row, "task.progress", row.task.updatedAt, {});
-    event.progress = row.task.progress;
-    if (message !== undefined) event.message = message;
-    return { events: this.append([event]) };
+    return { events: this.append([progressEvent(subjectOf(row), row.task.progress, message, row.task.updatedAt)]) };
   }
 
   async saveInputs(taskId: string, leaseToken: string, inputs: JsonObject): Promise<void> {
@@ -579,9 +570,7 @@ export class MemoryStore implements TaskStore {
   async updateTask(id: string, patch: TaskPatch, now = new Date()): Promise<Task> {
     this.assertOpen();
     const row = this.row(id);
-    if (row.task.status === "in_progress") {
-      throw new ApflowError(ErrorCode.InvalidTransition, `task ${id} is running and cannot be updated`, { taskId: id });
-    }
+    if (row.task.status === RUNNING) throw runningUpdateError(id);
     const valid = validatePatch(patch);
     const { task } = row;
     if (valid.name !== undefined) task.name = valid.name;
@@ -612,16 +601,14 @@ export class MemoryStore implements TaskStore {
       // Tree order is creation order and parents are created before children.
       if (row.task.parentId !== null && doomed.has(row.task.parentId)) doomed.add(row.task.id);
     }
-    for (const taskId of doomed) {
-      const row = this.rows.get(taskId) as Row;
-      if (row.task.status === "in_progress") throw new CannotDeleteError(taskId, "it is running");
-      if (row.task.status === "pending" && row.executionId && this.isRunning(row.executionId)) {
-        throw new CannotDeleteError(taskId, "its tree is executing");
-      }
-      for (const dep of row.dependents ?? []) {
-        if (!doomed.has(dep.id)) throw new CannotDeleteError(taskId, `task ${dep.id} depends on it`);
-      }
-    }
+    checkDeletable(
+      [...doomed].map((taskId) => {
+        const row = this.rows.get(taskId) as Row;
+        return { id: taskId, status: row.task.status, executionId: row.executionId };
+      }),
+      (taskId) => ((this.rows.get(taskId) as Row).dependents ?? []).map((e) => e.id),
+      (executionId) => this.isRunning(executionId),
+    );
     for (const taskId of doomed) {
       const row = this.rows.get(taskId) as Row;
       for (const dep of row.task.dependencies) {
@@ -648,7 +635,7 @@ export class MemoryStore implements TaskStore {
   // ---- internals -------------------------------------------------------------------------
 
   private assertOpen(): void {
-    if (this.closed) throw new ApflowError(ErrorCode.Internal, "store is closed");
+    if (this.closed) throw storeClosedError();
   }
 
   private row(id: string): Row {
@@ -659,7 +646,7 @@ export class MemoryStore implements TaskStore {
 
   private leased(taskId: string, leaseToken: string): Row {
     const row = this.row(taskId);
-    if (row.task.status !== "in_progress" || row.leaseToken !== leaseToken) throw new LeaseLostError(taskId);
+    if (row.task.status !== RUNNING || row.leaseToken !== leaseToken) throw new LeaseLostError(taskId);
     return row;
   }
 
@@ -676,7 +663,7 @@ export class MemoryStore implements TaskStore {
 
   private isReady(row: Row): boolean {
     return (
-      row.task.status === "pending" &&
+      STATUS.claimable.includes(row.task.status) &&
       row.unresolved === 0 &&
       row.executionId !== null &&
       this.isRunning(row.executionId)
@@ -723,8 +710,7 @@ export class MemoryStore implements TaskStore {
   private countUnresolved(task: Task): number {
     let n = 0;
     for (const dep of task.dependencies) {
-      const status = (this.rows.get(dep.id) as Row).task.status;
-      if (dep.required ? status !== "completed" : !isTerminal(status)) n++;
+      if (!resolvesDependency(dep.required, (this.rows.get(dep.id) as Row).task.status)) n++;
     }
     return n;
   }
@@ -755,29 +741,21 @@ export class MemoryStore implements TaskStore {
       const current = queue.shift() as Row;
       this.countTerminal(current, at, events, finished);
       if (!cascade) continue;
-      const ok = current.task.status === "completed";
+      const ok = resolvesDependency(true, current.task.status);
       for (const edge of current.dependents ?? []) {
         const dependent = this.rows.get(edge.id) as Row;
         if (isTerminal(dependent.task.status)) continue;
         if (ok || !edge.required) {
-          if (dependent.task.status === "pending" && dependent.unresolved > 0) {
+          if (STATUS.queued.includes(dependent.task.status) && dependent.unresolved > 0) {
             dependent.unresolved--;
             this.enqueueIfReady(dependent);
           }
           continue;
         }
-        if (dependent.task.status !== "pending") continue;
-        const error: TaskError = {
-          code: TaskErrorCode.DependencyFailed,
-          message: `dependency ${current.task.name} (${current.task.id}) ${current.task.status}`,
-          details: {
-            dependencyId: current.task.id,
-            dependencyName: current.task.name,
-            dependencyStatus: current.task.status,
-          },
-        };
+        if (!STATUS.failableByCascade.includes(dependent.task.status)) continue;
+        const error = cascadeError(current.task);
         transition(dependent.task, "failed", at, { error });
-        events.push(this.eventFor(dependent, "task.failed", at, { error }));
+        events.push(cascadeEvent(subjectOf(dependent), error, at));
         failedIds?.push(dependent.task.id);
         queue.push(dependent);
       }
@@ -789,44 +767,18 @@ export class MemoryStore implements TaskStore {
     if (execId === null) return;
     const exec = this.executions.get(execId);
     if (exec?.execution.status !== "running") return;
-    if (row.task.status !== "completed") exec.problems++;
+    if (countsAsProblem(row.task.status)) exec.problems++;
     exec.execution.remaining--;
     if (exec.execution.remaining === 0) finished.push(this.finishExecution(exec, at, events));
   }
 
   private finishExecution(exec: ExecutionRow, at: string, events: NewEvent[]): Execution {
     const { execution } = exec;
-    execution.status = execution.cancelRequested ? "cancelled" : exec.problems > 0 ? "failed" : "completed";
+    execution.status = executionFinalStatus(execution.cancelRequested, exec.problems);
     execution.finishedAt = at;
     if (this.runningByRoot.get(execution.rootId) === execution.id) this.runningByRoot.delete(execution.rootId);
-    events.push({
-      type: "tree.finished",
-      taskId: execution.rootId,
-      rootId: execution.rootId,
-      executionId: execution.id,
-      status: execution.status,
-      at,
-    });
+    events.push(treeFinishedEvent(execution, execution.status, at));
     return { ...execution };
-  }
-
-  private eventFor(
-    row: Row,
-    type: NewEvent["type"],
-    at: string,
-    extra: { result?: JsonValue | null; error?: TaskError | null },
-  ): NewEvent {
-    const event: NewEvent = {
-      type,
-      taskId: row.task.id,
-      rootId: row.task.rootId,
-      executionId: row.executionId,
-      status: row.task.status,
-      at,
-    };
-    if (extra.result !== undefined) event.result = cloneJson(extra.result);
-    if (extra.error !== undefined) event.error = extra.error;
-    return event;
   }
 
   /** Number the events and keep them. The NewEvent objects become the stored events. */
@@ -898,6 +850,10 @@ function snapshot(t: NewTask, hasChildren = (t as Task).hasChildren, updatedAt =
   };
 }
 
+function subjectOf(row: Row): EventSubject {
+  return { taskId: row.task.id, rootId: row.task.rootId, executionId: row.executionId };
+}
+
 function runAtMs(row: Row): number {
   return row.task.runAt === null ? 0 : Date.parse(row.task.runAt);
 }
@@ -926,15 +882,6 @@ function recordEndedAttempt(row: Row, endedAt: string, status: TaskStatus, error
     error,
     owner: row.lastOwner,
   });
-}
-
-function cancelledError(): TaskError {
-  return { code: TaskErrorCode.Cancelled, message: "cancelled" };
-}
-
-function clampProgress(p: number): number {
-  if (!Number.isFinite(p)) return 0;
-  return Math.min(1, Math.max(0, p));
 }
 
 function toArray<T>(v: T | T[]): T[] {

@@ -1,7 +1,7 @@
-import type { LeaseRef, RenewResult } from "@aipartnerupflow/core";
+import { type LeaseRef, type RenewResult, storeRules } from "@aipartnerupflow/core";
 import type { SqlSession } from "../db/types.js";
 import { readBool } from "../store/rows.js";
-import { chunks, timeParam, unindexed } from "./fragments.js";
+import { chunks, statusIn, timeParam, unindexed } from "./fragments.js";
 
 const LEASES_PER_STATEMENT = 400;
 
@@ -22,7 +22,7 @@ export async function renewLeases(
     const pairs = batch.map(() => "(?, ?)").join(", ");
     const rows = await db.all<{ id: string; cancel_requested: unknown }>(
       `UPDATE tasks SET lease_expires_at = ${timeParam(db.dialect)}
-        WHERE ${unindexed(db.dialect, "status")} = 'in_progress' AND lease_owner = ?
+        WHERE ${statusIn(unindexed(db.dialect, "status"), [storeRules.RUNNING])} AND lease_owner = ?
           AND (id, lease_token) IN (VALUES ${pairs})
         RETURNING id, cancel_requested`,
       [expires, owner, ...batch.flatMap((l) => [l.taskId, l.leaseToken])],

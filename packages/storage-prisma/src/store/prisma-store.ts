@@ -1,12 +1,10 @@
 import {
-  ApflowError,
   type AttemptRecord,
   type CancelOptions,
   type CancelResult,
   type ClaimedTask,
   type ClaimOptions,
   type CountQuery,
-  ErrorCode,
   type EventQuery,
   LeaseLostError,
   type Execution,
@@ -23,6 +21,7 @@ import {
   type ReclaimOptions,
   type RenewResult,
   type StartExecutionRequest,
+  storeRules,
   type Task,
   type TaskEvent,
   type TaskOutcome,
@@ -283,6 +282,6 @@ export class PrismaTaskStore implements TaskStore {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new ApflowError(ErrorCode.Internal, "store is closed");
+    if (this.closed) throw storeRules.storeClosedError();
   }
 }
