@@ -68,6 +68,7 @@ import {
   startedEvent,
   stillRunningError,
   storeClosedError,
+  orderFinished,
   treeFinishedEvent,
   treeStartedEvent,
   unknownReferencesError,
@@ -238,7 +239,7 @@ export class MemoryStore implements TaskStore {
     }
     const newEvents: NewEvent[] = [treeStartedEvent(rootId, execution.id, at)];
     if (rows.length === 0) {
-      this.finishExecution(execRow, at, newEvents);
+      newEvents.push(...finishedEvents([this.finishExecution(execRow, at)], at));
     } else {
       this.runningByRoot.set(rootId, execution.id);
       for (const row of rows) {
@@ -290,8 +291,9 @@ export class MemoryStore implements TaskStore {
     this.assertOpen();
     const finished: Execution[] = [];
     const newEvents: NewEvent[] = [];
-    const task = this.finishOne(taskId, leaseToken, outcome, now.toISOString(), newEvents, finished);
-    return { task: snapshot(task), finished, events: this.append(newEvents) };
+    const at = now.toISOString();
+    const task = this.finishOne(taskId, leaseToken, outcome, at, newEvents, finished);
+    return { task: snapshot(task), ...this.closeWrite(newEvents, finished, at) };
   }
 
   async finishTasks(items: FinishItem[], now = new Date()): Promise<FinishBatchResult> {
@@ -315,7 +317,7 @@ export class MemoryStore implements TaskStore {
         results.push({ taskId: item.taskId, task: null, error: err as Error });
       }
     }
-    return { results, finished, events: this.append(newEvents) };
+    return { results, ...this.closeWrite(newEvents, finished, at) };
   }
 
   /** Apply one outcome; checks the lease before changing anything. */
@@ -392,8 +394,10 @@ export class MemoryStore implements TaskStore {
     const reclaimed: Task[] = [];
     const newEvents: NewEvent[] = [];
     const finished: Execution[] = [];
-    for (const row of [...this.inProgress]) {
-      if (row.leaseExpiresAt > nowMs) continue;
+    const expired = [...this.inProgress].filter((row) => row.leaseExpiresAt <= nowMs);
+    // Creation order, as every store reclaims (rare path: the sort is cheap).
+    expired.sort((a, b) => a.ordinal - b.ordinal);
+    for (const row of expired) {
       const next = decideReclaim(
         {
           attempt: row.task.attempt,
@@ -406,7 +410,7 @@ export class MemoryStore implements TaskStore {
       this.releaseLease(row);
       reclaimed.push(snapshot(this.moveOn(row, next, at, newEvents, finished, true)));
     }
-    return { tasks: reclaimed, events: this.append(newEvents) };
+    return { tasks: reclaimed, events: this.closeWrite(newEvents, finished, at).events };
   }
 
   async cancel(taskId: string, options: CancelOptions = {}): Promise<CancelResult> {
@@ -437,7 +441,9 @@ export class MemoryStore implements TaskStore {
       // A root cancel cancels the whole tree, so there is nothing left to cascade to.
       this.afterTerminal(row, at, newEvents, finished, !isRoot, result.cancelled);
     }
-    result.events = this.append(newEvents);
+    const closed = this.closeWrite(newEvents, finished, at);
+    result.finished = closed.finished;
+    result.events = closed.events;
     return result;
   }
 
@@ -739,7 +745,7 @@ export class MemoryStore implements TaskStore {
     const queue: Row[] = [row];
     while (queue.length > 0) {
       const current = queue.shift() as Row;
-      this.countTerminal(current, at, events, finished);
+      this.countTerminal(current, at, finished);
       if (!cascade) continue;
       const ok = resolvesDependency(true, current.task.status);
       for (const edge of current.dependents ?? []) {
@@ -762,22 +768,32 @@ export class MemoryStore implements TaskStore {
     }
   }
 
-  private countTerminal(row: Row, at: string, events: NewEvent[], finished: Execution[]): void {
+  private countTerminal(row: Row, at: string, finished: Execution[]): void {
     const execId = row.executionId;
     if (execId === null) return;
     const exec = this.executions.get(execId);
     if (exec?.execution.status !== "running") return;
     if (countsAsProblem(row.task.status)) exec.problems++;
     exec.execution.remaining--;
-    if (exec.execution.remaining === 0) finished.push(this.finishExecution(exec, at, events));
+    if (exec.execution.remaining === 0) finished.push(this.finishExecution(exec, at));
   }
 
-  private finishExecution(exec: ExecutionRow, at: string, events: NewEvent[]): Execution {
+  /** A write's end: its `tree.finished` events come after its task events (core's `orderFinished`). */
+  private closeWrite(
+    newEvents: NewEvent[],
+    finished: Execution[],
+    at: string,
+  ): { finished: Execution[]; events: TaskEvent[] } {
+    const ordered = orderFinished(finished);
+    for (const e of finishedEvents(ordered, at)) newEvents.push(e);
+    return { finished: ordered, events: this.append(newEvents) };
+  }
+
+  private finishExecution(exec: ExecutionRow, at: string): Execution {
     const { execution } = exec;
     execution.status = executionFinalStatus(execution.cancelRequested, exec.problems);
     execution.finishedAt = at;
     if (this.runningByRoot.get(execution.rootId) === execution.id) this.runningByRoot.delete(execution.rootId);
-    events.push(treeFinishedEvent(execution, execution.status, at));
     return { ...execution };
   }
 
@@ -848,6 +864,10 @@ function snapshot(t: NewTask, hasChildren = (t as Task).hasChildren, updatedAt =
     startedAt: t.startedAt,
     completedAt: t.completedAt,
   };
+}
+
+function finishedEvents(executions: readonly Execution[], at: string): NewEvent[] {
+  return executions.map((e) => treeFinishedEvent(e, e.status, at));
 }
 
 function subjectOf(row: Row): EventSubject {

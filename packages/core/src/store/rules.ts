@@ -157,6 +157,14 @@ export function executionFinalStatus(cancelRequested: boolean, notCompleted: num
   return cancelRequested ? "cancelled" : notCompleted > 0 ? "failed" : "completed";
 }
 
+/**
+ * The executions one write finished, in the order their `tree.finished` events follow the write's
+ * task events (by id, which is also the order SQL stores lock their rows in).
+ */
+export function orderFinished<T extends { id: string }>(executions: readonly T[]): T[] {
+  return [...executions].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
 /** Whether a task ending in `status` counts as a problem of its execution. */
 export function countsAsProblem(status: TaskStatus): boolean {
   return status !== "completed";

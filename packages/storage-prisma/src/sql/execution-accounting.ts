@@ -33,7 +33,11 @@ export class ExecutionLedger {
   }
 
   async apply(tx: SqlSession, at: string, events: NewEvent[], finished: Execution[]): Promise<void> {
-    for (const [executionId, c] of this.counts) {
+    // Executions in id order (core's orderFinished): the order of their tree.finished events, and
+    // one lock order for every transaction.
+    const ids = storeRules.orderFinished([...this.counts.keys()].map((id) => ({ id }))).map((e) => e.id);
+    for (const executionId of ids) {
+      const c = this.counts.get(executionId) as { done: number; failed: number };
       const rows = await tx.all<ExecutionRow>(
         `UPDATE executions SET remaining = remaining - ?, failed = failed + ?
           WHERE id = ? AND status = 'running' RETURNING *`,
