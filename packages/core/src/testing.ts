@@ -3,10 +3,17 @@ import { silentLogger } from "./logger.js";
 import { Registry } from "./registry/registry.js";
 import type { ExecutorContext } from "./registry/types.js";
 import type { TaskStore } from "./store/types.js";
+import { type DifferentialOptions, runDifferential } from "./testing/differential.js";
 import { STORE_FAMILIES, type StoreCheck, type StoreFamily, storeContractChecks } from "./testing/contract/index.js";
 import type { JsonValue, Task } from "./types.js";
 
 export { storeContractChecks, STORE_FAMILIES, type StoreCheck, type StoreFamily };
+export {
+  DifferentialMismatch,
+  type DifferentialOptions,
+  type DifferentialReport,
+  runDifferential,
+} from "./testing/differential.js";
 
 export interface StoreContractOptions {
   /** Called after each check with the store it used (close it, drop its database, ...). */
@@ -54,6 +61,24 @@ export function describeStoreContract(
         }
       });
     }
+  });
+}
+
+/**
+ * The randomised differential check as one vitest test: `options.sequences` random sequences
+ * (default 1000) on a reference store (MemoryStore) and on `options.subject`, every result and
+ * event compared. A failure names the seed; `APFLOW_DIFF_SEED=<seed>` replays that sequence alone.
+ */
+export function describeDifferential(name: string, options: DifferentialOptions, timeout = 120_000): void {
+  describe(`TaskStore differential: ${name}`, () => {
+    it(
+      "random operation sequences give the reference store's results and events",
+      async () => {
+        const report = await runDifferential(options);
+        if (report.sequences === 0) throw new Error("no sequence ran");
+      },
+      timeout,
+    );
   });
 }
 
