@@ -13,6 +13,7 @@ import { type SubscribeQuery, subscribeEvents } from "./subscription.js";
 import { runTreeHooks } from "./hooks.js";
 import { Finisher } from "./finisher.js";
 import { registerBuiltins } from "../executors/builtins.js";
+import { handBackOutcome } from "../store/rules.js";
 
 export interface EngineOptions {
   store: TaskStore;
@@ -431,15 +432,9 @@ export class Engine {
   private async handBack(claimed: ClaimedTask[]): Promise<void> {
     if (claimed.length === 0) return;
     const now = this.clock();
-    const error = { code: "SHUTDOWN", message: "the engine stopped before running the task; handed back" };
     try {
       for (const c of claimed) {
-        const { events } = await this.store.finishTask(
-          c.task.id,
-          c.leaseToken,
-          { status: "failed", error, retryAt: now },
-          now,
-        );
+        const { events } = await this.store.finishTask(c.task.id, c.leaseToken, handBackOutcome(now), now);
         this.bus.publish(events);
       }
     } catch (err) {

@@ -62,6 +62,7 @@ import {
   reclaimEvent,
   RERUN_RESET,
   RUNNING,
+  requireNow,
   resolvesDependency,
   runningUpdateError,
   STATUS,
@@ -130,10 +131,12 @@ export class MemoryStore implements TaskStore {
   /** Lease tokens: unique per store instance, cheaper than a UUID per claim. */
   private readonly tokenPrefix = `${newId().slice(0, 8)}-`;
   private leaseCounter = 0;
+  /** The `now` of the write in progress (every write sets it first): the store has no clock. */
+  private writeNow = 0;
 
-  async createTasks(tasks: NewTask[], now = new Date()): Promise<MutationResult<{ tasks: Task[] }>> {
+  async createTasks(tasks: NewTask[], now: Date): Promise<MutationResult<{ tasks: Task[] }>> {
     this.assertOpen();
-    const at = now.toISOString();
+    const at = requireNow(now, "createTasks").toISOString();
     const incoming = new Set<string>();
     const duplicates: string[] = [];
     for (const t of tasks) {
@@ -187,7 +190,8 @@ export class MemoryStore implements TaskStore {
 
   async startExecution(request: StartExecutionRequest): Promise<MutationResult<{ execution: Execution }>> {
     this.assertOpen();
-    const now = request.now ?? new Date();
+    const now = requireNow(request.now, "startExecution");
+    this.writeNow = now.getTime();
     const at = now.toISOString();
     const target = this.row(request.taskId);
     const rootId = target.task.rootId;
@@ -253,7 +257,8 @@ export class MemoryStore implements TaskStore {
 
   async claimReady(options: ClaimOptions): Promise<MutationResult<{ claimed: ClaimedTask[] }>> {
     this.assertOpen();
-    const nowMs = (options.now ?? new Date()).getTime();
+    const nowMs = requireNow(options.now, "claimReady").getTime();
+    this.writeNow = nowMs;
     const at = new Date(nowMs).toISOString();
     this.promoteDelayed(nowMs);
     const claimed: ClaimedTask[] = [];
@@ -287,8 +292,9 @@ export class MemoryStore implements TaskStore {
     return { claimed, events: this.append(newEvents) };
   }
 
-  async finishTask(taskId: string, leaseToken: string, outcome: TaskOutcome, now = new Date()): Promise<FinishResult> {
+  async finishTask(taskId: string, leaseToken: string, outcome: TaskOutcome, now: Date): Promise<FinishResult> {
     this.assertOpen();
+    this.writeNow = requireNow(now, "finishTask").getTime();
     const finished: Execution[] = [];
     const newEvents: NewEvent[] = [];
     const at = now.toISOString();
@@ -296,8 +302,9 @@ export class MemoryStore implements TaskStore {
     return { task: snapshot(task), ...this.closeWrite(newEvents, finished, at) };
   }
 
-  async finishTasks(items: FinishItem[], now = new Date()): Promise<FinishBatchResult> {
+  async finishTasks(items: FinishItem[], now: Date): Promise<FinishBatchResult> {
     this.assertOpen();
+    this.writeNow = requireNow(now, "finishTasks").getTime();
     const at = now.toISOString();
     const finished: Execution[] = [];
     const newEvents: NewEvent[] = [];
@@ -370,8 +377,9 @@ export class MemoryStore implements TaskStore {
     return task;
   }
 
-  async renewLeases(owner: string, leases: LeaseRef[], leaseMs: number, now = new Date()): Promise<RenewResult> {
+  async renewLeases(owner: string, leases: LeaseRef[], leaseMs: number, now: Date): Promise<RenewResult> {
     this.assertOpen();
+    requireNow(now, "renewLeases");
     const result: RenewResult = { renewed: [], lost: [], cancelRequested: [] };
     const expiresAt = now.getTime() + leaseMs;
     for (const { taskId, leaseToken } of leases) {
@@ -387,9 +395,10 @@ export class MemoryStore implements TaskStore {
     return result;
   }
 
-  async reclaimExpired(now = new Date(), options: ReclaimOptions = {}): Promise<MutationResult<{ tasks: Task[] }>> {
+  async reclaimExpired(now: Date, options: ReclaimOptions = {}): Promise<MutationResult<{ tasks: Task[] }>> {
     this.assertOpen();
-    const nowMs = now.getTime();
+    const nowMs = requireNow(now, "reclaimExpired").getTime();
+    this.writeNow = nowMs;
     const at = now.toISOString();
     const reclaimed: Task[] = [];
     const newEvents: NewEvent[] = [];
@@ -413,10 +422,12 @@ export class MemoryStore implements TaskStore {
     return { tasks: reclaimed, events: this.closeWrite(newEvents, finished, at).events };
   }
 
-  async cancel(taskId: string, options: CancelOptions = {}): Promise<CancelResult> {
+  async cancel(taskId: string, options: CancelOptions): Promise<CancelResult> {
     this.assertOpen();
+    const now = requireNow(options?.now, "cancel");
+    this.writeNow = now.getTime();
     const target = this.row(taskId);
-    const at = (options.now ?? new Date()).toISOString();
+    const at = now.toISOString();
     const error = cancelRequestError(options.reason);
     const newEvents: NewEvent[] = [];
     const finished: Execution[] = [];
@@ -451,10 +462,11 @@ export class MemoryStore implements TaskStore {
     taskId: string,
     leaseToken: string,
     progress: number,
-    message?: string,
-    now = new Date(),
+    message: string | undefined,
+    now: Date,
   ): Promise<MutationResult<Record<never, never>>> {
     this.assertOpen();
+    requireNow(now, "reportProgress");
     const row = this.leased(taskId, leaseToken);
     row.task.progress = clampProgress(progress);
     row.task.updatedAt = now.toISOString();
@@ -573,8 +585,9 @@ export class MemoryStore implements TaskStore {
     return out.slice(-(query.limit ?? 100));
   }
 
-  async updateTask(id: string, patch: TaskPatch, now = new Date()): Promise<Task> {
+  async updateTask(id: string, patch: TaskPatch, now: Date): Promise<Task> {
     this.assertOpen();
+    this.writeNow = requireNow(now, "updateTask").getTime();
     const row = this.row(id);
     if (row.task.status === RUNNING) throw runningUpdateError(id);
     const valid = validatePatch(patch);
@@ -678,7 +691,7 @@ export class MemoryStore implements TaskStore {
 
   private enqueueIfReady(row: Row): void {
     if (row.queued || !this.isReady(row)) return;
-    if (runAtMs(row) > Date.now()) {
+    if (runAtMs(row) > this.writeNow) {
       this.delay(row);
       return;
     }

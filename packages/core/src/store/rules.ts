@@ -303,6 +303,19 @@ export function stillRunningError(taskId: string): ApflowError {
   return new ApflowError(ErrorCode.AlreadyExecuting, `task ${taskId} is still running`);
 }
 
+/**
+ * The `now` of an operation that depends on time: a valid Date, else a clear refusal. Stores never
+ * read the clock themselves.
+ */
+export function requireNow(now: unknown, operation: string): Date {
+  if (now instanceof Date && !Number.isNaN(now.getTime())) return now;
+  throw new ApflowError(
+    ErrorCode.InvalidParams,
+    `${operation} needs \`now\` (a valid Date from the caller's clock); stores never read the clock themselves`,
+    { operation },
+  );
+}
+
 export function storeClosedError(): ApflowError {
   return new ApflowError(ErrorCode.Internal, "store is closed");
 }

@@ -2,7 +2,8 @@ import { expect } from "vitest";
 import { ErrorCode } from "../../errors.js";
 import { validateTasks } from "../../tree/validate.js";
 import type { NewTask, Task } from "../../types.js";
-import { at, create, diamond, expectCode, expectEvents, family, T0 } from "./support.js";
+import type { ClaimedTask } from "../../store/types.js";
+import { at, claimAll, create, diamond, expectCode, expectEvents, family, LEASE, OWNER, start, T0 } from "./support.js";
 
 export const createChecks = family("create", [
   {
@@ -69,6 +70,41 @@ export const createChecks = family("create", [
       const orphan = { ...((lone as NewTask[])[0] as NewTask), dependencies: [{ id: "ghost", required: true }] };
       await expectCode(store.createTasks([orphan], T0), ErrorCode.InvalidDependency);
       expect(await store.getTask("x")).toBeNull();
+    },
+  },
+  {
+    name: "every operation that depends on time refuses a call without now (stores have no clock)",
+    async run(store) {
+      const tasks = await create(store, [{ name: "solo" }]);
+      const id = (tasks.get("solo") as Task).id;
+      const missing = undefined as unknown as Date;
+      const [tree] = validateTasks([{ id: "later", name: "later" }], { now: T0 });
+      await expectCode(store.createTasks(tree as NewTask[], missing), ErrorCode.InvalidParams);
+      await expectCode(store.startExecution({ taskId: id, now: missing }), ErrorCode.InvalidParams);
+      await expectCode(store.updateTask(id, { name: "x" }, missing), ErrorCode.InvalidParams);
+      await expectCode(store.cancel(id, { now: missing }), ErrorCode.InvalidParams);
+      await expectCode(store.reclaimExpired(missing), ErrorCode.InvalidParams);
+      await expectCode(
+        store.claimReady({ owner: OWNER, limit: 1, leaseMs: LEASE, now: missing }),
+        ErrorCode.InvalidParams,
+      );
+      await expectCode(store.startExecution({ taskId: id, now: new Date(Number.NaN) }), ErrorCode.InvalidParams);
+      await start(store, id);
+      const [c] = await claimAll(store);
+      const token = (c as ClaimedTask).leaseToken;
+      await expectCode(
+        store.renewLeases(OWNER, [{ taskId: id, leaseToken: token }], LEASE, missing),
+        ErrorCode.InvalidParams,
+      );
+      await expectCode(store.reportProgress(id, token, 0.5, undefined, missing), ErrorCode.InvalidParams);
+      await expectCode(
+        store.finishTask(id, token, { status: "completed", result: null }, missing),
+        ErrorCode.InvalidParams,
+      );
+      // Nothing of the refused calls was written.
+      expect(await store.getTask("later")).toBeNull();
+      const task = await store.getTask(id);
+      expect(task).toMatchObject({ name: "solo", status: "in_progress", progress: 0 });
     },
   },
 ]);

@@ -15,12 +15,12 @@ export const updateDeleteChecks = family("update-delete", [
       const b = tasks.get("b") as Task;
       const updated = await store.updateTask(b.id, { priority: 0, inputs: { x: 1 }, name: "b2" }, at(1));
       expect(updated).toMatchObject({ priority: 0, inputs: { x: 1 }, name: "b2", updatedAt: at(1).toISOString() });
-      await expectCode(store.updateTask(b.id, { priority: 9 }), ErrorCode.InvalidParams);
-      await expectCode(store.updateTask("missing", { name: "x" }), ErrorCode.TaskNotFound);
+      await expectCode(store.updateTask(b.id, { priority: 9 }, at(2)), ErrorCode.InvalidParams);
+      await expectCode(store.updateTask("missing", { name: "x" }, at(2)), ErrorCode.TaskNotFound);
       await start(store, (tasks.get("root") as Task).id);
       const [first] = (await store.claimReady({ owner: OWNER, limit: 1, leaseMs: LEASE, now: T0 })).claimed;
       expect(first?.task.name).toBe("b2");
-      await expectCode(store.updateTask(b.id, { name: "again" }), ErrorCode.InvalidTransition);
+      await expectCode(store.updateTask(b.id, { name: "again" }, at(3)), ErrorCode.InvalidTransition);
     },
   },
   {
