@@ -8,6 +8,15 @@ import { STORE_FAMILIES, type StoreCheck, type StoreFamily, storeContractChecks 
 import type { JsonValue, Task } from "./types.js";
 
 export { storeContractChecks, STORE_FAMILIES, type StoreCheck, type StoreFamily };
+export { describeEngineSuite, type EngineSuiteOptions } from "./testing/engine-suite.js";
+export {
+  FaultInjectingStore,
+  type Gate,
+  gate,
+  ManualClock,
+  type StoreFault,
+  type StoreOperation,
+} from "./testing/fault-store.js";
 export {
   DifferentialMismatch,
   type DifferentialOptions,
