@@ -8,11 +8,9 @@ import type {
   NewEvent,
   NewTask,
   Task,
-  TaskError,
   TaskEvent,
   TaskStatus,
 } from "../types.js";
-import { Heap } from "../util/heap.js";
 import { newId } from "../util/ids.js";
 import { cloneJson } from "../util/json.js";
 import { validatePatch } from "./patch.js";
@@ -38,6 +36,11 @@ import type {
   TaskQuery,
   TaskStore,
 } from "./types.js";
+import { EventLog } from "./memory/event-log.js";
+import { Executions } from "./memory/executions.js";
+import { Leases } from "./memory/leases.js";
+import { ReadyQueue } from "./memory/ready-queue.js";
+import { currentAttempt, internEmpty, type Row, recordEndedAttempt, snapshot, subjectOf } from "./memory/row.js";
 import { emptyCounts, planRunSet } from "./run-set.js";
 import {
   cancelledEvent,
@@ -47,13 +50,10 @@ import {
   checkDeletable,
   clampProgress,
   closedAttempt,
-  countsAsProblem,
   createdEvent,
   decideFinish,
   decideReclaim,
   duplicateIdsError,
-  type EventSubject,
-  executionFinalStatus,
   executionIdTakenError,
   finishEvent,
   type NextState,
@@ -75,42 +75,6 @@ import {
   unknownReferencesError,
 } from "./rules.js";
 
-interface Edge {
-  id: string;
-  required: boolean;
-}
-
-/** The in-memory record of one task: the public task plus what the store keeps beside it. */
-interface Row {
-  task: Task;
-  ordinal: number;
-  /** Dependencies not yet resolved (required: not completed; optional: not terminal). */
-  unresolved: number;
-  /** Reverse index: the tasks that depend on this one. */
-  dependents: Edge[] | undefined;
-  executionId: string | null;
-  leaseOwner: string | null;
-  leaseToken: string | null;
-  leaseExpiresAt: number;
-  cancelRequested: boolean;
-  queued: boolean;
-  checkpoint: JsonValue | null;
-  /** Attempts that ended without leaving their outcome on the task (retried, reclaimed, re-run). */
-  attempts: AttemptRecord[] | undefined;
-  /** Owner of the current (or last) attempt. */
-  lastOwner: string | null;
-  /** The `runAt` the user asked for; a retry's backoff overrides `task.runAt` until a re-run. */
-  userRunAt: string | null;
-}
-
-interface ExecutionRow {
-  execution: Execution;
-  problems: number;
-}
-
-const byPriorityThenAge = (a: Row, b: Row): boolean =>
-  a.task.priority !== b.task.priority ? a.task.priority < b.task.priority : a.ordinal < b.ordinal;
-
 /**
  * `TaskStore` in process memory. Single-threaded JavaScript makes every method atomic; the
  * ready set is incremental (unresolved counts + reverse index + a priority heap), so finishing
@@ -119,18 +83,12 @@ const byPriorityThenAge = (a: Row, b: Row): boolean =>
 export class MemoryStore implements TaskStore {
   private readonly rows = new Map<string, Row>();
   private readonly trees = new Map<string, Row[]>();
-  private readonly executions = new Map<string, ExecutionRow>();
-  private readonly runningByRoot = new Map<string, string>();
-  private readonly ready = new Heap<Row>(byPriorityThenAge);
-  private readonly delayed = new Heap<Row>((a, b) => runAtMs(a) < runAtMs(b));
-  private readonly inProgress = new Set<Row>();
-  private readonly events: TaskEvent[] = [];
-  private readonly eventsByRoot = new Map<string, TaskEvent[]>();
+  private readonly executions = new Executions();
+  private readonly queue = new ReadyQueue((row) => this.isReady(row));
+  private readonly leases = new Leases();
+  private readonly log = new EventLog();
   private ordinal = 0;
   private closed = false;
-  /** Lease tokens: unique per store instance, cheaper than a UUID per claim. */
-  private readonly tokenPrefix = `${newId().slice(0, 8)}-`;
-  private leaseCounter = 0;
   /** The `now` of the write in progress (every write sets it first): the store has no clock. */
   private writeNow = 0;
 
@@ -184,7 +142,7 @@ export class MemoryStore implements TaskStore {
         (target.dependents ??= []).push({ id: task.id, required: dep.required });
       }
     }
-    const events = this.append(created.map((r) => createdEvent(r.task, at)));
+    const events = this.log.append(created.map((r) => createdEvent(r.task, at)));
     return { tasks: created.map((r) => snapshot(r.task)), events };
   }
 
@@ -195,7 +153,7 @@ export class MemoryStore implements TaskStore {
     const at = now.toISOString();
     const target = this.row(request.taskId);
     const rootId = target.task.rootId;
-    const running = this.runningByRoot.get(rootId);
+    const running = this.executions.runningOf(rootId);
     if (running) throw new AlreadyExecutingError(rootId, running);
     const tree = this.trees.get(rootId) ?? [];
     const runSet = planRunSet(
@@ -213,13 +171,11 @@ export class MemoryStore implements TaskStore {
       remaining: runSet.length,
       total: runSet.length,
       demo: request.demo ?? false,
-      userId: request.userId ?? target.task.userId,
+      userId: request.userId === undefined ? target.task.userId : request.userId,
       createdAt: at,
       finishedAt: null,
     };
     if (this.executions.has(execution.id)) throw executionIdTakenError(execution.id);
-    const execRow: ExecutionRow = { execution, problems: 0 };
-    this.executions.set(execution.id, execRow);
 
     const rows = runSet.map((id) => this.rows.get(id) as Row);
     for (const row of rows) {
@@ -242,16 +198,13 @@ export class MemoryStore implements TaskStore {
       row.executionId = execution.id;
     }
     const newEvents: NewEvent[] = [treeStartedEvent(rootId, execution.id, at)];
-    if (rows.length === 0) {
-      newEvents.push(...finishedEvents([this.finishExecution(execRow, at)], at));
-    } else {
-      this.runningByRoot.set(rootId, execution.id);
-      for (const row of rows) {
-        row.unresolved = this.countUnresolved(row.task);
-        this.enqueueIfReady(row);
-      }
+    const finishedAtOnce = this.executions.open(execution, rows.length > 0, at);
+    if (finishedAtOnce) newEvents.push(...finishedEvents([finishedAtOnce], at));
+    for (const row of rows) {
+      row.unresolved = this.countUnresolved(row.task);
+      this.queue.offer(row, this.writeNow);
     }
-    const events = this.append(newEvents);
+    const events = this.log.append(newEvents);
     return { execution: { ...execution }, events };
   }
 
@@ -260,36 +213,25 @@ export class MemoryStore implements TaskStore {
     const nowMs = requireNow(options.now, "claimReady").getTime();
     this.writeNow = nowMs;
     const at = new Date(nowMs).toISOString();
-    this.promoteDelayed(nowMs);
     const claimed: ClaimedTask[] = [];
     const newEvents: NewEvent[] = [];
-    while (claimed.length < options.limit && this.ready.size > 0) {
-      const row = this.ready.pop() as Row;
-      row.queued = false;
-      if (!this.isReady(row)) continue;
-      const runAt = runAtMs(row);
-      if (runAt > nowMs) {
-        this.delay(row);
-        continue;
-      }
-      const exec = this.executions.get(row.executionId as string) as ExecutionRow;
+    while (claimed.length < options.limit) {
+      const row = this.queue.take(nowMs);
+      if (!row) break;
+      const execution = this.executions.get(row.executionId as string) as Execution;
       transition(row.task, RUNNING, at);
-      row.leaseOwner = options.owner;
-      row.leaseToken = `${this.tokenPrefix}${++this.leaseCounter}`;
-      row.leaseExpiresAt = nowMs + options.leaseMs;
-      this.inProgress.add(row);
-      row.lastOwner = options.owner;
+      const leaseToken = this.leases.grant(row, options.owner, nowMs, options.leaseMs);
       claimed.push({
         task: snapshot(row.task),
-        leaseToken: row.leaseToken,
-        executionId: exec.execution.id,
-        demo: exec.execution.demo,
+        leaseToken,
+        executionId: execution.id,
+        demo: execution.demo,
         dependencies: this.dependencyResults(row.task),
         lastCheckpoint: cloneJson(row.checkpoint),
       });
       newEvents.push(startedEvent(subjectOf(row), row.task.progress, at));
     }
-    return { claimed, events: this.append(newEvents) };
+    return { claimed, events: this.log.append(newEvents) };
   }
 
   async finishTask(taskId: string, leaseToken: string, outcome: TaskOutcome, now: Date): Promise<FinishResult> {
@@ -337,7 +279,7 @@ export class MemoryStore implements TaskStore {
     finished: Execution[],
   ): Task {
     const row = this.leased(taskId, leaseToken);
-    this.releaseLease(row);
+    this.leases.release(row);
     return this.moveOn(row, decideFinish(outcome, row.cancelRequested), at, newEvents, finished, false);
   }
 
@@ -360,7 +302,7 @@ export class MemoryStore implements TaskStore {
       transition(task, "pending", at, patch);
       task.error = next.error;
       newEvents.push(reclaimed ? reclaimEvent(next, subject, at) : finishEvent(next, subject, null, at));
-      this.enqueueIfReady(row);
+      this.queue.offer(row, this.writeNow);
       return task;
     }
     if (next.status === "completed") transition(task, "completed", at, { result: cloneJson(next.result) });
@@ -384,7 +326,7 @@ export class MemoryStore implements TaskStore {
     const expiresAt = now.getTime() + leaseMs;
     for (const { taskId, leaseToken } of leases) {
       const row = this.rows.get(taskId);
-      if (row?.task.status !== RUNNING || row.leaseToken !== leaseToken || row.leaseOwner !== owner) {
+      if (!row || !this.leases.holds(row, leaseToken, owner)) {
         result.lost.push(taskId);
         continue;
       }
@@ -403,10 +345,7 @@ export class MemoryStore implements TaskStore {
     const reclaimed: Task[] = [];
     const newEvents: NewEvent[] = [];
     const finished: Execution[] = [];
-    const expired = [...this.inProgress].filter((row) => row.leaseExpiresAt <= nowMs);
-    // Creation order, as every store reclaims (rare path: the sort is cheap).
-    expired.sort((a, b) => a.ordinal - b.ordinal);
-    for (const row of expired) {
+    for (const row of this.leases.expired(nowMs)) {
       const next = decideReclaim(
         {
           attempt: row.task.attempt,
@@ -416,7 +355,7 @@ export class MemoryStore implements TaskStore {
         },
         options.maxAttempts,
       );
-      this.releaseLease(row);
+      this.leases.release(row);
       reclaimed.push(snapshot(this.moveOn(row, next, at, newEvents, finished, true)));
     }
     return { tasks: reclaimed, events: this.closeWrite(newEvents, finished, at).events };
@@ -434,10 +373,7 @@ export class MemoryStore implements TaskStore {
     const result: CancelResult = { cancelled: [], running: [], finished, events: [] };
     const isRoot = target.task.parentId === null;
     const targets = isRoot ? (this.trees.get(target.task.rootId) ?? []) : [target];
-    if (isRoot) {
-      const execId = this.runningByRoot.get(target.task.rootId);
-      if (execId) (this.executions.get(execId) as ExecutionRow).execution.cancelRequested = true;
-    }
+    if (isRoot) this.executions.requestCancel(target.task.rootId);
     for (const row of targets) {
       if (row.task.status === RUNNING) {
         row.cancelRequested = true;
@@ -470,7 +406,7 @@ export class MemoryStore implements TaskStore {
     const row = this.leased(taskId, leaseToken);
     row.task.progress = clampProgress(progress);
     row.task.updatedAt = now.toISOString();
-    return { events: this.append([progressEvent(subjectOf(row), row.task.progress, message, row.task.updatedAt)]) };
+    return { events: this.log.append([progressEvent(subjectOf(row), row.task.progress, message, row.task.updatedAt)]) };
   }
 
   async saveInputs(taskId: string, leaseToken: string, inputs: JsonObject): Promise<void> {
@@ -485,21 +421,11 @@ export class MemoryStore implements TaskStore {
 
   async appendEvents(events: NewEvent[]): Promise<TaskEvent[]> {
     this.assertOpen();
-    return this.append(events);
+    return this.log.append(events);
   }
 
   async readEvents(query: EventQuery): Promise<TaskEvent[]> {
-    const source = query.rootId !== undefined ? (this.eventsByRoot.get(query.rootId) ?? []) : this.events;
-    const after = query.afterSeq ?? 0;
-    const limit = query.limit ?? 1000;
-    const out: TaskEvent[] = [];
-    for (let i = firstAfter(source, after); i < source.length && out.length < limit; i++) {
-      const e = source[i] as TaskEvent;
-      if (query.taskId !== undefined && e.taskId !== query.taskId) continue;
-      if (query.executionId !== undefined && e.executionId !== query.executionId) continue;
-      out.push({ ...e });
-    }
-    return out;
+    return this.log.read(query);
   }
 
   async getTask(id: string): Promise<Task | null> {
@@ -569,20 +495,14 @@ export class MemoryStore implements TaskStore {
   }
 
   async getExecution(id: string): Promise<Execution | null> {
-    const row = this.executions.get(id);
-    return row ? { ...row.execution } : null;
+    const execution = this.executions.get(id);
+    return execution ? { ...execution } : null;
   }
 
   async listExecutions(
     query: { rootId?: string; status?: Execution["status"]; limit?: number } = {},
   ): Promise<Execution[]> {
-    const out: Execution[] = [];
-    for (const { execution } of this.executions.values()) {
-      if (query.rootId !== undefined && execution.rootId !== query.rootId) continue;
-      if (query.status !== undefined && execution.status !== query.status) continue;
-      out.push({ ...execution });
-    }
-    return out.slice(-(query.limit ?? 100));
+    return this.executions.list(query);
   }
 
   async updateTask(id: string, patch: TaskPatch, now: Date): Promise<Task> {
@@ -601,11 +521,11 @@ export class MemoryStore implements TaskStore {
     if (valid.runAt !== undefined) {
       task.runAt = valid.runAt;
       row.userRunAt = valid.runAt;
-      if (row.queued) this.requeueAll();
+      if (row.queued) this.queue.requeueAll(this.writeNow);
     }
     if (valid.priority !== undefined && valid.priority !== task.priority) {
       task.priority = valid.priority as Task["priority"];
-      if (row.queued) this.rebuildReady();
+      if (row.queued) this.queue.reprioritise();
     }
     task.updatedAt = now.toISOString();
     return snapshot(task);
@@ -665,19 +585,12 @@ export class MemoryStore implements TaskStore {
 
   private leased(taskId: string, leaseToken: string): Row {
     const row = this.row(taskId);
-    if (row.task.status !== RUNNING || row.leaseToken !== leaseToken) throw new LeaseLostError(taskId);
+    if (!this.leases.holds(row, leaseToken)) throw new LeaseLostError(taskId);
     return row;
   }
 
-  private releaseLease(row: Row): void {
-    row.leaseOwner = null;
-    row.leaseToken = null;
-    row.leaseExpiresAt = 0;
-    this.inProgress.delete(row);
-  }
-
   private isRunning(executionId: string): boolean {
-    return this.executions.get(executionId)?.execution.status === "running";
+    return this.executions.isRunning(executionId);
   }
 
   private isReady(row: Row): boolean {
@@ -687,43 +600,6 @@ export class MemoryStore implements TaskStore {
       row.executionId !== null &&
       this.isRunning(row.executionId)
     );
-  }
-
-  private enqueueIfReady(row: Row): void {
-    if (row.queued || !this.isReady(row)) return;
-    if (runAtMs(row) > this.writeNow) {
-      this.delay(row);
-      return;
-    }
-    row.queued = true;
-    this.ready.push(row);
-  }
-
-  private delay(row: Row): void {
-    row.queued = true;
-    this.delayed.push(row);
-  }
-
-  private promoteDelayed(nowMs: number): void {
-    while (this.delayed.size > 0 && runAtMs(this.delayed.peek() as Row) <= nowMs) {
-      const row = this.delayed.pop() as Row;
-      this.ready.push(row);
-    }
-  }
-
-  private rebuildReady(): void {
-    const rows: Row[] = [];
-    while (this.ready.size > 0) rows.push(this.ready.pop() as Row);
-    for (const row of rows) this.ready.push(row);
-  }
-
-  /** Re-sort both queues after a key (`runAt`) changed in place: heaps cannot re-order an entry. */
-  private requeueAll(): void {
-    const rows: Row[] = [];
-    while (this.ready.size > 0) rows.push(this.ready.pop() as Row);
-    while (this.delayed.size > 0) rows.push(this.delayed.pop() as Row);
-    for (const row of rows) row.queued = false;
-    for (const row of rows) this.enqueueIfReady(row);
   }
 
   private countUnresolved(task: Task): number {
@@ -767,7 +643,7 @@ export class MemoryStore implements TaskStore {
         if (ok || !edge.required) {
           if (STATUS.queued.includes(dependent.task.status) && dependent.unresolved > 0) {
             dependent.unresolved--;
-            this.enqueueIfReady(dependent);
+            this.queue.offer(dependent, this.writeNow);
           }
           continue;
         }
@@ -782,13 +658,8 @@ export class MemoryStore implements TaskStore {
   }
 
   private countTerminal(row: Row, at: string, finished: Execution[]): void {
-    const execId = row.executionId;
-    if (execId === null) return;
-    const exec = this.executions.get(execId);
-    if (exec?.execution.status !== "running") return;
-    if (countsAsProblem(row.task.status)) exec.problems++;
-    exec.execution.remaining--;
-    if (exec.execution.remaining === 0) finished.push(this.finishExecution(exec, at));
+    const done = this.executions.countTerminal(row.executionId, row.task.status, at);
+    if (done) finished.push(done);
   }
 
   /** A write's end: its `tree.finished` events come after its task events (core's `orderFinished`). */
@@ -799,136 +670,14 @@ export class MemoryStore implements TaskStore {
   ): { finished: Execution[]; events: TaskEvent[] } {
     const ordered = orderFinished(finished);
     for (const e of finishedEvents(ordered, at)) newEvents.push(e);
-    return { finished: ordered, events: this.append(newEvents) };
+    return { finished: ordered, events: this.log.append(newEvents) };
   }
-
-  private finishExecution(exec: ExecutionRow, at: string): Execution {
-    const { execution } = exec;
-    execution.status = executionFinalStatus(execution.cancelRequested, exec.problems);
-    execution.finishedAt = at;
-    if (this.runningByRoot.get(execution.rootId) === execution.id) this.runningByRoot.delete(execution.rootId);
-    return { ...execution };
-  }
-
-  /** Number the events and keep them. The NewEvent objects become the stored events. */
-  private append(newEvents: NewEvent[]): TaskEvent[] {
-    const out = newEvents as TaskEvent[];
-    for (const event of out) {
-      event.seq = this.events.length + 1;
-      this.events.push(event);
-      let byRoot = this.eventsByRoot.get(event.rootId);
-      if (!byRoot) this.eventsByRoot.set(event.rootId, (byRoot = []));
-      byRoot.push(event);
-    }
-    return out;
-  }
-}
-
-const EMPTY_OBJECT = Object.freeze({}) as JsonObject;
-const EMPTY_DEPENDENCIES = Object.freeze([]) as unknown as Task["dependencies"];
-
-function isEmptyObject(value: object): boolean {
-  for (const _ in value) return false;
-  return true;
-}
-
-/**
- * Share one frozen empty object among stored tasks (most tasks have no metadata, schemas or
- * dependencies): big trees save a few hundred bytes per task. Safe because the store replaces
- * these fields whole and every read goes through `snapshot`, which copies.
- */
-function internEmpty(task: Task): Task {
-  if (isEmptyObject(task.inputs)) task.inputs = EMPTY_OBJECT;
-  if (isEmptyObject(task.params)) task.params = EMPTY_OBJECT;
-  if (isEmptyObject(task.schemas)) task.schemas = EMPTY_OBJECT;
-  if (isEmptyObject(task.metadata)) task.metadata = EMPTY_OBJECT;
-  if (task.dependencies.length === 0) task.dependencies = EMPTY_DEPENDENCIES;
-  return task;
-}
-
-/**
- * A copy of a task that shares nothing mutable with the store. Written as one object literal
- * so that every task has the same hidden class (spreads of 25 fields end up in slow mode).
- */
-function snapshot(t: NewTask, hasChildren = (t as Task).hasChildren, updatedAt = (t as Task).updatedAt): Task {
-  return {
-    id: t.id,
-    parentId: t.parentId,
-    rootId: t.rootId,
-    userId: t.userId,
-    name: t.name,
-    status: t.status,
-    priority: t.priority,
-    dependencies: t.dependencies.map((d) => ({ id: d.id, required: d.required })),
-    inputs: cloneJson(t.inputs),
-    params: cloneJson(t.params),
-    schemas: cloneJson(t.schemas as JsonObject),
-    result: cloneJson(t.result),
-    error: t.error ? (cloneJson(t.error as unknown as JsonObject) as unknown as Task["error"]) : null,
-    progress: t.progress,
-    attempt: t.attempt,
-    retry: t.retry ? (cloneJson(t.retry as unknown as JsonObject) as unknown as Task["retry"]) : null,
-    runAt: t.runAt,
-    originalTaskId: t.originalTaskId,
-    hasChildren,
-    metadata: cloneJson(t.metadata),
-    createdAt: t.createdAt,
-    updatedAt,
-    startedAt: t.startedAt,
-    completedAt: t.completedAt,
-  };
 }
 
 function finishedEvents(executions: readonly Execution[], at: string): NewEvent[] {
   return executions.map((e) => treeFinishedEvent(e, e.status, at));
 }
 
-function subjectOf(row: Row): EventSubject {
-  return { taskId: row.task.id, rootId: row.task.rootId, executionId: row.executionId };
-}
-
-function runAtMs(row: Row): number {
-  return row.task.runAt === null ? 0 : Date.parse(row.task.runAt);
-}
-
-function currentAttempt(row: Row): AttemptRecord {
-  const { task } = row;
-  const running = task.status === "in_progress";
-  return {
-    attempt: task.attempt,
-    startedAt: task.startedAt as string,
-    endedAt: running ? null : task.completedAt,
-    status: task.status,
-    error: running ? null : task.error,
-    owner: row.lastOwner,
-  };
-}
-
-/** Keep the record of an attempt whose outcome the task is about to lose (retry, reclaim, re-run). */
-function recordEndedAttempt(row: Row, endedAt: string, status: TaskStatus, error: TaskError | null): void {
-  if (row.task.startedAt === null || row.task.attempt <= (row.attempts?.length ?? 0)) return;
-  (row.attempts ??= []).push({
-    attempt: row.task.attempt,
-    startedAt: row.task.startedAt,
-    endedAt,
-    status,
-    error,
-    owner: row.lastOwner,
-  });
-}
-
 function toArray<T>(v: T | T[]): T[] {
   return Array.isArray(v) ? v : [v];
-}
-
-/** Index of the first event with `seq > after` in an array sorted by seq. */
-function firstAfter(events: TaskEvent[], after: number): number {
-  let lo = 0;
-  let hi = events.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((events[mid] as TaskEvent).seq <= after) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
