@@ -162,6 +162,7 @@ export function executionFinalStatus(cancelRequested: boolean, notCompleted: num
  * task events (by id, which is also the order SQL stores lock their rows in).
  */
 export function orderFinished<T extends { id: string }>(executions: readonly T[]): T[] {
+  if (executions.length < 2) return executions as T[];
   return [...executions].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
@@ -234,7 +235,8 @@ export function treeFinishedEvent(
 
 /** A claim: the task's progress so far (a reclaimed task keeps it) rides along. */
 export function startedEvent(subject: EventSubject, progress: number, at: string): NewEvent {
-  return { type: "task.started", ...subject, status: RUNNING, progress, at };
+  const { taskId, rootId, executionId } = subject;
+  return { type: "task.started", taskId, rootId, executionId, status: RUNNING, progress, at };
 }
 
 export function progressEvent(
@@ -243,7 +245,8 @@ export function progressEvent(
   message: string | undefined,
   at: string,
 ): NewEvent {
-  const event: NewEvent = { type: "task.progress", ...subject, status: RUNNING, progress, at };
+  const { taskId, rootId, executionId } = subject;
+  const event: NewEvent = { type: "task.progress", taskId, rootId, executionId, status: RUNNING, progress, at };
   if (message !== undefined) event.message = message;
   return event;
 }
@@ -253,7 +256,8 @@ export function progressEvent(
  * the error, cancelled both (`result`: the task's result as written, a partial one or null).
  */
 export function finishEvent(next: NextState, subject: EventSubject, result: JsonValue | null, at: string): NewEvent {
-  const event: NewEvent = { type: NEXT_EVENT[next.status], ...subject, status: next.status, at };
+  const { taskId, rootId, executionId } = subject;
+  const event: NewEvent = { type: NEXT_EVENT[next.status], taskId, rootId, executionId, status: next.status, at };
   if (next.status === "completed") event.result = result;
   else {
     event.error = next.error;
@@ -264,19 +268,22 @@ export function finishEvent(next: NextState, subject: EventSubject, result: Json
 
 /** The event of a reclaimed lease: the error only (its executor reported nothing). */
 export function reclaimEvent(next: NextState, subject: EventSubject, at: string): NewEvent {
-  const event: NewEvent = { type: NEXT_EVENT[next.status], ...subject, status: next.status, at };
+  const { taskId, rootId, executionId } = subject;
+  const event: NewEvent = { type: NEXT_EVENT[next.status], taskId, rootId, executionId, status: next.status, at };
   if (next.status !== "completed") event.error = next.error;
   return event;
 }
 
 /** A pending task cancelled by a request. */
 export function cancelledEvent(subject: EventSubject, error: TaskError, at: string): NewEvent {
-  return { type: "task.cancelled", ...subject, status: "cancelled", error, at };
+  const { taskId, rootId, executionId } = subject;
+  return { type: "task.cancelled", taskId, rootId, executionId, status: "cancelled", error, at };
 }
 
 /** A pending dependent failed by the cascade. */
 export function cascadeEvent(subject: EventSubject, error: TaskError, at: string): NewEvent {
-  return { type: "task.failed", ...subject, status: "failed", error, at };
+  const { taskId, rootId, executionId } = subject;
+  return { type: "task.failed", taskId, rootId, executionId, status: "failed", error, at };
 }
 
 // ---- refusals ---------------------------------------------------------------------------------
