@@ -55,6 +55,7 @@ import {
   decideReclaim,
   duplicateIdsError,
   executionIdTakenError,
+  executionMarkedByCancel,
   finishEvent,
   type NextState,
   progressEvent,
@@ -373,7 +374,11 @@ export class MemoryStore implements TaskStore {
     const result: CancelResult = { cancelled: [], running: [], finished, events: [] };
     const isRoot = target.task.parentId === null;
     const targets = isRoot ? (this.trees.get(target.task.rootId) ?? []) : [target];
-    if (isRoot) this.executions.requestCancel(target.task.rootId);
+    const marked = executionMarkedByCancel(
+      { isRoot, status: target.task.status, executionId: target.executionId },
+      this.executions.runningOf(target.task.rootId),
+    );
+    if (marked !== undefined) this.executions.requestCancel(marked);
     for (const row of targets) {
       if (row.task.status === RUNNING) {
         row.cancelRequested = true;

@@ -166,6 +166,22 @@ export function orderFinished<T extends { id: string }>(executions: readonly T[]
   return [...executions].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
+/**
+ * The execution a cancel request marks as cancelled by request, so that it ends `cancelled`
+ * rather than `failed` (a tree cancelled by request is cancelled, whichever of its tasks the
+ * request named): for a root, its tree's running execution; for another task, the running
+ * execution it is queued in, when the request cancels or flags it (a finished task is left alone).
+ */
+export function executionMarkedByCancel(
+  target: { isRoot: boolean; status: TaskStatus; executionId: string | null },
+  runningExecutionId: string | undefined,
+): string | undefined {
+  if (runningExecutionId === undefined) return undefined;
+  if (target.isRoot) return runningExecutionId;
+  const affected = target.status === RUNNING || STATUS.cancellableAtOnce.includes(target.status);
+  return affected && target.executionId === runningExecutionId ? runningExecutionId : undefined;
+}
+
 /** Whether a task ending in `status` counts as a problem of its execution. */
 export function countsAsProblem(status: TaskStatus): boolean {
   return status !== "completed";

@@ -276,6 +276,26 @@ export function describeEngineSuite(
       expect(again.cancelled).toEqual([]);
     });
 
+    it("cancelling one running inner task ends the tree cancelled, not failed (regression)", async () => {
+      const { engine } = await setup();
+      const tree = await engine.createTree([
+        { name: "root", params: { executorId: "aggregate_results" }, dependencies: ["w", "e"] },
+        { name: "w", parentId: "root", params: { executorId: "wait" } },
+        { name: "e", parentId: "root", params: { executorId: "echo" } },
+      ]);
+      const rootId = (tree[0] as Task).id;
+      const w = tree.find((t) => t.name === "w") as Task;
+      const handle = await engine.execute(rootId);
+      for await (const e of handle.events()) if (e.type === "task.started" && e.taskId === w.id) break;
+      await engine.cancel(w.id);
+      const outcome = await handle.done;
+      expect(outcome.status).toBe("cancelled");
+      const t = byName(outcome);
+      expect(t.w?.status).toBe("cancelled");
+      expect(t.w?.result).toEqual({ partial: true });
+      expect(t.root?.error?.code).toBe("DEPENDENCY_FAILED");
+    });
+
     it("an executor that ignores the signal is cancelled after the grace period", async () => {
       const { engine, registry } = await setup({ cancelGraceMs: 20 });
       registry.registerExecutor(defineExecutor({ id: "deaf", execute: () => new Promise<JsonValue>(() => {}) }));

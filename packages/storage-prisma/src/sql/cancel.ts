@@ -1,17 +1,25 @@
-import { type CancelOptions, type CancelResult, type NewEvent, NotFoundError, storeRules } from "@aipartnerupflow/core";
+import {
+  type CancelOptions,
+  type CancelResult,
+  type NewEvent,
+  NotFoundError,
+  storeRules,
+  type TaskStatus,
+} from "@aipartnerupflow/core";
 import type { SqlSession } from "../db/types.js";
 import { byOrdinal, type TaskRow } from "../store/rows.js";
 import { jsonParam, sqlStatus, statusIn, timeParam, unindexed } from "./fragments.js";
 import { ExecutionLedger } from "./execution-accounting.js";
 import { settle, settledFromRow } from "./settle.js";
 
-const { RUNNING, STATUS, cancelRequestError, cancelledEvent } = storeRules;
+const { RUNNING, STATUS, cancelRequestError, cancelledEvent, executionMarkedByCancel } = storeRules;
 
 /**
  * Cancel a task, or a whole tree when given its root. Pending tasks become cancelled now;
  * running ones are flagged (`cancel_requested`) and reported with their lease owner, who aborts
  * them. Cancelling one task cascades `DEPENDENCY_FAILED` to its required dependents; cancelling a
- * root cancels everything, so there is nothing to cascade to. Terminal tasks are left alone.
+ * root cancels everything, so there is nothing to cascade to. Terminal tasks are left alone. The
+ * execution the request touches ends `cancelled` (core's `executionMarkedByCancel`).
  */
 export async function cancelTasks(
   tx: SqlSession,
@@ -20,10 +28,12 @@ export async function cancelTasks(
   now: Date,
 ): Promise<Omit<CancelResult, "events"> & { events: NewEvent[] }> {
   const d = tx.dialect;
-  const [target] = await tx.all<{ root_id: string; parent_id: string | null }>(
-    "SELECT root_id, parent_id FROM tasks WHERE id = ?",
-    [taskId],
-  );
+  const [target] = await tx.all<{
+    root_id: string;
+    parent_id: string | null;
+    status: string;
+    execution_id: string | null;
+  }>("SELECT root_id, parent_id, status, execution_id FROM tasks WHERE id = ?", [taskId]);
   if (!target) throw new NotFoundError("task", taskId);
   const isRoot = target.parent_id === null;
   const scope = isRoot ? "root_id = ?" : "id = ?";
@@ -37,10 +47,16 @@ export async function cancelTasks(
     events: [],
   };
 
-  if (isRoot) {
-    await tx.run("UPDATE executions SET cancel_requested = true WHERE root_id = ? AND status = 'running'", [
-      target.root_id,
-    ]);
+  const [runningExecution] = await tx.all<{ id: string }>(
+    "SELECT id FROM executions WHERE root_id = ? AND status = 'running'",
+    [target.root_id],
+  );
+  const marked = executionMarkedByCancel(
+    { isRoot, status: target.status as TaskStatus, executionId: target.execution_id },
+    runningExecution?.id,
+  );
+  if (marked !== undefined) {
+    await tx.run("UPDATE executions SET cancel_requested = true WHERE id = ? AND status = 'running'", [marked]);
   }
   const cancelled = byOrdinal(
     await tx.all<TaskRow>(

@@ -38,9 +38,10 @@ export class Executions {
     return undefined;
   }
 
-  requestCancel(rootId: string): void {
-    const id = this.runningByRoot.get(rootId);
-    if (id) (this.byId.get(id) as ExecutionRow).execution.cancelRequested = true;
+  /** Mark a running execution as cancelled by request (it will end `cancelled`). */
+  requestCancel(executionId: string): void {
+    const row = this.byId.get(executionId);
+    if (row?.execution.status === "running") row.execution.cancelRequested = true;
   }
 
   /** Count a task that became terminal; returns the execution when that finished it. */

@@ -124,8 +124,9 @@ async function taskCancelCascades(store: TaskStore, via: Via): Promise<void> {
   expect(b?.error?.code).toBe("DEPENDENCY_FAILED");
   expect(b?.error?.details).toMatchObject({ dependencyId: id("a"), dependencyStatus: "cancelled" });
   expect((await store.getTask(id("root")))?.status).toBe("failed");
+  // The task was cancelled by request: its execution ends cancelled (SPEC §5.2).
   const [execution] = await store.listExecutions({ rootId: id("root") });
-  expect(execution?.status).toBe("failed");
+  expect(execution?.status).toBe("cancelled");
   expect(execution?.remaining).toBe(0);
 }
 
@@ -167,7 +168,7 @@ export const cancelChecks = family("cancel", [
     },
   },
   {
-    name: "cancel of a pending inner task fails its required dependents",
+    name: "cancel of a pending inner task fails its required dependents; the execution ends cancelled",
     async run(store) {
       const tasks = await create(store, [
         { name: "root", dependencies: ["b"] },
@@ -178,7 +179,77 @@ export const cancelChecks = family("cancel", [
       const exec = await start(store, rootId);
       const result = await store.cancel((tasks.get("a") as Task).id, { now: at(1) });
       expect(await statuses(store, rootId)).toEqual({ root: "failed", a: "cancelled", b: "failed" });
-      expect(result.finished.map((e) => [e.id, e.status])).toEqual([[exec.id, "failed"]]);
+      // Cancelled by request, not failed (SPEC §5.2), though the cascade failed its dependents.
+      expect(result.finished.map((e) => [e.id, e.status])).toEqual([[exec.id, "cancelled"]]);
+      const a = (tasks.get("a") as Task).id;
+      const b = (tasks.get("b") as Task).id;
+      const cascade = (dep: string, depName: string) => ({
+        code: "DEPENDENCY_FAILED",
+        message: `dependency ${depName} (${dep}) ${depName === "a" ? "cancelled" : "failed"}`,
+        details: {
+          dependencyId: dep,
+          dependencyName: depName,
+          dependencyStatus: depName === "a" ? "cancelled" : "failed",
+        },
+      });
+      const w = at(1).toISOString();
+      const of = (id: string) => ({ taskId: id, rootId, executionId: exec.id });
+      expectEvents(result.events, [
+        {
+          type: "task.cancelled",
+          ...of(a),
+          status: "cancelled",
+          error: { code: "CANCELLED", message: "cancelled by request" },
+          at: w,
+        },
+        { type: "task.failed", ...of(b), status: "failed", error: cascade(a, "a"), at: w },
+        { type: "task.failed", ...of(rootId), status: "failed", error: cascade(b, "b"), at: w },
+        { type: "tree.finished", ...of(rootId), status: "cancelled", at: w },
+      ]);
+      expect(result.cancelled).toEqual([a, b, rootId]);
+    },
+  },
+  {
+    name: "cancelling one running inner task by request ends its execution cancelled, not failed",
+    async run(store) {
+      const tasks = await create(store, [
+        { name: "root", dependencies: ["a", "b"] },
+        { name: "a", parentId: "root" },
+        { name: "b", parentId: "root" },
+      ]);
+      const id = (name: string) => (tasks.get(name) as Task).id;
+      const exec = await start(store, id("root"));
+      const claimed = await claimAll(store);
+      const token = (name: string) => (claimed.find((c) => c.task.name === name) as ClaimedTask).leaseToken;
+      const request = await store.cancel(id("a"), { reason: "not needed", now: at(1) });
+      expect(request.running).toEqual([{ taskId: id("a"), leaseOwner: OWNER }]);
+      expect(request.cancelled).toEqual([]);
+      expect(request.events).toEqual([]);
+      // The owner aborts it; its executor reports a partial result. b completes meanwhile.
+      await store.finishTask(id("b"), token("b"), { status: "completed", result: 1 }, at(2));
+      const out = await store.finishTask(
+        id("a"),
+        token("a"),
+        { status: "cancelled", result: { partial: true } },
+        at(3),
+      );
+      expect(out.finished.map((e) => [e.id, e.status])).toEqual([[exec.id, "cancelled"]]);
+      expect(await statuses(store, id("root"))).toEqual({ root: "failed", a: "cancelled", b: "completed" });
+      expect((await store.getExecution(exec.id))?.status).toBe("cancelled");
+      // A cancel of a task that already ended marks nothing: the next execution ends as it runs.
+      await start(store, id("root"), at(4));
+      await store.cancel(id("b"), { now: at(5) });
+      const rerun = await claimAll(store, at(6));
+      expect(names(rerun)).toEqual(["a"]);
+      await store.finishTask(id("a"), (rerun[0] as ClaimedTask).leaseToken, { status: "completed", result: 2 }, at(7));
+      const [root] = await claimAll(store, at(8));
+      const last = await store.finishTask(
+        id("root"),
+        (root as ClaimedTask).leaseToken,
+        { status: "completed", result: 3 },
+        at(9),
+      );
+      expect(last.finished.map((e) => e.status)).toEqual(["completed"]);
     },
   },
   {
