@@ -92,7 +92,7 @@ export class LocalBackend implements TaskBackend {
   }
 
   update(id: string, patch: Parameters<TaskStore["updateTask"]>[1]): Promise<Task> {
-    return this.store.updateTask(id, patch);
+    return this.store.updateTask(id, patch, this.engine.clock());
   }
 
   async delete(id: string): Promise<string[]> {

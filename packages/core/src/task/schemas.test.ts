@@ -139,7 +139,7 @@ describe("strings: ill-formed UTF-16 is refused, never stored changed", () => {
     });
     expect((await store.listTasks()).total).toBe(0);
     const [task] = await engine.createTree([{ name: "fine" }]);
-    await expect(store.updateTask((task as { id: string }).id, { name: lone })).rejects.toMatchObject({
+    await expect(store.updateTask((task as { id: string }).id, { name: lone }, new Date())).rejects.toMatchObject({
       code: ErrorCode.InvalidParams,
     });
     expect(refusal(() => validatePatch({ inputs: { a: lone } })).errors[0]).toMatchObject({

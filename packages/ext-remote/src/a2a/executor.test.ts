@@ -98,8 +98,8 @@ describe("a2a executor against a second aipartnerupflow server", () => {
     // The remote root's result comes first (its `result` artifact); the whole tree is in `tree-result`.
     expect(result.data).toEqual({ results: { "r-a": { echoed: { n: 7 } } }, count: 1 });
     const treePart = result.artifacts.find((a) => a.artifactId === "tree-result")?.parts.find((p) => p.kind === "data");
-    const tasks = (treePart as { data: { tasks: Array<{ name: string; status: string; result: unknown }> } }).data
-      .tasks;
+    const tasks = (treePart as unknown as { data: { tasks: Array<{ name: string; status: string; result: unknown }> } })
+      .data.tasks;
     expect(tasks.map((t) => [t.name, t.status])).toEqual([
       ["r-root", "completed"],
       ["r-a", "completed"],
