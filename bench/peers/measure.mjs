@@ -88,8 +88,9 @@ function cpuDelta(before, after) {
 }
 
 async function w1() {
+  const jobs = spec.jobs ?? W1_JOBS;
   const producer = await system.openProducer(spec);
-  const all = keys(W1_JOBS);
+  const all = keys(jobs);
   const e0 = performance.now();
   for (const bulk of chunk(all, BULK)) await producer.enqueueBulk(bulk);
   const e1 = performance.now();
@@ -99,10 +100,10 @@ async function w1() {
   const t0 = performance.now();
   for (const w of workers) w.child.send({ t: "go" });
   const handled = () => workers.reduce((n, w) => n + w.handled, 0);
-  const t1 = await waitFor(async () => (await producer.countDone()) >= W1_JOBS, {
+  const t1 = await waitFor(async () => (await producer.countDone()) >= jobs, {
     slowMs: 100,
     fastMs: 5,
-    fast: () => handled() >= W1_JOBS - 1000 * spec.procs,
+    fast: () => handled() >= jobs - 1000 * spec.procs,
     timeoutMs: spec.timeoutMs,
   });
   const db1 = producer.serverCpuMs ? await producer.serverCpuMs() : await backendCpu();
@@ -122,14 +123,15 @@ async function w1() {
   }
   await producer.close();
   return {
-    enqueuePerSec: W1_JOBS / ((e1 - e0) / 1000),
-    completedPerSec: W1_JOBS / ((t1 - t0) / 1000),
+    enqueuePerSec: jobs / ((e1 - e0) / 1000),
+    completedPerSec: jobs / ((t1 - t0) / 1000),
     runMs: t1 - t0,
-    jobs: W1_JOBS,
+    jobs,
     nodeCpuMs: stats.reduce((n, s) => n + s.cpuMs, 0),
     dbCpuMs: typeof db0 === "number" ? db1 - db0 : cpuDelta(db0, db1),
     queries: spec.instrument ? mergeQueries(stats.map((s) => s.queries)) : null,
     singles,
+    enqueueTiming: producer.timing ?? null,
   };
 }
 

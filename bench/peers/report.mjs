@@ -51,6 +51,27 @@ const ROWS = [
   },
 ];
 
+const NOTES = `How each system was run (all: a fresh process per measurement, its own database / key prefix / file):
+- W1, W4: enqueued by the measurement process, then worker process(es) forked, loaded and connected, and started on a
+  message (the clock starts just before it); "completed" is what the store says (polled), not what handlers saw.
+- W2, W3: producer and worker in one process, the worker started and idle; W3 runs for all systems at the same time
+  (200 × a 50–550 ms idle is ~1 min each), each with its own idle sequence.
+- ours: \`Engine\` + \`createPrismaStore\` (pool 10), lease 5 s, poll 1 s. There is no enqueue-without-claiming call, so
+  the producer's engine is never started: \`engine.createTree()\` stores the bulk as one tree (a root and 999
+  independent children), and the store's public \`startExecution()\` queues it. W2: a root depending on 1,000
+  children; W3: \`createTree\` + \`execute\` on the running engine. "2 workers": two worker processes (W1, W4 only).
+- graphile-worker: concurrency 10, pool 12; "batched" adds its documented batching (localQueue size 500,
+  completeJobBatchDelay 0, failJobBatchDelay 0, as on its performance page). W2: a counter row, the child reading 0
+  adds the root. Its job lock is fixed at 4 h (no setting), so in W4 the killed worker's jobs (and, batched, its
+  local queue) stay locked past the run: counted as lost here, run again ~4 h later.
+- pg-boss: ten work() loops (pg-boss 10 has no concurrency setting) with batchSize 100 (W4: 10, so a batch fits the
+  5 s expiry), polling every 0.5 s (its minimum); a batch completes in one statement. Expiry 5 s, maintenance every
+  1 s, retryLimit 2. W2: a counter row.
+- BullMQ: concurrency 10, lockDuration 5 s, stalledInterval 1 s; W2 is a flow (its native parent/children).
+- W4 "lost": not completed in the store when waiting stopped (all done, or no progress for 6 s once lease + 4 s had
+  passed after the kill). CPU per job: the worker processes (\`process.cpuUsage\`), and their PostgreSQL backends
+  (/proc, found by application_name) or the Redis server (INFO cpu) — both shared with anyone else on the machine.`;
+
 function table(header, rows) {
   const line = (cells) => `| ${cells.join(" | ")} |`;
   return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
@@ -107,6 +128,8 @@ export function renderReport({ systems, results, breakdown, meta }) {
     out.push(table(["ours vs", ...peers], rows));
   }
 
+  out.push("");
+  out.push(NOTES);
   out.push("");
   out.push(targets(results));
   if (breakdown) {
@@ -194,6 +217,10 @@ function renderBreakdown(b) {
         ["wall time, µs", int(per(b.runMs))],
         ["worker CPU in Node, µs", int(per(b.nodeCpuMs))],
         ["CPU of its database backends, µs", b.dbCpuMs == null ? "—" : int(per(b.dbCpuMs))],
+        [
+          "wall time not spent on CPU (waiting: commit flushes, locks, a loaded machine's run queue), µs",
+          b.dbCpuMs == null ? "—" : int(per(b.runMs - b.nodeCpuMs - b.dbCpuMs)),
+        ],
         ["statements (= round trips)", (total / n).toFixed(2)],
         ["transactions (BEGIN … COMMIT)", (begins / n).toFixed(2)],
       ],
@@ -208,7 +235,7 @@ function renderBreakdown(b) {
       queries
         .slice(0, 14)
         .map((q) => [
-          `\`${q.statement.replace(/\|/g, "/")}\``,
+          `\`${q.statement.replace(/\|/g, "\\|")}\``,
           (q.count / n).toFixed(3),
           int(q.count),
           int(q.ms),
@@ -216,6 +243,30 @@ function renderBreakdown(b) {
         ]),
     ),
   );
+  if (b.enqueueTiming) {
+    out.push("");
+    const bulks = n / 1000;
+    out.push(
+      `Enqueue, per bulk of 1,000: createTree ${int(b.enqueueTiming.createMs / bulks)} ms, startExecution ` +
+        `${int(b.enqueueTiming.startMs / bulks)} ms (${int(b.enqueuePerSec)} jobs/s).`,
+    );
+  }
+  const a = b.asyncCommit;
+  if (a && !a.error) {
+    const aq = a.queries ?? [];
+    const lockOf = (qs) => qs.find((q) => q.statement.includes("pg_advisory_xact_lock"));
+    const commitOf = (qs) => qs.find((q) => q.statement === "COMMIT");
+    const each = (q) => (q ? int((q.ms * 1000) / q.count) : "—");
+    out.push("");
+    out.push(
+      `The same run with synchronous_commit = off on the bench database (commits do not wait for the WAL flush): ` +
+        `${int(a.completedPerSec)} tasks/s against ${int(b.completedPerSec)}; COMMIT ${each(commitOf(aq))} µs each ` +
+        `against ${each(commitOf(queries))}, waiting for the events lock ${each(lockOf(aq))} µs against ${each(lockOf(queries))}; ` +
+        `Node CPU ${int((a.nodeCpuMs * 1000) / a.jobs)} µs/task, backends ${a.dbCpuMs == null ? "—" : int((a.dbCpuMs * 1000) / a.jobs)} µs/task.`,
+    );
+  } else if (a?.error) {
+    out.push("", `(synchronous_commit = off run: error: ${a.error})`);
+  }
   if (b.singles) {
     out.push("");
     out.push(

@@ -64,6 +64,9 @@ async function measure(system, workload, extra = {}) {
   const started = performance.now();
   try {
     if (spec.db) await createDatabase(spec.db);
+    if (spec.db && spec.pgSettings) {
+      for (const [k, v] of Object.entries(spec.pgSettings)) await admin(`ALTER DATABASE ${spec.db} SET ${k} = ${v}`);
+    }
     const { code, stdout, stderr, timedOut } = await runProcess(spec, TIMEOUT_MS[workload]);
     const line = stdout.split("\n").find((l) => l.startsWith("RESULT "));
     if (timedOut) return { error: `timed out after ${TIMEOUT_MS[workload] / 1000} s` };
@@ -151,9 +154,17 @@ async function main() {
   }
   let breakdown = null;
   if (!args["no-breakdown"] && (!args.only || "ours, PostgreSQL".includes(args.only))) {
-    console.log(`breakdown: ours on PostgreSQL, W1 with every statement counted (load ${uptime()})`);
-    breakdown = await measure(SYSTEMS[4], "W1", { instrument: true });
+    console.log(`breakdown: ours on PostgreSQL, W1 of 5,000 with every statement counted (load ${uptime()})`);
+    breakdown = await measure(SYSTEMS[4], "W1", { instrument: true, jobs: 5000 });
     if (breakdown.error) console.log(`  ERROR ${breakdown.error}`);
+    // The same with commits not waiting for the WAL flush (a setting of the bench database only):
+    // how much of the time is the flush of each commit, under the one events lock.
+    console.log(`breakdown: the same with synchronous_commit = off on the bench database (load ${uptime()})`);
+    breakdown.asyncCommit = await measure(SYSTEMS[4], "W1", {
+      instrument: true,
+      jobs: 5000,
+      pgSettings: { synchronous_commit: "off" },
+    });
   }
   loads.push(`end ${uptime()}`);
   const report = renderReport({

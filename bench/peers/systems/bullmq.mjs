@@ -1,6 +1,7 @@
 // BullMQ 6.x on the local Redis, under its own key prefix. Lock (visibility) 5 s, stalled jobs
 // looked for every second. W2 uses its native dependencies (a flow: a parent over 1,000 children).
 import { FlowProducer, Queue, Worker } from "bullmq";
+import { Redis } from "ioredis";
 import { CHECK_MS, CONCURRENCY, LEASE_MS, redisConnection } from "../lib/env.mjs";
 
 const QUEUE = "bench";
@@ -29,7 +30,8 @@ export async function openProducer(spec) {
     countDone: () => queue.getCompletedCount(),
     /** CPU used by the Redis server so far (it is this machine's, shared with other users). */
     async serverCpuMs() {
-      const info = await (await queue.client).info("cpu");
+      const redis = new Redis(redisConnection());
+      const info = await redis.info("cpu").finally(() => redis.quit());
       const read = (name) => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? 0);
       return (read("used_cpu_user") + read("used_cpu_sys")) * 1000;
     },

@@ -60,11 +60,16 @@ export async function prepare(spec) {
 export async function openProducer(spec) {
   const store = await open(spec);
   const creator = engine(store, async () => {}); // never started: it only validates and stores trees
+  const timing = { createMs: 0, startMs: 0 };
   return {
-    store,
+    timing,
     async enqueueBulk(keys) {
+      const t0 = performance.now();
       const [root] = await creator.createTree(bulkTree(keys));
+      const t1 = performance.now();
       await store.startExecution({ taskId: root.id, rerun: "failed", demo: false, now: new Date() });
+      timing.createMs += t1 - t0;
+      timing.startMs += performance.now() - t1;
     },
     /** One-task trees, each started on its own (the shape with no bulk start today). */
     async enqueueSingles(keys) {
