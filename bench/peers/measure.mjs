@@ -5,6 +5,7 @@ import { fork } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { summariseProfiles } from "./lib/profile.mjs";
 import { CONCURRENCY, LEASE_MS, admin, chunk, hash, keys, percentile, seeded, sleep, waitFor } from "./lib/env.mjs";
 
 const spec = JSON.parse(process.argv[2]);
@@ -23,6 +24,8 @@ const W4_KILL_AFTER = 300;
 function spawnWorker(extra = {}) {
   const child = fork(WORKER, [JSON.stringify({ ...spec, ...extra })], {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
+    // The breakdown's profile run: a V8 CPU profile of the worker, written when it exits.
+    execArgv: spec.profileDir ? ["--cpu-prof", "--cpu-prof-dir", spec.profileDir] : [],
   });
   const w = { child, handled: 0, starts: 0, ends: 0, exited: false, listeners: new Set() };
   child.on("message", (m) => {
@@ -54,9 +57,9 @@ function spawnWorker(extra = {}) {
 
 async function closeWorker(w) {
   if (w.exited) return;
-  const closed = w.next("closed").catch(() => undefined);
+  const exited = new Promise((resolve) => w.child.once("exit", resolve));
   w.child.send({ t: "close" });
-  await Promise.race([closed, sleep(8000)]);
+  await Promise.race([exited, sleep(8000)]);
   if (!w.exited) w.child.kill("SIGKILL");
 }
 
@@ -122,7 +125,9 @@ async function w1() {
     singles = { trees: 200, ms: performance.now() - s0 };
   }
   await producer.close();
+  const profile = spec.profileDir ? summariseProfiles(spec.profileDir) : null;
   return {
+    profile,
     enqueuePerSec: jobs / ((e1 - e0) / 1000),
     completedPerSec: jobs / ((t1 - t0) / 1000),
     runMs: t1 - t0,

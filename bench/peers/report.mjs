@@ -267,6 +267,30 @@ function renderBreakdown(b) {
   } else if (a?.error) {
     out.push("", `(synchronous_commit = off run: error: ${a.error})`);
   }
+  const p = b.profile;
+  if (p && !p.error) {
+    const perTask = (ms) => int((ms * 1000) / p.jobs);
+    out.push("");
+    out.push(
+      `Worker CPU by place (V8 CPU profile of a third run, ${int(p.jobs)} tasks; self time, ${perTask(p.busyMs)} µs/task busy):`,
+    );
+    out.push("");
+    out.push(
+      table(
+        ["where", "µs per task", "share"],
+        p.places.slice(0, 10).map((x) => [x.where, perTask(x.ms), `${Math.round((100 * x.ms) / p.busyMs)}%`]),
+      ),
+    );
+    out.push("");
+    out.push(
+      table(
+        ["function (self time)", "µs per task"],
+        p.functions.map((f) => [`\`${f.fn.replace(/\|/g, "\\|")}\``, perTask(f.ms)]),
+      ),
+    );
+  } else if (p?.error) {
+    out.push("", `(profile run: error: ${p.error})`);
+  }
   if (b.singles) {
     out.push("");
     out.push(

@@ -59,6 +59,7 @@ async function measure(system, workload, extra = {}) {
     ...extra,
   };
   if (system.kind === "pg") spec.db = `apflow_peers_${id}`;
+  if (spec.profile) spec.profileDir = join(scratch, "profile");
   if (system.kind === "redis") spec.prefix = `apflow-peers-${id}`;
   if (system.kind === "sqlite") spec.sqlitePath = join(scratch, "bench.db");
   const started = performance.now();
@@ -123,7 +124,7 @@ async function main() {
   await admin("SELECT 1").catch((err) => {
     throw new Error(`PostgreSQL does not answer (${err.message}); set APFLOW_BENCH_PG_URL`);
   });
-  const workloads = (args.workloads ?? "W1,W2,W4,W3").split(",");
+  const workloads = (args.workloads ?? "W1,W2,W4,W3").split(",").filter((w) => w in TIMEOUT_MS); // "none": breakdown only
   const systems = SYSTEMS.filter((s) => !args.only || s.label.includes(args.only));
   const results = {};
   const loads = [`start ${uptime()}`];
@@ -165,6 +166,12 @@ async function main() {
       jobs: 5000,
       pgSettings: { synchronous_commit: "off" },
     });
+    if (!args["no-profile"]) {
+      // A V8 CPU profile of the worker in a third run (not the counted one: the profiler costs time).
+      console.log(`breakdown: the same with a CPU profile of the worker (load ${uptime()})`);
+      const profiled = await measure(SYSTEMS[4], "W1", { jobs: 5000, profile: true });
+      breakdown.profile = profiled.error ? { error: profiled.error } : { ...profiled.profile, jobs: profiled.jobs };
+    }
   }
   loads.push(`end ${uptime()}`);
   const report = renderReport({
