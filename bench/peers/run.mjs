@@ -192,9 +192,11 @@ async function main() {
   console.log(`\n${report}`);
   const out = here("../results");
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, "peers-last.md"), `${report}\n`);
-  writeFileSync(join(out, "peers-last.json"), `${JSON.stringify({ results, breakdown }, null, 2)}\n`);
-  console.log(`\n(saved to bench/results/peers-last.md and .json)`);
+  // A breakdown-only run (--workloads=none) keeps the last table `pnpm bench` shows.
+  const name = workloads.length > 0 ? "peers-last" : "peers-breakdown";
+  writeFileSync(join(out, `${name}.md`), `${report}\n`);
+  writeFileSync(join(out, `${name}.json`), `${JSON.stringify({ results, breakdown }, null, 2)}\n`);
+  console.log(`\n(saved to bench/results/${name}.md and .json)`);
 }
 
 await main();
