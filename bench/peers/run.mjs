@@ -75,7 +75,9 @@ async function measure(system, workload, extra = {}) {
       return { error: (stderr.trim().split("\n").slice(-3).join(" | ") || `exit ${code}`).slice(0, 300) };
     return { ...JSON.parse(line.slice(7)), seconds: (performance.now() - started) / 1000 };
   } finally {
-    if (spec.db) await dropDatabase(spec.db).catch(() => undefined);
+    if (spec.db) {
+      await dropDatabase(spec.db).catch((err) => console.error(`could not drop ${spec.db}: ${err.message}`));
+    }
     if (spec.prefix) await cleanupRedis(spec).catch(() => undefined);
     rmSync(scratch, { recursive: true, force: true });
   }

@@ -33,7 +33,16 @@ export async function createDatabase(name) {
 }
 
 export async function dropDatabase(name) {
-  await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      return;
+    } catch (err) {
+      // A backend of a just-killed process may still be ending.
+      if (attempt >= 5) throw err;
+      await sleep(500 * attempt);
+    }
+  }
 }
 
 export function redisConnection() {
