@@ -8,6 +8,8 @@ export * from "./store/types.js";
 export { MemoryStore } from "./store/memory-store.js";
 export { planRunSet } from "./store/run-set.js";
 export { validatePatch } from "./store/patch.js";
+/** The store rulebook (decisions every `TaskStore` shares): see `store/rules.ts`. */
+export * as storeRules from "./store/rules.js";
 export * from "./registry/types.js";
 export { Registry, defaultRegistry, DuplicateRegistrationError, type RegistryOptions } from "./registry/registry.js";
 export { defineExecutor, definePlugin, executor, loadPlugin, type ExecutorClass } from "./registry/define.js";

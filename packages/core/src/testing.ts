@@ -1,22 +1,44 @@
 import { afterEach, beforeEach, describe, it } from "vitest";
-import { type StoreCheck, storeContractChecks } from "./store/contract.js";
-import type { TaskStore } from "./store/types.js";
 import { silentLogger } from "./logger.js";
 import { Registry } from "./registry/registry.js";
 import type { ExecutorContext } from "./registry/types.js";
+import type { TaskStore } from "./store/types.js";
+import { type DifferentialOptions, runDifferential } from "./testing/differential.js";
+import { STORE_FAMILIES, type StoreCheck, type StoreFamily, storeContractChecks } from "./testing/contract/index.js";
 import type { JsonValue, Task } from "./types.js";
 
-export { storeContractChecks, type StoreCheck };
+export { storeContractChecks, STORE_FAMILIES, type StoreCheck, type StoreFamily };
+export { describeEngineSuite, type EngineSuiteOptions } from "./testing/engine-suite.js";
+export {
+  FaultInjectingStore,
+  type Gate,
+  gate,
+  ManualClock,
+  type StoreFault,
+  type StoreOperation,
+} from "./testing/fault-store.js";
+export {
+  DifferentialMismatch,
+  type DifferentialOptions,
+  type DifferentialReport,
+  runDifferential,
+} from "./testing/differential.js";
 
 export interface StoreContractOptions {
   /** Called after each check with the store it used (close it, drop its database, ...). */
   dispose?: (store: TaskStore) => Promise<void>;
   /** Per-check timeout in ms (stores over a network may need more than vitest's default). */
   timeout?: number;
+  /**
+   * Checks this store does not pass, by name, each with the reason (shown in the skipped test's
+   * title). A name that is not a check, or an empty reason, is refused.
+   */
+  skip?: Record<string, string>;
 }
 
 /**
- * Run the store contract as a vitest suite: every check gets a fresh store from `createStore`.
+ * Run the store contract as a vitest suite, one `describe` per family of operations: every check
+ * gets a fresh store from `createStore`.
  *
  * ```ts
  * import { describeStoreContract } from "@aipartnerupflow/core/testing";
@@ -28,6 +50,7 @@ export function describeStoreContract(
   createStore: () => Promise<TaskStore> | TaskStore,
   options: StoreContractOptions = {},
 ): void {
+  const skip = checkSkips(options.skip ?? {});
   describe(`TaskStore contract: ${name}`, () => {
     let store: TaskStore | undefined;
     beforeEach(async () => {
@@ -37,10 +60,48 @@ export function describeStoreContract(
       if (store) await (options.dispose ? options.dispose(store) : store.close());
       store = undefined;
     });
-    for (const check of storeContractChecks) {
-      it(check.name, () => check.run(store as TaskStore), options.timeout);
+    for (const family of STORE_FAMILIES) {
+      describe(family, () => {
+        for (const check of storeContractChecks) {
+          if (check.family !== family) continue;
+          const reason = skip.get(check.name);
+          if (reason !== undefined) it.skip(`${check.name} (skipped: ${reason})`, () => {});
+          else it(check.name, () => check.run(store as TaskStore), options.timeout);
+        }
+      });
     }
   });
+}
+
+/**
+ * The randomised differential check as one vitest test: `options.sequences` random sequences
+ * (default 1000) on a reference store (MemoryStore) and on `options.subject`, every result and
+ * event compared. A failure names the seed; `APFLOW_DIFF_SEED=<seed>` replays that sequence alone.
+ */
+export function describeDifferential(name: string, options: DifferentialOptions, timeout = 120_000): void {
+  describe(`TaskStore differential: ${name}`, () => {
+    it(
+      "random operation sequences give the reference store's results and events",
+      async () => {
+        const report = await runDifferential(options);
+        if (report.sequences === 0) throw new Error("no sequence ran");
+      },
+      timeout,
+    );
+  });
+}
+
+function checkSkips(skip: Record<string, string>): Map<string, string> {
+  const known = new Set(storeContractChecks.map((c) => c.name));
+  const out = new Map<string, string>();
+  for (const [name, reason] of Object.entries(skip)) {
+    if (!known.has(name)) throw new Error(`describeStoreContract: skip names no check: "${name}"`);
+    if (typeof reason !== "string" || reason.trim() === "") {
+      throw new Error(`describeStoreContract: skipping "${name}" needs a reason`);
+    }
+    out.set(name, reason);
+  }
+  return out;
 }
 
 /** A task in progress with every field set; `overrides` win. For tests of executors and renderers. */

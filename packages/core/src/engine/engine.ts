@@ -2,17 +2,18 @@ import { hostname } from "node:os";
 import { ApflowError, EngineStoppedError, ErrorCode, NotFoundError } from "../errors.js";
 import { type Logger, silentLogger } from "../logger.js";
 import { Registry } from "../registry/registry.js";
-import type { CancelResult, ClaimedTask, StartExecutionRequest, TaskStore } from "../store/types.js";
+import type { CancelResult, StartExecutionRequest, TaskStore } from "../store/types.js";
 import { copyTask, type CopyOptions } from "../tree/copy.js";
 import { validateTasks } from "../tree/validate.js";
 import type { Execution, Task, TaskEvent, TaskInput, TreeOutcome } from "../types.js";
 import { newId } from "../util/ids.js";
 import { type EventBus, LocalEventBus } from "./event-bus.js";
-import { runClaimedTask, type RunningTask } from "./run-task.js";
 import { type SubscribeQuery, subscribeEvents } from "./subscription.js";
 import { runTreeHooks } from "./hooks.js";
 import { Finisher } from "./finisher.js";
 import { registerBuiltins } from "../executors/builtins.js";
+import { ClaimLoop } from "./claim-loop.js";
+import { LeaseKeeper } from "./lease-renewal.js";
 
 export interface EngineOptions {
   store: TaskStore;
@@ -64,10 +65,11 @@ export interface ExecutionHandle {
 }
 
 /**
- * The engine (SPEC §5): a claim loop over a `TaskStore`. It claims ready tasks (priority, then
- * FIFO) with a lease, runs them through their executors with limited concurrency, writes each
- * outcome back with the lease token, and publishes the events the store appended. Single-node
- * and multi-node execution share this code path.
+ * The engine (SPEC §5), its public face: create, execute, cancel, copy, subscribe and wait. It
+ * runs a claim loop over a `TaskStore` (claim-loop.ts: ready tasks by priority then FIFO, with a
+ * lease, through their executors with limited concurrency, each outcome written back with the
+ * lease token and the store's events published) and keeps its leases (lease-renewal.ts: renewal
+ * and reclaim). Single-node and multi-node execution share this code path.
  */
 export class Engine {
   readonly store: TaskStore;
@@ -83,17 +85,14 @@ export class Engine {
   readonly demo: boolean;
   readonly clock: () => Date;
 
-  private readonly active = new Map<string, RunningTask>();
   private readonly secrets = new Map<string, Record<string, string>>();
   private readonly waiters = new Map<string, Array<(e: Execution) => void>>();
   /** Ends every `wait()` still polling, when the engine stops. */
   private readonly waiting = new Set<() => void>();
   private state: "idle" | "running" | "stopping" | "stopped" = "idle";
-  private pumping = false;
-  private pumpAgain = false;
   private timers: NodeJS.Timeout[] = [];
-  private idle: Promise<void> = Promise.resolve();
-  private readonly finisher: Finisher;
+  private readonly loop: ClaimLoop;
+  private readonly leases: LeaseKeeper;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -109,7 +108,33 @@ export class Engine {
     this.demo = options.demo ?? false;
     this.clock = options.clock ?? (() => new Date());
     if (!this.registry.hasExecutor("aggregate_results")) registerBuiltins(this.registry);
-    this.finisher = new Finisher(this.store, this.bus, this.clock, this.logger, (e) => this.onFinished(e));
+    const finisher = new Finisher(this.store, this.bus, this.clock, this.logger, (e) => this.onFinished(e));
+    this.loop = new ClaimLoop({
+      store: this.store,
+      registry: this.registry,
+      bus: this.bus,
+      logger: this.logger,
+      clock: this.clock,
+      owner: this.owner,
+      concurrency: this.concurrency,
+      leaseMs: this.leaseMs,
+      demo: this.demo,
+      cancelGraceMs: this.cancelGraceMs,
+      finisher,
+      secretsFor: (executionId) => this.secrets.get(executionId),
+      running: () => this.state === "running",
+    });
+    this.leases = new LeaseKeeper({
+      store: this.store,
+      bus: this.bus,
+      logger: this.logger,
+      clock: this.clock,
+      owner: this.owner,
+      leaseMs: this.leaseMs,
+      maxLeaseAttempts: this.maxLeaseAttempts,
+      active: this.loop.active,
+      onFinished: (e) => this.onFinished(e),
+    });
   }
 
   get running(): boolean {
@@ -118,25 +143,24 @@ export class Engine {
 
   /** Tasks this engine is executing right now. */
   get activeCount(): number {
-    return this.active.size;
+    return this.loop.active.size;
   }
 
   /** Start claiming. Expired leases (a crashed process's tasks) are reclaimed first. */
   async start(): Promise<void> {
     if (this.state === "running") return;
-    if (this.state === "stopping") await this.idle;
+    if (this.state === "stopping") await this.loop.idle;
     this.state = "running";
-    await this.reclaim();
-    const renewEvery = Math.max(50, Math.floor(this.leaseMs / 3));
+    await this.leases.reclaim();
     this.timers = [
-      setInterval(() => void this.renewLeases(), renewEvery),
+      setInterval(() => void this.leases.renew(), this.leases.renewEveryMs),
       setInterval(() => {
-        void this.reclaim();
-        this.pump();
+        void this.leases.reclaim();
+        this.loop.pump();
       }, this.pollIntervalMs),
     ];
     for (const t of this.timers) t.unref();
-    this.pump();
+    this.loop.pump();
   }
 
   /**
@@ -152,9 +176,10 @@ export class Engine {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     // A claim in flight either launched its tasks (waited for below) or handed them back.
-    await this.idle;
+    await this.loop.idle;
+    const active = this.loop.active;
     const graceMs = options.graceMs ?? this.cancelGraceMs;
-    const settled = Promise.allSettled([...this.active.values()].map((r) => r.done));
+    const settled = Promise.allSettled([...active.values()].map((r) => r.done));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([
       settled.then(() => false),
@@ -164,8 +189,8 @@ export class Engine {
     ]);
     if (timer) clearTimeout(timer);
     if (timedOut) {
-      for (const run of this.active.values()) run.abort("shutdown");
-      await Promise.allSettled([...this.active.values()].map((r) => r.done));
+      for (const run of active.values()) run.abort("shutdown");
+      await Promise.allSettled([...active.values()].map((r) => r.done));
     }
     this.state = "stopped";
     for (const stopWaiting of [...this.waiting]) stopWaiting();
@@ -245,7 +270,7 @@ export class Engine {
     );
     if (execution.status !== "running") await this.onFinished([execution]);
     if (this.state === "idle") await this.start();
-    else this.pump();
+    else this.loop.pump();
     return {
       execution,
       done,
@@ -270,7 +295,7 @@ export class Engine {
   async cancel(taskId: string, reason?: string): Promise<CancelResult> {
     const result = await this.store.cancel(taskId, { now: this.clock(), ...(reason ? { reason } : {}) });
     this.bus.publish(result.events);
-    for (const { taskId: id } of result.running) this.active.get(id)?.abort("cancel");
+    for (const { taskId: id } of result.running) this.loop.active.get(id)?.abort("cancel");
     await this.onFinished(result.finished);
     return result;
   }
@@ -342,126 +367,6 @@ export class Engine {
       status: finished.status as TreeOutcome["status"],
       tasks: await this.store.getTree(finished.rootId),
     };
-  }
-
-  // ---- the claim loop ----------------------------------------------------------------------
-
-  /** Claim while there are free slots; coalesces calls made while a claim is in flight. */
-  private pump(): void {
-    if (this.state !== "running") return;
-    if (this.pumping) {
-      this.pumpAgain = true;
-      return;
-    }
-    this.pumping = true;
-    this.idle = this.claimLoop().finally(() => {
-      this.pumping = false;
-    });
-  }
-
-  private async claimLoop(): Promise<void> {
-    do {
-      this.pumpAgain = false;
-      while (this.state === "running" && this.active.size < this.concurrency) {
-        const limit = this.concurrency - this.active.size;
-        let claimed: ClaimedTask[];
-        try {
-          const result = await this.store.claimReady({
-            owner: this.owner,
-            limit,
-            leaseMs: this.leaseMs,
-            now: this.clock(),
-          });
-          this.bus.publish(result.events);
-          claimed = result.claimed;
-        } catch (err) {
-          this.logger.error({ err }, "claim failed");
-          return;
-        }
-        if (this.state !== "running") {
-          await this.handBack(claimed);
-          return;
-        }
-        for (const c of claimed) this.launch(c);
-        if (claimed.length < limit) break;
-      }
-    } while (this.pumpAgain && this.state === "running");
-  }
-
-  private launch(claimed: ClaimedTask): void {
-    const run = runClaimedTask(claimed, {
-      store: this.store,
-      registry: this.registry,
-      bus: this.bus,
-      logger: this.logger,
-      clock: this.clock,
-      demo: this.demo,
-      cancelGraceMs: this.cancelGraceMs,
-      secrets: this.secrets.get(claimed.executionId),
-      finisher: this.finisher,
-    });
-    this.active.set(claimed.task.id, run);
-    run.done.finally(() => {
-      this.active.delete(claimed.task.id);
-      this.pump();
-    });
-  }
-
-  private async renewLeases(): Promise<void> {
-    if (this.active.size === 0) return;
-    const runs = [...this.active.values()];
-    const leases = runs.map((r) => ({ taskId: r.taskId, leaseToken: r.leaseToken }));
-    const asked = this.clock().getTime();
-    try {
-      const result = await this.store.renewLeases(this.owner, leases, this.leaseMs, new Date(asked));
-      const lost = new Set(result.lost);
-      for (const run of runs) if (!lost.has(run.taskId)) run.renewedAt = asked;
-      for (const id of result.lost) this.active.get(id)?.abort("lease_lost");
-      for (const id of result.cancelRequested) this.active.get(id)?.abort("cancel");
-    } catch (err) {
-      this.logger.error({ err }, "lease renewal failed");
-      // Unable to renew: stop work before the lease can expire and another node takes it over
-      // (SPEC §9). The margin leaves time for the abort to land before the lease ends.
-      const deadline = asked - this.leaseMs + Math.max(50, Math.floor(this.leaseMs / 6));
-      for (const run of runs) if (run.renewedAt <= deadline) run.abort("lease_lost");
-    }
-  }
-
-  /** Return tasks claimed while stopping to the queue (their attempt is recorded as handed back). */
-  private async handBack(claimed: ClaimedTask[]): Promise<void> {
-    if (claimed.length === 0) return;
-    const now = this.clock();
-    const error = { code: "SHUTDOWN", message: "the engine stopped before running the task; handed back" };
-    try {
-      for (const c of claimed) {
-        const { events } = await this.store.finishTask(
-          c.task.id,
-          c.leaseToken,
-          { status: "failed", error, retryAt: now },
-          now,
-        );
-        this.bus.publish(events);
-      }
-    } catch (err) {
-      this.logger.error({ err }, "could not hand back claimed tasks; their leases will expire");
-    }
-  }
-
-  private async reclaim(): Promise<void> {
-    try {
-      const result = await this.store.reclaimExpired(this.clock(), { maxAttempts: this.maxLeaseAttempts });
-      if (result.tasks.length > 0) {
-        this.logger.warn({ tasks: result.tasks.map((t) => t.id) }, "reclaimed tasks with expired leases");
-      }
-      this.bus.publish(result.events);
-      const finished = result.events.filter((e) => e.type === "tree.finished" && e.executionId !== null);
-      if (finished.length > 0) {
-        const executions = await Promise.all(finished.map((e) => this.store.getExecution(e.executionId as string)));
-        await this.onFinished(executions.filter((e): e is Execution => e !== null));
-      }
-    } catch (err) {
-      this.logger.error({ err }, "reclaim failed");
-    }
   }
 
   private async onFinished(executions: Execution[]): Promise<void> {

@@ -7,7 +7,7 @@ describeStoreContract("MemoryStore", () => new MemoryStore());
 
 /** A store that ignores lease tokens: the contract must catch it. */
 class TokenIgnoringStore extends MemoryStore {
-  override async finishTask(taskId: string, _token: string, outcome: TaskOutcome, now?: Date) {
+  override async finishTask(taskId: string, _token: string, outcome: TaskOutcome, now: Date) {
     const task = await this.getTask(taskId);
     const attempts = await this.getAttempts(taskId);
     if (task?.status === "in_progress" && attempts.length > 0) {

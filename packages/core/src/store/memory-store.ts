@@ -1,13 +1,5 @@
-import {
-  AlreadyExecutingError,
-  ApflowError,
-  CannotDeleteError,
-  ErrorCode,
-  LeaseLostError,
-  NotFoundError,
-  TaskErrorCode,
-} from "../errors.js";
-import { isTerminal, resetForRerun, transition } from "../task/status.js";
+import { AlreadyExecutingError, LeaseLostError, NotFoundError } from "../errors.js";
+import { isTerminal, type TransitionPatch, transition } from "../task/status.js";
 import type {
   DependencyResult,
   Execution,
@@ -16,11 +8,9 @@ import type {
   NewEvent,
   NewTask,
   Task,
-  TaskError,
   TaskEvent,
   TaskStatus,
 } from "../types.js";
-import { Heap } from "../util/heap.js";
 import { newId } from "../util/ids.js";
 import { cloneJson } from "../util/json.js";
 import { validatePatch } from "./patch.js";
@@ -46,43 +36,44 @@ import type {
   TaskQuery,
   TaskStore,
 } from "./types.js";
+import { EventLog } from "./memory/event-log.js";
+import { Executions } from "./memory/executions.js";
+import { Leases } from "./memory/leases.js";
+import { ReadyQueue } from "./memory/ready-queue.js";
+import { currentAttempt, internEmpty, type Row, recordEndedAttempt, snapshot, subjectOf } from "./memory/row.js";
 import { emptyCounts, planRunSet } from "./run-set.js";
-
-interface Edge {
-  id: string;
-  required: boolean;
-}
-
-/** The in-memory record of one task: the public task plus what the store keeps beside it. */
-interface Row {
-  task: Task;
-  ordinal: number;
-  /** Dependencies not yet resolved (required: not completed; optional: not terminal). */
-  unresolved: number;
-  /** Reverse index: the tasks that depend on this one. */
-  dependents: Edge[] | undefined;
-  executionId: string | null;
-  leaseOwner: string | null;
-  leaseToken: string | null;
-  leaseExpiresAt: number;
-  cancelRequested: boolean;
-  queued: boolean;
-  checkpoint: JsonValue | null;
-  /** Attempts that ended without leaving their outcome on the task (retried, reclaimed, re-run). */
-  attempts: AttemptRecord[] | undefined;
-  /** Owner of the current (or last) attempt. */
-  lastOwner: string | null;
-  /** The `runAt` the user asked for; a retry's backoff overrides `task.runAt` until a re-run. */
-  userRunAt: string | null;
-}
-
-interface ExecutionRow {
-  execution: Execution;
-  problems: number;
-}
-
-const byPriorityThenAge = (a: Row, b: Row): boolean =>
-  a.task.priority !== b.task.priority ? a.task.priority < b.task.priority : a.ordinal < b.ordinal;
+import {
+  cancelledEvent,
+  cancelRequestError,
+  cascadeError,
+  cascadeEvent,
+  checkDeletable,
+  clampProgress,
+  closedAttempt,
+  createdEvent,
+  decideFinish,
+  decideReclaim,
+  duplicateIdsError,
+  executionIdTakenError,
+  finishEvent,
+  type NextState,
+  progressEvent,
+  QUEUE_RESET,
+  reclaimEvent,
+  RERUN_RESET,
+  RUNNING,
+  requireNow,
+  resolvesDependency,
+  runningUpdateError,
+  STATUS,
+  startedEvent,
+  stillRunningError,
+  storeClosedError,
+  orderFinished,
+  treeFinishedEvent,
+  treeStartedEvent,
+  unknownReferencesError,
+} from "./rules.js";
 
 /**
  * `TaskStore` in process memory. Single-threaded JavaScript makes every method atomic; the
@@ -92,47 +83,31 @@ const byPriorityThenAge = (a: Row, b: Row): boolean =>
 export class MemoryStore implements TaskStore {
   private readonly rows = new Map<string, Row>();
   private readonly trees = new Map<string, Row[]>();
-  private readonly executions = new Map<string, ExecutionRow>();
-  private readonly runningByRoot = new Map<string, string>();
-  private readonly ready = new Heap<Row>(byPriorityThenAge);
-  private readonly delayed = new Heap<Row>((a, b) => runAtMs(a) < runAtMs(b));
-  private readonly inProgress = new Set<Row>();
-  private readonly events: TaskEvent[] = [];
-  private readonly eventsByRoot = new Map<string, TaskEvent[]>();
+  private readonly executions = new Executions();
+  private readonly queue = new ReadyQueue((row) => this.isReady(row));
+  private readonly leases = new Leases();
+  private readonly log = new EventLog();
   private ordinal = 0;
   private closed = false;
-  /** Lease tokens: unique per store instance, cheaper than a UUID per claim. */
-  private readonly tokenPrefix = `${newId().slice(0, 8)}-`;
-  private leaseCounter = 0;
+  /** The `now` of the write in progress (every write sets it first): the store has no clock. */
+  private writeNow = 0;
 
-  async createTasks(tasks: NewTask[], now = new Date()): Promise<MutationResult<{ tasks: Task[] }>> {
+  async createTasks(tasks: NewTask[], now: Date): Promise<MutationResult<{ tasks: Task[] }>> {
     this.assertOpen();
-    const at = now.toISOString();
+    const at = requireNow(now, "createTasks").toISOString();
     const incoming = new Set<string>();
     const duplicates: string[] = [];
     for (const t of tasks) {
       if (this.rows.has(t.id) || incoming.has(t.id)) duplicates.push(t.id);
       incoming.add(t.id);
     }
-    if (duplicates.length > 0) {
-      throw new ApflowError(ErrorCode.InvalidTask, `task id already exists: ${duplicates.join(", ")}`, {
-        errors: duplicates.map((id) => ({
-          path: "id",
-          code: "duplicate_id",
-          message: `task id already exists: ${id}`,
-        })),
-      });
-    }
+    if (duplicates.length > 0) throw duplicateIdsError(duplicates);
     const missing: string[] = [];
     for (const t of tasks) {
       for (const dep of t.dependencies) if (!incoming.has(dep.id) && !this.rows.has(dep.id)) missing.push(dep.id);
       if (t.parentId !== null && !incoming.has(t.parentId) && !this.rows.has(t.parentId)) missing.push(t.parentId);
     }
-    if (missing.length > 0) {
-      throw new ApflowError(ErrorCode.InvalidDependency, `unknown task referenced: ${missing.join(", ")}`, {
-        ids: missing,
-      });
-    }
+    if (missing.length > 0) throw unknownReferencesError(missing);
 
     const created: Row[] = [];
     for (const t of tasks) {
@@ -167,26 +142,18 @@ export class MemoryStore implements TaskStore {
         (target.dependents ??= []).push({ id: task.id, required: dep.required });
       }
     }
-    const events = this.append(
-      created.map((r) => ({
-        type: "task.created",
-        taskId: r.task.id,
-        rootId: r.task.rootId,
-        executionId: null,
-        status: r.task.status,
-        at,
-      })),
-    );
+    const events = this.log.append(created.map((r) => createdEvent(r.task, at)));
     return { tasks: created.map((r) => snapshot(r.task)), events };
   }
 
   async startExecution(request: StartExecutionRequest): Promise<MutationResult<{ execution: Execution }>> {
     this.assertOpen();
-    const now = request.now ?? new Date();
+    const now = requireNow(request.now, "startExecution");
+    this.writeNow = now.getTime();
     const at = now.toISOString();
     const target = this.row(request.taskId);
     const rootId = target.task.rootId;
-    const running = this.runningByRoot.get(rootId);
+    const running = this.executions.runningOf(rootId);
     if (running) throw new AlreadyExecutingError(rootId, running);
     const tree = this.trees.get(rootId) ?? [];
     const runSet = planRunSet(
@@ -204,103 +171,82 @@ export class MemoryStore implements TaskStore {
       remaining: runSet.length,
       total: runSet.length,
       demo: request.demo ?? false,
-      userId: request.userId ?? target.task.userId,
+      userId: request.userId === undefined ? target.task.userId : request.userId,
       createdAt: at,
       finishedAt: null,
     };
-    if (this.executions.has(execution.id)) {
-      throw new ApflowError(ErrorCode.InvalidParams, `execution id already exists: ${execution.id}`);
-    }
-    const execRow: ExecutionRow = { execution, problems: 0 };
-    this.executions.set(execution.id, execRow);
+    if (this.executions.has(execution.id)) throw executionIdTakenError(execution.id);
 
     const rows = runSet.map((id) => this.rows.get(id) as Row);
     for (const row of rows) {
-      if (row.task.status === "in_progress") {
-        throw new ApflowError(ErrorCode.AlreadyExecuting, `task ${row.task.id} is still running`);
-      }
+      if (row.task.status === RUNNING) throw stillRunningError(row.task.id);
     }
     for (const row of rows) {
-      if (row.task.status !== "pending") {
+      if (STATUS.rerunnable.includes(row.task.status)) {
         if (row.task.startedAt !== null)
           recordEndedAttempt(row, row.task.completedAt ?? at, row.task.status, row.task.error);
-        resetForRerun(row.task, at);
+        const { task } = row;
+        transition(task, RERUN_RESET.status, at);
+        task.result = RERUN_RESET.result;
+        task.error = RERUN_RESET.error;
+        task.progress = RERUN_RESET.progress;
+        task.completedAt = RERUN_RESET.completedAt;
       }
-      // A re-run starts fresh: no checkpoint of the previous run, no leftover retry backoff.
-      row.checkpoint = null;
-      row.task.runAt = row.userRunAt;
+      row.checkpoint = QUEUE_RESET.checkpoint;
+      row.task.runAt = row[QUEUE_RESET.runAt];
+      row.cancelRequested = QUEUE_RESET.cancelRequested;
       row.executionId = execution.id;
-      row.cancelRequested = false;
     }
-    const newEvents: NewEvent[] = [
-      { type: "tree.started", taskId: rootId, rootId, executionId: execution.id, status: "in_progress", at },
-    ];
-    if (rows.length === 0) {
-      this.finishExecution(execRow, at, newEvents);
-    } else {
-      this.runningByRoot.set(rootId, execution.id);
-      for (const row of rows) {
-        row.unresolved = this.countUnresolved(row.task);
-        this.enqueueIfReady(row);
-      }
+    const newEvents: NewEvent[] = [treeStartedEvent(rootId, execution.id, at)];
+    const finishedAtOnce = this.executions.open(execution, rows.length > 0, at);
+    if (finishedAtOnce) newEvents.push(...finishedEvents([finishedAtOnce], at));
+    for (const row of rows) {
+      row.unresolved = this.countUnresolved(row.task);
+      this.queue.offer(row, this.writeNow);
     }
-    const events = this.append(newEvents);
+    const events = this.log.append(newEvents);
     return { execution: { ...execution }, events };
   }
 
   async claimReady(options: ClaimOptions): Promise<MutationResult<{ claimed: ClaimedTask[] }>> {
     this.assertOpen();
-    const nowMs = (options.now ?? new Date()).getTime();
+    const nowMs = requireNow(options.now, "claimReady").getTime();
+    this.writeNow = nowMs;
     const at = new Date(nowMs).toISOString();
-    this.promoteDelayed(nowMs);
     const claimed: ClaimedTask[] = [];
     const newEvents: NewEvent[] = [];
-    while (claimed.length < options.limit && this.ready.size > 0) {
-      const row = this.ready.pop() as Row;
-      row.queued = false;
-      if (!this.isReady(row)) continue;
-      const runAt = runAtMs(row);
-      if (runAt > nowMs) {
-        this.delay(row);
-        continue;
-      }
-      const exec = this.executions.get(row.executionId as string) as ExecutionRow;
-      transition(row.task, "in_progress", at);
-      row.leaseOwner = options.owner;
-      row.leaseToken = `${this.tokenPrefix}${++this.leaseCounter}`;
-      row.leaseExpiresAt = nowMs + options.leaseMs;
-      this.inProgress.add(row);
-      row.lastOwner = options.owner;
+    while (claimed.length < options.limit) {
+      const row = this.queue.take(nowMs);
+      if (!row) break;
+      const execution = this.executions.get(row.executionId as string) as Execution;
+      transition(row.task, RUNNING, at);
+      const leaseToken = this.leases.grant(row, options.owner, nowMs, options.leaseMs);
       claimed.push({
         task: snapshot(row.task),
-        leaseToken: row.leaseToken,
-        executionId: exec.execution.id,
-        demo: exec.execution.demo,
+        leaseToken,
+        executionId: execution.id,
+        demo: execution.demo,
         dependencies: this.dependencyResults(row.task),
         lastCheckpoint: cloneJson(row.checkpoint),
       });
-      newEvents.push({
-        type: "task.started",
-        taskId: row.task.id,
-        rootId: row.task.rootId,
-        executionId: exec.execution.id,
-        status: "in_progress",
-        at,
-      });
+      newEvents.push(startedEvent(subjectOf(row), row.task.progress, at));
     }
-    return { claimed, events: this.append(newEvents) };
+    return { claimed, events: this.log.append(newEvents) };
   }
 
-  async finishTask(taskId: string, leaseToken: string, outcome: TaskOutcome, now = new Date()): Promise<FinishResult> {
+  async finishTask(taskId: string, leaseToken: string, outcome: TaskOutcome, now: Date): Promise<FinishResult> {
     this.assertOpen();
+    this.writeNow = requireNow(now, "finishTask").getTime();
     const finished: Execution[] = [];
     const newEvents: NewEvent[] = [];
-    const task = this.finishOne(taskId, leaseToken, outcome, now.toISOString(), newEvents, finished);
-    return { task: snapshot(task), finished, events: this.append(newEvents) };
+    const at = now.toISOString();
+    const task = this.finishOne(taskId, leaseToken, outcome, at, newEvents, finished);
+    return { task: snapshot(task), ...this.closeWrite(newEvents, finished, at) };
   }
 
-  async finishTasks(items: FinishItem[], now = new Date()): Promise<FinishBatchResult> {
+  async finishTasks(items: FinishItem[], now: Date): Promise<FinishBatchResult> {
     this.assertOpen();
+    this.writeNow = requireNow(now, "finishTasks").getTime();
     const at = now.toISOString();
     const finished: Execution[] = [];
     const newEvents: NewEvent[] = [];
@@ -320,7 +266,7 @@ export class MemoryStore implements TaskStore {
         results.push({ taskId: item.taskId, task: null, error: err as Error });
       }
     }
-    return { results, finished, events: this.append(newEvents) };
+    return { results, ...this.closeWrite(newEvents, finished, at) };
   }
 
   /** Apply one outcome; checks the lease before changing anything. */
@@ -333,42 +279,54 @@ export class MemoryStore implements TaskStore {
     finished: Execution[],
   ): Task {
     const row = this.leased(taskId, leaseToken);
-    const { task } = row;
-    this.releaseLease(row);
-    // A cancellation requested while the task ran wins over its failure (and over a retry).
-    if (row.cancelRequested && outcome.status === "failed") outcome = { status: "cancelled" };
+    this.leases.release(row);
+    return this.moveOn(row, decideFinish(outcome, row.cancelRequested), at, newEvents, finished, false);
+  }
 
-    if (outcome.status === "failed" && outcome.retryAt) {
-      recordEndedAttempt(row, at, "failed", outcome.error);
-      transition(task, "pending", at, { runAt: outcome.retryAt.toISOString(), progress: 0 });
-      task.error = outcome.error;
-      newEvents.push(this.eventFor(row, "task.retrying", at, { error: outcome.error }));
-      this.enqueueIfReady(row);
+  /** Apply a next state to a task whose lease was just released (finish or reclaim). */
+  private moveOn(
+    row: Row,
+    next: NextState,
+    at: string,
+    newEvents: NewEvent[],
+    finished: Execution[],
+    reclaimed: boolean,
+  ): Task {
+    const { task } = row;
+    const subject = subjectOf(row);
+    if (next.status === "pending") {
+      recordEndedAttempt(row, at, closedAttempt(next).status, next.error);
+      const patch: TransitionPatch = {};
+      if (next.runAt !== undefined) patch.runAt = next.runAt;
+      if (next.resetProgress) patch.progress = 0;
+      transition(task, "pending", at, patch);
+      task.error = next.error;
+      newEvents.push(reclaimed ? reclaimEvent(next, subject, at) : finishEvent(next, subject, null, at));
+      this.queue.offer(row, this.writeNow);
       return task;
     }
-
-    if (outcome.status === "completed") {
-      transition(task, "completed", at, { result: cloneJson(outcome.result) });
-      newEvents.push(this.eventFor(row, "task.completed", at, { result: task.result }));
-    } else if (outcome.status === "failed") {
-      transition(task, "failed", at, { error: outcome.error });
-      newEvents.push(this.eventFor(row, "task.failed", at, { error: task.error }));
-    } else {
-      const patch = outcome.result === undefined ? {} : { result: cloneJson(outcome.result) };
-      transition(task, "cancelled", at, { ...patch, error: outcome.error ?? cancelledError() });
-      newEvents.push(this.eventFor(row, "task.cancelled", at, { error: task.error, result: task.result }));
+    if (next.status === "completed") transition(task, "completed", at, { result: cloneJson(next.result) });
+    else if (next.status === "failed") transition(task, "failed", at, { error: next.error });
+    else {
+      const patch: TransitionPatch = { error: next.error };
+      if (next.result !== undefined) patch.result = cloneJson(next.result);
+      transition(task, "cancelled", at, patch);
     }
+    newEvents.push(
+      reclaimed ? reclaimEvent(next, subject, at) : finishEvent(next, subject, cloneJson(task.result), at),
+    );
     this.afterTerminal(row, at, newEvents, finished);
     return task;
   }
 
-  async renewLeases(owner: string, leases: LeaseRef[], leaseMs: number, now = new Date()): Promise<RenewResult> {
+  async renewLeases(owner: string, leases: LeaseRef[], leaseMs: number, now: Date): Promise<RenewResult> {
     this.assertOpen();
+    requireNow(now, "renewLeases");
     const result: RenewResult = { renewed: [], lost: [], cancelRequested: [] };
     const expiresAt = now.getTime() + leaseMs;
     for (const { taskId, leaseToken } of leases) {
       const row = this.rows.get(taskId);
-      if (row?.task.status !== "in_progress" || row.leaseToken !== leaseToken || row.leaseOwner !== owner) {
+      if (!row || !this.leases.holds(row, leaseToken, owner)) {
         result.lost.push(taskId);
         continue;
       }
@@ -379,71 +337,60 @@ export class MemoryStore implements TaskStore {
     return result;
   }
 
-  async reclaimExpired(now = new Date(), options: ReclaimOptions = {}): Promise<MutationResult<{ tasks: Task[] }>> {
+  async reclaimExpired(now: Date, options: ReclaimOptions = {}): Promise<MutationResult<{ tasks: Task[] }>> {
     this.assertOpen();
-    const nowMs = now.getTime();
+    const nowMs = requireNow(now, "reclaimExpired").getTime();
+    this.writeNow = nowMs;
     const at = now.toISOString();
     const reclaimed: Task[] = [];
     const newEvents: NewEvent[] = [];
     const finished: Execution[] = [];
-    for (const row of [...this.inProgress]) {
-      if (row.leaseExpiresAt > nowMs) continue;
-      const error: TaskError = {
-        code: TaskErrorCode.LeaseExpired,
-        message: `lease of ${row.leaseOwner ?? "unknown owner"} expired`,
-      };
-      this.releaseLease(row);
-      const { task } = row;
-      const limit = task.retry !== null ? task.retry.maxAttempts : options.maxAttempts;
-      const exhausted = limit !== undefined && task.attempt >= limit;
-      if (row.cancelRequested || exhausted) {
-        const to = row.cancelRequested ? "cancelled" : "failed";
-        transition(task, to, at, { error: row.cancelRequested ? cancelledError() : error });
-        newEvents.push(
-          this.eventFor(row, to === "cancelled" ? "task.cancelled" : "task.failed", at, { error: task.error }),
-        );
-        this.afterTerminal(row, at, newEvents, finished);
-      } else {
-        recordEndedAttempt(row, at, "failed", error);
-        transition(task, "pending", at);
-        task.error = error;
-        newEvents.push(this.eventFor(row, "task.retrying", at, { error }));
-        this.enqueueIfReady(row);
-      }
-      reclaimed.push(snapshot(task));
+    for (const row of this.leases.expired(nowMs)) {
+      const next = decideReclaim(
+        {
+          attempt: row.task.attempt,
+          retry: row.task.retry,
+          cancelRequested: row.cancelRequested,
+          leaseOwner: row.leaseOwner,
+        },
+        options.maxAttempts,
+      );
+      this.leases.release(row);
+      reclaimed.push(snapshot(this.moveOn(row, next, at, newEvents, finished, true)));
     }
-    return { tasks: reclaimed, events: this.append(newEvents) };
+    return { tasks: reclaimed, events: this.closeWrite(newEvents, finished, at).events };
   }
 
-  async cancel(taskId: string, options: CancelOptions = {}): Promise<CancelResult> {
+  async cancel(taskId: string, options: CancelOptions): Promise<CancelResult> {
     this.assertOpen();
+    const now = requireNow(options?.now, "cancel");
+    this.writeNow = now.getTime();
     const target = this.row(taskId);
-    const at = (options.now ?? new Date()).toISOString();
-    const error: TaskError = { code: TaskErrorCode.Cancelled, message: options.reason ?? "cancelled by request" };
+    const at = now.toISOString();
+    const error = cancelRequestError(options.reason);
     const newEvents: NewEvent[] = [];
     const finished: Execution[] = [];
     const result: CancelResult = { cancelled: [], running: [], finished, events: [] };
     const isRoot = target.task.parentId === null;
     const targets = isRoot ? (this.trees.get(target.task.rootId) ?? []) : [target];
-    if (isRoot) {
-      const execId = this.runningByRoot.get(target.task.rootId);
-      if (execId) (this.executions.get(execId) as ExecutionRow).execution.cancelRequested = true;
-    }
+    if (isRoot) this.executions.requestCancel(target.task.rootId);
     for (const row of targets) {
-      if (row.task.status === "in_progress") {
+      if (row.task.status === RUNNING) {
         row.cancelRequested = true;
         result.running.push({ taskId: row.task.id, leaseOwner: row.leaseOwner });
       }
     }
     for (const row of targets) {
-      if (row.task.status !== "pending") continue;
+      if (!STATUS.cancellableAtOnce.includes(row.task.status)) continue;
       transition(row.task, "cancelled", at, { error });
       result.cancelled.push(row.task.id);
-      newEvents.push(this.eventFor(row, "task.cancelled", at, { error }));
+      newEvents.push(cancelledEvent(subjectOf(row), error, at));
       // A root cancel cancels the whole tree, so there is nothing left to cascade to.
       this.afterTerminal(row, at, newEvents, finished, !isRoot, result.cancelled);
     }
-    result.events = this.append(newEvents);
+    const closed = this.closeWrite(newEvents, finished, at);
+    result.finished = closed.finished;
+    result.events = closed.events;
     return result;
   }
 
@@ -451,17 +398,15 @@ export class MemoryStore implements TaskStore {
     taskId: string,
     leaseToken: string,
     progress: number,
-    message?: string,
-    now = new Date(),
+    message: string | undefined,
+    now: Date,
   ): Promise<MutationResult<Record<never, never>>> {
     this.assertOpen();
+    requireNow(now, "reportProgress");
     const row = this.leased(taskId, leaseToken);
     row.task.progress = clampProgress(progress);
     row.task.updatedAt = now.toISOString();
-    const event: NewEvent = this.eventFor(row, "task.progress", row.task.updatedAt, {});
-    event.progress = row.task.progress;
-    if (message !== undefined) event.message = message;
-    return { events: this.append([event]) };
+    return { events: this.log.append([progressEvent(subjectOf(row), row.task.progress, message, row.task.updatedAt)]) };
   }
 
   async saveInputs(taskId: string, leaseToken: string, inputs: JsonObject): Promise<void> {
@@ -476,21 +421,11 @@ export class MemoryStore implements TaskStore {
 
   async appendEvents(events: NewEvent[]): Promise<TaskEvent[]> {
     this.assertOpen();
-    return this.append(events);
+    return this.log.append(events);
   }
 
   async readEvents(query: EventQuery): Promise<TaskEvent[]> {
-    const source = query.rootId !== undefined ? (this.eventsByRoot.get(query.rootId) ?? []) : this.events;
-    const after = query.afterSeq ?? 0;
-    const limit = query.limit ?? 1000;
-    const out: TaskEvent[] = [];
-    for (let i = firstAfter(source, after); i < source.length && out.length < limit; i++) {
-      const e = source[i] as TaskEvent;
-      if (query.taskId !== undefined && e.taskId !== query.taskId) continue;
-      if (query.executionId !== undefined && e.executionId !== query.executionId) continue;
-      out.push({ ...e });
-    }
-    return out;
+    return this.log.read(query);
   }
 
   async getTask(id: string): Promise<Task | null> {
@@ -560,28 +495,21 @@ export class MemoryStore implements TaskStore {
   }
 
   async getExecution(id: string): Promise<Execution | null> {
-    const row = this.executions.get(id);
-    return row ? { ...row.execution } : null;
+    const execution = this.executions.get(id);
+    return execution ? { ...execution } : null;
   }
 
   async listExecutions(
     query: { rootId?: string; status?: Execution["status"]; limit?: number } = {},
   ): Promise<Execution[]> {
-    const out: Execution[] = [];
-    for (const { execution } of this.executions.values()) {
-      if (query.rootId !== undefined && execution.rootId !== query.rootId) continue;
-      if (query.status !== undefined && execution.status !== query.status) continue;
-      out.push({ ...execution });
-    }
-    return out.slice(-(query.limit ?? 100));
+    return this.executions.list(query);
   }
 
-  async updateTask(id: string, patch: TaskPatch, now = new Date()): Promise<Task> {
+  async updateTask(id: string, patch: TaskPatch, now: Date): Promise<Task> {
     this.assertOpen();
+    this.writeNow = requireNow(now, "updateTask").getTime();
     const row = this.row(id);
-    if (row.task.status === "in_progress") {
-      throw new ApflowError(ErrorCode.InvalidTransition, `task ${id} is running and cannot be updated`, { taskId: id });
-    }
+    if (row.task.status === RUNNING) throw runningUpdateError(id);
     const valid = validatePatch(patch);
     const { task } = row;
     if (valid.name !== undefined) task.name = valid.name;
@@ -593,11 +521,11 @@ export class MemoryStore implements TaskStore {
     if (valid.runAt !== undefined) {
       task.runAt = valid.runAt;
       row.userRunAt = valid.runAt;
-      if (row.queued) this.requeueAll();
+      if (row.queued) this.queue.requeueAll(this.writeNow);
     }
     if (valid.priority !== undefined && valid.priority !== task.priority) {
       task.priority = valid.priority as Task["priority"];
-      if (row.queued) this.rebuildReady();
+      if (row.queued) this.queue.reprioritise();
     }
     task.updatedAt = now.toISOString();
     return snapshot(task);
@@ -612,16 +540,14 @@ export class MemoryStore implements TaskStore {
       // Tree order is creation order and parents are created before children.
       if (row.task.parentId !== null && doomed.has(row.task.parentId)) doomed.add(row.task.id);
     }
-    for (const taskId of doomed) {
-      const row = this.rows.get(taskId) as Row;
-      if (row.task.status === "in_progress") throw new CannotDeleteError(taskId, "it is running");
-      if (row.task.status === "pending" && row.executionId && this.isRunning(row.executionId)) {
-        throw new CannotDeleteError(taskId, "its tree is executing");
-      }
-      for (const dep of row.dependents ?? []) {
-        if (!doomed.has(dep.id)) throw new CannotDeleteError(taskId, `task ${dep.id} depends on it`);
-      }
-    }
+    checkDeletable(
+      [...doomed].map((taskId) => {
+        const row = this.rows.get(taskId) as Row;
+        return { id: taskId, status: row.task.status, executionId: row.executionId };
+      }),
+      (taskId) => ((this.rows.get(taskId) as Row).dependents ?? []).map((e) => e.id),
+      (executionId) => this.isRunning(executionId),
+    );
     for (const taskId of doomed) {
       const row = this.rows.get(taskId) as Row;
       for (const dep of row.task.dependencies) {
@@ -648,7 +574,7 @@ export class MemoryStore implements TaskStore {
   // ---- internals -------------------------------------------------------------------------
 
   private assertOpen(): void {
-    if (this.closed) throw new ApflowError(ErrorCode.Internal, "store is closed");
+    if (this.closed) throw storeClosedError();
   }
 
   private row(id: string): Row {
@@ -659,72 +585,27 @@ export class MemoryStore implements TaskStore {
 
   private leased(taskId: string, leaseToken: string): Row {
     const row = this.row(taskId);
-    if (row.task.status !== "in_progress" || row.leaseToken !== leaseToken) throw new LeaseLostError(taskId);
+    if (!this.leases.holds(row, leaseToken)) throw new LeaseLostError(taskId);
     return row;
   }
 
-  private releaseLease(row: Row): void {
-    row.leaseOwner = null;
-    row.leaseToken = null;
-    row.leaseExpiresAt = 0;
-    this.inProgress.delete(row);
-  }
-
   private isRunning(executionId: string): boolean {
-    return this.executions.get(executionId)?.execution.status === "running";
+    return this.executions.isRunning(executionId);
   }
 
   private isReady(row: Row): boolean {
     return (
-      row.task.status === "pending" &&
+      STATUS.claimable.includes(row.task.status) &&
       row.unresolved === 0 &&
       row.executionId !== null &&
       this.isRunning(row.executionId)
     );
   }
 
-  private enqueueIfReady(row: Row): void {
-    if (row.queued || !this.isReady(row)) return;
-    if (runAtMs(row) > Date.now()) {
-      this.delay(row);
-      return;
-    }
-    row.queued = true;
-    this.ready.push(row);
-  }
-
-  private delay(row: Row): void {
-    row.queued = true;
-    this.delayed.push(row);
-  }
-
-  private promoteDelayed(nowMs: number): void {
-    while (this.delayed.size > 0 && runAtMs(this.delayed.peek() as Row) <= nowMs) {
-      const row = this.delayed.pop() as Row;
-      this.ready.push(row);
-    }
-  }
-
-  private rebuildReady(): void {
-    const rows: Row[] = [];
-    while (this.ready.size > 0) rows.push(this.ready.pop() as Row);
-    for (const row of rows) this.ready.push(row);
-  }
-
-  /** Re-sort both queues after a key (`runAt`) changed in place: heaps cannot re-order an entry. */
-  private requeueAll(): void {
-    const rows: Row[] = [];
-    while (this.ready.size > 0) rows.push(this.ready.pop() as Row);
-    while (this.delayed.size > 0) rows.push(this.delayed.pop() as Row);
-    for (const row of rows) row.queued = false;
-    for (const row of rows) this.enqueueIfReady(row);
-  }
-
   private countUnresolved(task: Task): number {
     let n = 0;
     for (const dep of task.dependencies) {
-      const status = (this.rows.get(dep.id) as Row).task.status;
-      if (dep.required ? status !== "completed" : !isTerminal(status)) n++;
+      if (!resolvesDependency(dep.required, (this.rows.get(dep.id) as Row).task.status)) n++;
     }
     return n;
   }
@@ -753,202 +634,50 @@ export class MemoryStore implements TaskStore {
     const queue: Row[] = [row];
     while (queue.length > 0) {
       const current = queue.shift() as Row;
-      this.countTerminal(current, at, events, finished);
+      this.countTerminal(current, at, finished);
       if (!cascade) continue;
-      const ok = current.task.status === "completed";
+      const ok = resolvesDependency(true, current.task.status);
       for (const edge of current.dependents ?? []) {
         const dependent = this.rows.get(edge.id) as Row;
         if (isTerminal(dependent.task.status)) continue;
         if (ok || !edge.required) {
-          if (dependent.task.status === "pending" && dependent.unresolved > 0) {
+          if (STATUS.queued.includes(dependent.task.status) && dependent.unresolved > 0) {
             dependent.unresolved--;
-            this.enqueueIfReady(dependent);
+            this.queue.offer(dependent, this.writeNow);
           }
           continue;
         }
-        if (dependent.task.status !== "pending") continue;
-        const error: TaskError = {
-          code: TaskErrorCode.DependencyFailed,
-          message: `dependency ${current.task.name} (${current.task.id}) ${current.task.status}`,
-          details: {
-            dependencyId: current.task.id,
-            dependencyName: current.task.name,
-            dependencyStatus: current.task.status,
-          },
-        };
+        if (!STATUS.failableByCascade.includes(dependent.task.status)) continue;
+        const error = cascadeError(current.task);
         transition(dependent.task, "failed", at, { error });
-        events.push(this.eventFor(dependent, "task.failed", at, { error }));
+        events.push(cascadeEvent(subjectOf(dependent), error, at));
         failedIds?.push(dependent.task.id);
         queue.push(dependent);
       }
     }
   }
 
-  private countTerminal(row: Row, at: string, events: NewEvent[], finished: Execution[]): void {
-    const execId = row.executionId;
-    if (execId === null) return;
-    const exec = this.executions.get(execId);
-    if (exec?.execution.status !== "running") return;
-    if (row.task.status !== "completed") exec.problems++;
-    exec.execution.remaining--;
-    if (exec.execution.remaining === 0) finished.push(this.finishExecution(exec, at, events));
+  private countTerminal(row: Row, at: string, finished: Execution[]): void {
+    const done = this.executions.countTerminal(row.executionId, row.task.status, at);
+    if (done) finished.push(done);
   }
 
-  private finishExecution(exec: ExecutionRow, at: string, events: NewEvent[]): Execution {
-    const { execution } = exec;
-    execution.status = execution.cancelRequested ? "cancelled" : exec.problems > 0 ? "failed" : "completed";
-    execution.finishedAt = at;
-    if (this.runningByRoot.get(execution.rootId) === execution.id) this.runningByRoot.delete(execution.rootId);
-    events.push({
-      type: "tree.finished",
-      taskId: execution.rootId,
-      rootId: execution.rootId,
-      executionId: execution.id,
-      status: execution.status,
-      at,
-    });
-    return { ...execution };
-  }
-
-  private eventFor(
-    row: Row,
-    type: NewEvent["type"],
+  /** A write's end: its `tree.finished` events come after its task events (core's `orderFinished`). */
+  private closeWrite(
+    newEvents: NewEvent[],
+    finished: Execution[],
     at: string,
-    extra: { result?: JsonValue | null; error?: TaskError | null },
-  ): NewEvent {
-    const event: NewEvent = {
-      type,
-      taskId: row.task.id,
-      rootId: row.task.rootId,
-      executionId: row.executionId,
-      status: row.task.status,
-      at,
-    };
-    if (extra.result !== undefined) event.result = cloneJson(extra.result);
-    if (extra.error !== undefined) event.error = extra.error;
-    return event;
-  }
-
-  /** Number the events and keep them. The NewEvent objects become the stored events. */
-  private append(newEvents: NewEvent[]): TaskEvent[] {
-    const out = newEvents as TaskEvent[];
-    for (const event of out) {
-      event.seq = this.events.length + 1;
-      this.events.push(event);
-      let byRoot = this.eventsByRoot.get(event.rootId);
-      if (!byRoot) this.eventsByRoot.set(event.rootId, (byRoot = []));
-      byRoot.push(event);
-    }
-    return out;
+  ): { finished: Execution[]; events: TaskEvent[] } {
+    const ordered = orderFinished(finished);
+    for (const e of finishedEvents(ordered, at)) newEvents.push(e);
+    return { finished: ordered, events: this.log.append(newEvents) };
   }
 }
 
-const EMPTY_OBJECT = Object.freeze({}) as JsonObject;
-const EMPTY_DEPENDENCIES = Object.freeze([]) as unknown as Task["dependencies"];
-
-function isEmptyObject(value: object): boolean {
-  for (const _ in value) return false;
-  return true;
-}
-
-/**
- * Share one frozen empty object among stored tasks (most tasks have no metadata, schemas or
- * dependencies): big trees save a few hundred bytes per task. Safe because the store replaces
- * these fields whole and every read goes through `snapshot`, which copies.
- */
-function internEmpty(task: Task): Task {
-  if (isEmptyObject(task.inputs)) task.inputs = EMPTY_OBJECT;
-  if (isEmptyObject(task.params)) task.params = EMPTY_OBJECT;
-  if (isEmptyObject(task.schemas)) task.schemas = EMPTY_OBJECT;
-  if (isEmptyObject(task.metadata)) task.metadata = EMPTY_OBJECT;
-  if (task.dependencies.length === 0) task.dependencies = EMPTY_DEPENDENCIES;
-  return task;
-}
-
-/**
- * A copy of a task that shares nothing mutable with the store. Written as one object literal
- * so that every task has the same hidden class (spreads of 25 fields end up in slow mode).
- */
-function snapshot(t: NewTask, hasChildren = (t as Task).hasChildren, updatedAt = (t as Task).updatedAt): Task {
-  return {
-    id: t.id,
-    parentId: t.parentId,
-    rootId: t.rootId,
-    userId: t.userId,
-    name: t.name,
-    status: t.status,
-    priority: t.priority,
-    dependencies: t.dependencies.map((d) => ({ id: d.id, required: d.required })),
-    inputs: cloneJson(t.inputs),
-    params: cloneJson(t.params),
-    schemas: cloneJson(t.schemas as JsonObject),
-    result: cloneJson(t.result),
-    error: t.error ? (cloneJson(t.error as unknown as JsonObject) as unknown as Task["error"]) : null,
-    progress: t.progress,
-    attempt: t.attempt,
-    retry: t.retry ? (cloneJson(t.retry as unknown as JsonObject) as unknown as Task["retry"]) : null,
-    runAt: t.runAt,
-    originalTaskId: t.originalTaskId,
-    hasChildren,
-    metadata: cloneJson(t.metadata),
-    createdAt: t.createdAt,
-    updatedAt,
-    startedAt: t.startedAt,
-    completedAt: t.completedAt,
-  };
-}
-
-function runAtMs(row: Row): number {
-  return row.task.runAt === null ? 0 : Date.parse(row.task.runAt);
-}
-
-function currentAttempt(row: Row): AttemptRecord {
-  const { task } = row;
-  const running = task.status === "in_progress";
-  return {
-    attempt: task.attempt,
-    startedAt: task.startedAt as string,
-    endedAt: running ? null : task.completedAt,
-    status: task.status,
-    error: running ? null : task.error,
-    owner: row.lastOwner,
-  };
-}
-
-/** Keep the record of an attempt whose outcome the task is about to lose (retry, reclaim, re-run). */
-function recordEndedAttempt(row: Row, endedAt: string, status: TaskStatus, error: TaskError | null): void {
-  if (row.task.startedAt === null || row.task.attempt <= (row.attempts?.length ?? 0)) return;
-  (row.attempts ??= []).push({
-    attempt: row.task.attempt,
-    startedAt: row.task.startedAt,
-    endedAt,
-    status,
-    error,
-    owner: row.lastOwner,
-  });
-}
-
-function cancelledError(): TaskError {
-  return { code: TaskErrorCode.Cancelled, message: "cancelled" };
-}
-
-function clampProgress(p: number): number {
-  if (!Number.isFinite(p)) return 0;
-  return Math.min(1, Math.max(0, p));
+function finishedEvents(executions: readonly Execution[], at: string): NewEvent[] {
+  return executions.map((e) => treeFinishedEvent(e, e.status, at));
 }
 
 function toArray<T>(v: T | T[]): T[] {
   return Array.isArray(v) ? v : [v];
-}
-
-/** Index of the first event with `seq > after` in an array sorted by seq. */
-function firstAfter(events: TaskEvent[], after: number): number {
-  let lo = 0;
-  let hi = events.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((events[mid] as TaskEvent).seq <= after) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

@@ -19,11 +19,13 @@ import type {
  * publish them live. Implementations: `MemoryStore` (core), the Prisma store (SQLite/PostgreSQL).
  * Every implementation must pass the contract suite in `@aipartnerupflow/core/testing`.
  *
- * Times are passed in (`now`) so that one clock, the engine's, decides leases and `runAt`.
+ * One clock: every operation that depends on time takes `now` (required; a call without it is
+ * refused), and no store reads the clock itself, so the engine's clock alone decides leases,
+ * `runAt` and timestamps (and tests can drive it).
  */
 export interface TaskStore {
   /** Write validated tasks atomically: all rows or none. An id that exists already is refused. */
-  createTasks(tasks: NewTask[], now?: Date): Promise<MutationResult<{ tasks: Task[] }>>;
+  createTasks(tasks: NewTask[], now: Date): Promise<MutationResult<{ tasks: Task[] }>>;
 
   /**
    * Start an execution of a tree, or of one task inside it (SPEC §5.4), atomically: refuse a
@@ -40,7 +42,7 @@ export interface TaskStore {
    * dependents, or back to pending when `retryAt` is given), or cancelled. Refused with
    * `LeaseLostError` when the token is not the task's current lease token.
    */
-  finishTask(taskId: string, leaseToken: string, outcome: TaskOutcome, now?: Date): Promise<FinishResult>;
+  finishTask(taskId: string, leaseToken: string, outcome: TaskOutcome, now: Date): Promise<FinishResult>;
 
   /**
    * Finish several claimed tasks in one write (one transaction for SQL stores): the engine
@@ -48,10 +50,10 @@ export interface TaskStore {
    * exactly as `finishTask` would. Optional: without it the engine calls `finishTask` per task.
    * `events` are in `seq` order; one task's events keep their order, items may interleave.
    */
-  finishTasks?(items: FinishItem[], now?: Date): Promise<FinishBatchResult>;
+  finishTasks?(items: FinishItem[], now: Date): Promise<FinishBatchResult>;
 
   /** Extend leases. Lost tokens and tasks whose cancellation was requested are reported. */
-  renewLeases(owner: string, leases: LeaseRef[], leaseMs: number, now?: Date): Promise<RenewResult>;
+  renewLeases(owner: string, leases: LeaseRef[], leaseMs: number, now: Date): Promise<RenewResult>;
 
   /**
    * Return tasks whose lease expired to pending (attempt history keeps the lost attempt). A task
@@ -59,22 +61,22 @@ export interface TaskStore {
    * policy of its own, when it reached `options.maxAttempts` (a task that keeps killing its
    * worker must not take down every worker in turn).
    */
-  reclaimExpired(now?: Date, options?: ReclaimOptions): Promise<MutationResult<{ tasks: Task[] }>>;
+  reclaimExpired(now: Date, options?: ReclaimOptions): Promise<MutationResult<{ tasks: Task[] }>>;
 
   /**
    * Cancel a task (and, for a root, every non-terminal task of its tree). Pending tasks become
    * cancelled at once; running ones are flagged and reported so their owner can abort them.
    * Idempotent: terminal tasks are left alone.
    */
-  cancel(taskId: string, options?: CancelOptions): Promise<CancelResult>;
+  cancel(taskId: string, options: CancelOptions): Promise<CancelResult>;
 
   /** Persist progress of a running task and append a `task.progress` event. */
   reportProgress(
     taskId: string,
     leaseToken: string,
     progress: number,
-    message?: string,
-    now?: Date,
+    message: string | undefined,
+    now: Date,
   ): Promise<MutationResult<Record<never, never>>>;
 
   /** Persist inputs changed by a `beforeTask` hook while the task runs. */
@@ -100,7 +102,7 @@ export interface TaskStore {
   listExecutions(query?: { rootId?: string; status?: Execution["status"]; limit?: number }): Promise<Execution[]>;
 
   /** Change what a task will do. Only tasks that are not running may be updated. */
-  updateTask(id: string, patch: TaskPatch, now?: Date): Promise<Task>;
+  updateTask(id: string, patch: TaskPatch, now: Date): Promise<Task>;
 
   /**
    * Delete a task and its descendants. Refused (`CannotDeleteError`) while any of them is
@@ -125,14 +127,14 @@ export interface StartExecutionRequest {
   demo?: boolean;
   userId?: string | null;
   executionId?: string;
-  now?: Date;
+  now: Date;
 }
 
 export interface ClaimOptions {
   owner: string;
   limit: number;
   leaseMs: number;
-  now?: Date;
+  now: Date;
 }
 
 export interface ClaimedTask {
@@ -187,7 +189,7 @@ export interface ReclaimOptions {
 
 export interface CancelOptions {
   reason?: string;
-  now?: Date;
+  now: Date;
 }
 
 export interface CancelResult extends MutationResultBase {

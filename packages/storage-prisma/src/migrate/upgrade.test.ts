@@ -41,6 +41,8 @@ async function seed(db: SqlDatabase): Promise<void> {
   );
 }
 
+const NOW = new Date("2030-01-02T00:00:00.000Z");
+
 function tree(prefix: string): NewTask[] {
   const [tasks] = validateTasks(
     [
@@ -48,7 +50,7 @@ function tree(prefix: string): NewTask[] {
       { id: `${prefix}-a`, name: "a", parentId: `${prefix}-root` },
       { id: `${prefix}-b`, name: "b", parentId: `${prefix}-root` },
     ],
-    { now: new Date("2030-01-02T00:00:00.000Z") },
+    { now: NOW },
   );
   return tasks as NewTask[];
 }
@@ -80,11 +82,11 @@ describe("0002 on an existing SQLite database", () => {
 
     const store = await createPrismaStore({ url });
     try {
-      await store.createTasks(tree("new"));
+      await store.createTasks(tree("new"), NOW);
       const ordinals = await store.listTasks({ order: "createdAt" });
       expect(ordinals.tasks.map((t) => t.id)).toEqual(["old", "new-root", "new-a", "new-b"]);
-      await store.startExecution({ taskId: "new-root" });
-      const { claimed } = await store.claimReady({ owner: "o", limit: 10, leaseMs: 60_000 });
+      await store.startExecution({ taskId: "new-root", now: NOW });
+      const { claimed } = await store.claimReady({ owner: "o", limit: 10, leaseMs: 60_000, now: NOW });
       expect(claimed.map((c) => c.task.id)).toEqual(["new-a", "new-b"]);
     } finally {
       await store.close();
@@ -117,11 +119,11 @@ describe.skipIf(!reachable)("0002 on an existing PostgreSQL database", () => {
     try {
       // Two stores (two pools: as two processes would) create trees and start executions at once.
       await Promise.all(
-        stores.flatMap((store, s) => Array.from({ length: 6 }, (_, i) => store.createTasks(tree(`s${s}-${i}`)))),
+        stores.flatMap((store, s) => Array.from({ length: 6 }, (_, i) => store.createTasks(tree(`s${s}-${i}`), NOW))),
       );
       await Promise.all(
         stores.flatMap((store, s) =>
-          Array.from({ length: 6 }, (_, i) => store.startExecution({ taskId: `s${s}-${i}-root` })),
+          Array.from({ length: 6 }, (_, i) => store.startExecution({ taskId: `s${s}-${i}-root`, now: NOW })),
         ),
       );
       const { db } = openDatabase(resolveDatabase(database.url));

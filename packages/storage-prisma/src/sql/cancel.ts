@@ -1,20 +1,11 @@
-import {
-  type CancelOptions,
-  type CancelResult,
-  type NewEvent,
-  NotFoundError,
-  sourcesOf,
-  type TaskError,
-  TaskErrorCode,
-} from "@aipartnerupflow/core";
+import { type CancelOptions, type CancelResult, type NewEvent, NotFoundError, storeRules } from "@aipartnerupflow/core";
 import type { SqlSession } from "../db/types.js";
 import { byOrdinal, type TaskRow } from "../store/rows.js";
-import { jsonParam, statusList, timeParam, unindexed } from "./fragments.js";
+import { jsonParam, sqlStatus, statusIn, timeParam, unindexed } from "./fragments.js";
 import { ExecutionLedger } from "./execution-accounting.js";
 import { settle, settledFromRow } from "./settle.js";
 
-/** Pending tasks cancel at once (SPEC §3.1: pending -> cancelled). */
-const CANCELLABLE_AT_ONCE = statusList(sourcesOf("cancelled").filter((s) => s === "pending"));
+const { RUNNING, STATUS, cancelRequestError, cancelledEvent } = storeRules;
 
 /**
  * Cancel a task, or a whole tree when given its root. Pending tasks become cancelled now;
@@ -38,7 +29,7 @@ export async function cancelTasks(
   const scope = isRoot ? "root_id = ?" : "id = ?";
   const scopeParam = isRoot ? target.root_id : taskId;
   const at = now.toISOString();
-  const error: TaskError = { code: TaskErrorCode.Cancelled, message: options.reason ?? "cancelled by request" };
+  const error = cancelRequestError(options.reason);
   const result: Omit<CancelResult, "events"> & { events: NewEvent[] } = {
     cancelled: [],
     running: [],
@@ -53,30 +44,24 @@ export async function cancelTasks(
   }
   const cancelled = byOrdinal(
     await tx.all<TaskRow>(
-      `UPDATE tasks SET status = 'cancelled', error = ${jsonParam(d)}, completed_at = ${timeParam(d)},
+      `UPDATE tasks SET status = ${sqlStatus("cancelled")}, error = ${jsonParam(d)}, completed_at = ${timeParam(d)},
               updated_at = ${timeParam(d)}
-        WHERE ${scope} AND ${unindexed(d, "status")} IN ${CANCELLABLE_AT_ONCE} RETURNING *`,
+        WHERE ${scope} AND ${statusIn(unindexed(d, "status"), STATUS.cancellableAtOnce)} RETURNING *`,
       [JSON.stringify(error), now, now, scopeParam],
     ),
   );
   for (const row of cancelled) {
     result.cancelled.push(row.id);
-    result.events.push({
-      type: "task.cancelled",
-      taskId: row.id,
-      rootId: row.root_id,
-      executionId: row.execution_id,
-      status: "cancelled",
-      error,
-      at,
-    });
+    result.events.push(
+      cancelledEvent({ taskId: row.id, rootId: row.root_id, executionId: row.execution_id }, error, at),
+    );
   }
   // Pending first, running second: on PostgreSQL (READ COMMITTED) each statement sees the rows
   // committed before it started. A claim committing while the first UPDATE waits for its row lock
   // makes that UPDATE skip the row (no longer pending); the second statement, started after that
   // commit, sees it in progress and flags it. In the other order both statements could miss it.
   const running = await tx.all<{ id: string; lease_owner: string | null; ordinal: unknown }>(
-    `UPDATE tasks SET cancel_requested = true WHERE ${scope} AND ${unindexed(d, "status")} = 'in_progress' RETURNING id, lease_owner, ordinal`,
+    `UPDATE tasks SET cancel_requested = true WHERE ${scope} AND ${statusIn(unindexed(d, "status"), [RUNNING])} RETURNING id, lease_owner, ordinal`,
     [scopeParam],
   );
   result.running = byOrdinal(running).map((r) => ({ taskId: r.id, leaseOwner: r.lease_owner }));

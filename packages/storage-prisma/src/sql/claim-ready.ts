@@ -5,17 +5,20 @@ import {
   type DependencyResult,
   type JsonValue,
   type NewEvent,
-  sourcesOf,
+  storeRules,
   type Task,
   type TaskStatus,
 } from "@aipartnerupflow/core";
 import type { Dialect, SqlSession } from "../db/types.js";
 import { EXTRA, readBool, readJson, taskFromValues, taskSelect, taskValues } from "../store/rows.js";
-import { chunks, IN_CHUNK, marks, timeParam, unindexed } from "./fragments.js";
+import { chunks, IN_CHUNK, marks, sqlStatus, statusIn, timeParam, unindexed } from "./fragments.js";
 
-// The ready index is partial (`WHERE status = 'pending'`, migration 0002): the claim must say
-// `status = 'pending'` literally for the planner to use it. Core allows no other source state.
-if (sourcesOf("in_progress").join() !== "pending") throw new Error("claimReady expects pending -> in_progress only");
+const { RUNNING, STATUS, startedEvent } = storeRules;
+
+// The ready index is partial (`WHERE status = 'pending'`, migration 0002): the claim's condition,
+// built from core's claimable statuses, must read `status = 'pending'` for the planner to use it.
+// A second claimable status needs a migration of that index first.
+if (STATUS.claimable.join() !== "pending") throw new Error("claimReady expects pending -> in_progress only");
 
 /**
  * One statement takes the ready tasks: pending, every dependency resolved (`unresolved = 0`),
@@ -25,12 +28,12 @@ if (sourcesOf("in_progress").join() !== "pending") throw new Error("claimReady e
  */
 function claimSql(d: Dialect): string {
   const now = timeParam(d);
-  const set = `status = 'in_progress', attempt = attempt + 1, started_at = ${now}, completed_at = NULL,
+  const set = `status = ${sqlStatus(RUNNING)}, attempt = attempt + 1, started_at = ${now}, completed_at = NULL,
       error = NULL, updated_at = ${now}, lease_owner = ?, lease_expires_at = ${now}`;
   // `unindexed` execution_id: without statistics SQLite would rather walk every task of the
   // running execution (tasks_execution_idx) and sort them than range-scan the ready index.
   const pick = `SELECT t.id${d === "postgres" ? ", e.demo" : ""} FROM tasks t JOIN executions e ON e.id = ${unindexed(d, "t.execution_id")} AND e.status = 'running'
-      WHERE t.status = 'pending' AND t.unresolved = 0 AND (t.run_at IS NULL OR t.run_at <= ${now})
+      WHERE ${statusIn("t.status", STATUS.claimable)} AND t.unresolved = 0 AND (t.run_at IS NULL OR t.run_at <= ${now})
       ORDER BY t.priority, t.ordinal LIMIT ?`;
   return d === "postgres"
     ? `WITH picked AS (${pick} FOR UPDATE OF t SKIP LOCKED)
@@ -92,7 +95,7 @@ export async function claimReady(
 
   await tx.run(
     `INSERT INTO attempts (task_id, attempt, started_at, status, owner)
-     VALUES ${rows.map(() => `(?, ?, ${timeParam(d)}, 'in_progress', ?)`).join(", ")}
+     VALUES ${rows.map(() => `(?, ?, ${timeParam(d)}, ${sqlStatus(RUNNING)}, ?)`).join(", ")}
      ON CONFLICT (task_id, attempt) DO UPDATE SET started_at = excluded.started_at, ended_at = NULL,
        status = excluded.status, error = NULL, owner = excluded.owner`,
     rows.flatMap((r) => [r.task.id, r.task.attempt, now, options.owner]),
@@ -107,7 +110,7 @@ export async function claimReady(
   const claimed: ClaimedTask[] = [];
   const events: NewEvent[] = [];
   for (const { task, leaseToken, executionId, checkpoint } of rows) {
-    assertTransition(task.id, "pending", task.status);
+    assertTransition(task.id, STATUS.claimable[0] as TaskStatus, task.status);
     claimed.push({
       task,
       leaseToken,
@@ -116,15 +119,7 @@ export async function claimReady(
       dependencies: task.dependencies.length === 0 ? [] : (dependencies.get(task.id) ?? []),
       lastCheckpoint: checkpoint,
     });
-    events.push({
-      type: "task.started",
-      taskId: task.id,
-      rootId: task.rootId,
-      executionId,
-      status: "in_progress",
-      progress: task.progress,
-      at,
-    });
+    events.push(startedEvent({ taskId: task.id, rootId: task.rootId, executionId }, task.progress, at));
   }
   return { claimed, events };
 }

@@ -1,4 +1,4 @@
-import { CannotDeleteError, NotFoundError } from "@aipartnerupflow/core";
+import { NotFoundError, storeRules, type TaskStatus } from "@aipartnerupflow/core";
 import type { SqlSession } from "../db/types.js";
 import { chunks, IN_CHUNK, marks } from "./fragments.js";
 
@@ -48,16 +48,14 @@ export async function deleteTask(tx: SqlSession, id: string): Promise<{ deleted:
       list.push(e.task_id);
     }
   }
-  for (const taskId of ids) {
-    const row = byId.get(taskId) as TreeRow;
-    if (row.status === "in_progress") throw new CannotDeleteError(taskId, "it is running");
-    if (row.status === "pending" && row.execution_id !== null && running.has(row.execution_id)) {
-      throw new CannotDeleteError(taskId, "its tree is executing");
-    }
-    for (const dependent of dependents.get(taskId) ?? []) {
-      if (!doomed.has(dependent)) throw new CannotDeleteError(taskId, `task ${dependent} depends on it`);
-    }
-  }
+  storeRules.checkDeletable(
+    ids.map((taskId) => {
+      const row = byId.get(taskId) as TreeRow;
+      return { id: taskId, status: row.status as TaskStatus, executionId: row.execution_id };
+    }),
+    (taskId) => dependents.get(taskId) ?? [],
+    (executionId) => running.has(executionId),
+  );
   for (const batch of chunks(ids, IN_CHUNK)) {
     const list = marks(batch.length);
     await tx.run(`DELETE FROM task_dependencies WHERE task_id IN (${list})`, batch);

@@ -1,4 +1,4 @@
-import type { Execution, NewEvent, TaskStatus } from "@aipartnerupflow/core";
+import { type Execution, type NewEvent, storeRules, type TaskStatus } from "@aipartnerupflow/core";
 import type { SqlSession } from "../db/types.js";
 import { type ExecutionRow, executionFromRow } from "../store/rows.js";
 import { timeParam } from "./fragments.js";
@@ -18,7 +18,7 @@ export class ExecutionLedger {
     let entry = this.counts.get(executionId);
     if (!entry) this.counts.set(executionId, (entry = { done: 0, failed: 0 }));
     entry.done++;
-    if (status !== "completed") entry.failed++;
+    if (storeRules.countsAsProblem(status)) entry.failed++;
   }
 
   /** Add another ledger's counts (a batch item that succeeded). */
@@ -33,7 +33,11 @@ export class ExecutionLedger {
   }
 
   async apply(tx: SqlSession, at: string, events: NewEvent[], finished: Execution[]): Promise<void> {
-    for (const [executionId, c] of this.counts) {
+    // Executions in id order (core's orderFinished): the order of their tree.finished events, and
+    // one lock order for every transaction.
+    const ids = storeRules.orderFinished([...this.counts.keys()].map((id) => ({ id }))).map((e) => e.id);
+    for (const executionId of ids) {
+      const c = this.counts.get(executionId) as { done: number; failed: number };
       const rows = await tx.all<ExecutionRow>(
         `UPDATE executions SET remaining = remaining - ?, failed = failed + ?
           WHERE id = ? AND status = 'running' RETURNING *`,
@@ -54,23 +58,12 @@ export async function finishExecution(
   events: NewEvent[],
 ): Promise<Execution> {
   const current = executionFromRow(row);
-  const status: Execution["status"] = current.cancelRequested
-    ? "cancelled"
-    : Number(row.failed) > 0
-      ? "failed"
-      : "completed";
+  const status = storeRules.executionFinalStatus(current.cancelRequested, Number(row.failed));
   await tx.run(`UPDATE executions SET status = ?, finished_at = ${timeParam(tx.dialect)}, remaining = 0 WHERE id = ?`, [
     status,
     new Date(at),
     current.id,
   ]);
-  events.push({
-    type: "tree.finished",
-    taskId: current.rootId,
-    rootId: current.rootId,
-    executionId: current.id,
-    status,
-    at,
-  });
+  events.push(storeRules.treeFinishedEvent(current, status, at));
   return { ...current, status, remaining: 0, finishedAt: at };
 }

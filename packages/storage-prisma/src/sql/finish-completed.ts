@@ -1,8 +1,11 @@
-import { assertTransition, type FinishItem, type NewEvent, type Task } from "@aipartnerupflow/core";
+import { assertTransition, type FinishItem, type NewEvent, storeRules, type Task } from "@aipartnerupflow/core";
 import type { Dialect, SqlSession, SqlValue } from "../db/types.js";
 import { EXTRA, taskFromValues, taskSelect, taskValues } from "../store/rows.js";
 import type { ExecutionLedger } from "./execution-accounting.js";
-import { chunks, IN_CHUNK, marks, timeParam, unindexed } from "./fragments.js";
+import { chunks, IN_CHUNK, marks, sqlStatus, statusIn, timeParam, unindexed } from "./fragments.js";
+
+const { RUNNING, STATUS, finishEvent } = storeRules;
+const COMPLETED = sqlStatus("completed");
 import { leaseRefusal } from "./leased-task.js";
 
 /** Completions per statement (3 parameters each). */
@@ -16,17 +19,17 @@ const ROWS_PER_STATEMENT = 200;
  */
 function completeSql(d: Dialect, n: number): string {
   const now = timeParam(d);
-  const set = `status = 'completed', result = v.result, error = NULL, progress = 1, completed_at = ${now},
+  const set = `status = ${COMPLETED}, result = v.result, error = NULL, progress = 1, completed_at = ${now},
       updated_at = ${now}, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL`;
   if (d === "postgres") {
     const rows = Array.from({ length: n }, () => "(?, ?, ?::jsonb)").join(", ");
     return `UPDATE tasks SET ${set} FROM (VALUES ${rows}) AS v(id, token, result)
-      WHERE tasks.id = v.id AND tasks.lease_token = v.token AND tasks.status = 'in_progress'
+      WHERE tasks.id = v.id AND tasks.lease_token = v.token AND ${statusIn("tasks.status", [RUNNING])}
       RETURNING ${taskSelect(d, ["execution_id"], "tasks.")}`;
   }
   const rows = Array.from({ length: n }, () => "(?, ?, ?)").join(", ");
   return `UPDATE tasks SET ${set.replace("v.result", "v.column3")} FROM (VALUES ${rows}) AS v
-    WHERE tasks.id = v.column1 AND tasks.lease_token = v.column2 AND tasks.status = 'in_progress'
+    WHERE tasks.id = v.column1 AND tasks.lease_token = v.column2 AND ${statusIn("tasks.status", [RUNNING])}
     RETURNING ${taskSelect(d, ["execution_id"])}`;
 }
 
@@ -48,7 +51,7 @@ export async function finishCompleted(
   for (const batch of chunks(items, ROWS_PER_STATEMENT)) {
     const params: SqlValue[] = [now, now];
     for (const item of batch) {
-      assertTransition(item.taskId, "in_progress", "completed");
+      assertTransition(item.taskId, RUNNING, "completed");
       params.push(
         item.taskId,
         item.leaseToken,
@@ -61,7 +64,7 @@ export async function finishCompleted(
   if (done.length > 0) {
     for (const batch of chunks(done, ROWS_PER_STATEMENT)) {
       await tx.run(
-        `UPDATE attempts SET ended_at = ${timeParam(d)}, status = 'completed', error = NULL
+        `UPDATE attempts SET ended_at = ${timeParam(d)}, status = ${COMPLETED}, error = NULL
           WHERE (task_id, attempt) IN (VALUES ${batch.map(() => (d === "postgres" ? "(?, ?::int)" : "(?, ?)")).join(", ")})`,
         [now, ...batch.flatMap((r) => [r.task.id, r.task.attempt])],
       );
@@ -74,7 +77,7 @@ export async function finishCompleted(
         `UPDATE tasks SET unresolved = unresolved - d.n
            FROM (SELECT task_id, COUNT(*) AS n FROM task_dependencies WHERE depends_on_id IN (${marks(ids.length)})
                   GROUP BY task_id) AS d
-          WHERE tasks.id = d.task_id AND ${unindexed(d, "tasks.status")} = 'pending' AND ${unindexed(d, "tasks.unresolved", "int")} > 0`,
+          WHERE tasks.id = d.task_id AND ${statusIn(unindexed(d, "tasks.status"), STATUS.queued)} AND ${unindexed(d, "tasks.unresolved", "int")} > 0`,
         ids,
       );
     }
@@ -89,15 +92,14 @@ export async function finishCompleted(
     const { task, executionId } = row;
     results.set(item.taskId, task);
     ledger.count(executionId, "completed");
-    events.push({
-      type: "task.completed",
-      taskId: task.id,
-      rootId: task.rootId,
-      executionId,
-      status: "completed",
-      result: task.result,
-      at,
-    });
+    events.push(
+      finishEvent(
+        { status: "completed", result: task.result },
+        { taskId: task.id, rootId: task.rootId, executionId },
+        task.result,
+        at,
+      ),
+    );
   }
   return { results, events };
 }

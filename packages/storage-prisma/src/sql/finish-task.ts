@@ -1,65 +1,56 @@
-import {
-  assertTransition,
-  type NewEvent,
-  type Task,
-  type TaskError,
-  TaskErrorCode,
-  type TaskOutcome,
-  type TaskStatus,
-} from "@aipartnerupflow/core";
+import { assertTransition, type NewEvent, storeRules, type Task, type TaskOutcome } from "@aipartnerupflow/core";
 import type { Dialect, SqlSession, SqlValue } from "../db/types.js";
 import { type TaskRow, taskFromRow } from "../store/rows.js";
-import { jsonParam, timeParam } from "./fragments.js";
+import { jsonParam, sqlStatus, statusIn, timeParam } from "./fragments.js";
 import { leaseRefusal } from "./leased-task.js";
 import type { ExecutionLedger } from "./execution-accounting.js";
 import { settle, settledFromRow } from "./settle.js";
 
-const RELEASE_LEASE = "lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL";
+const { RUNNING, closedAttempt, decideFinish, cancelFlagDecides, finishEvent } = storeRules;
 
-export function cancelledError(): TaskError {
-  return { code: TaskErrorCode.Cancelled, message: "cancelled" };
-}
+export const RELEASE_LEASE = "lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL";
 
-/** The UPDATE that writes an outcome, fenced by the lease token: `SET` clause and its parameters. */
-function outcomeUpdate(
+/** The fenced UPDATE's `SET` clause and parameters that write a next state (core's decision). */
+export function nextStateUpdate(
   d: Dialect,
-  outcome: TaskOutcome,
+  next: storeRules.NextState,
   now: Date,
-): { set: string; params: SqlValue[]; to: TaskStatus } {
+): { set: string; params: SqlValue[] } {
   const time = timeParam(d);
   const json = jsonParam(d);
-  if (outcome.status === "completed") {
-    return {
-      to: "completed",
-      set: `status = 'completed', result = ${json}, error = NULL, progress = 1, completed_at = ${time}, updated_at = ${time}`,
-      params: [outcome.result === null ? null : JSON.stringify(outcome.result), now, now],
-    };
+  const status = `status = ${sqlStatus(next.status)}`;
+  switch (next.status) {
+    case "completed":
+      return {
+        set: `${status}, result = ${json}, error = NULL, progress = 1, completed_at = ${time}, updated_at = ${time}`,
+        params: [next.result === null ? null : JSON.stringify(next.result), now, now],
+      };
+    case "pending": {
+      const runAt = next.runAt === undefined ? "" : `run_at = ${time}, `;
+      const progress = next.resetProgress ? "progress = 0, " : "";
+      return {
+        set: `${status}, ${runAt}${progress}error = ${json}, completed_at = NULL, updated_at = ${time}`,
+        params: [...(next.runAt === undefined ? [] : [new Date(next.runAt)]), JSON.stringify(next.error), now],
+      };
+    }
+    case "failed":
+      return {
+        set: `${status}, error = ${json}, completed_at = ${time}, updated_at = ${time}`,
+        params: [JSON.stringify(next.error), now, now],
+      };
+    case "cancelled": {
+      const keepResult = next.result === undefined;
+      return {
+        set: `${status}, ${keepResult ? "" : `result = ${json}, `}error = ${json}, completed_at = ${time}, updated_at = ${time}`,
+        params: [
+          ...(keepResult ? [] : [next.result === null ? null : JSON.stringify(next.result)]),
+          JSON.stringify(next.error),
+          now,
+          now,
+        ],
+      };
+    }
   }
-  if (outcome.status === "failed" && outcome.retryAt) {
-    return {
-      to: "pending",
-      set: `status = 'pending', run_at = ${time}, progress = 0, error = ${json}, completed_at = NULL, updated_at = ${time}`,
-      params: [outcome.retryAt, JSON.stringify(outcome.error), now],
-    };
-  }
-  if (outcome.status === "failed") {
-    return {
-      to: "failed",
-      set: `status = 'failed', error = ${json}, completed_at = ${time}, updated_at = ${time}`,
-      params: [JSON.stringify(outcome.error), now, now],
-    };
-  }
-  const keepResult = outcome.result === undefined;
-  return {
-    to: "cancelled",
-    set: `status = 'cancelled', ${keepResult ? "" : `result = ${json}, `}error = ${json}, completed_at = ${time}, updated_at = ${time}`,
-    params: [
-      ...(keepResult ? [] : [outcome.result === null ? null : JSON.stringify(outcome.result)]),
-      JSON.stringify(outcome.error ?? cancelledError()),
-      now,
-      now,
-    ],
-  };
 }
 
 /**
@@ -77,23 +68,26 @@ export async function finishTask(
   ledger: ExecutionLedger,
 ): Promise<{ task: Task; events: NewEvent[] }> {
   const d = tx.dialect;
-  let update = outcomeUpdate(d, outcome, now);
-  assertTransition(taskId, "in_progress", update.to);
-  // A cancel requested while the task ran wins over a failure or a retry: the task ends
-  // cancelled. The failed/retry UPDATE is fenced by `cancel_requested = false`; when it matches
-  // nothing the task is written cancelled instead (rare path: one more statement).
-  const cancelWins = outcome.status === "failed";
+  // The decision may depend on the task's cancel flag (a cancel requested while it ran wins over
+  // a failure or a retry). Then the UPDATE of the decision without the flag is fenced by
+  // `cancel_requested = false`; when it matches nothing, the decision with the flag is written
+  // instead (rare path: one more statement).
+  const flagged = cancelFlagDecides(outcome);
+  let next = decideFinish(outcome, false);
+  assertTransition(taskId, RUNNING, next.status);
+  let update = nextStateUpdate(d, next, now);
+  const fenced = `id = ? AND ${statusIn("status", [RUNNING])} AND lease_token = ?`;
   let rows = await tx.all<TaskRow>(
     `UPDATE tasks SET ${update.set}, ${RELEASE_LEASE}
-      WHERE id = ? AND status = 'in_progress' AND lease_token = ?${cancelWins ? " AND cancel_requested = false" : ""} RETURNING *`,
+      WHERE ${fenced}${flagged ? " AND cancel_requested = false" : ""} RETURNING *`,
     [...update.params, taskId, leaseToken],
   );
-  if (rows.length === 0 && cancelWins) {
-    update = outcomeUpdate(d, { status: "cancelled", error: cancelledError() }, now);
-    assertTransition(taskId, "in_progress", update.to);
+  if (rows.length === 0 && flagged) {
+    next = decideFinish(outcome, true);
+    assertTransition(taskId, RUNNING, next.status);
+    update = nextStateUpdate(d, next, now);
     rows = await tx.all<TaskRow>(
-      `UPDATE tasks SET ${update.set}, ${RELEASE_LEASE}
-        WHERE id = ? AND status = 'in_progress' AND lease_token = ? AND cancel_requested = true RETURNING *`,
+      `UPDATE tasks SET ${update.set}, ${RELEASE_LEASE} WHERE ${fenced} AND cancel_requested = true RETURNING *`,
       [...update.params, taskId, leaseToken],
     );
   }
@@ -101,26 +95,15 @@ export async function finishTask(
   if (!row) throw await leaseRefusal(tx, taskId);
   const task = taskFromRow(d, row);
   const at = now.toISOString();
+  const attempt = closedAttempt(next);
   await tx.run(
     `UPDATE attempts SET ended_at = ${timeParam(d)}, status = ?, error = ${jsonParam(d)} WHERE task_id = ? AND attempt = ?`,
-    [
-      now,
-      update.to === "pending" ? "failed" : update.to,
-      task.error === null ? null : JSON.stringify(task.error),
-      taskId,
-      task.attempt,
-    ],
+    [now, attempt.status, attempt.error === null ? null : JSON.stringify(attempt.error), taskId, task.attempt],
   );
 
-  const events: NewEvent[] = [];
-  const base = { taskId, rootId: task.rootId, executionId: row.execution_id, status: task.status, at };
-  if (update.to === "pending") {
-    events.push({ ...base, type: "task.retrying", error: task.error });
-    return { task, events };
-  }
-  if (task.status === "completed") events.push({ ...base, type: "task.completed", result: task.result });
-  else if (task.status === "failed") events.push({ ...base, type: "task.failed", error: task.error });
-  else events.push({ ...base, type: "task.cancelled", error: task.error, result: task.result });
+  const subject = { taskId, rootId: task.rootId, executionId: row.execution_id };
+  const events: NewEvent[] = [finishEvent(next, subject, next.status === "pending" ? null : task.result, at)];
+  if (next.status === "pending") return { task, events };
   await settle(tx, [settledFromRow(row)], at, events, ledger);
   return { task, events };
 }

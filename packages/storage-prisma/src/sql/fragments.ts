@@ -1,4 +1,4 @@
-import type { TaskStatus } from "@aipartnerupflow/core";
+import { TASK_STATUSES, type TaskStatus } from "@aipartnerupflow/core";
 import type { Dialect } from "../db/types.js";
 
 /** Small pieces of SQL that differ between the dialects, and list helpers. */
@@ -23,9 +23,24 @@ export function marks(n: number): string {
   return n === 1 ? "?" : `?${", ?".repeat(n - 1)}`;
 }
 
-/** A SQL list literal of statuses, e.g. `('pending', 'failed')` (statuses are a closed set). */
-export function statusList(statuses: readonly TaskStatus[]): string {
-  return `(${statuses.map((s) => `'${s}'`).join(", ")})`;
+/**
+ * A status as a SQL literal, e.g. `'pending'`. Statuses are a closed set (checked here), so the
+ * literal is safe; the stores take them from core's rulebook (`storeRules.STATUS`, `RUNNING`,
+ * next states) rather than writing them by hand.
+ */
+export function sqlStatus(status: TaskStatus): string {
+  if (!TASK_STATUSES.includes(status)) throw new Error(`not a task status: ${status}`);
+  return `'${status}'`;
+}
+
+/**
+ * `column = 'a'` for one status (so that a partial index `WHERE status = 'a'` still matches),
+ * `column IN ('a', 'b')` for more; `NOT` variants with `negate`.
+ */
+export function statusIn(column: string, statuses: readonly TaskStatus[], negate = false): string {
+  if (statuses.length === 0) return negate ? "1 = 1" : "1 = 0";
+  if (statuses.length === 1) return `${column} ${negate ? "<>" : "="} ${sqlStatus(statuses[0] as TaskStatus)}`;
+  return `${column} ${negate ? "NOT IN" : "IN"} (${statuses.map(sqlStatus).join(", ")})`;
 }
 
 /** Split a list so that no statement binds more parameters than the drivers allow. */

@@ -1,4 +1,4 @@
-import { ApflowError, ErrorCode, type NewEvent, type NewTask, type Task } from "@aipartnerupflow/core";
+import { type ApflowError, type NewEvent, type NewTask, storeRules, type Task } from "@aipartnerupflow/core";
 import type { SqlSession, SqlValue } from "../db/types.js";
 import { writeJson } from "../store/rows.js";
 import { chunks, IN_CHUNK, jsonParam, marks, timeParam } from "./fragments.js";
@@ -17,11 +17,7 @@ export async function existingIds(tx: SqlSession, ids: readonly string[]): Promi
 }
 
 /** The refusal of task ids that exist: the same error whether found by the check or the key. */
-function duplicateIds(duplicates: readonly string[]): ApflowError {
-  return new ApflowError(ErrorCode.InvalidTask, `task id already exists: ${duplicates.join(", ")}`, {
-    errors: duplicates.map((id) => ({ path: "id", code: "duplicate_id", message: `task id already exists: ${id}` })),
-  });
-}
+const duplicateIds = storeRules.duplicateIdsError;
 
 /**
  * PostgreSQL: a concurrent create of the same id commits between this transaction's check and
@@ -59,11 +55,7 @@ export async function insertTasks(
   }
   const found = await existingIds(tx, [...outside]);
   const missing = [...outside].filter((id) => !found.has(id));
-  if (missing.length > 0) {
-    throw new ApflowError(ErrorCode.InvalidDependency, `unknown task referenced: ${missing.join(", ")}`, {
-      ids: missing,
-    });
-  }
+  if (missing.length > 0) throw storeRules.unknownReferencesError(missing);
 
   const d = tx.dialect;
   // Creation order. PostgreSQL: the sequence, one value per row in VALUES order (distinct across
@@ -150,13 +142,6 @@ export async function insertTasks(
     hasChildren: parents.has(t.id),
     updatedAt: t.createdAt,
   }));
-  const events: NewEvent[] = created.map((t) => ({
-    type: "task.created",
-    taskId: t.id,
-    rootId: t.rootId,
-    executionId: null,
-    status: t.status,
-    at,
-  }));
+  const events: NewEvent[] = created.map((t) => storeRules.createdEvent(t, at));
   return { tasks: created, events };
 }

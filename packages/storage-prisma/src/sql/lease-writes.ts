@@ -1,6 +1,8 @@
-import type { JsonObject, JsonValue, NewEvent } from "@aipartnerupflow/core";
+import { type JsonObject, type JsonValue, type NewEvent, storeRules } from "@aipartnerupflow/core";
 import type { SqlSession } from "../db/types.js";
-import { jsonParam, timeParam } from "./fragments.js";
+import { jsonParam, statusIn, timeParam } from "./fragments.js";
+
+const LEASED = `id = ? AND ${statusIn("status", [storeRules.RUNNING])} AND lease_token = ?`;
 import { leaseRefusal } from "./leased-task.js";
 
 /** Writes a running task's owner makes while it runs, each fenced by the lease token. */
@@ -13,24 +15,19 @@ export async function reportProgress(
   message: string | undefined,
   now: Date,
 ): Promise<NewEvent> {
-  const value = Number.isFinite(progress) ? Math.min(1, Math.max(0, progress)) : 0;
+  const value = storeRules.clampProgress(progress);
   const [row] = await tx.all<{ root_id: string; execution_id: string | null }>(
     `UPDATE tasks SET progress = ?, updated_at = ${timeParam(tx.dialect)}
-      WHERE id = ? AND status = 'in_progress' AND lease_token = ? RETURNING root_id, execution_id`,
+      WHERE ${LEASED} RETURNING root_id, execution_id`,
     [value, now, taskId, leaseToken],
   );
   if (!row) throw await leaseRefusal(tx, taskId);
-  const event: NewEvent = {
-    type: "task.progress",
-    taskId,
-    rootId: row.root_id,
-    executionId: row.execution_id,
-    status: "in_progress",
-    progress: value,
-    at: now.toISOString(),
-  };
-  if (message !== undefined) event.message = message;
-  return event;
+  return storeRules.progressEvent(
+    { taskId, rootId: row.root_id, executionId: row.execution_id },
+    value,
+    message,
+    now.toISOString(),
+  );
 }
 
 export async function saveLeasedJson(
@@ -40,9 +37,10 @@ export async function saveLeasedJson(
   leaseToken: string,
   value: JsonObject | JsonValue,
 ): Promise<void> {
-  const changed = await tx.run(
-    `UPDATE tasks SET ${column} = ${jsonParam(tx.dialect)} WHERE id = ? AND status = 'in_progress' AND lease_token = ?`,
-    [JSON.stringify(value), taskId, leaseToken],
-  );
+  const changed = await tx.run(`UPDATE tasks SET ${column} = ${jsonParam(tx.dialect)} WHERE ${LEASED}`, [
+    JSON.stringify(value),
+    taskId,
+    leaseToken,
+  ]);
   if (changed === 0) throw await leaseRefusal(tx, taskId);
 }

@@ -1,8 +1,10 @@
-import { type NewEvent, sourcesOf, type TaskError, TaskErrorCode, type TaskStatus } from "@aipartnerupflow/core";
+import { type NewEvent, storeRules, type TaskStatus } from "@aipartnerupflow/core";
 import type { SqlSession } from "../db/types.js";
 import { byOrdinal, type TaskRow } from "../store/rows.js";
 import type { ExecutionLedger } from "./execution-accounting.js";
-import { jsonParam, statusList, timeParam, unindexed } from "./fragments.js";
+import { jsonParam, sqlStatus, statusIn, timeParam, unindexed } from "./fragments.js";
+
+const { STATUS, cascadeError, cascadeEvent, resolvesDependency } = storeRules;
 
 /** The task fields that settling needs. */
 export interface SettledTask {
@@ -22,9 +24,6 @@ export function settledFromRow(row: TaskRow): SettledTask {
     executionId: row.execution_id,
   };
 }
-
-/** Pending dependents that a finished dependency may fail (SPEC §3.1: pending -> failed). */
-const FAILABLE = statusList(sourcesOf("failed").filter((s) => s === "pending"));
 
 /**
  * Book-keeping after tasks became terminal, in the caller's transaction, touching only their
@@ -53,38 +52,29 @@ export async function settle(
   while (queue.length > 0) {
     const current = queue.shift() as SettledTask;
     ledger.count(current.executionId, current.status);
-    const ok = current.status === "completed";
+    // Which edges this end resolves: every edge when it resolves a required one, else the optional.
+    const ok = resolvesDependency(true, current.status);
     await tx.run(
       `UPDATE tasks SET unresolved = unresolved - 1
         WHERE id IN (SELECT task_id FROM task_dependencies WHERE depends_on_id = ?${ok ? "" : " AND required = false"})
-          AND ${unindexed(d, "status")} = 'pending' AND ${unindexed(d, "unresolved", "int")} > 0`,
+          AND ${statusIn(unindexed(d, "status"), STATUS.queued)} AND ${unindexed(d, "unresolved", "int")} > 0`,
       [current.id],
     );
     if (ok) continue;
-    const error: TaskError = {
-      code: TaskErrorCode.DependencyFailed,
-      message: `dependency ${current.name} (${current.id}) ${current.status}`,
-      details: { dependencyId: current.id, dependencyName: current.name, dependencyStatus: current.status },
-    };
+    const error = cascadeError(current);
     const failed = await tx.all<TaskRow>(
-      `UPDATE tasks SET status = 'failed', error = ${jsonParam(d)}, completed_at = ${timeParam(d)},
+      `UPDATE tasks SET status = ${sqlStatus("failed")}, error = ${jsonParam(d)}, completed_at = ${timeParam(d)},
               updated_at = ${timeParam(d)}
         WHERE id IN (SELECT task_id FROM task_dependencies WHERE depends_on_id = ? AND required = true)
-          AND ${unindexed(d, "status")} IN ${FAILABLE}
+          AND ${statusIn(unindexed(d, "status"), STATUS.failableByCascade)}
         RETURNING *`,
       [JSON.stringify(error), when, when, current.id],
     );
     for (const row of byOrdinal(failed)) {
       const dependent = settledFromRow(row);
-      events.push({
-        type: "task.failed",
-        taskId: dependent.id,
-        rootId: dependent.rootId,
-        executionId: dependent.executionId,
-        status: "failed",
-        error,
-        at,
-      });
+      events.push(
+        cascadeEvent({ taskId: dependent.id, rootId: dependent.rootId, executionId: dependent.executionId }, error, at),
+      );
       options.failedIds?.push(dependent.id);
       queue.push(dependent);
     }

@@ -1,25 +1,43 @@
 import {
   AlreadyExecutingError,
-  ApflowError,
-  ErrorCode,
   type Execution,
   type JsonValue,
   type NewEvent,
   NotFoundError,
   planRunSet,
-  sourcesOf,
   type StartExecutionRequest,
+  storeRules,
   type TaskDependency,
   type TaskStatus,
 } from "@aipartnerupflow/core";
 import { randomUUID } from "node:crypto";
-import type { SqlSession } from "../db/types.js";
+import type { SqlSession, SqlValue } from "../db/types.js";
 import { type ExecutionRow, executionFromRow, readJson } from "../store/rows.js";
-import { chunks, IN_CHUNK, marks, statusList, timeParam, unindexed } from "./fragments.js";
+import { chunks, IN_CHUNK, marks, statusIn, timeParam, unindexed } from "./fragments.js";
 import { finishExecution } from "./execution-accounting.js";
 
-/** Finished statuses that may go back to pending for a re-run (SPEC §3.1). */
-const RERUNNABLE = sourcesOf("pending").filter((s) => s !== "in_progress");
+const { RERUN_RESET, QUEUE_RESET, RUNNING, STATUS, executionIdTakenError, stillRunningError, treeStartedEvent } =
+  storeRules;
+
+/** The column of each field core's re-run reset writes (a field added there fails the build). */
+const RERUN_COLUMNS: Record<keyof typeof RERUN_RESET, string> = {
+  status: "status",
+  result: "result",
+  error: "error",
+  progress: "progress",
+  completedAt: "completed_at",
+};
+const RERUN_SET = Object.keys(RERUN_RESET)
+  .map((k) => `${RERUN_COLUMNS[k as keyof typeof RERUN_RESET]} = ?`)
+  .join(", ");
+const RERUN_PARAMS = Object.values(RERUN_RESET) as SqlValue[];
+
+/** The same for what every queued task starts with. */
+const QUEUE_SET = [
+  `cancel_requested = ${QUEUE_RESET.cancelRequested ? "true" : "false"}`,
+  `checkpoint = ${QUEUE_RESET.checkpoint ?? "NULL"}`,
+  `run_at = ${QUEUE_RESET.runAt === "userRunAt" ? "user_run_at" : "run_at"}`,
+].join(", ");
 
 interface TreeRow {
   id: string;
@@ -66,14 +84,12 @@ export async function startExecution(
   );
   const statusById = new Map(tree.map((t) => [t.id, t.status]));
   for (const id of runSet) {
-    if (statusById.get(id) === "in_progress") {
-      throw new ApflowError(ErrorCode.AlreadyExecuting, `task ${id} is still running`);
-    }
+    if (statusById.get(id) === RUNNING) throw stillRunningError(id);
   }
 
   const executionId = request.executionId ?? randomUUID();
   const [taken] = await tx.all("SELECT id FROM executions WHERE id = ?", [executionId]);
-  if (taken) throw new ApflowError(ErrorCode.InvalidParams, `execution id already exists: ${executionId}`);
+  if (taken) throw executionIdTakenError(executionId);
   // PostgreSQL: a sequence (concurrent writers). SQLite: writers hold the database's one write
   // lock from BEGIN IMMEDIATE, so MAX + 1 read in the transaction cannot be read twice.
   const [{ next }] = (await tx.all<{ next: unknown }>(
@@ -111,15 +127,14 @@ export async function startExecution(
   const when = new Date(at);
   for (const batch of chunks(runSet, IN_CHUNK)) {
     await tx.run(
-      `UPDATE tasks SET status = 'pending', result = NULL, error = NULL, progress = 0, completed_at = NULL,
-              updated_at = ${timeParam(d)}
-        WHERE id IN (${marks(batch.length)}) AND ${unindexed(d, "status")} IN ${statusList(RERUNNABLE)}`,
-      [when, ...batch],
+      `UPDATE tasks SET ${RERUN_SET}, updated_at = ${timeParam(d)}
+        WHERE id IN (${marks(batch.length)}) AND ${statusIn(unindexed(d, "status"), STATUS.rerunnable)}`,
+      [...RERUN_PARAMS, when, ...batch],
     );
-    // Queued afresh: no cancel flag, no checkpoint of a previous run, and the user's run_at
-    // instead of a previous run's retry backoff.
+    // Queued afresh (core's QUEUE_RESET): no cancel flag, no checkpoint of a previous run, and the
+    // user's run_at instead of a previous run's retry backoff.
     await tx.run(
-      `UPDATE tasks SET execution_id = ?, cancel_requested = false, checkpoint = NULL, run_at = user_run_at
+      `UPDATE tasks SET execution_id = ?, ${QUEUE_SET}
         WHERE id IN (${marks(batch.length)})`,
       [executionId, ...batch],
     );
@@ -128,13 +143,13 @@ export async function startExecution(
     `UPDATE tasks SET unresolved = (
         SELECT COUNT(*) FROM task_dependencies dep JOIN tasks up ON up.id = dep.depends_on_id
          WHERE dep.task_id = tasks.id
-           AND ((dep.required = true AND up.status <> 'completed')
-             OR (dep.required = false AND up.status NOT IN ('completed', 'failed', 'cancelled'))))
-      WHERE execution_id = ? AND ${unindexed(d, "status")} = 'pending'`,
+           AND ((dep.required = true AND ${statusIn("up.status", STATUS.resolvesRequired, true)})
+             OR (dep.required = false AND ${statusIn("up.status", STATUS.resolvesOptional, true)})))
+      WHERE execution_id = ? AND ${statusIn(unindexed(d, "status"), STATUS.queued)}`,
     [executionId],
   );
 
-  const events: NewEvent[] = [{ type: "tree.started", taskId: rootId, rootId, executionId, status: "in_progress", at }];
+  const events: NewEvent[] = [treeStartedEvent(rootId, executionId, at)];
   const execution = runSet.length === 0 ? await finishExecution(tx, row, at, events) : undefined;
   return { execution: execution ?? executionFromRow(row), events };
 }

@@ -1,18 +1,16 @@
-import { ApflowError, ErrorCode, NotFoundError, type Task, type TaskPatch, validatePatch } from "@aipartnerupflow/core";
+import { NotFoundError, storeRules, type Task, type TaskPatch, validatePatch } from "@aipartnerupflow/core";
 import type { SqlSession, SqlValue } from "../db/types.js";
 import { type TaskRow, taskFromRow, writeJson } from "../store/rows.js";
-import { jsonParam, timeParam } from "./fragments.js";
+import { jsonParam, statusIn, timeParam } from "./fragments.js";
 
-function running(id: string): ApflowError {
-  return new ApflowError(ErrorCode.InvalidTransition, `task ${id} is running and cannot be updated`, { taskId: id });
-}
+const { RUNNING, runningUpdateError: running } = storeRules;
 
 /** Change what a task will do (core's `validatePatch` decides what is valid). Never while it runs. */
 export async function updateTask(tx: SqlSession, id: string, patch: TaskPatch, now: Date): Promise<Task> {
   const d = tx.dialect;
   const [current] = await tx.all<{ status: string }>("SELECT status FROM tasks WHERE id = ?", [id]);
   if (!current) throw new NotFoundError("task", id);
-  if (current.status === "in_progress") throw running(id);
+  if (current.status === RUNNING) throw running(id);
   const valid = validatePatch(patch);
   const sets: string[] = [];
   const params: SqlValue[] = [];
@@ -36,7 +34,7 @@ export async function updateTask(tx: SqlSession, id: string, patch: TaskPatch, n
   sets.push(`updated_at = ${timeParam(d)}`);
   params.push(now);
   const [row] = await tx.all<TaskRow>(
-    `UPDATE tasks SET ${sets.join(", ")} WHERE id = ? AND status <> 'in_progress' RETURNING *`,
+    `UPDATE tasks SET ${sets.join(", ")} WHERE id = ? AND ${statusIn("status", [RUNNING], true)} RETURNING *`,
     [...params, id],
   );
   if (!row) throw running(id);

@@ -98,7 +98,7 @@ describe.skipIf(!reachable)("PostgreSQL races", () => {
       const claimedIn = gate();
       // The claim's transaction, held open after its UPDATE (row locked, not committed).
       const claim = db.transaction(async (tx) => {
-        const r = await claimReady(tx, { owner: "n1", limit: 10, leaseMs: 60_000 }, T0);
+        const r = await claimReady(tx, { owner: "n1", limit: 10, leaseMs: 60_000, now: T0 }, T0);
         claimedIn.open();
         await held.promise;
         return r;

@@ -1,12 +1,10 @@
 import {
-  ApflowError,
   type AttemptRecord,
   type CancelOptions,
   type CancelResult,
   type ClaimedTask,
   type ClaimOptions,
   type CountQuery,
-  ErrorCode,
   type EventQuery,
   LeaseLostError,
   type Execution,
@@ -23,6 +21,7 @@ import {
   type ReclaimOptions,
   type RenewResult,
   type StartExecutionRequest,
+  storeRules,
   type Task,
   type TaskEvent,
   type TaskOutcome,
@@ -60,6 +59,8 @@ import { startExecution } from "../sql/start-execution.js";
 import { updateTask } from "../sql/update-task.js";
 import type { Provider } from "../types.js";
 
+const { requireNow } = storeRules;
+
 /**
  * core's `TaskStore` on SQLite or PostgreSQL. Every state change is one transaction of
  * hand-written SQL (src/sql/, one file per operation) that also appends its events; reads are
@@ -96,20 +97,23 @@ export class PrismaTaskStore implements TaskStore {
     });
   }
 
-  async createTasks(tasks: NewTask[], now = new Date()): Promise<MutationResult<{ tasks: Task[] }>> {
-    return this.mutate((tx) => insertTasks(tx, tasks, now.toISOString()));
+  async createTasks(tasks: NewTask[], now: Date): Promise<MutationResult<{ tasks: Task[] }>> {
+    const at = requireNow(now, "createTasks").toISOString();
+    return this.mutate((tx) => insertTasks(tx, tasks, at));
   }
 
   async startExecution(request: StartExecutionRequest): Promise<MutationResult<{ execution: Execution }>> {
-    const at = (request.now ?? new Date()).toISOString();
+    const at = requireNow(request.now, "startExecution").toISOString();
     return this.mutate((tx) => startExecution(tx, request, at));
   }
 
   async claimReady(options: ClaimOptions): Promise<MutationResult<{ claimed: ClaimedTask[] }>> {
-    return this.mutate((tx) => claimReady(tx, options, options.now ?? new Date()));
+    const now = requireNow(options.now, "claimReady");
+    return this.mutate((tx) => claimReady(tx, options, now));
   }
 
-  async finishTask(taskId: string, leaseToken: string, outcome: TaskOutcome, now = new Date()): Promise<FinishResult> {
+  async finishTask(taskId: string, leaseToken: string, outcome: TaskOutcome, now: Date): Promise<FinishResult> {
+    requireNow(now, "finishTask");
     return this.mutate(async (tx) => {
       const ledger = new ExecutionLedger();
       const { task, events } = await finishTask(tx, taskId, leaseToken, outcome, now, ledger);
@@ -128,7 +132,8 @@ export class PrismaTaskStore implements TaskStore {
    * turn). Completions are written together in a fixed number of statements; other outcomes one
    * by one, each inside a SAVEPOINT on SQLite, so a refused one (stale token) leaves the others.
    */
-  async finishTasks(items: FinishItem[], now = new Date()): Promise<FinishBatchResult> {
+  async finishTasks(items: FinishItem[], now: Date): Promise<FinishBatchResult> {
+    requireNow(now, "finishTasks");
     if (items.length === 0) return { results: [], finished: [], events: [] };
     const result = await this.mutate(async (tx) => {
       const out: Omit<FinishBatchResult, "events"> & { events: NewEvent[] } = { results: [], finished: [], events: [] };
@@ -180,28 +185,32 @@ export class PrismaTaskStore implements TaskStore {
     return result;
   }
 
-  async renewLeases(owner: string, leases: LeaseRef[], leaseMs: number, now = new Date()): Promise<RenewResult> {
+  async renewLeases(owner: string, leases: LeaseRef[], leaseMs: number, now: Date): Promise<RenewResult> {
     this.assertOpen();
+    requireNow(now, "renewLeases");
     if (leases.length === 0) return { renewed: [], lost: [], cancelRequested: [] };
     return renewLeases(this.db, owner, leases, leaseMs, now);
   }
 
-  async reclaimExpired(now = new Date(), options: ReclaimOptions = {}): Promise<MutationResult<{ tasks: Task[] }>> {
+  async reclaimExpired(now: Date, options: ReclaimOptions = {}): Promise<MutationResult<{ tasks: Task[] }>> {
+    requireNow(now, "reclaimExpired");
     const result = await this.mutate((tx) => reclaimExpired(tx, now, options.maxAttempts));
     return { tasks: result.tasks, events: result.events };
   }
 
-  async cancel(taskId: string, options: CancelOptions = {}): Promise<CancelResult> {
-    return this.mutate((tx) => cancelTasks(tx, taskId, options, options.now ?? new Date()));
+  async cancel(taskId: string, options: CancelOptions): Promise<CancelResult> {
+    const now = requireNow(options?.now, "cancel");
+    return this.mutate((tx) => cancelTasks(tx, taskId, options, now));
   }
 
   async reportProgress(
     taskId: string,
     leaseToken: string,
     progress: number,
-    message?: string,
-    now = new Date(),
+    message: string | undefined,
+    now: Date,
   ): Promise<MutationResult<Record<never, never>>> {
+    requireNow(now, "reportProgress");
     const result = await this.mutate(async (tx) => ({
       events: [await reportProgress(tx, taskId, leaseToken, progress, message, now)],
     }));
@@ -266,8 +275,9 @@ export class PrismaTaskStore implements TaskStore {
     return listExecutions(this.db, query);
   }
 
-  async updateTask(id: string, patch: TaskPatch, now = new Date()): Promise<Task> {
+  async updateTask(id: string, patch: TaskPatch, now: Date): Promise<Task> {
     this.assertOpen();
+    requireNow(now, "updateTask");
     return this.db.transaction((tx) => updateTask(tx, id, patch, now));
   }
 
@@ -283,6 +293,6 @@ export class PrismaTaskStore implements TaskStore {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new ApflowError(ErrorCode.Internal, "store is closed");
+    if (this.closed) throw storeRules.storeClosedError();
   }
 }

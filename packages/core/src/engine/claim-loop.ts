@@ -1,0 +1,113 @@
+import type { Logger } from "../logger.js";
+import type { Registry } from "../registry/registry.js";
+import { handBackOutcome } from "../store/rules.js";
+import type { ClaimedTask, TaskStore } from "../store/types.js";
+import type { EventBus } from "./event-bus.js";
+import type { Finisher } from "./finisher.js";
+import { type RunningTask, runClaimedTask } from "./run-task.js";
+
+export interface ClaimLoopOptions {
+  store: TaskStore;
+  registry: Registry;
+  bus: EventBus;
+  logger: Logger;
+  clock: () => Date;
+  owner: string;
+  concurrency: number;
+  leaseMs: number;
+  demo: boolean;
+  cancelGraceMs: number;
+  finisher: Finisher;
+  /** Per-execution secrets handed to executors (never persisted). */
+  secretsFor(executionId: string): Record<string, string> | undefined;
+  /** Whether the engine is running (claims stop, and claimed tasks are handed back, otherwise). */
+  running(): boolean;
+}
+
+/**
+ * The claim loop: claim ready tasks while there are free slots (priority, then FIFO, with a
+ * lease), launch each through its executor, and claim again as slots free up. Calls made while a
+ * claim is in flight are coalesced into one more round.
+ */
+export class ClaimLoop {
+  /** Tasks this engine is running, by task id. */
+  readonly active = new Map<string, RunningTask>();
+  /** Settles when the claim in flight (if any) launched its tasks or handed them back. */
+  idle: Promise<void> = Promise.resolve();
+  private pumping = false;
+  private pumpAgain = false;
+
+  constructor(private readonly o: ClaimLoopOptions) {}
+
+  /** Claim while there are free slots; coalesces calls made while a claim is in flight. */
+  pump(): void {
+    if (!this.o.running()) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    this.idle = this.loop().finally(() => {
+      this.pumping = false;
+    });
+  }
+
+  private async loop(): Promise<void> {
+    const o = this.o;
+    do {
+      this.pumpAgain = false;
+      while (o.running() && this.active.size < o.concurrency) {
+        const limit = o.concurrency - this.active.size;
+        let claimed: ClaimedTask[];
+        try {
+          const result = await o.store.claimReady({ owner: o.owner, limit, leaseMs: o.leaseMs, now: o.clock() });
+          o.bus.publish(result.events);
+          claimed = result.claimed;
+        } catch (err) {
+          o.logger.error({ err }, "claim failed");
+          return;
+        }
+        if (!o.running()) {
+          await this.handBack(claimed);
+          return;
+        }
+        for (const c of claimed) this.launch(c);
+        if (claimed.length < limit) break;
+      }
+    } while (this.pumpAgain && o.running());
+  }
+
+  private launch(claimed: ClaimedTask): void {
+    const o = this.o;
+    const run = runClaimedTask(claimed, {
+      store: o.store,
+      registry: o.registry,
+      bus: o.bus,
+      logger: o.logger,
+      clock: o.clock,
+      demo: o.demo,
+      cancelGraceMs: o.cancelGraceMs,
+      secrets: o.secretsFor(claimed.executionId),
+      finisher: o.finisher,
+    });
+    this.active.set(claimed.task.id, run);
+    run.done.finally(() => {
+      this.active.delete(claimed.task.id);
+      this.pump();
+    });
+  }
+
+  /** Return tasks claimed while stopping to the queue (their attempt is recorded as handed back). */
+  private async handBack(claimed: ClaimedTask[]): Promise<void> {
+    if (claimed.length === 0) return;
+    const now = this.o.clock();
+    try {
+      for (const c of claimed) {
+        const { events } = await this.o.store.finishTask(c.task.id, c.leaseToken, handBackOutcome(now), now);
+        this.o.bus.publish(events);
+      }
+    } catch (err) {
+      this.o.logger.error({ err }, "could not hand back claimed tasks; their leases will expire");
+    }
+  }
+}

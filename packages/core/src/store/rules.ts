@@ -1,0 +1,349 @@
+import { ApflowError, CannotDeleteError, ErrorCode, TaskErrorCode } from "../errors.js";
+import { isTerminal, sourcesOf } from "../task/status.js";
+import {
+  type ExecutionStatus,
+  type JsonValue,
+  type NewEvent,
+  type NewTask,
+  type RetryPolicy,
+  TASK_STATUSES,
+  type TaskError,
+  type TaskStatus,
+} from "../types.js";
+import type { TaskOutcome } from "./types.js";
+
+/**
+ * The store rulebook: every decision a `TaskStore` makes that is not "which rows". Pure (no I/O,
+ * no clock): `MemoryStore` applies the decisions to its objects, the SQL store turns them into the
+ * parameters of its fenced statements. A new policy is added here once, and the store contract
+ * (`@aipartnerupflow/core/testing`) with its differential check keeps the stores applying it alike.
+ */
+
+// ---- status lists, derived from the transition table ------------------------------------------
+
+/** The status of a task an owner is running (under a lease). */
+export const RUNNING: TaskStatus = "in_progress";
+
+const notRunning = (list: readonly TaskStatus[]): TaskStatus[] => list.filter((s) => s !== RUNNING);
+
+/**
+ * Status sets the stores filter on. SQL stores build their `WHERE status ...` from these lists
+ * (`statusIn` in storage-prisma), so a status added to the transition table reaches them.
+ */
+export const STATUS = {
+  /** A task is claimed from these (the ready set: queued, dependencies resolved, due). */
+  claimable: sourcesOf(RUNNING),
+  /** Queued tasks that wait for their dependencies; a finishing dependency resolves one of theirs. */
+  queued: sourcesOf(RUNNING),
+  /** A cancel request cancels tasks in these at once (running ones are flagged instead). */
+  cancellableAtOnce: notRunning(sourcesOf("cancelled")),
+  /** A failed or cancelled required dependency fails tasks in these (`DEPENDENCY_FAILED`). */
+  failableByCascade: notRunning(sourcesOf("failed")),
+  /** Finished tasks a re-run resets to pending. */
+  rerunnable: notRunning(sourcesOf("pending")),
+  /** Statuses that resolve a required dependency. */
+  resolvesRequired: ["completed"] as TaskStatus[],
+  /** Statuses that resolve an optional dependency (any end). */
+  resolvesOptional: TASK_STATUSES.filter(isTerminal) as TaskStatus[],
+} as const;
+
+/** Whether a dependency in `status` no longer holds back its dependent. */
+export function resolvesDependency(required: boolean, status: TaskStatus): boolean {
+  return (required ? STATUS.resolvesRequired : STATUS.resolvesOptional).includes(status);
+}
+
+// ---- errors stored on tasks -------------------------------------------------------------------
+
+/** The error of a task cancelled while it ran (its executor's outcome lost to the cancel). */
+export function cancelledError(): TaskError {
+  return { code: TaskErrorCode.Cancelled, message: "cancelled" };
+}
+
+/** The error of a task cancelled by a request (`cancel`) before it ran. */
+export function cancelRequestError(reason?: string): TaskError {
+  return { code: TaskErrorCode.Cancelled, message: reason ?? "cancelled by request" };
+}
+
+export function leaseExpiredError(leaseOwner: string | null): TaskError {
+  return { code: TaskErrorCode.LeaseExpired, message: `lease of ${leaseOwner ?? "unknown owner"} expired` };
+}
+
+/** The error a required dependency that did not complete gives its pending dependents. */
+export function cascadeError(dependency: { id: string; name: string; status: TaskStatus }): TaskError {
+  return {
+    code: TaskErrorCode.DependencyFailed,
+    message: `dependency ${dependency.name} (${dependency.id}) ${dependency.status}`,
+    details: { dependencyId: dependency.id, dependencyName: dependency.name, dependencyStatus: dependency.status },
+  };
+}
+
+// ---- next states ------------------------------------------------------------------------------
+
+/**
+ * Where a running task goes next: the one decision of `finishTask` and of `reclaimExpired`.
+ * `pending` is a retry (at `runAt`, or as soon as it is claimable when `runAt` is absent: a
+ * reclaimed lease or a hand-back); its attempt is closed as failed with `error`.
+ */
+export type NextState =
+  | { status: "completed"; result: JsonValue | null }
+  | { status: "failed"; error: TaskError }
+  /** `result` absent: the task keeps the result it has. */
+  | { status: "cancelled"; error: TaskError; result?: JsonValue | null }
+  | { status: "pending"; error: TaskError; runAt?: string; resetProgress: boolean };
+
+export type NextStatus = NextState["status"];
+
+/**
+ * The outcome an executor reported, as the task's next state. A cancellation requested while
+ * the task ran wins over a failure and over a retry: the task ends cancelled.
+ */
+export function decideFinish(outcome: TaskOutcome, cancelRequested: boolean): NextState {
+  if (outcome.status === "completed") return { status: "completed", result: outcome.result };
+  if (outcome.status === "failed") {
+    if (cancelRequested) return { status: "cancelled", error: cancelledError() };
+    if (outcome.retryAt) {
+      return { status: "pending", error: outcome.error, runAt: outcome.retryAt.toISOString(), resetProgress: true };
+    }
+    return { status: "failed", error: outcome.error };
+  }
+  const next: NextState = { status: "cancelled", error: outcome.error ?? cancelledError() };
+  if (outcome.result !== undefined) next.result = outcome.result;
+  return next;
+}
+
+/** Whether `decideFinish` depends on the cancel flag for this outcome (SQL fences on the flag then). */
+export function cancelFlagDecides(outcome: TaskOutcome): boolean {
+  return outcome.status === "failed";
+}
+
+/** What a task in progress whose lease expired carries into the decision. */
+export interface ExpiredLease {
+  attempt: number;
+  retry: RetryPolicy | null;
+  cancelRequested: boolean;
+  leaseOwner: string | null;
+}
+
+/**
+ * A lost lease: cancelled when its cancellation was requested; failed with `LEASE_EXPIRED` when
+ * its retry policy has no attempt left or, without a policy, when it reached `maxAttempts`;
+ * otherwise back to pending at once (keeping its progress and `runAt`).
+ */
+export function decideReclaim(lease: ExpiredLease, maxAttempts: number | undefined): NextState {
+  if (lease.cancelRequested) return { status: "cancelled", error: cancelledError() };
+  const error = leaseExpiredError(lease.leaseOwner);
+  const limit = lease.retry !== null ? lease.retry.maxAttempts : maxAttempts;
+  if (limit !== undefined && lease.attempt >= limit) return { status: "failed", error };
+  return { status: "pending", error, resetProgress: false };
+}
+
+/** The record of the attempt that a next state ends. */
+export function closedAttempt(next: NextState): { status: TaskStatus; error: TaskError | null } {
+  if (next.status === "completed") return { status: "completed", error: null };
+  return { status: next.status === "pending" ? "failed" : next.status, error: next.error };
+}
+
+/** The outcome with which an engine that stops returns a task it claimed but did not run. */
+export function handBackOutcome(now: Date): TaskOutcome {
+  return {
+    status: "failed",
+    error: { code: "SHUTDOWN", message: "the engine stopped before running the task; handed back" },
+    retryAt: now,
+  };
+}
+
+/** An execution whose tasks all ended: cancelled if asked, failed if any did not complete. */
+export function executionFinalStatus(cancelRequested: boolean, notCompleted: number): ExecutionStatus {
+  return cancelRequested ? "cancelled" : notCompleted > 0 ? "failed" : "completed";
+}
+
+/**
+ * The executions one write finished, in the order their `tree.finished` events follow the write's
+ * task events (by id, which is also the order SQL stores lock their rows in).
+ */
+export function orderFinished<T extends { id: string }>(executions: readonly T[]): T[] {
+  return [...executions].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** Whether a task ending in `status` counts as a problem of its execution. */
+export function countsAsProblem(status: TaskStatus): boolean {
+  return status !== "completed";
+}
+
+/**
+ * The fields a re-run writes on a finished task it queues again (besides `updatedAt`). SQL
+ * stores map each key to a column; a key added here fails their build until mapped.
+ */
+export const RERUN_RESET = {
+  status: "pending",
+  result: null,
+  error: null,
+  progress: 0,
+  completedAt: null,
+} as const satisfies Record<string, JsonValue>;
+
+/**
+ * What every task an execution queues starts with: no cancel flag, no checkpoint of a previous
+ * run, and the `runAt` the user gave (not a previous run's retry backoff).
+ */
+export const QUEUE_RESET = { cancelRequested: false, checkpoint: null, runAt: "userRunAt" } as const;
+
+export function clampProgress(progress: number): number {
+  if (!Number.isFinite(progress)) return 0;
+  return Math.min(1, Math.max(0, progress));
+}
+
+// ---- events -----------------------------------------------------------------------------------
+
+/** The task an event is about. */
+export interface EventSubject {
+  taskId: string;
+  rootId: string;
+  executionId: string | null;
+}
+
+const NEXT_EVENT = {
+  completed: "task.completed",
+  failed: "task.failed",
+  cancelled: "task.cancelled",
+  pending: "task.retrying",
+} as const satisfies Record<NextStatus, NewEvent["type"]>;
+
+export function createdEvent(task: Pick<NewTask, "id" | "rootId" | "status">, at: string): NewEvent {
+  return { type: "task.created", taskId: task.id, rootId: task.rootId, executionId: null, status: task.status, at };
+}
+
+export function treeStartedEvent(rootId: string, executionId: string, at: string): NewEvent {
+  return { type: "tree.started", taskId: rootId, rootId, executionId, status: RUNNING, at };
+}
+
+export function treeFinishedEvent(
+  execution: { id: string; rootId: string },
+  status: ExecutionStatus,
+  at: string,
+): NewEvent {
+  return {
+    type: "tree.finished",
+    taskId: execution.rootId,
+    rootId: execution.rootId,
+    executionId: execution.id,
+    status: status as TaskStatus,
+    at,
+  };
+}
+
+/** A claim: the task's progress so far (a reclaimed task keeps it) rides along. */
+export function startedEvent(subject: EventSubject, progress: number, at: string): NewEvent {
+  return { type: "task.started", ...subject, status: RUNNING, progress, at };
+}
+
+export function progressEvent(
+  subject: EventSubject,
+  progress: number,
+  message: string | undefined,
+  at: string,
+): NewEvent {
+  const event: NewEvent = { type: "task.progress", ...subject, status: RUNNING, progress, at };
+  if (message !== undefined) event.message = message;
+  return event;
+}
+
+/**
+ * The event of a finished task (`finishTask`): completed carries the result, failed and retrying
+ * the error, cancelled both (`result`: the task's result as written, a partial one or null).
+ */
+export function finishEvent(next: NextState, subject: EventSubject, result: JsonValue | null, at: string): NewEvent {
+  const event: NewEvent = { type: NEXT_EVENT[next.status], ...subject, status: next.status, at };
+  if (next.status === "completed") event.result = result;
+  else {
+    event.error = next.error;
+    if (next.status === "cancelled") event.result = result;
+  }
+  return event;
+}
+
+/** The event of a reclaimed lease: the error only (its executor reported nothing). */
+export function reclaimEvent(next: NextState, subject: EventSubject, at: string): NewEvent {
+  const event: NewEvent = { type: NEXT_EVENT[next.status], ...subject, status: next.status, at };
+  if (next.status !== "completed") event.error = next.error;
+  return event;
+}
+
+/** A pending task cancelled by a request. */
+export function cancelledEvent(subject: EventSubject, error: TaskError, at: string): NewEvent {
+  return { type: "task.cancelled", ...subject, status: "cancelled", error, at };
+}
+
+/** A pending dependent failed by the cascade. */
+export function cascadeEvent(subject: EventSubject, error: TaskError, at: string): NewEvent {
+  return { type: "task.failed", ...subject, status: "failed", error, at };
+}
+
+// ---- refusals ---------------------------------------------------------------------------------
+
+export function duplicateIdsError(ids: readonly string[]): ApflowError {
+  return new ApflowError(ErrorCode.InvalidTask, `task id already exists: ${ids.join(", ")}`, {
+    errors: ids.map((id) => ({ path: "id", code: "duplicate_id", message: `task id already exists: ${id}` })),
+  });
+}
+
+export function unknownReferencesError(ids: readonly string[]): ApflowError {
+  return new ApflowError(ErrorCode.InvalidDependency, `unknown task referenced: ${ids.join(", ")}`, { ids: [...ids] });
+}
+
+export function runningUpdateError(taskId: string): ApflowError {
+  return new ApflowError(ErrorCode.InvalidTransition, `task ${taskId} is running and cannot be updated`, { taskId });
+}
+
+export function executionIdTakenError(executionId: string): ApflowError {
+  return new ApflowError(ErrorCode.InvalidParams, `execution id already exists: ${executionId}`);
+}
+
+export function stillRunningError(taskId: string): ApflowError {
+  return new ApflowError(ErrorCode.AlreadyExecuting, `task ${taskId} is still running`);
+}
+
+/**
+ * The `now` of an operation that depends on time: a valid Date, else a clear refusal. Stores never
+ * read the clock themselves.
+ */
+export function requireNow(now: unknown, operation: string): Date {
+  if (now instanceof Date && !Number.isNaN(now.getTime())) return now;
+  throw new ApflowError(
+    ErrorCode.InvalidParams,
+    `${operation} needs \`now\` (a valid Date from the caller's clock); stores never read the clock themselves`,
+    { operation },
+  );
+}
+
+export function storeClosedError(): ApflowError {
+  return new ApflowError(ErrorCode.Internal, "store is closed");
+}
+
+/** A task of a set about to be deleted, as the delete rule sees it. */
+export interface DeletedTask {
+  id: string;
+  status: TaskStatus;
+  executionId: string | null;
+}
+
+/**
+ * Refuse a delete (`CannotDeleteError`) when a task of `doomed` runs, waits in an execution that
+ * runs, or is depended upon by a task outside the set. `doomed` is in tree order.
+ */
+export function checkDeletable(
+  doomed: readonly DeletedTask[],
+  dependentsOf: (taskId: string) => readonly string[],
+  executionRunning: (executionId: string) => boolean,
+): void {
+  const ids = new Set(doomed.map((t) => t.id));
+  for (const task of doomed) {
+    if (task.status === RUNNING) throw new CannotDeleteError(task.id, "it is running");
+    if (STATUS.queued.includes(task.status) && task.executionId !== null && executionRunning(task.executionId)) {
+      throw new CannotDeleteError(task.id, "its tree is executing");
+    }
+    for (const dependent of dependentsOf(task.id)) {
+      if (!ids.has(dependent)) throw new CannotDeleteError(task.id, `task ${dependent} depends on it`);
+    }
+  }
+}

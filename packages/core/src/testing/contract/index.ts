@@ -1,0 +1,25 @@
+import { cancelChecks } from "./cancel.js";
+import { claimChecks } from "./claim.js";
+import { createChecks } from "./create.js";
+import { eventChecks } from "./events.js";
+import { finishChecks } from "./finish.js";
+import { leaseChecks } from "./leases.js";
+import { queryChecks } from "./queries.js";
+import { startChecks } from "./start.js";
+import type { StoreCheck } from "./support.js";
+import { updateDeleteChecks } from "./update-delete.js";
+
+export { STORE_FAMILIES, type StoreCheck, type StoreFamily } from "./support.js";
+
+/** Every check of the store contract, family by family (one file per family of operations). */
+export const storeContractChecks: StoreCheck[] = [
+  ...createChecks,
+  ...startChecks,
+  ...claimChecks,
+  ...finishChecks,
+  ...leaseChecks,
+  ...cancelChecks,
+  ...eventChecks,
+  ...queryChecks,
+  ...updateDeleteChecks,
+];
