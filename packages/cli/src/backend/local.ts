@@ -88,7 +88,7 @@ export class LocalBackend implements TaskBackend {
   }
 
   update(id: string, patch: Parameters<TaskStore["updateTask"]>[1]): Promise<Task> {
-    return this.store.updateTask(id, patch);
+    return this.store.updateTask(id, patch, new Date());
   }
 
   async delete(id: string): Promise<string[]> {
