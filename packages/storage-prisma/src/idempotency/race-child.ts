@@ -11,7 +11,10 @@ async function main(): Promise<void> {
   const [url] = process.argv.slice(2);
   const store = await createPrismaStore({ url: url as string, poolSize: 4 });
   const registry = new Registry();
-  registry.registerExecutor({ id: "charge", execute: async (inputs) => ({ charged: (inputs as { amount?: number }).amount ?? null }) });
+  registry.registerExecutor({
+    id: "charge",
+    execute: async (inputs) => ({ charged: (inputs as { amount?: number }).amount ?? null }),
+  });
   const engine = new Engine({ store, registry, pollIntervalMs: 50, idempotency: { pollMs: 10 } });
   process.stdout.write("ready\n");
   const lines = createInterface({ input: process.stdin });
