@@ -201,6 +201,33 @@ describe("A2A retries with the same messageId (the official SDK client)", () => 
   });
 });
 
+describe("A2A v0.3 message/send retried with the same messageId", () => {
+  it("answers the same task and makes one tree; another tree under that messageId is refused", async () => {
+    const send = async (messageId: string, tasks: unknown) => {
+      const res = await fetch(`${server.url}/a2a`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "A2A-Version": "0.3" },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "message/send",
+          params: { message: { kind: "message", messageId, role: "user", parts: [{ kind: "data", data: { tasks } }] } },
+        }),
+      });
+      return (await res.json()) as { result?: { id: string; status: { state: string } }; error?: { code: number } };
+    };
+    const id = crypto.randomUUID();
+    const first = await send(id, smallTree("v03-retry"));
+    const again = await send(id, smallTree("v03-retry"));
+    expect(first.result?.status.state).toBe("completed");
+    expect(again.result?.id).toBe(first.result?.id);
+    expect(await treesNamed("v03-retry-root")).toEqual([first.result?.id]);
+    const other = await send(id, smallTree("v03-other"));
+    expect(other.error?.code).toBe(ErrorCode.InvalidParams);
+    expect(await treesNamed("v03-other-root")).toEqual([]);
+  });
+});
+
 describe("MCP retries with the same idempotencyKey (the MCP SDK client)", () => {
   let client: McpClient;
   beforeAll(async () => {
