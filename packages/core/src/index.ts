@@ -29,7 +29,9 @@ export {
   type CreateOptions,
   type ExecuteOptions,
   type ExecutionHandle,
+  type IdempotencyKeyOptions,
 } from "./engine/engine.js";
+export * from "./idempotency/index.js";
 export { type EventBus, type EventListener, LocalEventBus } from "./engine/event-bus.js";
 export { subscribeEvents, type SubscribeQuery } from "./engine/subscription.js";
 export { mergeDependencyResults } from "./engine/merge.js";

@@ -8,6 +8,12 @@ import { STORE_FAMILIES, type StoreCheck, type StoreFamily, storeContractChecks 
 import type { JsonValue, Task } from "./types.js";
 
 export { storeContractChecks, STORE_FAMILIES, type StoreCheck, type StoreFamily };
+export {
+  describeIdempotencyContract,
+  idempotencyContractChecks,
+  type IdempotencyCheck,
+  type IdempotencyContractOptions,
+} from "./testing/contract/idempotency.js";
 export { describeEngineSuite, type EngineSuiteOptions } from "./testing/engine-suite.js";
 export {
   FaultInjectingStore,

@@ -3,7 +3,7 @@ import { TaskState } from "@a2a-js/sdk";
 import { AgentEvent, type AgentExecutor, type ExecutionEventBus, type RequestContext } from "@a2a-js/sdk/server";
 import type { TaskService } from "../service/task-service.js";
 import { agentMessage, artifactUpdate, dataPart, finishedArtifacts, toA2aTask, toStatusUpdate } from "./mapping.js";
-import { type MessagePlan, PLAN_KEY } from "./plan.js";
+import { type MessagePlan, messageKey, PLAN_KEY } from "./plan.js";
 import type { EngineA2aTaskStore } from "./task-store.js";
 import { principalOf, secretsOf, signalOf } from "./user.js";
 
@@ -33,7 +33,12 @@ export class EngineAgentExecutor implements AgentExecutor {
     const follow = signal ? { signal } : {};
     try {
       const secrets = secretsOf(rc.context);
-      const handle = await this.service.execute(principal, rootId, secrets ? { secrets } : {});
+      // A retried message (same messageId) follows the execution the first one started.
+      const key = this.service.idempotent ? messageKey(rc.userMessage, "run") : undefined;
+      const handle = await this.service.execute(principal, rootId, {
+        ...(secrets ? { secrets } : {}),
+        ...(key !== undefined ? { idempotencyKey: key } : {}),
+      });
       events = handle.events(follow);
     } catch (err) {
       if (!(err instanceof AlreadyExecutingError)) throw err;

@@ -26,7 +26,7 @@ import type { Principal } from "../types.js";
 import { toA2aError } from "./errors.js";
 import type { EngineAgentExecutor } from "./executor.js";
 import { TERMINAL_A2A_STATES, toStatusUpdate } from "./mapping.js";
-import { type MessagePlan, PLAN_KEY, dataOf, methodOf, tasksOf } from "./plan.js";
+import { type MessagePlan, PLAN_KEY, dataOf, messageKey, methodOf, tasksOf } from "./plan.js";
 import type { EngineA2aTaskStore } from "./task-store.js";
 import { principalOf, secretsOf, signalOf } from "./user.js";
 
@@ -65,7 +65,8 @@ export class ApflowRequestHandler extends DefaultRequestHandler {
   }
 
   override async sendMessage(params: SendMessageRequest, context: ServerCallContext): Promise<Message | A2aTask> {
-    await this.prepare(params, context);
+    const plan = await this.prepare(params, context);
+    if (plan.kind === "seen") return this.seenTask(plan.rootId, params, context);
     return super.sendMessage(params, context);
   }
 
@@ -73,8 +74,34 @@ export class ApflowRequestHandler extends DefaultRequestHandler {
     params: SendMessageRequest,
     context: ServerCallContext,
   ): AsyncGenerator<StreamResponse, void, undefined> {
-    await this.prepare(params, context);
+    const plan = await this.prepare(params, context);
+    if (plan.kind === "seen") {
+      // A retried stream: follow the tree the first message created (or answer it, finished).
+      const task = await this.deps.taskStore.load(plan.rootId, context);
+      if (!task) throw new TaskNotFoundError(`Task not found: ${plan.rootId}`);
+      const state = task.status?.state;
+      if (state !== undefined && TERMINAL_A2A_STATES.has(state)) {
+        yield { payload: { $case: "task", value: task } };
+        return;
+      }
+      yield* this.resubscribe({ id: plan.rootId, tenant: params.tenant } as SubscribeToTaskRequest, context);
+      return;
+    }
     yield* super.sendMessageStream(params, context);
+  }
+
+  /** The task a seen message created; a blocking request waits for its running execution first. */
+  private async seenTask(rootId: string, params: SendMessageRequest, context: ServerCallContext): Promise<A2aTask> {
+    if (!params.configuration?.returnImmediately) {
+      try {
+        await this.deps.service.settle(principalOf(context), rootId);
+      } catch (err) {
+        throw toA2aError(err);
+      }
+    }
+    const task = await this.deps.taskStore.load(rootId, context);
+    if (!task) throw new TaskNotFoundError(`Task not found: ${rootId}`);
+    return task;
   }
 
   /**
@@ -139,7 +166,7 @@ export class ApflowRequestHandler extends DefaultRequestHandler {
   }
 
   /** Read the message: create its tree, or run the operation it names, or accept a known task id. */
-  private async prepare(params: SendMessageRequest, context: ServerCallContext): Promise<void> {
+  private async prepare(params: SendMessageRequest, context: ServerCallContext): Promise<MessagePlan> {
     const message = params.message;
     if (!message) throw new RequestMalformedError("request.message is required.");
     const principal = principalOf(context);
@@ -152,10 +179,18 @@ export class ApflowRequestHandler extends DefaultRequestHandler {
         plan = { kind: "reply", method, result };
       } else if (tasksOf(data)) {
         if (message.taskId) throw new RequestMalformedError("a message that creates tasks must not name a taskId");
-        const created = await this.deps.service.create(principal, tasksOf(data), { single: true });
+        const key = this.deps.service.idempotent ? messageKey(message, "create") : undefined;
+        const created = await this.deps.service.create(principal, tasksOf(data), {
+          single: true,
+          ...(key !== undefined ? { idempotencyKey: key } : {}),
+        });
         message.taskId = created.rootId;
-        if (message.contextId) this.deps.taskStore.setContextId(created.rootId, message.contextId);
-        plan = { kind: "tree", rootId: created.rootId };
+        if (created.replayed) {
+          plan = { kind: "seen", rootId: created.rootId };
+        } else {
+          if (message.contextId) this.deps.taskStore.setContextId(created.rootId, message.contextId);
+          plan = { kind: "tree", rootId: created.rootId };
+        }
       } else if (message.taskId) {
         plan = { kind: "existing", rootId: message.taskId };
       } else {
@@ -167,5 +202,6 @@ export class ApflowRequestHandler extends DefaultRequestHandler {
       throw toA2aError(err);
     }
     context.state.set(PLAN_KEY, plan);
+    return plan;
   }
 }

@@ -1,13 +1,23 @@
-import type { JsonValue } from "@aipartnerupflow/core";
+import { deriveIdempotencyKey, type JsonValue } from "@aipartnerupflow/core";
 import type { Message } from "@a2a-js/sdk";
 
 /** What the handler decided for one incoming message, handed to the executor through the call context. */
 export type MessagePlan =
   | { kind: "tree"; rootId: string }
   | { kind: "existing"; rootId: string }
+  /** The message's `messageId` was seen before for this caller: its tree, not a new one. */
+  | { kind: "seen"; rootId: string }
   | { kind: "reply"; method: string; result: JsonValue | null };
 
 export const PLAN_KEY = "apflow.plan";
+
+/**
+ * The idempotency key of a message (per caller): a retried message (same `messageId`) answers the
+ * tree the first one created. `step`: `create` for its tree, `run` for its execution.
+ */
+export function messageKey(message: Message, step: "create" | "run"): string | undefined {
+  return message.messageId ? deriveIdempotencyKey(message.messageId, `a2a-${step}`) : undefined;
+}
 
 /** The first data part's value, if the message has one. */
 export function dataOf(message: Message): unknown {

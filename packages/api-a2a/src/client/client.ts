@@ -49,6 +49,8 @@ export interface ExecuteParams {
   rerun?: "failed" | "all";
   demo?: boolean;
   webhook?: { url: string; headers?: Record<string, string> };
+  /** A repeat with the same key answers the first request's execution. */
+  idempotencyKey?: string;
 }
 
 export interface ListParams {

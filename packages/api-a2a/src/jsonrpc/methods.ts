@@ -1,5 +1,6 @@
 import {
   ApflowError,
+  deriveIdempotencyKey,
   ErrorCode,
   type JsonObject,
   type Task,
@@ -117,7 +118,7 @@ export const METHODS: MethodDefinition[] = [
       description:
         "Validate and store a flat task array (parentId and dependencies refer by id or name). Returns the created tasks and the root id.",
     },
-    handler: (p, ctx) => ctx.service.create(ctx.principal, p.tasks),
+    handler: (p, ctx) => ctx.service.create(ctx.principal, p.tasks, defined({ idempotencyKey: p.idempotencyKey })),
   }),
   define({
     name: "tasks.get",
@@ -213,10 +214,26 @@ export const METHODS: MethodDefinition[] = [
       description: "Copy part of a tree (minimal, full or custom) as a new tree linked to the original.",
     },
     handler: async (p, ctx) => {
-      const { taskId, ...options } = p;
+      const { taskId, run, ...options } = p;
+      if (run && !p.save) {
+        throw new ValidationError([
+          { path: "params.run", code: "run_needs_save", message: "run: true needs save: true" },
+        ]);
+      }
       const tasks = await ctx.service.copy(ctx.principal, taskId, defined(options));
       const root = tasks[0] as { id?: string; rootId?: string } | undefined;
-      return { saved: p.save, rootId: p.save ? (root?.rootId ?? null) : null, tasks };
+      const rootId = p.save ? (root?.rootId ?? null) : null;
+      if (!run || rootId === null) return { saved: p.save, rootId, tasks };
+      const key = p.idempotencyKey;
+      const handle = await ctx.service.execute(
+        ctx.principal,
+        rootId,
+        defined({
+          secrets: ctx.secrets,
+          idempotencyKey: key === undefined ? undefined : deriveIdempotencyKey(key, "copy-run"),
+        }),
+      );
+      return defined({ saved: true, rootId, tasks, executionId: handle.execution.id, replayed: handle.replayed });
     },
   }),
   define({
@@ -257,17 +274,19 @@ export const METHODS: MethodDefinition[] = [
       const handle = await ctx.service.execute(
         ctx.principal,
         p.taskId,
-        defined({ rerun: p.rerun, demo: p.demo, secrets: ctx.secrets }),
+        defined({ rerun: p.rerun, demo: p.demo, secrets: ctx.secrets, idempotencyKey: p.idempotencyKey }),
       );
       const { execution } = handle;
       const head = { executionId: execution.id, rootId: execution.rootId, taskId: execution.taskId };
-      if (p.webhook) ctx.webhooks?.deliver(p.webhook, (signal) => handle.events({ signal }));
+      // A repeat (same idempotencyKey) does nothing else: the first request's webhook delivers.
+      if (p.webhook && !handle.replayed) ctx.webhooks?.deliver(p.webhook, (signal) => handle.events({ signal }));
       if (p.stream) return stream(head, (signal) => handle.events({ signal }));
+      const replayed = handle.replayed ? { replayed: true } : {};
       if (p.wait) {
         const outcome = await handle.done;
-        return { ...head, status: outcome.status, tasks: outcome.tasks };
+        return { ...head, status: outcome.status, tasks: outcome.tasks, ...replayed };
       }
-      return { ...head, status: execution.status };
+      return { ...head, status: execution.status, ...replayed };
     },
   }),
   define({
@@ -448,13 +467,23 @@ async function executeTool(
   ctx: MethodContext,
   extra: ToolCallExtra,
 ): Promise<unknown> {
-  const p = params as { taskId: string; rerun?: "failed" | "all"; demo?: boolean; wait: boolean };
+  const p = params as {
+    taskId: string;
+    rerun?: "failed" | "all";
+    demo?: boolean;
+    wait: boolean;
+    idempotencyKey?: string;
+  };
   const handle = await ctx.service.execute(
     ctx.principal,
     p.taskId,
-    defined({ rerun: p.rerun, demo: p.demo, secrets: ctx.secrets }),
+    defined({ rerun: p.rerun, demo: p.demo, secrets: ctx.secrets, idempotencyKey: p.idempotencyKey }),
   );
-  const head = { executionId: handle.execution.id, rootId: handle.execution.rootId };
+  const head = {
+    executionId: handle.execution.id,
+    rootId: handle.execution.rootId,
+    ...(handle.replayed ? { replayed: true } : {}),
+  };
   if (!p.wait) return { ...head, status: handle.execution.status };
   const total = handle.execution.total;
   let done = 0;

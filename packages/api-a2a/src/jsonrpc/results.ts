@@ -113,6 +113,9 @@ export const createResult = z.object({
   rootId: z.string().describe("the first (or only) root created"),
   rootIds: z.array(z.string()),
   tasks: z.array(taskSchema),
+  existing: z.boolean().optional().describe("true when a root's uniqueKey was held: the existing tree is answered"),
+  existingRootIds: z.array(z.string()).optional().describe("the roots answered instead of creating new ones"),
+  replayed: z.boolean().optional().describe("true when this answers an earlier request with the same idempotencyKey"),
 });
 export const detailResult = z.object({
   task: taskSchema,
@@ -131,6 +134,8 @@ export const copyResult = z.object({
   saved: z.boolean(),
   rootId: z.string().nullable().describe("the new tree's root when saved"),
   tasks: z.array(z.union([taskSchema, taskInputSchema])).describe("stored tasks, or task inputs when save: false"),
+  executionId: z.string().optional().describe("with run: true, the copy's execution"),
+  replayed: z.boolean().optional().describe("true when this answers an earlier request with the same idempotencyKey"),
 });
 export const executeResult = z
   .object({
@@ -139,6 +144,7 @@ export const executeResult = z
     taskId: z.string(),
     status: executionStatus,
     tasks: z.array(taskSchema).optional().describe("with wait: true, the tree once finished"),
+    replayed: z.boolean().optional().describe("true when this answers an earlier request with the same idempotencyKey"),
   })
   .describe("with stream: true the answer is text/event-stream: an `execution` frame, then one frame per event");
 export const cancelResult = z.object({

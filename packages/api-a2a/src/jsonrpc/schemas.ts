@@ -16,6 +16,13 @@ import { isForbiddenHeader } from "./outbound.js";
 const id = z.string().min(1).max(200);
 const taskId = id.describe("task id");
 const limit = (max: number, def: number) => z.number().int().min(1).max(max).default(def);
+/** A repeat with the same key (per user, for 24 h) answers the first request's response and does nothing. */
+const idempotencyKey = z
+  .string()
+  .min(1)
+  .max(200)
+  .optional()
+  .describe("repeat-safe: a retry with the same key answers the first response instead of doing the work again");
 
 export const taskIdParams = z.object({ taskId });
 
@@ -23,6 +30,7 @@ export const createParams = z.object({
   tasks: z
     .array(z.record(z.string(), z.unknown()))
     .describe("flat task array; parentId and dependencies refer to tasks of the request by id or name"),
+  idempotencyKey,
 });
 
 /**
@@ -33,7 +41,10 @@ export const createParams = z.object({
 export const createParamsDoc = z.object({
   tasks: z
     .array(taskInputSchema)
-    .describe("flat task array; parentId and dependencies refer to tasks of the request by id or name"),
+    .describe(
+      'flat task array; parentId and dependencies refer to tasks of the request by id or name. A root may also carry uniqueKey (1..200 chars) and unique ({"scope": "active"} or {"scope": "period", "periodMs": N}): no new tree while one with that key and owner is unfinished (or within the period); the answer names it with existing: true',
+    ),
+  idempotencyKey,
 });
 
 export const updateParams = z.object({
@@ -82,6 +93,8 @@ export const copyParams = z.object({
   includeDescendants: z.boolean().optional(),
   resetFields: z.array(z.enum(RESETTABLE_FIELDS)).optional(),
   save: z.boolean().default(true),
+  run: z.boolean().default(false).describe("also execute the saved copy (answers its executionId)"),
+  idempotencyKey,
 });
 
 export const webhookSchema = z.object({
@@ -104,6 +117,7 @@ export const executeParams = z.object({
   stream: z.boolean().default(false).describe("answer with an SSE stream of the execution's events"),
   wait: z.boolean().default(false).describe("answer when the tree finished, with its outcome"),
   webhook: webhookSchema.optional().describe("POST every event of the execution to this URL"),
+  idempotencyKey,
 });
 
 export const cancelParams = z.object({ taskId, reason: z.string().max(1000).optional() });

@@ -28,12 +28,19 @@ export interface CreateResult {
   rootId: string;
   rootIds: string[];
   tasks: Task[];
+  /** Set when a root's `uniqueKey` was held by a tree: that tree is answered instead. */
+  existing?: true;
+  existingRootIds?: string[];
+  /** Set when this answers an earlier request with the same idempotency key. */
+  replayed?: true;
 }
 
 export interface ExecuteRequest {
   rerun?: "failed" | "all";
   demo?: boolean;
   secrets?: Record<string, string>;
+  /** A repeat with the same key (the caller's) answers the first request's execution. */
+  idempotencyKey?: string;
 }
 
 export interface TaskDetail {
@@ -95,16 +102,31 @@ export class TaskService {
    * would answer differently from a free one and so reveal that another user's task exists.
    * Others refer to tasks of the same request by name (ids are generated).
    */
-  async create(principal: Principal, tasks: unknown, options: { single?: boolean } = {}): Promise<CreateResult> {
+  async create(
+    principal: Principal,
+    tasks: unknown,
+    options: { single?: boolean; idempotencyKey?: string } = {},
+  ): Promise<CreateResult> {
     if (!principal.admin) refuseChosenIds(tasks);
     const owned = principal.admin ? tasks : forceOwner(tasks, principal.userId);
-    const trees = await this.#engine.createTrees(
+    const outcome = await this.#engine.create(
       owned,
-      { userId: principal.userId },
+      {
+        userId: principal.userId,
+        ...(options.idempotencyKey !== undefined
+          ? { idempotencyKey: options.idempotencyKey, keyOwner: principal.userId }
+          : {}),
+      },
       options.single ? "single" : "many",
     );
-    const rootIds = trees.map((t) => (t[0] as Task).rootId);
-    return { rootId: rootIds[0] as string, rootIds, tasks: trees.flat() };
+    const { rootIds, existing } = outcome;
+    return {
+      rootId: rootIds[0] as string,
+      rootIds,
+      tasks: outcome.trees.flat(),
+      ...(existing.length > 0 ? { existing: true as const, existingRootIds: existing } : {}),
+      ...(outcome.replayed ? { replayed: true as const } : {}),
+    };
   }
 
   async get(principal: Principal, taskId: string): Promise<Task> {
@@ -158,9 +180,17 @@ export class TaskService {
     return this.#store.getChildren(parentId);
   }
 
-  async copy(principal: Principal, taskId: string, options: CopyOptions): Promise<Task[] | TaskInput[]> {
+  async copy(
+    principal: Principal,
+    taskId: string,
+    options: CopyOptions & { idempotencyKey?: string },
+  ): Promise<Task[] | TaskInput[]> {
     await this.get(principal, taskId);
-    return this.#engine.copy(taskId, { ...options, userId: principal.userId });
+    return this.#engine.copy(taskId, {
+      ...options,
+      userId: principal.userId,
+      ...(options.idempotencyKey !== undefined ? { keyOwner: principal.userId } : {}),
+    });
   }
 
   async execute(principal: Principal, taskId: string, request: ExecuteRequest = {}): Promise<ExecutionHandle> {
@@ -169,6 +199,9 @@ export class TaskService {
       ...(request.rerun ? { rerun: request.rerun } : {}),
       ...(request.demo !== undefined ? { demo: request.demo } : {}),
       ...(request.secrets ? { secrets: request.secrets } : {}),
+      ...(request.idempotencyKey !== undefined
+        ? { idempotencyKey: request.idempotencyKey, keyOwner: principal.userId }
+        : {}),
       userId: task.userId,
     });
   }
@@ -313,6 +346,11 @@ export class TaskService {
 
   hasExecutor(id: string): boolean {
     return this.#registry.hasExecutor(id);
+  }
+
+  /** Whether idempotency keys and unique trees work here (the store has the idempotency facet). */
+  get idempotent(): boolean {
+    return this.#engine.idempotency !== null;
   }
 
   engineInfo(): EngineInfo {

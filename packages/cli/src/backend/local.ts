@@ -14,6 +14,7 @@ import type {
   CancelSummary,
   CopyRequest,
   CountOptions,
+  CreateRequest,
   ExecuteRequest,
   ListOptions,
   StartedExecution,
@@ -87,8 +88,11 @@ export class LocalBackend implements TaskBackend {
     });
   }
 
-  create(tasks: unknown[]): Promise<Task[][]> {
-    return this.engine.createTrees(tasks);
+  create(tasks: unknown[], request: CreateRequest = {}): Promise<Task[][]> {
+    return this.engine.createTrees(
+      tasks,
+      request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {},
+    );
   }
 
   update(id: string, patch: Parameters<TaskStore["updateTask"]>[1]): Promise<Task> {
@@ -128,6 +132,7 @@ export class LocalBackend implements TaskBackend {
       handle = await this.engine.execute(id, {
         ...(request.demo ? { demo: true } : {}),
         ...(request.rerun ? { rerun: request.rerun } : {}),
+        ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
       });
     } catch (err) {
       if (!(err instanceof AlreadyExecutingError)) throw err;

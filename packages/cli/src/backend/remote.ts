@@ -11,6 +11,7 @@ import {
 import { CliError, ExitCode, isUnreachable } from "../errors.js";
 import { redactUrl } from "../store.js";
 import type {
+  CreateRequest,
   CancelSummary,
   CopyRequest,
   CountOptions,
@@ -60,9 +61,13 @@ export class RemoteBackend implements TaskBackend {
     return (await this.rpc(() => this.client.countTasks(options))).counts;
   }
 
-  async create(tasks: unknown[]): Promise<Task[][]> {
+  async create(tasks: unknown[], request: CreateRequest = {}): Promise<Task[][]> {
+    const key = request.idempotencyKey;
     const created = await this.rpc(() =>
-      this.client.call<{ rootIds: string[]; tasks: Task[] }>("tasks.create", { tasks }),
+      this.client.call<{ rootIds: string[]; tasks: Task[] }>(
+        "tasks.create",
+        key !== undefined ? { tasks, idempotencyKey: key } : { tasks },
+      ),
     );
     return created.rootIds.map((rootId) => created.tasks.filter((t) => t.rootId === rootId));
   }
@@ -110,6 +115,7 @@ export class RemoteBackend implements TaskBackend {
         taskId: id,
         ...(request.demo ? { demo: true } : {}),
         ...(request.rerun ? { rerun: request.rerun } : {}),
+        ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
       }),
     );
     return { executionId: head.executionId, rootId: head.rootId };

@@ -39,6 +39,13 @@ export interface CopyRequest {
 export interface ExecuteRequest {
   demo?: boolean;
   rerun?: "failed" | "all";
+  /** A repeat with the same key answers the first request's execution instead of starting one. */
+  idempotencyKey?: string;
+}
+
+export interface CreateRequest {
+  /** A repeat with the same key answers the first request's trees instead of creating more. */
+  idempotencyKey?: string;
 }
 
 /** An execution started by the CLI, or one it follows. */
@@ -71,7 +78,7 @@ export interface TaskBackend {
   children(id: string): Promise<Task[]>;
   count(options: CountOptions): Promise<Record<TaskStatus, number>>;
   /** Validate and store one tree per root, atomically. */
-  create(tasks: unknown[]): Promise<Task[][]>;
+  create(tasks: unknown[], request?: CreateRequest): Promise<Task[][]>;
   update(id: string, patch: TaskPatch): Promise<Task>;
   delete(id: string): Promise<string[]>;
   cancel(id: string): Promise<CancelSummary>;

@@ -1,3 +1,4 @@
+import { deriveIdempotencyKey } from "@aipartnerupflow/core";
 import type { Command } from "commander";
 import type { CliContext } from "../context.js";
 import { followExecutions } from "../execution.js";
@@ -5,6 +6,7 @@ import { readTasksInput } from "../input.js";
 import { concurrencyOption, examples } from "./options.js";
 
 interface RunOptions {
+  idempotencyKey?: string;
   demo?: boolean;
   json?: boolean;
   live?: boolean;
@@ -16,6 +18,10 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .description("create task trees from a JSON file (or - for stdin) and execute them, showing live progress")
     .argument("<file>", 'JSON file: a task array or {"tasks": [...]}; several roots make several trees; - reads stdin')
     .option("--demo", "rehearse: executors return their demo results instead of running")
+    .option(
+      "--idempotency-key <key>",
+      "repeat-safe: running again with the same key (and file) follows the first run instead of starting another",
+    )
     .addOption(concurrencyOption())
     .option("--no-live", "print only the summary, not the events and the final tree")
     .option("--json", "print the final trees as JSON (no live view)")
@@ -23,11 +29,20 @@ export function registerRun(program: Command, ctx: CliContext): void {
       const tasks = await readTasksInput(file, ctx.io.cwd, ctx.io.stdin);
       const backend = await ctx.backend(command);
       try {
-        const trees = await backend.create(tasks);
+        const key = options.idempotencyKey;
+        const trees = await backend.create(tasks, key !== undefined ? { idempotencyKey: key } : {});
         const started = [];
-        for (const tree of trees) {
+        for (const [i, tree] of trees.entries()) {
           const root = tree.find((t) => t.parentId === null) ?? tree[0];
-          if (root) started.push(await backend.execute(root.id, { demo: options.demo ?? false }));
+          if (!root) continue;
+          // Each tree's execution has its own key, made from the run's (the same on every repeat).
+          const step = i === 0 ? "execute" : `execute-${i}`;
+          started.push(
+            await backend.execute(root.id, {
+              demo: options.demo ?? false,
+              ...(key !== undefined ? { idempotencyKey: deriveIdempotencyKey(key, step) } : {}),
+            }),
+          );
         }
         ctx.exitCode = await followExecutions(ctx, backend, started, {
           json: options.json ?? false,
@@ -41,6 +56,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
   examples(run, [
     "apflow run examples/hello-world.json",
     "apflow run examples/hello-world.json --demo --concurrency 2",
+    "apflow run tree.json --idempotency-key nightly-2026-12-01   # a retry runs nothing twice",
     "cat tree.json | apflow run -",
     "apflow run tree.json --json | jq .status",
     "apflow run tree.json --server http://localhost:8000   # run on a server",

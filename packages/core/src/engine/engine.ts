@@ -5,7 +5,7 @@ import { Registry } from "../registry/registry.js";
 import type { CancelResult, StartExecutionRequest, TaskStore } from "../store/types.js";
 import { copyTask, type CopyOptions } from "../tree/copy.js";
 import { validateTasks } from "../tree/validate.js";
-import type { Execution, Task, TaskEvent, TaskInput, TreeOutcome } from "../types.js";
+import type { Execution, NewTask, Task, TaskEvent, TaskInput, TreeOutcome } from "../types.js";
 import { newId } from "../util/ids.js";
 import { type EventBus, LocalEventBus } from "./event-bus.js";
 import { type SubscribeQuery, subscribeEvents } from "./subscription.js";
@@ -14,6 +14,9 @@ import { Finisher } from "./finisher.js";
 import { registerBuiltins } from "../executors/builtins.js";
 import { ClaimLoop } from "./claim-loop.js";
 import { LeaseKeeper } from "./lease-renewal.js";
+import { type CreateOutcome, copyOnce, createOnce, executeOnce, type GuardedCalls } from "../idempotency/calls.js";
+import { deriveIdempotencyKey } from "../idempotency/fingerprint.js";
+import { IdempotencyGuard, type IdempotencyOptions } from "../idempotency/guard.js";
 
 export interface EngineOptions {
   store: TaskStore;
@@ -40,15 +43,25 @@ export interface EngineOptions {
   demo?: boolean;
   /** The clock used for leases and `runAt` (tests may pass a fake one). */
   clock?: () => Date;
+  /** Idempotency keys and unique trees (needs `store.idempotency`): retention (24 h), waits. */
+  idempotency?: IdempotencyOptions;
 }
 
-export interface CreateOptions {
+/** An idempotency key on a call that creates or starts work: a repeat returns the first call's answer. */
+export interface IdempotencyKeyOptions {
+  /** 1..200 characters, per `keyOwner`; remembered for the retention (default 24 h). */
+  idempotencyKey?: string;
+  /** Whose key space the key is in (default `userId`): the caller, when an admin acts for another user. */
+  keyOwner?: string | null;
+}
+
+export interface CreateOptions extends IdempotencyKeyOptions {
   userId?: string | null;
   /** Accept tasks that arrive finished (copies made with mode `full` or kept dependencies). */
   allowFinishedTasks?: boolean;
 }
 
-export interface ExecuteOptions {
+export interface ExecuteOptions extends IdempotencyKeyOptions {
   rerun?: "failed" | "all";
   demo?: boolean;
   userId?: string | null;
@@ -62,6 +75,8 @@ export interface ExecutionHandle {
   done: Promise<TreeOutcome>;
   /** The execution's events from its start, ending after `tree.finished`. */
   events(options?: { afterSeq?: number; signal?: AbortSignal }): AsyncGenerator<TaskEvent>;
+  /** True when this is a repeat (same idempotency key) answered with the first call's execution. */
+  replayed?: boolean;
 }
 
 /**
@@ -84,6 +99,8 @@ export class Engine {
   readonly maxLeaseAttempts: number;
   readonly demo: boolean;
   readonly clock: () => Date;
+  /** Idempotency keys and unique trees; null when the store has no idempotency facet. */
+  readonly idempotency: IdempotencyGuard | null;
 
   private readonly secrets = new Map<string, Record<string, string>>();
   private readonly waiters = new Map<string, Array<(e: Execution) => void>>();
@@ -108,6 +125,8 @@ export class Engine {
     this.demo = options.demo ?? false;
     this.clock = options.clock ?? (() => new Date());
     if (!this.registry.hasExecutor("aggregate_results")) registerBuiltins(this.registry);
+    const facet = this.store.idempotency;
+    this.idempotency = facet ? new IdempotencyGuard(facet, this.clock, this.logger, options.idempotency) : null;
     const finisher = new Finisher(this.store, this.bus, this.clock, this.logger, (e) => this.onFinished(e));
     this.loop = new ClaimLoop({
       store: this.store,
@@ -208,13 +227,42 @@ export class Engine {
     options: CreateOptions = {},
     mode: "single" | "many" = "many",
   ): Promise<Task[][]> {
-    const trees = validateTasks(tasks, {
-      registry: this.registry,
-      userId: options.userId ?? null,
-      now: this.clock(),
-      trees: mode,
-      allowFinishedTasks: options.allowFinishedTasks ?? false,
-    });
+    return (await this.create(tasks, options, mode)).trees;
+  }
+
+  /**
+   * `createTrees` with the whole outcome: with `idempotencyKey`, a repeat returns the first
+   * request's trees (`replayed`); a root with `uniqueKey` held by an unfinished tree (or one
+   * within its period) is not created, the holder is returned (`existing`).
+   */
+  async create(
+    tasks: TaskInput[] | unknown,
+    options: CreateOptions = {},
+    mode: "single" | "many" = "many",
+  ): Promise<CreateOutcome> {
+    return createOnce(this.guarded(options, mode), tasks, options, mode);
+  }
+
+  private guarded(options: CreateOptions, mode: "single" | "many"): GuardedCalls {
+    return {
+      store: this.store,
+      guard: this.idempotency,
+      clock: this.clock,
+      validate: (tasks) =>
+        validateTasks(tasks, {
+          registry: this.registry,
+          userId: options.userId ?? null,
+          now: this.clock(),
+          trees: mode,
+          allowFinishedTasks: options.allowFinishedTasks ?? false,
+        }),
+      save: (trees) => this.saveTrees(trees),
+      wait: (id) => this.wait(id),
+      subscribe: (query) => this.subscribe(query),
+    };
+  }
+
+  private async saveTrees(trees: NewTask[][]): Promise<Task[][]> {
     const { tasks: created, events } = await this.store.createTasks(trees.flat(), this.clock());
     this.bus.publish(events);
     const byRoot = new Map<string, Task[]>();
@@ -240,6 +288,11 @@ export class Engine {
     if (this.state === "stopping" || this.state === "stopped") {
       throw new EngineStoppedError();
     }
+    if (options.idempotencyKey === undefined) return this.startExecution(taskId, options);
+    return executeOnce(this.guarded({}, "single"), taskId, options, () => this.startExecution(taskId, options));
+  }
+
+  private async startExecution(taskId: string, options: ExecuteOptions): Promise<ExecutionHandle> {
     const request: StartExecutionRequest = {
       taskId,
       rerun: options.rerun ?? "failed",
@@ -287,7 +340,11 @@ export class Engine {
   /** Create a tree, run it and wait for the outcome. */
   async runTree(tasks: TaskInput[] | unknown, options: CreateOptions & ExecuteOptions = {}): Promise<TreeOutcome> {
     const tree = await this.createTree(tasks, options);
-    const handle = await this.execute((tree[0] as Task).id, options);
+    const key = options.idempotencyKey;
+    const handle = await this.execute((tree[0] as Task).id, {
+      ...options,
+      ...(key !== undefined ? { idempotencyKey: deriveIdempotencyKey(key, "execute") } : {}),
+    });
     return handle.done;
   }
 
@@ -301,7 +358,14 @@ export class Engine {
   }
 
   /** Build (and by default store) a copy for re-running part of a tree (SPEC §4.1). */
-  async copy(taskId: string, options: CopyOptions = {}): Promise<Task[] | TaskInput[]> {
+  async copy(taskId: string, options: CopyOptions & IdempotencyKeyOptions = {}): Promise<Task[] | TaskInput[]> {
+    if (options.idempotencyKey === undefined || options.save === false) return this.copyNow(taskId, options);
+    return copyOnce(this.guarded({}, "single"), taskId, { ...options }, async () => {
+      return (await this.copyNow(taskId, options)) as Task[];
+    });
+  }
+
+  private async copyNow(taskId: string, options: CopyOptions): Promise<Task[] | TaskInput[]> {
     const tasks = await copyTask(this.store, taskId, options);
     if (options.save === false) return tasks;
     return this.createTree(tasks, {

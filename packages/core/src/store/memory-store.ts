@@ -42,6 +42,7 @@ import { Leases } from "./memory/leases.js";
 import { ReadyQueue } from "./memory/ready-queue.js";
 import { currentAttempt, internEmpty, type Row, recordEndedAttempt, snapshot, subjectOf } from "./memory/row.js";
 import { emptyCounts, planRunSet } from "./run-set.js";
+import { MemoryIdempotencyStore } from "../idempotency/memory.js";
 import {
   cancelledEvent,
   cancelRequestError,
@@ -82,6 +83,7 @@ import {
  * a task costs work proportional to its dependents.
  */
 export class MemoryStore implements TaskStore {
+  readonly idempotency = new MemoryIdempotencyStore();
   private readonly rows = new Map<string, Row>();
   private readonly trees = new Map<string, Row[]>();
   private readonly executions = new Executions();

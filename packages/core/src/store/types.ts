@@ -12,6 +12,7 @@ import type {
   TaskStatus,
   RetryPolicy,
 } from "../types.js";
+import type { IdempotencyStore } from "../idempotency/types.js";
 
 /**
  * The persistence interface the engine runs on. The store is the queue: every state change of
@@ -111,6 +112,9 @@ export interface TaskStore {
   deleteTask(id: string): Promise<{ deleted: string[] }>;
 
   close(): Promise<void>;
+
+  /** Idempotency keys and unique trees (a separate facet; the engine refuses keys without it). */
+  readonly idempotency?: IdempotencyStore;
 }
 
 export interface MutationResultBase {

@@ -58,6 +58,7 @@ import { renewLeases } from "../sql/renew-leases.js";
 import { startExecution } from "../sql/start-execution.js";
 import { updateTask } from "../sql/update-task.js";
 import type { Provider } from "../types.js";
+import { SqlIdempotencyStore } from "../idempotency/sql-idempotency-store.js";
 
 const { requireNow } = storeRules;
 
@@ -73,6 +74,7 @@ export class PrismaTaskStore implements TaskStore {
   constructor(
     readonly provider: Provider,
     private readonly db: SqlDatabase,
+    readonly idempotency = new SqlIdempotencyStore(db),
   ) {}
 
   /**

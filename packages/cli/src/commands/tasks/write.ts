@@ -44,26 +44,35 @@ export function registerTaskWrites(tasks: Command, ctx: CliContext): void {
     .argument("<id>", "root id (or the id of a task inside the tree)")
     .option("--all", "re-run every task, completed ones too")
     .option("--demo", "executors return their demo results instead of running")
+    .option(
+      "--idempotency-key <key>",
+      "repeat-safe: executing again with the same key follows the first execution instead of starting another",
+    )
     .addOption(concurrencyOption())
     .option("--no-live", "print only the summary")
     .option("--json", "print the final tree as JSON");
   execute.action(
-    withBackend(ctx, async (backend, opts: ExecOptions & { all?: boolean }, command, id: string) => {
-      const started = await backend.execute(id, {
-        ...(opts.demo ? { demo: true } : {}),
-        rerun: opts.all ? "all" : "failed",
-      });
-      if (started.resumed) ctx.err(resumedNote(started));
-      ctx.exitCode = await followExecutions(ctx, backend, [started], {
-        json: opts.json ?? false,
-        palette: ctx.palette(command),
-        live: opts.live ?? true,
-      });
-    }),
+    withBackend(
+      ctx,
+      async (backend, opts: ExecOptions & { all?: boolean; idempotencyKey?: string }, command, id: string) => {
+        const started = await backend.execute(id, {
+          ...(opts.demo ? { demo: true } : {}),
+          rerun: opts.all ? "all" : "failed",
+          ...(opts.idempotencyKey !== undefined ? { idempotencyKey: opts.idempotencyKey } : {}),
+        });
+        if (started.resumed) ctx.err(resumedNote(started));
+        ctx.exitCode = await followExecutions(ctx, backend, [started], {
+          json: opts.json ?? false,
+          palette: ctx.palette(command),
+          live: opts.live ?? true,
+        });
+      },
+    ),
   );
   examples(execute, [
     "apflow tasks execute <root-id>            # re-run failed/cancelled tasks and their dependents",
     "apflow tasks execute <root-id> --all      # re-run everything",
+    "apflow tasks execute <root-id> --idempotency-key retry-7   # a repeat follows the first execution",
   ]);
 
   const copy = tasks

@@ -1,0 +1,4 @@
+import { describeIdempotencyContract } from "../testing.js";
+import { MemoryStore } from "../store/memory-store.js";
+
+describeIdempotencyContract("MemoryStore", () => new MemoryStore());
