@@ -1,4 +1,4 @@
-// Server benchmark (SPEC §11): tasks.get requests/s against the API server on embedded SQLite
+// Server benchmark (the performance targets in bench/README.md): tasks.get requests/s against the API server on embedded SQLite
 // (the MemoryStore when the Prisma store is not built). The server runs in its own process (one
 // event loop, one JS thread); autocannon drives it from this one, on the same machine. Besides
 // requests/s it prints the server's CPU time per request (user + system, from the server process

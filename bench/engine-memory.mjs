@@ -1,4 +1,4 @@
-// Engine overhead on the in-memory store (SPEC §11): no-op trees of 10,000 and 100,000 tasks.
+// Engine overhead on the in-memory store (the performance targets in bench/README.md): no-op trees of 10,000 and 100,000 tasks.
 import { execFileSync } from "node:child_process";
 import { Engine, MemoryStore, Registry } from "../packages/core/dist/index.js";
 import { formatRate, mixedTree } from "./trees.mjs";

@@ -1,4 +1,4 @@
-// `pnpm bench`: every benchmark under bench/, each printing its figures (SPEC §11).
+// `pnpm bench`: every benchmark under bench/, each printing its figures (the performance targets in bench/README.md).
 // Run after `pnpm build`; the root script does both. Figures are printed, never asserted.
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";

@@ -1,4 +1,4 @@
-// The Prisma store under the engine (SPEC §11): a 10,000-task no-op tree on embedded SQLite (every
+// The Prisma store under the engine (the performance targets in bench/README.md): a 10,000-task no-op tree on embedded SQLite (every
 // transition committed in its own transaction) and on PostgreSQL (one process). Needs the built
 // dist of core and storage-prisma (`pnpm build`). PostgreSQL: APFLOW_BENCH_PG_URL, default the
 // local server; skipped with a note when it does not answer.

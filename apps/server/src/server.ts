@@ -37,7 +37,7 @@ export interface StartOptions {
 }
 
 /**
- * Composition only (SPEC §2): registry + plugins, store (migrated on open for SQLite), engine,
+ * Composition only (docs/architecture.md#packages): registry + plugins, store (migrated on open for SQLite), engine,
  * app, HTTP server, and the ordered shutdown.
  */
 export async function startApflowServer(config: ServerConfig, options: StartOptions = {}): Promise<RunningServer> {

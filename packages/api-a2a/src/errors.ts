@@ -1,7 +1,7 @@
 import { ApflowError, ErrorCode, type JsonValue } from "@aipartnerupflow/core";
 
 /**
- * The one place where errors become protocol errors (SPEC §8.4). Every surface (JSON-RPC,
+ * The one place where errors become protocol errors (docs/semantics.md#errors-and-auth). Every surface (JSON-RPC,
  * A2A, MCP, HTTP middleware) calls `toRpcError` and `httpStatusOf`; nothing else decides codes.
  */
 export interface RpcError {

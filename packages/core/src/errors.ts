@@ -1,7 +1,7 @@
 import type { JsonValue, TaskError } from "./types.js";
 
 /**
- * Every error the product raises on purpose is an `ApflowError` with a JSON-RPC code (SPEC §8.4).
+ * Every error the product raises on purpose is an `ApflowError` with a JSON-RPC code (docs/semantics.md#errors-and-auth).
  * Surfaces map `code` to their protocol (HTTP status, CLI exit code) in one place each.
  */
 export const ErrorCode = {
@@ -22,7 +22,7 @@ export const ErrorCode = {
   InvalidParent: -32010,
   InvalidDependency: -32011,
   TreeValidationFailed: -32012,
-  /** Beyond the table of SPEC §8.4 (server range): the engine is shutting down. HTTP 503. */
+  /** Beyond the table of docs/semantics.md#errors-and-auth (server range): the engine is shutting down. HTTP 503. */
   Unavailable: -32013,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -142,7 +142,7 @@ export class DependenciesNotSatisfiedError extends ApflowError {
 
 /**
  * Thrown by an executor to fail its task with a specific code. `retryable: false` marks the
- * failure as final (SPEC §7.3).
+ * failure as final (docs/semantics.md#retry).
  */
 export class TaskFailure extends Error {
   readonly code: string;

@@ -52,7 +52,7 @@ export interface TaskSchemas {
   [key: string]: JsonValue | undefined;
 }
 
-/** The public shape of a stored task (SPEC §3). Timestamps are ISO-8601 UTC strings. */
+/** The public shape of a stored task (docs/semantics.md#the-task). Timestamps are ISO-8601 UTC strings. */
 export interface Task {
   id: string;
   parentId: string | null;
@@ -141,7 +141,7 @@ export interface TaskEvent {
 
 export type NewEvent = Omit<TaskEvent, "seq">;
 
-/** What an executor sees of one of its dependencies (SPEC §5.3). */
+/** What an executor sees of one of its dependencies (docs/semantics.md#dependency-results). */
 export interface DependencyResult {
   id: string;
   name: string;

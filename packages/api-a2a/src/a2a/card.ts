@@ -49,7 +49,7 @@ const SKILLS: AgentSkill[] = [
   ),
 ];
 
-/** The agent card (SPEC §8.1) in the SDK's v1.0 model: JSON-RPC at /a2a for v1.0 and v0.3. */
+/** The agent card (docs/semantics.md#the-api-surfaces) in the SDK's v1.0 model: JSON-RPC at /a2a for v1.0 and v0.3. */
 export function buildCard(options: CardOptions): AgentCard {
   const url = `${options.baseUrl}/a2a`;
   return {

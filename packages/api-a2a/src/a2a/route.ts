@@ -33,7 +33,7 @@ const LEGACY = "0.3";
 type JsonRpcEnvelope = { jsonrpc: string; id: string | number | null; result?: unknown; error?: unknown };
 
 /**
- * A2A over JSON-RPC (SPEC §8.1): POST /a2a and POST / with the SDK's v1.0 handler, or its v0.3
+ * A2A over JSON-RPC (docs/semantics.md#the-api-surfaces): POST /a2a and POST / with the SDK's v1.0 handler, or its v0.3
  * compat handler when `A2A-Version` is absent or `0.3` (the SDK's own rule); the agent card at
  * /.well-known/agent-card.json (and the v0.3 name agent.json).
  */

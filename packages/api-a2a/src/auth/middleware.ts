@@ -6,7 +6,7 @@ import type { TokenVerifier } from "./verifier.js";
 
 const ANONYMOUS = Object.freeze({ userId: null, admin: false, authenticated: false });
 
-/** Paths anyone may read even when auth is on (SPEC §8.4). */
+/** Paths anyone may read even when auth is on (docs/semantics.md#errors-and-auth). */
 export const PUBLIC_PATHS = new Set(["/health", "/.well-known/agent-card.json", "/.well-known/agent.json"]);
 
 /**

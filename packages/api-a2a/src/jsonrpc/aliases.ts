@@ -1,6 +1,6 @@
 /**
  * snake_case parameter names of the Python original (`task_id`, `parent_id`, ...) are accepted as
- * aliases of the camelCase ones (SPEC §8.2). The camelCase name wins when both are given.
+ * aliases of the camelCase ones (docs/semantics.md#the-api-surfaces). The camelCase name wins when both are given.
  */
 export function camelKeys(value: unknown): unknown {
   if (!value || typeof value !== "object" || Array.isArray(value)) return value;

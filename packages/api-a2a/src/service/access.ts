@@ -4,7 +4,7 @@ import type { Principal } from "../types.js";
 /** The anonymous administrator used when auth is off (local use). */
 export const LOCAL_PRINCIPAL: Principal = Object.freeze({ userId: null, admin: true, authenticated: false });
 
-/** Whether the caller may see and touch this task (SPEC §8.4: admins everything, others their own). */
+/** Whether the caller may see and touch this task (docs/semantics.md#errors-and-auth: admins everything, others their own). */
 export function canAccess(principal: Principal, task: Pick<Task, "userId">): boolean {
   return principal.admin || (task.userId !== null && task.userId === principal.userId);
 }

@@ -83,7 +83,7 @@ export type ExecutorInfo = ExecutorMetadata;
 
 /**
  * Every task operation of every surface (JSON-RPC, A2A, MCP), with the per-user isolation of
- * SPEC §8.4 applied in one place: a caller only ever sees and touches tasks it may access.
+ * docs/semantics.md#errors-and-auth applied in one place: a caller only ever sees and touches tasks it may access.
  * The engine, the store and the registry stay inside: surfaces call these methods only.
  */
 export class TaskService {

@@ -3,7 +3,7 @@ import { defineExecutor } from "../registry/define.js";
 import type { JsonObject, JsonValue } from "../types.js";
 
 /**
- * `aggregate_results` (SPEC §6.3): collects its dependencies' results into
+ * `aggregate_results` (docs/semantics.md#built-in-executors): collects its dependencies' results into
  * `{ results: { <name>: result }, count }`. Names that repeat fall back to the dependency id.
  */
 export const aggregateResults = defineExecutor<JsonObject, { results: JsonObject; count: number }>({

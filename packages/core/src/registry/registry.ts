@@ -20,7 +20,7 @@ import type {
 } from "./types.js";
 
 export interface RegistryOptions {
-  /** Executor ids allowed to run; everything when omitted (SPEC §6: `APFLOW_EXECUTORS`). */
+  /** Executor ids allowed to run; everything when omitted (docs/semantics.md#the-registry: `APFLOW_EXECUTORS`). */
   allowedExecutors?: string[] | null;
   /** Accept trees naming executors that are not registered yet (they fail at run time). */
   allowLateRegistration?: boolean;
@@ -36,7 +36,7 @@ export class DuplicateRegistrationError extends ApflowError {
 }
 
 /**
- * The extension registry (SPEC §6): executors, hooks, store factories, CLI commands, tools and
+ * The extension registry (docs/semantics.md#the-registry): executors, hooks, store factories, CLI commands, tools and
  * backoff functions. There is no hidden global: create one per application, or use
  * `defaultRegistry` for convenience.
  */
@@ -218,7 +218,7 @@ export class Registry implements RegistryView {
   }
 
   /**
-   * Open the store a URL names with the factory registered for its scheme (SPEC §6). Unknown
+   * Open the store a URL names with the factory registered for its scheme (docs/semantics.md#the-registry). Unknown
    * schemes are refused with the list of registered ones.
    */
   async openStore(url: string, options: Record<string, unknown> = {}): Promise<TaskStore> {

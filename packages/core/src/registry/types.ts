@@ -6,7 +6,7 @@ import type { DependencyResult, JsonObject, JsonValue, RetryPolicy, Task } from 
 /** A schema as executors declare it: a zod schema, or a JSON Schema object. */
 export type SchemaLike = z.ZodType | JsonObject;
 
-/** What an executor receives besides its inputs (SPEC §6). */
+/** What an executor receives besides its inputs (docs/semantics.md#the-registry). */
 export interface ExecutorContext {
   task: Task;
   /** Fires on cancellation, timeout, lease loss or engine shutdown; `signal.reason` says which. */
@@ -130,7 +130,7 @@ export interface RegisteredHook<N extends HookName = HookName> {
   executors: string[] | null;
 }
 
-/** A tool an LLM agent may call (SPEC §6: the registry's tool category). */
+/** A tool an LLM agent may call (docs/semantics.md#the-registry: the registry's tool category). */
 export interface ToolDefinition<I = JsonObject, O = JsonValue> {
   id: string;
   description: string;
@@ -147,7 +147,7 @@ export interface CliCommandDefinition {
 }
 
 /**
- * A store a plugin contributes (SPEC §6): `registry.openStore(url)` — used by the CLI's `--db`
+ * A store a plugin contributes (docs/semantics.md#the-registry): `registry.openStore(url)` — used by the CLI's `--db`
  * and the server's `APFLOW_DATABASE_URL` — picks the factory by the URL's scheme.
  */
 export interface StoreFactory {

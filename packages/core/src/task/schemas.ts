@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { type JsonObject, type JsonValue, TASK_STATUSES } from "../types.js";
 
-/** zod schemas for the task fields of SPEC §3, shared by tree validation, updates and the APIs. */
+/** zod schemas for the task fields of docs/semantics.md#the-task, shared by tree validation, updates and the APIs. */
 
 /**
  * How deep objects and arrays may nest in a JSON field of a task (inputs, params, schemas,

@@ -22,7 +22,7 @@ function task(status: TaskStatus): Task {
 }
 
 describe("status machine", () => {
-  it("allows exactly the transitions of SPEC §3.1 and refuses every other with -32006", () => {
+  it("allows exactly the transitions of docs/semantics.md#states and refuses every other with -32006", () => {
     for (const from of TASK_STATUSES) {
       for (const to of TASK_STATUSES) {
         const ok = allowed.some(([f, t]) => f === from && t === to);

@@ -1,7 +1,7 @@
 import { InvalidTransitionError } from "../errors.js";
 import type { Task, TaskStatus, TerminalStatus } from "../types.js";
 
-/** SPEC §3.1: the only status changes there are. Every store write goes through `transition`. */
+/** docs/semantics.md#states: the only status changes there are. Every store write goes through `transition`. */
 const TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
   pending: ["in_progress", "cancelled", "failed"],
   in_progress: ["completed", "failed", "cancelled", "pending"],
@@ -39,7 +39,7 @@ export interface TransitionPatch {
 }
 
 /**
- * Apply a status change to a task in place, keeping the consistency rules of SPEC §3.1:
+ * Apply a status change to a task in place, keeping the consistency rules of docs/semantics.md#states:
  * `startedAt` is set iff the task ever started, `completedAt` iff it is terminal, `result` is
  * written by a completion (or kept as a cancelled task's partial result), `progress` is 1 on
  * completion. Throws `InvalidTransitionError` for a change the status machine forbids.
@@ -81,7 +81,7 @@ export function transition(task: Task, to: TaskStatus, now: string, patch: Trans
   return task;
 }
 
-/** Reset a finished task to pending for a fresh run (re-execution, SPEC §5.4). */
+/** Reset a finished task to pending for a fresh run (re-execution, docs/semantics.md#re-execution). */
 export function resetForRerun(task: Task, now: string): Task {
   transition(task, "pending", now);
   task.result = null;

@@ -19,7 +19,7 @@ export const RESETTABLE_FIELDS = [...DEFAULT_RESET_FIELDS, "inputs", "metadata",
 export type ResettableField = (typeof RESETTABLE_FIELDS)[number];
 
 export interface CopyOptions {
-  /** `minimal` (default), `full` or `custom` (SPEC §4.1). */
+  /** `minimal` (default), `full` or `custom` (docs/semantics.md#copy). */
   mode?: "minimal" | "full" | "custom";
   /** For `custom`: the tasks to re-run (their upstream dependencies come along). */
   taskIds?: string[];

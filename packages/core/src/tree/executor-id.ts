@@ -1,7 +1,7 @@
 import type { JsonObject, TaskSchemas } from "../types.js";
 
 /**
- * The executor a task names (SPEC §6): `params.executorId`, then `schemas.method`. A task that
+ * The executor a task names (docs/semantics.md#the-registry): `params.executorId`, then `schemas.method`. A task that
  * names none is a grouping task: it completes with a null result as soon as it is ready.
  */
 export function executorIdOf(task: { params?: JsonObject; schemas?: TaskSchemas }): {

@@ -34,7 +34,7 @@ interface Draft {
 }
 
 /**
- * Validate a creation request (SPEC §4) and resolve it into tasks ready for the store, grouped
+ * Validate a creation request (docs/semantics.md#creating-trees) and resolve it into tasks ready for the store, grouped
  * by tree, parents before children. Every problem is collected and thrown at once as a
  * `ValidationError` (`data.errors[]` of `{path, code, message}`); nothing is written here.
  */
@@ -288,7 +288,7 @@ function checkExecutors(drafts: Draft[], registry: ExecutorLookup): ValidationIs
       const inputs = (d.raw.inputs ?? {}) as JsonObject;
       const check = checkSchema(executor.inputSchema as Parameters<typeof checkSchema>[0], inputs, `${path}.inputs`);
       if (!check.ok) {
-        // Inputs a dependency result may still fill are not required up front (SPEC §5.3).
+        // Inputs a dependency result may still fill are not required up front (docs/semantics.md#dependency-results).
         const open = d.dependencies.length > 0;
         for (const issue of check.issues) {
           const key = issue.path.slice(`${path}.inputs.`.length).split(/[.[]/)[0] ?? "";

@@ -129,7 +129,7 @@ export async function executeCommand(
   ctx.log.debug({ exitCode: result.exitCode, signal: result.signal, end: outcome.end }, "command: finished");
 
   if (outcome.end === "aborted") {
-    // The engine keeps `details.partialResult` as the cancelled task's result (SPEC §5.2).
+    // The engine keeps `details.partialResult` as the cancelled task's result (docs/semantics.md#failure-cancellation-and-completion).
     throw new TaskFailure(TaskErrorCode.Cancelled, "command cancelled: its process group was killed", {
       details: { partialResult: { ...result } },
       retryable: false,

@@ -124,7 +124,7 @@ async function taskCancelCascades(store: TaskStore, via: Via): Promise<void> {
   expect(b?.error?.code).toBe("DEPENDENCY_FAILED");
   expect(b?.error?.details).toMatchObject({ dependencyId: id("a"), dependencyStatus: "cancelled" });
   expect((await store.getTask(id("root")))?.status).toBe("failed");
-  // The task was cancelled by request: its execution ends cancelled (SPEC §5.2).
+  // The task was cancelled by request: its execution ends cancelled (docs/semantics.md#failure-cancellation-and-completion).
   const [execution] = await store.listExecutions({ rootId: id("root") });
   expect(execution?.status).toBe("cancelled");
   expect(execution?.remaining).toBe(0);
@@ -179,7 +179,7 @@ export const cancelChecks = family("cancel", [
       const exec = await start(store, rootId);
       const result = await store.cancel((tasks.get("a") as Task).id, { now: at(1) });
       expect(await statuses(store, rootId)).toEqual({ root: "failed", a: "cancelled", b: "failed" });
-      // Cancelled by request, not failed (SPEC §5.2), though the cascade failed its dependents.
+      // Cancelled by request, not failed (docs/semantics.md#failure-cancellation-and-completion), though the cascade failed its dependents.
       expect(result.finished.map((e) => [e.id, e.status])).toEqual([[exec.id, "cancelled"]]);
       const a = (tasks.get("a") as Task).id;
       const b = (tasks.get("b") as Task).id;
