@@ -40,6 +40,8 @@ import { EventLog } from "./memory/event-log.js";
 import { Executions } from "./memory/executions.js";
 import { Leases } from "./memory/leases.js";
 import { ReadyQueue } from "./memory/ready-queue.js";
+import { memoryQueueStats } from "../queue/memory.js";
+import type { QueueStats, QueueStatsQuery } from "../queue/types.js";
 import { currentAttempt, internEmpty, type Row, recordEndedAttempt, snapshot, subjectOf } from "./memory/row.js";
 import { emptyCounts, planRunSet } from "./run-set.js";
 import {
@@ -486,6 +488,16 @@ export class MemoryStore implements TaskStore {
       counts[row.task.status]++;
     }
     return counts;
+  }
+
+  /** The queue-stats facet (src/queue/). */
+  queueStats(q: QueueStatsQuery): Promise<QueueStats> {
+    return memoryQueueStats(
+      this.rows.values(),
+      (id) => this.rows.get(id),
+      (id) => this.executions.get(id),
+      q,
+    );
   }
 
   async getAttempts(taskId: string): Promise<AttemptRecord[]> {
