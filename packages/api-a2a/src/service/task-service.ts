@@ -20,9 +20,8 @@ import {
   type TreeOutcome,
   ValidationError,
   type Waiting,
-  queuedByExecution,
   queueStatsOf,
-  whyWaiting,
+  readWaiting,
 } from "@aipartnerupflow/core";
 import type { QueueMetrics } from "../metrics/collector.js";
 import type { Principal } from "../types.js";
@@ -148,25 +147,8 @@ export class TaskService {
   }
 
   /** `whyWaiting` over what the store holds: dependencies, attempts, the tree's execution. */
-  async #waitingOf(task: Task, knownAttempts?: AttemptRecord[]): Promise<Waiting | null> {
-    if (task.status !== "pending") return null;
-    const [dependencies, attempts, execution] = await Promise.all([
-      this.#store.getTasks(task.dependencies.map((d) => d.id)),
-      knownAttempts ?? this.#store.getAttempts(task.id),
-      this.latestExecution(task.rootId),
-    ]);
-    let queued: boolean | undefined;
-    if (execution?.status === "running" && execution.taskId !== execution.rootId) {
-      queued = queuedByExecution(task, execution, await this.#store.getTree(task.rootId));
-    }
-    return whyWaiting({
-      task,
-      dependencies,
-      attempts,
-      execution,
-      ...(queued === undefined ? {} : { queued }),
-      now: this.#engine.clock(),
-    });
+  #waitingOf(task: Task, knownAttempts?: AttemptRecord[]): Promise<Waiting | null> {
+    return readWaiting(this.#store, task, this.#engine.clock(), knownAttempts);
   }
 
   async update(principal: Principal, taskId: string, patch: TaskPatch): Promise<Task> {
