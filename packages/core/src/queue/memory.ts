@@ -23,7 +23,7 @@ export function memoryQueueStats(
     if (!STATUS.claimable.includes(t.status) || row.unresolved !== 0 || row.executionId === null) continue;
     if (query.userId !== undefined && t.userId !== query.userId) continue;
     const e = execution(row.executionId);
-    if (!e || e.status !== "running") continue;
+    if (e?.status !== "running") continue;
     const runAt = t.runAt === null ? 0 : Date.parse(t.runAt);
     if (runAt > now) {
       delayed++;

@@ -82,8 +82,12 @@ export function queuedByExecution(
   return false;
 }
 
-const latest = (...times: Array<string | null | undefined>): string =>
-  times.filter((t): t is string => typeof t === "string").reduce((a, b) => (b > a ? b : a), "");
+/** The latest of ISO timestamps (same format, so they order as strings); "" when none is given. */
+function latest(...times: Array<string | null | undefined>): string {
+  let out = "";
+  for (const t of times) if (typeof t === "string" && t > out) out = t;
+  return out;
+}
 
 /** Why a task waits, or null when it is not pending (running or finished tasks do not wait). */
 export function whyWaiting(input: WaitingInput): Waiting | null {
