@@ -193,6 +193,38 @@ describe("GET /metrics", () => {
     await call(server, "tasks.cancel", { taskId: timed.rootId });
   });
 
+  it("tasks.get says retry_backoff while a failed attempt waits out its backoff", async () => {
+    const { server } = await setup();
+    const created = await call(server, "tasks.create", {
+      tasks: [
+        {
+          name: "f",
+          params: { executorId: "flaky" },
+          retry: { maxAttempts: 2, backoff: { type: "fixed", delayMs: 600_000 } },
+        },
+      ],
+    });
+    await call(server, "tasks.execute", { taskId: created.rootId });
+    let task: any;
+    for (let i = 0; i < 500; i++) {
+      task = await call(server, "tasks.get", { taskId: created.rootId });
+      if (task.status === "pending" && task.attempt === 1) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(task.waiting).toMatchObject({
+      reason: "retry_backoff",
+      attempt: 1,
+      errorCode: "FLAKY",
+      retryAt: task.runAt,
+    });
+    const detail = await call(server, "tasks.detail", { taskId: created.rootId });
+    expect(detail.waiting.since).toBe(detail.attempts[0].endedAt);
+    const s = parseProm(await (await fetch(`${server.url}/metrics`)).text());
+    expect(value(s, "apflow_queue_delayed_tasks")).toBe(1);
+    expect(value(s, "apflow_task_retries_total", { executor: "flaky" })).toBe(1);
+    await call(server, "tasks.cancel", { taskId: created.rootId });
+  });
+
   it("is for admins when auth is on", async () => {
     const engine = new Engine({ store: new MemoryStore(), registry: testRegistry(), pollIntervalMs: 50 });
     const { createToken } = await import("../auth/token.js");
