@@ -10,19 +10,18 @@ import { aggregateReady, type QueueStats, type QueueStatsQuery, type ReadyEntry 
  * execution; due when `runAt` is not after `now`.
  */
 export function memoryQueueStats(
-  rows: Iterable<Row>,
-  lookup: (id: string) => Pick<Row, "task"> | undefined,
-  execution: (id: string) => Execution | undefined,
+  rows: ReadonlyMap<string, Row>,
+  executions: { get(id: string): Execution | undefined },
   query: QueueStatsQuery,
 ): Promise<QueueStats> {
   const now = query.now.getTime();
   const ready: ReadyEntry[] = [];
   let delayed = 0;
-  for (const row of rows) {
+  for (const row of rows.values()) {
     const t = row.task;
     if (!STATUS.claimable.includes(t.status) || row.unresolved !== 0 || row.executionId === null) continue;
     if (query.userId !== undefined && t.userId !== query.userId) continue;
-    const e = execution(row.executionId);
+    const e = executions.get(row.executionId);
     if (e?.status !== "running") continue;
     const runAt = t.runAt === null ? 0 : Date.parse(t.runAt);
     if (runAt > now) {
@@ -31,7 +30,7 @@ export function memoryQueueStats(
     }
     let since = Math.max(Date.parse(e.createdAt), runAt);
     for (const dep of t.dependencies) {
-      const done = lookup(dep.id)?.task.completedAt;
+      const done = rows.get(dep.id)?.task.completedAt;
       if (done) since = Math.max(since, Date.parse(done));
     }
     ready.push({ userId: t.userId, executorId: executorIdOf(t).id, readySince: since });

@@ -492,12 +492,7 @@ export class MemoryStore implements TaskStore {
 
   /** The queue-stats facet (src/queue/). */
   queueStats(q: QueueStatsQuery): Promise<QueueStats> {
-    return memoryQueueStats(
-      this.rows.values(),
-      (id) => this.rows.get(id),
-      (id) => this.executions.get(id),
-      q,
-    );
+    return memoryQueueStats(this.rows, this.executions, q);
   }
 
   async getAttempts(taskId: string): Promise<AttemptRecord[]> {
