@@ -19,6 +19,8 @@ import { type ContextFactory, describe, jsonRpcRoutes } from "./jsonrpc/route.js
 import { OutboundGuard } from "./jsonrpc/outbound.js";
 import { WebhookDispatcher } from "./jsonrpc/webhook.js";
 import { mcpRoutes } from "./mcp/route.js";
+import { QueueMetrics } from "./metrics/collector.js";
+import { metricsRoutes } from "./metrics/route.js";
 import { bodyLimit } from "./middleware/body-limit.js";
 import { hostCheck } from "./middleware/host-check.js";
 import { llmKeys } from "./middleware/llm-keys.js";
@@ -49,7 +51,8 @@ export function createApp(options: AppOptions): ApflowApp {
   const version = options.version ?? VERSION;
   const name = options.name ?? "aipartnerupflow";
   const startedAt = Date.now();
-  const service = new TaskService(engine, store, registry);
+  const metrics = new QueueMetrics(engine, store);
+  const service = new TaskService(engine, store, registry, metrics);
   const outbound = new OutboundGuard({ allowHosts: options.webhookAllowHosts ?? [] });
   const webhooks = new WebhookDispatcher(options.webhooks ?? {}, logger.child({ component: "webhooks" }), outbound);
   const verifier = createVerifier(options.auth);
@@ -158,6 +161,7 @@ export function createApp(options: AppOptions): ApflowApp {
   };
 
   app.route("/", jsonRpcRoutes(makeContext));
+  app.route("/", metricsRoutes(metrics));
   app.route("/", mcpRoutes({ service, name, version, startedAt }));
   app.route(
     "/",

@@ -10,6 +10,7 @@ import { registerExecutors } from "./commands/executors.js";
 import { examples } from "./commands/options.js";
 import { registerRun } from "./commands/run.js";
 import { registerTasks } from "./commands/tasks/index.js";
+import { registerQueue } from "./commands/queue/index.js";
 import { registerUi } from "./commands/ui.js";
 import type { CliContext } from "./context.js";
 import { keepStdoutForJson } from "./log.js";
@@ -61,6 +62,7 @@ export function createProgram(ctx: CliContext): Command {
 
   registerRun(program, ctx);
   registerTasks(program, ctx);
+  registerQueue(program, ctx);
   registerExecutors(program, ctx);
   registerDb(program, ctx);
   registerServe(program, ctx);

@@ -6,6 +6,9 @@ export * from "./task/schemas.js";
 export * from "./schema/schema.js";
 export * from "./store/types.js";
 export { MemoryStore } from "./store/memory-store.js";
+export * from "./queue/types.js";
+export * from "./task/waiting.js";
+export * from "./task/waiting-read.js";
 export { planRunSet } from "./store/run-set.js";
 export { validatePatch } from "./store/patch.js";
 /** The store rulebook (decisions every `TaskStore` shares): see `store/rules.ts`. */

@@ -6,6 +6,7 @@ import type { TaskStore } from "./store/types.js";
 import { type DifferentialOptions, runDifferential } from "./testing/differential.js";
 import { STORE_FAMILIES, type StoreCheck, type StoreFamily, storeContractChecks } from "./testing/contract/index.js";
 import type { JsonValue, Task } from "./types.js";
+import { type QueueStatsCheck, queueStatsChecks } from "./testing/contract/queue-stats.js";
 
 export { storeContractChecks, STORE_FAMILIES, type StoreCheck, type StoreFamily };
 export {
@@ -14,6 +15,29 @@ export {
   type IdempotencyCheck,
   type IdempotencyContractOptions,
 } from "./testing/contract/idempotency.js";
+export { queueStatsChecks, type QueueStatsCheck };
+
+/**
+ * Run the queue-stats facet's contract (`queueStats`, see `QueueStatsReader`) as a vitest suite:
+ * every check gets a fresh, empty store from `createStore`.
+ */
+export function describeQueueStatsContract(
+  name: string,
+  createStore: () => Promise<TaskStore> | TaskStore,
+  options: Pick<StoreContractOptions, "dispose" | "timeout"> = {},
+): void {
+  describe(`queue stats contract: ${name}`, () => {
+    let store: TaskStore | undefined;
+    beforeEach(async () => {
+      store = await createStore();
+    });
+    afterEach(async () => {
+      if (store) await (options.dispose ? options.dispose(store) : store.close());
+      store = undefined;
+    });
+    for (const check of queueStatsChecks) it(check.name, () => check.run(store as TaskStore), options.timeout);
+  });
+}
 export { describeEngineSuite, type EngineSuiteOptions } from "./testing/engine-suite.js";
 export {
   FaultInjectingStore,

@@ -124,10 +124,14 @@ export const METHODS: MethodDefinition[] = [
     name: "tasks.get",
     summary: "One task",
     params: S.taskIdParams,
-    result: R.taskSchema,
+    result: R.taskWithWaitingSchema,
     errors: NOT_FOUND,
-    mcp: { tool: "get_task", title: "Get a task", description: "One task with its status, result and error." },
-    handler: (p, ctx) => ctx.service.get(ctx.principal, p.taskId),
+    mcp: {
+      tool: "get_task",
+      title: "Get a task",
+      description: "One task with its status, result and error, and why it waits when pending.",
+    },
+    handler: (p, ctx) => ctx.service.getWithWaiting(ctx.principal, p.taskId),
   }),
   define({
     name: "tasks.detail",

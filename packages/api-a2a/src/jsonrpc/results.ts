@@ -117,10 +117,42 @@ export const createResult = z.object({
   existingRootIds: z.array(z.string()).optional().describe("the roots answered instead of creating new ones"),
   replayed: z.boolean().optional().describe("true when this answers an earlier request with the same idempotencyKey"),
 });
+const waitingBase = { detail: z.string(), since: timestamp.describe("when this reason began") };
+export const waitingSchema = z
+  .discriminatedUnion("reason", [
+    z.object({
+      reason: z.literal("dependencies"),
+      ...waitingBase,
+      dependencies: z.array(
+        z.object({
+          id: z.string(),
+          name: z.string().nullable(),
+          status: z.union([status, z.literal("missing")]),
+          required: z.boolean(),
+        }),
+      ),
+    }),
+    z.object({ reason: z.literal("run_at"), ...waitingBase, runAt: timestamp }),
+    z.object({
+      reason: z.literal("retry_backoff"),
+      ...waitingBase,
+      retryAt: timestamp,
+      attempt: z.number().int(),
+      errorCode: z.string().nullable(),
+    }),
+    z.object({ reason: z.literal("not_executing"), ...waitingBase }),
+    z.object({ reason: z.literal("queued"), ...waitingBase, executionId: z.string() }),
+  ])
+  .describe("why a pending task has not started, and since when");
+export const taskWithWaitingSchema = taskSchema
+  .extend({ waiting: waitingSchema.nullable().describe("null unless the task is pending") })
+  .describe("a stored task, with why it waits");
+
 export const detailResult = z.object({
   task: taskSchema,
   attempts: z.array(attemptSchema),
   executions: z.array(executionSchema),
+  waiting: waitingSchema.nullable().describe("null unless the task is pending"),
 });
 export const deleteResult = z.object({ deleted: z.array(z.string()) });
 export const listResult = z.object({ tasks: z.array(taskSchema), total: z.number().int().min(0) });
@@ -168,11 +200,42 @@ export const runningCountResult = z.object({ count: z.number().int().min(0) });
 export const eventsResult = z
   .object({ rootId: z.string(), events: z.array(eventSchema), lastSeq: z.number().int().min(0) })
   .describe("with stream: true the answer is text/event-stream, one frame per event");
+const queueGroup = {
+  ready: z.number().int().min(0),
+  oldestReadySince: timestamp.nullable(),
+  oldestReadyAgeMs: z.number().min(0),
+};
+const durations = z.array(
+  z.object({ executorId: z.string().nullable(), count: z.number().int(), sumMs: z.number().min(0) }),
+);
 export const queueStatsResult = z.object({
   counts,
   total: z.number().int().min(0),
   runningExecutions: z.number().int().min(0),
   engine: z.object({ running: z.boolean(), active: z.number().int(), concurrency: z.number().int() }),
+  queue: z
+    .object({
+      ...queueGroup,
+      delayed: z.number().int().min(0).describe("queued, resolved, waiting for runAt or a retry backoff"),
+      byUser: z.array(z.object({ userId: z.string().nullable(), ...queueGroup })),
+      byExecutor: z.array(z.object({ executorId: z.string().nullable(), ...queueGroup })),
+      truncated: z.boolean(),
+    })
+    .nullable()
+    .describe("ready queue (non-admins: their own tasks); null when the store has no queue-stats facet"),
+  events: z
+    .object({
+      claims: z.number().int(),
+      completions: z.number().int(),
+      failures: z.number().int(),
+      retries: z.number().int(),
+      cancellations: z.number().int(),
+      leaseExpirations: z.number().int(),
+    })
+    .optional()
+    .describe("admins: events this process's bus delivered since it started"),
+  waitTime: durations.optional().describe("admins: ready → started, per executor"),
+  runTime: durations.optional().describe("admins: started → finished, per executor"),
 });
 export const generateResult = z.object({
   taskId: z.string(),

@@ -95,6 +95,13 @@ async function exerciseAllTools(client: Client, wire?: () => number[]): Promise<
 
   const resource = await client.readResource({ uri: `task://${rootId}` });
   expect(JSON.parse(textOf(resource.contents[0])).id).toBe(rootId);
+  // A pending task says why it waits, as a resource and through get_task.
+  const idle = await call(client, "create_tasks", { tasks: [{ name: "idle", params: { executorId: "echo" } }] });
+  const idleId = idle.structuredContent?.rootId as string;
+  const idleResource = JSON.parse(textOf((await client.readResource({ uri: `task://${idleId}` })).contents[0]));
+  expect(idleResource.waiting.reason).toBe("not_executing");
+  expect((await call(client, "get_task", { taskId: idleId })).structuredContent?.waiting.reason).toBe("not_executing");
+  expect(JSON.parse(textOf(resource.contents[0])).waiting).toBeNull();
   const list = await client.readResource({ uri: "tasks://list" });
   expect(JSON.parse(textOf(list.contents[0])).tasks.length).toBeGreaterThanOrEqual(1);
   const templates = await client.listResourceTemplates();

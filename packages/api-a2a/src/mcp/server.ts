@@ -166,12 +166,13 @@ export function buildMcpServer(options: McpServerOptions): McpServer {
     new ResourceTemplate("task://{id}", { list: undefined }),
     {
       title: "Task",
-      description: "One task as JSON; subscribe to be told when it changes",
+      description:
+        "One task as JSON (with `waiting`: why a pending task has not started); subscribe to be told when it changes",
       mimeType: "application/json",
     },
     guardedResource(async (uri: URL, variables: Record<string, string | string[]>) => {
       const id = String(Array.isArray(variables.id) ? variables.id[0] : variables.id);
-      const task = await service.get(principal, decodeURIComponent(id));
+      const task = await service.getWithWaiting(principal, decodeURIComponent(id));
       return { contents: [{ uri: uri.href, mimeType: "application/json", text: JSON.stringify(task) }] };
     }, log),
   );

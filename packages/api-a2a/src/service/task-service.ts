@@ -19,7 +19,11 @@ import {
   type TaskStore,
   type TreeOutcome,
   ValidationError,
+  type Waiting,
+  queueStatsOf,
+  readWaiting,
 } from "@aipartnerupflow/core";
+import type { QueueMetrics } from "../metrics/collector.js";
 import type { Principal } from "../types.js";
 import { assertAccess, canAccess, ownerFilter } from "./access.js";
 
@@ -47,7 +51,12 @@ export interface TaskDetail {
   task: Task;
   attempts: AttemptRecord[];
   executions: Execution[];
+  /** Why the task waits and since when; null unless it is pending. */
+  waiting: Waiting | null;
 }
+
+/** A task with why it waits (`tasks.get`). */
+export type TaskWithWaiting = Task & { waiting: Waiting | null };
 
 export interface RunningStatus {
   taskId: string;
@@ -90,11 +99,13 @@ export class TaskService {
   readonly #engine: Engine;
   readonly #store: TaskStore;
   readonly #registry: Registry;
+  readonly #metrics: QueueMetrics | undefined;
 
-  constructor(engine: Engine, store: TaskStore, registry: Registry) {
+  constructor(engine: Engine, store: TaskStore, registry: Registry, metrics?: QueueMetrics) {
     this.#engine = engine;
     this.#store = store;
     this.#registry = registry;
+    this.#metrics = metrics;
   }
 
   /**
@@ -139,7 +150,27 @@ export class TaskService {
       this.#store.getAttempts(taskId),
       this.#store.listExecutions({ rootId: task.rootId, limit: 20 }),
     ]);
-    return { task, attempts, executions };
+    return { task, attempts, executions, waiting: await this.#waitingOf(task, attempts) };
+  }
+
+  /** A task with why it waits (`waiting` is null unless it is pending). */
+  async getWithWaiting(principal: Principal, taskId: string): Promise<TaskWithWaiting> {
+    const task = await this.get(principal, taskId);
+    return { ...task, waiting: await this.#waitingOf(task) };
+  }
+
+  /** Why a pending task has not started, and since when (null: it is not pending). */
+  async waiting(
+    principal: Principal,
+    taskId: string,
+  ): Promise<{ taskId: string; status: TaskStatus; waiting: Waiting | null }> {
+    const task = await this.get(principal, taskId);
+    return { taskId: task.id, status: task.status, waiting: await this.#waitingOf(task) };
+  }
+
+  /** `whyWaiting` over what the store holds: dependencies, attempts, the tree's execution. */
+  #waitingOf(task: Task, knownAttempts?: AttemptRecord[]): Promise<Waiting | null> {
+    return readWaiting(this.#store, task, this.#engine.clock(), knownAttempts);
   }
 
   async update(principal: Principal, taskId: string, patch: TaskPatch): Promise<Task> {
@@ -360,11 +391,19 @@ export class TaskService {
   async queueStats(principal: Principal): Promise<JsonObject> {
     const { counts, total } = await this.count(principal, {});
     const running = await this.runningExecutions(principal, 10_000);
+    const now = this.#engine.clock();
+    const reader = queueStatsOf(this.#store);
+    // Non-admins see their own queue; the event counters and durations cover everyone (admins).
+    const queue = reader
+      ? await reader.queueStats(principal.admin ? { now } : { now, userId: principal.userId })
+      : null;
+    const figures = principal.admin && this.#metrics ? await this.#metrics.snapshot(queue) : { queue };
     return {
       counts,
       total,
       runningExecutions: running.length,
       engine: { ...this.engineInfo() },
+      ...(JSON.parse(JSON.stringify(figures)) as JsonObject),
     };
   }
 }

@@ -4,11 +4,16 @@ import {
   type ExecutionHandle,
   type Logger,
   NotFoundError,
+  queueStatsOf,
+  readWaiting,
   type Registry,
   type Task,
   type TaskEvent,
   type TaskStore,
   type TreeOutcome,
+  treeExecution,
+  treeWaiting,
+  type Waiting,
 } from "@aipartnerupflow/core";
 import type {
   CancelSummary,
@@ -17,8 +22,10 @@ import type {
   CreateRequest,
   ExecuteRequest,
   ListOptions,
+  QueueReport,
   StartedExecution,
   TaskBackend,
+  TaskInspection,
 } from "./types.js";
 import { orphanedExecutions } from "./orphans.js";
 import { toTaskQuery } from "./types.js";
@@ -64,6 +71,29 @@ export class LocalBackend implements TaskBackend {
     const task = await this.store.getTask(id);
     if (!task) throw new NotFoundError("task", id);
     return task;
+  }
+
+  async inspect(id: string): Promise<TaskInspection> {
+    const task = await this.get(id);
+    const attempts = await this.store.getAttempts(id);
+    return { task, attempts, waiting: await readWaiting(this.store, task, this.engine.clock(), attempts) };
+  }
+
+  async treeWaiting(tree: readonly Task[]): Promise<Map<string, Waiting>> {
+    const root = tree[0];
+    if (!root || !tree.some((t) => t.status === "pending")) return new Map();
+    const execution = await treeExecution(this.store, root.rootId);
+    const attempts = new Map();
+    for (const t of tree)
+      if (t.status === "pending" && t.attempt > 0) attempts.set(t.id, await this.store.getAttempts(t.id));
+    return treeWaiting(tree, execution, attempts, this.engine.clock());
+  }
+
+  async queueStats(): Promise<QueueReport> {
+    const counts = await this.store.countByStatus();
+    const reader = queueStatsOf(this.store);
+    const queue = reader ? await reader.queueStats({ now: this.engine.clock() }) : null;
+    return { counts, total: Object.values(counts).reduce((a, b) => a + b, 0), queue };
   }
 
   list(options: ListOptions) {

@@ -7,6 +7,7 @@ import {
   type TaskPatch,
   type TaskStatus,
   type TreeOutcome,
+  type Waiting,
 } from "@aipartnerupflow/core";
 import { CliError, ExitCode, isUnreachable } from "../errors.js";
 import { redactUrl } from "../store.js";
@@ -17,10 +18,15 @@ import type {
   CountOptions,
   ExecuteRequest,
   ListOptions,
+  QueueReport,
   StartedExecution,
   TaskBackend,
+  TaskInspection,
 } from "./types.js";
 import { toTaskQuery } from "./types.js";
+
+/** Pending tasks of one tree whose reason `tasks tree` asks a server for (one call each). */
+const TREE_WAITING_MAX = 200;
 
 export interface RemoteBackendOptions {
   url: string;
@@ -43,6 +49,31 @@ export class RemoteBackend implements TaskBackend {
 
   get(id: string): Promise<Task> {
     return this.rpc(() => this.client.getTask(id));
+  }
+
+  async inspect(id: string): Promise<TaskInspection> {
+    const detail = await this.rpc(() => this.client.call<TaskInspection>("tasks.detail", { taskId: id }));
+    return { task: detail.task, attempts: detail.attempts, waiting: detail.waiting ?? null };
+  }
+
+  async treeWaiting(tree: readonly Task[]): Promise<Map<string, Waiting>> {
+    const out = new Map<string, Waiting>();
+    const pending = tree.filter((t) => t.status === "pending").slice(0, TREE_WAITING_MAX);
+    for (let i = 0; i < pending.length; i += 10) {
+      const got = await Promise.all(
+        pending
+          .slice(i, i + 10)
+          .map((t) =>
+            this.rpc(() => this.client.call<Task & { waiting?: Waiting | null }>("tasks.get", { taskId: t.id })),
+          ),
+      );
+      for (const t of got) if (t.waiting) out.set(t.id, t.waiting);
+    }
+    return out;
+  }
+
+  queueStats(): Promise<QueueReport> {
+    return this.rpc(() => this.client.call<QueueReport>("tasks.queue.stats"));
   }
 
   list(options: ListOptions) {

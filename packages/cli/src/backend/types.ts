@@ -1,4 +1,15 @@
-import type { Task, TaskEvent, TaskPage, TaskPatch, TaskQuery, TaskStatus, TreeOutcome } from "@aipartnerupflow/core";
+import type {
+  AttemptRecord,
+  QueueStats,
+  Task,
+  TaskEvent,
+  TaskPage,
+  TaskPatch,
+  TaskQuery,
+  TaskStatus,
+  TreeOutcome,
+  Waiting,
+} from "@aipartnerupflow/core";
 
 export interface ListOptions {
   status?: TaskStatus[];
@@ -63,6 +74,32 @@ export interface CancelSummary {
   running: string[];
 }
 
+/** A task with its attempt history and why it waits (`tasks get`, `tasks why`). */
+export interface TaskInspection {
+  task: Task;
+  attempts: AttemptRecord[];
+  waiting: Waiting | null;
+}
+
+/** Per-executor durations a server counted since it started. */
+export interface DurationFigure {
+  executorId: string | null;
+  count: number;
+  sumMs: number;
+}
+
+/** Queue figures (`queue stats`): counts, the ready queue and, from a server, what it counted. */
+export interface QueueReport {
+  counts: Record<TaskStatus, number>;
+  total: number;
+  /** Null when the store has no queue-stats facet. */
+  queue: QueueStats | null;
+  /** Servers only (admins): events since the server started. */
+  events?: Record<string, number>;
+  waitTime?: DurationFigure[];
+  runTime?: DurationFigure[];
+}
+
 /**
  * What the `tasks` commands and `run` need, served by the local store (local mode) or by a
  * server over JSON-RPC (remote mode). Every method throws `ApflowError`s with core's codes.
@@ -72,6 +109,11 @@ export interface TaskBackend {
   /** Where the tasks live, for messages (`sqlite /path/apflow.db`, `http://host:8000`). */
   readonly location: string;
   get(id: string): Promise<Task>;
+  /** A task with its attempts and why it waits. */
+  inspect(id: string): Promise<TaskInspection>;
+  /** Why each pending task of a tree (as read by `tree`) waits. */
+  treeWaiting(tree: readonly Task[]): Promise<Map<string, Waiting>>;
+  queueStats(): Promise<QueueReport>;
   list(options: ListOptions): Promise<TaskPage>;
   /** Every task of the tree that holds `id`, roots first. */
   tree(id: string): Promise<Task[]>;

@@ -1,4 +1,4 @@
-import { type Task, executorIdOf } from "@aipartnerupflow/core";
+import { type Task, type Waiting, executorIdOf } from "@aipartnerupflow/core";
 import type { Palette } from "./colors.js";
 import { percent, preview, statusIcon, statusText, taskDuration } from "./format.js";
 
@@ -15,6 +15,8 @@ export interface TreeRenderOptions {
   ids?: boolean;
   /** Show a preview of completed results (default false). */
   results?: boolean;
+  /** Why pending tasks wait (shown under each). */
+  waiting?: ReadonlyMap<string, Waiting>;
   now?: number;
 }
 
@@ -80,6 +82,9 @@ function taskDetails(task: Task, options: TreeRenderOptions): string[] {
   } else if (task.status === "in_progress") {
     const message = options.notes?.get(task.id)?.message;
     if (message) out.push(c.gray(preview(message, 100)));
+  } else if (task.status === "pending" && options.waiting?.has(task.id)) {
+    const w = options.waiting.get(task.id) as Waiting;
+    out.push(`${c.yellow(`waiting: ${w.reason}`)} ${c.gray(w.detail)}`);
   } else if (task.status === "completed" && options.results && task.result !== null) {
     out.push(c.gray(`→ ${preview(task.result, 100)}`));
   }

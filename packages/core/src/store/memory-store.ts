@@ -40,6 +40,8 @@ import { EventLog } from "./memory/event-log.js";
 import { Executions } from "./memory/executions.js";
 import { Leases } from "./memory/leases.js";
 import { ReadyQueue } from "./memory/ready-queue.js";
+import { memoryQueueStats } from "../queue/memory.js";
+import type { QueueStats, QueueStatsQuery } from "../queue/types.js";
 import { currentAttempt, internEmpty, type Row, recordEndedAttempt, snapshot, subjectOf } from "./memory/row.js";
 import { emptyCounts, planRunSet } from "./run-set.js";
 import { MemoryIdempotencyStore } from "../idempotency/memory.js";
@@ -488,6 +490,11 @@ export class MemoryStore implements TaskStore {
       counts[row.task.status]++;
     }
     return counts;
+  }
+
+  /** The queue-stats facet (src/queue/). */
+  queueStats(q: QueueStatsQuery): Promise<QueueStats> {
+    return memoryQueueStats(this.rows, this.executions, q);
   }
 
   async getAttempts(taskId: string): Promise<AttemptRecord[]> {

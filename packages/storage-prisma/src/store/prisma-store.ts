@@ -18,6 +18,8 @@ import {
   type NewEvent,
   type NewTask,
   NotFoundError,
+  type QueueStats,
+  type QueueStatsQuery,
   type ReclaimOptions,
   type RenewResult,
   type StartExecutionRequest,
@@ -59,6 +61,7 @@ import { startExecution } from "../sql/start-execution.js";
 import { updateTask } from "../sql/update-task.js";
 import type { Provider } from "../types.js";
 import { SqlIdempotencyStore } from "../idempotency/sql-idempotency-store.js";
+import { queueStats } from "../queue/queue-stats.js";
 
 const { requireNow } = storeRules;
 
@@ -261,6 +264,11 @@ export class PrismaTaskStore implements TaskStore {
 
   async countByStatus(query: CountQuery = {}): Promise<Record<TaskStatus, number>> {
     return countByStatus(this.db, query);
+  }
+
+  /** The queue-stats facet (src/queue/). */
+  queueStats(query: QueueStatsQuery): Promise<QueueStats> {
+    return queueStats(this.db, query);
   }
 
   async getAttempts(taskId: string): Promise<AttemptRecord[]> {

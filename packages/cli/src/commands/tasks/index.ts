@@ -3,6 +3,7 @@ import type { CliContext } from "../../context.js";
 import { examples } from "../options.js";
 import { registerTaskReads } from "./read.js";
 import { registerTaskWatch } from "./watch.js";
+import { registerTaskWhy } from "./why.js";
 import { registerTaskWrites } from "./write.js";
 
 export function registerTasks(program: Command, ctx: CliContext): void {
@@ -12,9 +13,11 @@ export function registerTasks(program: Command, ctx: CliContext): void {
   registerTaskReads(tasks, ctx);
   registerTaskWrites(tasks, ctx);
   registerTaskWatch(tasks, ctx);
+  registerTaskWhy(tasks, ctx);
   examples(tasks, [
     "apflow tasks list --roots",
     "apflow tasks tree <root-id>",
+    "apflow tasks why <pending-task-id>",
     "apflow tasks copy <failed-task-id> --run",
     "apflow tasks list --server http://localhost:8000 --token $APFLOW_TOKEN",
   ]);

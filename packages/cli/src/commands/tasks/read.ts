@@ -1,10 +1,18 @@
-import { TASK_STATUSES, type Task, type TaskStatus, executorIdOf } from "@aipartnerupflow/core";
+import {
+  type AttemptRecord,
+  TASK_STATUSES,
+  type Task,
+  type TaskStatus,
+  type Waiting,
+  executorIdOf,
+} from "@aipartnerupflow/core";
 import { type Command, InvalidArgumentError } from "commander";
 import type { CliContext } from "../../context.js";
 import type { Palette } from "../../render/colors.js";
 import { formatTime, percent, statusText } from "../../render/format.js";
 import { renderTable } from "../../render/table.js";
 import { renderTree } from "../../render/tree.js";
+import { attemptTable, waitingLine } from "../../render/waiting.js";
 import { examples, jsonOption, parseNonNegativeInt, parsePositiveInt } from "../options.js";
 import { withBackend } from "./shared.js";
 
@@ -88,12 +96,15 @@ export function registerTaskReads(tasks: Command, ctx: CliContext): void {
   examples(list, ["apflow tasks list --roots", "apflow tasks list --status failed,cancelled --json"]);
 
   jsonOption(
-    tasks.command("get").description("show one task with its inputs, result and error").argument("<id>", "task id"),
+    tasks
+      .command("get")
+      .description("show one task with its inputs, result and error, why it waits, and its attempt history")
+      .argument("<id>", "task id"),
   ).action(
     withBackend(ctx, async (backend, opts: Json, command, id: string) => {
-      const task = await backend.get(id);
-      if (opts.json) return ctx.json(task);
-      ctx.out(taskDetail(task, ctx.palette(command)));
+      const { task, attempts, waiting } = await backend.inspect(id);
+      if (opts.json) return ctx.json({ ...task, waiting, attempts });
+      ctx.out(taskDetail(task, ctx.palette(command), waiting, attempts));
     }),
   );
 
@@ -107,7 +118,8 @@ export function registerTaskReads(tasks: Command, ctx: CliContext): void {
     withBackend(ctx, async (backend, opts: Json & { results?: boolean }, command, id: string) => {
       const tree = subtree(await backend.tree(id), id);
       if (opts.json) return ctx.json(tree);
-      ctx.out(renderTree(tree, { palette: ctx.palette(command), results: opts.results ?? false }));
+      const waiting = await backend.treeWaiting(tree);
+      ctx.out(renderTree(tree, { palette: ctx.palette(command), results: opts.results ?? false, waiting }));
     }),
   );
 
@@ -222,7 +234,7 @@ export function subtree(tree: readonly Task[], id: string): Task[] {
   return tree.filter((t) => keep.has(t.id));
 }
 
-function taskDetail(t: Task, c: Palette): string[] {
+function taskDetail(t: Task, c: Palette, waiting: Waiting | null, attempts: readonly AttemptRecord[]): string[] {
   const field = (k: string, v: string) => `${c.gray(k.padEnd(15))}${v}`;
   const json = (v: unknown) =>
     JSON.stringify(v, null, 2)
@@ -232,6 +244,7 @@ function taskDetail(t: Task, c: Palette): string[] {
     field("id", t.id),
     field("name", c.bold(t.name)),
     field("status", statusText(t.status, c)),
+    ...(waiting ? [field("waiting", waitingLine(waiting, c))] : []),
     field("progress", percent(t.progress)),
     field("executor", executorIdOf(t).id ?? "-"),
     field("priority", String(t.priority)),
@@ -254,5 +267,6 @@ function taskDetail(t: Task, c: Palette): string[] {
   if (Object.keys(t.metadata).length > 0) lines.push(field("metadata", json(t.metadata)));
   if (t.error) lines.push(field("error", `${c.red(t.error.code)}: ${t.error.message}`));
   if (t.result !== null) lines.push(field("result", json(t.result)));
+  if (attempts.length > 0) lines.push("", c.bold("attempts"), ...attemptTable(attempts, c));
   return lines;
 }

@@ -1,0 +1,68 @@
+import type { AttemptRecord, TaskStore } from "../store/types.js";
+import type { Execution, Task } from "../types.js";
+import { queuedByExecution, type Waiting, whyWaiting } from "./waiting.js";
+
+/** A tree's running execution, else its newest one, else null. */
+export async function treeExecution(store: TaskStore, rootId: string): Promise<Execution | null> {
+  const [running] = await store.listExecutions({ rootId, status: "running", limit: 1 });
+  if (running) return running;
+  const [newest] = await store.listExecutions({ rootId, limit: 1 });
+  return newest ?? null;
+}
+
+/** `whyWaiting` for one task, read from a store (null unless the task is pending). */
+export async function readWaiting(
+  store: TaskStore,
+  task: Task,
+  now: Date,
+  knownAttempts?: AttemptRecord[],
+): Promise<Waiting | null> {
+  if (task.status !== "pending") return null;
+  const [dependencies, attempts, execution] = await Promise.all([
+    store.getTasks(task.dependencies.map((d) => d.id)),
+    knownAttempts ?? store.getAttempts(task.id),
+    treeExecution(store, task.rootId),
+  ]);
+  const tree =
+    execution?.status === "running" && execution.taskId !== execution.rootId ? await store.getTree(task.rootId) : null;
+  return whyWaiting({
+    task,
+    dependencies,
+    attempts,
+    execution,
+    ...(tree ? { queued: queuedByExecution(task, execution as Execution, tree) } : {}),
+    now,
+  });
+}
+
+/**
+ * `whyWaiting` for every pending task of a tree at once, from the tree itself, its execution and
+ * the attempts of the tasks that ran before (`attempts` by task id; others have none).
+ */
+export function treeWaiting(
+  tree: readonly Task[],
+  execution: Execution | null,
+  attempts: ReadonlyMap<string, AttemptRecord[]>,
+  now: Date,
+): Map<string, Waiting> {
+  const byId = new Map(tree.map((t) => [t.id, t]));
+  const out = new Map<string, Waiting>();
+  for (const task of tree) {
+    if (task.status !== "pending") continue;
+    const dependencies = task.dependencies.flatMap((d) => {
+      const found = byId.get(d.id);
+      return found ? [found] : [];
+    });
+    const queued = execution?.status === "running" ? queuedByExecution(task, execution, tree) : undefined;
+    const w = whyWaiting({
+      task,
+      dependencies,
+      attempts: attempts.get(task.id) ?? [],
+      execution,
+      ...(queued === undefined ? {} : { queued }),
+      now,
+    });
+    if (w) out.set(task.id, w);
+  }
+  return out;
+}

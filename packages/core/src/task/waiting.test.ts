@@ -1,0 +1,187 @@
+import { describe, expect, it } from "vitest";
+import type { AttemptRecord } from "../store/types.js";
+import type { Execution, Task } from "../types.js";
+import { queuedByExecution, WAITING_REASONS, whyWaiting } from "./waiting.js";
+
+const T = (s: number) => new Date(Date.UTC(2030, 0, 1, 0, 0, s)).toISOString();
+const NOW = new Date(T(100));
+
+function task(over: Partial<Task> = {}): Task {
+  return {
+    id: "t",
+    parentId: "r",
+    rootId: "r",
+    userId: null,
+    name: "t",
+    status: "pending",
+    priority: 2,
+    dependencies: [],
+    inputs: {},
+    params: {},
+    schemas: {},
+    result: null,
+    error: null,
+    progress: 0,
+    attempt: 0,
+    retry: null,
+    runAt: null,
+    originalTaskId: null,
+    hasChildren: false,
+    metadata: {},
+    createdAt: T(0),
+    updatedAt: T(0),
+    startedAt: null,
+    completedAt: null,
+    ...over,
+  };
+}
+
+function execution(over: Partial<Execution> = {}): Execution {
+  return {
+    id: "e1",
+    rootId: "r",
+    taskId: "r",
+    status: "running",
+    cancelRequested: false,
+    remaining: 1,
+    total: 1,
+    demo: false,
+    userId: null,
+    createdAt: T(10),
+    finishedAt: null,
+    ...over,
+  };
+}
+
+const dep = (id: string, status: Task["status"], completedAt: string | null = null) => ({
+  id,
+  name: `n-${id}`,
+  status,
+  completedAt,
+});
+
+describe("whyWaiting", () => {
+  it("is null for tasks that are not pending", () => {
+    for (const status of ["in_progress", "completed", "failed", "cancelled"] as const) {
+      expect(
+        whyWaiting({ task: task({ status }), dependencies: [], attempts: [], execution: execution(), now: NOW }),
+      ).toBeNull();
+    }
+  });
+
+  it("not_executing: no execution at all, since the task's creation", () => {
+    const w = whyWaiting({ task: task(), dependencies: [], attempts: [], execution: null, now: NOW });
+    expect(w).toMatchObject({ reason: "not_executing", since: T(0) });
+    expect(w?.detail).toContain("execute");
+  });
+
+  it("not_executing: the last execution finished, since it finished", () => {
+    const done = execution({ status: "cancelled", finishedAt: T(50) });
+    const w = whyWaiting({ task: task(), dependencies: [], attempts: [], execution: done, now: NOW });
+    expect(w).toMatchObject({ reason: "not_executing", since: T(50) });
+  });
+
+  it("not_executing: the running execution runs another task of the tree", () => {
+    const other = execution({ taskId: "sibling" });
+    const tree = [task({ id: "sibling", dependencies: [] }), task()];
+    expect(queuedByExecution(task(), other, tree)).toBe(false);
+    const w = whyWaiting({
+      task: task(),
+      dependencies: [],
+      attempts: [],
+      execution: other,
+      queued: queuedByExecution(task(), other, tree),
+      now: NOW,
+    });
+    expect(w).toMatchObject({ reason: "not_executing" });
+    expect(w?.detail).toContain("sibling");
+  });
+
+  it("queuedByExecution follows the dependencies of the executed task, and skips later tasks", () => {
+    const e = execution({ taskId: "top" });
+    const tree = [
+      task({ id: "top", dependencies: [{ id: "mid", required: true }] }),
+      task({ id: "mid", dependencies: [{ id: "t", required: false }] }),
+      task(),
+    ];
+    expect(queuedByExecution(task(), e, tree)).toBe(true);
+    expect(queuedByExecution(task({ createdAt: T(20) }), execution(), tree)).toBe(false);
+    expect(queuedByExecution(task(), execution(), tree)).toBe(true);
+  });
+
+  it("dependencies: names the unfinished ones, optional ones resolve when terminal", () => {
+    const t = task({
+      dependencies: [
+        { id: "a", required: true },
+        { id: "b", required: false },
+        { id: "c", required: true },
+        { id: "gone", required: true },
+      ],
+    });
+    const w = whyWaiting({
+      task: t,
+      dependencies: [dep("a", "in_progress"), dep("b", "failed", T(30)), dep("c", "completed", T(40))],
+      attempts: [],
+      execution: execution(),
+      now: NOW,
+    });
+    expect(w?.reason).toBe("dependencies");
+    if (w?.reason !== "dependencies") throw new Error("unreachable");
+    expect(w.dependencies).toEqual([
+      { id: "a", name: "n-a", status: "in_progress", required: true },
+      { id: "gone", name: null, status: "missing", required: true },
+    ]);
+    expect(w.since).toBe(T(10));
+    expect(w.detail).toBe("waiting for 2 dependencies: n-a (in_progress), gone (missing)");
+  });
+
+  it("run_at: a future runAt, since the task became ready", () => {
+    const t = task({ runAt: T(500), dependencies: [{ id: "a", required: true }] });
+    const w = whyWaiting({
+      task: t,
+      dependencies: [dep("a", "completed", T(60))],
+      attempts: [],
+      execution: execution(),
+      now: NOW,
+    });
+    expect(w).toMatchObject({ reason: "run_at", runAt: T(500), since: T(60) });
+  });
+
+  it("retry_backoff: the last attempt of this execution failed, since it failed", () => {
+    const attempts: AttemptRecord[] = [
+      {
+        attempt: 1,
+        startedAt: T(20),
+        endedAt: T(30),
+        status: "failed",
+        error: { code: "BOOM", message: "x" },
+        owner: "n",
+      },
+    ];
+    const t = task({ runAt: T(200), attempt: 1 });
+    const w = whyWaiting({ task: t, dependencies: [], attempts, execution: execution(), now: NOW });
+    expect(w).toMatchObject({ reason: "retry_backoff", retryAt: T(200), attempt: 1, errorCode: "BOOM", since: T(30) });
+    expect(w?.detail).toContain("attempt 2");
+    // The same failure from an earlier execution is not a backoff of this one: runAt is the user's.
+    const later = execution({ createdAt: T(40) });
+    expect(whyWaiting({ task: t, dependencies: [], attempts, execution: later, now: NOW })?.reason).toBe("run_at");
+  });
+
+  it("queued: eligible, since the latest of queueing, dependency finish and runAt", () => {
+    const t = task({ runAt: T(70), dependencies: [{ id: "a", required: true }] });
+    const w = whyWaiting({
+      task: t,
+      dependencies: [dep("a", "completed", T(60))],
+      attempts: [],
+      execution: execution(),
+      now: NOW,
+    });
+    expect(w).toMatchObject({ reason: "queued", executionId: "e1", since: T(70) });
+    const plain = whyWaiting({ task: task(), dependencies: [], attempts: [], execution: execution(), now: NOW });
+    expect(plain).toMatchObject({ reason: "queued", since: T(10) });
+  });
+
+  it("covers every reason it names", () => {
+    expect([...WAITING_REASONS].sort()).toEqual(["dependencies", "not_executing", "queued", "retry_backoff", "run_at"]);
+  });
+});

@@ -1,0 +1,169 @@
+import type { AttemptRecord } from "../store/types.js";
+import type { Execution, Task, TaskStatus } from "../types.js";
+
+/**
+ * Why a pending task has not started, and since when (SPEC §7, "why is it waiting"). One pure
+ * function computes it from what every store can read: the task, its dependencies, its attempts
+ * and its tree's execution. Reasons are a closed union keyed by `reason`; reasons that need more
+ * (a concurrency limit's rule, a node able to run the executor) are added as new members.
+ */
+export type WaitingReason = Waiting["reason"];
+
+interface WaitingBase {
+  /** One line for people. */
+  detail: string;
+  /** When this reason began (ISO-8601 UTC). */
+  since: string;
+}
+
+/** A dependency the task still waits for. */
+export interface UnfinishedDependency {
+  id: string;
+  name: string | null;
+  status: TaskStatus | "missing";
+  required: boolean;
+}
+
+export type Waiting =
+  /** Some dependencies have not finished (required: not completed; optional: not terminal). */
+  | (WaitingBase & { reason: "dependencies"; dependencies: UnfinishedDependency[] })
+  /** Its `runAt` is in the future. */
+  | (WaitingBase & { reason: "run_at"; runAt: string })
+  /** A failed attempt is waiting out its retry backoff. */
+  | (WaitingBase & { reason: "retry_backoff"; retryAt: string; attempt: number; errorCode: string | null })
+  /** No running execution queued it: execute its tree (or the task) to run it. */
+  | (WaitingBase & { reason: "not_executing" })
+  /** Eligible: waiting for a free worker slot (a claim). */
+  | (WaitingBase & { reason: "queued"; executionId: string });
+
+export const WAITING_REASONS = ["dependencies", "run_at", "retry_backoff", "not_executing", "queued"] as const;
+
+type DependencyLike = Pick<Task, "id" | "name" | "status" | "completedAt">;
+
+export interface WaitingInput {
+  task: Task;
+  /** The task's dependencies as stored now (any order; a missing one counts as unfinished). */
+  dependencies: readonly DependencyLike[];
+  /** Its attempt history (`TaskStore.getAttempts`). */
+  attempts: readonly AttemptRecord[];
+  /** The tree's running execution, else its latest one, else null. */
+  execution: Execution | null;
+  /**
+   * Whether the running execution queued this task (its run set holds it). Default: the execution
+   * was started on the tree's root after the task was created; callers that know the run set
+   * (an execution of one task inside the tree) pass it — see `queuedByExecution`.
+   */
+  queued?: boolean;
+  now: Date;
+}
+
+/** Whether a running execution's run set holds a task, from the tree (SPEC §5.4). */
+export function queuedByExecution(
+  task: Pick<Task, "id" | "createdAt">,
+  execution: Pick<Execution, "status" | "taskId" | "rootId" | "createdAt">,
+  tree?: readonly Pick<Task, "id" | "status" | "dependencies">[],
+): boolean {
+  if (execution.status !== "running") return false;
+  // Tasks created after the execution started are not in its run set.
+  if (task.createdAt > execution.createdAt) return false;
+  if (execution.taskId === execution.rootId) return true;
+  if (!tree) return task.id === execution.taskId;
+  // An execution of one task runs it and what it needs (transitively) that was not completed.
+  const byId = new Map(tree.map((t) => [t.id, t]));
+  const seen = new Set<string>();
+  const stack = [execution.taskId];
+  while (stack.length > 0) {
+    const id = stack.pop() as string;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    if (id === task.id) return true;
+    for (const dep of byId.get(id)?.dependencies ?? []) stack.push(dep.id);
+  }
+  return false;
+}
+
+/** The latest of ISO timestamps (same format, so they order as strings); "" when none is given. */
+function latest(...times: Array<string | null | undefined>): string {
+  let out = "";
+  for (const t of times) if (typeof t === "string" && t > out) out = t;
+  return out;
+}
+
+/** Why a task waits, or null when it is not pending (running or finished tasks do not wait). */
+export function whyWaiting(input: WaitingInput): Waiting | null {
+  const { task, execution, now } = input;
+  if (task.status !== "pending") return null;
+  const running = execution?.status === "running" ? execution : null;
+  const queued = running !== null && (input.queued ?? queuedByExecution(task, running));
+
+  if (!running || !queued) {
+    const since = latest(task.createdAt, execution?.finishedAt, running ? null : execution?.createdAt);
+    return {
+      reason: "not_executing",
+      detail: running
+        ? `execution ${running.id} does not run this task (it runs ${running.taskId}); execute it to run it`
+        : "no running execution queued it; execute its tree to run it",
+      since: since || task.createdAt,
+    };
+  }
+
+  const queuedAt = latest(task.createdAt, running.createdAt);
+  const byId = new Map(input.dependencies.map((d) => [d.id, d]));
+  const unfinished: UnfinishedDependency[] = [];
+  let resolvedAt = "";
+  for (const dep of task.dependencies) {
+    const found = byId.get(dep.id);
+    const done = found !== undefined && (dep.required ? found.status === "completed" : isFinished(found.status));
+    if (done) resolvedAt = latest(resolvedAt, found?.completedAt);
+    else
+      unfinished.push({
+        id: dep.id,
+        name: found?.name ?? null,
+        status: found?.status ?? "missing",
+        required: dep.required,
+      });
+  }
+  if (unfinished.length > 0) {
+    const list = unfinished.map((d) => `${d.name ?? d.id} (${d.status}${d.required ? "" : ", optional"})`);
+    return {
+      reason: "dependencies",
+      detail: `waiting for ${unfinished.length} ${unfinished.length === 1 ? "dependency" : "dependencies"}: ${list.join(", ")}`,
+      since: queuedAt,
+      dependencies: unfinished,
+    };
+  }
+  // Ready as far as the tree goes from here: queued and every dependency resolved.
+  const readyAt = latest(queuedAt, resolvedAt);
+
+  const due = task.runAt === null || Date.parse(task.runAt) <= now.getTime();
+  const last = input.attempts.reduce<AttemptRecord | null>((a, b) => (!a || b.attempt > a.attempt ? b : a), null);
+  const retried =
+    last !== null &&
+    last.status !== "completed" &&
+    last.status !== "in_progress" &&
+    last.endedAt !== null &&
+    last.endedAt >= running.createdAt;
+  if (!due && task.runAt !== null) {
+    if (retried && last) {
+      return {
+        reason: "retry_backoff",
+        detail: `attempt ${last.attempt} failed${last.error ? ` (${last.error.code})` : ""}; attempt ${last.attempt + 1} at ${task.runAt}`,
+        since: latest(readyAt, last.endedAt),
+        retryAt: task.runAt,
+        attempt: last.attempt,
+        errorCode: last.error?.code ?? null,
+      };
+    }
+    return { reason: "run_at", detail: `runs at ${task.runAt}`, since: readyAt, runAt: task.runAt };
+  }
+  return {
+    reason: "queued",
+    detail: `eligible in execution ${running.id}, waiting for a free worker slot`,
+    since: latest(readyAt, task.runAt, retried ? last?.endedAt : null),
+    executionId: running.id,
+  };
+}
+
+function isFinished(status: TaskStatus): boolean {
+  return status === "completed" || status === "failed" || status === "cancelled";
+}

@@ -1,0 +1,25 @@
+import { describeQueueStatsContract } from "@aipartnerupflow/core/testing";
+import { describe } from "vitest";
+import { createPrismaStore } from "../store/create.js";
+import {
+  postgresReachable,
+  requirePostgresInCi,
+  truncateStore,
+  useMigratedTestDatabase,
+} from "../test-support/postgres.js";
+
+const reachable = await postgresReachable();
+requirePostgresInCi(reachable);
+
+describe.skipIf(!reachable)("PostgreSQL", () => {
+  const database = useMigratedTestDatabase();
+
+  describeQueueStatsContract(
+    "Prisma store on PostgreSQL",
+    async () => {
+      await truncateStore(database.url());
+      return createPrismaStore({ url: database.url(), poolSize: 2 });
+    },
+    { timeout: 20_000 },
+  );
+});
