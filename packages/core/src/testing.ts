@@ -8,6 +8,11 @@ import { STORE_FAMILIES, type StoreCheck, type StoreFamily, storeContractChecks 
 import type { JsonValue, Task } from "./types.js";
 
 export { storeContractChecks, STORE_FAMILIES, type StoreCheck, type StoreFamily };
+export {
+  describeScheduleStoreContract,
+  scheduleContractChecks,
+  type ScheduleStoreCheck,
+} from "./testing/schedule-contract.js";
 export { describeEngineSuite, type EngineSuiteOptions } from "./testing/engine-suite.js";
 export {
   FaultInjectingStore,

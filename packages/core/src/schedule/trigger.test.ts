@@ -130,7 +130,7 @@ describe("dueFirings", () => {
         createdAt,
         now: at("2027-01-02T00:00:00Z"),
       }),
-    ).toEqual({ fire: [], skipped: 0, nextFireAt: null });
+    ).toEqual({ fire: [], skipped: 0, nextFireAt: null, lastDue: null });
   });
 
   it("nothing fires before startAt", () => {

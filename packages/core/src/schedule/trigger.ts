@@ -123,6 +123,11 @@ export interface DueFirings {
   skipped: number;
   /** The next fire time after `now`, or null when the schedule is over. */
   nextFireAt: Date | null;
+  /**
+   * The latest fire time due by `now`, fired or passed over (null: none): the cursor a scheduler
+   * moves to, so that passed-over times are not considered again.
+   */
+  lastDue: Date | null;
 }
 
 export interface DueOptions {
@@ -156,9 +161,11 @@ export function dueFirings(timing: ScheduleTiming, options: DueOptions): DueFiri
   );
   const due: Date[] = [];
   let skipped = 0;
+  let lastDue: Date | null = null;
   let next = left > 0 ? nextFireAfter(timing.trigger, after, start) : null;
   while (next && next.getTime() <= now.getTime() && next.getTime() <= end) {
     due.push(next);
+    lastDue = next;
     if (due.length > maxBatch) {
       due.shift();
       skipped++;
@@ -177,7 +184,7 @@ export function dueFirings(timing: ScheduleTiming, options: DueOptions): DueFiri
     fire = fire.slice(0, left);
   }
   if (left - fire.length <= 0) next = null;
-  return { fire, skipped, nextFireAt: next };
+  return { fire, skipped, nextFireAt: next, lastDue };
 }
 
 function knownTimeZone(timezone: string | undefined): boolean {
