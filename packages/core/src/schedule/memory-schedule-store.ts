@@ -114,7 +114,10 @@ export class MemoryScheduleStore implements ScheduleStore {
     return structuredClone(s);
   }
 
-  async listRuns(scheduleId: string, query: { state?: ScheduleRunState[]; limit?: number } = {}): Promise<ScheduleRun[]> {
+  async listRuns(
+    scheduleId: string,
+    query: { state?: ScheduleRunState[]; limit?: number } = {},
+  ): Promise<ScheduleRun[]> {
     const runs = [...(this.runs.get(scheduleId)?.values() ?? [])]
       .filter((r) => !query.state || query.state.includes(r.state))
       .sort((a, b) => Date.parse(b.fireAt) - Date.parse(a.fireAt));

@@ -421,5 +421,3 @@ function positive(value: number, name: string): number {
   }
   return value;
 }
-
-export type { ScheduleRun };

@@ -4,7 +4,13 @@ import { ValidationError } from "../errors.js";
 import { zodIssues } from "../schema/schema.js";
 import type { ExecutionStatus, JsonObject, JsonValue, NewTask, TaskInput } from "../types.js";
 import type { Overlap, Schedule, ScheduleRun } from "./store-types.js";
-import { type CatchUp, dueFirings, type ScheduleTiming, type ScheduleTrigger, scheduleTriggerSchema } from "./trigger.js";
+import {
+  type CatchUp,
+  dueFirings,
+  type ScheduleTiming,
+  type ScheduleTrigger,
+  scheduleTriggerSchema,
+} from "./trigger.js";
 
 /** What a schedule is created from (JSON-RPC `schedules.create`, the CLI, the library). */
 export interface ScheduleInput {
@@ -142,9 +148,7 @@ export function instantiateTemplate(
       fireAt: fireAt.toISOString(),
       ...(manual ? { manual: true } : {}),
     };
-    const metadata: JsonObject = isRoot
-      ? { ...t.metadata, schedule: link as unknown as JsonValue }
-      : { ...t.metadata };
+    const metadata: JsonObject = isRoot ? { ...t.metadata, schedule: link as unknown as JsonValue } : { ...t.metadata };
     const input: TaskInput = {
       id: map(t.id),
       name: t.name,

@@ -155,10 +155,10 @@ export function dueFirings(timing: ScheduleTiming, options: DueOptions): DueFiri
   const start = timing.startAt ? new Date(timing.startAt) : options.createdAt;
   const end = timing.endAt ? new Date(timing.endAt).getTime() : Number.POSITIVE_INFINITY;
   const left = timing.maxRuns != null ? Math.max(0, timing.maxRuns - options.runs) : Number.POSITIVE_INFINITY;
-  // Fire times are > the last recorded one and >= start (a firing exactly at startAt counts).
-  const after = new Date(
-    Math.max((options.lastFireAt ?? new Date(start.getTime() - 1)).getTime(), start.getTime() - 1),
-  );
+  // Fire times are > the last recorded one and >= startAt (a firing exactly at startAt counts);
+  // without a startAt, strictly after the creation (an interval's first run is one period in).
+  const floor = timing.startAt ? start.getTime() - 1 : start.getTime();
+  const after = new Date(Math.max((options.lastFireAt ?? new Date(floor)).getTime(), floor));
   const due: Date[] = [];
   let skipped = 0;
   let lastDue: Date | null = null;

@@ -17,7 +17,10 @@ export function newSchedule(overrides: Partial<NewSchedule> = {}): NewSchedule {
     id: "s1",
     name: "nightly",
     userId: "u1",
-    tasks: [{ name: "root", inputs: { nested: { list: [1, "two", null] } } }, { name: "child", parentId: "root" }],
+    tasks: [
+      { name: "root", inputs: { nested: { list: [1, "two", null] } } },
+      { name: "child", parentId: "root" },
+    ],
     trigger: { type: "cron", expression: "0 2 * * *", timezone: "Europe/Paris" },
     startAt: "2030-01-01T00:00:00.000Z",
     endAt: "2031-01-01T00:00:00.000Z",
@@ -57,7 +60,10 @@ export const scheduleContractChecks: ScheduleStoreCheck[] = [
         }),
         at(1),
       );
-      await schedules.createSchedule(newSchedule({ id: "s3", trigger: { type: "once", at: "2030-02-01T00:00:00.000Z" } }), at(2));
+      await schedules.createSchedule(
+        newSchedule({ id: "s3", trigger: { type: "once", at: "2030-02-01T00:00:00.000Z" } }),
+        at(2),
+      );
       const all = await schedules.listSchedules();
       expect(all.total).toBe(3);
       expect(all.schedules.map((s) => s.id)).toEqual(["s1", "s2", "s3"]);
@@ -136,13 +142,31 @@ export const scheduleContractChecks: ScheduleStoreCheck[] = [
       let s = await schedules.getSchedule("s1");
       expect(s).toMatchObject({ lastFireAt: at(60_000).toISOString(), runs: 1 });
       // Skipped: moves the cursor, does not count as a run.
-      await schedules.recordFiring({ scheduleId: "s1", fireAt: at(120_000), rootId: null, state: "skipped", now: at(120_000) });
+      await schedules.recordFiring({
+        scheduleId: "s1",
+        fireAt: at(120_000),
+        rootId: null,
+        state: "skipped",
+        now: at(120_000),
+      });
       // Queued: counts.
-      await schedules.recordFiring({ scheduleId: "s1", fireAt: at(180_000), rootId: "root-3", state: "queued", now: at(180_000) });
+      await schedules.recordFiring({
+        scheduleId: "s1",
+        fireAt: at(180_000),
+        rootId: "root-3",
+        state: "queued",
+        now: at(180_000),
+      });
       s = await schedules.getSchedule("s1");
       expect(s).toMatchObject({ lastFireAt: at(180_000).toISOString(), runs: 2 });
       // An older fire time recorded late never moves the cursor back; manual runs never move it.
-      await schedules.recordFiring({ scheduleId: "s1", fireAt: at(30_000), rootId: "root-0", state: "firing", now: at(190_000) });
+      await schedules.recordFiring({
+        scheduleId: "s1",
+        fireAt: at(30_000),
+        rootId: "root-0",
+        state: "firing",
+        now: at(190_000),
+      });
       await schedules.recordFiring({
         scheduleId: "s1",
         fireAt: at(500_000),
@@ -178,7 +202,13 @@ export const scheduleContractChecks: ScheduleStoreCheck[] = [
       await schedules.createSchedule(newSchedule(), T0);
       const results = await Promise.all(
         Array.from({ length: 8 }, (_, i) =>
-          schedules.recordFiring({ scheduleId: "s1", fireAt: at(1000), rootId: `r${i}`, state: "firing", now: at(1000 + i) }),
+          schedules.recordFiring({
+            scheduleId: "s1",
+            fireAt: at(1000),
+            rootId: `r${i}`,
+            state: "firing",
+            now: at(1000 + i),
+          }),
         ),
       );
       expect(results.filter((r) => r.recorded).length).toBe(1);
