@@ -19,7 +19,6 @@ import {
   type Schedule,
   type SchedulePatch,
   type ScheduleQuery,
-  type ScheduleRun,
   type ScheduleStore,
   schedulesOf,
 } from "./store-types.js";

@@ -58,6 +58,7 @@ import { renewLeases } from "../sql/renew-leases.js";
 import { startExecution } from "../sql/start-execution.js";
 import { updateTask } from "../sql/update-task.js";
 import type { Provider } from "../types.js";
+import { type SqlScheduleStore, sqlSchedules } from "../schedules/sql-schedule-store.js";
 
 const { requireNow } = storeRules;
 
@@ -74,6 +75,11 @@ export class PrismaTaskStore implements TaskStore {
     readonly provider: Provider,
     private readonly db: SqlDatabase,
   ) {}
+
+  /** The schedules facet (its own tables and SQL: src/schedules/). */
+  get schedules(): SqlScheduleStore {
+    return sqlSchedules(this.db);
+  }
 
   /**
    * Run a state change in one transaction and append the events it produced there too. `close`,
