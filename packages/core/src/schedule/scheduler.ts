@@ -42,6 +42,8 @@ export interface SchedulerOptions {
    * counts as unfinished for `overlap` (default 60 s). */
   staleFiringMs?: number;
   logger?: Logger;
+  /** Called for each tree this scheduler fired (metrics, tests). */
+  onFire?: (fired: Fired) => void;
 }
 
 /** One tree a tick or a trigger started. */
@@ -86,6 +88,7 @@ export class Scheduler {
   private ticking: Promise<TickReport> | undefined;
   private again = false;
   private unsubscribe: (() => void) | undefined;
+  private readonly onFire: ((fired: Fired) => void) | undefined;
 
   constructor(options: SchedulerOptions) {
     this.engine = options.engine;
@@ -101,6 +104,7 @@ export class Scheduler {
     this.refreshMs = positive(options.refreshMs ?? 5000, "refreshMs");
     this.onTimeMs = options.onTimeMs ?? 60_000;
     this.staleFiringMs = options.staleFiringMs ?? 60_000;
+    this.onFire = options.onFire;
     this.logger = (options.logger ?? options.engine.logger ?? silentLogger).child({ component: "scheduler" });
   }
 
@@ -369,7 +373,13 @@ export class Scheduler {
     }
     await this.schedules.transitionRun(schedule.id, fireAt, "firing", "started", this.clock());
     this.logger.info({ scheduleId: schedule.id, fireAt: fireAt.toISOString(), rootId, manual }, "schedule fired");
-    return { scheduleId: schedule.id, fireAt: fireAt.toISOString(), rootId, executionId };
+    const fired: Fired = { scheduleId: schedule.id, fireAt: fireAt.toISOString(), rootId, executionId };
+    try {
+      this.onFire?.(fired);
+    } catch (err) {
+      this.logger.warn({ err }, "onFire threw");
+    }
+    return fired;
   }
 
   private rootIdOf(schedule: Schedule, fireAt: Date): string {
