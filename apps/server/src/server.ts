@@ -1,5 +1,13 @@
 import { type ServerHandle, createApp, createLogger, startServer } from "@aipartnerupflow/api-a2a";
-import { Engine, type Logger, Registry, type TaskStore, registerBuiltins } from "@aipartnerupflow/core";
+import {
+  Engine,
+  type Logger,
+  Registry,
+  Scheduler,
+  type TaskStore,
+  registerBuiltins,
+  schedulesOf,
+} from "@aipartnerupflow/core";
 import { withDashboard } from "@aipartnerupflow/dashboard";
 import { createPrismaStore } from "@aipartnerupflow/storage-prisma";
 import { type ServerConfig, redactConfig } from "./config.js";
@@ -38,8 +46,11 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
   const store = options.store ?? (await createPrismaStore(config.databaseUrl ? { url: config.databaseUrl } : {}));
   const engine = new Engine({ store, registry, concurrency: config.concurrency, demo: config.demo, logger });
   let http: ServerHandle | undefined;
+  // Schedules fire beside the engine (not in its claim loop), when the store has the facet.
+  const scheduler = schedulesOf(store) ? new Scheduler({ engine, logger }) : undefined;
   try {
     await engine.start();
+    await scheduler?.start();
     const app = createApp({
       engine,
       store,
@@ -82,6 +93,7 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
         closing ??= (async () => {
           logger.info({ graceMs: config.shutdownGraceMs }, "shutting down");
           await server.close();
+          await scheduler?.stop();
           await engine.stop({ graceMs: config.shutdownGraceMs });
           // Deliveries of trees that did not finish would follow them forever: stop them all.
           await app.apflow.webhooks.close();
@@ -93,6 +105,7 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
     };
   } catch (err) {
     await http?.close();
+    await scheduler?.stop();
     await engine.stop({ graceMs: 0 });
     await store.close();
     throw err;

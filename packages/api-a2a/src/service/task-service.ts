@@ -22,6 +22,7 @@ import {
 } from "@aipartnerupflow/core";
 import type { Principal } from "../types.js";
 import { assertAccess, canAccess, ownerFilter } from "./access.js";
+import { ScheduleOperations } from "./schedules.js";
 
 export interface CreateResult {
   /** The first (or only) root created. */
@@ -83,11 +84,17 @@ export class TaskService {
   readonly #engine: Engine;
   readonly #store: TaskStore;
   readonly #registry: Registry;
+  #schedules: ScheduleOperations | undefined;
 
   constructor(engine: Engine, store: TaskStore, registry: Registry) {
     this.#engine = engine;
     this.#store = store;
     this.#registry = registry;
+  }
+
+  /** Schedules (`schedules.*`): stored template trees fired by a trigger, isolated per user. */
+  get schedules(): ScheduleOperations {
+    return (this.#schedules ??= new ScheduleOperations(this.#engine, this.#store));
   }
 
   /**

@@ -66,6 +66,14 @@ export interface TickReport {
 }
 
 const PAGE = 500;
+/** A finished tree may release a queued run: look again within this (many trees finishing: one pass). */
+const FINISHED_DEBOUNCE_MS = 250;
+
+/**
+ * Running loops per schedules facet: a change made through any `Scheduler` of this process (the
+ * API's, say) wakes the loops on the same store at once instead of at their next refresh.
+ */
+const loops = new WeakMap<ScheduleStore, Set<Scheduler>>();
 
 /**
  * Schedules (SPEC §7.2): their operations and the firing loop. Started beside an engine (not
@@ -85,8 +93,11 @@ export class Scheduler {
   private readonly logger: Logger;
   private state: "idle" | "running" | "stopped" = "idle";
   private timer: NodeJS.Timeout | undefined;
+  /** When the armed timer fires (the process's timer clock, not the scheduling clock). */
+  private timerDueAt = 0;
   private ticking: Promise<TickReport> | undefined;
   private again = false;
+  private waking = false;
   private unsubscribe: (() => void) | undefined;
   private readonly onFire: ((fired: Fired) => void) | undefined;
 
@@ -219,9 +230,12 @@ export class Scheduler {
   async start(): Promise<void> {
     if (this.state === "running") return;
     this.state = "running";
+    let set = loops.get(this.schedules);
+    if (!set) loops.set(this.schedules, (set = new Set()));
+    set.add(this);
     // A tree finishing may release a queued run: look again at once.
     this.unsubscribe = this.engine.bus.subscribe((event) => {
-      if (event.type === "tree.finished") this.poke();
+      if (event.type === "tree.finished") this.wakeSoon(FINISHED_DEBOUNCE_MS);
     });
     await this.wake();
   }
@@ -229,6 +243,7 @@ export class Scheduler {
   /** Stop the loop; a pass in progress finishes first. */
   async stop(): Promise<void> {
     this.state = "stopped";
+    loops.get(this.schedules)?.delete(this);
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.unsubscribe?.();
@@ -236,40 +251,54 @@ export class Scheduler {
     await this.ticking?.catch(() => undefined);
   }
 
-  /** Run a pass soon (a schedule changed here). */
+  /** Run a pass soon in every loop of this process on the same store (a schedule changed). */
   private poke(): void {
+    for (const loop of loops.get(this.schedules) ?? []) loop.wakeSoon();
+  }
+
+  private wakeSoon(withinMs = 0): void {
     if (this.state !== "running") return;
+    if (this.timer && this.timerDueAt <= Date.now() + withinMs) return;
+    this.setTimer(withinMs);
+  }
+
+  private setTimer(delay: number): void {
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.wake(), 0);
+    this.timerDueAt = Date.now() + delay;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.wake();
+    }, delay);
     this.timer.unref?.();
   }
 
   private async wake(): Promise<void> {
     if (this.state !== "running") return;
-    if (this.ticking) {
+    if (this.waking) {
       this.again = true;
       return;
     }
+    this.waking = true;
     let next: Date | null = null;
     try {
-      next = (await this.tick()).nextFireAt;
-    } catch (err) {
-      this.logger.error({ err }, "schedule pass failed");
-    }
-    if (this.again) {
-      this.again = false;
-      return this.wake();
+      do {
+        this.again = false;
+        try {
+          next = (await this.tick()).nextFireAt;
+        } catch (err) {
+          this.logger.error({ err }, "schedule pass failed");
+        }
+      } while (this.again && this.state === "running");
+    } finally {
+      this.waking = false;
     }
     this.arm(next);
   }
 
   private arm(next: Date | null): void {
     if (this.state !== "running") return;
-    if (this.timer) clearTimeout(this.timer);
     const untilDue = next ? next.getTime() - this.clock().getTime() : Number.POSITIVE_INFINITY;
-    const delay = Math.max(0, Math.min(this.refreshMs, untilDue));
-    this.timer = setTimeout(() => void this.wake(), delay);
-    this.timer.unref?.();
+    this.setTimer(Math.max(0, Math.min(this.refreshMs, untilDue)));
   }
 
   /** One pass over every enabled schedule: drain queued runs, fire due times. */
