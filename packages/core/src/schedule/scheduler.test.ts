@@ -241,6 +241,29 @@ describe("Scheduler", () => {
     expect((await scheduler.runs(s.id)).runs).toHaveLength(3);
   });
 
+  it("a firing whose process died before starting its tree is started once it is stale", async () => {
+    const { scheduler, clock, engine } = setup();
+    const s = await scheduler.create({ name: "crash", tasks: echoTree, trigger: { type: "interval", everyMs: 10 * MIN } });
+    // Another process recorded the fire time, then died before creating the tree.
+    const fireAt = new Date(at(10 * MIN));
+    const rootId = firingTaskId(s.id, fireAt, 0);
+    clock.set(fireAt);
+    await scheduler.schedules.recordFiring({ scheduleId: s.id, fireAt, rootId, state: "firing", now: fireAt });
+    clock.set(new Date(at(10 * MIN + 30_000)));
+    expect((await scheduler.tick()).fired).toEqual([]);
+    expect((await scheduler.runs(s.id)).runs.map((r) => r.status)).toEqual(["pending"]);
+    clock.set(new Date(at(10 * MIN + 61_000)));
+    const repaired = await scheduler.tick();
+    expect(repaired.fired.map((f) => f.rootId)).toEqual([rootId]);
+    expect((await engine.wait(repaired.fired[0]?.executionId as string)).status).toBe("completed");
+    // Taken over once: the next pass leaves it alone.
+    clock.set(new Date(at(10 * MIN + 62_000)));
+    expect((await scheduler.tick()).fired).toEqual([]);
+    expect((await scheduler.runs(s.id)).runs).toEqual([
+      { fireAt: at(10 * MIN), rootId, status: "completed", manual: false },
+    ]);
+  });
+
   it("trigger fires now whatever the timing, without moving the cursor", async () => {
     const { scheduler, clock, engine } = setup();
     const s = await scheduler.create({ name: "manual", tasks: echoTree, trigger: { type: "interval", everyMs: MIN } });

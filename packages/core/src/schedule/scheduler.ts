@@ -329,6 +329,7 @@ export class Scheduler {
 
   private async process(schedule: Schedule, report: TickReport): Promise<void> {
     const now = this.clock();
+    await this.repairStale(schedule, now, report);
     if (schedule.overlap === "queue") await this.drainQueue(schedule, report);
     const due = dueFirings(timingOf(schedule), {
       lastFireAt: schedule.lastFireAt ? new Date(schedule.lastFireAt) : null,
@@ -362,6 +363,27 @@ export class Scheduler {
     const fresh = due.fire.length > 0 || due.lastDue ? await this.schedules.getSchedule(schedule.id) : schedule;
     const next = fresh ? nextFireOf(fresh, this.clock(), this.onTimeMs) : null;
     if (next && (!report.nextFireAt || next.getTime() < report.nextFireAt.getTime())) report.nextFireAt = next;
+  }
+
+  /**
+   * Finish firings whose process died between recording the fire time and starting its tree
+   * (`firing` for longer than `staleFiringMs`): one process takes each over (the state moves to
+   * `started` first), creates the tree if it is missing and executes it if nothing did.
+   */
+  private async repairStale(schedule: Schedule, now: Date, report: TickReport): Promise<void> {
+    const firing = await this.schedules.listRuns(schedule.id, { state: ["firing"], limit: 100 });
+    for (const run of firing) {
+      if (!run.rootId || now.getTime() - Date.parse(run.updatedAt) < this.staleFiringMs) continue;
+      const fireAt = new Date(run.fireAt);
+      if (!(await this.schedules.transitionRun(schedule.id, fireAt, "firing", "started", now))) continue;
+      const execution = await this.latestExecution(run.rootId);
+      if (execution) continue;
+      this.logger.warn(
+        { scheduleId: schedule.id, fireAt: run.fireAt },
+        "starting a firing its process left unfinished",
+      );
+      report.fired.push(await this.launch(schedule, fireAt, run.manual));
+    }
   }
 
   /** Start queued runs, oldest first, while the previous run is finished. */
