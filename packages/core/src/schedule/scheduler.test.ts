@@ -243,7 +243,11 @@ describe("Scheduler", () => {
 
   it("a firing whose process died before starting its tree is started once it is stale", async () => {
     const { scheduler, clock, engine } = setup();
-    const s = await scheduler.create({ name: "crash", tasks: echoTree, trigger: { type: "interval", everyMs: 10 * MIN } });
+    const s = await scheduler.create({
+      name: "crash",
+      tasks: echoTree,
+      trigger: { type: "interval", everyMs: 10 * MIN },
+    });
     // Another process recorded the fire time, then died before creating the tree.
     const fireAt = new Date(at(10 * MIN));
     const rootId = firingTaskId(s.id, fireAt, 0);
