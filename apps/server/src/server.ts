@@ -3,10 +3,12 @@ import {
   Engine,
   type Logger,
   Registry,
+  Scheduler,
   type TaskStore,
   describeUnknownSetting,
   findUnknownSettings,
   registerBuiltins,
+  schedulesOf,
 } from "@aipartnerupflow/core";
 import { prismaStoreFactory } from "@aipartnerupflow/storage-prisma";
 import { withDashboard } from "@aipartnerupflow/dashboard";
@@ -65,8 +67,11 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
   }
   const engine = new Engine({ store, registry, concurrency: config.concurrency, demo: config.demo, logger });
   let http: ServerHandle | undefined;
+  // Schedules fire beside the engine (not in its claim loop), when the store has the facet.
+  const scheduler = schedulesOf(store) ? new Scheduler({ engine, logger }) : undefined;
   try {
     await engine.start();
+    await scheduler?.start();
     const app = createApp({
       engine,
       store,
@@ -110,6 +115,7 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
         closing ??= (async () => {
           logger.info({ graceMs: config.shutdownGraceMs }, "shutting down");
           await server.close();
+          await scheduler?.stop();
           await engine.stop({ graceMs: config.shutdownGraceMs });
           // Deliveries of trees that did not finish would follow them forever: stop them all.
           await app.apflow.webhooks.close();
@@ -121,6 +127,7 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
     };
   } catch (err) {
     await http?.close();
+    await scheduler?.stop();
     await engine.stop({ graceMs: 0 });
     await store.close();
     throw err;

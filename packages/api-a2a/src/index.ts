@@ -24,6 +24,7 @@ export {
   type TaskDetail,
   type TreeState,
 } from "./service/task-service.js";
+export { ScheduleOperations, type ScheduleListQuery } from "./service/schedules.js";
 export { ALLOWED_HOSTS_ENV, parseAllowedHosts } from "./env.js";
 export type { MethodDefinition, McpToolSpec } from "./jsonrpc/methods.js";
 export { ApflowClient, ApflowRpcError, type ApflowClientOptions } from "./client/client.js";

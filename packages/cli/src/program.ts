@@ -9,6 +9,7 @@ import { registerDb } from "./commands/db.js";
 import { registerExecutors } from "./commands/executors.js";
 import { examples } from "./commands/options.js";
 import { registerRun } from "./commands/run.js";
+import { registerSchedules } from "./commands/schedules/index.js";
 import { registerTasks } from "./commands/tasks/index.js";
 import { registerQueue } from "./commands/queue/index.js";
 import { registerUi } from "./commands/ui.js";
@@ -63,6 +64,7 @@ export function createProgram(ctx: CliContext): Command {
   registerRun(program, ctx);
   registerTasks(program, ctx);
   registerQueue(program, ctx);
+  registerSchedules(program, ctx);
   registerExecutors(program, ctx);
   registerDb(program, ctx);
   registerServe(program, ctx);

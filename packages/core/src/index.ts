@@ -76,3 +76,31 @@ export {
   findUnknownSettings,
   type UnknownSetting,
 } from "./util/settings.js";
+export {
+  type Schedule,
+  type ScheduleRun,
+  type ScheduleRunState,
+  type ScheduleStore,
+  type ScheduleQuery,
+  type SchedulePatch,
+  type NewSchedule,
+  type RecordFiring,
+  type Overlap,
+  type WithSchedules,
+  schedulesOf,
+} from "./schedule/store-types.js";
+export { MemoryScheduleStore } from "./schedule/memory-schedule-store.js";
+export {
+  type ScheduleInput,
+  type ScheduleUpdate,
+  type ScheduleView,
+  type ScheduleRunView,
+  type FiringLink,
+  scheduleInputSchema,
+  scheduleUpdateSchema,
+  parseScheduleInput,
+  parseScheduleUpdate,
+  nextFireOf,
+  firingTaskId,
+} from "./schedule/schedules.js";
+export { Scheduler, type SchedulerOptions, type Fired, type TickReport } from "./schedule/scheduler.js";

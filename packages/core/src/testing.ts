@@ -38,6 +38,11 @@ export function describeQueueStatsContract(
     for (const check of queueStatsChecks) it(check.name, () => check.run(store as TaskStore), options.timeout);
   });
 }
+export {
+  describeScheduleStoreContract,
+  scheduleContractChecks,
+  type ScheduleStoreCheck,
+} from "./testing/schedule-contract.js";
 export { describeEngineSuite, type EngineSuiteOptions } from "./testing/engine-suite.js";
 export {
   FaultInjectingStore,

@@ -111,6 +111,33 @@ async function writeAndReadEveryModel(prisma: StoreClient): Promise<void> {
   expect(await prisma.execution.findUniqueOrThrow({ where: { id: "e1" } })).toEqual(execution);
   expect((await prisma.event.findMany())[0]).toEqual(event);
   expect(await prisma.attempt.count({ where: { taskId: "t1" } })).toBe(1);
+
+  const schedule = await prisma.schedule.create({
+    data: {
+      id: "s1",
+      name: "nightly",
+      userId: "u1",
+      tasks: [{ name: "root" }],
+      trigger: { type: "interval", everyMs: 60000 },
+      startAt: at,
+      endAt: at,
+      maxRuns: 3,
+      enabled: false,
+      catchUp: "all",
+      overlap: "queue",
+      lastFireAt: at,
+      runs: 2,
+      createdAt: at,
+      updatedAt: at,
+    },
+  });
+  const run = await prisma.scheduleRun.create({
+    data: { scheduleId: "s1", fireAt: at, rootId: "r1", state: "started", manual: true, createdAt: at, updatedAt: at },
+  });
+  expect(await prisma.schedule.findUniqueOrThrow({ where: { id: "s1" } })).toEqual(schedule);
+  expect(
+    await prisma.scheduleRun.findUniqueOrThrow({ where: { scheduleId_fireAt: { scheduleId: "s1", fireAt: at } } }),
+  ).toEqual(run);
 }
 
 describe("SQL migrations agree with the Prisma models", () => {

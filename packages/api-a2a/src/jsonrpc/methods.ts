@@ -15,6 +15,7 @@ import { camelKeys, camelTasks } from "./aliases.js";
 import type { EventStream, MethodContext } from "./context.js";
 import * as R from "./results.js";
 import * as S from "./schemas.js";
+import { SCHEDULE_METHODS } from "./schedule-methods.js";
 
 /** What an MCP tool call offers besides its arguments (progress notifications, cancellation). */
 export interface ToolCallExtra {
@@ -423,6 +424,7 @@ export const METHODS: MethodDefinition[] = [
       engine: ctx.service.engineInfo().running ? "running" : "idle",
     }),
   }),
+  ...SCHEDULE_METHODS,
 ];
 
 export const METHOD_MAP: ReadonlyMap<string, MethodDefinition> = new Map(METHODS.map((m) => [m.name, m]));

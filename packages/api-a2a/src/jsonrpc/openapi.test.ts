@@ -161,6 +161,17 @@ describe("the OpenAPI document", () => {
     await call("system.health", {});
     const spare = await call("tasks.create", { tasks: [{ name: "doc-delete", params: { executorId: "echo" } }] });
     await call("tasks.delete", { taskId: spare.rootId });
+    const schedule = await call("schedules.create", {
+      name: "doc-schedule",
+      tasks: smallTree("doc-s"),
+      trigger: { type: "cron", expression: "0 9 * * *", timezone: "Europe/Paris" },
+    });
+    await call("schedules.get", { scheduleId: schedule.id });
+    await call("schedules.list", {});
+    await call("schedules.update", { scheduleId: schedule.id, overlap: "skip" });
+    await call("schedules.trigger", { scheduleId: schedule.id });
+    await call("schedules.runs", { scheduleId: schedule.id });
+    await call("schedules.delete", { scheduleId: schedule.id });
     expect([...checked].sort()).toEqual(METHODS.map((m) => m.name).sort());
   });
 });

@@ -53,6 +53,9 @@ async function exerciseAllTools(client: Client, wire?: () => number[]): Promise<
       "get_task_tree",
       "list_executors",
       "list_tasks",
+      "create_schedule",
+      "list_schedules",
+      "trigger_schedule",
     ].sort(),
   );
 

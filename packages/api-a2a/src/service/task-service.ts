@@ -26,6 +26,7 @@ import {
 import type { QueueMetrics } from "../metrics/collector.js";
 import type { Principal } from "../types.js";
 import { assertAccess, canAccess, ownerFilter } from "./access.js";
+import { ScheduleOperations } from "./schedules.js";
 
 export interface CreateResult {
   /** The first (or only) root created. */
@@ -100,12 +101,18 @@ export class TaskService {
   readonly #store: TaskStore;
   readonly #registry: Registry;
   readonly #metrics: QueueMetrics | undefined;
+  #schedules: ScheduleOperations | undefined;
 
   constructor(engine: Engine, store: TaskStore, registry: Registry, metrics?: QueueMetrics) {
     this.#engine = engine;
     this.#store = store;
     this.#registry = registry;
     this.#metrics = metrics;
+  }
+
+  /** Schedules (`schedules.*`): stored template trees fired by a trigger, isolated per user. */
+  get schedules(): ScheduleOperations {
+    return (this.#schedules ??= new ScheduleOperations(this.#engine, this.#store));
   }
 
   /**

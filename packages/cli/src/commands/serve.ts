@@ -1,4 +1,5 @@
 import { type AuthOptions, createApp, createLogger, startServer } from "@aipartnerupflow/api-a2a";
+import { Scheduler, schedulesOf } from "@aipartnerupflow/core";
 import { type Command, Option } from "commander";
 import type { CliContext } from "../context.js";
 import { usageError } from "../errors.js";
@@ -79,6 +80,9 @@ export function registerServe(program: Command, ctx: CliContext): void {
           throw err;
         }
         await backend.engine.start();
+        // Schedules fire beside the engine while the server runs.
+        const scheduler = schedulesOf(backend.store) ? new Scheduler({ engine: backend.engine, logger }) : undefined;
+        await scheduler?.start();
         logger.info(
           {
             url: server.url,
@@ -94,6 +98,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
         await untilSignal();
         ctx.err("stopping…");
         await server.close();
+        await scheduler?.stop();
         await backend.close();
       },
     );

@@ -83,14 +83,25 @@ describe("dueFirings", () => {
   });
 
   it("fires what is due on time and says when it fires next", () => {
-    const due = dueFirings(every("one"), { lastFireAt: null, runs: 0, createdAt, now: at("2027-01-01T00:00:01Z") });
-    expect(due.fire.map((d) => d.toISOString())).toEqual(["2027-01-01T00:00:00.000Z"]);
-    expect(due.nextFireAt?.toISOString()).toBe("2027-01-01T00:01:00.000Z");
+    // Without a startAt an interval's first run is one period after the creation.
+    expect(dueFirings(every("one"), { lastFireAt: null, runs: 0, createdAt, now: createdAt }).fire).toEqual([]);
+    const due = dueFirings(every("one"), { lastFireAt: null, runs: 0, createdAt, now: at("2027-01-01T00:01:01Z") });
+    expect(due.fire.map((d) => d.toISOString())).toEqual(["2027-01-01T00:01:00.000Z"]);
+    expect(due.nextFireAt?.toISOString()).toBe("2027-01-01T00:02:00.000Z");
+    expect(due.lastDue?.toISOString()).toBe("2027-01-01T00:01:00.000Z");
+    // With a startAt, the first run is at startAt.
+    const started = dueFirings(every("one", { startAt: "2027-01-01T00:00:00Z" }), {
+      lastFireAt: null,
+      runs: 0,
+      createdAt,
+      now: at("2027-01-01T00:00:01Z"),
+    });
+    expect(started.fire.map((d) => d.toISOString())).toEqual(["2027-01-01T00:00:00.000Z"]);
     const later = dueFirings(every("one"), {
       lastFireAt: due.fire[0] as Date,
       runs: 1,
       createdAt,
-      now: at("2027-01-01T00:00:30Z"),
+      now: at("2027-01-01T00:01:30Z"),
     });
     expect(later.fire).toEqual([]);
   });
@@ -113,7 +124,7 @@ describe("dueFirings", () => {
       createdAt,
       now: at("2027-01-01T01:00:00Z"),
     });
-    expect(ended.fire).toHaveLength(3);
+    expect(ended.fire.map((d) => d.toISOString())).toEqual(["2027-01-01T00:01:00.000Z", "2027-01-01T00:02:00.000Z"]);
     expect(ended.nextFireAt).toBeNull();
     const capped = dueFirings(every("all", { maxRuns: 2 }), {
       lastFireAt: null,
@@ -130,7 +141,7 @@ describe("dueFirings", () => {
         createdAt,
         now: at("2027-01-02T00:00:00Z"),
       }),
-    ).toEqual({ fire: [], skipped: 0, nextFireAt: null });
+    ).toEqual({ fire: [], skipped: 0, nextFireAt: null, lastDue: null });
   });
 
   it("nothing fires before startAt", () => {

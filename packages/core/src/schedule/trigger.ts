@@ -123,6 +123,11 @@ export interface DueFirings {
   skipped: number;
   /** The next fire time after `now`, or null when the schedule is over. */
   nextFireAt: Date | null;
+  /**
+   * The latest fire time due by `now`, fired or passed over (null: none): the cursor a scheduler
+   * moves to, so that passed-over times are not considered again.
+   */
+  lastDue: Date | null;
 }
 
 export interface DueOptions {
@@ -150,15 +155,17 @@ export function dueFirings(timing: ScheduleTiming, options: DueOptions): DueFiri
   const start = timing.startAt ? new Date(timing.startAt) : options.createdAt;
   const end = timing.endAt ? new Date(timing.endAt).getTime() : Number.POSITIVE_INFINITY;
   const left = timing.maxRuns != null ? Math.max(0, timing.maxRuns - options.runs) : Number.POSITIVE_INFINITY;
-  // Fire times are > the last recorded one and >= start (a firing exactly at startAt counts).
-  const after = new Date(
-    Math.max((options.lastFireAt ?? new Date(start.getTime() - 1)).getTime(), start.getTime() - 1),
-  );
+  // Fire times are > the last recorded one and >= startAt (a firing exactly at startAt counts);
+  // without a startAt, strictly after the creation (an interval's first run is one period in).
+  const floor = timing.startAt ? start.getTime() - 1 : start.getTime();
+  const after = new Date(Math.max((options.lastFireAt ?? new Date(floor)).getTime(), floor));
   const due: Date[] = [];
   let skipped = 0;
+  let lastDue: Date | null = null;
   let next = left > 0 ? nextFireAfter(timing.trigger, after, start) : null;
   while (next && next.getTime() <= now.getTime() && next.getTime() <= end) {
     due.push(next);
+    lastDue = next;
     if (due.length > maxBatch) {
       due.shift();
       skipped++;
@@ -177,7 +184,7 @@ export function dueFirings(timing: ScheduleTiming, options: DueOptions): DueFiri
     fire = fire.slice(0, left);
   }
   if (left - fire.length <= 0) next = null;
-  return { fire, skipped, nextFireAt: next };
+  return { fire, skipped, nextFireAt: next, lastDue };
 }
 
 function knownTimeZone(timezone: string | undefined): boolean {

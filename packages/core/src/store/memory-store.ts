@@ -36,6 +36,7 @@ import type {
   TaskQuery,
   TaskStore,
 } from "./types.js";
+import { MemoryScheduleStore } from "../schedule/memory-schedule-store.js";
 import { EventLog } from "./memory/event-log.js";
 import { Executions } from "./memory/executions.js";
 import { Leases } from "./memory/leases.js";
@@ -96,6 +97,8 @@ export class MemoryStore implements TaskStore {
   private closed = false;
   /** The `now` of the write in progress (every write sets it first): the store has no clock. */
   private writeNow = 0;
+  /** The schedules facet (its own tables, its own operations: schedule/memory-schedule-store.ts). */
+  readonly schedules = new MemoryScheduleStore();
 
   async createTasks(tasks: NewTask[], now: Date): Promise<MutationResult<{ tasks: Task[] }>> {
     this.assertOpen();

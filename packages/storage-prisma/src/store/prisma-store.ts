@@ -62,6 +62,7 @@ import { updateTask } from "../sql/update-task.js";
 import type { Provider } from "../types.js";
 import { SqlIdempotencyStore } from "../idempotency/sql-idempotency-store.js";
 import { queueStats } from "../queue/queue-stats.js";
+import { type SqlScheduleStore, sqlSchedules } from "../schedules/sql-schedule-store.js";
 
 const { requireNow } = storeRules;
 
@@ -79,6 +80,11 @@ export class PrismaTaskStore implements TaskStore {
     private readonly db: SqlDatabase,
     readonly idempotency = new SqlIdempotencyStore(db),
   ) {}
+
+  /** The schedules facet (its own tables and SQL: src/schedules/). */
+  get schedules(): SqlScheduleStore {
+    return sqlSchedules(this.db);
+  }
 
   /**
    * Run a state change in one transaction and append the events it produced there too. `close`,

@@ -1,0 +1,4 @@
+import { MemoryStore } from "../store/memory-store.js";
+import { describeScheduleStoreContract } from "../testing.js";
+
+describeScheduleStoreContract("MemoryStore", () => new MemoryStore());
