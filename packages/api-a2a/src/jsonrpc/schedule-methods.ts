@@ -1,6 +1,7 @@
 import { ErrorCode, scheduleInputSchema, scheduleTriggerSchema } from "@aipartnerupflow/core";
 import { z } from "zod";
 import type { MethodDefinition } from "./methods.js";
+import { idempotencyKey } from "./schemas.js";
 
 /**
  * `schedules.*`: stored template trees fired by a trigger (cron, interval, once). Each method
@@ -144,7 +145,7 @@ export const SCHEDULE_METHODS: MethodDefinition[] = [
   define({
     name: "schedules.trigger",
     summary: "Fire a schedule now (a manual run, whatever its timing and overlap)",
-    params: idParams,
+    params: idParams.extend({ idempotencyKey }),
     result: firedSchema,
     errors: [...NOT_FOUND, ErrorCode.Unavailable],
     mcp: {
@@ -152,7 +153,12 @@ export const SCHEDULE_METHODS: MethodDefinition[] = [
       title: "Trigger a schedule",
       description: "Run a schedule's template tree now. Returns the fired tree's root id and execution id.",
     },
-    handler: (p, ctx) => ctx.service.schedules.trigger(ctx.principal, p.scheduleId),
+    handler: (p, ctx) =>
+      ctx.service.schedules.trigger(
+        ctx.principal,
+        p.scheduleId,
+        p.idempotencyKey !== undefined ? { idempotencyKey: p.idempotencyKey } : {},
+      ),
   }),
   define({
     name: "schedules.runs",

@@ -34,6 +34,30 @@ async function call(who: string, method: string, params: unknown): Promise<any> 
 const every = { type: "interval", everyMs: 60_000 };
 
 describe("schedules.* through a real server", () => {
+  it("schedules.trigger with an idempotencyKey fires once however often it is retried", {
+    timeout: 30_000,
+  }, async () => {
+    tokens.carol = await createToken({ secret: SECRET, sub: "carol" });
+    const s = (await call("carol", "schedules.create", { name: "once-only", tasks: smallTree("k"), trigger: every }))
+      .result;
+    const first = await call("carol", "schedules.trigger", { scheduleId: s.id, idempotencyKey: "fire-1" });
+    expect(first.error).toBeUndefined();
+    const again = await call("carol", "schedules.trigger", { scheduleId: s.id, idempotencyKey: "fire-1" });
+    expect(again.result).toEqual(first.result);
+    const { runs } = (await call("carol", "schedules.runs", { scheduleId: s.id })).result;
+    expect(runs.map((r: { rootId: string }) => r.rootId)).toEqual([first.result.rootId]);
+    // The same key for another schedule is another request: refused, naming the key.
+    const other = (await call("carol", "schedules.create", { name: "other", tasks: smallTree("o"), trigger: every }))
+      .result;
+    const reused = await call("carol", "schedules.trigger", { scheduleId: other.id, idempotencyKey: "fire-1" });
+    expect(reused.error.code).toBe(-32602);
+    expect(reused.error.data.errors[0].path).toBe("idempotencyKey");
+    // Keys are per user: bob's "fire-1" is his own (and he may not fire carol's schedule anyway).
+    expect((await call("bob", "schedules.trigger", { scheduleId: s.id, idempotencyKey: "fire-1" })).error.code).toBe(
+      -32001,
+    );
+  });
+
   it("create, get, list, update, trigger, runs and delete, isolated per user", { timeout: 30_000 }, async () => {
     const created = await call("alice", "schedules.create", { name: "hourly", tasks: smallTree("s"), trigger: every });
     expect(created.error).toBeUndefined();

@@ -17,7 +17,7 @@ const id = z.string().min(1).max(200);
 const taskId = id.describe("task id");
 const limit = (max: number, def: number) => z.number().int().min(1).max(max).default(def);
 /** A repeat with the same key (per user, for 24 h) answers the first request's response and does nothing. */
-const idempotencyKey = z
+export const idempotencyKey = z
   .string()
   .min(1)
   .max(200)

@@ -68,9 +68,12 @@ export class ScheduleOperations {
   }
 
   /** Fire now (a manual run, whatever the timing and overlap): the tree is created and executed. */
-  async trigger(principal: Principal, scheduleId: string): Promise<Fired> {
+  async trigger(principal: Principal, scheduleId: string, options: { idempotencyKey?: string } = {}): Promise<Fired> {
     await this.get(principal, scheduleId);
-    return this.#scheduler.trigger(scheduleId);
+    return this.#scheduler.trigger(scheduleId, {
+      ...(options.idempotencyKey !== undefined ? { idempotencyKey: options.idempotencyKey } : {}),
+      userId: principal.userId,
+    });
   }
 
   async runs(principal: Principal, scheduleId: string, limit?: number): Promise<{ runs: ScheduleRunView[] }> {

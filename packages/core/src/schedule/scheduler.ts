@@ -193,7 +193,35 @@ export class Scheduler {
   }
 
   /** Fire a schedule now, whatever its timing and overlap (a manual run; it does not move the cursor). */
-  async trigger(id: string): Promise<Fired> {
+  async trigger(id: string, options: { idempotencyKey?: string; userId?: string | null } = {}): Promise<Fired> {
+    const key = options.idempotencyKey;
+    if (key === undefined) return this.triggerNow(id);
+    const guard = this.engine.idempotency;
+    if (!guard)
+      throw new ApflowError(
+        ErrorCode.InvalidParams,
+        "this store does not support idempotencyKey (it has no idempotency facet)",
+        {
+          errors: [
+            { path: "idempotencyKey", code: "unsupported", message: "this store does not support idempotencyKey" },
+          ],
+        },
+      );
+    const once = await guard.once(
+      options.userId ?? null,
+      key,
+      "schedules.trigger",
+      { scheduleId: id },
+      async () => {
+        const fired = await this.triggerNow(id);
+        return { value: fired, response: { ...fired } };
+      },
+      async (response) => response as unknown as Fired,
+    );
+    return once.value;
+  }
+
+  private async triggerNow(id: string): Promise<Fired> {
     const schedule = await this.require(id);
     const now = this.clock();
     for (let bump = 0; bump < 10; bump++) {
