@@ -311,7 +311,7 @@ describe("Scheduler", () => {
         trigger: { type: "interval", everyMs: MIN },
       })
       .catch((e: unknown) => e);
-    expect((bad as ApflowError).code).toBe(ErrorCode.InvalidParams);
+    expect((bad as ApflowError).code).toBe(ErrorCode.ExecutorNotFound);
     expect(JSON.stringify((bad as ApflowError).data)).toContain("nope");
     expect((await scheduler.list()).total).toBe(0);
   });
