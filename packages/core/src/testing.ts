@@ -14,6 +14,12 @@ export {
   type IdempotencyCheck,
   type IdempotencyContractOptions,
 } from "./testing/contract/idempotency.js";
+export {
+  describeA2aStateContract,
+  a2aStateContractChecks,
+  type A2aStateCheck,
+  type A2aStateContractOptions,
+} from "./testing/contract/a2a-state.js";
 export { describeEngineSuite, type EngineSuiteOptions } from "./testing/engine-suite.js";
 export {
   FaultInjectingStore,

@@ -1,0 +1,2 @@
+export * from "./types.js";
+export { boundHistory, MemoryA2aStateStore } from "./memory.js";
