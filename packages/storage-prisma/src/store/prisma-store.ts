@@ -59,6 +59,7 @@ import { startExecution } from "../sql/start-execution.js";
 import { updateTask } from "../sql/update-task.js";
 import type { Provider } from "../types.js";
 import { SqlIdempotencyStore } from "../idempotency/sql-idempotency-store.js";
+import { SqlA2aStateStore } from "../a2a-state/sql-a2a-state-store.js";
 
 const { requireNow } = storeRules;
 
@@ -75,6 +76,7 @@ export class PrismaTaskStore implements TaskStore {
     readonly provider: Provider,
     private readonly db: SqlDatabase,
     readonly idempotency = new SqlIdempotencyStore(db),
+    readonly a2a = new SqlA2aStateStore(db),
   ) {}
 
   /**
