@@ -1,12 +1,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Engine } from "@aipartnerupflow/core";
+import { A2A_MAX_PUSH_CONFIGS, type Engine } from "@aipartnerupflow/core";
 import { createPrismaStore, type PrismaTaskStore } from "@aipartnerupflow/storage-prisma";
 import { Role, type Task as A2aTask, TaskState } from "@a2a-js/sdk";
-import { type Client, ClientFactory } from "@a2a-js/sdk/client";
+import { type Client, ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory } from "@a2a-js/sdk/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../app.js";
+import { createToken } from "../auth/token.js";
 import type { ServerHandle } from "../server.js";
 import { listen, testEngine } from "../testing/fixtures.js";
 import { startReceiver } from "../testing/receiver.js";
@@ -176,6 +177,76 @@ describe("A2A state after a restart (SQLite file)", () => {
       expect(ids).toContain("msg-follow-up");
     } finally {
       await stopNode(second);
+    }
+  }, 60_000);
+});
+
+describe("A2A state is per user (SQLite file)", () => {
+  const SECRET = "test-secret-that-is-long-enough";
+
+  async function clientAs(baseUrl: string, user: string): Promise<Client> {
+    const token = await createToken({ secret: SECRET, sub: user });
+    const fetchImpl: typeof fetch = (input, init) => {
+      const headers = new Headers(init?.headers);
+      headers.set("authorization", `Bearer ${token}`);
+      return fetch(input, { ...init, headers });
+    };
+    const options = ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+      transports: [new JsonRpcTransportFactory({ fetchImpl })],
+    });
+    return new ClientFactory(options).createFromUrl(baseUrl);
+  }
+
+  it("a user never sees another's history, context listing or push configs", async () => {
+    const store = await createPrismaStore({ url: `file:${join(dir, "users.db")}` });
+    const engine = testEngine(store);
+    const server = await listen(
+      createApp({ engine, auth: { jwtSecret: SECRET }, webhookAllowHosts: [new URL(receiver.url).host] }),
+    );
+    try {
+      const alice = await clientAs(server.url, "alice");
+      const bob = await clientAs(server.url, "bob");
+      const tree = (name: string) => ({ tasks: [{ name, params: { executorId: "echo" } }] });
+      const hers = (await alice.sendMessage(send(tree("a"), { contextId: "shared", messageId: "m-alice" }))) as A2aTask;
+      const his = (await bob.sendMessage(send(tree("b"), { contextId: "shared", messageId: "m-bob" }))) as A2aTask;
+      const hook = (taskId: string, id: string) => ({
+        tenant: "",
+        id,
+        taskId,
+        url: receiver.url,
+        token: "",
+        authentication: undefined,
+      });
+      await alice.createTaskPushNotificationConfig(hook(hers.id, "alice-hook"));
+
+      expect((await alice.listTasks(listQuery("shared"))).tasks.map((t) => t.id)).toEqual([hers.id]);
+      expect((await bob.listTasks(listQuery("shared"))).tasks.map((t) => t.id)).toEqual([his.id]);
+      await expect(bob.getTask({ tenant: "", id: hers.id, historyLength: undefined })).rejects.toThrow(/not found/i);
+      await expect(
+        bob.listTaskPushNotificationConfig({ tenant: "", taskId: hers.id, pageSize: 0, pageToken: "" }),
+      ).rejects.toThrow(/not found/i);
+      await expect(bob.createTaskPushNotificationConfig(hook(hers.id, "bob-hook"))).rejects.toThrow(/not found/i);
+      const mine = await alice.getTask({ tenant: "", id: hers.id, historyLength: undefined });
+      expect(mine.history.map((m) => m.messageId)).toContain("m-alice");
+      expect(mine.history.map((m) => m.messageId)).not.toContain("m-bob");
+      const configs = await alice.listTaskPushNotificationConfig({
+        tenant: "",
+        taskId: hers.id,
+        pageSize: 0,
+        pageToken: "",
+      });
+      expect(configs.configs.map((c) => c.id)).toEqual(["alice-hook"]);
+
+      // Configs per task are bounded, with an error that says so.
+      for (let i = 1; i < A2A_MAX_PUSH_CONFIGS; i++)
+        await alice.createTaskPushNotificationConfig(hook(hers.id, `h${i}`));
+      await expect(alice.createTaskPushNotificationConfig(hook(hers.id, "one-too-many"))).rejects.toThrow(
+        new RegExp(`already has ${A2A_MAX_PUSH_CONFIGS} push notification configs`),
+      );
+    } finally {
+      await engine.stop({ graceMs: 0 });
+      await server.close();
+      await store.close();
     }
   }, 60_000);
 });
