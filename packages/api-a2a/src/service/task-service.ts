@@ -110,7 +110,7 @@ export class TaskService {
     this.#engine = engine;
     this.#store = store;
     this.#registry = registry;
-    this.#a2a = store.a2a ?? new MemoryA2aStateStore();
+    this.#a2a = store.a2a ?? new MemoryA2aStateStore({ maxRoots: 10_000 });
   }
 
   /**

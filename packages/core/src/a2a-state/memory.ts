@@ -37,6 +37,15 @@ export function boundHistory<T>(history: readonly T[]): T[] {
   return history.length > A2A_MAX_HISTORY ? history.slice(-A2A_MAX_HISTORY) : [...history];
 }
 
+export interface MemoryA2aStateOptions {
+  /**
+   * Keep the state of at most this many roots, forgetting the least recently written first
+   * (default: no limit, like `MemoryStore`'s tasks). For a process-local fallback beside a store
+   * that has no A2A facet.
+   */
+  maxRoots?: number;
+}
+
 /**
  * `A2aStateStore` in process memory (`MemoryStore.a2a`). Single-threaded JavaScript makes every
  * method atomic. It holds one record per root that has A2A state, like the task store holds rows.
@@ -45,6 +54,37 @@ export class MemoryA2aStateStore implements A2aStateStore {
   private readonly conversations = new Map<string, ConversationRow>();
   private readonly pushes = new Map<string, PushRow[]>();
   private seq = 0;
+  private readonly maxRoots: number;
+
+  constructor(options: MemoryA2aStateOptions = {}) {
+    const max = options.maxRoots ?? Number.POSITIVE_INFINITY;
+    if (!(max >= 1)) throw new RangeError(`maxRoots must be at least 1, got ${String(options.maxRoots)}`);
+    this.maxRoots = max;
+  }
+
+  /** Mark a root as just written; forget the least recently written beyond `maxRoots`. */
+  private touch(rootId: string): void {
+    const row = this.conversations.get(rootId);
+    if (row) {
+      this.conversations.delete(rootId);
+      this.conversations.set(rootId, row);
+    }
+    const pushes = this.pushes.get(rootId);
+    if (pushes) {
+      this.pushes.delete(rootId);
+      this.pushes.set(rootId, pushes);
+    }
+    while (this.conversations.size > this.maxRoots) {
+      const oldest = this.conversations.keys().next().value as string;
+      this.conversations.delete(oldest);
+      this.pushes.delete(oldest);
+    }
+    while (this.pushes.size > this.maxRoots) {
+      const oldest = this.pushes.keys().next().value as string;
+      this.pushes.delete(oldest);
+      this.conversations.delete(oldest);
+    }
+  }
 
   async getConversation(rootId: string): Promise<A2aConversation | null> {
     const row = this.conversations.get(rootId);
@@ -74,6 +114,7 @@ export class MemoryA2aStateStore implements A2aStateStore {
       createdAt: before?.createdAt ?? at,
       updatedAt: at,
     });
+    this.touch(c.rootId);
   }
 
   async listConversations(query: A2aConversationQuery): Promise<{ rootIds: string[]; total: number }> {
@@ -103,6 +144,7 @@ export class MemoryA2aStateStore implements A2aStateStore {
     if (index === -1) rows.push(row);
     else rows[index] = row;
     this.pushes.set(p.rootId, rows);
+    this.touch(p.rootId);
     return true;
   }
 
