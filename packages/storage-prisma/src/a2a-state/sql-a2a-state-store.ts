@@ -9,7 +9,7 @@ import {
   boundHistory,
   type JsonValue,
 } from "@aipartnerupflow/core";
-import type { SqlDatabase, SqlSession, SqlValue } from "../db/types.js";
+import type { SqlDatabase, SqlValue } from "../db/types.js";
 
 /** The owner column: '' stands for "no user" (so that it can be compared and indexed). */
 const who = (owner: string | null): string => owner ?? "";
@@ -46,18 +46,9 @@ interface PushRow {
 export class SqlA2aStateStore implements A2aStateStore {
   constructor(private readonly db: SqlDatabase) {}
 
-  private json(tx: SqlSession): string {
-    return tx.dialect === "postgres" ? "?::jsonb" : "?";
-  }
-
-  private text(tx: SqlSession, column: string): string {
-    return tx.dialect === "postgres" ? `"${column}"::text AS "${column}"` : `"${column}"`;
-  }
-
   async getConversation(rootId: string): Promise<A2aConversation | null> {
-    const db = this.db;
-    const rows = await db.all<ConversationRow>(
-      `SELECT "root_id", "owner", "context_id", ${this.text(db, "history")}, ${this.text(db, "status_message")},
+    const rows = await this.db.all<ConversationRow>(
+      `SELECT "root_id", "owner", "context_id", "history", "status_message",
               "state", "created_at", "updated_at"
          FROM "a2a_conversations" WHERE "root_id" = ?`,
       [rootId],
@@ -77,12 +68,10 @@ export class SqlA2aStateStore implements A2aStateStore {
   }
 
   async putConversation(c: A2aConversationInput, now: Date): Promise<void> {
-    const db = this.db;
-    const j = this.json(db);
-    await db.run(
+    await this.db.run(
       `INSERT INTO "a2a_conversations"
          ("root_id", "owner", "context_id", "history", "status_message", "state", "created_at", "updated_at")
-       VALUES (?, ?, ?, ${j}, ${j}, ?, ?, ?)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT ("root_id") DO UPDATE SET "owner" = excluded."owner", "context_id" = excluded."context_id",
          "history" = excluded."history", "status_message" = excluded."status_message",
          "state" = excluded."state", "updated_at" = excluded."updated_at"`,
@@ -123,7 +112,7 @@ export class SqlA2aStateStore implements A2aStateStore {
       if (Number(others[0]?.n ?? 0) >= A2A_MAX_PUSH_CONFIGS) return false;
       await tx.run(
         `INSERT INTO "a2a_push_configs" ("root_id", "config_id", "owner", "config", "wire_version", "created_at")
-         VALUES (?, ?, ?, ${this.json(tx)}, ?, ?)
+         VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT ("root_id", "config_id") DO UPDATE SET "owner" = excluded."owner",
            "config" = excluded."config", "wire_version" = excluded."wire_version"`,
         [p.rootId, p.configId, who(p.owner), JSON.stringify(p.config), p.wireVersion, now],
@@ -133,9 +122,8 @@ export class SqlA2aStateStore implements A2aStateStore {
   }
 
   async listPushConfigs(rootId: string): Promise<A2aPushConfig[]> {
-    const db = this.db;
-    const rows = await db.all<PushRow>(
-      `SELECT "root_id", "config_id", "owner", ${this.text(db, "config")}, "wire_version", "created_at"
+    const rows = await this.db.all<PushRow>(
+      `SELECT "root_id", "config_id", "owner", "config", "wire_version", "created_at"
          FROM "a2a_push_configs" WHERE "root_id" = ? ORDER BY "created_at", "config_id"`,
       [rootId],
     );

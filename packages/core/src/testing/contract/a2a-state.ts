@@ -90,6 +90,23 @@ export const a2aStateContractChecks: A2aStateCheck[] = [
     },
   },
   {
+    name: "a2a: any string inside messages and configs reads back exactly (NUL, lone surrogates, emoji)",
+    async run(store) {
+      const f = facet(store);
+      const odd = 'nul \u0000 lone \ud800 and \udc00 emoji \u{1F600} quote " backslash \\ newline \n';
+      const msg: JsonValue = { messageId: odd, parts: [{ text: odd }, { data: { [odd]: odd } }] };
+      const contextId = 'ctx \u{1F600} "quoted" \\ é';
+      await f.putConversation(conversation("r1", { contextId, history: [msg], statusMessage: msg }), T0);
+      const got = await f.getConversation("r1");
+      expect(got?.contextId).toBe(contextId);
+      expect(got?.history).toEqual([msg]);
+      expect(got?.statusMessage).toEqual(msg);
+      expect((await f.listConversations({ contextId, limit: 5, offset: 0 })).rootIds).toEqual(["r1"]);
+      await f.putPushConfig({ ...pushConfig("r1", "c1"), config: { url: "http://127.0.0.1:9/h", token: odd } }, T0);
+      expect((await f.listPushConfigs("r1"))[0]?.config).toEqual({ url: "http://127.0.0.1:9/h", token: odd });
+    },
+  },
+  {
     name: `a2a: history keeps the latest ${A2A_MAX_HISTORY} messages`,
     async run(store) {
       const f = facet(store);
