@@ -139,6 +139,15 @@ describe("A2A state after a restart (SQLite file)", () => {
       const sent = got.history.find((m) => m.messageId === "msg-done");
       expect(sent?.parts[0]?.content?.$case).toBe("data");
 
+      // The v0.3 method answers the same.
+      const legacy = await fetch(`${second.server.url}/a2a`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "A2A-Version": "0.3" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tasks/get", params: { id: done.id } }),
+      }).then((r) => r.json() as Promise<{ result: { contextId: string; history: Array<{ messageId: string }> } }>);
+      expect(legacy.result.contextId).toBe("ctx-restart");
+      expect(legacy.result.history.map((m) => m.messageId)).toContain("msg-done");
+
       const listed = await second.client.listTasks(listQuery("ctx-restart"));
       expect(listed.tasks.map((t) => t.id).sort()).toEqual([done.id, waiting.id].sort());
       expect(listed.tasks.every((t) => t.contextId === "ctx-restart")).toBe(true);
