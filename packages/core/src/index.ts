@@ -35,6 +35,7 @@ export {
   type IdempotencyKeyOptions,
 } from "./engine/engine.js";
 export * from "./idempotency/index.js";
+export * from "./a2a-state/index.js";
 export { type EventBus, type EventListener, LocalEventBus } from "./engine/event-bus.js";
 export { subscribeEvents, type SubscribeQuery } from "./engine/subscription.js";
 export { mergeDependencyResults } from "./engine/merge.js";

@@ -43,6 +43,12 @@ export {
   scheduleContractChecks,
   type ScheduleStoreCheck,
 } from "./testing/schedule-contract.js";
+export {
+  describeA2aStateContract,
+  a2aStateContractChecks,
+  type A2aStateCheck,
+  type A2aStateContractOptions,
+} from "./testing/contract/a2a-state.js";
 export { describeEngineSuite, type EngineSuiteOptions } from "./testing/engine-suite.js";
 export {
   FaultInjectingStore,

@@ -49,11 +49,9 @@ export class EngineAgentExecutor implements AgentExecutor {
     }
     const root = await this.service.get(principal, rootId);
     this.taskStore.beginLive(rootId);
-    bus.publish(
-      AgentEvent.task(
-        toA2aTask(root, TaskState.TASK_STATE_WORKING, { contextId: rc.contextId, history: [rc.userMessage] }),
-      ),
-    );
+    // The SDK loaded the task and appended this message to its history (kept in the store).
+    const history = rc.task?.history.length ? rc.task.history : [rc.userMessage];
+    bus.publish(AgentEvent.task(toA2aTask(root, TaskState.TASK_STATE_WORKING, { contextId: rc.contextId, history })));
     for await (const event of events) {
       if (event.type === "tree.finished") {
         // The answer travels before the final update: the root's result and every task's outcome

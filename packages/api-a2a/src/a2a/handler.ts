@@ -188,7 +188,7 @@ export class ApflowRequestHandler extends DefaultRequestHandler {
         if (created.replayed) {
           plan = { kind: "seen", rootId: created.rootId };
         } else {
-          if (message.contextId) this.deps.taskStore.setContextId(created.rootId, message.contextId);
+          if (message.contextId) await this.deps.taskStore.setContextId(principal, created.rootId, message.contextId);
           plan = { kind: "tree", rootId: created.rootId };
         }
       } else if (message.taskId) {

@@ -1,27 +1,63 @@
-import type { Logger } from "@aipartnerupflow/core";
-import type { StreamResponse, Task as A2aTask, TaskPushNotificationConfig } from "@a2a-js/sdk";
+import { randomUUID } from "node:crypto";
+import { A2A_MAX_PUSH_CONFIGS, type JsonValue, type Logger } from "@aipartnerupflow/core";
+import { type StreamResponse, type Task as A2aTask, TaskPushNotificationConfig } from "@a2a-js/sdk";
 import { V03PushNotificationSerializer } from "@a2a-js/sdk/compat/v0_3/server";
 import { RequestMalformedError } from "@a2a-js/sdk/errors";
 import {
-  InMemoryPushNotificationStore,
   type PushNotificationSender,
   type PushNotificationSerializer,
   type PushNotificationStore,
   type ServerCallContext,
+  type StoredPushNotificationConfig,
   V1PushNotificationSerializer,
 } from "@a2a-js/sdk/server";
 import { type OutboundGuard, OutboundRefused } from "../jsonrpc/outbound.js";
+import type { TaskService } from "../service/task-service.js";
+import { principalOf } from "./user.js";
 
-/** The SDK's in-memory push config store, refusing URLs that point at internal addresses. */
-export class GuardedPushNotificationStore extends InMemoryPushNotificationStore {
-  constructor(private readonly outbound: OutboundGuard) {
-    super();
-  }
+/** The version a request without `A2A-Version` speaks (the SDK's rule). */
+const A2A_LEGACY_VERSION = "0.3";
 
-  override async save(taskId: string, context: ServerCallContext, config: TaskPushNotificationConfig): Promise<void> {
+/**
+ * Push notification configs in the store's A2A facet (through `TaskService`), so a config
+ * registered before a restart, or on another node, keeps receiving notifications. A config
+ * belongs to its task (tree): whoever may access the tree sees its configs. URLs that point at
+ * internal addresses are refused; at most `A2A_MAX_PUSH_CONFIGS` configs per task.
+ */
+export class GuardedPushNotificationStore implements PushNotificationStore {
+  constructor(
+    private readonly service: TaskService,
+    private readonly outbound: OutboundGuard,
+  ) {}
+
+  async save(taskId: string, context: ServerCallContext, config: TaskPushNotificationConfig): Promise<void> {
     const problem = await this.outbound.problem(config.url ?? "", "push notification url");
     if (problem) throw new RequestMalformedError(problem);
-    return super.save(taskId, context, config);
+    // The SDK expects the id assigned in place (it answers with the object it passed).
+    if (!config.id) config.id = randomUUID();
+    const saved = await this.service.savePushConfig(principalOf(context), taskId, {
+      configId: config.id,
+      config: TaskPushNotificationConfig.toJSON(config) as JsonValue,
+      wireVersion: context.requestedVersion || A2A_LEGACY_VERSION,
+    });
+    if (!saved) {
+      throw new RequestMalformedError(
+        `task ${taskId} already has ${A2A_MAX_PUSH_CONFIGS} push notification configs; delete one first`,
+      );
+    }
+  }
+
+  async load(taskId: string, context: ServerCallContext): Promise<TaskPushNotificationConfig[]> {
+    return (await this.loadWithMetadata(taskId, context)).map((s) => s.config);
+  }
+
+  async loadWithMetadata(taskId: string, context: ServerCallContext): Promise<StoredPushNotificationConfig[]> {
+    const stored = await this.service.pushConfigs(principalOf(context), taskId);
+    return stored.map((s) => ({ config: TaskPushNotificationConfig.fromJSON(s.config), wireVersion: s.wireVersion }));
+  }
+
+  async delete(taskId: string, context: ServerCallContext, configId?: string): Promise<void> {
+    await this.service.deletePushConfig(principalOf(context), taskId, configId ?? taskId);
   }
 }
 

@@ -45,7 +45,7 @@ export function a2aRoutes(deps: A2aDeps): Hono<AppEnv> {
     auth: deps.auth,
   });
   const taskStore = new EngineA2aTaskStore(deps.service);
-  const pushStore = new GuardedPushNotificationStore(deps.outbound);
+  const pushStore = new GuardedPushNotificationStore(deps.service, deps.outbound);
   const handler = new ApflowRequestHandler({
     card,
     service: deps.service,

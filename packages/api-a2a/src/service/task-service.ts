@@ -1,4 +1,7 @@
 import {
+  type A2aConversation,
+  type A2aPushConfig,
+  type A2aStateStore,
   ApflowError,
   type AttemptRecord,
   type CopyOptions,
@@ -8,6 +11,8 @@ import {
   type ExecutorMetadata,
   type ExecutionHandle,
   type JsonObject,
+  type JsonValue,
+  MemoryA2aStateStore,
   NotFoundError,
   type Registry,
   type Task,
@@ -68,6 +73,14 @@ export interface RunningStatus {
   executionId?: string | null;
 }
 
+/** What the A2A surface keeps about a tree: its contextId, message history and last status message. */
+export interface A2aConversationState {
+  contextId: string | null;
+  history: JsonValue[];
+  statusMessage: JsonValue | null;
+  state: number | null;
+}
+
 export type TreeState = "pending" | "running" | "completed" | "failed" | "cancelled";
 
 /** What `follow` streams: events of a tree, one task of it or one execution, from `afterSeq` on. */
@@ -102,12 +115,15 @@ export class TaskService {
   readonly #registry: Registry;
   readonly #metrics: QueueMetrics | undefined;
   #schedules: ScheduleOperations | undefined;
+  /** The store's A2A facet; a store without one keeps A2A state in this process only. */
+  readonly #a2a: A2aStateStore;
 
   constructor(engine: Engine, store: TaskStore, registry: Registry, metrics?: QueueMetrics) {
     this.#engine = engine;
     this.#store = store;
     this.#registry = registry;
     this.#metrics = metrics;
+    this.#a2a = store.a2a ?? new MemoryA2aStateStore({ maxRoots: 10_000 });
   }
 
   /** Schedules (`schedules.*`): stored template trees fired by a trigger, isolated per user. */
@@ -186,8 +202,11 @@ export class TaskService {
   }
 
   async delete(principal: Principal, taskId: string): Promise<{ deleted: string[] }> {
-    await this.get(principal, taskId);
-    return this.#store.deleteTask(taskId);
+    const task = await this.get(principal, taskId);
+    const out = await this.#store.deleteTask(taskId);
+    // A deleted tree's A2A state (history, push configs) goes with it.
+    if (task.parentId === null) await this.#a2a.forget([task.id]);
+    return out;
   }
 
   async list(principal: Principal, query: TaskQuery): Promise<{ tasks: Task[]; total: number }> {
@@ -375,6 +394,66 @@ export class TaskService {
     const execution = await this.latestExecution(task.rootId);
     if (execution?.status !== "running") return null;
     return this.#engine.wait(execution.id);
+  }
+
+  /** Whether A2A state outlives this process (the store has the A2A facet). */
+  get a2aPersistent(): boolean {
+    return this.#store.a2a !== undefined;
+  }
+
+  /** The A2A conversation state of a root the caller may access; null when none or not accessible. */
+  async a2aConversation(principal: Principal, rootId: string): Promise<A2aConversation | null> {
+    const root = await this.findRoot(principal, rootId);
+    return root ? this.#a2a.getConversation(root.id) : null;
+  }
+
+  /** Write the A2A conversation state of a root the caller may access (owned by the root's user). */
+  async saveA2aConversation(principal: Principal, root: Task, state: A2aConversationState): Promise<void> {
+    if (root.parentId !== null || !canAccess(principal, root)) throw new NotFoundError("task", root.id);
+    await this.#a2a.putConversation({ ...state, rootId: root.id, owner: root.userId }, this.#engine.clock());
+  }
+
+  /** The caller's roots in an A2A context, newest first (administrators: everyone's). */
+  async a2aRootsInContext(
+    principal: Principal,
+    contextId: string,
+    page: { limit: number; offset: number },
+  ): Promise<{ roots: Task[]; total: number }> {
+    const { rootIds, total } = await this.#a2a.listConversations({
+      contextId,
+      ...(principal.admin ? {} : { owner: principal.userId }),
+      limit: page.limit,
+      offset: page.offset,
+    });
+    const roots: Task[] = [];
+    for (const id of rootIds) {
+      const root = await this.findRoot(principal, id);
+      if (root) roots.push(root);
+    }
+    return { roots, total };
+  }
+
+  /** Save a push notification config of a root the caller may access; false when it has too many. */
+  async savePushConfig(
+    principal: Principal,
+    rootId: string,
+    config: { configId: string; config: JsonValue; wireVersion: string },
+  ): Promise<boolean> {
+    const root = await this.findRoot(principal, rootId);
+    if (!root) throw new NotFoundError("task", rootId);
+    return this.#a2a.putPushConfig({ ...config, rootId: root.id, owner: root.userId }, this.#engine.clock());
+  }
+
+  /** The push notification configs of a root the caller may access (none when not accessible). */
+  async pushConfigs(principal: Principal, rootId: string): Promise<A2aPushConfig[]> {
+    const root = await this.findRoot(principal, rootId);
+    return root ? this.#a2a.listPushConfigs(root.id) : [];
+  }
+
+  /** Remove a push notification config of a root the caller may access. */
+  async deletePushConfig(principal: Principal, rootId: string, configId: string): Promise<boolean> {
+    const root = await this.findRoot(principal, rootId);
+    return root ? this.#a2a.deletePushConfig(root.id, configId) : false;
   }
 
   /** Executors that may run here, with their input JSON Schemas. */

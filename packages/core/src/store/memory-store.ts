@@ -46,6 +46,7 @@ import type { QueueStats, QueueStatsQuery } from "../queue/types.js";
 import { currentAttempt, internEmpty, type Row, recordEndedAttempt, snapshot, subjectOf } from "./memory/row.js";
 import { emptyCounts, planRunSet } from "./run-set.js";
 import { MemoryIdempotencyStore } from "../idempotency/memory.js";
+import { MemoryA2aStateStore } from "../a2a-state/memory.js";
 import {
   cancelledEvent,
   cancelRequestError,
@@ -87,6 +88,7 @@ import {
  */
 export class MemoryStore implements TaskStore {
   readonly idempotency = new MemoryIdempotencyStore();
+  readonly a2a = new MemoryA2aStateStore();
   private readonly rows = new Map<string, Row>();
   private readonly trees = new Map<string, Row[]>();
   private readonly executions = new Executions();

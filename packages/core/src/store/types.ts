@@ -12,6 +12,7 @@ import type {
   TaskStatus,
   RetryPolicy,
 } from "../types.js";
+import type { A2aStateStore } from "../a2a-state/types.js";
 import type { IdempotencyStore } from "../idempotency/types.js";
 
 /**
@@ -115,6 +116,8 @@ export interface TaskStore {
 
   /** Idempotency keys and unique trees (a separate facet; the engine refuses keys without it). */
   readonly idempotency?: IdempotencyStore;
+  /** A2A conversation state and push configs (a separate facet; kept in memory without it). */
+  readonly a2a?: A2aStateStore;
 }
 
 export interface MutationResultBase {

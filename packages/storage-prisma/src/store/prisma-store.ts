@@ -63,6 +63,7 @@ import type { Provider } from "../types.js";
 import { SqlIdempotencyStore } from "../idempotency/sql-idempotency-store.js";
 import { queueStats } from "../queue/queue-stats.js";
 import { type SqlScheduleStore, sqlSchedules } from "../schedules/sql-schedule-store.js";
+import { SqlA2aStateStore } from "../a2a-state/sql-a2a-state-store.js";
 
 const { requireNow } = storeRules;
 
@@ -79,6 +80,7 @@ export class PrismaTaskStore implements TaskStore {
     readonly provider: Provider,
     private readonly db: SqlDatabase,
     readonly idempotency = new SqlIdempotencyStore(db),
+    readonly a2a = new SqlA2aStateStore(db),
   ) {}
 
   /** The schedules facet (its own tables and SQL: src/schedules/). */
