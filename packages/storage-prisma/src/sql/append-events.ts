@@ -22,8 +22,8 @@ export const EVENTS_LOCK_KEY = 4242001;
 export async function appendEvents(tx: SqlSession, events: readonly NewEvent[]): Promise<TaskEvent[]> {
   const out: TaskEvent[] = [];
   const d = tx.dialect;
-  if (d === "postgres" && events.length > 0) await tx.run(`SELECT pg_advisory_xact_lock(${EVENTS_LOCK_KEY})`);
-  const row = `(?, ?, ?, ?, ?, ?, ?, ${jsonParam(d)}, ${jsonParam(d)}, ${timeParam(d)})`;
+  const row = `(?, ?, ?, ?, ?, ?${d === "postgres" ? "::float8" : ""}, ?, ${jsonParam(d)}, ${jsonParam(d)}, ${timeParam(d)})`;
+  let locked = d !== "postgres";
   for (const batch of chunks(events, ROWS_PER_INSERT)) {
     const params: SqlValue[] = [];
     for (const e of batch) {
@@ -40,11 +40,19 @@ export async function appendEvents(tx: SqlSession, events: readonly NewEvent[]):
         new Date(e.at),
       );
     }
+    // PostgreSQL: the first INSERT takes the lock itself (a CTE its rows depend on, so the lock is
+    // held before the first `seq` is drawn): one round trip instead of two.
+    const values = Array.from({ length: batch.length }, () => row).join(", ");
     const rows = await tx.all<{ seq: unknown }>(
-      `INSERT INTO events (type, task_id, root_id, execution_id, status, progress, message, result, error, at)
-       VALUES ${Array.from({ length: batch.length }, () => row).join(", ")} RETURNING seq`,
+      locked
+        ? `INSERT INTO events (type, task_id, root_id, execution_id, status, progress, message, result, error, at)
+       VALUES ${values} RETURNING seq`
+        : `WITH apflow_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(${EVENTS_LOCK_KEY}) AS held)
+       INSERT INTO events (type, task_id, root_id, execution_id, status, progress, message, result, error, at)
+       SELECT v.* FROM (VALUES ${values}) AS v, apflow_lock RETURNING seq`,
       params,
     );
+    locked = true;
     const seqs = rows.map((r) => Number(r.seq)).sort((a, b) => a - b);
     batch.forEach((e, i) => {
       out.push({ ...e, seq: seqs[i] as number } as TaskEvent);

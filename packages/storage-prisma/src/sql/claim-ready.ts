@@ -35,10 +35,21 @@ function claimSql(d: Dialect): string {
   const pick = `SELECT t.id${d === "postgres" ? ", e.demo" : ""} FROM tasks t JOIN executions e ON e.id = ${unindexed(d, "t.execution_id")} AND e.status = 'running'
       WHERE ${statusIn("t.status", STATUS.claimable)} AND t.unresolved = 0 AND (t.run_at IS NULL OR t.run_at <= ${now})
       ORDER BY t.priority, t.ordinal LIMIT ?`;
+  // PostgreSQL: one statement (one round trip) also opens the attempts and reads what each
+  // claimed task's executor sees of its dependencies (a JSON array per row, in their order).
   return d === "postgres"
-    ? `WITH picked AS (${pick} FOR UPDATE OF t SKIP LOCKED)
-       UPDATE tasks SET ${set}, lease_token = gen_random_uuid()::text FROM picked WHERE tasks.id = picked.id
-       RETURNING ${taskSelect(d, CLAIM_EXTRA, "tasks.")}, picked.demo`
+    ? `WITH picked AS (${pick} FOR UPDATE OF t SKIP LOCKED),
+       claimed AS (UPDATE tasks SET ${set}, lease_token = gen_random_uuid()::text FROM picked WHERE tasks.id = picked.id
+         RETURNING ${taskSelect(d, CLAIM_EXTRA, "tasks.")}, picked.demo),
+       opened AS (INSERT INTO attempts (task_id, attempt, started_at, status, owner)
+         SELECT c.id, c.attempt, ${now}, ${sqlStatus(RUNNING)}, ? FROM claimed c
+         ON CONFLICT (task_id, attempt) DO UPDATE SET started_at = excluded.started_at, ended_at = NULL,
+           status = excluded.status, error = NULL, owner = excluded.owner)
+       SELECT c.*, CASE WHEN jsonb_array_length(c.dependencies) = 0 THEN NULL ELSE
+         (SELECT json_agg(json_build_object('id', up.id, 'name', up.name, 'status', up.status,
+            'required', dep.required, 'result', up.result) ORDER BY dep.position)
+            FROM task_dependencies dep JOIN tasks up ON up.id = dep.depends_on_id WHERE dep.task_id = c.id) END
+         FROM claimed c`
     : `UPDATE tasks SET ${set}, lease_token = lower(hex(randomblob(16))) WHERE id IN (${pick}) RETURNING ${taskSelect(d, CLAIM_EXTRA)}`;
 }
 
@@ -50,6 +61,8 @@ const CHECKPOINT = EXTRA + 2;
 const ORDINAL = EXTRA + 3;
 /** PostgreSQL only: the execution's demo flag, from the claim's CTE (one round trip less). */
 const DEMO = EXTRA + 4;
+/** PostgreSQL only: the dependency results (JSON array, or NULL without dependencies). */
+const DEPENDENCIES = EXTRA + 5;
 
 interface Claimed {
   task: Task;
@@ -58,6 +71,8 @@ interface Claimed {
   checkpoint: JsonValue;
   ordinal: number;
   demo: boolean | undefined;
+  /** PostgreSQL: read by the claim itself. */
+  dependencies: DependencyResult[] | undefined;
 }
 
 interface DependencyRow {
@@ -80,7 +95,7 @@ export async function claimReady(
   const set = [now, now, options.owner, expires];
   const pick = [now, options.limit];
   // PostgreSQL's statement names the picked rows first (a CTE), SQLite's names them last.
-  const params = d === "postgres" ? [...pick, ...set] : [...set, ...pick];
+  const params = d === "postgres" ? [...pick, ...set, now, options.owner] : [...set, ...pick];
   const rows: Claimed[] = taskValues(d, await tx.values(claimSql(d), params, true)).map((v) => ({
     task: taskFromValues(v),
     leaseToken: v[LEASE_TOKEN] as string,
@@ -88,22 +103,28 @@ export async function claimReady(
     checkpoint: (v[CHECKPOINT] ?? null) as JsonValue,
     ordinal: Number(v[ORDINAL]),
     demo: v.length > DEMO ? readBool(v[DEMO]) : undefined,
+    dependencies: d === "postgres" ? ((v[DEPENDENCIES] ?? []) as DependencyResult[]) : undefined,
   }));
   if (rows.length === 0) return { claimed: [], events: [] };
   rows.sort((a, b) => a.task.priority - b.task.priority || a.ordinal - b.ordinal);
   const at = now.toISOString();
 
-  await tx.run(
-    `INSERT INTO attempts (task_id, attempt, started_at, status, owner)
+  if (d !== "postgres") {
+    await tx.run(
+      `INSERT INTO attempts (task_id, attempt, started_at, status, owner)
      VALUES ${rows.map(() => `(?, ?, ${timeParam(d)}, ${sqlStatus(RUNNING)}, ?)`).join(", ")}
      ON CONFLICT (task_id, attempt) DO UPDATE SET started_at = excluded.started_at, ended_at = NULL,
        status = excluded.status, error = NULL, owner = excluded.owner`,
-    rows.flatMap((r) => [r.task.id, r.task.attempt, now, options.owner]),
-  );
-  const dependencies = await dependencyResults(
-    tx,
-    rows.filter((r) => r.task.dependencies.length > 0).map((r) => r.task.id),
-  );
+      rows.flatMap((r) => [r.task.id, r.task.attempt, now, options.owner]),
+    );
+  }
+  const dependencies =
+    d === "postgres"
+      ? new Map(rows.map((r) => [r.task.id, r.dependencies ?? []]))
+      : await dependencyResults(
+          tx,
+          rows.filter((r) => r.task.dependencies.length > 0).map((r) => r.task.id),
+        );
   const demo =
     d === "postgres" ? new Map(rows.map((r) => [r.executionId, r.demo === true])) : await demoFlags(tx, rows);
 

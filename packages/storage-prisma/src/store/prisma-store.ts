@@ -36,7 +36,7 @@ import { appendEvents } from "../sql/append-events.js";
 import { cancelTasks } from "../sql/cancel.js";
 import { claimReady } from "../sql/claim-ready.js";
 import { deleteTask } from "../sql/delete-task.js";
-import { ExecutionLedger } from "../sql/execution-accounting.js";
+import { ExecutionLedger, finishZeroed } from "../sql/execution-accounting.js";
 import { type CompletedItem, finishCompleted } from "../sql/finish-completed.js";
 import { finishTask } from "../sql/finish-task.js";
 import { insertTasks } from "../sql/insert-tasks.js";
@@ -144,10 +144,15 @@ export class PrismaTaskStore implements TaskStore {
       const isolate = tx.dialect === "sqlite";
       const completed = items.filter((i): i is CompletedItem => i.outcome.status === "completed");
       const byId = new Map<string, Task | Error>();
+      // PostgreSQL, a batch of completions only (the engine's common case): the executions are
+      // counted in the completing statement itself; those it brought to zero are finished last.
+      const account = tx.dialect === "postgres" && completed.length === items.length;
+      let zeroed: string[] = [];
       if (completed.length > 0) {
-        const r = await finishCompleted(tx, completed, now, ledger);
+        const r = await finishCompleted(tx, completed, now, ledger, account);
         for (const [id, value] of r.results) byId.set(id, value);
         for (const e of r.events) out.events.push(e);
+        zeroed = r.zeroed;
       }
       for (const item of items) {
         if (item.outcome.status === "completed") continue;
@@ -178,6 +183,7 @@ export class PrismaTaskStore implements TaskStore {
       const close = async (tx: SqlSession): Promise<NewEvent[]> => {
         const more: NewEvent[] = [];
         await ledger.apply(tx, now.toISOString(), more, out.finished);
+        await finishZeroed(tx, zeroed, now.toISOString(), more, out.finished);
         return more;
       };
       return { ...out, close };
