@@ -34,10 +34,10 @@ import {
 import type { SqlDatabase, SqlSession } from "../db/types.js";
 import { appendEvents } from "../sql/append-events.js";
 import { cancelTasks } from "../sql/cancel.js";
-import { claimReady } from "../sql/claim-ready.js";
+import { claimReady, claimReadyAtOnce } from "../sql/claim-ready.js";
 import { deleteTask } from "../sql/delete-task.js";
 import { ExecutionLedger, finishZeroed } from "../sql/execution-accounting.js";
-import { type CompletedItem, finishCompleted } from "../sql/finish-completed.js";
+import { type CompletedItem, completeAtOnce, finishCompleted } from "../sql/finish-completed.js";
 import { finishTask } from "../sql/finish-task.js";
 import { insertTasks } from "../sql/insert-tasks.js";
 import { reportProgress, saveLeasedJson } from "../sql/lease-writes.js";
@@ -109,6 +109,10 @@ export class PrismaTaskStore implements TaskStore {
 
   async claimReady(options: ClaimOptions): Promise<MutationResult<{ claimed: ClaimedTask[] }>> {
     const now = requireNow(options.now, "claimReady");
+    if (this.db.dialect === "postgres") {
+      this.assertOpen();
+      return claimReadyAtOnce(this.db, options, now);
+    }
     return this.mutate((tx) => claimReady(tx, options, now));
   }
 
@@ -135,6 +139,10 @@ export class PrismaTaskStore implements TaskStore {
   async finishTasks(items: FinishItem[], now: Date): Promise<FinishBatchResult> {
     requireNow(now, "finishTasks");
     if (items.length === 0) return { results: [], finished: [], events: [] };
+    if (this.db.dialect === "postgres" && items.every((i) => i.outcome.status === "completed")) {
+      this.assertOpen();
+      return completeAtOnce(this.db, items as CompletedItem[], now);
+    }
     const result = await this.mutate(async (tx) => {
       const out: Omit<FinishBatchResult, "events"> & { events: NewEvent[] } = { results: [], finished: [], events: [] };
       const ledger = new ExecutionLedger();
