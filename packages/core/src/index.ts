@@ -29,6 +29,7 @@ export {
   type CreateOptions,
   type ExecuteOptions,
   type ExecutionHandle,
+  type SubmittedTree,
 } from "./engine/engine.js";
 export { type EventBus, type EventListener, LocalEventBus } from "./engine/event-bus.js";
 export { subscribeEvents, type SubscribeQuery } from "./engine/subscription.js";
