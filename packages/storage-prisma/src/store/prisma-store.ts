@@ -22,6 +22,7 @@ import {
   type RenewResult,
   type StartExecutionRequest,
   storeRules,
+  type SubmitStart,
   type Task,
   type TaskEvent,
   type TaskOutcome,
@@ -56,6 +57,7 @@ import { readTree } from "../sql/read-tree.js";
 import { reclaimExpired } from "../sql/reclaim-expired.js";
 import { renewLeases } from "../sql/renew-leases.js";
 import { startExecution } from "../sql/start-execution.js";
+import { submitTrees } from "../sql/submit-trees.js";
 import { updateTask } from "../sql/update-task.js";
 import type { Provider } from "../types.js";
 
@@ -100,6 +102,15 @@ export class PrismaTaskStore implements TaskStore {
   async createTasks(tasks: NewTask[], now: Date): Promise<MutationResult<{ tasks: Task[] }>> {
     const at = requireNow(now, "createTasks").toISOString();
     return this.mutate((tx) => insertTasks(tx, tasks, at));
+  }
+
+  async submitTrees(
+    tasks: NewTask[],
+    starts: SubmitStart[],
+    now: Date,
+  ): Promise<MutationResult<{ tasks: Task[]; executions: Execution[] }>> {
+    const at = requireNow(now, "submitTrees").toISOString();
+    return this.mutate((tx) => submitTrees(tx, tasks, starts, at));
   }
 
   async startExecution(request: StartExecutionRequest): Promise<MutationResult<{ execution: Execution }>> {
