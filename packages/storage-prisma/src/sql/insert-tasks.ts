@@ -137,7 +137,10 @@ export async function insertTasks(
   }
   if (d === "postgres" && edges.length > 0) {
     const columns: SqlValue[][] = [[], [], [], []];
-    for (const e of edges) e.forEach((v, i) => columns[i]?.push(v));
+    for (const e of edges)
+      e.forEach((v, i) => {
+        columns[i]?.push(v);
+      });
     await tx.run(
       `INSERT INTO task_dependencies (task_id, depends_on_id, required, position)
        SELECT * FROM unnest(?::text[], ?::text[], ?::boolean[], ?::int[])`,
@@ -243,7 +246,9 @@ async function insertPostgres(
       time(t.completedAt),
       executionOf?.get(t.id) ?? null,
     ];
-    values.forEach((v, i) => columns[i]?.push(v));
+    values.forEach((v, i) => {
+      columns[i]?.push(v);
+    });
   }
   await tx.run(INSERT_POSTGRES, columns as unknown as SqlValue[]).catch((err: unknown) => {
     throw duplicateKey(err) ?? err;

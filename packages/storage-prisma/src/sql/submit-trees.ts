@@ -108,7 +108,10 @@ export async function submitTrees(
   const when = new Date(at);
   if (d === "postgres") {
     const columns: SqlValue[][] = [[], [], [], [], []];
-    for (const e of executions) [e.id, e.rootId, e.total, e.demo, e.userId].forEach((v, i) => columns[i]?.push(v));
+    for (const e of executions)
+      [e.id, e.rootId, e.total, e.demo, e.userId].forEach((v, i) => {
+        columns[i]?.push(v);
+      });
     await tx.run(
       `INSERT INTO executions (id, root_id, task_id, status, cancel_requested, remaining, total, failed, demo, user_id, created_at, ordinal)
        SELECT v.id, v.root_id, v.root_id, 'running', false, v.total, v.total, 0, v.demo, v.user_id, ${timeParam(d)},
