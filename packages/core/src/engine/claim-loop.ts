@@ -41,6 +41,7 @@ export class ClaimLoop {
   idle: Promise<void> = Promise.resolve();
   private pumping = false;
   private pumpAgain = false;
+  private pumpScheduled = false;
 
   constructor(private readonly o: ClaimLoopOptions) {}
 
@@ -54,6 +55,19 @@ export class ClaimLoop {
     this.pumping = true;
     this.idle = this.loop().finally(() => {
       this.pumping = false;
+    });
+  }
+
+  /**
+   * Pump once the current turn of the event loop is over: slots that free together (executors
+   * returning in the same turn) are claimed for in one statement instead of one each.
+   */
+  private pumpSoon(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
     });
   }
 
@@ -92,7 +106,7 @@ export class ClaimLoop {
       if (released) return;
       released = true;
       this.executing--;
-      this.pump();
+      this.pumpSoon();
     };
     const run = runClaimedTask(claimed, {
       store: o.store,
@@ -109,7 +123,7 @@ export class ClaimLoop {
     this.active.set(claimed.task.id, run);
     run.done.finally(() => {
       this.active.delete(claimed.task.id);
-      if (released) this.pump();
+      if (released) this.pumpSoon();
       else release();
     });
   }
