@@ -47,7 +47,7 @@ export async function insertTasks(
   tx: SqlSession,
   tasks: readonly NewTask[],
   at: string,
-  /** PostgreSQL: the execution each task is queued by as it is written (`submitTrees`). */
+  /** The execution each task is queued by as it is written (`submitTrees`). */
   executionOf?: ReadonlyMap<string, string>,
 ): Promise<{ tasks: Task[]; events: NewEvent[] }> {
   const incoming = new Set<string>();
@@ -79,7 +79,7 @@ export async function insertTasks(
     ordinal = Number(next);
   }
   const ordinalValue = d === "postgres" ? "nextval('tasks_ordinal_seq')" : "?";
-  const row = `(?, ?, ?, ?, ?, ?, ?, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${ordinalValue})`;
+  const row = `(?, ?, ?, ?, ?, ?, ?, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${ordinalValue}, ?)`;
   const parents = new Set<string>();
   for (const t of tasks) if (t.parentId !== null) parents.add(t.parentId);
 
@@ -115,12 +115,13 @@ export async function insertTasks(
         t.completedAt === null ? null : new Date(t.completedAt),
       );
       if (d === "sqlite") params.push(ordinal++);
+      params.push(executionOf?.get(t.id) ?? null);
     }
     await tx
       .run(
         `INSERT INTO tasks (id, parent_id, root_id, user_id, name, status, priority, dependencies, inputs, params,
          schemas, result, error, progress, attempt, retry, run_at, user_run_at, original_task_id, has_children, metadata,
-         created_at, updated_at, started_at, completed_at, ordinal)
+         created_at, updated_at, started_at, completed_at, ordinal, execution_id)
        VALUES ${Array.from({ length: batch.length }, () => row).join(", ")}`,
         params,
       )

@@ -15,20 +15,14 @@ import { startExecution } from "./start-execution.js";
 
 const { QUEUE_RESET, STATUS, treeStartedEvent } = storeRules;
 
-const QUEUE_SET = [
-  `cancel_requested = ${QUEUE_RESET.cancelRequested ? "true" : "false"}`,
-  `checkpoint = ${QUEUE_RESET.checkpoint ?? "NULL"}`,
-  `run_at = ${QUEUE_RESET.runAt === "userRunAt" ? "user_run_at" : "run_at"}`,
-].join(", ");
-
 const EXECUTIONS_PER_INSERT = 200;
 
 /**
  * Store new trees and start an execution of each root in the caller's transaction. Trees that
  * arrive wholly pending (what `submit` makes) are queued together with a fixed number of
  * statements, whatever their number (PostgreSQL: column arrays, one statement each; SQLite: per
- * 200 executions / 500 tasks): INSERT the executions, UPDATE queuing their tasks, UPDATE
- * counting the unresolved dependencies of those that have any. Their
+ * 200 executions / 100 tasks): INSERT the tasks already queued by their execution, INSERT the
+ * executions, UPDATE counting the unresolved dependencies of the tasks that have any. Their
  * run set is still core's `planRunSet` (every task of a fresh tree). A submission with tasks
  * that arrive finished takes `startExecution` per tree, which resets and records those.
  */
@@ -88,14 +82,12 @@ export async function submitTrees(
     });
   }
   if (executions.some((e) => e.total === 0)) throw new Error("submitTrees: a fresh tree with nothing to run");
-  // PostgreSQL writes each task queued already (its execution in the INSERT); SQLite queues them
-  // with an UPDATE after the executions.
-  const created = await insertTasks(
-    tx,
-    tasks,
-    at,
-    d === "postgres" ? new Map(queued.map((q) => [q.id, q.executionId])) : undefined,
-  );
+  // Each task is written queued already: its execution in the INSERT (the queue's other
+  // columns start as `QUEUE_RESET` has them: no cancel request, no checkpoint, run_at as asked).
+  if (QUEUE_RESET.cancelRequested || QUEUE_RESET.checkpoint !== null || QUEUE_RESET.runAt !== "userRunAt") {
+    throw new Error("submitTrees expects a queued task to start as it is created");
+  }
+  const created = await insertTasks(tx, tasks, at, new Map(queued.map((q) => [q.id, q.executionId])));
   const events = [...created.events];
 
   let ordinal = 0;
@@ -131,15 +123,6 @@ export async function submitTrees(
        VALUES ${batch.map(() => row).join(", ")}`,
       params,
     );
-  }
-  if (d === "sqlite") {
-    for (const batch of chunks(queued, IN_CHUNK)) {
-      await tx.run(
-        `UPDATE tasks SET execution_id = v.column2, ${QUEUE_SET}
-           FROM (VALUES ${batch.map(() => "(?, ?)").join(", ")}) AS v WHERE tasks.id = v.column1`,
-        batch.flatMap((q) => [q.id, q.executionId]),
-      );
-    }
   }
   // Only tasks with dependencies wait for any (the others keep the default 0).
   const waiting = tasks.filter((t) => t.dependencies.length > 0).map((t) => t.id);
