@@ -56,10 +56,10 @@ const NOTES = `How each system was run (all: a fresh process per measurement, it
   message (the clock starts just before it); "completed" is what the store says (polled), not what handlers saw.
 - W2, W3: producer and worker in one process, the worker started and idle; W3 runs for all systems at the same time
   (200 × a 50–550 ms idle is ~1 min each), each with its own idle sequence.
-- ours: \`Engine\` + \`createPrismaStore\` (pool 10), lease 5 s, poll 1 s. There is no enqueue-without-claiming call, so
-  the producer's engine is never started: \`engine.createTree()\` stores the bulk as one tree (a root and 999
-  independent children), and the store's public \`startExecution()\` queues it. W2: a root depending on 1,000
-  children; W3: \`createTree\` + \`execute\` on the running engine. "2 workers": two worker processes (W1, W4 only).
+- ours: \`Engine\` + \`createPrismaStore\` (pool 10), lease 5 s, poll 1 s. The producer is an engine that does not
+  claim (\`claim: false\`); a bulk of 1,000 jobs is one \`engine.submit()\` of 1,000 one-task trees, stored and queued in
+  one transaction. W2: a root depending on 1,000 children; W3: \`createTree\` + \`execute\` on the running engine.
+  "2 workers": two worker processes (W1, W4 only).
 - graphile-worker: concurrency 10, pool 12; "batched" adds its documented batching (localQueue size 500,
   completeJobBatchDelay 0, failJobBatchDelay 0, as on its performance page). W2: a counter row, the child reading 0
   adds the root. Its job lock is fixed at 4 h (no setting), so in W4 the killed worker's jobs (and, batched, its
@@ -247,8 +247,8 @@ function renderBreakdown(b) {
     out.push("");
     const bulks = n / 1000;
     out.push(
-      `Enqueue, per bulk of 1,000: createTree ${int(b.enqueueTiming.createMs / bulks)} ms, startExecution ` +
-        `${int(b.enqueueTiming.startMs / bulks)} ms (${int(b.enqueuePerSec)} jobs/s).`,
+      `Enqueue, per bulk of 1,000: engine.submit ${int(b.enqueueTiming.createMs / bulks)} ms ` +
+        `(${int(b.enqueuePerSec)} jobs/s).`,
     );
   }
   const a = b.asyncCommit;
@@ -294,7 +294,7 @@ function renderBreakdown(b) {
   if (b.singles) {
     out.push("");
     out.push(
-      `Enqueue as one-task trees instead (createTrees of ${b.singles.trees}, then one startExecution each, as there is no bulk start): ` +
+      `Enqueue as one-task trees instead (createTrees of ${b.singles.trees}, then one execute each, the path without submit): ` +
         `${int(b.singles.trees / (b.singles.ms / 1000))} trees/s.`,
     );
   }

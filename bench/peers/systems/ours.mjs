@@ -1,13 +1,10 @@
 // Ours, as a user runs it: trees through the public API (`Engine` from @aipartnerupflow/core,
 // `createPrismaStore` from @aipartnerupflow/storage-prisma), on PostgreSQL or an SQLite file.
 //
-// Enqueue without claiming: `Engine.execute()` starts the engine's own claim loop, and there is
-// no submit-only call yet. The producer therefore creates its trees with `engine.createTree()`
-// (an engine that is never started: creating does not claim) and starts each execution with the
-// store's public `startExecution()` (what `execute()` does before it starts claiming). A bulk of
-// 1,000 jobs is one tree: a root with 999 children, none depending on another, so all 1,000 are
-// ready at once — one `createTree` and one `startExecution` per 1,000 (bulk-of-1,000 one-task trees
-// would need 1,000 `startExecution` transactions each; see the breakdown).
+// Enqueue without claiming: the producer is an engine with `claim: false`, and a bulk of 1,000
+// jobs is one `engine.submit()` of 1,000 one-task trees (each its own execution), stored and
+// queued in one transaction. APFLOW_BENCH_OURS_BULK=tree stores a bulk as one tree instead (a root
+// with 999 independent children: one execution per 1,000 jobs).
 import { Engine, Registry } from "@aipartnerupflow/core";
 import { createPrismaStore } from "@aipartnerupflow/storage-prisma";
 import { CHECK_MS, CONCURRENCY, LEASE_MS, dbUrl } from "../lib/env.mjs";
@@ -34,8 +31,9 @@ function registry(onJob) {
   return r;
 }
 
-function engine(store, onJob) {
+function engine(store, onJob, claim = true) {
   return new Engine({
+    claim,
     store,
     registry: registry(onJob),
     concurrency: CONCURRENCY,
@@ -59,24 +57,20 @@ export async function prepare(spec) {
 
 export async function openProducer(spec) {
   const store = await open(spec);
-  const creator = engine(store, async () => {}); // never started: it only validates and stores trees
+  const creator = engine(store, async () => {}, false); // a producer: it submits, never claims
   const timing = { createMs: 0, startMs: 0 };
   return {
     timing,
     async enqueueBulk(keys) {
       const t0 = performance.now();
-      const [root] = await creator.createTree(bulkTree(keys));
-      const t1 = performance.now();
-      await store.startExecution({ taskId: root.id, rerun: "failed", demo: false, now: new Date() });
-      timing.createMs += t1 - t0;
-      timing.startMs += performance.now() - t1;
+      if (process.env.APFLOW_BENCH_OURS_BULK === "tree") await creator.submit(bulkTree(keys));
+      else await creator.submit(keys.map((k) => task(k)));
+      timing.createMs += performance.now() - t0;
     },
-    /** One-task trees, each started on its own (the shape with no bulk start today). */
+    /** One-task trees, created and then started one by one (what submit replaces). */
     async enqueueSingles(keys) {
       const trees = await creator.createTrees(keys.flatMap((k) => [task(k)]));
-      for (const [root] of trees) {
-        await store.startExecution({ taskId: root.id, rerun: "failed", demo: false, now: new Date() });
-      }
+      for (const [root] of trees) await creator.execute(root.id);
     },
     async countDone() {
       return (await store.countByStatus()).completed ?? 0;

@@ -33,6 +33,7 @@ export {
   type ExecuteOptions,
   type ExecutionHandle,
   type IdempotencyKeyOptions,
+  type SubmittedTree,
 } from "./engine/engine.js";
 export * from "./idempotency/index.js";
 export * from "./a2a-state/index.js";

@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { ApflowError, EngineStoppedError, ErrorCode, NotFoundError } from "../errors.js";
 import { type Logger, silentLogger } from "../logger.js";
 import { Registry } from "../registry/registry.js";
-import type { CancelResult, StartExecutionRequest, TaskStore } from "../store/types.js";
+import type { CancelResult, StartExecutionRequest, SubmitStart, TaskStore } from "../store/types.js";
 import { copyTask, type CopyOptions } from "../tree/copy.js";
 import { validateTasks } from "../tree/validate.js";
 import type { Execution, NewTask, Task, TaskEvent, TaskInput, TreeOutcome } from "../types.js";
@@ -45,6 +45,18 @@ export interface EngineOptions {
   clock?: () => Date;
   /** Idempotency keys and unique trees (needs `store.idempotency`): retention (24 h), waits. */
   idempotency?: IdempotencyOptions;
+  /**
+   * Whether this engine claims and runs tasks (default true). `false` makes a producer: it
+   * creates, submits, executes (queues), cancels and waits, and other engines on the same store
+   * (worker nodes) run the tasks; `start()` then claims nothing.
+   */
+  claim?: boolean;
+}
+
+/** A tree stored and queued by `submit`, with its execution. */
+export interface SubmittedTree {
+  tasks: Task[];
+  execution: Execution;
 }
 
 /** An idempotency key on a call that creates or starts work: a repeat returns the first call's answer. */
@@ -101,6 +113,8 @@ export class Engine {
   readonly clock: () => Date;
   /** Idempotency keys and unique trees; null when the store has no idempotency facet. */
   readonly idempotency: IdempotencyGuard | null;
+  /** Whether this engine claims tasks (`EngineOptions.claim`). */
+  readonly claims: boolean;
 
   private readonly secrets = new Map<string, Record<string, string>>();
   private readonly waiters = new Map<string, Array<(e: Execution) => void>>();
@@ -124,6 +138,7 @@ export class Engine {
     this.maxLeaseAttempts = positive(options.maxLeaseAttempts ?? 5, "maxLeaseAttempts");
     this.demo = options.demo ?? false;
     this.clock = options.clock ?? (() => new Date());
+    this.claims = options.claim ?? true;
     if (!this.registry.hasExecutor("aggregate_results")) registerBuiltins(this.registry);
     const facet = this.store.idempotency;
     this.idempotency = facet ? new IdempotencyGuard(facet, this.clock, this.logger, options.idempotency) : null;
@@ -141,7 +156,7 @@ export class Engine {
       cancelGraceMs: this.cancelGraceMs,
       finisher,
       secretsFor: (executionId) => this.secrets.get(executionId),
-      running: () => this.state === "running",
+      running: () => this.state === "running" && this.claims,
     });
     this.leases = new LeaseKeeper({
       store: this.store,
@@ -165,11 +180,15 @@ export class Engine {
     return this.loop.active.size;
   }
 
-  /** Start claiming. Expired leases (a crashed process's tasks) are reclaimed first. */
+  /**
+   * Start claiming. Expired leases (a crashed process's tasks) are reclaimed first. An engine
+   * that does not claim (`claim: false`) only becomes running (able to submit and execute).
+   */
   async start(): Promise<void> {
     if (this.state === "running") return;
     if (this.state === "stopping") await this.loop.idle;
     this.state = "running";
+    if (!this.claims) return;
     await this.leases.reclaim();
     this.timers = [
       setInterval(() => void this.leases.renew(), this.leases.renewEveryMs),
@@ -283,6 +302,88 @@ export class Engine {
     return result;
   }
 
+  /**
+   * Validate, store and queue several independent trees in one atomic write (one transaction on
+   * the SQL stores): each gets an execution of its root, and any engine claiming on the store
+   * runs them. It does not start claiming here: a producer (`claim: false`) submits, workers run.
+   * `done` of `wait(execution.id)` resolves when a tree finished, on whichever node ran it.
+   */
+  async submit(
+    tasks: TaskInput[] | unknown,
+    options: CreateOptions & Omit<ExecuteOptions, "rerun"> = {},
+  ): Promise<SubmittedTree[]> {
+    if (this.state === "stopping" || this.state === "stopped") throw new EngineStoppedError();
+    const trees = validateTasks(tasks, {
+      registry: this.registry,
+      userId: options.userId ?? null,
+      now: this.clock(),
+      trees: "many",
+      allowFinishedTasks: options.allowFinishedTasks ?? false,
+    });
+    const demo = options.demo ?? this.demo;
+    const starts: SubmitStart[] = trees.map((tree) => {
+      const start: SubmitStart = { rootId: (tree[0] as NewTask).rootId, executionId: newId(), demo };
+      if (options.userId !== undefined) start.userId = options.userId;
+      return start;
+    });
+    if (options.secrets) for (const s of starts) this.secrets.set(s.executionId, { ...options.secrets });
+    let created: Task[];
+    let executions: Execution[];
+    try {
+      if (this.store.submitTrees) {
+        const r = await this.store.submitTrees(trees.flat(), starts, this.clock());
+        this.bus.publish(r.events);
+        created = r.tasks;
+        executions = r.executions;
+      } else {
+        const r = await this.store.createTasks(trees.flat(), this.clock());
+        this.bus.publish(r.events);
+        created = r.tasks;
+        executions = [];
+        for (const s of starts) {
+          const request: StartExecutionRequest = {
+            taskId: s.rootId,
+            rerun: "failed",
+            demo,
+            executionId: s.executionId,
+            now: this.clock(),
+          };
+          if (s.userId !== undefined) request.userId = s.userId;
+          const started = await this.store.startExecution(request);
+          this.bus.publish(started.events);
+          executions.push(started.execution);
+        }
+      }
+    } catch (err) {
+      for (const s of starts) this.secrets.delete(s.executionId);
+      throw err;
+    }
+    const byRoot = new Map<string, Task[]>();
+    for (const t of created) {
+      let list = byRoot.get(t.rootId);
+      if (!list) byRoot.set(t.rootId, (list = []));
+      list.push(t);
+    }
+    const out: SubmittedTree[] = executions.map((execution) => ({
+      tasks: byRoot.get(execution.rootId) ?? [],
+      execution,
+    }));
+    const hooked = this.registry.getHooks("onTreeCreated").length + this.registry.getHooks("onTreeStarted").length > 0;
+    for (const { tasks: tree, execution } of hooked ? out : []) {
+      await runTreeHooks(this.registry, "onTreeCreated", { rootId: execution.rootId, tasks: tree }, this.logger);
+      await runTreeHooks(
+        this.registry,
+        "onTreeStarted",
+        { rootId: execution.rootId, executionId: execution.id },
+        this.logger,
+      );
+    }
+    const finished = executions.filter((e) => e.status !== "running");
+    if (finished.length > 0) await this.onFinished(finished);
+    if (this.state === "running") this.loop.pump();
+    return out;
+  }
+
   /** Run a tree, or one task inside it with what it needs (SPEC §5.4). */
   async execute(taskId: string, options: ExecuteOptions = {}): Promise<ExecutionHandle> {
     if (this.state === "stopping" || this.state === "stopped") {
@@ -322,7 +423,8 @@ export class Engine {
       this.logger,
     );
     if (execution.status !== "running") await this.onFinished([execution]);
-    if (this.state === "idle") await this.start();
+    // A producer (`claim: false`) only queues: whichever engine claims on the store runs it.
+    if (this.state === "idle" && this.claims) await this.start();
     else this.loop.pump();
     return {
       execution,

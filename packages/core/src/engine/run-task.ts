@@ -34,6 +34,11 @@ export interface RunContext {
   cancelGraceMs: number;
   secrets: Record<string, string> | undefined;
   finisher: Finisher;
+  /**
+   * Called once the executor is done with the task, before its outcome is written: the slot is
+   * free for the next task while the write (batched, durable before it is reported) is in flight.
+   */
+  release?: () => void;
 }
 
 const NO_SECRETS: Readonly<Record<string, string>> = Object.freeze({});
@@ -92,6 +97,7 @@ async function execute(
   };
   const finish = async (outcome: TaskOutcome): Promise<void> => {
     const hooked = rc.registry.getHooks("afterTask").length > 0;
+    rc.release?.();
     await rc.finisher.finish({ taskId: task.id, leaseToken, outcome }, hooked ? afterWrite : undefined);
   };
 

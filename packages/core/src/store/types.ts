@@ -36,6 +36,18 @@ export interface TaskStore {
    */
   startExecution(request: StartExecutionRequest): Promise<MutationResult<{ execution: Execution }>>;
 
+  /**
+   * Store new trees and start one execution of each (of its root, re-running nothing: a fresh
+   * tree's run set is every task that did not arrive finished) in one atomic write: all trees
+   * queued, or none stored. `starts` names each tree's root and execution. Optional: without it
+   * the engine calls `createTasks` and then `startExecution` per tree.
+   */
+  submitTrees?(
+    tasks: NewTask[],
+    starts: SubmitStart[],
+    now: Date,
+  ): Promise<MutationResult<{ tasks: Task[]; executions: Execution[] }>>;
+
   /** Take up to `limit` ready tasks (priority, then FIFO), mark them in progress and lease them. */
   claimReady(options: ClaimOptions): Promise<MutationResult<{ claimed: ClaimedTask[] }>>;
 
@@ -135,6 +147,13 @@ export interface StartExecutionRequest {
   userId?: string | null;
   executionId?: string;
   now: Date;
+}
+
+export interface SubmitStart {
+  rootId: string;
+  executionId: string;
+  demo?: boolean;
+  userId?: string | null;
 }
 
 export interface ClaimOptions {

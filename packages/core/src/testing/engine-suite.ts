@@ -727,5 +727,72 @@ export function describeEngineSuite(
       expect((await store.getTask((tree[0] as Task).id))?.result).toBe("run 2");
       expect((await store.getAttempts((tree[0] as Task).id)).map((x) => x.owner)).toEqual(["a", "b"]);
     });
+
+    it("submit: a producer that does not claim queues many trees at once; a worker runs them", async () => {
+      const store = await newStore();
+      const registry = new Registry();
+      const ranBy: string[] = [];
+      registry.registerExecutor(
+        defineExecutor({
+          id: "who",
+          execute: (inputs: JsonObject, ctx) => {
+            ranBy.push(`${ctx.task.name}@${String(inputs.node)}`);
+            return { name: ctx.task.name };
+          },
+        }),
+      );
+      const producer = new Engine({ store, registry, claim: false, pollIntervalMs: 20, owner: "producer" });
+      engines.push(producer);
+      await producer.start();
+      const submitted = await producer.submit([
+        { id: "s1", name: "s1", params: { executorId: "who" }, inputs: { node: "w" } },
+        { id: "s2", name: "s2", params: { executorId: "who" }, inputs: { node: "w" } },
+        { id: "s2c", name: "s2c", parentId: "s2", params: { executorId: "who" }, inputs: { node: "w" } },
+        {
+          id: "s2d",
+          name: "s2d",
+          parentId: "s2",
+          dependencies: ["s2c"],
+          params: { executorId: "who" },
+          inputs: { node: "w" },
+        },
+      ]);
+      expect(submitted.map((s) => [s.execution.rootId, s.execution.status, s.execution.total])).toEqual([
+        ["s1", "running", 1],
+        ["s2", "running", 3],
+      ]);
+      expect(submitted.map((s) => s.tasks.map((t) => t.id))).toEqual([["s1"], ["s2", "s2c", "s2d"]]);
+      // Nothing runs until a claiming engine comes: the producer never claims.
+      await new Promise((r) => setTimeout(r, 100));
+      expect(ranBy).toEqual([]);
+      expect(producer.activeCount).toBe(0);
+      expect((await store.countByStatus()).pending).toBe(4);
+      const worker = new Engine({ store, registry, pollIntervalMs: 20, owner: "worker" });
+      engines.push(worker);
+      await worker.start();
+      const outcomes = await Promise.all(submitted.map((s) => producer.wait(s.execution.id)));
+      expect(outcomes.map((o) => o.status)).toEqual(["completed", "completed"]);
+      expect([...ranBy].sort()).toEqual(["s1@w", "s2@w", "s2c@w", "s2d@w"]);
+      expect(ranBy.indexOf("s2c@w")).toBeLessThan(ranBy.indexOf("s2d@w"));
+      expect((await store.getAttempts("s2d")).map((a) => a.owner)).toEqual(["worker"]);
+      const events = await store.readEvents({ rootId: "s2" });
+      expect(events.filter((e) => e.type === "tree.started")).toHaveLength(1);
+      expect(events.filter((e) => e.type === "tree.finished")).toHaveLength(1);
+    });
+
+    it("submit is atomic: a bad or duplicate tree stores and queues nothing of the request", async () => {
+      const { engine, store } = await setup({ claim: false });
+      await engine.submit([{ id: "first", name: "first" }]);
+      await expect(
+        engine.submit([
+          { id: "other", name: "other" },
+          { id: "first", name: "again" },
+        ]),
+      ).rejects.toThrow();
+      expect(await store.getTask("other")).toBeNull();
+      expect((await store.listExecutions()).map((e) => e.rootId)).toEqual(["first"]);
+      await expect(engine.submit([{ name: "x", dependencies: ["nowhere"] }])).rejects.toThrow();
+      expect((await store.listTasks()).total).toBe(1);
+    });
   });
 }

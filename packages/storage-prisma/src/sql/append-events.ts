@@ -9,7 +9,8 @@ const ROWS_PER_INSERT = 200;
 export const EVENTS_LOCK_KEY = 4242001;
 
 /**
- * Append events in the caller's transaction with one multi-row INSERT per 200 events; `seq`
+ * Append events in the caller's transaction with one multi-row INSERT per 200 events (SQLite;
+ * PostgreSQL: one INSERT of column arrays for all of them); `seq`
  * comes from the database (AUTOINCREMENT / BIGSERIAL), so it grows across processes.
  *
  * Readers page by `seq` (`afterSeq`), so seq order must be commit order: otherwise a reader that
@@ -20,9 +21,9 @@ export const EVENTS_LOCK_KEY = 4242001;
  * write (the lock is the last one taken, so waiting for it never closes a deadlock cycle).
  */
 export async function appendEvents(tx: SqlSession, events: readonly NewEvent[]): Promise<TaskEvent[]> {
+  if (tx.dialect === "postgres") return appendPostgres(tx, events);
   const out: TaskEvent[] = [];
   const d = tx.dialect;
-  if (d === "postgres" && events.length > 0) await tx.run(`SELECT pg_advisory_xact_lock(${EVENTS_LOCK_KEY})`);
   const row = `(?, ?, ?, ?, ?, ?, ?, ${jsonParam(d)}, ${jsonParam(d)}, ${timeParam(d)})`;
   for (const batch of chunks(events, ROWS_PER_INSERT)) {
     const params: SqlValue[] = [];
@@ -51,4 +52,36 @@ export async function appendEvents(tx: SqlSession, events: readonly NewEvent[]):
     });
   }
   return out;
+}
+
+/**
+ * PostgreSQL: every event in one INSERT of column arrays (`unnest`: one fixed, prepared
+ * statement whatever their number), which takes the events lock itself (a CTE its rows depend
+ * on, so the lock is held before the first `seq` is drawn), in the events' order.
+ */
+const APPEND_POSTGRES = `WITH apflow_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(${EVENTS_LOCK_KEY}) AS held)
+  INSERT INTO events (type, task_id, root_id, execution_id, status, progress, message, result, error, at)
+  SELECT v.type, v.task_id, v.root_id, v.execution_id, v.status, v.progress, v.message, v.result::jsonb, v.error::jsonb, v.at
+    FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::float8[], ?::text[], ?::text[], ?::text[], ?::timestamptz[])
+      WITH ORDINALITY AS v(type, task_id, root_id, execution_id, status, progress, message, result, error, at, n), apflow_lock
+   ORDER BY v.n RETURNING seq`;
+
+async function appendPostgres(tx: SqlSession, events: readonly NewEvent[]): Promise<TaskEvent[]> {
+  if (events.length === 0) return [];
+  const columns: Array<Array<string | number | null>> = Array.from({ length: 10 }, () => []);
+  for (const e of events) {
+    columns[0]?.push(e.type);
+    columns[1]?.push(e.taskId);
+    columns[2]?.push(e.rootId);
+    columns[3]?.push(e.executionId);
+    columns[4]?.push(e.status);
+    columns[5]?.push(e.progress ?? null);
+    columns[6]?.push(e.message ?? null);
+    columns[7]?.push(e.result === undefined ? null : JSON.stringify(e.result));
+    columns[8]?.push(e.error === undefined ? null : (writeJson(e.error) ?? "null"));
+    columns[9]?.push(e.at);
+  }
+  const rows = await tx.values(APPEND_POSTGRES, columns as unknown as SqlValue[], true);
+  const seqs = rows.map((r) => Number(r[0])).sort((a, b) => a - b);
+  return events.map((e, i) => ({ ...e, seq: seqs[i] as number }) as TaskEvent);
 }

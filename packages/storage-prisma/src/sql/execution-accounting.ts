@@ -67,3 +67,22 @@ export async function finishExecution(
   events.push(storeRules.treeFinishedEvent(current, status, at));
   return { ...current, status, remaining: 0, finishedAt: at };
 }
+
+/**
+ * Finish the executions a statement brought to zero remaining tasks (PostgreSQL's completion
+ * statement counts them itself), in id order like `ExecutionLedger.apply`.
+ */
+export async function finishZeroed(
+  tx: SqlSession,
+  ids: readonly string[],
+  at: string,
+  events: NewEvent[],
+  finished: Execution[],
+): Promise<void> {
+  if (ids.length === 0) return;
+  for (const { id } of storeRules.orderFinished(ids.map((id) => ({ id })))) {
+    const rows = await tx.all<ExecutionRow>("SELECT * FROM executions WHERE id = ? AND status = 'running'", [id]);
+    const row = rows[0];
+    if (row && Number(row.remaining) <= 0) finished.push(await finishExecution(tx, row, at, events));
+  }
+}

@@ -9,6 +9,14 @@ const EDGE_ROWS_PER_INSERT = 300;
 /** Ids of `ids` that exist in `tasks`. */
 export async function existingIds(tx: SqlSession, ids: readonly string[]): Promise<Set<string>> {
   const found = new Set<string>();
+  if (ids.length === 0) return found;
+  if (tx.dialect === "postgres") {
+    const rows = await tx.all<{ id: string }>("SELECT id FROM tasks WHERE id = ANY(?::text[])", [
+      [...new Set(ids)],
+    ] as unknown as SqlValue[]);
+    for (const r of rows) found.add(r.id);
+    return found;
+  }
   for (const batch of chunks([...new Set(ids)], IN_CHUNK)) {
     const rows = await tx.all<{ id: string }>(`SELECT id FROM tasks WHERE id IN (${marks(batch.length)})`, batch);
     for (const r of rows) found.add(r.id);
@@ -39,6 +47,8 @@ export async function insertTasks(
   tx: SqlSession,
   tasks: readonly NewTask[],
   at: string,
+  /** The execution each task is queued by as it is written (`submitTrees`). */
+  executionOf?: ReadonlyMap<string, string>,
 ): Promise<{ tasks: Task[]; events: NewEvent[] }> {
   const incoming = new Set<string>();
   const duplicates: string[] = [];
@@ -69,11 +79,12 @@ export async function insertTasks(
     ordinal = Number(next);
   }
   const ordinalValue = d === "postgres" ? "nextval('tasks_ordinal_seq')" : "?";
-  const row = `(?, ?, ?, ?, ?, ?, ?, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${ordinalValue})`;
+  const row = `(?, ?, ?, ?, ?, ?, ?, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${ordinalValue}, ?)`;
   const parents = new Set<string>();
   for (const t of tasks) if (t.parentId !== null) parents.add(t.parentId);
 
-  for (const batch of chunks(tasks, TASK_ROWS_PER_INSERT)) {
+  if (d === "postgres") await insertPostgres(tx, tasks, parents, executionOf);
+  for (const batch of d === "postgres" ? [] : chunks(tasks, TASK_ROWS_PER_INSERT)) {
     const params: SqlValue[] = [];
     for (const t of batch) {
       params.push(
@@ -104,12 +115,13 @@ export async function insertTasks(
         t.completedAt === null ? null : new Date(t.completedAt),
       );
       if (d === "sqlite") params.push(ordinal++);
+      params.push(executionOf?.get(t.id) ?? null);
     }
     await tx
       .run(
         `INSERT INTO tasks (id, parent_id, root_id, user_id, name, status, priority, dependencies, inputs, params,
          schemas, result, error, progress, attempt, retry, run_at, user_run_at, original_task_id, has_children, metadata,
-         created_at, updated_at, started_at, completed_at, ordinal)
+         created_at, updated_at, started_at, completed_at, ordinal, execution_id)
        VALUES ${Array.from({ length: batch.length }, () => row).join(", ")}`,
         params,
       )
@@ -124,7 +136,19 @@ export async function insertTasks(
       edges.push([t.id, dep.id, dep.required, i]);
     });
   }
-  for (const batch of chunks(edges, EDGE_ROWS_PER_INSERT)) {
+  if (d === "postgres" && edges.length > 0) {
+    const columns: SqlValue[][] = [[], [], [], []];
+    for (const e of edges)
+      e.forEach((v, i) => {
+        columns[i]?.push(v);
+      });
+    await tx.run(
+      `INSERT INTO task_dependencies (task_id, depends_on_id, required, position)
+       SELECT * FROM unnest(?::text[], ?::text[], ?::boolean[], ?::int[])`,
+      columns as unknown as SqlValue[],
+    );
+  }
+  for (const batch of d === "postgres" ? [] : chunks(edges, EDGE_ROWS_PER_INSERT)) {
     await tx.run(
       `INSERT INTO task_dependencies (task_id, depends_on_id, required, position) VALUES ${batch.map(() => "(?, ?, ?, ?)").join(", ")}`,
       batch.flat(),
@@ -144,4 +168,90 @@ export async function insertTasks(
   }));
   const events: NewEvent[] = created.map((t) => storeRules.createdEvent(t, at));
   return { tasks: created, events };
+}
+
+/** The task columns `insertPostgres` writes from arrays, with their array types. */
+const PG_COLUMNS: Array<[string, string]> = [
+  ["id", "text"],
+  ["parent_id", "text"],
+  ["root_id", "text"],
+  ["user_id", "text"],
+  ["name", "text"],
+  ["status", "text"],
+  ["priority", "int"],
+  ["dependencies", "jsonb"],
+  ["inputs", "jsonb"],
+  ["params", "jsonb"],
+  ["schemas", "jsonb"],
+  ["result", "jsonb"],
+  ["error", "jsonb"],
+  ["progress", "float8"],
+  ["attempt", "int"],
+  ["retry", "jsonb"],
+  ["run_at", "timestamptz"],
+  ["user_run_at", "timestamptz"],
+  ["original_task_id", "text"],
+  ["has_children", "boolean"],
+  ["metadata", "jsonb"],
+  ["created_at", "timestamptz"],
+  ["updated_at", "timestamptz"],
+  ["started_at", "timestamptz"],
+  ["completed_at", "timestamptz"],
+  ["execution_id", "text"],
+];
+
+/**
+ * PostgreSQL: every task in one INSERT of column arrays (`unnest`; a fixed, prepared statement
+ * whatever their number), ordinals drawn in the tasks' order.
+ */
+const INSERT_POSTGRES = `INSERT INTO tasks (${PG_COLUMNS.map(([c]) => c).join(", ")}, ordinal)
+  SELECT ${PG_COLUMNS.map(([c, type]) => (type === "jsonb" ? `v.${c}::jsonb` : `v.${c}`)).join(", ")}, nextval('tasks_ordinal_seq')
+    FROM unnest(${PG_COLUMNS.map(([, type]) => `?::${type === "jsonb" ? "text" : type}[]`).join(", ")})
+      WITH ORDINALITY AS v(${PG_COLUMNS.map(([c]) => c).join(", ")}, n)
+   ORDER BY v.n`;
+
+async function insertPostgres(
+  tx: SqlSession,
+  tasks: readonly NewTask[],
+  parents: ReadonlySet<string>,
+  executionOf: ReadonlyMap<string, string> | undefined,
+): Promise<void> {
+  const columns: SqlValue[][] = PG_COLUMNS.map(() => []);
+  const time = (value: string | null): string | null => value;
+  for (const t of tasks) {
+    const values: SqlValue[] = [
+      t.id,
+      t.parentId,
+      t.rootId,
+      t.userId,
+      t.name,
+      t.status,
+      t.priority,
+      JSON.stringify(t.dependencies.map((dep) => ({ id: dep.id, required: dep.required }))),
+      JSON.stringify(t.inputs),
+      JSON.stringify(t.params),
+      JSON.stringify(t.schemas),
+      writeJson(t.result),
+      writeJson(t.error),
+      t.progress,
+      t.attempt,
+      writeJson(t.retry),
+      time(t.runAt),
+      time(t.runAt),
+      t.originalTaskId,
+      parents.has(t.id),
+      JSON.stringify(t.metadata),
+      t.createdAt,
+      t.createdAt,
+      time(t.startedAt),
+      time(t.completedAt),
+      executionOf?.get(t.id) ?? null,
+    ];
+    values.forEach((v, i) => {
+      columns[i]?.push(v);
+    });
+  }
+  await tx.run(INSERT_POSTGRES, columns as unknown as SqlValue[]).catch((err: unknown) => {
+    throw duplicateKey(err) ?? err;
+  });
 }

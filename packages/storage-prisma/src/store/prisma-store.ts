@@ -24,6 +24,7 @@ import {
   type RenewResult,
   type StartExecutionRequest,
   storeRules,
+  type SubmitStart,
   type Task,
   type TaskEvent,
   type TaskOutcome,
@@ -36,10 +37,10 @@ import {
 import type { SqlDatabase, SqlSession } from "../db/types.js";
 import { appendEvents } from "../sql/append-events.js";
 import { cancelTasks } from "../sql/cancel.js";
-import { claimReady } from "../sql/claim-ready.js";
+import { claimReady, claimReadyAtOnce } from "../sql/claim-ready.js";
 import { deleteTask } from "../sql/delete-task.js";
-import { ExecutionLedger } from "../sql/execution-accounting.js";
-import { type CompletedItem, finishCompleted } from "../sql/finish-completed.js";
+import { ExecutionLedger, finishZeroed } from "../sql/execution-accounting.js";
+import { type CompletedItem, completeAtOnce, finishCompleted } from "../sql/finish-completed.js";
 import { finishTask } from "../sql/finish-task.js";
 import { insertTasks } from "../sql/insert-tasks.js";
 import { reportProgress, saveLeasedJson } from "../sql/lease-writes.js";
@@ -58,6 +59,7 @@ import { readTree } from "../sql/read-tree.js";
 import { reclaimExpired } from "../sql/reclaim-expired.js";
 import { renewLeases } from "../sql/renew-leases.js";
 import { startExecution } from "../sql/start-execution.js";
+import { submitTrees } from "../sql/submit-trees.js";
 import { updateTask } from "../sql/update-task.js";
 import type { Provider } from "../types.js";
 import { SqlIdempotencyStore } from "../idempotency/sql-idempotency-store.js";
@@ -115,6 +117,15 @@ export class PrismaTaskStore implements TaskStore {
     return this.mutate((tx) => insertTasks(tx, tasks, at));
   }
 
+  async submitTrees(
+    tasks: NewTask[],
+    starts: SubmitStart[],
+    now: Date,
+  ): Promise<MutationResult<{ tasks: Task[]; executions: Execution[] }>> {
+    const at = requireNow(now, "submitTrees").toISOString();
+    return this.mutate((tx) => submitTrees(tx, tasks, starts, at));
+  }
+
   async startExecution(request: StartExecutionRequest): Promise<MutationResult<{ execution: Execution }>> {
     const at = requireNow(request.now, "startExecution").toISOString();
     return this.mutate((tx) => startExecution(tx, request, at));
@@ -122,6 +133,10 @@ export class PrismaTaskStore implements TaskStore {
 
   async claimReady(options: ClaimOptions): Promise<MutationResult<{ claimed: ClaimedTask[] }>> {
     const now = requireNow(options.now, "claimReady");
+    if (this.db.dialect === "postgres") {
+      this.assertOpen();
+      return claimReadyAtOnce(this.db, options, now);
+    }
     return this.mutate((tx) => claimReady(tx, options, now));
   }
 
@@ -148,6 +163,10 @@ export class PrismaTaskStore implements TaskStore {
   async finishTasks(items: FinishItem[], now: Date): Promise<FinishBatchResult> {
     requireNow(now, "finishTasks");
     if (items.length === 0) return { results: [], finished: [], events: [] };
+    if (this.db.dialect === "postgres" && items.every((i) => i.outcome.status === "completed")) {
+      this.assertOpen();
+      return completeAtOnce(this.db, items as CompletedItem[], now);
+    }
     const result = await this.mutate(async (tx) => {
       const out: Omit<FinishBatchResult, "events"> & { events: NewEvent[] } = { results: [], finished: [], events: [] };
       const ledger = new ExecutionLedger();
@@ -157,10 +176,15 @@ export class PrismaTaskStore implements TaskStore {
       const isolate = tx.dialect === "sqlite";
       const completed = items.filter((i): i is CompletedItem => i.outcome.status === "completed");
       const byId = new Map<string, Task | Error>();
+      // PostgreSQL, a batch of completions only (the engine's common case): the executions are
+      // counted in the completing statement itself; those it brought to zero are finished last.
+      const account = tx.dialect === "postgres" && completed.length === items.length;
+      let zeroed: string[] = [];
       if (completed.length > 0) {
-        const r = await finishCompleted(tx, completed, now, ledger);
+        const r = await finishCompleted(tx, completed, now, ledger, account);
         for (const [id, value] of r.results) byId.set(id, value);
         for (const e of r.events) out.events.push(e);
+        zeroed = r.zeroed;
       }
       for (const item of items) {
         if (item.outcome.status === "completed") continue;
@@ -191,6 +215,7 @@ export class PrismaTaskStore implements TaskStore {
       const close = async (tx: SqlSession): Promise<NewEvent[]> => {
         const more: NewEvent[] = [];
         await ledger.apply(tx, now.toISOString(), more, out.finished);
+        await finishZeroed(tx, zeroed, now.toISOString(), more, out.finished);
         return more;
       };
       return { ...out, close };
