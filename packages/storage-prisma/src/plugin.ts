@@ -6,7 +6,7 @@ import type { PrismaStoreOptions } from "./types.js";
 export const PRISMA_STORE_SCHEMES = ["file", "postgres", "postgresql"];
 
 /**
- * The store factory for the registry (SPEC §6): `registry.registerStore(prismaStoreFactory)`, then
+ * The store factory for the registry (docs/semantics.md#the-registry): `registry.registerStore(prismaStoreFactory)`, then
  * `registry.openStore(url)` opens SQLite or PostgreSQL; options other than `url` are
  * `PrismaStoreOptions` (`migrate`, `durability`, `busyTimeoutMs`, `poolSize`).
  */

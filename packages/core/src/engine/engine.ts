@@ -92,7 +92,7 @@ export interface ExecutionHandle {
 }
 
 /**
- * The engine (SPEC §5), its public face: create, execute, cancel, copy, subscribe and wait. It
+ * The engine (docs/semantics.md#execution), its public face: create, execute, cancel, copy, subscribe and wait. It
  * runs a claim loop over a `TaskStore` (claim-loop.ts: ready tasks by priority then FIFO, with a
  * lease, through their executors with limited concurrency, each outcome written back with the
  * lease token and the store's events published) and keeps its leases (lease-renewal.ts: renewal
@@ -234,7 +234,7 @@ export class Engine {
     for (const stopWaiting of [...this.waiting]) stopWaiting();
   }
 
-  /** Validate and store one tree atomically (SPEC §4). */
+  /** Validate and store one tree atomically (docs/semantics.md#creating-trees). */
   async createTree(tasks: TaskInput[] | unknown, options: CreateOptions = {}): Promise<Task[]> {
     const [tree] = await this.createTrees(tasks, options, "single");
     return tree as Task[];
@@ -384,7 +384,7 @@ export class Engine {
     return out;
   }
 
-  /** Run a tree, or one task inside it with what it needs (SPEC §5.4). */
+  /** Run a tree, or one task inside it with what it needs (docs/semantics.md#re-execution). */
   async execute(taskId: string, options: ExecuteOptions = {}): Promise<ExecutionHandle> {
     if (this.state === "stopping" || this.state === "stopped") {
       throw new EngineStoppedError();
@@ -450,7 +450,7 @@ export class Engine {
     return handle.done;
   }
 
-  /** Cancel a task, or a whole tree through its root (SPEC §5.2). Idempotent. */
+  /** Cancel a task, or a whole tree through its root (docs/semantics.md#failure-cancellation-and-completion). Idempotent. */
   async cancel(taskId: string, reason?: string): Promise<CancelResult> {
     const result = await this.store.cancel(taskId, { now: this.clock(), ...(reason ? { reason } : {}) });
     this.bus.publish(result.events);
@@ -459,7 +459,7 @@ export class Engine {
     return result;
   }
 
-  /** Build (and by default store) a copy for re-running part of a tree (SPEC §4.1). */
+  /** Build (and by default store) a copy for re-running part of a tree (docs/semantics.md#copy). */
   async copy(taskId: string, options: CopyOptions & IdempotencyKeyOptions = {}): Promise<Task[] | TaskInput[]> {
     if (options.idempotencyKey === undefined || options.save === false) return this.copyNow(taskId, options);
     return copyOnce(this.guarded({}, "single"), taskId, { ...options }, async () => {
@@ -476,7 +476,7 @@ export class Engine {
     });
   }
 
-  /** Events after `afterSeq`, then live ones; ends after the final event (SPEC §5.5). */
+  /** Events after `afterSeq`, then live ones; ends after the final event (docs/semantics.md#hooks-and-events). */
   subscribe(query: SubscribeQuery): AsyncGenerator<TaskEvent> {
     return subscribeEvents(this.store, this.bus, query);
   }

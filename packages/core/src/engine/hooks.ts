@@ -6,7 +6,7 @@ import type { JsonObject, JsonValue, Task } from "../types.js";
 
 /**
  * Hook errors are logged with the task id and ignored, unless the hook was registered as
- * `critical`: then the task fails with `HOOK_FAILED` (SPEC §5.5).
+ * `critical`: then the task fails with `HOOK_FAILED` (docs/semantics.md#hooks-and-events).
  */
 async function guard<T>(hook: RegisteredHook, log: Logger, run: () => Promise<T> | T): Promise<T | undefined> {
   try {

@@ -46,7 +46,7 @@ export class LeaseKeeper {
     } catch (err) {
       o.logger.error({ err }, "lease renewal failed");
       // Unable to renew: stop work before the lease can expire and another node takes it over
-      // (SPEC §9). The margin leaves time for the abort to land before the lease ends.
+      // (docs/semantics.md#leases-and-takeover). The margin leaves time for the abort to land before the lease ends.
       const deadline = asked - o.leaseMs + Math.max(50, Math.floor(o.leaseMs / 6));
       for (const run of runs) if (run.renewedAt <= deadline) run.abort("lease_lost");
     }

@@ -1,7 +1,7 @@
 import type { DependencyResult, JsonObject, JsonValue } from "../types.js";
 
 /**
- * Merge dependency results into a task's inputs before its executor runs (SPEC §5.3).
+ * Merge dependency results into a task's inputs before its executor runs (docs/semantics.md#dependency-results).
  *
  * - When the executor (or `schemas.inputSchema`) declares input properties, same-named keys of
  *   each completed dependency's object result fill the inputs the task did not set itself

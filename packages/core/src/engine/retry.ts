@@ -18,7 +18,7 @@ export interface RetryDecision {
 }
 
 /**
- * Decide whether a failed attempt runs again (SPEC §7.3) and when. `attempt` is the attempt
+ * Decide whether a failed attempt runs again (docs/semantics.md#retry) and when. `attempt` is the attempt
  * that just failed (1-based); `firstStartedAt` bounds `maxElapsedMs`.
  */
 export function planRetry(options: {

@@ -150,7 +150,7 @@ async function execute(
   try {
     if (rc.registry.getHooks("beforeTask").length > 0) {
       // Hooks see and change the task's own inputs; dependency results are merged afterwards,
-      // so what is persisted never freezes this run's results into the next run (SPEC §13).
+      // so what is persisted never freezes this run's results into the next run (docs/semantics.md#what-we-do-not-repeat).
       const hookInputs = await runBeforeTaskHooks(rc.registry, task, task.inputs, claimed.executionId, log);
       if (hookInputs !== task.inputs) {
         await rc.store.saveInputs(task.id, leaseToken, hookInputs);

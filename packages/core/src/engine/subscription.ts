@@ -26,7 +26,7 @@ const MAX_BUFFERED = 10_000;
 
 /**
  * Persisted events after `afterSeq`, then live ones, each exactly once and in order; ends after
- * the final event (SPEC §5.5). Listening starts before the replay, so nothing falls between.
+ * the final event (docs/semantics.md#hooks-and-events). Listening starts before the replay, so nothing falls between.
  */
 export async function* subscribeEvents(
   store: TaskStore,

@@ -76,7 +76,7 @@ const FINISHED_DEBOUNCE_MS = 250;
 const loops = new WeakMap<ScheduleStore, Set<Scheduler>>();
 
 /**
- * Schedules (SPEC §7.2): their operations and the firing loop. Started beside an engine (not
+ * Schedules (docs/architecture.md#how-a-schedule-fires): their operations and the firing loop. Started beside an engine (not
  * inside its claim loop), it wakes at the next due fire time — a timer, not a poll — and re-reads
  * the store every `refreshMs` for schedules other processes changed. Each due fire time is
  * recorded in the store under the (schedule, fire time) key first; only the process whose record

@@ -4,7 +4,7 @@ import type { CatchUp, ScheduleTrigger } from "./trigger.js";
 /** When the previous run of a schedule is unfinished: fire anyway, skip this firing, or queue it. */
 export type Overlap = "allow" | "skip" | "queue";
 
-/** A stored schedule: a template tree plus its trigger (SPEC §7.2). */
+/** A stored schedule: a template tree plus its trigger (docs/architecture.md#how-a-schedule-fires). */
 export interface Schedule {
   id: string;
   name: string;

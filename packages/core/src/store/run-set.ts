@@ -3,7 +3,7 @@ import { TASK_STATUSES, type Task, type TaskStatus } from "../types.js";
 type TaskLike = Pick<Task, "id" | "parentId" | "status" | "dependencies">;
 
 /**
- * Which tasks an execution runs (SPEC §5.4), in tree order. Shared by every store so that they
+ * Which tasks an execution runs (docs/semantics.md#re-execution), in tree order. Shared by every store so that they
  * agree exactly.
  * - the root, `rerun: "failed"`: every task that is not completed, plus everything that
  *   depends on one of them (transitively); completed tasks keep their results.

@@ -30,7 +30,7 @@ export interface TaskStore {
   createTasks(tasks: NewTask[], now: Date): Promise<MutationResult<{ tasks: Task[] }>>;
 
   /**
-   * Start an execution of a tree, or of one task inside it (SPEC §5.4), atomically: refuse a
+   * Start an execution of a tree, or of one task inside it (docs/semantics.md#re-execution), atomically: refuse a
    * second running execution of the same tree, pick the run set, reset finished tasks in it to
    * pending, queue them, and append `tree.started`. An empty run set finishes at once.
    */

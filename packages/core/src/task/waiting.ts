@@ -2,7 +2,7 @@ import type { AttemptRecord } from "../store/types.js";
 import type { Execution, Task, TaskStatus } from "../types.js";
 
 /**
- * Why a pending task has not started, and since when (SPEC §7, "why is it waiting"). One pure
+ * Why a pending task has not started, and since when (docs/semantics.md#retry, "why is it waiting"). One pure
  * function computes it from what every store can read: the task, its dependencies, its attempts
  * and its tree's execution. Reasons are a closed union keyed by `reason`; reasons that need more
  * (a concurrency limit's rule, a node able to run the executor) are added as new members.
@@ -57,7 +57,7 @@ export interface WaitingInput {
   now: Date;
 }
 
-/** Whether a running execution's run set holds a task, from the tree (SPEC §5.4). */
+/** Whether a running execution's run set holds a task, from the tree (docs/semantics.md#re-execution). */
 export function queuedByExecution(
   task: Pick<Task, "id" | "createdAt">,
   execution: Pick<Execution, "status" | "taskId" | "rootId" | "createdAt">,
