@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -158,4 +158,25 @@ function cleanEnv(): NodeJS.ProcessEnv {
     env[k] = v;
   }
   return env;
+}
+
+/**
+ * Write `gated.json` in `dir`: a tree whose one command task (`gate`, under `gate-root`) waits
+ * until the file `go` exists in `dir`, then prints "went". Needs `node` allowed for `command`.
+ */
+export function writeGatedTree(dir: string): void {
+  const wait =
+    "const fs=require('fs');const t=setInterval(()=>{if(fs.existsSync('go')){clearInterval(t);console.log('went')}},50)";
+  writeFileSync(
+    join(dir, "gated.json"),
+    JSON.stringify([
+      { name: "gate-root", params: { executorId: "aggregate_results" }, dependencies: ["gate"] },
+      {
+        name: "gate",
+        parentId: "gate-root",
+        params: { executorId: "command" },
+        inputs: { command: ["node", "-e", wait], cwd: dir },
+      },
+    ]),
+  );
 }

@@ -1,5 +1,4 @@
 import { describeIdempotencyContract } from "@aipartnerupflow/core/testing";
-import pg from "pg";
 import { describe } from "vitest";
 import { createPrismaStore } from "../store/create.js";
 import {
@@ -12,16 +11,6 @@ import {
 const reachable = await postgresReachable();
 requirePostgresInCi(reachable);
 
-async function truncateIdempotency(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query("TRUNCATE idempotency_keys, unique_trees");
-  } finally {
-    await client.end();
-  }
-}
-
 describe.skipIf(!reachable)("PostgreSQL", () => {
   const database = useMigratedTestDatabase();
 
@@ -29,7 +18,6 @@ describe.skipIf(!reachable)("PostgreSQL", () => {
     "Prisma store on PostgreSQL",
     async () => {
       await truncateStore(database.url());
-      await truncateIdempotency(database.url());
       return createPrismaStore({ url: database.url(), poolSize: 4 });
     },
     { timeout: 20_000 },

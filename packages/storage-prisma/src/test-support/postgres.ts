@@ -69,7 +69,12 @@ export async function truncateStore(url: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query("TRUNCATE tasks, task_dependencies, executions, events, attempts RESTART IDENTITY");
+    // Every table of the store, its facets' too (schedules, idempotency, A2A state), so each
+    // contract check starts from an empty store whatever it touches.
+    await client.query(
+      `TRUNCATE tasks, task_dependencies, executions, events, attempts, schedules, schedule_runs,
+        idempotency_keys, unique_trees, a2a_conversations, a2a_push_configs RESTART IDENTITY`,
+    );
   } finally {
     await client.end();
   }

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Task, TaskEvent, TaskPage } from "@aipartnerupflow/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RunReport } from "../../execution.js";
-import { eventually, parseJson, runCli, spawnCli, tempDir } from "../../test-util/cli.js";
+import { eventually, parseJson, runCli, spawnCli, tempDir, writeGatedTree } from "../../test-util/cli.js";
 
 let dir: string;
 let cleanup: () => void;
@@ -12,22 +12,8 @@ afterEach(() => cleanup());
 
 const env = { APFLOW_COMMAND_ENABLED: "1", APFLOW_COMMAND_ALLOW: "node" };
 
-/** A tree whose one command task waits until the file `go` exists in the working directory. */
 function gatedTree(): void {
-  const wait =
-    "const fs=require('fs');const t=setInterval(()=>{if(fs.existsSync('go')){clearInterval(t);console.log('went')}},50)";
-  writeFileSync(
-    join(dir, "gated.json"),
-    JSON.stringify([
-      { name: "gate-root", params: { executorId: "aggregate_results" }, dependencies: ["gate"] },
-      {
-        name: "gate",
-        parentId: "gate-root",
-        params: { executorId: "command" },
-        inputs: { command: ["node", "-e", wait], cwd: dir },
-      },
-    ]),
-  );
+  writeGatedTree(dir);
 }
 
 /** Wait until the `gate` task runs, and return its root id. */

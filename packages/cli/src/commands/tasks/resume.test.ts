@@ -5,7 +5,7 @@ import type { Task, TaskPage } from "@aipartnerupflow/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { holderMayBeAlive } from "../../backend/orphans.js";
 import type { RunReport } from "../../execution.js";
-import { eventually, parseJson, runCli, spawnCli, tempDir } from "../../test-util/cli.js";
+import { eventually, parseJson, runCli, spawnCli, tempDir, writeGatedTree } from "../../test-util/cli.js";
 
 let dir: string;
 let cleanup: () => void;
@@ -14,22 +14,8 @@ afterEach(() => cleanup());
 
 const env = { APFLOW_COMMAND_ENABLED: "1", APFLOW_COMMAND_ALLOW: "node" };
 
-/** A tree whose one command task waits until the file `go` exists in the working directory. */
 function gatedTree(): void {
-  const wait =
-    "const fs=require('fs');const t=setInterval(()=>{if(fs.existsSync('go')){clearInterval(t);console.log('went')}},50)";
-  writeFileSync(
-    join(dir, "gated.json"),
-    JSON.stringify([
-      { name: "gate-root", params: { executorId: "aggregate_results" }, dependencies: ["gate"] },
-      {
-        name: "gate",
-        parentId: "gate-root",
-        params: { executorId: "command" },
-        inputs: { command: ["node", "-e", wait], cwd: dir },
-      },
-    ]),
-  );
+  writeGatedTree(dir);
 }
 
 /** Start `apflow run`, wait until its gate task runs, then SIGKILL it. Returns the root id. */
