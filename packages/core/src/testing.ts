@@ -7,6 +7,8 @@ import { type DifferentialOptions, runDifferential } from "./testing/differentia
 import { STORE_FAMILIES, type StoreCheck, type StoreFamily, storeContractChecks } from "./testing/contract/index.js";
 import type { JsonValue, Task } from "./types.js";
 import { type QueueStatsCheck, queueStatsChecks } from "./testing/contract/queue-stats.js";
+import { describeFacetContract, type FacetContractOptions } from "./testing/contract/facet-suite.js";
+export { describeFacetContract, type FacetCheck, type FacetContractOptions } from "./testing/contract/facet-suite.js";
 
 export { storeContractChecks, STORE_FAMILIES, type StoreCheck, type StoreFamily };
 export {
@@ -17,26 +19,13 @@ export {
 } from "./testing/contract/idempotency.js";
 export { queueStatsChecks, type QueueStatsCheck };
 
-/**
- * Run the queue-stats facet's contract (`queueStats`, see `QueueStatsReader`) as a vitest suite:
- * every check gets a fresh, empty store from `createStore`.
- */
+/** Run the queue-stats facet's contract (`queueStats`, see `QueueStatsReader`); every check gets a fresh store. */
 export function describeQueueStatsContract(
   name: string,
   createStore: () => Promise<TaskStore> | TaskStore,
-  options: Pick<StoreContractOptions, "dispose" | "timeout"> = {},
+  options: FacetContractOptions = {},
 ): void {
-  describe(`queue stats contract: ${name}`, () => {
-    let store: TaskStore | undefined;
-    beforeEach(async () => {
-      store = await createStore();
-    });
-    afterEach(async () => {
-      if (store) await (options.dispose ? options.dispose(store) : store.close());
-      store = undefined;
-    });
-    for (const check of queueStatsChecks) it(check.name, () => check.run(store as TaskStore), options.timeout);
-  });
+  describeFacetContract(`queue stats contract: ${name}`, queueStatsChecks, createStore, options, (store) => store);
 }
 export {
   describeScheduleStoreContract,

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, it } from "vitest";
+import { describeFacetContract, type FacetContractOptions } from "./contract/facet-suite.js";
 import { type ScheduleStore, schedulesOf } from "../schedule/store-types.js";
 import type { TaskStore } from "../store/types.js";
 import { type ScheduleStoreCheck, scheduleContractChecks } from "./contract/schedules.js";
@@ -12,21 +12,9 @@ export { scheduleContractChecks, type ScheduleStoreCheck };
 export function describeScheduleStoreContract(
   name: string,
   createStore: () => Promise<TaskStore> | TaskStore,
-  options: { dispose?: (store: TaskStore) => Promise<void>; timeout?: number } = {},
+  options: FacetContractOptions = {},
 ): void {
-  describe(`ScheduleStore contract: ${name}`, () => {
-    let store: TaskStore | undefined;
-    beforeEach(async () => {
-      store = await createStore();
-    });
-    afterEach(async () => {
-      if (store) await (options.dispose ? options.dispose(store) : store.close());
-      store = undefined;
-    });
-    for (const check of scheduleContractChecks) {
-      it(check.name, () => check.run(facet(store as TaskStore)), options.timeout);
-    }
-  });
+  describeFacetContract(`ScheduleStore contract: ${name}`, scheduleContractChecks, createStore, options, facet);
 }
 
 function facet(store: TaskStore): ScheduleStore {

@@ -1,7 +1,8 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { expect } from "vitest";
 import { A2A_MAX_HISTORY, A2A_MAX_PUSH_CONFIGS, type A2aStateStore } from "../../a2a-state/types.js";
 import type { TaskStore } from "../../store/types.js";
 import type { JsonValue } from "../../types.js";
+import { describeFacetContract, type FacetContractOptions } from "./facet-suite.js";
 import { at, T0 } from "./support.js";
 
 /**
@@ -213,11 +214,7 @@ export const a2aStateContractChecks: A2aStateCheck[] = [
   },
 ];
 
-export interface A2aStateContractOptions {
-  /** Called after each check with the store it used (default: `close()`). */
-  dispose?: (store: TaskStore) => Promise<void>;
-  timeout?: number;
-}
+export type A2aStateContractOptions = FacetContractOptions;
 
 /** Run the A2A facet contract as a vitest suite; every check gets a fresh store. */
 export function describeA2aStateContract(
@@ -225,17 +222,11 @@ export function describeA2aStateContract(
   createStore: () => Promise<TaskStore> | TaskStore,
   options: A2aStateContractOptions = {},
 ): void {
-  describe(`A2aStateStore contract: ${name}`, () => {
-    let store: TaskStore | undefined;
-    beforeEach(async () => {
-      store = await createStore();
-    });
-    afterEach(async () => {
-      if (store) await (options.dispose ? options.dispose(store) : store.close());
-      store = undefined;
-    });
-    for (const check of a2aStateContractChecks) {
-      it(check.name, () => check.run(store as TaskStore), options.timeout);
-    }
-  });
+  describeFacetContract(
+    `A2aStateStore contract: ${name}`,
+    a2aStateContractChecks,
+    createStore,
+    options,
+    (store) => store,
+  );
 }

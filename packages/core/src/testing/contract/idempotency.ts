@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { expect } from "vitest";
 import { Engine } from "../../engine/engine.js";
 import { ApflowError, ErrorCode } from "../../errors.js";
 import type { IdempotencyStore } from "../../idempotency/types.js";
@@ -7,6 +7,7 @@ import { Registry } from "../../registry/registry.js";
 import type { TaskStore } from "../../store/types.js";
 import type { JsonObject, Task } from "../../types.js";
 import { ManualClock } from "../fault-store.js";
+import { describeFacetContract, type FacetContractOptions } from "./facet-suite.js";
 import { at, T0 } from "./support.js";
 
 /**
@@ -344,11 +345,7 @@ export const idempotencyContractChecks: IdempotencyCheck[] = [
   },
 ];
 
-export interface IdempotencyContractOptions {
-  /** Called after each check with the store it used (default: `close()`). */
-  dispose?: (store: TaskStore) => Promise<void>;
-  timeout?: number;
-}
+export type IdempotencyContractOptions = FacetContractOptions;
 
 /** Run the idempotency facet contract as a vitest suite; every check gets a fresh store. */
 export function describeIdempotencyContract(
@@ -356,17 +353,11 @@ export function describeIdempotencyContract(
   createStore: () => Promise<TaskStore> | TaskStore,
   options: IdempotencyContractOptions = {},
 ): void {
-  describe(`IdempotencyStore contract: ${name}`, () => {
-    let store: TaskStore | undefined;
-    beforeEach(async () => {
-      store = await createStore();
-    });
-    afterEach(async () => {
-      if (store) await (options.dispose ? options.dispose(store) : store.close());
-      store = undefined;
-    });
-    for (const check of idempotencyContractChecks) {
-      it(check.name, () => check.run(store as TaskStore), options.timeout);
-    }
-  });
+  describeFacetContract(
+    `IdempotencyStore contract: ${name}`,
+    idempotencyContractChecks,
+    createStore,
+    options,
+    (store) => store,
+  );
 }
