@@ -119,11 +119,32 @@ async function createUnique(calls: GuardedCalls, tasks: unknown): Promise<Create
     const outRoots = trees.map((t, i) => holders.get(i) ?? (t[0] as NewTask).rootId);
     const existing = [...holders.values()];
     const out: Task[][] = [];
-    for (const id of outRoots) out.push(byRoot.get(id) ?? (await readTrees(calls.store, [id]))[0] ?? []);
+    for (const id of outRoots) out.push(byRoot.get(id) ?? (await readHeldTree(calls.store, id)));
     return { trees: out, rootIds: outRoots, existing: [...new Set(existing)], replayed: false };
   } catch (err) {
     await release();
     throw err;
+  }
+}
+
+/**
+ * The tree another request holds a unique key for. That request reserves the key before it writes
+ * its tree, so the tree may not be committed yet: wait for it (bounded) rather than answer
+ * "not found" for a tree that is about to exist.
+ */
+async function readHeldTree(store: TaskStore, rootId: string, waitMs = 30_000): Promise<Task[]> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const tree = await store.getTree(rootId);
+    if (tree.length > 0) return tree;
+    if (Date.now() >= deadline) {
+      throw new ApflowError(
+        ErrorCode.Unavailable,
+        `the tree holding this uniqueKey (${rootId}) is still being created: retry the request`,
+        { errors: [{ path: "uniqueKey", code: "unique_tree_in_progress", message: "still being created" }] },
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
