@@ -78,57 +78,30 @@ export async function insertTasks(
     ];
     ordinal = Number(next);
   }
-  const ordinalValue = d === "postgres" ? "nextval('tasks_ordinal_seq')" : "?";
-  const row = `(?, ?, ?, ?, ?, ?, ?, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${ordinalValue}, ?)`;
+  const row = `(?, ?, ?, ?, ?, ?, ?, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ?, ?)`;
   const parents = new Set<string>();
   for (const t of tasks) if (t.parentId !== null) parents.add(t.parentId);
 
   if (d === "postgres") await insertPostgres(tx, tasks, parents, executionOf);
-  for (const batch of d === "postgres" ? [] : chunks(tasks, TASK_ROWS_PER_INSERT)) {
-    const params: SqlValue[] = [];
-    for (const t of batch) {
-      params.push(
-        t.id,
-        t.parentId,
-        t.rootId,
-        t.userId,
-        t.name,
-        t.status,
-        t.priority,
-        JSON.stringify(t.dependencies.map((dep) => ({ id: dep.id, required: dep.required }))),
-        JSON.stringify(t.inputs),
-        JSON.stringify(t.params),
-        JSON.stringify(t.schemas),
-        writeJson(t.result),
-        writeJson(t.error),
-        t.progress,
-        t.attempt,
-        writeJson(t.retry),
-        t.runAt === null ? null : new Date(t.runAt),
-        t.runAt === null ? null : new Date(t.runAt),
-        t.originalTaskId,
-        parents.has(t.id),
-        JSON.stringify(t.metadata),
-        new Date(t.createdAt),
-        new Date(t.createdAt),
-        t.startedAt === null ? null : new Date(t.startedAt),
-        t.completedAt === null ? null : new Date(t.completedAt),
-      );
-      if (d === "sqlite") params.push(ordinal++);
-      params.push(executionOf?.get(t.id) ?? null);
-    }
-    await tx
-      .run(
-        `INSERT INTO tasks (id, parent_id, root_id, user_id, name, status, priority, dependencies, inputs, params,
+  else
+    for (const batch of chunks(tasks, TASK_ROWS_PER_INSERT)) {
+      const params: SqlValue[] = [];
+      for (const t of batch) {
+        params.push(...rowValues(t, parents, sqliteTime));
+        params.push(ordinal++, executionOf?.get(t.id) ?? null);
+      }
+      await tx
+        .run(
+          `INSERT INTO tasks (id, parent_id, root_id, user_id, name, status, priority, dependencies, inputs, params,
          schemas, result, error, progress, attempt, retry, run_at, user_run_at, original_task_id, has_children, metadata,
          created_at, updated_at, started_at, completed_at, ordinal, execution_id)
        VALUES ${Array.from({ length: batch.length }, () => row).join(", ")}`,
-        params,
-      )
-      .catch((err: unknown) => {
-        throw duplicateKey(err) ?? err;
-      });
-  }
+          params,
+        )
+        .catch((err: unknown) => {
+          throw duplicateKey(err) ?? err;
+        });
+    }
 
   const edges: SqlValue[][] = [];
   for (const t of tasks) {
@@ -217,36 +190,8 @@ async function insertPostgres(
   executionOf: ReadonlyMap<string, string> | undefined,
 ): Promise<void> {
   const columns: SqlValue[][] = PG_COLUMNS.map(() => []);
-  const time = (value: string | null): string | null => value;
   for (const t of tasks) {
-    const values: SqlValue[] = [
-      t.id,
-      t.parentId,
-      t.rootId,
-      t.userId,
-      t.name,
-      t.status,
-      t.priority,
-      JSON.stringify(t.dependencies.map((dep) => ({ id: dep.id, required: dep.required }))),
-      JSON.stringify(t.inputs),
-      JSON.stringify(t.params),
-      JSON.stringify(t.schemas),
-      writeJson(t.result),
-      writeJson(t.error),
-      t.progress,
-      t.attempt,
-      writeJson(t.retry),
-      time(t.runAt),
-      time(t.runAt),
-      t.originalTaskId,
-      parents.has(t.id),
-      JSON.stringify(t.metadata),
-      t.createdAt,
-      t.createdAt,
-      time(t.startedAt),
-      time(t.completedAt),
-      executionOf?.get(t.id) ?? null,
-    ];
+    const values: SqlValue[] = [...rowValues(t, parents, (value) => value), executionOf?.get(t.id) ?? null];
     values.forEach((v, i) => {
       columns[i]?.push(v);
     });
@@ -254,4 +199,42 @@ async function insertPostgres(
   await tx.run(INSERT_POSTGRES, columns as unknown as SqlValue[]).catch((err: unknown) => {
     throw duplicateKey(err) ?? err;
   });
+}
+
+/**
+ * One task's column values, `id` through `completed_at`, in the order both dialects insert them;
+ * `time` renders a timestamp for the driver (SQLite binds Dates, PostgreSQL's arrays take text).
+ */
+function rowValues(t: NewTask, parents: ReadonlySet<string>, time: (value: string | null) => SqlValue): SqlValue[] {
+  return [
+    t.id,
+    t.parentId,
+    t.rootId,
+    t.userId,
+    t.name,
+    t.status,
+    t.priority,
+    JSON.stringify(t.dependencies.map((dep) => ({ id: dep.id, required: dep.required }))),
+    JSON.stringify(t.inputs),
+    JSON.stringify(t.params),
+    JSON.stringify(t.schemas),
+    writeJson(t.result),
+    writeJson(t.error),
+    t.progress,
+    t.attempt,
+    writeJson(t.retry),
+    time(t.runAt),
+    time(t.runAt),
+    t.originalTaskId,
+    parents.has(t.id),
+    JSON.stringify(t.metadata),
+    time(t.createdAt),
+    time(t.createdAt),
+    time(t.startedAt),
+    time(t.completedAt),
+  ];
+}
+
+function sqliteTime(value: string | null): Date | null {
+  return value === null ? null : new Date(value);
 }
