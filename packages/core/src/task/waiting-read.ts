@@ -4,8 +4,8 @@ import { queuedByExecution, type Waiting, whyWaiting } from "./waiting.js";
 
 /** A tree's running execution, else its newest one, else null. */
 export async function treeExecution(store: TaskStore, rootId: string): Promise<Execution | null> {
-  const [running] = await store.listExecutions({ rootId, status: "running", limit: 1 });
-  if (running) return running;
+  // A tree runs one execution at a time and a new one starts only after the last finished, so a
+  // running execution is always the newest: one read answers both questions.
   const [newest] = await store.listExecutions({ rootId, limit: 1 });
   return newest ?? null;
 }
@@ -19,8 +19,9 @@ export async function readWaiting(
 ): Promise<Waiting | null> {
   if (task.status !== "pending") return null;
   const [dependencies, attempts, execution] = await Promise.all([
-    store.getTasks(task.dependencies.map((d) => d.id)),
-    knownAttempts ?? store.getAttempts(task.id),
+    task.dependencies.length === 0 ? [] : store.getTasks(task.dependencies.map((d) => d.id)),
+    // A task that never started has no attempts to read.
+    knownAttempts ?? (task.attempt === 0 ? [] : store.getAttempts(task.id)),
     treeExecution(store, task.rootId),
   ]);
   const tree =
