@@ -38,6 +38,12 @@ export {
   type A2aStateCheck,
   type A2aStateContractOptions,
 } from "./testing/contract/a2a-state.js";
+export {
+  describeNodeStoreContract,
+  nodeStoreContractChecks,
+  registration as nodeRegistration,
+  type NodeStoreCheck,
+} from "./testing/contract/nodes.js";
 export { describeEngineSuite, type EngineSuiteOptions } from "./testing/engine-suite.js";
 export {
   FaultInjectingStore,

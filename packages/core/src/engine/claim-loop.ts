@@ -1,7 +1,7 @@
 import type { Logger } from "../logger.js";
 import type { Registry } from "../registry/registry.js";
 import { handBackOutcome } from "../store/rules.js";
-import type { ClaimedTask, TaskStore } from "../store/types.js";
+import type { ClaimOptions, ClaimedTask, TaskStore } from "../store/types.js";
 import type { EventBus } from "./event-bus.js";
 import type { Finisher } from "./finisher.js";
 import { type RunningTask, runClaimedTask } from "./run-task.js";
@@ -18,6 +18,8 @@ export interface ClaimLoopOptions {
   demo: boolean;
   cancelGraceMs: number;
   finisher: Finisher;
+  /** Claim only tasks of these executors (`ClaimOptions.executors`); any when undefined. */
+  executors?: string[];
   /** Per-execution secrets handed to executors (never persisted). */
   secretsFor(executionId: string): Record<string, string> | undefined;
   /** Whether the engine is running (claims stop, and claimed tasks are handed back, otherwise). */
@@ -81,7 +83,9 @@ export class ClaimLoop {
         const limit = Math.min(o.concurrency - this.executing, 2 * o.concurrency - this.active.size);
         let claimed: ClaimedTask[];
         try {
-          const result = await o.store.claimReady({ owner: o.owner, limit, leaseMs: o.leaseMs, now: o.clock() });
+          const options: ClaimOptions = { owner: o.owner, limit, leaseMs: o.leaseMs, now: o.clock() };
+          if (o.executors) options.executors = o.executors;
+          const result = await o.store.claimReady(options);
           o.bus.publish(result.events);
           claimed = result.claimed;
         } catch (err) {

@@ -51,6 +51,11 @@ export interface EngineOptions {
    * (worker nodes) run the tasks; `start()` then claims nothing.
    */
   claim?: boolean;
+  /**
+   * Claim only tasks whose executor id is in this list (passed to the store's claim as
+   * `ClaimOptions.executors`): a worker never claims a task it cannot run. All when omitted.
+   */
+  claimExecutors?: string[];
 }
 
 /** A tree stored and queued by `submit`, with its execution. */
@@ -121,6 +126,8 @@ export class Engine {
   /** Ends every `wait()` still polling, when the engine stops. */
   private readonly waiting = new Set<() => void>();
   private state: "idle" | "running" | "stopping" | "stopped" = "idle";
+  /** Claiming paused (`pause()`): running tasks go on, leases are renewed, nothing new is claimed. */
+  private claimPaused = false;
   private timers: NodeJS.Timeout[] = [];
   private readonly loop: ClaimLoop;
   private readonly leases: LeaseKeeper;
@@ -155,8 +162,9 @@ export class Engine {
       demo: this.demo,
       cancelGraceMs: this.cancelGraceMs,
       finisher,
+      ...(options.claimExecutors ? { executors: [...options.claimExecutors] } : {}),
       secretsFor: (executionId) => this.secrets.get(executionId),
-      running: () => this.state === "running" && this.claims,
+      running: () => this.state === "running" && this.claims && !this.claimPaused,
     });
     this.leases = new LeaseKeeper({
       store: this.store,
@@ -173,6 +181,35 @@ export class Engine {
 
   get running(): boolean {
     return this.state === "running";
+  }
+
+  /** Whether claiming is paused (`pause()`). */
+  get paused(): boolean {
+    return this.claimPaused;
+  }
+
+  /**
+   * Stop claiming new tasks and keep everything else going: running tasks finish and their
+   * leases are renewed (a node draining, or the first step of a graceful shutdown).
+   */
+  pause(): void {
+    this.claimPaused = true;
+  }
+
+  /** Claim again after `pause()`. */
+  resume(): void {
+    if (!this.claimPaused) return;
+    this.claimPaused = false;
+    this.loop.pump();
+  }
+
+  /**
+   * Return tasks whose lease expired to the queue now (instead of at the next poll), then claim:
+   * a coordinator calls it after handing back a dead node's leases.
+   */
+  async reclaimExpired(): Promise<void> {
+    await this.leases.reclaim();
+    if (this.state === "running") this.loop.pump();
   }
 
   /** Tasks this engine is executing right now. */

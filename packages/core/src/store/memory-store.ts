@@ -47,6 +47,7 @@ import { currentAttempt, internEmpty, type Row, recordEndedAttempt, snapshot, su
 import { emptyCounts, planRunSet } from "./run-set.js";
 import { MemoryIdempotencyStore } from "../idempotency/memory.js";
 import { MemoryA2aStateStore } from "../a2a-state/memory.js";
+import { MemoryNodeStore } from "../nodes/memory.js";
 import {
   cancelledEvent,
   cancelRequestError,
@@ -89,6 +90,11 @@ import {
 export class MemoryStore implements TaskStore {
   readonly idempotency = new MemoryIdempotencyStore();
   readonly a2a = new MemoryA2aStateStore();
+  /** The node registry (nodes/memory.ts); handing back a dead node's leases is the store's own write. */
+  readonly nodes = new MemoryNodeStore((owner, now) => {
+    this.assertOpen();
+    return this.leases.expireOwned(owner, requireNow(now, "expireLeases").getTime()).map((row) => row.task.id);
+  });
   private readonly rows = new Map<string, Row>();
   private readonly trees = new Map<string, Row[]>();
   private readonly executions = new Executions();

@@ -14,6 +14,7 @@ import type {
 } from "../types.js";
 import type { A2aStateStore } from "../a2a-state/types.js";
 import type { IdempotencyStore } from "../idempotency/types.js";
+import type { NodeStore } from "../nodes/types.js";
 
 /**
  * The persistence interface the engine runs on. The store is the queue: every state change of
@@ -130,6 +131,8 @@ export interface TaskStore {
   readonly idempotency?: IdempotencyStore;
   /** A2A conversation state and push configs (a separate facet; kept in memory without it). */
   readonly a2a?: A2aStateStore;
+  /** The node registry of the processes sharing this store (a separate facet). */
+  readonly nodes?: NodeStore;
 }
 
 export interface MutationResultBase {
@@ -161,6 +164,11 @@ export interface ClaimOptions {
   limit: number;
   leaseMs: number;
   now: Date;
+  /**
+   * Claim only tasks whose executor id (`schemas.method`) is in this list (a node never claims a
+   * task it cannot run). Owned by the claim (the limits work); a store without it claims any.
+   */
+  executors?: string[];
 }
 
 export interface ClaimedTask {

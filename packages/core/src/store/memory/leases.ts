@@ -30,6 +30,17 @@ export class Leases {
     this.held.delete(row);
   }
 
+  /** Expire the leases `owner` holds at `nowMs` (its node is dead): the next reclaim takes them. */
+  expireOwned(owner: string, nowMs: number): Row[] {
+    const out: Row[] = [];
+    for (const row of this.held) {
+      if (row.leaseOwner !== owner || row.task.status !== RUNNING) continue;
+      row.leaseExpiresAt = Math.min(row.leaseExpiresAt, nowMs);
+      out.push(row);
+    }
+    return out.sort((a, b) => a.ordinal - b.ordinal);
+  }
+
   /** Leases expired at `nowMs`, in creation order (as every store reclaims them). */
   expired(nowMs: number): Row[] {
     const out: Row[] = [];
