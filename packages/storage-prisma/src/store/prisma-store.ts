@@ -66,6 +66,7 @@ import { SqlIdempotencyStore } from "../idempotency/sql-idempotency-store.js";
 import { queueStats } from "../queue/queue-stats.js";
 import { type SqlScheduleStore, sqlSchedules } from "../schedules/sql-schedule-store.js";
 import { SqlA2aStateStore } from "../a2a-state/sql-a2a-state-store.js";
+import { SqlNodeStore } from "../nodes/sql-node-store.js";
 
 const { requireNow } = storeRules;
 
@@ -83,6 +84,7 @@ export class PrismaTaskStore implements TaskStore {
     private readonly db: SqlDatabase,
     readonly idempotency = new SqlIdempotencyStore(db),
     readonly a2a = new SqlA2aStateStore(db),
+    readonly nodes = new SqlNodeStore(db),
   ) {}
 
   /** The schedules facet (its own tables and SQL: src/schedules/). */
