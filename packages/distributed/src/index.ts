@@ -1,2 +1,12 @@
-/** @aipartnerupflow/distributed: many nodes sharing one PostgreSQL (being built; see README). */
-export const DISTRIBUTED_PACKAGE = "@aipartnerupflow/distributed";
+/** @aipartnerupflow/distributed: many nodes sharing one PostgreSQL (README). */
+export { Node, type NodeOptions } from "./node.js";
+export { Coordinator, type CoordinatorOptions } from "./coordinator.js";
+export {
+  COORDINATOR_LOCK_KEY,
+  type Election,
+  electionFor,
+  LocalElection,
+  PostgresAdvisoryElection,
+} from "./election.js";
+export { pidGone } from "./pid.js";
+export { NODE_ENV, type NodeEnvConfig, nodeConfigFromEnv } from "./env.js";

@@ -1,0 +1,142 @@
+import { defineExecutor, Engine, MemoryStore, Registry, Scheduler } from "@aipartnerupflow/core";
+import { afterEach, describe, expect, it } from "vitest";
+import { LocalElection } from "./election.js";
+import { Node } from "./node.js";
+
+const stops: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+});
+
+function registry(): Registry {
+  const r = new Registry();
+  r.registerExecutor(
+    defineExecutor({
+      id: "hold",
+      cancelable: true,
+      execute: (_inputs, ctx) =>
+        new Promise((resolve) => {
+          const t = setTimeout(() => resolve({ ok: true }), 60_000);
+          ctx.signal.addEventListener("abort", () => {
+            clearTimeout(t);
+            resolve({ aborted: true });
+          });
+        }),
+    }),
+  );
+  r.registerExecutor(defineExecutor({ id: "echo", execute: (inputs) => inputs }));
+  return r;
+}
+
+function node(store: MemoryStore, owner: string, over: Partial<ConstructorParameters<typeof Node>[0]> = {}) {
+  const engine = new Engine({ store, registry: registry(), owner, pollIntervalMs: 20, leaseMs: 60_000 });
+  const n = new Node({ engine, heartbeatMs: 20, deadAfterMs: 200, version: "9.9.9", tags: ["t1"], ...over });
+  stops.push(() => n.stop({ graceMs: 0 }));
+  return n;
+}
+
+describe("Node on one store", () => {
+  it("registers with its engine's owner as node id, heartbeats, deregisters on stop", async () => {
+    const store = new MemoryStore();
+    const n = node(store, "node-a");
+    await n.start();
+    const record = await store.nodes.get("node-a");
+    expect(record).toMatchObject({
+      nodeId: "node-a",
+      pid: process.pid,
+      version: "9.9.9",
+      tags: ["t1"],
+      concurrency: 10,
+      heartbeatMs: 20,
+      deadAfterMs: 200,
+    });
+    expect(record?.executors).toContain("echo");
+    const first = record?.heartbeatAt.getTime() ?? 0;
+    await expect.poll(async () => (await store.nodes.get("node-a"))?.heartbeatAt.getTime()).toBeGreaterThan(first);
+    await n.stop();
+    expect(await store.nodes.get("node-a")).toBeNull();
+    expect((await store.nodes.listEvents()).map((e) => e.type)).toEqual([
+      "node.registered",
+      "coordinator.elected",
+      "node.deregistered",
+    ]);
+  });
+
+  it("a drained node stops claiming and claims again when the drain is cleared", async () => {
+    const store = new MemoryStore();
+    const n = node(store, "node-a");
+    await n.start();
+    await store.nodes.drain("node-a", true);
+    await expect.poll(() => n.engine.paused).toBe(true);
+    const [tree] = await n.engine.submit([{ name: "t", schemas: { method: "echo" } }]);
+    expect((await store.getTask(tree?.execution.rootId as string))?.status).toBe("pending");
+    await store.nodes.drain("node-a", false);
+    expect((await n.engine.wait(tree?.execution.id as string)).status).toBe("completed");
+  });
+
+  it("the coordinator hands back a dead node's leases at once (after deadAfterMs, not the lease)", async () => {
+    const store = new MemoryStore();
+    // The dead node: registered, claimed, then silent (never stopped).
+    const deadEngine = new Engine({ store, registry: registry(), owner: "dead", leaseMs: 600_000, claim: false });
+    await store.nodes.register({ ...new Node({ engine: deadEngine, heartbeatMs: 20, deadAfterMs: 200, election: false }).registration(), host: "elsewhere" }, new Date());
+    const producer = new Engine({ store, registry: registry(), claim: false });
+    await producer.start();
+    const [tree] = await producer.submit([{ name: "t", schemas: { method: "echo" }, retry: { maxAttempts: 3 } }]);
+    const { claimed } = await store.claimReady({ owner: "dead", limit: 1, leaseMs: 600_000, now: new Date() });
+    expect(claimed).toHaveLength(1);
+    const live = node(store, "live", { election: new LocalElection() });
+    await live.start();
+    expect((await producer.wait(tree?.execution.id as string)).status).toBe("completed");
+    const types = (await store.nodes.listEvents()).map((e) => `${e.type}:${e.nodeId}`);
+    expect(types).toContain("node.dead:dead");
+    expect(types).toContain("node.leases_handed_back:dead");
+    const attempts = await store.getAttempts(claimed[0]?.task.id as string);
+    expect(attempts.map((a) => [a.owner, a.status])).toEqual([
+      ["dead", "failed"],
+      ["live", "completed"],
+    ]);
+  });
+
+  it("schedules fire on the coordinator only, and a follower takes over when the coordinator stops", async () => {
+    const store = new MemoryStore();
+    let held: string | null = null;
+    const election = (id: string) => ({
+      kind: "test",
+      tryAcquire: async () => {
+        if (held === null) held = id;
+        return held === id;
+      },
+      holds: async () => held === id,
+      release: async () => {
+        if (held === id) held = null;
+      },
+    });
+    const made: string[] = [];
+    const a = node(store, "a", {
+      election: election("a"),
+      scheduler: () => {
+        made.push("a");
+        return new Scheduler({ engine: a.engine });
+      },
+    });
+    const b = node(store, "b", {
+      election: election("b"),
+      scheduler: () => {
+        made.push("b");
+        return new Scheduler({ engine: b.engine });
+      },
+    });
+    await a.start();
+    await b.start();
+    expect(a.coordinator?.isLeader).toBe(true);
+    expect(b.coordinator?.isLeader).toBe(false);
+    await a.stop();
+    await expect.poll(() => b.coordinator?.isLeader).toBe(true);
+    expect(made).toEqual(["a", "b"]);
+    const elected = (await store.nodes.listEvents({ type: "coordinator.elected" })).map((e) => [e.nodeId, e.detail.previous]);
+    expect(elected).toEqual([
+      ["a", null],
+      ["b", "a"],
+    ]);
+  });
+});
