@@ -25,6 +25,7 @@ export {
   type TreeState,
 } from "./service/task-service.js";
 export { ScheduleOperations, type ScheduleListQuery } from "./service/schedules.js";
+export { NodeOperations, type NodeEventJson, type NodeJson } from "./service/nodes.js";
 export { ALLOWED_HOSTS_ENV, parseAllowedHosts } from "./env.js";
 export type { MethodDefinition, McpToolSpec } from "./jsonrpc/methods.js";
 export { ApflowClient, ApflowRpcError, type ApflowClientOptions } from "./client/client.js";

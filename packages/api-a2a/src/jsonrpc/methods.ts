@@ -16,6 +16,7 @@ import type { EventStream, MethodContext } from "./context.js";
 import * as R from "./results.js";
 import * as S from "./schemas.js";
 import { SCHEDULE_METHODS } from "./schedule-methods.js";
+import { NODE_METHODS } from "./node-methods.js";
 
 /** What an MCP tool call offers besides its arguments (progress notifications, cancellation). */
 export interface ToolCallExtra {
@@ -425,6 +426,7 @@ export const METHODS: MethodDefinition[] = [
     }),
   }),
   ...SCHEDULE_METHODS,
+  ...NODE_METHODS,
 ];
 
 export const METHOD_MAP: ReadonlyMap<string, MethodDefinition> = new Map(METHODS.map((m) => [m.name, m]));

@@ -1,3 +1,4 @@
+import { nodeRegistration } from "@aipartnerupflow/core/testing";
 import { Engine, MemoryStore } from "@aipartnerupflow/core";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
@@ -172,6 +173,12 @@ describe("the OpenAPI document", () => {
     await call("schedules.trigger", { scheduleId: schedule.id });
     await call("schedules.runs", { scheduleId: schedule.id });
     await call("schedules.delete", { scheduleId: schedule.id });
+    await engine.store.nodes?.register(nodeRegistration("doc-node"), engine.clock());
+    await call("nodes.list", {});
+    await call("nodes.get", { nodeId: "doc-node" });
+    await call("nodes.drain", { nodeId: "doc-node" });
+    await call("nodes.requeue", { nodeId: "doc-node", force: true });
+    await call("nodes.events", {});
     expect([...checked].sort()).toEqual(METHODS.map((m) => m.name).sort());
   });
 });

@@ -32,6 +32,7 @@ import type { QueueMetrics } from "../metrics/collector.js";
 import type { Principal } from "../types.js";
 import { assertAccess, canAccess, ownerFilter } from "./access.js";
 import { ScheduleOperations } from "./schedules.js";
+import { NodeOperations } from "./nodes.js";
 
 export interface CreateResult {
   /** The first (or only) root created. */
@@ -115,6 +116,7 @@ export class TaskService {
   readonly #registry: Registry;
   readonly #metrics: QueueMetrics | undefined;
   #schedules: ScheduleOperations | undefined;
+  #nodes: NodeOperations | undefined;
   /** The store's A2A facet; a store without one keeps A2A state in this process only. */
   readonly #a2a: A2aStateStore;
 
@@ -124,6 +126,11 @@ export class TaskService {
     this.#registry = registry;
     this.#metrics = metrics;
     this.#a2a = store.a2a ?? new MemoryA2aStateStore({ maxRoots: 10_000 });
+  }
+
+  /** The node registry (`nodes.*`): administrators only. */
+  get nodes(): NodeOperations {
+    return (this.#nodes ??= new NodeOperations(this.#engine));
   }
 
   /** Schedules (`schedules.*`): stored template trees fired by a trigger, isolated per user. */
