@@ -4,6 +4,8 @@ import { registerConfig } from "./commands/config.js";
 import { registerDaemon } from "./commands/daemon.js";
 import { registerMcp } from "./commands/mcp.js";
 import { registerServe } from "./commands/serve.js";
+import { registerWorker } from "./commands/worker.js";
+import { registerNodes } from "./commands/nodes.js";
 import { registerToken } from "./commands/token.js";
 import { registerDb } from "./commands/db.js";
 import { registerExecutors } from "./commands/executors.js";
@@ -68,6 +70,8 @@ export function createProgram(ctx: CliContext): Command {
   registerExecutors(program, ctx);
   registerDb(program, ctx);
   registerServe(program, ctx);
+  registerWorker(program, ctx);
+  registerNodes(program, ctx);
   registerDaemon(program, ctx);
   registerMcp(program, ctx);
   registerToken(program, ctx);
