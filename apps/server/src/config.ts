@@ -42,6 +42,18 @@ export interface ServerConfig {
   compatStoredLlmKeys: boolean;
   /** Serve the web dashboard at `/ui` (`APFLOW_DASHBOARD=0` turns it off). */
   dashboard: boolean;
+  /** Whether this server runs tasks (`APFLOW_EXECUTE`, default on); off: producer-only (accepts and queues). */
+  execute: boolean;
+  /** This node's id in the registry and in leases (`APFLOW_NODE_ID`; default host:pid:random). */
+  nodeId: string | undefined;
+  /** This node's tags (`APFLOW_NODE_TAGS`). */
+  nodeTags: string[];
+  /** Lease length (`APFLOW_LEASE_MS`, default 30 s). */
+  leaseMs: number;
+  /** Node heartbeat (`APFLOW_HEARTBEAT_MS`, default 2 s). */
+  heartbeatMs: number;
+  /** Silent this long, a node counts as dead (`APFLOW_DEAD_AFTER_MS`; default 5 beats, >= 10 s). */
+  deadAfterMs: number | undefined;
 }
 
 export const DEFAULTS: ServerConfig = {
@@ -71,6 +83,12 @@ export const DEFAULTS: ServerConfig = {
   compatPath: "/compat",
   compatStoredLlmKeys: true,
   dashboard: true,
+  execute: true,
+  nodeId: undefined,
+  nodeTags: [],
+  leaseMs: 30_000,
+  heartbeatMs: 2000,
+  deadAfterMs: undefined,
 };
 
 const LOG_LEVELS = new Set(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
@@ -142,6 +160,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   if (storedKeys !== undefined) config.compatStoredLlmKeys = boolean("APFLOW_COMPAT_LLM_KEYS", storedKeys);
   const dashboard = str("APFLOW_DASHBOARD");
   if (dashboard !== undefined) config.dashboard = boolean("APFLOW_DASHBOARD", dashboard);
+  const execute = str("APFLOW_EXECUTE");
+  if (execute !== undefined) config.execute = boolean("APFLOW_EXECUTE", execute);
+  config.nodeId = str("APFLOW_NODE_ID") ?? config.nodeId;
+  if (config.nodeId !== undefined && config.nodeId.length > 200)
+    throw new ConfigError("APFLOW_NODE_ID must be at most 200 characters");
+  config.nodeTags = list("APFLOW_NODE_TAGS") ?? config.nodeTags;
+  const leaseMs = str("APFLOW_LEASE_MS");
+  if (leaseMs !== undefined) config.leaseMs = integer("APFLOW_LEASE_MS", leaseMs, 100, 86_400_000);
+  const heartbeatMs = str("APFLOW_HEARTBEAT_MS");
+  if (heartbeatMs !== undefined) config.heartbeatMs = integer("APFLOW_HEARTBEAT_MS", heartbeatMs, 10, 3_600_000);
+  const deadAfterMs = str("APFLOW_DEAD_AFTER_MS");
+  if (deadAfterMs !== undefined) config.deadAfterMs = integer("APFLOW_DEAD_AFTER_MS", deadAfterMs, 50, 86_400_000);
   if (config.jwtSecret && config.jwksUrl) throw new ConfigError("set APFLOW_JWT_SECRET or APFLOW_JWKS_URL, not both");
   return config;
 }

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { type ServerHandle, createApp, createLogger, startServer } from "@aipartnerupflow/api-a2a";
 import {
   Engine,
@@ -11,6 +12,7 @@ import {
   schedulesOf,
 } from "@aipartnerupflow/core";
 import { prismaStoreFactory } from "@aipartnerupflow/storage-prisma";
+import { electionFor, LocalElection, Node } from "@aipartnerupflow/distributed";
 import { withDashboard } from "@aipartnerupflow/dashboard";
 import { type ServerConfig, databaseLocation, redactConfig, redactUrl, startDirectory } from "./config.js";
 import { loadPlugins } from "./plugins.js";
@@ -55,22 +57,50 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
   if (plugins.length > 0) logger.info({ plugins }, "plugins loaded");
 
   let store: TaskStore;
+  let url: string | undefined;
   if (options.store) {
     store = options.store;
     logger.info({ database: "provided store" }, "database: the store passed in by the caller");
   } else {
-    const url = databaseLocation(config.databaseUrl, options.startDir ?? startDirectory());
+    url = databaseLocation(config.databaseUrl, options.startDir ?? startDirectory());
     store = await registry.openStore(url);
     const factory = registry.findStoreFor(url)?.id;
     const where = factory === prismaStoreFactory.id ? redactUrl(url) : `${redactUrl(url)} (store ${factory})`;
     logger.info({ database: redactUrl(url), store: factory }, `database: ${where}`);
   }
-  const engine = new Engine({ store, registry, concurrency: config.concurrency, demo: config.demo, logger });
+  const executors = registry.listExecutors().map((e) => e.id);
+  const engine = new Engine({
+    store,
+    registry,
+    concurrency: config.concurrency,
+    demo: config.demo,
+    logger,
+    leaseMs: config.leaseMs,
+    // Producer-only (APFLOW_EXECUTE=0): accepts, validates and queues; the workers run.
+    claim: config.execute,
+    claimExecutors: executors,
+    ...(config.nodeId ? { owner: config.nodeId } : {}),
+  });
   let http: ServerHandle | undefined;
-  // Schedules fire beside the engine (not in its claim loop), when the store has the facet.
-  const scheduler = schedulesOf(store) ? new Scheduler({ engine, logger }) : undefined;
+  // Schedules fire beside the engine (not in its claim loop), when the store has the facet: on the
+  // coordinator only when the store has a node registry (many servers and workers on one database).
+  const makeScheduler = schedulesOf(store) ? () => new Scheduler({ engine, logger }) : undefined;
+  const node = store.nodes
+    ? new Node({
+        engine,
+        version: serverVersion(),
+        tags: config.nodeTags,
+        heartbeatMs: config.heartbeatMs,
+        ...(config.deadAfterMs ? { deadAfterMs: config.deadAfterMs } : {}),
+        election: url ? electionFor(url) : new LocalElection(),
+        ...(makeScheduler ? { scheduler: makeScheduler } : {}),
+        logger,
+      })
+    : undefined;
+  const scheduler = node ? undefined : makeScheduler?.();
   try {
-    await engine.start();
+    if (node) await node.start();
+    else await engine.start();
     await scheduler?.start();
     const app = createApp({
       engine,
@@ -114,9 +144,13 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
       close: () => {
         closing ??= (async () => {
           logger.info({ graceMs: config.shutdownGraceMs }, "shutting down");
-          await server.close();
+          // Stop claiming first; running tasks finish within the grace (the rest are handed back,
+          // leases released), the node deregisters; only then does HTTP close.
+          engine.pause();
           await scheduler?.stop();
-          await engine.stop({ graceMs: config.shutdownGraceMs });
+          if (node) await node.stop({ graceMs: config.shutdownGraceMs });
+          else await engine.stop({ graceMs: config.shutdownGraceMs });
+          await server.close();
           // Deliveries of trees that did not finish would follow them forever: stop them all.
           await app.apflow.webhooks.close();
           await store.close();
@@ -128,9 +162,19 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
   } catch (err) {
     await http?.close();
     await scheduler?.stop();
-    await engine.stop({ graceMs: 0 });
+    if (node) await node.stop({ graceMs: 0 });
+    else await engine.stop({ graceMs: 0 });
     await store.close();
     throw err;
+  }
+}
+
+/** The server's version (its package.json, one level above src/ and dist/). */
+function serverVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+  } catch {
+    return "0.0.0";
   }
 }
 
