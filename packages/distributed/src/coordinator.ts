@@ -76,7 +76,11 @@ export class Coordinator {
   async tick(): Promise<void> {
     try {
       if (!this.leader) {
-        if (this.stopped || !(await this.o.election.tryAcquire())) return;
+        if (this.stopped) return;
+        if (!(await this.o.election.tryAcquire())) {
+          await this.evictDeadHolder();
+          return;
+        }
         await this.takeOver();
       } else if (!(await this.o.election.holds())) {
         this.logger.warn("lost the coordinator role");
@@ -87,6 +91,22 @@ export class Coordinator {
     } catch (err) {
       this.logger.error({ err }, "coordinator round failed");
     }
+  }
+
+  /**
+   * The role is held, but by a node the registry finds dead (silent past `deadAfterMs`, or its pid
+   * gone): a stalled coordinator whose database session lives on. End its session so that the
+   * role (and the dead nodes' hand-back) moves on; it steps down when it wakes up.
+   */
+  private async evictDeadHolder(): Promise<void> {
+    const { nodes, engine, election } = this.o;
+    if (!election.evict) return;
+    const [last] = (await nodes.listEvents({ type: "coordinator.elected", limit: 1_000_000 })).slice(-1);
+    if (!last || last.nodeId === this.o.nodeId) return;
+    const holder = await nodes.get(last.nodeId);
+    if (!holder) return;
+    if (!pidGone(holder.host, holder.pid) && nodeState(holder, engine.clock()) !== "dead") return;
+    if (await election.evict()) this.logger.warn({ holder: last.nodeId }, "evicted a dead coordinator's session");
   }
 
   private async takeOver(): Promise<void> {

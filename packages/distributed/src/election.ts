@@ -9,6 +9,11 @@ export interface Election {
   tryAcquire(): Promise<boolean>;
   holds(): Promise<boolean>;
   release(): Promise<void>;
+  /**
+   * End the current holder's hold (its node is dead by the registry but its session lives on: a
+   * stalled or partitioned process). Optional; true when a holder was evicted.
+   */
+  evict?(): Promise<boolean>;
 }
 
 /** The single process on an embedded store (SQLite, memory) is the coordinator. */
@@ -87,6 +92,25 @@ export class PostgresAdvisoryElection implements Election {
       return this.held;
     } catch {
       this.drop(client);
+      return false;
+    }
+  }
+
+  /**
+   * Terminate the session holding the lock (a session-level advisory lock on a bigint key shows in
+   * `pg_locks` as classid = high 32 bits, objid = low 32 bits, objsubid = 1).
+   */
+  async evict(): Promise<boolean> {
+    try {
+      const client = await this.session();
+      const { rows } = await client.query<{ done: boolean }>(
+        `SELECT pg_terminate_backend(pid) AS done FROM pg_locks
+          WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            AND classid = ($1::bigint >> 32)::oid AND objid = ($1::bigint & 4294967295)::oid AND pid <> pg_backend_pid()`,
+        [this.key.toString()],
+      );
+      return rows.some((r) => r.done);
+    } catch {
       return false;
     }
   }

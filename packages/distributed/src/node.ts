@@ -54,6 +54,8 @@ export class Node {
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<unknown> | undefined;
   private drained = false;
+  /** When the last heartbeat was written (engine clock, ms). */
+  private lastBeatOk = 0;
   private state: "idle" | "running" | "stopping" | "stopped" = "idle";
   private stopping: Promise<void> | undefined;
 
@@ -103,6 +105,7 @@ export class Node {
     if (this.state === "running") return;
     this.state = "running";
     await this.nodes.register(this.registration(), this.engine.clock());
+    this.lastBeatOk = this.engine.clock().getTime();
     await this.nodes.appendEvent({
       type: "node.registered",
       nodeId: this.nodeId,
@@ -111,6 +114,7 @@ export class Node {
     });
     await this.engine.start();
     this.timer = setInterval(() => {
+      this.checkCutOff();
       if (!this.beating) this.beating = this.beat().finally(() => (this.beating = undefined));
     }, this.heartbeatMs);
     if (!this.o.keepAlive) this.timer.unref();
@@ -127,12 +131,27 @@ export class Node {
         this.logger.warn("node record gone (removed as dead?): registering again");
         record = await this.nodes.register(this.registration(), this.engine.clock());
       }
-      if (record) this.follow(record.draining);
+      if (record) {
+        this.lastBeatOk = this.engine.clock().getTime();
+        this.follow(record.draining);
+      }
       return record;
     } catch (err) {
       this.logger.error({ err }, "heartbeat failed");
       return null;
     }
+  }
+
+  /**
+   * Without a heartbeat for nearly `deadAfterMs`, the coordinator is about to hand this node's
+   * leases back (others will run its tasks): stop its executors first, writing nothing.
+   */
+  private checkCutOff(): void {
+    const silentMs = this.engine.clock().getTime() - this.lastBeatOk;
+    const margin = Math.max(this.heartbeatMs, Math.floor(this.deadAfterMs / 6));
+    if (silentMs < this.deadAfterMs - margin || this.engine.activeCount === 0) return;
+    const aborted = this.engine.abandonRunning();
+    this.logger.error({ silentMs, aborted }, "cut off from the registry: running tasks abandoned before their hand-back");
   }
 
   private follow(draining: boolean): void {
@@ -155,11 +174,12 @@ export class Node {
     this.stopping ??= (async () => {
       this.state = "stopping";
       this.engine.pause();
+      await this.coordinator?.stop();
+      // Heartbeats go on while running tasks finish: a node in its grace period is not dead.
+      await this.engine.stop(options);
       if (this.timer) clearInterval(this.timer);
       this.timer = undefined;
       await this.beating;
-      await this.coordinator?.stop();
-      await this.engine.stop(options);
       await this.nodes.deregister(this.nodeId).catch((err: unknown) => this.logger.error({ err }, "deregister failed"));
       await this.nodes
         .appendEvent({ type: "node.deregistered", nodeId: this.nodeId, at: this.engine.clock(), detail: {} })

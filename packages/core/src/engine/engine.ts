@@ -212,6 +212,17 @@ export class Engine {
     if (this.state === "running") this.loop.pump();
   }
 
+  /**
+   * Abort every running executor as if its lease were lost (nothing of theirs is written): a node
+   * cut off from the store past the point where its tasks are handed back elsewhere
+   * (`deadAfterMs`) stops them before they can run twice. Returns how many were aborted.
+   */
+  abandonRunning(): number {
+    const runs = [...this.loop.active.values()];
+    for (const run of runs) run.abort("lease_lost");
+    return runs.length;
+  }
+
   /** Tasks this engine is executing right now. */
   get activeCount(): number {
     return this.loop.active.size;
