@@ -172,7 +172,8 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
 /** The server's version (its package.json, one level above src/ and dist/). */
 function serverVersion(): string {
   try {
-    return (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+    return (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
+      .version;
   } catch {
     return "0.0.0";
   }

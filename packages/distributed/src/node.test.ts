@@ -78,7 +78,13 @@ describe("Node on one store", () => {
     const store = new MemoryStore();
     // The dead node: registered, claimed, then silent (never stopped).
     const deadEngine = new Engine({ store, registry: registry(), owner: "dead", leaseMs: 600_000, claim: false });
-    await store.nodes.register({ ...new Node({ engine: deadEngine, heartbeatMs: 20, deadAfterMs: 200, election: false }).registration(), host: "elsewhere" }, new Date());
+    await store.nodes.register(
+      {
+        ...new Node({ engine: deadEngine, heartbeatMs: 20, deadAfterMs: 200, election: false }).registration(),
+        host: "elsewhere",
+      },
+      new Date(),
+    );
     const producer = new Engine({ store, registry: registry(), claim: false });
     await producer.start();
     const [tree] = await producer.submit([{ name: "t", schemas: { method: "echo" }, retry: { maxAttempts: 3 } }]);
@@ -133,7 +139,10 @@ describe("Node on one store", () => {
     await a.stop();
     await expect.poll(() => b.coordinator?.isLeader).toBe(true);
     expect(made).toEqual(["a", "b"]);
-    const elected = (await store.nodes.listEvents({ type: "coordinator.elected" })).map((e) => [e.nodeId, e.detail.previous]);
+    const elected = (await store.nodes.listEvents({ type: "coordinator.elected" })).map((e) => [
+      e.nodeId,
+      e.detail.previous,
+    ]);
     expect(elected).toEqual([
       ["a", null],
       ["b", "a"],

@@ -151,7 +151,10 @@ export class Node {
     const margin = Math.max(this.heartbeatMs, Math.floor(this.deadAfterMs / 6));
     if (silentMs < this.deadAfterMs - margin || this.engine.activeCount === 0) return;
     const aborted = this.engine.abandonRunning();
-    this.logger.error({ silentMs, aborted }, "cut off from the registry: running tasks abandoned before their hand-back");
+    this.logger.error(
+      { silentMs, aborted },
+      "cut off from the registry: running tasks abandoned before their hand-back",
+    );
   }
 
   private follow(draining: boolean): void {

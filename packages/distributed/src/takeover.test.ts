@@ -24,6 +24,10 @@ if (!reachable && process.env.CI) throw new Error("PostgreSQL is not reachable a
 const built = existsSync(CLI_BIN) && existsSync(SERVER_MAIN);
 if (!built && process.env.CI) throw new Error("build first: the tests start packages/cli/dist and apps/server/dist");
 
+// The kill test's timings: a lease long enough that handing back after deadAfterMs is visibly
+// sooner, beats far enough apart that a loaded machine does not make a live node look dead.
+const KILL = { leaseMs: 8000, heartbeatMs: 300, deadAfterMs: 3000, pollMs: 200 };
+
 const procs: Proc[] = [];
 let db: TestDatabase | undefined;
 let dir: string;
@@ -97,8 +101,8 @@ describe.skipIf(!reachable || !built)("many nodes on one PostgreSQL (real proces
     await migrate(db.url);
     const log = join(dir, "kill-runs.log");
     const env = { APFLOW_TEST_RUN_LOG: log };
-    const workers = ["w1", "w2", "w3"].map((id) => track(worker((db as TestDatabase).url, id, { env })));
-    const server = await producer(db.url);
+    const workers = ["w1", "w2", "w3"].map((id) => track(worker((db as TestDatabase).url, id, { env, timings: KILL })));
+    const server = await producer(db.url, { timings: KILL });
     track(server.proc);
     await expect
       .poll(async () => (await server.call<{ nodes: { nodeId: string }[] }>("nodes.list", {})).nodes.length)
@@ -121,9 +125,10 @@ describe.skipIf(!reachable || !built)("many nodes on one PostgreSQL (real proces
             [created.rootId],
           )) ?? [{ n: "0" }];
           if (Number(done?.n) < 300) return false;
-          const holders = (await db?.query<{ owner: string }>(
-            "SELECT lease_owner AS owner FROM tasks WHERE status = 'in_progress' AND lease_owner LIKE 'w%' GROUP BY lease_owner ORDER BY count(*) DESC",
-          )) ?? [];
+          const holders =
+            (await db?.query<{ owner: string }>(
+              "SELECT lease_owner AS owner FROM tasks WHERE status = 'in_progress' AND lease_owner LIKE 'w%' GROUP BY lease_owner ORDER BY count(*) DESC",
+            )) ?? [];
           victim = workers.find((w) => w.name === holders[0]?.owner);
           return victim !== undefined;
         },
@@ -155,19 +160,30 @@ describe.skipIf(!reachable || !built)("many nodes on one PostgreSQL (real proces
     expect(completions).toHaveLength(1000);
     expect(completions.filter((c) => Number(c.n) !== 1)).toEqual([]);
     // Executions repeated only for tasks the killed node held.
-    const attempts = await db.query<{ task_id: string; attempt: number; owner: string; status: string; started_at: Date }>(
+    const attempts = await db.query<{
+      task_id: string;
+      attempt: number;
+      owner: string;
+      status: string;
+      started_at: Date;
+    }>(
       "SELECT a.task_id, a.attempt, a.owner, a.status, a.started_at FROM attempts a JOIN tasks t ON t.id = a.task_id WHERE t.root_id = $1 ORDER BY a.task_id, a.attempt",
       [created.rootId],
     );
     const retried = attempts.filter((a) => a.attempt > 1);
-    const lostByKilled = new Set(attempts.filter((a) => a.owner === killed.name && a.status !== "completed").map((a) => a.task_id));
-    for (const r of retried) expect(lostByKilled.has(r.task_id), `task ${r.task_id} ran again`).toBe(true);
+    const lostByKilled = new Set(
+      attempts.filter((a) => a.owner === killed.name && a.status !== "completed").map((a) => a.task_id),
+    );
+    for (const r of retried) {
+      const history = attempts.filter((a) => a.task_id === r.task_id).map((a) => `${a.owner}:${a.status}`);
+      expect(lostByKilled.has(r.task_id), `task ${r.task_id} ran again: ${history.join(", ")}`).toBe(true);
+    }
     expect(retried.length).toBeGreaterThan(0);
     // Takeover: the killed node's tasks ran again within lease + 1 s of the kill (deadAfterMs << lease).
     const rerunAt = Math.min(...retried.map((r) => new Date(r.started_at).getTime()));
     const firstRerunMs = rerunAt - killedAt;
     const allDoneMs = Math.max(...tasks.map((t) => new Date(t.completed_at).getTime())) - killedAt;
-    expect(firstRerunMs).toBeLessThanOrEqual(FAST.leaseMs + 1000);
+    expect(firstRerunMs).toBeLessThanOrEqual(KILL.leaseMs + 1000);
     const runs = runLog(log);
     const ranTwice = [...runs.values()].filter((r) => r.length > 1).length;
     const dead = await db.query<{ detail: string }>(
@@ -192,9 +208,7 @@ describe.skipIf(!reachable || !built)("many nodes on one PostgreSQL (real proces
     const b = track(worker(db.url, "pb"));
     const server = await producer(db.url);
     track(server.proc);
-    await expect
-      .poll(async () => (await server.call<{ nodes: unknown[] }>("nodes.list", {})).nodes.length)
-      .toBe(3);
+    await expect.poll(async () => (await server.call<{ nodes: unknown[] }>("nodes.list", {})).nodes.length).toBe(3);
     const created = await server.call<{ rootId: string }>("tasks.create", {
       tasks: [{ name: "long", schemas: { method: "spin" }, inputs: { ms: 1000 } }],
     });
@@ -222,6 +236,14 @@ describe.skipIf(!reachable || !built)("many nodes on one PostgreSQL (real proces
     );
     expect(task).toMatchObject({ status: "completed", result: { by: other.name } });
     const tookOverMs = Date.now() - stoppedAt;
+    const [rerun] = await db.query<{ started_at: Date }>(
+      "SELECT started_at FROM attempts WHERE task_id = $1 AND attempt = 2",
+      [created.rootId],
+    );
+    console.log(
+      `[partition test] SIGSTOP -> re-run elsewhere ${new Date(rerun?.started_at ?? 0).getTime() - stoppedAt} ms, ` +
+        `-> completed elsewhere ${tookOverMs} ms (heartbeat ${FAST.heartbeatMs} ms, deadAfterMs ${FAST.deadAfterMs}, lease ${FAST.leaseMs})`,
+    );
     // Past its lease, then it wakes up inside the executor: it returns at once and its outcome's
     // write, fenced by the old lease token, is refused.
     await new Promise((r) => setTimeout(r, Math.max(0, FAST.leaseMs + 500 - tookOverMs)));
@@ -280,7 +302,14 @@ describe.skipIf(!reachable || !built)("many nodes on one PostgreSQL (real proces
     expect(second.output).toMatch(/evicted a dead coordinator/);
     // c1 is alive again (heartbeating) and stays a follower: no third election.
     await expect
-      .poll(async () => (await (db as TestDatabase).query<{ n: string }>("SELECT count(*) AS n FROM nodes WHERE handed_back_at IS NULL"))[0]?.n)
+      .poll(
+        async () =>
+          (
+            await (db as TestDatabase).query<{ n: string }>(
+              "SELECT count(*) AS n FROM nodes WHERE handed_back_at IS NULL",
+            )
+          )[0]?.n,
+      )
       .toBe("2");
     expect(await elected()).toHaveLength(2);
   });
@@ -303,7 +332,11 @@ describe.skipIf(!reachable || !built)("many nodes on one PostgreSQL (real proces
     const slow = created.tasks.find((t) => t.name === "slow")?.id as string;
     await server.call("tasks.execute", { taskId: created.rootId });
     await expect
-      .poll(async () => (await (db as TestDatabase).query<{ status: string }>("SELECT status FROM tasks WHERE id = $1", [slow]))[0]?.status)
+      .poll(
+        async () =>
+          (await (db as TestDatabase).query<{ status: string }>("SELECT status FROM tasks WHERE id = $1", [slow]))[0]
+            ?.status,
+      )
       .toBe("in_progress");
     w.signal("SIGTERM");
     expect(await w.exited).toBe(0);
@@ -319,8 +352,14 @@ describe.skipIf(!reachable || !built)("many nodes on one PostgreSQL (real proces
     expect((await server.call<{ nodes: { nodeId: string }[] }>("nodes.list", {})).nodes.map((n) => n.nodeId)).toEqual([
       "producer",
     ]);
-    const events = await db.query<{ type: string }>("SELECT type FROM node_events WHERE node_id = 'graceful' ORDER BY seq");
-    expect(events.map((e) => e.type)).toEqual(["node.registered", "node.deregistered"]);
+    // (A loaded machine may delay a beat past 3 heartbeats: "node.stale" may appear, never "node.dead".)
+    const events = await db.query<{ type: string }>(
+      "SELECT type FROM node_events WHERE node_id = 'graceful' ORDER BY seq",
+    );
+    expect(events.map((e) => e.type).filter((t) => t !== "node.stale")).toEqual([
+      "node.registered",
+      "node.deregistered",
+    ]);
   });
 
   it("a node without an executor never claims its tasks", { timeout: 120_000 }, async () => {

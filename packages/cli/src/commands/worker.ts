@@ -45,7 +45,11 @@ export function registerWorker(program: Command, ctx: CliContext): void {
     .option("--executors <ids>", "comma-separated allow-list of executor ids to run (default: every loaded one)")
     .option("--tags <tags>", "comma-separated node tags (APFLOW_NODE_TAGS)")
     .option("--node-id <id>", "node id, the owner its leases carry (APFLOW_NODE_ID; default host:pid:random)")
-    .addOption(new Option("--lease-ms <ms>", "lease length (APFLOW_LEASE_MS; default 30000)").argParser(parsePositiveInt("--lease-ms")))
+    .addOption(
+      new Option("--lease-ms <ms>", "lease length (APFLOW_LEASE_MS; default 30000)").argParser(
+        parsePositiveInt("--lease-ms"),
+      ),
+    )
     .addOption(
       new Option("--heartbeat-ms <ms>", "heartbeat period (APFLOW_HEARTBEAT_MS; default 2000)").argParser(
         parsePositiveInt("--heartbeat-ms"),
@@ -57,7 +61,9 @@ export function registerWorker(program: Command, ctx: CliContext): void {
         "silent this long, a node counts as dead and its leases are handed back (APFLOW_DEAD_AFTER_MS; default 5 beats, >= 10 s)",
       ).argParser(parsePositiveInt("--dead-after-ms")),
     )
-    .addOption(new Option("--poll-ms <ms>", "store poll period (default 1000)").argParser(parsePositiveInt("--poll-ms")))
+    .addOption(
+      new Option("--poll-ms <ms>", "store poll period (default 1000)").argParser(parsePositiveInt("--poll-ms")),
+    )
     .addOption(
       new Option("--grace-ms <ms>", "on SIGTERM, how long running tasks may finish before they are handed back")
         .argParser(parseNonNegativeInt("--grace-ms"))
@@ -77,13 +83,15 @@ export function registerWorker(program: Command, ctx: CliContext): void {
       } catch (err) {
         throw usageError((err as Error).message);
       }
-      if (env.execute === false) throw usageError("APFLOW_EXECUTE=0 makes a producer-only node: a worker always executes");
+      if (env.execute === false)
+        throw usageError("APFLOW_EXECUTE=0 makes a producer-only node: a worker always executes");
       const allow = list(options.executors) ?? settings.executors ?? undefined;
       if (allow) ctx.registry.setAllowedExecutors(allow);
       const executors = ctx.registry.listExecutors().map((e) => e.id);
       if (allow) {
         const missing = allow.filter((id) => !executors.includes(id));
-        if (missing.length > 0) throw usageError(`--executors names executors no plugin provides: ${missing.join(", ")}`);
+        if (missing.length > 0)
+          throw usageError(`--executors names executors no plugin provides: ${missing.join(", ")}`);
       }
       const logger = createLogger({ level: options.logLevel });
       const store = await openStore(settings.database, ctx.registry);

@@ -1,4 +1,12 @@
-import type { NewNodeEvent, NodeBeat, NodeEvent, NodeEventQuery, NodeRecord, NodeRegistration, NodeStore } from "./types.js";
+import type {
+  NewNodeEvent,
+  NodeBeat,
+  NodeEvent,
+  NodeEventQuery,
+  NodeRecord,
+  NodeRegistration,
+  NodeStore,
+} from "./types.js";
 import { checkRegistration } from "./state.js";
 
 const copy = (r: NodeRecord): NodeRecord => structuredClone(r);

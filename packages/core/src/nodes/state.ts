@@ -36,5 +36,8 @@ export function checkRegistration(node: NodeRegistration): void {
   if (!Number.isInteger(node.concurrency) || node.concurrency < 0) bad("concurrency", "must be an integer >= 0");
   if (!Number.isFinite(node.heartbeatMs) || node.heartbeatMs <= 0) bad("heartbeatMs", "must be a positive number");
   if (!Number.isFinite(node.deadAfterMs) || node.deadAfterMs <= STALE_AFTER_BEATS * node.heartbeatMs)
-    bad("deadAfterMs", `must be more than ${STALE_AFTER_BEATS} heartbeats (${STALE_AFTER_BEATS * node.heartbeatMs} ms)`);
+    bad(
+      "deadAfterMs",
+      `must be more than ${STALE_AFTER_BEATS} heartbeats (${STALE_AFTER_BEATS * node.heartbeatMs} ms)`,
+    );
 }

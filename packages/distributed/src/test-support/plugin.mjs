@@ -21,7 +21,8 @@ export default {
             reject(ctx.signal.reason ?? new Error("aborted"));
           });
         });
-        if (process.env.APFLOW_TEST_RUN_LOG) appendFileSync(process.env.APFLOW_TEST_RUN_LOG, `${ctx.task.id} ${node()}\n`);
+        if (process.env.APFLOW_TEST_RUN_LOG)
+          appendFileSync(process.env.APFLOW_TEST_RUN_LOG, `${ctx.task.id} ${node()}\n`);
         return { by: node() };
       },
     });
