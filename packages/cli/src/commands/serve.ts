@@ -1,5 +1,6 @@
 import { type AuthOptions, createApp, createLogger, startServer } from "@aipartnerupflow/api-a2a";
 import { Scheduler, schedulesOf } from "@aipartnerupflow/core";
+import { electionFor, Node } from "@aipartnerupflow/distributed";
 import { type Command, Option } from "commander";
 import type { CliContext } from "../context.js";
 import { usageError } from "../errors.js";
@@ -79,9 +80,23 @@ export function registerServe(program: Command, ctx: CliContext): void {
             throw usageError(`port ${address.port} on ${address.host} is already in use (pick another with --port)`);
           throw err;
         }
-        await backend.engine.start();
-        // Schedules fire beside the engine while the server runs.
-        const scheduler = schedulesOf(backend.store) ? new Scheduler({ engine: backend.engine, logger }) : undefined;
+        // The server is a node of its store (registry, heartbeat, coordinator election); schedules
+        // fire on the coordinator. A store without a node registry runs the scheduler here.
+        const makeScheduler = schedulesOf(backend.store)
+          ? () => new Scheduler({ engine: backend.engine, logger })
+          : undefined;
+        const node = backend.store.nodes
+          ? new Node({
+              engine: backend.engine,
+              version: cliVersion(),
+              election: electionFor(ctx.settings(command).database),
+              ...(makeScheduler ? { scheduler: makeScheduler } : {}),
+              logger,
+            })
+          : undefined;
+        const scheduler = node ? undefined : makeScheduler?.();
+        if (node) await node.start();
+        else await backend.engine.start();
         await scheduler?.start();
         logger.info(
           {
@@ -97,8 +112,11 @@ export function registerServe(program: Command, ctx: CliContext): void {
         );
         await untilSignal();
         ctx.err("stopping…");
-        await server.close();
+        // Stop claiming and finish (or hand back) running tasks first, then close HTTP.
+        backend.engine.pause();
         await scheduler?.stop();
+        await node?.stop();
+        await server.close();
         await backend.close();
       },
     );
