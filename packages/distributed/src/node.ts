@@ -58,6 +58,7 @@ export class Node {
   private lastBeatOk = 0;
   private state: "idle" | "running" | "stopping" | "stopped" = "idle";
   private stopping: Promise<void> | undefined;
+  private stopListening: (() => void) | undefined;
 
   constructor(private readonly o: NodeOptions) {
     this.engine = o.engine;
@@ -111,6 +112,17 @@ export class Node {
       nodeId: this.nodeId,
       at: this.engine.clock(),
       detail: { host: hostname(), pid: process.pid, concurrency: this.registration().concurrency },
+    });
+    // A late write refused by the store (this node's lease was lost meanwhile) is recorded.
+    this.stopListening = this.engine.onLateWriteRefused((taskId) => {
+      void this.nodes
+        .appendEvent({
+          type: "node.late_write_refused",
+          nodeId: this.nodeId,
+          at: this.engine.clock(),
+          detail: { taskId },
+        })
+        .catch((err: unknown) => this.logger.error({ err }, "cannot record a refused late write"));
     });
     await this.engine.start();
     this.timer = setInterval(() => {
@@ -183,6 +195,7 @@ export class Node {
       if (this.timer) clearInterval(this.timer);
       this.timer = undefined;
       await this.beating;
+      this.stopListening?.();
       await this.nodes.deregister(this.nodeId).catch((err: unknown) => this.logger.error({ err }, "deregister failed"));
       await this.nodes
         .appendEvent({ type: "node.deregistered", nodeId: this.nodeId, at: this.engine.clock(), detail: {} })

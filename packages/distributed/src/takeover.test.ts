@@ -249,6 +249,16 @@ describe.skipIf(!reachable || !built)("many nodes on one PostgreSQL (real proces
     await new Promise((r) => setTimeout(r, Math.max(0, FAST.leaseMs + 500 - tookOverMs)));
     stopped.signal("SIGCONT");
     await expect.poll(() => /late write refused/.test(stopped.output), { timeout: 20_000 }).toBe(true);
+    // ... and recorded as an event of the node that made it.
+    await expect
+      .poll(async () =>
+        (
+          await (db as TestDatabase).query<{ node_id: string; detail: string }>(
+            "SELECT node_id, detail FROM node_events WHERE type = 'node.late_write_refused'",
+          )
+        ).map((e) => [e.node_id, JSON.parse(e.detail).taskId]),
+      )
+      .toEqual([[stopped.name, created.rootId]]);
     const completions = await db.query<{ n: string }>(
       "SELECT count(*) AS n FROM events WHERE type = 'task.completed' AND task_id = $1",
       [created.rootId],

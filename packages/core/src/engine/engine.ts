@@ -126,6 +126,7 @@ export class Engine {
   /** Ends every `wait()` still polling, when the engine stops. */
   private readonly waiting = new Set<() => void>();
   private state: "idle" | "running" | "stopping" | "stopped" = "idle";
+  private readonly refusedListeners = new Set<(taskId: string) => void>();
   /** Claiming paused (`pause()`): running tasks go on, leases are renewed, nothing new is claimed. */
   private claimPaused = false;
   private timers: NodeJS.Timeout[] = [];
@@ -149,7 +150,16 @@ export class Engine {
     if (!this.registry.hasExecutor("aggregate_results")) registerBuiltins(this.registry);
     const facet = this.store.idempotency;
     this.idempotency = facet ? new IdempotencyGuard(facet, this.clock, this.logger, options.idempotency) : null;
-    const finisher = new Finisher(this.store, this.bus, this.clock, this.logger, (e) => this.onFinished(e));
+    const finisher = new Finisher(
+      this.store,
+      this.bus,
+      this.clock,
+      this.logger,
+      (e) => this.onFinished(e),
+      (taskId) => {
+        for (const listener of [...this.refusedListeners]) listener(taskId);
+      },
+    );
     this.loop = new ClaimLoop({
       store: this.store,
       registry: this.registry,
@@ -181,6 +191,15 @@ export class Engine {
 
   get running(): boolean {
     return this.state === "running";
+  }
+
+  /**
+   * Be told of each outcome the store refused because this engine's lease was lost (a late write
+   * of a task handed back or reclaimed meanwhile). Returns the function that stops it.
+   */
+  onLateWriteRefused(listener: (taskId: string) => void): () => void {
+    this.refusedListeners.add(listener);
+    return () => this.refusedListeners.delete(listener);
   }
 
   /** Whether claiming is paused (`pause()`). */

@@ -25,6 +25,8 @@ export class Finisher {
     private readonly clock: () => Date,
     private readonly logger: Logger,
     private readonly onFinished: (executions: Execution[]) => Promise<void>,
+    /** Told of every outcome the store refused because its lease was lost (a late write). */
+    private readonly onRefused: (taskId: string) => void = () => {},
   ) {}
 
   /** `after` runs once the outcome is written, before any tree it finished is reported. */
@@ -73,6 +75,7 @@ export class Finisher {
         p.resolve(true);
       } else if (r.error instanceof LeaseLostError) {
         this.logger.warn({ taskId: r.taskId }, "late write refused: the lease was lost");
+        this.onRefused(r.taskId);
         p.resolve(false);
       } else p.reject(r.error);
     }

@@ -61,6 +61,7 @@ export const NODE_EVENT_TYPES = [
   "node.stale",
   "node.dead",
   "node.leases_handed_back",
+  "node.late_write_refused",
   "coordinator.elected",
 ] as const;
 export type NodeEventType = (typeof NODE_EVENT_TYPES)[number];
