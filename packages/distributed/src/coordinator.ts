@@ -101,7 +101,7 @@ export class Coordinator {
   private async evictDeadHolder(): Promise<void> {
     const { nodes, engine, election } = this.o;
     if (!election.evict) return;
-    const [last] = (await nodes.listEvents({ type: "coordinator.elected", limit: 1_000_000 })).slice(-1);
+    const [last] = await nodes.listEvents({ type: "coordinator.elected", newestFirst: true, limit: 1 });
     if (!last || last.nodeId === this.o.nodeId) return;
     const holder = await nodes.get(last.nodeId);
     if (!holder) return;
@@ -111,7 +111,7 @@ export class Coordinator {
 
   private async takeOver(): Promise<void> {
     const { nodes, engine, nodeId } = this.o;
-    const [previous] = (await nodes.listEvents({ type: "coordinator.elected", limit: 1_000_000 })).slice(-1);
+    const [previous] = await nodes.listEvents({ type: "coordinator.elected", newestFirst: true, limit: 1 });
     this.leader = true;
     await nodes.appendEvent({
       type: "coordinator.elected",

@@ -149,3 +149,24 @@ describe("Node on one store", () => {
     ]);
   });
 });
+
+describe("a previous process of this host whose pid is gone", () => {
+  it("has its leases handed back at once, before deadAfterMs", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const { hostname } = await import("node:os");
+    const gone = spawnSync(process.execPath, ["-e", "0"]).pid as number;
+    const store = new MemoryStore();
+    const old = new Engine({ store, registry: registry(), owner: "old", claim: false });
+    const reg = new Node({ engine: old, heartbeatMs: 1000, deadAfterMs: 600_000, election: false }).registration();
+    await store.nodes.register({ ...reg, host: hostname(), pid: gone }, new Date());
+    const producer = new Engine({ store, registry: registry(), claim: false });
+    await producer.start();
+    const [tree] = await producer.submit([{ name: "t", schemas: { method: "echo" } }]);
+    expect((await store.claimReady({ owner: "old", limit: 1, leaseMs: 600_000, now: new Date() })).claimed).toHaveLength(1);
+    const restarted = node(store, "new", { deadAfterMs: 600_000, heartbeatMs: 50 });
+    await restarted.start();
+    expect((await producer.wait(tree?.execution.id as string)).status).toBe("completed");
+    const dead = await store.nodes.listEvents({ type: "node.dead" });
+    expect(dead.map((e) => [e.nodeId, e.detail.reason])).toEqual([["old", "pid gone"]]);
+  });
+});

@@ -87,7 +87,8 @@ export class MemoryNodeStore implements NodeStore {
 
   async listEvents(query: NodeEventQuery = {}): Promise<NodeEvent[]> {
     const after = query.afterSeq ?? 0;
-    return this.events
+    const ordered = query.newestFirst ? [...this.events].reverse() : this.events;
+    return ordered
       .filter(
         (e) =>
           e.seq > after &&

@@ -82,6 +82,8 @@ export interface NodeEventQuery {
   nodeId?: string;
   /** Default 100. */
   limit?: number;
+  /** Newest first (default oldest first). */
+  newestFirst?: boolean;
 }
 
 export interface NodeStore {
@@ -109,7 +111,7 @@ export interface NodeStore {
    */
   expireLeases(owner: string, now: Date): Promise<string[]>;
   appendEvent(event: NewNodeEvent): Promise<NodeEvent>;
-  /** Events in `seq` order (after `afterSeq`). */
+  /** Events in `seq` order (after `afterSeq`), or newest first. */
   listEvents(query?: NodeEventQuery): Promise<NodeEvent[]>;
 }
 

@@ -182,7 +182,7 @@ export class SqlNodeStore implements NodeStore {
     }
     params.push(query.limit ?? 100);
     const rows = await this.db.all<EventRow>(
-      `SELECT * FROM "node_events" WHERE ${where.join(" AND ")} ORDER BY "seq" LIMIT ?`,
+      `SELECT * FROM "node_events" WHERE ${where.join(" AND ")} ORDER BY "seq"${query.newestFirst ? " DESC" : ""} LIMIT ?`,
       params,
     );
     return rows.map(eventFromRow);

@@ -200,6 +200,10 @@ export const nodeStoreContractChecks: NodeStoreCheck[] = [
       expect((await f.listEvents({ type: "coordinator.elected" })).map((e) => e.nodeId)).toEqual(["n1", "n3"]);
       expect((await f.listEvents({ nodeId: "n3" })).map((e) => e.detail)).toEqual([{ previous: "n1" }]);
       expect(await f.listEvents({ limit: 1 })).toHaveLength(1);
+      expect(
+        (await f.listEvents({ type: "coordinator.elected", newestFirst: true, limit: 1 })).map((e) => e.nodeId),
+      ).toEqual(["n3"]);
+      expect((await f.listEvents({ newestFirst: true })).map((e) => e.nodeId)).toEqual(["n3", "n2", "n1"]);
     },
   },
 ];
