@@ -162,7 +162,9 @@ describe("a previous process of this host whose pid is gone", () => {
     const producer = new Engine({ store, registry: registry(), claim: false });
     await producer.start();
     const [tree] = await producer.submit([{ name: "t", schemas: { method: "echo" } }]);
-    expect((await store.claimReady({ owner: "old", limit: 1, leaseMs: 600_000, now: new Date() })).claimed).toHaveLength(1);
+    expect(
+      (await store.claimReady({ owner: "old", limit: 1, leaseMs: 600_000, now: new Date() })).claimed,
+    ).toHaveLength(1);
     const restarted = node(store, "new", { deadAfterMs: 600_000, heartbeatMs: 50 });
     await restarted.start();
     expect((await producer.wait(tree?.execution.id as string)).status).toBe("completed");

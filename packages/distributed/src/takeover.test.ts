@@ -28,6 +28,9 @@ if (!built && process.env.CI) throw new Error("build first: the tests start pack
 // sooner, beats far enough apart that a loaded machine does not make a live node look dead.
 const KILL = { leaseMs: 8000, heartbeatMs: 300, deadAfterMs: 3000, pollMs: 200 };
 
+/** Processes starting on a loaded machine: a generous wait for them to register. */
+const STARTUP = { timeout: 60_000, interval: 100 };
+
 const procs: Proc[] = [];
 let db: TestDatabase | undefined;
 let dir: string;
@@ -105,7 +108,7 @@ describe.skipIf(!reachable || !built)("many nodes on one PostgreSQL (real proces
     const server = await producer(db.url, { timings: KILL });
     track(server.proc);
     await expect
-      .poll(async () => (await server.call<{ nodes: { nodeId: string }[] }>("nodes.list", {})).nodes.length)
+      .poll(async () => (await server.call<{ nodes: { nodeId: string }[] }>("nodes.list", {})).nodes.length, STARTUP)
       .toBe(4);
 
     const created = await server.call<{ rootId: string; tasks: unknown[] }>("tasks.create", {
@@ -208,7 +211,9 @@ describe.skipIf(!reachable || !built)("many nodes on one PostgreSQL (real proces
     const b = track(worker(db.url, "pb"));
     const server = await producer(db.url);
     track(server.proc);
-    await expect.poll(async () => (await server.call<{ nodes: unknown[] }>("nodes.list", {})).nodes.length).toBe(3);
+    await expect
+      .poll(async () => (await server.call<{ nodes: unknown[] }>("nodes.list", {})).nodes.length, STARTUP)
+      .toBe(3);
     const created = await server.call<{ rootId: string }>("tasks.create", {
       tasks: [{ name: "long", schemas: { method: "spin" }, inputs: { ms: 1000 } }],
     });
@@ -332,7 +337,9 @@ describe.skipIf(!reachable || !built)("many nodes on one PostgreSQL (real proces
     const w = track(worker(db.url, "graceful", { concurrency: 2 }));
     const server = await producer(db.url);
     track(server.proc);
-    await expect.poll(async () => (await server.call<{ nodes: unknown[] }>("nodes.list", {})).nodes.length).toBe(2);
+    await expect
+      .poll(async () => (await server.call<{ nodes: unknown[] }>("nodes.list", {})).nodes.length, STARTUP)
+      .toBe(2);
     const created = await server.call<{ rootId: string; tasks: { id: string; name: string }[] }>("tasks.create", {
       tasks: [
         { name: "root", schemas: { method: "nap" }, inputs: { ms: 1 }, dependencies: ["slow"] },
@@ -384,7 +391,9 @@ describe.skipIf(!reachable || !built)("many nodes on one PostgreSQL (real proces
     const lacking = track(worker(db.url, "plain"));
     const server = await producer(db.url);
     track(server.proc);
-    await expect.poll(async () => (await server.call<{ nodes: unknown[] }>("nodes.list", {})).nodes.length).toBe(2);
+    await expect
+      .poll(async () => (await server.call<{ nodes: unknown[] }>("nodes.list", {})).nodes.length, STARTUP)
+      .toBe(2);
     const special = await server.call<{ rootId: string }>("tasks.create", {
       tasks: [{ name: "needs-special", schemas: { method: "special" }, inputs: { ms: 1 } }],
     });

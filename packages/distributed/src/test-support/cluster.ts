@@ -184,7 +184,7 @@ export async function producer(
     if (body.error) throw new Error(`${method}: ${body.error.message}`);
     return body.result as T;
   };
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 60_000;
   for (;;) {
     if (proc.exitCode !== undefined) throw new Error(`producer exited: ${proc.output}`);
     try {
