@@ -2,6 +2,7 @@ import {
   ApflowError,
   deriveIdempotencyKey,
   ErrorCode,
+  type ExecutionHandle,
   type JsonObject,
   type Task,
   type TaskEvent,
@@ -10,11 +11,13 @@ import {
   zodIssues,
 } from "@aipartnerupflow/core";
 import { z } from "zod";
+import { planTree } from "../service/plan.js";
 import { nestTree } from "../service/tree.js";
 import { camelKeys, camelTasks } from "./aliases.js";
 import type { EventStream, MethodContext } from "./context.js";
 import * as R from "./results.js";
 import * as S from "./schemas.js";
+import { type Elicitor, followAnswering } from "../mcp/elicit.js";
 import { SCHEDULE_METHODS } from "./schedule-methods.js";
 
 /** What an MCP tool call offers besides its arguments (progress notifications, cancellation). */
@@ -22,6 +25,8 @@ export interface ToolCallExtra {
   progressToken: string | number | undefined;
   sendProgress(progress: number, total: number | undefined, message: string): Promise<void>;
   signal: AbortSignal;
+  /** Asks the client (an elicitation); present when it declared the elicitation capability. */
+  elicit?: Elicitor;
 }
 
 /** How a method is offered as an MCP tool (same params schema, same handler, unless overridden). */
@@ -399,6 +404,27 @@ export const METHODS: MethodDefinition[] = [
     },
   }),
   define({
+    name: "tasks.plan",
+    summary:
+      "Plan, approve, run: turn a plain-language request into a tree (generate_tree) that waits at an approval task before it runs",
+    params: S.planParams,
+    result: R.planResult,
+    errors: [ErrorCode.ExecutorNotFound, ...TREE_ERRORS],
+    mcp: {
+      tool: "plan_and_run",
+      title: "Plan, approve and run a request",
+      description:
+        "Turn a plain-language request into a task tree, ask for approval of the plan (an elicitation when the client supports it; otherwise answer the approval with resume_task) and run it once approved. Waits for the outcome.",
+      call: planTool,
+    },
+    handler: async (p, ctx) => {
+      const planned = await createPlan(p, ctx);
+      if (!p.run) return planned;
+      const handle = await ctx.service.execute(ctx.principal, planned.rootId, defined({ secrets: ctx.secrets }));
+      return { ...planned, executionId: handle.execution.id };
+    },
+  }),
+  define({
     name: "executors.list",
     summary: "Executors that may run here, with their JSON Schemas",
     params: S.emptyParams,
@@ -485,26 +511,71 @@ async function executeTool(
     p.taskId,
     defined({ rerun: p.rerun, demo: p.demo, secrets: ctx.secrets, idempotencyKey: p.idempotencyKey }),
   );
+  const events = handle.events({ signal: extra.signal });
   const head = {
     executionId: handle.execution.id,
     rootId: handle.execution.rootId,
     ...(handle.replayed ? { replayed: true } : {}),
   };
   if (!p.wait) return { ...head, status: handle.execution.status };
-  const total = handle.execution.total;
-  let done = 0;
-  for await (const e of handle.events({ signal: extra.signal })) {
-    if (e.type === "task.completed" || e.type === "task.failed" || e.type === "task.cancelled") done++;
-    if (extra.progressToken !== undefined && e.type !== "tree.started") {
-      await extra.sendProgress(done, total, `${e.type} ${e.taskId}`);
-    }
-  }
+  return { ...head, ...(await outcomeOf(ctx, extra, { execution: handle.execution, done: handle.done, events })) };
+}
+
+/**
+ * Follow an execution to its end for a tool (asking the client each question on the way, see
+ * mcp/elicit.ts): the tree's tasks once it finished, or the open questions while it waits.
+ */
+export async function outcomeOf(
+  ctx: MethodContext,
+  extra: ToolCallExtra,
+  handle: Pick<ExecutionHandle, "execution" | "done"> & { events: AsyncGenerator<TaskEvent> },
+): Promise<Record<string, unknown>> {
+  const followed = await followAnswering(ctx, extra, { total: handle.execution.total, events: handle.events });
+  if (followed.status === "waiting") return followed;
   const outcome = await handle.done;
   return {
-    ...head,
     status: outcome.status,
     tasks: outcome.tasks.map((t) => ({ id: t.id, name: t.name, status: t.status, result: t.result, error: t.error })),
   };
+}
+
+/** `tasks.plan` without running: the plan stored as a tree behind its approval. */
+async function createPlan(
+  p: { requirement: string; model?: string | undefined; executors?: string[] | undefined },
+  ctx: MethodContext,
+): Promise<{ rootId: string; approvalTaskId: string; generationTaskId: string; tasks: Task[] }> {
+  const plan = await planTree(
+    ctx.service,
+    ctx.principal,
+    defined({ requirement: p.requirement, model: p.model, executors: p.executors, secrets: ctx.secrets }),
+  );
+  const created = await ctx.service.create(ctx.principal, plan.tasks, { single: true });
+  const approval = created.tasks.find((t) => t.params.executorId === "approval" && t.metadata.plan !== undefined);
+  return {
+    rootId: created.rootId,
+    approvalTaskId: approval?.id ?? "",
+    generationTaskId: plan.generationTaskId,
+    tasks: created.tasks,
+  };
+}
+
+/** `plan_and_run`: plan, then run and follow the tree, asking the client to approve the plan. */
+async function planTool(params: Record<string, unknown>, ctx: MethodContext, extra: ToolCallExtra): Promise<unknown> {
+  const p = params as { requirement: string; model?: string; executors?: string[]; run: boolean };
+  const planned = await createPlan(p, ctx);
+  const summary = { rootId: planned.rootId, approvalTaskId: planned.approvalTaskId, plan: planned.tasks.map(brief) };
+  if (!p.run) return summary;
+  const handle = await ctx.service.execute(ctx.principal, planned.rootId, defined({ secrets: ctx.secrets }));
+  const events = handle.events({ signal: extra.signal });
+  return {
+    ...summary,
+    executionId: handle.execution.id,
+    ...(await outcomeOf(ctx, extra, { execution: handle.execution, done: handle.done, events })),
+  };
+}
+
+function brief(t: Task): Record<string, unknown> {
+  return { id: t.id, name: t.name, parentId: t.parentId, executorId: t.params.executorId ?? null, inputs: t.inputs };
 }
 
 function requireOne(value: string | undefined, name: string): string {

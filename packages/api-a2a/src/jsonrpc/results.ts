@@ -241,6 +241,13 @@ export const generateResult = z.object({
   taskId: z.string(),
   result: jsonValueSchema.nullable().describe("the generated task array, under the generator's result shape"),
 });
+export const planResult = z.object({
+  rootId: z.string().describe("the planned tree's root"),
+  approvalTaskId: z.string().describe("the approval task the plan waits at: answer it with tasks.resume"),
+  generationTaskId: z.string().describe("the generate_tree task that made the plan"),
+  tasks: z.array(taskSchema),
+  executionId: z.string().optional().describe("with run: true, the execution started"),
+});
 export const executorsResult = z.object({ executors: z.array(executorSchema) });
 export const healthResult = z.object({
   status: z.literal("ok"),

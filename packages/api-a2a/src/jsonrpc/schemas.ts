@@ -141,4 +141,11 @@ export const generateParams = z.object({
   params: jsonObjectSchema.optional(),
 });
 
+export const planParams = z.object({
+  requirement: z.string().min(1).max(20_000).describe("what to do, in plain language"),
+  model: z.string().min(1).max(200).optional().describe("provider:model for the planner (its default otherwise)"),
+  executors: z.array(z.string().min(1)).max(200).optional().describe("executor ids the plan may use (default: all)"),
+  run: z.boolean().default(true).describe("execute the planned tree at once (it waits at its approval)"),
+});
+
 export const emptyParams = z.object({});
