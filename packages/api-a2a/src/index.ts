@@ -25,6 +25,16 @@ export {
   type TreeState,
 } from "./service/task-service.js";
 export { ScheduleOperations, type ScheduleListQuery } from "./service/schedules.js";
+export {
+  gatePlan,
+  type Plan,
+  PLAN_APPROVAL_NAME,
+  PLANNER_HOWTO,
+  PlannerUnavailableError,
+  type PlanRequest,
+  planPrompt,
+  planTree,
+} from "./service/plan.js";
 export { ALLOWED_HOSTS_ENV, parseAllowedHosts } from "./env.js";
 export type { MethodDefinition, McpToolSpec } from "./jsonrpc/methods.js";
 export { ApflowClient, ApflowRpcError, type ApflowClientOptions } from "./client/client.js";

@@ -50,15 +50,15 @@ export function elicitationForm(task: Task): ElicitForm | null {
   if (schema.type !== undefined && schema.type !== "object") return null;
   const properties: Record<string, JsonObject> = {};
   const required = new Set(Array.isArray(schema.required) ? schema.required.filter((r) => typeof r === "string") : []);
-  if (task.params.executorId === "approval") {
-    properties.approved = { type: "boolean", title: "Approve", description: wait.prompt };
-    properties.comment = { type: "string", title: "Comment" };
-    required.add("approved");
-  }
   for (const [name, property] of Object.entries(schema.properties ?? {})) {
     const field = primitive(property);
     if (!field) return null;
     properties[name] = field;
+  }
+  if (task.params.executorId === "approval") {
+    properties.approved = { title: "Approve", ...properties.approved, type: "boolean" };
+    properties.comment = { title: "Comment", ...properties.comment, type: "string" };
+    required.add("approved");
   }
   if (Object.keys(properties).length === 0) return null;
   return {

@@ -15,6 +15,7 @@ import {
   treeWaiting,
   type Waiting,
 } from "@aipartnerupflow/core";
+import { planTree, TaskService } from "@aipartnerupflow/api-a2a";
 import type {
   CancelSummary,
   CopyRequest,
@@ -22,12 +23,16 @@ import type {
   CreateRequest,
   ExecuteRequest,
   ListOptions,
+  PlanOptions,
   QueueReport,
   StartedExecution,
   TaskBackend,
   TaskInspection,
 } from "./types.js";
 import { orphanedExecutions } from "./orphans.js";
+
+/** The local user: the CLI acts on its own store with every right. */
+const LOCAL_CALLER = { userId: null, admin: true, authenticated: false } as const;
 import { toTaskQuery } from "./types.js";
 
 export interface LocalBackendOptions {
@@ -123,6 +128,18 @@ export class LocalBackend implements TaskBackend {
       tasks,
       request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {},
     );
+  }
+
+  async plan(request: PlanOptions): Promise<Task[]> {
+    // The planner is a task like any other: this engine runs it.
+    await this.engine.start();
+    const service = new TaskService(this.engine, this.store, this.engine.registry);
+    const plan = await planTree(service, LOCAL_CALLER, {
+      requirement: request.requirement,
+      ...(request.model ? { model: request.model } : {}),
+    });
+    const [tree] = await this.engine.createTrees(plan.tasks);
+    return tree ?? [];
   }
 
   update(id: string, patch: Parameters<TaskStore["updateTask"]>[1]): Promise<Task> {

@@ -18,6 +18,7 @@ import type {
   CountOptions,
   ExecuteRequest,
   ListOptions,
+  PlanOptions,
   QueueReport,
   StartedExecution,
   TaskBackend,
@@ -101,6 +102,17 @@ export class RemoteBackend implements TaskBackend {
       ),
     );
     return created.rootIds.map((rootId) => created.tasks.filter((t) => t.rootId === rootId));
+  }
+
+  async plan(request: PlanOptions): Promise<Task[]> {
+    const planned = await this.rpc(() =>
+      this.client.call<{ tasks: Task[] }>("tasks.plan", {
+        requirement: request.requirement,
+        ...(request.model ? { model: request.model } : {}),
+        run: false,
+      }),
+    );
+    return planned.tasks;
   }
 
   update(id: string, patch: TaskPatch): Promise<Task> {

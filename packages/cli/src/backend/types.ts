@@ -54,6 +54,12 @@ export interface ExecuteRequest {
   idempotencyKey?: string;
 }
 
+export interface PlanOptions {
+  requirement: string;
+  /** provider:model for the planner. */
+  model?: string;
+}
+
 export interface CreateRequest {
   /** A repeat with the same key answers the first request's trees instead of creating more. */
   idempotencyKey?: string;
@@ -121,6 +127,11 @@ export interface TaskBackend {
   count(options: CountOptions): Promise<Record<TaskStatus, number>>;
   /** Validate and store one tree per root, atomically. */
   create(tasks: unknown[], request?: CreateRequest): Promise<Task[][]>;
+  /**
+   * Plan, approve, run — the plan: a plain-language request made into a tree (generate_tree) that
+   * waits at an approval task before anything of it runs; stored, not executed.
+   */
+  plan(request: PlanOptions): Promise<Task[]>;
   update(id: string, patch: TaskPatch): Promise<Task>;
   delete(id: string): Promise<string[]>;
   cancel(id: string): Promise<CancelSummary>;
