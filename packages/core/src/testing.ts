@@ -1,3 +1,4 @@
+import { parseWaitSpec, WaitRequest } from "./task/wait.js";
 import { afterEach, beforeEach, describe, it } from "vitest";
 import { silentLogger } from "./logger.js";
 import { Registry } from "./registry/registry.js";
@@ -162,6 +163,7 @@ export function createTask(overrides: Partial<Task> = {}): Task {
     updatedAt: now,
     startedAt: now,
     completedAt: null,
+    wait: null,
     ...overrides,
   };
 }
@@ -213,6 +215,11 @@ export function createExecutorContext(options: TestContextOptions = {}): TestCon
     checkpoint: async (state) => {
       checkpoints.push(state);
     },
+    waitFor: (spec) => {
+      throw new WaitRequest(parseWaitSpec(spec));
+    },
+    resumeInput: undefined,
+    resume: null,
     ...rest,
     controller,
     abort: (reason) => controller.abort(reason),
