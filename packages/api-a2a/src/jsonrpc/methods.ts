@@ -309,6 +309,23 @@ export const METHODS: MethodDefinition[] = [
     handler: (p, ctx) => ctx.service.cancel(ctx.principal, p.taskId, p.reason),
   }),
   define({
+    name: "tasks.resume",
+    summary: "Answer a waiting task (an approval, an input); the first answer wins",
+    params: S.resumeParams,
+    result: R.resumeResult,
+    errors: [ErrorCode.TaskNotFound, ErrorCode.InvalidTransition, ErrorCode.Unauthorized],
+    handler: (p, ctx) => ctx.service.resume(ctx.principal, { taskId: p.taskId, input: p.input ?? null }),
+  }),
+  define({
+    name: "tasks.signal",
+    summary: "Send a named event: resumes every task waiting for it (with the same key)",
+    params: S.signalParams,
+    result: R.signalResult,
+    errors: [],
+    handler: (p, ctx) =>
+      ctx.service.signal(ctx.principal, { event: p.event, key: p.key ?? null, payload: p.payload ?? null }),
+  }),
+  define({
     name: "tasks.running.list",
     summary: "Executions running now",
     params: S.runningListParams,

@@ -18,6 +18,29 @@ const timestamp = z.string().describe("ISO-8601 UTC timestamp");
 const status = z.enum(TASK_STATUSES);
 const executionStatus = z.enum(["running", "completed", "failed", "cancelled"]);
 
+const waitAnswerSchema = z.object({
+  by: z.string().nullable().describe("who answered (null: no auth, a signal without a user, or the deadline)"),
+  at: timestamp,
+  input: jsonValueSchema,
+});
+
+export const waitSchema = z
+  .object({
+    prompt: z.string(),
+    schema: jsonObjectSchema.optional().describe("JSON Schema of an answer"),
+    event: z.string().optional(),
+    key: z.string().optional(),
+    onTimeout: z.enum(["fail", "resume"]).optional(),
+    approvers: z.array(z.string()).optional(),
+    required: z.number().int().optional(),
+    since: timestamp,
+    deadline: timestamp.optional(),
+    answers: z.array(waitAnswerSchema),
+    resumedAt: timestamp.optional(),
+    timedOut: z.boolean().optional(),
+  })
+  .describe("what a waiting task waits for (or the wait it was resumed from)");
+
 export const taskSchema = z
   .object({
     id: z.string(),
@@ -44,6 +67,7 @@ export const taskSchema = z
     updatedAt: timestamp,
     startedAt: timestamp.nullable(),
     completedAt: timestamp.nullable(),
+    wait: waitSchema.nullable(),
   })
   .describe("a stored task");
 
@@ -83,6 +107,9 @@ export const eventSchema = z
     message: z.string().optional(),
     result: jsonValueSchema.nullable().optional(),
     error: taskErrorSchema.nullable().optional(),
+    data: jsonObjectSchema
+      .optional()
+      .describe("task.waiting: {prompt, schema?, deadline?, event?, key?, answers, required}; task.resumed: {by, input}"),
     at: timestamp,
   })
   .describe("a persisted state change");
@@ -179,6 +206,16 @@ export const executeResult = z
     replayed: z.boolean().optional().describe("true when this answers an earlier request with the same idempotencyKey"),
   })
   .describe("with stream: true the answer is text/event-stream: an `execution` frame, then one frame per event");
+export const resumeResult = z.object({
+  task: taskSchema,
+  resumed: z.boolean().describe("true: the wait ended and the task runs again; false: the answer was recorded, more are needed"),
+});
+
+export const signalResult = z.object({
+  resumed: z.array(z.string()).describe("tasks answered"),
+  skipped: z.array(z.object({ taskId: z.string(), reason: z.string() })).describe("waiting tasks not answered"),
+});
+
 export const cancelResult = z.object({
   cancelled: z.array(z.string()).describe("tasks cancelled now"),
   running: z.array(z.string()).describe("running tasks asked to stop"),

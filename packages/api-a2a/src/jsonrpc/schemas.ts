@@ -2,6 +2,7 @@ import {
   RESETTABLE_FIELDS,
   TASK_STATUSES,
   jsonObjectSchema,
+  jsonValueSchema,
   retryPolicySchema,
   taskInputSchema,
 } from "@aipartnerupflow/core";
@@ -121,6 +122,19 @@ export const executeParams = z.object({
 });
 
 export const cancelParams = z.object({ taskId, reason: z.string().max(1000).optional() });
+
+export const resumeParams = z.object({
+  taskId,
+  input: jsonValueSchema
+    .optional()
+    .describe("the answer; checked against the wait's schema (approval: {approved: boolean, comment?} plus its schema's fields)"),
+});
+
+export const signalParams = z.object({
+  event: z.string().min(1).max(200).describe("the event name tasks wait for (ctx.waitFor({event}))"),
+  key: z.string().min(1).max(500).nullable().optional().describe("only waits with this key (none: waits without a key)"),
+  payload: jsonValueSchema.optional().describe("the answer given to every task resumed"),
+});
 
 export const runningListParams = z.object({ limit: limit(1000, 100) });
 
