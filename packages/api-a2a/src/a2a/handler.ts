@@ -230,7 +230,7 @@ export class ApflowRequestHandler extends DefaultRequestHandler {
     if (waiting.length === 0) return { kind: "existing", rootId };
     const { task, input } = answerOf(message, waiting);
     const afterSeq = await lastSeqOf(this.deps.service, principal, rootId, task.id);
-    await this.deps.service.resume({ taskId: task.id, input }, principal);
+    await this.deps.service.resume(principal, { taskId: task.id, input });
     return { kind: "resumed", rootId, afterSeq };
   }
 

@@ -2,8 +2,8 @@ import {
   ApflowError,
   deriveIdempotencyKey,
   ErrorCode,
-  type ExecutionHandle,
   type JsonObject,
+  type JsonValue,
   type Task,
   type TaskEvent,
   type TaskPatch,
@@ -314,6 +314,16 @@ export const METHODS: MethodDefinition[] = [
     params: S.resumeParams,
     result: R.resumeResult,
     errors: [ErrorCode.TaskNotFound, ErrorCode.InvalidTransition, ErrorCode.Unauthorized],
+    mcp: {
+      tool: "resume_task",
+      title: "Answer a waiting task",
+      description:
+        "Answer a waiting task (an approval: {approved, comment?}; otherwise what its wait's schema asks). With wait (default true), follows the tree on to its outcome, asking further questions by elicitation when the client supports it.",
+      params: S.resumeParams.extend({
+        wait: z.boolean().default(true).describe("follow the tree to its outcome (default true)"),
+      }),
+      call: resumeTool,
+    },
     handler: (p, ctx) => ctx.service.resume(ctx.principal, { taskId: p.taskId, input: p.input ?? null }),
   }),
   define({
@@ -535,7 +545,7 @@ async function executeTool(
     ...(handle.replayed ? { replayed: true } : {}),
   };
   if (!p.wait) return { ...head, status: handle.execution.status };
-  return { ...head, ...(await outcomeOf(ctx, extra, { execution: handle.execution, done: handle.done, events })) };
+  return { ...head, ...(await outcomeOf(ctx, extra, { total: handle.execution.total, events, tasks: async () => (await handle.done).tasks })) };
 }
 
 /**
@@ -545,14 +555,41 @@ async function executeTool(
 export async function outcomeOf(
   ctx: MethodContext,
   extra: ToolCallExtra,
-  handle: Pick<ExecutionHandle, "execution" | "done"> & { events: AsyncGenerator<TaskEvent> },
+  run: { total: number; events: AsyncGenerator<TaskEvent>; tasks: () => Promise<Task[]> },
 ): Promise<Record<string, unknown>> {
-  const followed = await followAnswering(ctx, extra, { total: handle.execution.total, events: handle.events });
+  const followed = await followAnswering(ctx, extra, { total: run.total, events: run.events });
   if (followed.status === "waiting") return followed;
-  const outcome = await handle.done;
+  const tasks = await run.tasks();
   return {
-    status: outcome.status,
-    tasks: outcome.tasks.map((t) => ({ id: t.id, name: t.name, status: t.status, result: t.result, error: t.error })),
+    status: followed.status,
+    tasks: tasks.map((t) => ({ id: t.id, name: t.name, status: t.status, result: t.result, error: t.error })),
+  };
+}
+
+/** `resume_task`: answer, then (by default) follow the tree like `execute_task` from the answer on. */
+async function resumeTool(params: Record<string, unknown>, ctx: MethodContext, extra: ToolCallExtra): Promise<unknown> {
+  const p = params as { taskId: string; input?: JsonValue; wait: boolean };
+  const task = await ctx.service.get(ctx.principal, p.taskId);
+  const before = await ctx.service.events(ctx.principal, { taskId: task.id, afterSeq: 0, limit: 10_000 });
+  const answered = await ctx.service.resume(ctx.principal, { taskId: task.id, input: p.input ?? null });
+  const head = { taskId: task.id, resumed: answered.resumed, status: answered.task.status };
+  const execution = await ctx.service.latestExecution(task.rootId);
+  if (!p.wait || execution?.status !== "running") return head;
+  const events = ctx.service.follow(ctx.principal, {
+    rootId: task.rootId,
+    executionId: execution.id,
+    afterSeq: before.lastSeq,
+    signal: extra.signal,
+  });
+  return {
+    ...head,
+    executionId: execution.id,
+    rootId: task.rootId,
+    ...(await outcomeOf(ctx, extra, {
+      total: execution.total,
+      events,
+      tasks: () => ctx.service.tree(ctx.principal, task.rootId),
+    })),
   };
 }
 
@@ -587,7 +624,7 @@ async function planTool(params: Record<string, unknown>, ctx: MethodContext, ext
   return {
     ...summary,
     executionId: handle.execution.id,
-    ...(await outcomeOf(ctx, extra, { execution: handle.execution, done: handle.done, events })),
+    ...(await outcomeOf(ctx, extra, { total: handle.execution.total, events, tasks: async () => (await handle.done).tasks })),
   };
 }
 

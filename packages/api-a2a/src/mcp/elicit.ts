@@ -129,11 +129,11 @@ async function ask(ctx: MethodContext, extra: FollowExtra, task: Task, asked: Se
     return false;
   }
   if (answer.action === "accept") {
-    await ctx.service.resume({ taskId: task.id, input: (answer.content ?? {}) as JsonValue }, ctx.principal);
+    await ctx.service.resume(ctx.principal, { taskId: task.id, input: (answer.content ?? {}) as JsonValue });
     return true;
   }
   if (answer.action === "decline" && task.params.executorId === "approval") {
-    await ctx.service.resume({ taskId: task.id, input: { approved: false, comment: "declined" } }, ctx.principal);
+    await ctx.service.resume(ctx.principal, { taskId: task.id, input: { approved: false, comment: "declined" } });
     return true;
   }
   return false;
