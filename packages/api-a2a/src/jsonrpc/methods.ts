@@ -319,7 +319,10 @@ export const METHODS: MethodDefinition[] = [
       title: "Answer a waiting task",
       description:
         "Answer a waiting task (an approval: {approved, comment?}; otherwise what its wait's schema asks). With wait (default true), follows the tree on to its outcome, asking further questions by elicitation when the client supports it.",
-      params: S.resumeParams.extend({
+      // The answer as any JSON (a JSON Schema cannot describe the JSON-RPC params' custom check).
+      params: z.object({
+        taskId: z.string().min(1).describe("the waiting task"),
+        input: z.unknown().optional().describe(S.resumeParams.shape.input.description ?? "the answer"),
         wait: z.boolean().default(true).describe("follow the tree to its outcome (default true)"),
       }),
       call: resumeTool,
