@@ -2,6 +2,7 @@ import {
   AlreadyExecutingError,
   Engine,
   type ExecutionHandle,
+  type JsonValue,
   type Logger,
   NotFoundError,
   queueStatsOf,
@@ -130,11 +131,19 @@ export class LocalBackend implements TaskBackend {
     );
   }
 
+  async resume(id: string, input: JsonValue): Promise<Task> {
+    return (await this.service().resume(LOCAL_CALLER, { taskId: id, input })).task;
+  }
+
+  /** The API's task operations over this store (the plan flow and answers use them). */
+  private service(): TaskService {
+    return new TaskService(this.engine, this.store, this.engine.registry);
+  }
+
   async plan(request: PlanOptions): Promise<Task[]> {
     // The planner is a task like any other: this engine runs it.
     await this.engine.start();
-    const service = new TaskService(this.engine, this.store, this.engine.registry);
-    const plan = await planTree(service, LOCAL_CALLER, {
+    const plan = await planTree(this.service(), LOCAL_CALLER, {
       requirement: request.requirement,
       ...(request.model ? { model: request.model } : {}),
     });

@@ -2,6 +2,7 @@ import { ApflowClient, ApflowRpcError } from "@aipartnerupflow/api-a2a";
 import {
   ApflowError,
   type ErrorCode,
+  type JsonValue,
   type Task,
   type TaskEvent,
   type TaskPatch,
@@ -102,6 +103,10 @@ export class RemoteBackend implements TaskBackend {
       ),
     );
     return created.rootIds.map((rootId) => created.tasks.filter((t) => t.rootId === rootId));
+  }
+
+  async resume(id: string, input: JsonValue): Promise<Task> {
+    return (await this.rpc(() => this.client.call<{ task: Task }>("tasks.resume", { taskId: id, input }))).task;
   }
 
   async plan(request: PlanOptions): Promise<Task[]> {

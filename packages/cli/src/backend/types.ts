@@ -1,5 +1,6 @@
 import type {
   AttemptRecord,
+  JsonValue,
   QueueStats,
   Task,
   TaskEvent,
@@ -132,6 +133,8 @@ export interface TaskBackend {
    * waits at an approval task before anything of it runs; stored, not executed.
    */
   plan(request: PlanOptions): Promise<Task[]>;
+  /** Answer a waiting task (checked against its wait's schema); the task as written. */
+  resume(id: string, input: JsonValue): Promise<Task>;
   update(id: string, patch: TaskPatch): Promise<Task>;
   delete(id: string): Promise<string[]>;
   cancel(id: string): Promise<CancelSummary>;

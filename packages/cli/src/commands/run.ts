@@ -5,11 +5,13 @@ import type { CliContext } from "../context.js";
 import { CliError, ExitCode } from "../errors.js";
 import { followExecutions } from "../execution.js";
 import { readTasksInput } from "../input.js";
+import { answerApproval, approvalOf, confirmPlan } from "../plan.js";
 import { concurrencyOption, examples } from "./options.js";
 
 interface RunOptions {
   plan?: string;
   model?: string;
+  approve?: boolean;
   idempotencyKey?: string;
   demo?: boolean;
   json?: boolean;
@@ -28,6 +30,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
       "plan, approve, run: an LLM (generate_tree) turns the request into a tree, which waits for your approval before it runs",
     )
     .option("--model <provider:model>", "with --plan: the planner's model")
+    .option("--approve", "with --plan: run the plan without asking (otherwise a terminal asks; elsewhere it waits for apflow tasks resume)")
     .option("--demo", "rehearse: executors return their demo results instead of running")
     .option(
       "--idempotency-key <key>",
@@ -51,6 +54,19 @@ export function registerRun(program: Command, ctx: CliContext): void {
           options.plan !== undefined
             ? [await planned(backend, options.plan, options.model)]
             : await backend.create(tasks, key !== undefined ? { idempotencyKey: key } : {});
+        // A plan is shown and decided before its tree runs (on a terminal, or --approve).
+        const approval = options.plan !== undefined ? approvalOf(trees[0] ?? []) : undefined;
+        let decision: boolean | null = null;
+        if (approval) {
+          const prompt = String(approval.inputs.prompt ?? "");
+          const stdin = ctx.io.stdin as { isTTY?: boolean };
+          if (options.approve) decision = true;
+          else if (stdin.isTTY) decision = await confirmPlan(ctx.io.stdin, ctx.io.stderr, prompt);
+          else {
+            ctx.err(prompt);
+            ctx.err(`waiting for approval: apflow tasks resume ${approval.id} --input '{"approved": true}'`);
+          }
+        }
         const started = [];
         for (const [i, tree] of trees.entries()) {
           const root = tree.find((t) => t.parentId === null) ?? tree[0];
@@ -64,6 +80,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
             }),
           );
         }
+        if (approval && decision !== null) await answerApproval(backend, approval.id, decision);
         ctx.exitCode = await followExecutions(ctx, backend, started, {
           json: options.json ?? false,
           palette: ctx.palette(command),
@@ -75,6 +92,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
     });
   examples(run, [
     'apflow run --plan "check the disk space on the data volume and report"   # needs OPENAI_API_KEY (or another provider)',
+    'apflow run --plan "summarise the logs of today" --approve   # no question asked',
     "apflow run examples/hello-world.json",
     "apflow run examples/hello-world.json --demo --concurrency 2",
     "apflow run tree.json --idempotency-key nightly-2026-12-01   # a retry runs nothing twice",

@@ -4,6 +4,7 @@ import type { Palette } from "./colors.js";
 const ICONS: Record<TaskStatus, string> = {
   pending: "○",
   in_progress: "◐",
+  waiting: "⏸",
   completed: "✔",
   failed: "✖",
   cancelled: "⊘",
