@@ -61,6 +61,7 @@ import {
   resumedEvent,
   WAITING,
   waitingEvent,
+  waitExpiredEvent,
   clampProgress,
   closedAttempt,
   createdEvent,
@@ -514,7 +515,7 @@ export class MemoryStore implements TaskStore {
       const subject = subjectOf(row);
       if (decided.status === "failed") {
         transition(row.task, "failed", at, { error: decided.error });
-        newEvents.push(cascadeEvent(subject, decided.error, at));
+        newEvents.push(waitExpiredEvent(subject, decided.error, at));
         this.afterTerminal(row, at, newEvents, finished);
       } else {
         transition(row.task, "pending", at);

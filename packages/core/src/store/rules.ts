@@ -389,6 +389,12 @@ export function decideExpiry(
   return { status: "pending", wait: { ...wait, resumedAt: at, timedOut: true } };
 }
 
+/** A wait whose deadline failed its task (`WAIT_TIMEOUT`). */
+export function waitExpiredEvent(subject: EventSubject, error: TaskError, at: string): NewEvent {
+  const { taskId, rootId, executionId } = subject;
+  return { type: "task.failed", taskId, rootId, executionId, status: "failed", error, at };
+}
+
 /** An open wait from a spec (stores call it through `decideFinish`). */
 export function waitFromSpec(spec: WaitSpec, now: Date): TaskWait {
   return openWait(spec, now);

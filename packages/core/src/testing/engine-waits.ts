@@ -160,7 +160,10 @@ export function describeWaitSuite(
     it("timeouts apply onTimeout exactly once: fail, approve, reject, and resume for ctx.waitFor", async () => {
       const clock = new ManualClock(Date.now());
       const { engine } = await setup({ registry: waitForRegistry(), clock: clock.now, pollIntervalMs: 1_000_000 });
-      const other = newEngine({ store: engine.store, clock: clock.now, pollIntervalMs: 1_000_000, claim: false });
+      // A second engine on the same store races for the same expiries; both claim (whichever
+      // expires a wait runs its task again), so outcomes are read from the store.
+      const other = newEngine({ store: engine.store, registry: waitForRegistry(), clock: clock.now, pollIntervalMs: 1_000_000 });
+      await other.start();
       const cases = await Promise.all(
         (["fail", "approve", "reject"] as const).map((onTimeout) =>
           waiting(
@@ -170,17 +173,24 @@ export function describeWaitSuite(
           ),
         ),
       );
+      for (const c of cases) c.handle.done.catch(() => {});
       expect(await engine.expireWaits()).toEqual([]);
       clock.advance(1001);
       const [a, b] = await Promise.all([engine.expireWaits(), other.expireWaits()]);
       expect([...a, ...b].map((t) => t.name).sort()).toEqual(["approve", "fail", "reject"]);
-      const [failed, approved, rejected] = await Promise.all(cases.map((c) => c.handle.done));
-      expect(failed?.tasks[0]?.error?.code).toBe("WAIT_TIMEOUT");
+      const final = async (c: (typeof cases)[number]) => {
+        await expect.poll(async () => (await engine.store.getExecution(c.handle.execution.id))?.status, POLL).not.toBe("running");
+        return (await engine.store.getTree(c.rootId))[0] as Task;
+      };
+      const [failed, approved, rejected] = await Promise.all(cases.map(final));
+      expect(failed?.error?.code).toBe("WAIT_TIMEOUT");
       expect(approved?.status).toBe("completed");
-      expect(approved?.tasks[0]?.result).toMatchObject({ approved: true, timedOut: true });
-      expect(rejected?.tasks[0]?.error?.code).toBe("REJECTED");
+      expect(approved?.result).toMatchObject({ approved: true, timedOut: true });
+      expect(rejected?.error?.code).toBe("REJECTED");
       const events = await engine.store.readEvents({ rootId: cases[0]?.rootId as string });
       expect(events.filter((e) => e.type === "task.failed")).toHaveLength(1);
+      expect(events.filter((e) => e.type === "tree.finished")).toHaveLength(1);
+      await other.stop({ graceMs: 100 });
 
       const asked = await waiting(
         engine,
