@@ -12,7 +12,7 @@ export const PLANNER_HOWTO =
   "to plan from plain text, load @aipartnerupflow/ext-llm-agents (apflow and apps/server do by default) and configure a provider: OPENAI_API_KEY or ANTHROPIC_API_KEY (APFLOW_LLM_MODEL picks the model, e.g. anthropic:claude-sonnet-4-5), or APFLOW_LLM_BASE_URL with APFLOW_LLM_MODEL=compatible:<model> for an OpenAI-compatible server";
 
 /** Codes of a generation that could not run because no provider is configured. */
-const NOT_CONFIGURED = new Set(["LLM_NOT_CONFIGURED"]);
+const NOT_CONFIGURED = new Set(["LLM_NOT_CONFIGURED", "INVALID_MODEL"]);
 /** Codes of a generation that failed on the requirement itself (the caller's to fix). */
 const INVALID_REQUEST = new Set(["INVALID_INPUTS", "INVALID_TREE"]);
 

@@ -60,7 +60,10 @@ export function registerRun(program: Command, ctx: CliContext): void {
         if (approval) {
           const prompt = String(approval.inputs.prompt ?? "");
           const stdin = ctx.io.stdin as { isTTY?: boolean };
-          if (options.approve) decision = true;
+          if (options.approve) {
+            ctx.err(prompt);
+            decision = true;
+          }
           else if (stdin.isTTY) decision = await confirmPlan(ctx.io.stdin, ctx.io.stderr, prompt);
           else {
             ctx.err(prompt);
