@@ -39,5 +39,8 @@ export async function answerApproval(backend: TaskBackend, approvalId: string, a
     if (task.status !== "pending" && task.status !== "in_progress") return;
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
-  await backend.resume(approvalId, approved ? { approved: true } : { approved: false, comment: "rejected from the CLI" });
+  await backend.resume(
+    approvalId,
+    approved ? { approved: true } : { approved: false, comment: "rejected from the CLI" },
+  );
 }

@@ -1,5 +1,4 @@
 import { AlreadyExecutingError, type TaskEvent } from "@aipartnerupflow/core";
-import { TaskState } from "@a2a-js/sdk";
 import { AgentEvent, type AgentExecutor, type ExecutionEventBus, type RequestContext } from "@a2a-js/sdk/server";
 import type { TaskService } from "../service/task-service.js";
 import { agentMessage, artifactUpdate, dataPart, finishedArtifacts, toA2aTask, toStatusUpdate } from "./mapping.js";
@@ -7,7 +6,6 @@ import { type MessagePlan, messageKey, PLAN_KEY } from "./plan.js";
 import type { EngineA2aTaskStore } from "./task-store.js";
 import { principalOf, secretsOf, signalOf } from "./user.js";
 import { WaitTracker, waitingTasks } from "./waiting.js";
-
 
 /**
  * The SDK's agent executor over our engine. A message's tree was created by the handler; here it

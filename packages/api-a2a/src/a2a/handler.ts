@@ -250,9 +250,7 @@ export class ApflowRequestHandler extends DefaultRequestHandler {
       plan = await planTree(this.deps.service, principal, { requirement, secrets });
     } catch (err) {
       if (err instanceof PlannerUnavailableError) {
-        throw new RequestMalformedError(
-          `send a data part {"tasks": [...]} to create and run a tree (${err.message})`,
-        );
+        throw new RequestMalformedError(`send a data part {"tasks": [...]} to create and run a tree (${err.message})`);
       }
       throw err;
     }

@@ -98,14 +98,16 @@ describe("A2A: a waiting tree is input-required and a message resumes it", () =>
   it("streams input-required and ends there; resubscribe sees input-required, then working, then completed", async () => {
     const updates: StreamResponse[] = [];
     for await (const r of client.sendMessageStream(send([dataPart(askTree("s"))]))) updates.push(r);
-    const rootId = (updates[0]?.payload?.value as A2aTask).id;
+    const rootId = (updates[0]?.payload?.value as A2aTask | undefined)?.id as string;
     const last = updates.at(-1)?.payload;
     expect(last?.$case).toBe("statusUpdate");
     expect(last?.$case === "statusUpdate" && last.value.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
 
     const followed = client.resubscribeTask({ tenant: "", id: rootId });
     const first = await followed.next();
-    expect((first.value?.payload?.value as A2aTask).status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
+    expect((first.value?.payload?.value as A2aTask | undefined)?.status?.state).toBe(
+      TaskState.TASK_STATE_INPUT_REQUIRED,
+    );
     const rest: StreamResponse[] = [];
     const reading = (async () => {
       for await (const r of followed) rest.push(r);

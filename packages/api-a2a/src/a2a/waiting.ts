@@ -66,7 +66,7 @@ export class WaitTracker {
   async apply(event: TaskEvent, read: (taskId: string) => Promise<Task | null>): Promise<boolean> {
     if (event.type === "task.waiting") {
       const task = await read(event.taskId);
-      if (!task || task.status !== "waiting") return this.#waiting.delete(event.taskId);
+      if (task?.status !== "waiting") return this.#waiting.delete(event.taskId);
       this.#waiting.set(task.id, task);
       return true;
     }

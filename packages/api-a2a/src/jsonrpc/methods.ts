@@ -322,7 +322,10 @@ export const METHODS: MethodDefinition[] = [
       // The answer as any JSON (a JSON Schema cannot describe the JSON-RPC params' custom check).
       params: z.object({
         taskId: z.string().min(1).describe("the waiting task"),
-        input: z.unknown().optional().describe(S.resumeParams.shape.input.description ?? "the answer"),
+        input: z
+          .unknown()
+          .optional()
+          .describe(S.resumeParams.shape.input.description ?? "the answer"),
         wait: z.boolean().default(true).describe("follow the tree to its outcome (default true)"),
       }),
       call: resumeTool,
@@ -548,7 +551,14 @@ async function executeTool(
     ...(handle.replayed ? { replayed: true } : {}),
   };
   if (!p.wait) return { ...head, status: handle.execution.status };
-  return { ...head, ...(await outcomeOf(ctx, extra, { total: handle.execution.total, events, tasks: async () => (await handle.done).tasks })) };
+  return {
+    ...head,
+    ...(await outcomeOf(ctx, extra, {
+      total: handle.execution.total,
+      events,
+      tasks: async () => (await handle.done).tasks,
+    })),
+  };
 }
 
 /**
@@ -627,7 +637,11 @@ async function planTool(params: Record<string, unknown>, ctx: MethodContext, ext
   return {
     ...summary,
     executionId: handle.execution.id,
-    ...(await outcomeOf(ctx, extra, { total: handle.execution.total, events, tasks: async () => (await handle.done).tasks })),
+    ...(await outcomeOf(ctx, extra, {
+      total: handle.execution.total,
+      events,
+      tasks: async () => (await handle.done).tasks,
+    })),
   };
 }
 

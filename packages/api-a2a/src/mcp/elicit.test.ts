@@ -40,7 +40,9 @@ afterAll(async () => {
 });
 
 /** An MCP client over Streamable HTTP; with `answer`, it declares elicitation and answers with it. */
-async function connect(answer?: (request: { message: string; requestedSchema: any }) => Record<string, unknown> | null) {
+async function connect(
+  answer?: (request: { message: string; requestedSchema: any }) => Record<string, unknown> | null,
+) {
   const asked: Array<{ message: string; requestedSchema: any }> = [];
   const client = new Client({ name: "test", version: "1.0.0" }, answer ? { capabilities: { elicitation: {} } } : {});
   if (answer) {
@@ -85,7 +87,13 @@ describe("MCP: waiting tasks", () => {
     const { client, asked } = await connect(() => ({ approved: true, comment: "fine" }));
     const rootId = await created([
       { name: "gate", params: { executorId: "approval" }, inputs: { prompt: "Ship it?" } },
-      { name: "ship", parentId: "gate", params: { executorId: "echo" }, inputs: { shipped: true }, dependencies: ["gate"] },
+      {
+        name: "ship",
+        parentId: "gate",
+        params: { executorId: "echo" },
+        inputs: { shipped: true },
+        dependencies: ["gate"],
+      },
     ]);
     const reply = await callTool(client, "execute_task", { taskId: rootId });
     expect(reply.structuredContent.status).toBe("completed");
@@ -111,9 +119,7 @@ describe("MCP: waiting tasks", () => {
 
     const resumed = await callTool(client, "resume_task", { taskId: rootId, input: { account: "AT-7" } });
     expect(resumed.isError).toBeFalsy();
-    await expect
-      .poll(async () => (await engine.store.getTask(rootId))?.status, { timeout: 20_000 })
-      .toBe("completed");
+    await expect.poll(async () => (await engine.store.getTask(rootId))?.status, { timeout: 20_000 }).toBe("completed");
     // A second answer is refused as an invalid transition.
     const again = await callTool(client, "resume_task", { taskId: rootId, input: { account: "AT-8" } });
     expect(again.isError).toBe(true);

@@ -85,9 +85,7 @@ describe("plan, approve, run", () => {
       configuration: undefined,
       metadata: undefined,
     });
-    const asked = (await client.sendMessage(
-      message("check the disk space on the data volume and report"),
-    )) as A2aTask;
+    const asked = (await client.sendMessage(message("check the disk space on the data volume and report"))) as A2aTask;
     expect(asked.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
     const prompt = asked.status?.message?.parts[0]?.content?.value as string;
     expect(prompt).toContain('Run this plan for "check the disk space on the data volume and report"?');

@@ -32,9 +32,7 @@ async function withProvider(run: (env: Record<string, string>) => Promise<void>)
           object: "chat.completion",
           created: 0,
           model: "fake",
-          choices: [
-            { index: 0, message: { role: "assistant", content: JSON.stringify(PLAN) }, finish_reason: "stop" },
-          ],
+          choices: [{ index: 0, message: { role: "assistant", content: JSON.stringify(PLAN) }, finish_reason: "stop" }],
           usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
         }),
       );
@@ -56,10 +54,13 @@ async function withProvider(run: (env: Record<string, string>) => Promise<void>)
 describe("apflow run --plan", () => {
   it("plans the request, and with --approve runs the plan to completion", async () => {
     await withProvider(async (env) => {
-      const r = await runCli(["run", "--plan", "check the disk space on the data volume and report", "--approve", "--json"], {
-        cwd: dir,
-        env,
-      });
+      const r = await runCli(
+        ["run", "--plan", "check the disk space on the data volume and report", "--approve", "--json"],
+        {
+          cwd: dir,
+          env,
+        },
+      );
       expect(r.code).toBe(0);
       // The plan is shown on stderr; stdout stays JSON.
       expect(r.stderr).toContain('Run this plan for "check the disk space on the data volume and report"?');

@@ -30,7 +30,10 @@ export function registerRun(program: Command, ctx: CliContext): void {
       "plan, approve, run: an LLM (generate_tree) turns the request into a tree, which waits for your approval before it runs",
     )
     .option("--model <provider:model>", "with --plan: the planner's model")
-    .option("--approve", "with --plan: run the plan without asking (otherwise a terminal asks; elsewhere it waits for apflow tasks resume)")
+    .option(
+      "--approve",
+      "with --plan: run the plan without asking (otherwise a terminal asks; elsewhere it waits for apflow tasks resume)",
+    )
     .option("--demo", "rehearse: executors return their demo results instead of running")
     .option(
       "--idempotency-key <key>",
@@ -63,8 +66,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
           if (options.approve) {
             ctx.err(prompt);
             decision = true;
-          }
-          else if (stdin.isTTY) decision = await confirmPlan(ctx.io.stdin, ctx.io.stderr, prompt);
+          } else if (stdin.isTTY) decision = await confirmPlan(ctx.io.stdin, ctx.io.stderr, prompt);
           else {
             ctx.err(prompt);
             ctx.err(`waiting for approval: apflow tasks resume ${approval.id} --input '{"approved": true}'`);
@@ -110,7 +112,8 @@ async function planned(backend: TaskBackend, requirement: string, model: string 
   try {
     return await backend.plan({ requirement, ...(model ? { model } : {}) });
   } catch (err) {
-    if (err instanceof ApflowError && err.code === ErrorCode.InvalidParams) throw new CliError(err.message, ExitCode.Usage);
+    if (err instanceof ApflowError && err.code === ErrorCode.InvalidParams)
+      throw new CliError(err.message, ExitCode.Usage);
     throw err;
   }
 }

@@ -161,9 +161,14 @@ export async function executeA2a(raw: unknown, ctx: ExecutorContext, config: Rem
   // Resumed after the remote agent asked for input: the answer goes to that remote task.
   const answering = remoteQuestionOf(ctx);
   if (answering && ctx.resume?.timedOut) {
-    await client.cancelTask({ tenant: "", id: answering.remoteTaskId, metadata: { reason: "no answer in time" } }, {
-      signal: AbortSignal.timeout(CANCEL_TIMEOUT_MS),
-    }).catch(() => undefined);
+    await client
+      .cancelTask(
+        { tenant: "", id: answering.remoteTaskId, metadata: { reason: "no answer in time" } },
+        {
+          signal: AbortSignal.timeout(CANCEL_TIMEOUT_MS),
+        },
+      )
+      .catch(() => undefined);
     throw refuse(
       RemoteErrorCode.A2aInputRequired,
       `the remote task ${answering.remoteTaskId} at ${agent} asked for input and no answer came in time; it was cancelled`,
@@ -322,7 +327,8 @@ export async function executeA2a(raw: unknown, ctx: ExecutorContext, config: Rem
     case TaskState.TASK_STATE_INPUT_REQUIRED: {
       // The remote agent's question becomes this task's: it waits (no slot held) and, once
       // answered, runs again and sends the answer to the same remote task.
-      if (!result.remoteTaskId) throw fail(RemoteErrorCode.A2aError, `the remote agent ${agent} asked for input without a task`, details);
+      if (!result.remoteTaskId)
+        throw fail(RemoteErrorCode.A2aError, `the remote agent ${agent} asked for input without a task`, details);
       const question: RemoteQuestion = { remoteTaskId: result.remoteTaskId, contextId: result.contextId };
       await ctx.checkpoint({ [QUESTION_KEY]: { ...question } });
       const schema = last?.message ? questionSchema(last.message.parts) : undefined;
@@ -379,7 +385,10 @@ function questionSchema(parts: Part[]): Record<string, JsonValue> | undefined {
   if (datas.length !== 1) return undefined;
   const value = datas[0]?.content?.value as { schema?: unknown } | undefined;
   const schema = value?.schema;
-  return schema && typeof schema === "object" && !Array.isArray(schema) && (schema as { type?: unknown }).type === "object"
+  return schema &&
+    typeof schema === "object" &&
+    !Array.isArray(schema) &&
+    (schema as { type?: unknown }).type === "object"
     ? (schema as Record<string, JsonValue>)
     : undefined;
 }
