@@ -176,6 +176,28 @@ describe("A2A: a waiting tree is input-required and a message resumes it", () =>
     expect(after?.error?.code).toBe("DEPENDENCY_FAILED");
   });
 
+  it("v0.3 clients see input-required and answer with message/send", async () => {
+    const post = async (method: string, params: unknown) =>
+      (
+        await fetch(`${server.url}/a2a`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "A2A-Version": "0.3" },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+        })
+      ).json() as Promise<any>;
+    const message = (parts: unknown[], taskId?: string) => ({
+      message: { kind: "message", messageId: crypto.randomUUID(), role: "user", parts, ...(taskId ? { taskId } : {}) },
+    });
+    const asked = await post("message/send", message([{ kind: "data", data: askTree("v03") }]));
+    expect(asked.result.status.state).toBe("input-required");
+    expect(asked.result.status.message.parts[0]).toMatchObject({
+      kind: "text",
+      text: "Which account should be refunded?",
+    });
+    const done = await post("message/send", message([{ kind: "data", data: { account: "BE-0042" } }], asked.result.id));
+    expect(done.result.status.state).toBe("completed");
+  });
+
   it("a plain-text request without a planner is refused, naming how to configure one", async () => {
     await expect(client.sendMessage(send([textPart("check the disk space on the data volume")]))).rejects.toThrow(
       /send a data part .*OPENAI_API_KEY/s,
