@@ -43,8 +43,11 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option("--no-live", "print only the summary, not the events and the final tree")
     .option("--json", "print the final trees as JSON (no live view)")
     .action(async (file: string | undefined, options: RunOptions, command: Command) => {
-      if ((file === undefined) === (options.plan === undefined)) {
-        throw new CliError("give a task file or --plan <request> (one of them)", ExitCode.Usage);
+      if (file === undefined && options.plan === undefined) {
+        throw new CliError("missing required argument 'file' (or --plan <request>)", ExitCode.Usage);
+      }
+      if (file !== undefined && options.plan !== undefined) {
+        throw new CliError("give a task file or --plan <request>, not both", ExitCode.Usage);
       }
       if (options.plan !== undefined && options.idempotencyKey !== undefined) {
         throw new CliError("--idempotency-key works with a task file, not with --plan", ExitCode.Usage);
