@@ -1,5 +1,6 @@
 import { ApflowClient, ApflowRpcError } from "@aipartnerupflow/api-a2a";
 import {
+  type JsonValue,
   ApflowError,
   type ErrorCode,
   type Task,
@@ -111,6 +112,14 @@ export class RemoteBackend implements TaskBackend {
 
   async delete(id: string): Promise<string[]> {
     return (await this.rpc(() => this.client.deleteTask(id))).deleted;
+  }
+
+  resume(id: string, input: JsonValue): Promise<{ task: Task; resumed: boolean }> {
+    return this.rpc(() => this.client.resume(id, input));
+  }
+
+  async signal(event: string, key: string | null, payload: JsonValue): Promise<{ resumed: string[] }> {
+    return { resumed: (await this.rpc(() => this.client.signal(event, key, payload))).resumed };
   }
 
   cancel(id: string): Promise<CancelSummary> {

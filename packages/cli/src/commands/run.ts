@@ -1,4 +1,5 @@
 import { deriveIdempotencyKey } from "@aipartnerupflow/core";
+import type { Writable } from "node:stream";
 import type { Command } from "commander";
 import type { CliContext } from "../context.js";
 import { followExecutions } from "../execution.js";
@@ -10,6 +11,7 @@ interface RunOptions {
   demo?: boolean;
   json?: boolean;
   live?: boolean;
+  prompt?: boolean;
 }
 
 export function registerRun(program: Command, ctx: CliContext): void {
@@ -25,6 +27,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .addOption(concurrencyOption())
     .option("--no-live", "print only the summary, not the events and the final tree")
     .option("--json", "print the final trees as JSON (no live view)")
+    .option("--no-prompt", "do not ask on the terminal when a task waits for an answer (answer with apflow tasks resume)")
     .action(async (file: string, options: RunOptions, command: Command) => {
       const tasks = await readTasksInput(file, ctx.io.cwd, ctx.io.stdin);
       const backend = await ctx.backend(command);
@@ -44,10 +47,16 @@ export function registerRun(program: Command, ctx: CliContext): void {
             }),
           );
         }
+        const json = options.json ?? false;
+        const terminal = (ctx.io.stdin as { isTTY?: boolean }).isTTY === true && ctx.io.stdout.isTTY === true;
         ctx.exitCode = await followExecutions(ctx, backend, started, {
-          json: options.json ?? false,
+          json,
           palette: ctx.palette(command),
           live: options.live ?? true,
+          // On a terminal, a task that waits for an answer asks for it here.
+          ...(terminal && !json && options.prompt !== false
+            ? { prompt: { input: ctx.io.stdin, output: ctx.io.stdout as unknown as Writable } }
+            : {}),
         });
       } finally {
         await backend.close();
