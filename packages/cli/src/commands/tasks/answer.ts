@@ -13,6 +13,7 @@ interface ResumeOptions {
   reject?: boolean;
   comment?: string;
   follow?: boolean;
+  live?: boolean;
   json?: boolean;
 }
 
@@ -43,7 +44,8 @@ export function registerTaskAnswers(tasks: Command, ctx: CliContext): void {
       .option("--approve", 'an approval: {"approved": true}')
       .option("--reject", 'an approval: {"approved": false}')
       .option("--comment <text>", "with --approve or --reject")
-      .option("--no-follow", "local store: do not run the rest of the tree here"),
+      .option("--no-follow", "local store: do not run the rest of the tree here")
+      .option("--no-live", "print only the summary of the rest of the run"),
   ).action(
     withBackend(ctx, async (backend, opts: ResumeOptions, command, id: string) => {
       const { task, resumed } = await backend.resume(id, answerOf(opts));
@@ -63,6 +65,7 @@ export function registerTaskAnswers(tasks: Command, ctx: CliContext): void {
       ctx.exitCode = await followExecutions(ctx, backend, running, {
         json: opts.json ?? false,
         palette: c,
+        live: opts.live ?? true,
         ...(terminal && !opts.json ? { prompt: { input: ctx.io.stdin, output: ctx.io.stdout as unknown as Writable } } : {}),
       });
     }),
