@@ -1,8 +1,10 @@
 import {
   AlreadyExecutingError,
+  checkAnswer,
   Engine,
-  type ExecutionHandle,
   type JsonValue,
+  notWaitingError,
+  type ExecutionHandle,
   type Logger,
   NotFoundError,
   queueStatsOf,
@@ -131,10 +133,6 @@ export class LocalBackend implements TaskBackend {
     );
   }
 
-  async resume(id: string, input: JsonValue): Promise<Task> {
-    return (await this.service().resume(LOCAL_CALLER, { taskId: id, input })).task;
-  }
-
   /** The API's task operations over this store (the plan flow and answers use them). */
   private service(): TaskService {
     return new TaskService(this.engine, this.store, this.engine.registry);
@@ -163,6 +161,26 @@ export class LocalBackend implements TaskBackend {
     await this.get(id);
     const result = await this.engine.cancel(id, "cancelled from the CLI");
     return { cancelled: result.cancelled, running: result.running.map((r) => r.taskId) };
+  }
+
+  /** The local user is the administrator (no auth): any answer the wait's schema accepts. */
+  async resume(id: string, input: JsonValue): Promise<{ task: Task; resumed: boolean }> {
+    const task = await this.get(id);
+    if (task.status !== "waiting" || task.wait === null) throw notWaitingError(id, task.status);
+    return this.engine.resume(id, checkAnswer(task.wait, input), { by: null });
+  }
+
+  async signal(event: string, key: string | null, payload: JsonValue): Promise<{ resumed: string[] }> {
+    const answered = await this.engine.signal(event, key, payload, {
+      accept: (t) => {
+        try {
+          return t.wait !== null && checkAnswer(t.wait, payload) !== undefined;
+        } catch {
+          return false;
+        }
+      },
+    });
+    return { resumed: answered.map((t) => t.id) };
   }
 
   async copy(id: string, request: CopyRequest): Promise<Task[]> {

@@ -1,8 +1,8 @@
 import { ApflowClient, ApflowRpcError } from "@aipartnerupflow/api-a2a";
 import {
+  type JsonValue,
   ApflowError,
   type ErrorCode,
-  type JsonValue,
   type Task,
   type TaskEvent,
   type TaskPatch,
@@ -105,10 +105,6 @@ export class RemoteBackend implements TaskBackend {
     return created.rootIds.map((rootId) => created.tasks.filter((t) => t.rootId === rootId));
   }
 
-  async resume(id: string, input: JsonValue): Promise<Task> {
-    return (await this.rpc(() => this.client.call<{ task: Task }>("tasks.resume", { taskId: id, input }))).task;
-  }
-
   async plan(request: PlanOptions): Promise<Task[]> {
     const planned = await this.rpc(() =>
       this.client.call<{ tasks: Task[] }>("tasks.plan", {
@@ -128,6 +124,14 @@ export class RemoteBackend implements TaskBackend {
 
   async delete(id: string): Promise<string[]> {
     return (await this.rpc(() => this.client.deleteTask(id))).deleted;
+  }
+
+  resume(id: string, input: JsonValue): Promise<{ task: Task; resumed: boolean }> {
+    return this.rpc(() => this.client.resume(id, input));
+  }
+
+  async signal(event: string, key: string | null, payload: JsonValue): Promise<{ resumed: string[] }> {
+    return { resumed: (await this.rpc(() => this.client.signal(event, key, payload))).resumed };
   }
 
   cancel(id: string): Promise<CancelSummary> {

@@ -133,11 +133,13 @@ export interface TaskBackend {
    * waits at an approval task before anything of it runs; stored, not executed.
    */
   plan(request: PlanOptions): Promise<Task[]>;
-  /** Answer a waiting task (checked against its wait's schema); the task as written. */
-  resume(id: string, input: JsonValue): Promise<Task>;
   update(id: string, patch: TaskPatch): Promise<Task>;
   delete(id: string): Promise<string[]>;
   cancel(id: string): Promise<CancelSummary>;
+  /** Answer a waiting task (checked against its wait's schema; -32006 when it is not waiting). */
+  resume(id: string, input: JsonValue): Promise<{ task: Task; resumed: boolean }>;
+  /** Answer every task waiting for `event` with the same key. */
+  signal(event: string, key: string | null, payload: JsonValue): Promise<{ resumed: string[] }>;
   copy(id: string, request: CopyRequest): Promise<Task[]>;
   events(query: { id: string; afterSeq?: number; limit?: number }): Promise<TaskEvent[]>;
   /** Start an execution; its progress comes from `follow`. */

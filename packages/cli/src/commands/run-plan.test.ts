@@ -1,9 +1,7 @@
 import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { PassThrough } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RunReport } from "../execution.js";
-import { confirmPlan } from "../plan.js";
 import { runCli, spawnCli, tempDir } from "../test-util/cli.js";
 
 let dir: string;
@@ -98,25 +96,5 @@ describe("apflow run --plan", () => {
 
   it("needs exactly one of a task file and --plan", async () => {
     expect((await runCli(["run"], { cwd: dir })).code).toBe(2);
-  });
-});
-
-describe("confirmPlan (a terminal's answer)", () => {
-  it("approves on y or yes, rejects on anything else or end of input", async () => {
-    for (const [typed, approved] of [
-      ["y\n", true],
-      ["YES\n", true],
-      ["n\n", false],
-      ["\n", false],
-      ["", false],
-    ] as const) {
-      const input = new PassThrough();
-      const written: string[] = [];
-      const out = { write: (s: string) => written.push(s) > 0, isTTY: true };
-      const answer = confirmPlan(input, out, "Run this plan?");
-      input.end(typed);
-      expect(await answer, JSON.stringify(typed)).toBe(approved);
-      expect(written.join("")).toContain("Run this plan?");
-    }
   });
 });

@@ -1,3 +1,4 @@
+import type { Writable } from "node:stream";
 import { ApflowError, deriveIdempotencyKey, ErrorCode, type Task } from "@aipartnerupflow/core";
 import type { Command } from "commander";
 import type { TaskBackend } from "../backend/types.js";
@@ -5,7 +6,7 @@ import type { CliContext } from "../context.js";
 import { CliError, ExitCode } from "../errors.js";
 import { followExecutions } from "../execution.js";
 import { readTasksInput } from "../input.js";
-import { answerApproval, approvalOf, confirmPlan } from "../plan.js";
+import { answerApproval, approvalOf } from "../plan.js";
 import { concurrencyOption, examples } from "./options.js";
 
 interface RunOptions {
@@ -16,6 +17,7 @@ interface RunOptions {
   demo?: boolean;
   json?: boolean;
   live?: boolean;
+  prompt?: boolean;
 }
 
 export function registerRun(program: Command, ctx: CliContext): void {
@@ -42,6 +44,10 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .addOption(concurrencyOption())
     .option("--no-live", "print only the summary, not the events and the final tree")
     .option("--json", "print the final trees as JSON (no live view)")
+    .option(
+      "--no-prompt",
+      "do not ask on the terminal when a task waits for an answer (answer with apflow tasks resume)",
+    )
     .action(async (file: string | undefined, options: RunOptions, command: Command) => {
       if (file === undefined && options.plan === undefined) {
         throw new CliError("missing required argument 'file' (or --plan <request>)", ExitCode.Usage);
@@ -60,19 +66,16 @@ export function registerRun(program: Command, ctx: CliContext): void {
           options.plan !== undefined
             ? [await planned(backend, options.plan, options.model)]
             : await backend.create(tasks, key !== undefined ? { idempotencyKey: key } : {});
-        // A plan is shown and decided before its tree runs (on a terminal, or --approve).
+        const json = options.json ?? false;
+        const terminal = (ctx.io.stdin as { isTTY?: boolean }).isTTY === true && ctx.io.stdout.isTTY === true;
+        const prompting = terminal && !json && options.prompt !== false && options.approve !== true;
+        // A plan waits at its approval: the terminal prompt asks it (its prompt lists the plan);
+        // --approve answers it; otherwise the command says how to.
         const approval = options.plan !== undefined ? approvalOf(trees[0] ?? []) : undefined;
-        let decision: boolean | null = null;
         if (approval) {
-          const prompt = String(approval.inputs.prompt ?? "");
-          const stdin = ctx.io.stdin as { isTTY?: boolean };
-          if (options.approve) {
-            ctx.err(prompt);
-            decision = true;
-          } else if (stdin.isTTY) decision = await confirmPlan(ctx.io.stdin, ctx.io.stderr, prompt);
-          else {
-            ctx.err(prompt);
-            ctx.err(`waiting for approval: apflow tasks resume ${approval.id} --input '{"approved": true}'`);
+          ctx.err(String(approval.inputs.prompt ?? ""));
+          if (!options.approve && !prompting) {
+            ctx.err(`waiting for approval: apflow tasks resume ${approval.id} --approve (or --reject)`);
           }
         }
         const started = [];
@@ -88,11 +91,13 @@ export function registerRun(program: Command, ctx: CliContext): void {
             }),
           );
         }
-        if (approval && decision !== null) await answerApproval(backend, approval.id, decision);
+        if (approval && options.approve) await answerApproval(backend, approval.id, true);
         ctx.exitCode = await followExecutions(ctx, backend, started, {
-          json: options.json ?? false,
+          json,
           palette: ctx.palette(command),
           live: options.live ?? true,
+          // On a terminal, a task that waits for an answer asks for it here.
+          ...(prompting ? { prompt: { input: ctx.io.stdin, output: ctx.io.stdout as unknown as Writable } } : {}),
         });
       } finally {
         await backend.close();
