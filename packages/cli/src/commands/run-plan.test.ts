@@ -1,8 +1,9 @@
+import { spawn, spawnSync } from "node:child_process";
 import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RunReport } from "../execution.js";
-import { runCli, spawnCli, tempDir } from "../test-util/cli.js";
+import { BIN, eventually, runCli, spawnCli, tempDir } from "../test-util/cli.js";
 
 let dir: string;
 let cleanup: () => void;
@@ -71,7 +72,7 @@ describe("apflow run --plan", () => {
     });
   });
 
-  it("off a terminal without --approve, the tree waits at the approval and says how to answer", async () => {
+  it("off a terminal without --approve, the tree waits at the approval; tasks resume --reject fails it", async () => {
     await withProvider(async (env) => {
       const cli = spawnCli(["run", "--plan", "check the disk", "--no-live"], { cwd: dir, env });
       await expect.poll(() => cli.stderr(), { timeout: 20_000 }).toMatch(/apflow tasks resume [0-9a-f-]{36}/);
@@ -81,9 +82,11 @@ describe("apflow run --plan", () => {
           timeout: 20_000,
         })
         .toBe("waiting");
-      cli.kill("SIGINT");
+      const answered = await runCli(["tasks", "resume", id, "--reject", "--no-follow"], { cwd: dir, env });
+      expect(answered.code).toBe(0);
       const r = await cli.done;
-      expect(r.code).not.toBe(0);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain("REJECTED");
     });
   });
 
@@ -96,5 +99,35 @@ describe("apflow run --plan", () => {
 
   it("needs exactly one of a task file and --plan", async () => {
     expect((await runCli(["run"], { cwd: dir })).code).toBe(2);
+  });
+});
+
+const hasScript = spawnSync("script", ["--version"]).status === 0;
+
+describe.skipIf(!hasScript)("apflow run --plan on a terminal (pseudo-terminal)", () => {
+  it("shows the plan, asks, and runs it once approved", { timeout: 60_000 }, async () => {
+    await withProvider(async (llm) => {
+      const command = [process.execPath, BIN, "run", "--plan", "check the disk"].map((a) => `'${a}'`).join(" ");
+      const child = spawn("script", ["-qec", command, "/dev/null"], {
+        cwd: dir,
+        env: { PATH: process.env.PATH, HOME: dir, NO_COLOR: "1", TERM: "xterm", ...llm },
+        stdio: ["pipe", "pipe", "pipe"],
+      });
+      let out = "";
+      child.stdout.setEncoding("utf8").on("data", (d: string) => {
+        out += d;
+      });
+      const done = new Promise<number | null>((resolve) => child.on("close", resolve));
+      try {
+        await eventually(async () => (out.includes("waits for an answer") ? true : undefined));
+        expect(out).toContain('Run this plan for "check the disk"?');
+        expect(out).toContain("- disk (system_info)");
+        child.stdin.write("y\r");
+        expect(await done).toBe(0);
+        expect(out).toContain("1 tree: 1 completed");
+      } finally {
+        child.kill("SIGKILL");
+      }
+    });
   });
 });
