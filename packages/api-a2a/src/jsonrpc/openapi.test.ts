@@ -160,7 +160,9 @@ describe("the OpenAPI document", () => {
       tasks: [{ name: "doc-approval", params: { executorId: "approval" }, inputs: { prompt: "ok?", required: 2 } }],
     });
     await call("tasks.execute", { taskId: gate.rootId });
-    await expect.poll(async () => (await call("tasks.get", { taskId: gate.rootId })).status, { timeout: 20_000 }).toBe("waiting");
+    await expect
+      .poll(async () => (await call("tasks.get", { taskId: gate.rootId })).status, { timeout: 20_000 })
+      .toBe("waiting");
     await call("tasks.get", { taskId: gate.rootId });
     await call("tasks.resume", { taskId: gate.rootId, input: { approved: true } });
     await call("tasks.events", { rootId: gate.rootId });

@@ -109,7 +109,9 @@ export const eventSchema = z
     error: taskErrorSchema.nullable().optional(),
     data: jsonObjectSchema
       .optional()
-      .describe("task.waiting: {prompt, schema?, deadline?, event?, key?, answers, required}; task.resumed: {by, input}"),
+      .describe(
+        "task.waiting: {prompt, schema?, deadline?, event?, key?, answers, required}; task.resumed: {by, input}",
+      ),
     at: timestamp,
   })
   .describe("a persisted state change");
@@ -226,7 +228,9 @@ export const executeResult = z
   .describe("with stream: true the answer is text/event-stream: an `execution` frame, then one frame per event");
 export const resumeResult = z.object({
   task: taskSchema,
-  resumed: z.boolean().describe("true: the wait ended and the task runs again; false: the answer was recorded, more are needed"),
+  resumed: z
+    .boolean()
+    .describe("true: the wait ended and the task runs again; false: the answer was recorded, more are needed"),
 });
 
 export const signalResult = z.object({

@@ -27,7 +27,10 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .addOption(concurrencyOption())
     .option("--no-live", "print only the summary, not the events and the final tree")
     .option("--json", "print the final trees as JSON (no live view)")
-    .option("--no-prompt", "do not ask on the terminal when a task waits for an answer (answer with apflow tasks resume)")
+    .option(
+      "--no-prompt",
+      "do not ask on the terminal when a task waits for an answer (answer with apflow tasks resume)",
+    )
     .action(async (file: string, options: RunOptions, command: Command) => {
       const tasks = await readTasksInput(file, ctx.io.cwd, ctx.io.stdin);
       const backend = await ctx.backend(command);
