@@ -68,7 +68,7 @@ export async function followExecutions(
     prompts = prompts.then(async () => {
       if (leftWaiting) return;
       const task = await backend.get(taskId).catch(() => null);
-      if (!task || task.status !== "waiting" || !task.wait) return;
+      if (task?.status !== "waiting" || !task.wait) return;
       const key = `${task.id}@${task.wait.since}#${task.wait.answers.length}`;
       if (asked.has(key)) return;
       asked.add(key);

@@ -109,7 +109,9 @@ export const eventSchema = z
     error: taskErrorSchema.nullable().optional(),
     data: jsonObjectSchema
       .optional()
-      .describe("task.waiting: {prompt, schema?, deadline?, event?, key?, answers, required}; task.resumed: {by, input}"),
+      .describe(
+        "task.waiting: {prompt, schema?, deadline?, event?, key?, answers, required}; task.resumed: {by, input}",
+      ),
     at: timestamp,
   })
   .describe("a persisted state change");
@@ -169,17 +171,35 @@ export const waitingSchema = z
     }),
     z.object({ reason: z.literal("not_executing"), ...waitingBase }),
     z.object({ reason: z.literal("queued"), ...waitingBase, executionId: z.string() }),
+    z.object({
+      reason: z.literal("input"),
+      ...waitingBase,
+      prompt: z.string(),
+      until: timestamp.nullable().describe("the wait's deadline"),
+      answers: z.number().int(),
+      required: z.number().int(),
+    }),
+    z.object({
+      reason: z.literal("event"),
+      ...waitingBase,
+      prompt: z.string(),
+      event: z.string(),
+      key: z.string().nullable(),
+      until: timestamp.nullable().describe("the wait's deadline"),
+      answers: z.number().int(),
+      required: z.number().int(),
+    }),
   ])
-  .describe("why a pending task has not started, and since when");
+  .describe("why a pending task has not started, or what a waiting task waits for, and since when");
 export const taskWithWaitingSchema = taskSchema
-  .extend({ waiting: waitingSchema.nullable().describe("null unless the task is pending") })
+  .extend({ waiting: waitingSchema.nullable().describe("null unless the task is pending or waiting") })
   .describe("a stored task, with why it waits");
 
 export const detailResult = z.object({
   task: taskSchema,
   attempts: z.array(attemptSchema),
   executions: z.array(executionSchema),
-  waiting: waitingSchema.nullable().describe("null unless the task is pending"),
+  waiting: waitingSchema.nullable().describe("null unless the task is pending or waiting"),
 });
 export const deleteResult = z.object({ deleted: z.array(z.string()) });
 export const listResult = z.object({ tasks: z.array(taskSchema), total: z.number().int().min(0) });
@@ -208,7 +228,9 @@ export const executeResult = z
   .describe("with stream: true the answer is text/event-stream: an `execution` frame, then one frame per event");
 export const resumeResult = z.object({
   task: taskSchema,
-  resumed: z.boolean().describe("true: the wait ended and the task runs again; false: the answer was recorded, more are needed"),
+  resumed: z
+    .boolean()
+    .describe("true: the wait ended and the task runs again; false: the answer was recorded, more are needed"),
 });
 
 export const signalResult = z.object({

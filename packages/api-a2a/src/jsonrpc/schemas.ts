@@ -127,12 +127,20 @@ export const resumeParams = z.object({
   taskId,
   input: jsonValueSchema
     .optional()
-    .describe("the answer; checked against the wait's schema (approval: {approved: boolean, comment?} plus its schema's fields)"),
+    .describe(
+      "the answer; checked against the wait's schema (approval: {approved: boolean, comment?} plus its schema's fields)",
+    ),
 });
 
 export const signalParams = z.object({
   event: z.string().min(1).max(200).describe("the event name tasks wait for (ctx.waitFor({event}))"),
-  key: z.string().min(1).max(500).nullable().optional().describe("only waits with this key (none: waits without a key)"),
+  key: z
+    .string()
+    .min(1)
+    .max(500)
+    .nullable()
+    .optional()
+    .describe("only waits with this key (none: waits without a key)"),
   payload: jsonValueSchema.optional().describe("the answer given to every task resumed"),
 });
 

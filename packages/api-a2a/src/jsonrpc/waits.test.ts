@@ -17,7 +17,12 @@ afterAll(async () => {
 });
 
 async function waitingApproval(inputs: Record<string, unknown>, who = "alice"): Promise<string> {
-  const created = await rpc(app, "tasks.create", { tasks: [{ name: "ok", params: { executorId: "approval" }, inputs }] }, as(who));
+  const created = await rpc(
+    app,
+    "tasks.create",
+    { tasks: [{ name: "ok", params: { executorId: "approval" }, inputs }] },
+    as(who),
+  );
   const id = created.body.result.rootId as string;
   await rpc(app, "tasks.execute", { taskId: id }, as(who));
   await expect
@@ -45,15 +50,23 @@ describe("JSON-RPC: waiting tasks", () => {
     const missing = await rpc(app, "tasks.resume", { taskId: id, input: { approved: true } }, as("admin"));
     expect(missing.body.error?.data.errors[0].path).toBe("input.amount");
     // The owner sees the task but is not an approver; a stranger does not see it at all.
-    expect((await rpc(app, "tasks.resume", { taskId: id, input: { approved: true, amount: 1 } }, as("alice"))).body.error?.code).toBe(-32004);
-    expect((await rpc(app, "tasks.resume", { taskId: id, input: { approved: true, amount: 1 } }, as("bob"))).body.error?.code).toBe(-32001);
+    expect(
+      (await rpc(app, "tasks.resume", { taskId: id, input: { approved: true, amount: 1 } }, as("alice"))).body.error
+        ?.code,
+    ).toBe(-32004);
+    expect(
+      (await rpc(app, "tasks.resume", { taskId: id, input: { approved: true, amount: 1 } }, as("bob"))).body.error
+        ?.code,
+    ).toBe(-32001);
 
     const ok = await rpc(app, "tasks.resume", { taskId: id, input: { approved: true, amount: 120 } }, as("admin"));
     expect(ok.body.result).toMatchObject({ resumed: true, task: { status: "pending" } });
     const again = await rpc(app, "tasks.resume", { taskId: id, input: { approved: true, amount: 120 } }, as("admin"));
     expect(again.body.error?.code).toBe(-32006);
     await expect
-      .poll(async () => (await rpc(app, "tasks.get", { taskId: id }, as("alice"))).body.result.status, { timeout: 20_000 })
+      .poll(async () => (await rpc(app, "tasks.get", { taskId: id }, as("alice"))).body.result.status, {
+        timeout: 20_000,
+      })
       .toBe("completed");
     const done = await rpc(app, "tasks.get", { taskId: id }, as("alice"));
     expect(done.body.result.result).toMatchObject({ approved: true, by: [{ userId: "root" }], input: { amount: 120 } });
@@ -63,11 +76,18 @@ describe("JSON-RPC: waiting tasks", () => {
     const id = await waitingApproval({ prompt: "p" });
     await rpc(app, "tasks.resume", { taskId: id, input: { approved: false, comment: "no" } }, as("alice"));
     await expect
-      .poll(async () => (await rpc(app, "tasks.get", { taskId: id }, as("alice"))).body.result.error?.code, { timeout: 20_000 })
+      .poll(async () => (await rpc(app, "tasks.get", { taskId: id }, as("alice"))).body.result.error?.code, {
+        timeout: 20_000,
+      })
       .toBe("REJECTED");
 
     // No executor waits for an event here by default: a signal answers nothing, and says so.
-    const none = await rpc(app, "tasks.signal", { event: "ticket.closed", key: "T-1", payload: { ok: true } }, as("alice"));
+    const none = await rpc(
+      app,
+      "tasks.signal",
+      { event: "ticket.closed", key: "T-1", payload: { ok: true } },
+      as("alice"),
+    );
     expect(none.body.result).toEqual({ resumed: [], skipped: [] });
     const bad = await rpc(app, "tasks.signal", { key: "T-1" }, as("alice"));
     expect(bad.body.error?.code).toBe(-32602);
@@ -77,7 +97,9 @@ describe("JSON-RPC: waiting tasks", () => {
     const id = await waitingApproval({ prompt: "p2" }, "carol");
     await rpc(app, "tasks.resume", { taskId: id, input: { approved: true } }, as("carol"));
     await expect
-      .poll(async () => (await rpc(app, "tasks.get", { taskId: id }, as("carol"))).body.result.status, { timeout: 20_000 })
+      .poll(async () => (await rpc(app, "tasks.get", { taskId: id }, as("carol"))).body.result.status, {
+        timeout: 20_000,
+      })
       .toBe("completed");
     const events = await engine.store.readEvents({ taskId: id });
     expect(events.find((e) => e.type === "task.waiting")?.data).toMatchObject({ prompt: "p2", required: 1 });

@@ -18,7 +18,10 @@ function isApproval(schema: JsonObject | undefined): boolean {
 }
 
 /** A typed line as an answer: `y`/`n` for approvals, JSON, or (without a schema) the text itself. */
-export function parseAnswerLine(line: string, schema: JsonObject | undefined): { value: JsonValue } | { error: string } {
+export function parseAnswerLine(
+  line: string,
+  schema: JsonObject | undefined,
+): { value: JsonValue } | { error: string } {
   const text = line.trim();
   if (isApproval(schema)) {
     if (/^(y|yes)$/i.test(text)) return { value: { approved: true } };
@@ -36,17 +39,26 @@ export function parseAnswerLine(line: string, schema: JsonObject | undefined): {
  * Ask for the answer of a waiting task on the terminal, re-asking until it matches the wait's
  * schema. Resolves null when the person gives up (Ctrl-C, end of input): the task stays waiting.
  */
-export async function promptForAnswer(task: Pick<Task, "id" | "name" | "wait">, io: PromptIo, c: Palette): Promise<JsonValue | null> {
+export async function promptForAnswer(
+  task: Pick<Task, "id" | "name" | "wait">,
+  io: PromptIo,
+  c: Palette,
+): Promise<JsonValue | null> {
   const wait = task.wait;
   if (!wait) return null;
-  const rl = createInterface({ input: io.input, output: io.output, terminal: io.terminal ?? (io.input as { isTTY?: boolean }).isTTY === true });
+  const rl = createInterface({
+    input: io.input,
+    output: io.output,
+    terminal: io.terminal ?? (io.input as { isTTY?: boolean }).isTTY === true,
+  });
   const stop = new AbortController();
   rl.on("SIGINT", () => stop.abort());
   rl.on("close", () => stop.abort());
   const say = (line: string) => io.output.write(`${line}\n`);
   say(`${c.yellow("?")} ${c.bold(task.name)} waits for an answer: ${wait.prompt}`);
   if (isApproval(wait.schema)) say(c.gray("  y to approve, n to reject, or a JSON answer; Ctrl-C leaves it waiting"));
-  else if (wait.schema) say(c.gray(`  a JSON answer matching ${JSON.stringify(wait.schema)}; Ctrl-C leaves it waiting`));
+  else if (wait.schema)
+    say(c.gray(`  a JSON answer matching ${JSON.stringify(wait.schema)}; Ctrl-C leaves it waiting`));
   else say(c.gray("  JSON or text; Ctrl-C leaves it waiting"));
   try {
     while (!stop.signal.aborted) {

@@ -356,11 +356,7 @@ export function isRejection(input: JsonValue): boolean {
  * (the answers reached `required`, or this one is a rejection). A second answer of the same user
  * is refused (-32006), so N-of-M counts people, not requests.
  */
-export function decideAnswer(
-  taskId: string,
-  wait: TaskWait,
-  answer: WaitAnswer,
-): { wait: TaskWait; resumes: boolean } {
+export function decideAnswer(taskId: string, wait: TaskWait, answer: WaitAnswer): { wait: TaskWait; resumes: boolean } {
   if (answer.by !== null && wait.answers.some((a) => a.by === answer.by)) {
     throw new ApflowError(ErrorCode.InvalidTransition, `task ${taskId}: ${answer.by} has answered already`, {
       taskId,

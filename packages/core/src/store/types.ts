@@ -118,7 +118,10 @@ export interface TaskStore {
    * of engines calling it (a conditional write on status and deadline): `fail` fails the task
    * (`WAIT_TIMEOUT`, dependents cascade), `resume` queues it again with `wait.timedOut`.
    */
-  expireWaits(now: Date, options?: { limit?: number }): Promise<MutationResult<{ tasks: Task[]; finished: Execution[] }>>;
+  expireWaits(
+    now: Date,
+    options?: { limit?: number },
+  ): Promise<MutationResult<{ tasks: Task[]; finished: Execution[] }>>;
 
   appendEvents(events: NewEvent[]): Promise<TaskEvent[]>;
   readEvents(query: EventQuery): Promise<TaskEvent[]>;

@@ -51,7 +51,8 @@ export function parseWaitSpec(spec: unknown): WaitSpec {
     }
   }
   const out: WaitSpec = { prompt: parsed.data.prompt };
-  for (const [k, v] of Object.entries(parsed.data)) if (v !== undefined) (out as unknown as JsonObject)[k] = v as JsonValue;
+  for (const [k, v] of Object.entries(parsed.data))
+    if (v !== undefined) (out as unknown as JsonObject)[k] = v as JsonValue;
   return out;
 }
 

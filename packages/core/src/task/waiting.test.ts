@@ -198,9 +198,17 @@ describe("whyWaiting", () => {
 describe("waitReason", () => {
   it("says what a waiting task waits for, since when and until when", () => {
     const wait = { prompt: "approve?", since: T(5), deadline: T(50), answers: [], required: 2 };
-    expect(whyWaiting({ task: task({ status: "waiting", wait }), dependencies: [], attempts: [], execution: null, now: NOW })).toEqual({
+    expect(
+      whyWaiting({
+        task: task({ status: "waiting", wait }),
+        dependencies: [],
+        attempts: [],
+        execution: null,
+        now: NOW,
+      }),
+    ).toEqual({
       reason: "input",
-      detail: "waiting for input: approve? (0 of 2 answers), until " + T(50),
+      detail: `waiting for input: approve? (0 of 2 answers), until ${T(50)}`,
       since: T(5),
       prompt: "approve?",
       until: T(50),

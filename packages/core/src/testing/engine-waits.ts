@@ -47,7 +47,12 @@ export function describeWaitSuite(
     return registry;
   }
 
-  async function waiting(engine: Engine, tasks: TaskInput[], waitFor: string[], options: Partial<{ userId: string }> = {}) {
+  async function waiting(
+    engine: Engine,
+    tasks: TaskInput[],
+    waitFor: string[],
+    options: Partial<{ userId: string }> = {},
+  ) {
     const [root] = await engine.createTree(tasks, options.userId ? { userId: options.userId } : {});
     const handle = await engine.execute((root as Task).id);
     const tree = await engine.store.getTree((root as Task).id);
@@ -81,7 +86,14 @@ export function describeWaitSuite(
       expect(done.wait?.answers).toEqual([{ by: "ann", at: expect.any(String), input: { pick: 2 } }]);
       const events = await store.readEvents({ taskId: ids.q as string });
       const types = events.map((e) => e.type);
-      expect(types).toEqual(["task.created", "task.started", "task.waiting", "task.resumed", "task.started", "task.completed"]);
+      expect(types).toEqual([
+        "task.created",
+        "task.started",
+        "task.waiting",
+        "task.resumed",
+        "task.started",
+        "task.completed",
+      ]);
       expect(events[2]?.data).toMatchObject({ prompt: "which draft?", answers: 0, required: 1 });
       expect(events[3]?.data).toEqual({ by: "ann", input: { pick: 2 } });
       expect(events[3]?.status).toBe("pending");
@@ -105,7 +117,13 @@ export function describeWaitSuite(
       const { engine, store } = await setup();
       const { handle, ids } = await waiting(
         engine,
-        [{ name: "ok", params: { executorId: "approval" }, inputs: { prompt: "ship?", approvers: ["a", "b", "c"], required: 2 } }],
+        [
+          {
+            name: "ok",
+            params: { executorId: "approval" },
+            inputs: { prompt: "ship?", approvers: ["a", "b", "c"], required: 2 },
+          },
+        ],
         ["ok"],
       );
       expect((await engine.resume(ids.ok as string, { approved: true }, { by: "a" })).resumed).toBe(false);
@@ -115,7 +133,9 @@ export function describeWaitSuite(
       await expect(engine.resume(ids.ok as string, { approved: true }, { by: "a" })).rejects.toMatchObject({
         code: ErrorCode.InvalidTransition,
       });
-      expect((await engine.resume(ids.ok as string, { approved: true, comment: "lgtm" }, { by: "b" })).resumed).toBe(true);
+      expect((await engine.resume(ids.ok as string, { approved: true, comment: "lgtm" }, { by: "b" })).resumed).toBe(
+        true,
+      );
       const outcome = await handle.done;
       expect(outcome.status).toBe("completed");
       expect(outcome.tasks[0]?.result).toMatchObject({
@@ -162,13 +182,24 @@ export function describeWaitSuite(
       const { engine } = await setup({ registry: waitForRegistry(), clock: clock.now, pollIntervalMs: 1_000_000 });
       // A second engine on the same store races for the same expiries; both claim (whichever
       // expires a wait runs its task again), so outcomes are read from the store.
-      const other = newEngine({ store: engine.store, registry: waitForRegistry(), clock: clock.now, pollIntervalMs: 1_000_000 });
+      const other = newEngine({
+        store: engine.store,
+        registry: waitForRegistry(),
+        clock: clock.now,
+        pollIntervalMs: 1_000_000,
+      });
       await other.start();
       const cases = await Promise.all(
         (["fail", "approve", "reject"] as const).map((onTimeout) =>
           waiting(
             engine,
-            [{ name: onTimeout, params: { executorId: "approval" }, inputs: { prompt: "p", timeoutMs: 1000, onTimeout } }],
+            [
+              {
+                name: onTimeout,
+                params: { executorId: "approval" },
+                inputs: { prompt: "p", timeoutMs: 1000, onTimeout },
+              },
+            ],
             [onTimeout],
           ),
         ),
@@ -179,7 +210,9 @@ export function describeWaitSuite(
       const [a, b] = await Promise.all([engine.expireWaits(), other.expireWaits()]);
       expect([...a, ...b].map((t) => t.name).sort()).toEqual(["approve", "fail", "reject"]);
       const final = async (c: (typeof cases)[number]) => {
-        await expect.poll(async () => (await engine.store.getExecution(c.handle.execution.id))?.status, POLL).not.toBe("running");
+        await expect
+          .poll(async () => (await engine.store.getExecution(c.handle.execution.id))?.status, POLL)
+          .not.toBe("running");
         return (await engine.store.getTree(c.rootId))[0] as Task;
       };
       const [failed, approved, rejected] = await Promise.all(cases.map(final));

@@ -128,7 +128,13 @@ export async function expireWaits(
       );
       if (changed === 0) continue;
       events.push(waitExpiredEvent(subject, decided.error, at));
-      await settle(tx, [{ id: task.id, name: task.name, rootId: task.rootId, status: "failed", executionId }], at, events, ledger);
+      await settle(
+        tx,
+        [{ id: task.id, name: task.name, rootId: task.rootId, status: "failed", executionId }],
+        at,
+        events,
+        ledger,
+      );
       tasks.push({ ...task, status: "failed", error: decided.error, completedAt: at, updatedAt: at });
     } else {
       const changed = await tx.run(

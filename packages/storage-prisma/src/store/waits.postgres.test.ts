@@ -86,7 +86,11 @@ describe.skipIf(!reachable)("PostgreSQL: waits raced by two stores", () => {
     const [many] = await waitingTree(1, { status: "waiting", wait: { prompt: "p", required: 4 } });
     const answers = await Promise.all(
       ["u0", "u1", "u2", "u3"].map((u, i) =>
-        (i % 2 === 0 ? a : b).resumeTask(many as string, { by: u, at: at(2).toISOString(), input: { approved: true } }, at(2)),
+        (i % 2 === 0 ? a : b).resumeTask(
+          many as string,
+          { by: u, at: at(2).toISOString(), input: { approved: true } },
+          at(2),
+        ),
       ),
     );
     expect(answers.filter((r) => r.resumed)).toHaveLength(1);

@@ -49,7 +49,8 @@ export function registerTaskAnswers(tasks: Command, ctx: CliContext): void {
   ).action(
     withBackend(ctx, async (backend, opts: ResumeOptions, command, id: string) => {
       const { task, resumed } = await backend.resume(id, answerOf(opts));
-      if (opts.json && (backend.mode === "remote" || opts.follow === false || !resumed)) return ctx.json({ task, resumed });
+      if (opts.json && (backend.mode === "remote" || opts.follow === false || !resumed))
+        return ctx.json({ task, resumed });
       const c = ctx.palette(command);
       if (!resumed) {
         const wait = task.wait;
@@ -66,7 +67,9 @@ export function registerTaskAnswers(tasks: Command, ctx: CliContext): void {
         json: opts.json ?? false,
         palette: c,
         live: opts.live ?? true,
-        ...(terminal && !opts.json ? { prompt: { input: ctx.io.stdin, output: ctx.io.stdout as unknown as Writable } } : {}),
+        ...(terminal && !opts.json
+          ? { prompt: { input: ctx.io.stdin, output: ctx.io.stdout as unknown as Writable } }
+          : {}),
       });
     }),
   );
@@ -85,11 +88,14 @@ export function registerTaskAnswers(tasks: Command, ctx: CliContext): void {
       .option("--key <key>", "only tasks waiting with this key")
       .option("--payload <json>", "the answer given to each task", "null"),
   ).action(
-    withBackend(ctx, async (backend, opts: { key?: string; payload: string; json?: boolean }, _command, event: string) => {
-      const result = await backend.signal(event, opts.key ?? null, parseJson(opts.payload, "--payload"));
-      if (opts.json) return ctx.json(result);
-      ctx.out(`${result.resumed.length} task${result.resumed.length === 1 ? "" : "s"} answered`);
-    }),
+    withBackend(
+      ctx,
+      async (backend, opts: { key?: string; payload: string; json?: boolean }, _command, event: string) => {
+        const result = await backend.signal(event, opts.key ?? null, parseJson(opts.payload, "--payload"));
+        if (opts.json) return ctx.json(result);
+        ctx.out(`${result.resumed.length} task${result.resumed.length === 1 ? "" : "s"} answered`);
+      },
+    ),
   );
-  examples(signal, ["apflow tasks signal ticket.closed --key T-1 --payload '{\"state\": \"done\"}'"]);
+  examples(signal, ['apflow tasks signal ticket.closed --key T-1 --payload \'{"state": "done"}\'']);
 }

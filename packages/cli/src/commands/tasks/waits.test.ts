@@ -36,7 +36,11 @@ describe("the wait prompt (injected streams)", () => {
       shown += d.toString();
       if (d.toString().includes("> ")) setImmediate(() => input.write(`${lines.shift()}\n`));
     });
-    const answer = promptForAnswer({ id: "t", name: "gate", wait: approvalWait }, { input, output, terminal: false }, plain);
+    const answer = promptForAnswer(
+      { id: "t", name: "gate", wait: approvalWait },
+      { input, output, terminal: false },
+      plain,
+    );
     expect(await answer).toEqual({ approved: true, ticket: "T-9" });
     expect(shown).toContain("gate waits for an answer: ship it?");
     expect(shown).toContain("not JSON");
@@ -45,7 +49,11 @@ describe("the wait prompt (injected streams)", () => {
 
   it("gives up (null) at the end of input; the task stays waiting", async () => {
     const input = new PassThrough();
-    const answer = promptForAnswer({ id: "t", name: "gate", wait: approvalWait }, { input, output: new PassThrough(), terminal: false }, plain);
+    const answer = promptForAnswer(
+      { id: "t", name: "gate", wait: approvalWait },
+      { input, output: new PassThrough(), terminal: false },
+      plain,
+    );
     input.end();
     expect(await answer).toBeNull();
   });
@@ -93,7 +101,9 @@ describe.skipIf(!hasScript)("apflow run on a terminal with a task that waits (ps
     }
   });
 
-  it("Ctrl-C at the prompt leaves the task waiting; tasks list --status waiting and tasks resume finish it", { timeout: 60_000 }, async () => {
+  it("Ctrl-C at the prompt leaves the task waiting; tasks list --status waiting and tasks resume finish it", {
+    timeout: 60_000,
+  }, async () => {
     copyFileSync(join(EXAMPLES, "approval.json"), join(dir, "approval.json"));
     const run = runInTerminal(["run", "approval.json"]);
     try {

@@ -22,7 +22,10 @@ export const waitChecks = family("waits", [
   {
     name: "waits: finishing as waiting releases the lease, stores the wait, keeps the tree unfinished",
     async run(store) {
-      const tasks = await create(store, [{ name: "root", dependencies: ["ask"] }, { name: "ask", parentId: "root" }]);
+      const tasks = await create(store, [
+        { name: "root", dependencies: ["ask"] },
+        { name: "ask", parentId: "root" },
+      ]);
       const root = tasks.get("root") as Task;
       const exec = await start(store, root.id);
       const { id, leaseToken } = await waitOn(store, { prompt: "ok?", schema: { type: "object" }, timeoutMs: 5000 });
@@ -82,11 +85,20 @@ export const waitChecks = family("waits", [
   {
     name: "waits: N answers needed, each recorded; the same user twice refused; a rejection ends it at once",
     async run(store) {
-      const tasks = await create(store, [{ name: "root" }, { name: "a", parentId: "root" }, { name: "b", parentId: "root" }]);
+      const tasks = await create(store, [
+        { name: "root" },
+        { name: "a", parentId: "root" },
+        { name: "b", parentId: "root" },
+      ]);
       await start(store, (tasks.get("root") as Task).id);
       const [ca, cb] = (await claimAll(store)).filter((c) => c.task.name !== "root");
       for (const c of [ca, cb]) {
-        await store.finishTask(c?.task.id as string, c?.leaseToken as string, { status: "waiting", wait: { prompt: "p", required: 2 } }, T0);
+        await store.finishTask(
+          c?.task.id as string,
+          c?.leaseToken as string,
+          { status: "waiting", wait: { prompt: "p", required: 2 } },
+          T0,
+        );
       }
       const a = ca?.task.id as string;
       const partial = await store.resumeTask(a, answer("u1", { approved: true }), at(1));
@@ -113,7 +125,9 @@ export const waitChecks = family("waits", [
       const claimed = await claimAll(store);
       for (const c of claimed) {
         const spec: WaitSpec =
-          c.task.name === "ask" ? { prompt: "p", timeoutMs: 100 } : { prompt: "q", timeoutMs: 200, onTimeout: "resume" };
+          c.task.name === "ask"
+            ? { prompt: "p", timeoutMs: 100 }
+            : { prompt: "q", timeoutMs: 200, onTimeout: "resume" };
         await store.finishTask(c.task.id, c.leaseToken, { status: "waiting", wait: spec }, T0);
       }
       expect((await store.expireWaits(at(99))).tasks).toEqual([]);
@@ -129,9 +143,16 @@ export const waitChecks = family("waits", [
       const second = await store.expireWaits(at(250));
       expect(second.tasks.map((t) => [t.name, t.status])).toEqual([["other", "pending"]]);
       expect(second.tasks[0]?.wait).toMatchObject({ timedOut: true, resumedAt: at(250).toISOString() });
-      expect(second.events.map((e) => [e.type, e.data])).toEqual([["task.resumed", { by: null, input: null, timedOut: true }]]);
+      expect(second.events.map((e) => [e.type, e.data])).toEqual([
+        ["task.resumed", { by: null, input: null, timedOut: true }],
+      ]);
       const [rerun] = await claimAll(store, at(251));
-      await store.finishTask(rerun?.task.id as string, rerun?.leaseToken as string, { status: "completed", result: 1 }, at(252));
+      await store.finishTask(
+        rerun?.task.id as string,
+        rerun?.leaseToken as string,
+        { status: "completed", result: 1 },
+        at(252),
+      );
       expect((await store.getExecution(exec.id))?.status).toBe("failed");
     },
   },
@@ -158,7 +179,9 @@ export const waitChecks = family("waits", [
         await store.finishTask(c.task.id, c.leaseToken, { status: "waiting", wait: spec }, T0);
       }
       const found = async (key: string | null, userId?: string | null) =>
-        (await store.findWaiting({ event: "ticket", key, ...(userId !== undefined ? { userId } : {}) })).map((t) => t.name);
+        (await store.findWaiting({ event: "ticket", key, ...(userId !== undefined ? { userId } : {}) })).map(
+          (t) => t.name,
+        );
       expect(await found("T-1")).toEqual(["k1"]);
       expect(await found(null)).toEqual(["plain"]);
       expect(await found("T-1", "u")).toEqual(["k1"]);
@@ -168,7 +191,10 @@ export const waitChecks = family("waits", [
       expect(cancelled.cancelled.length).toBe(4);
       expect(cancelled.finished.map((e) => e.id)).toEqual([exec.id]);
       expect(await found("T-1")).toEqual([]);
-      await expectCode(store.resumeTask((tasks.get("k1") as Task).id, answer(null, 1), at(6)), ErrorCode.InvalidTransition);
+      await expectCode(
+        store.resumeTask((tasks.get("k1") as Task).id, answer(null, 1), at(6)),
+        ErrorCode.InvalidTransition,
+      );
       // A re-run starts without the old wait.
       await start(store, root.id, at(7));
       expect((await store.getTask((tasks.get("k1") as Task).id))?.wait).toBeNull();
@@ -182,7 +208,12 @@ export const waitChecks = family("waits", [
       await start(store, id);
       const [c] = await claimAll(store);
       await store.cancel(id, { now: at(1) });
-      const out = await store.finishTask(id, c?.leaseToken as string, { status: "waiting", wait: { prompt: "p" } }, at(2));
+      const out = await store.finishTask(
+        id,
+        c?.leaseToken as string,
+        { status: "waiting", wait: { prompt: "p" } },
+        at(2),
+      );
       expect(out.task.status).toBe("cancelled");
       expect(out.finished).toHaveLength(1);
     },
