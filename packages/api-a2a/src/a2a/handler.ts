@@ -226,6 +226,15 @@ export class ApflowRequestHandler extends DefaultRequestHandler {
     const rootId = message.taskId;
     const root = await this.deps.service.findRoot(principal, rootId);
     if (!root) return { kind: "existing", rootId };
+    // A retried answer (same messageId, already in the task's history) answers nothing again: it
+    // follows the tree from where it is now.
+    const seen = await this.deps.service.a2aConversation(principal, rootId);
+    if (
+      message.messageId &&
+      seen?.history.some((m) => (m as { messageId?: unknown }).messageId === message.messageId)
+    ) {
+      return { kind: "resumed", rootId, afterSeq: await lastSeqOf(this.deps.service, principal, rootId, rootId) };
+    }
     const waiting = await waitingTasks(this.deps.service, principal, rootId);
     if (waiting.length === 0) return { kind: "existing", rootId };
     const { task, input } = answerOf(message, waiting);

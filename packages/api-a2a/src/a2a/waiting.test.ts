@@ -176,6 +176,21 @@ describe("A2A: a waiting tree is input-required and a message resumes it", () =>
     expect(after?.error?.code).toBe("DEPENDENCY_FAILED");
   });
 
+  it("a retried answer (same messageId) answers nothing twice and gets the tree", async () => {
+    const tree = {
+      tasks: [{ name: "twice", params: { executorId: "approval" }, inputs: { prompt: "First of two?", required: 2 } }],
+    };
+    const asked = (await client.sendMessage(send([dataPart(tree)]))) as A2aTask;
+    const answer = send([dataPart({ approved: true })], asked.id);
+    const first = (await client.sendMessage(answer)) as A2aTask;
+    // One of two answers: still asking.
+    expect(first.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
+    const again = (await client.sendMessage(answer)) as A2aTask;
+    expect(again.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
+    expect((await engine.store.getTask(asked.id))?.wait?.answers).toHaveLength(1);
+    await rpc(app, "tasks.cancel", { taskId: asked.id });
+  });
+
   it("v0.3 clients see input-required and answer with message/send", async () => {
     const post = async (method: string, params: unknown) =>
       (

@@ -103,6 +103,8 @@ export async function followAnswering(
     if (e.type !== "task.waiting") continue;
     const task = await ctx.service.get(ctx.principal, e.taskId);
     if (task.status !== "waiting") continue;
+    // A wait for a named event is answered by an integration (tasks.signal), not a person: follow on.
+    if (task.wait?.event !== undefined) continue;
     const answered = await ask(ctx, extra, task, asked);
     if (!answered) {
       await run.events.return(undefined);
@@ -118,7 +120,7 @@ async function ask(ctx: MethodContext, extra: FollowExtra, task: Task, asked: Se
   // The same task asked again in one call (an N-of-M approval, a re-ask after a bad answer) would
   // ask the same person twice: leave it to the others.
   const key = `${task.id}:${task.wait?.since ?? ""}`;
-  if (!extra.elicit || !form || asked.has(key)) return false;
+  if (!extra.elicit || !form || asked.has(key) || !mayAsk(ctx, task)) return false;
   asked.add(key);
   let answer: ElicitAnswer;
   try {
@@ -137,6 +139,14 @@ async function ask(ctx: MethodContext, extra: FollowExtra, task: Task, asked: Se
     return true;
   }
   return false;
+}
+
+/** Whether this caller may answer at all (the listed approvers, or an admin). */
+function mayAsk(ctx: MethodContext, task: Task): boolean {
+  const approvers = task.wait?.approvers;
+  return (
+    !approvers || ctx.principal.admin || (ctx.principal.userId !== null && approvers.includes(ctx.principal.userId))
+  );
 }
 
 async function waitingOutcome(ctx: MethodContext, rootId: string): Promise<FollowOutcome> {
