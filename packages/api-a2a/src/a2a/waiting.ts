@@ -22,6 +22,9 @@ export function waitDescription(task: Task): Record<string, JsonValue> {
   if (wait?.schema) out.schema = wait.schema;
   if (wait?.deadline) out.deadline = wait.deadline;
   if (wait?.event) out.event = wait.event;
+  // A plan's approval carries the plan itself (service/plan.ts).
+  const plan = task.metadata.plan;
+  if (plan && typeof plan === "object" && !Array.isArray(plan)) out.plan = plan;
   if (wait?.required !== undefined && wait.required > 1) {
     out.required = wait.required;
     out.answers = wait.answers.length;

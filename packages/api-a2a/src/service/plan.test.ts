@@ -90,6 +90,8 @@ describe("plan, approve, run", () => {
     const prompt = asked.status?.message?.parts[0]?.content?.value as string;
     expect(prompt).toContain('Run this plan for "check the disk space on the data volume and report"?');
     expect(prompt).toContain("- disk (echo)");
+    const question = asked.status?.message?.parts[1]?.content?.value as { plan: { tasks: Array<{ name: string }> } };
+    expect(question.plan.tasks.map((t) => t.name)).toEqual(["report", "disk"]);
     // Nothing of the plan ran before the approval.
     const tree = (await engine.store.listTasks({ rootId: asked.id })).tasks;
     expect(tree.find((t) => t.name === "disk")?.status).toBe("pending");

@@ -105,9 +105,23 @@ export function gatePlan(generated: readonly TaskInput[], requirement: string): 
     priority: 0,
     params: { executorId: "approval" },
     inputs: { prompt: planPrompt(generated, requirement) },
-    metadata: { plan: { requirement, tasks: generated.length } },
+    // The plan as data, for clients that show it (A2A data part, MCP result).
+    metadata: { plan: { requirement, tasks: generated.map(planLine) } },
   });
   return gated;
+}
+
+/** One task of a plan as shown to the person approving it. */
+function planLine(t: TaskInput): JsonObject {
+  const executorId = (t.params as { executorId?: unknown } | undefined)?.executorId;
+  const deps = (t.dependencies ?? []).map((d) => (typeof d === "string" ? d : d.id));
+  return {
+    name: t.name,
+    executorId: typeof executorId === "string" ? executorId : null,
+    ...(t.parentId ? { parentId: t.parentId } : {}),
+    ...(deps.length > 0 ? { dependencies: deps } : {}),
+    ...(t.inputs ? { inputs: t.inputs } : {}),
+  };
 }
 
 /** The question a plan asks: the requirement and one line per task, in the tree's order. */
