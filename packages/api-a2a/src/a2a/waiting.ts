@@ -47,8 +47,8 @@ export function inputRequiredMessage(rootId: string, contextId: string, waiting:
 
 /**
  * Which tasks of a tree wait, kept current from the tree's events while a stream follows it:
- * `task.waiting` adds a task (read from the store for its prompt and schema), any other event of it
- * (resumed, cancelled, failed) removes it.
+ * `task.waiting` and `task.resumed` read the task (its prompt and schema; still waiting after one
+ * answer of N?), any other event of it (started, cancelled, failed) removes it.
  */
 export class WaitTracker {
   readonly #waiting = new Map<string, Task>();
@@ -67,7 +67,8 @@ export class WaitTracker {
 
   /** Take one event into account; returns whether the set of waiting tasks changed. */
   async apply(event: TaskEvent, read: (taskId: string) => Promise<Task | null>): Promise<boolean> {
-    if (event.type === "task.waiting") {
+    // An answer may leave the task waiting (one of N): what the store says decides.
+    if (event.type === "task.waiting" || event.type === "task.resumed") {
       const task = await read(event.taskId);
       if (task?.status !== "waiting") return this.#waiting.delete(event.taskId);
       this.#waiting.set(task.id, task);
