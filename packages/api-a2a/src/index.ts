@@ -26,6 +26,16 @@ export {
 } from "./service/task-service.js";
 export { ScheduleOperations, type ScheduleListQuery } from "./service/schedules.js";
 export { NodeOperations, type NodeEventJson, type NodeJson } from "./service/nodes.js";
+export {
+  gatePlan,
+  type Plan,
+  PLAN_APPROVAL_NAME,
+  PLANNER_HOWTO,
+  PlannerUnavailableError,
+  type PlanRequest,
+  planPrompt,
+  planTree,
+} from "./service/plan.js";
 export { ALLOWED_HOSTS_ENV, parseAllowedHosts } from "./env.js";
 export type { MethodDefinition, McpToolSpec } from "./jsonrpc/methods.js";
 export { ApflowClient, ApflowRpcError, type ApflowClientOptions } from "./client/client.js";

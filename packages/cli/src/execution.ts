@@ -1,10 +1,11 @@
-import type { Task, TaskEvent, TreeOutcome } from "@aipartnerupflow/core";
+import { ErrorCode, type Task, type TaskEvent, type TreeOutcome } from "@aipartnerupflow/core";
 import type { StartedExecution, TaskBackend } from "./backend/types.js";
 import type { CliContext } from "./context.js";
 import { ExitCode } from "./errors.js";
 import type { Palette } from "./render/colors.js";
 import { LiveView } from "./render/live.js";
 import { renderSummary } from "./render/summary.js";
+import { type PromptIo, promptForAnswer } from "./prompt/wait-prompt.js";
 
 export interface ShowOptions {
   json: boolean;
@@ -13,6 +14,11 @@ export interface ShowOptions {
   live?: boolean;
   /** Ctrl-C cancels the trees (default true); `false` leaves them running (watching only). */
   cancelOnInterrupt?: boolean;
+  /**
+   * Ask for the answer of each task of the trees that waits (docs/semantics.md#waiting) on these
+   * streams (a terminal); giving up (Ctrl-C) leaves the task waiting and ends the command.
+   */
+  prompt?: PromptIo;
 }
 
 /** What `--json` prints for a run. */
@@ -49,12 +55,64 @@ export async function followExecutions(
   };
   const handleInterrupt = options.cancelOnInterrupt !== false;
   if (handleInterrupt) process.on("SIGINT", onSigint);
+  let leftWaiting: Task | null = null;
+  let giveUp!: () => void;
+  const gaveUp = new Promise<null>((resolve) => {
+    giveUp = () => resolve(null);
+  });
+  const asked = new Set<string>();
+  let prompts: Promise<void> = Promise.resolve();
+  const ask = (taskId: string): void => {
+    const io = options.prompt;
+    if (!io) return;
+    prompts = prompts.then(async () => {
+      if (leftWaiting) return;
+      const task = await backend.get(taskId).catch(() => null);
+      if (task?.status !== "waiting" || !task.wait) return;
+      const key = `${task.id}@${task.wait.since}#${task.wait.answers.length}`;
+      if (asked.has(key)) return;
+      asked.add(key);
+      live?.hold(true);
+      const answer = await promptForAnswer(task, io, options.palette);
+      live?.hold(false);
+      if (answer === null) {
+        leftWaiting = task;
+        giveUp();
+        return;
+      }
+      try {
+        const r = await backend.resume(task.id, answer);
+        if (!r.resumed) ctx.err(`answer recorded for ${task.name}; it waits for more answers`);
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== ErrorCode.InvalidTransition) throw err;
+        ctx.err(`${task.name} was answered elsewhere meanwhile`);
+      }
+    });
+    prompts.catch((err: unknown) => ctx.err(`could not answer: ${(err as Error).message}`));
+  };
   try {
     const followers = started.map(async (s) => {
-      if (!live) return;
-      for await (const event of backend.follow(s, abort.signal) as AsyncIterable<TaskEvent>) live.apply(event);
+      if (!live && !options.prompt) return;
+      for await (const event of backend.follow(s, abort.signal) as AsyncIterable<TaskEvent>) {
+        live?.apply(event);
+        if (event.type === "task.waiting") ask(event.taskId);
+      }
     });
-    const outcomes = await Promise.all(started.map((s) => backend.wait(s)));
+    const waits = Promise.all(started.map((s) => backend.wait(s)));
+    // Giving up on a prompt ends the command while the trees still wait; their waits end on close.
+    waits.catch(() => undefined);
+    const outcomes = await Promise.race([waits, gaveUp]);
+    if (outcomes === null) {
+      abort.abort();
+      live?.stop();
+      const task = leftWaiting as Task | null;
+      if (task) {
+        ctx.err(
+          `left ${task.name} waiting; answer later with: apflow tasks resume ${task.id} --input '${exampleAnswer(task)}'`,
+        );
+      }
+      return ExitCode.Failed;
+    }
     abort.abort();
     await Promise.allSettled(followers);
     const ok = outcomes.every((o) => o.status === "completed");
@@ -82,4 +140,10 @@ export async function followExecutions(
     abort.abort();
     if (handleInterrupt) process.off("SIGINT", onSigint);
   }
+}
+
+/** A plausible answer to show in the hint (an approval's, or an empty object). */
+function exampleAnswer(task: Task): string {
+  const props = (task.wait?.schema?.properties ?? {}) as Record<string, unknown>;
+  return "approved" in props ? '{"approved": true}' : "{}";
 }

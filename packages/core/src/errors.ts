@@ -39,6 +39,12 @@ export const TaskErrorCode = {
   InvalidOutput: "INVALID_OUTPUT",
   LeaseExpired: "LEASE_EXPIRED",
   HookFailed: "HOOK_FAILED",
+  /** A wait's deadline passed with `onTimeout: fail`. */
+  WaitTimeout: "WAIT_TIMEOUT",
+  /** An approval was rejected (the `approval` executor). */
+  Rejected: "REJECTED",
+  /** `ctx.waitFor` was called with a malformed request. */
+  InvalidWait: "INVALID_WAIT",
 } as const;
 export type TaskErrorCode = (typeof TaskErrorCode)[keyof typeof TaskErrorCode];
 

@@ -43,6 +43,17 @@ export { subscribeEvents, type SubscribeQuery } from "./engine/subscription.js";
 export { mergeDependencyResults } from "./engine/merge.js";
 export { planRetry, backoffDelay, type RetryDecision } from "./engine/retry.js";
 export { aggregateResults } from "./executors/aggregate.js";
+export { approval, approvalAnswerSchema, type ApprovalResult } from "./executors/approval.js";
+export {
+  checkAnswer,
+  mayAnswer,
+  notWaitingError,
+  openWait,
+  parseWaitSpec,
+  type ResumeState,
+  resumeStateOf,
+  WaitRequest,
+} from "./task/wait.js";
 export { registerBuiltins } from "./executors/builtins.js";
 export {
   type ScheduleTrigger,

@@ -1,3 +1,4 @@
+import { parseWaitSpec, WaitRequest } from "./task/wait.js";
 import { afterEach, beforeEach, describe, it } from "vitest";
 import { silentLogger } from "./logger.js";
 import { Registry } from "./registry/registry.js";
@@ -168,6 +169,7 @@ export function createTask(overrides: Partial<Task> = {}): Task {
     updatedAt: now,
     startedAt: now,
     completedAt: null,
+    wait: null,
     ...overrides,
   };
 }
@@ -219,6 +221,11 @@ export function createExecutorContext(options: TestContextOptions = {}): TestCon
     checkpoint: async (state) => {
       checkpoints.push(state);
     },
+    waitFor: (spec) => {
+      throw new WaitRequest(parseWaitSpec(spec));
+    },
+    resumeInput: undefined,
+    resume: null,
     ...rest,
     controller,
     abort: (reason) => controller.abort(reason),

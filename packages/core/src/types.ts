@@ -9,7 +9,7 @@ export type JsonPrimitive = string | number | boolean | null;
 export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
-export const TASK_STATUSES = ["pending", "in_progress", "completed", "failed", "cancelled"] as const;
+export const TASK_STATUSES = ["pending", "in_progress", "waiting", "completed", "failed", "cancelled"] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 export type TerminalStatus = "completed" | "failed" | "cancelled";
 
@@ -78,6 +78,56 @@ export interface Task {
   updatedAt: string;
   startedAt: string | null;
   completedAt: string | null;
+  /**
+   * The wait the task is in (status `waiting`) or was last resumed from (docs/semantics.md#waiting):
+   * null when it never waited in this execution.
+   */
+  wait: TaskWait | null;
+}
+
+/** How a wait ends when its deadline passes: the task fails (`WAIT_TIMEOUT`) or runs again, timed out. */
+export type WaitTimeoutAction = "fail" | "resume";
+
+/** What an executor asks for with `ctx.waitFor` (docs/semantics.md#waiting). */
+export interface WaitSpec {
+  /** One line for the person (or system) asked. */
+  prompt: string;
+  /** JSON Schema the answer (`input`) must match. */
+  schema?: JsonObject;
+  /** A named event that answers the wait (`tasks.signal`). */
+  event?: string;
+  /** With `event`: only a signal with the same key answers it. */
+  key?: string;
+  /** The wait ends after this long (`onTimeout`). */
+  timeoutMs?: number;
+  /** Default `fail`. */
+  onTimeout?: WaitTimeoutAction;
+  /** Only these users (or an admin) may answer; anyone who may see the task when absent. */
+  approvers?: string[];
+  /** Answers needed before the task runs again (default 1). An answer with `approved: false` ends the wait at once. */
+  required?: number;
+}
+
+/** One answer to a wait. */
+export interface WaitAnswer {
+  /** The user who answered (null without auth, or for a signal or a timeout). */
+  by: string | null;
+  at: string;
+  input: JsonValue;
+}
+
+/** A wait as stored on the task. */
+export interface TaskWait extends Omit<WaitSpec, "timeoutMs"> {
+  /** When the wait began. */
+  since: string;
+  /** When `onTimeout` applies. */
+  deadline?: string;
+  /** Answers so far, oldest first. */
+  answers: WaitAnswer[];
+  /** Set when the wait ended and the task went back to the queue. */
+  resumedAt?: string;
+  /** Set when the wait ended by its deadline (`onTimeout: resume`). */
+  timedOut?: boolean;
 }
 
 /**
@@ -109,7 +159,7 @@ export interface TaskInput {
 }
 
 /** A fully resolved task ready to be written by `TaskStore.createTasks`. */
-export type NewTask = Omit<Task, "hasChildren" | "updatedAt">;
+export type NewTask = Omit<Task, "hasChildren" | "updatedAt" | "wait"> & { wait?: TaskWait | null };
 
 export const EVENT_TYPES = [
   "task.created",
@@ -119,6 +169,8 @@ export const EVENT_TYPES = [
   "task.failed",
   "task.cancelled",
   "task.retrying",
+  "task.waiting",
+  "task.resumed",
   "tree.started",
   "tree.finished",
 ] as const;
@@ -136,6 +188,8 @@ export interface TaskEvent {
   message?: string;
   result?: JsonValue | null;
   error?: TaskError | null;
+  /** Type-specific payload: `task.waiting` {prompt, schema?, deadline?, event?, key?, answers, required}; `task.resumed` {by, input, timedOut?}. */
+  data?: JsonObject;
   at: string;
 }
 

@@ -52,8 +52,14 @@ async function writeAndReadEveryModel(prisma: StoreClient): Promise<void> {
       leaseExpiresAt: at,
       cancelRequested: true,
       checkpoint: { step: 3 },
+      wait: { prompt: "ok?", since: "2030-01-02T03:04:05.678Z", answers: [] },
+      waitEvent: "ticket",
+      waitKey: "T-1",
+      waitDeadline: at,
     },
   });
+  expect(task.waitDeadline?.toISOString()).toBe(at.toISOString());
+  expect(task.wait).toEqual({ prompt: "ok?", since: "2030-01-02T03:04:05.678Z", answers: [] });
   expect(task.runAt?.toISOString()).toBe(at.toISOString());
   expect(task.userRunAt?.toISOString()).toBe(at.toISOString());
   expect(task.dependencies).toEqual([{ id: "d1", required: false }]);
@@ -89,10 +95,12 @@ async function writeAndReadEveryModel(prisma: StoreClient): Promise<void> {
       message: "hi",
       result: { r: 1 },
       error: { code: "E", message: "m" },
+      data: { prompt: "ok?" },
       at,
     },
   });
   expect(typeof event.seq).toBe("bigint");
+  expect(event.data).toEqual({ prompt: "ok?" });
   await prisma.attempt.create({
     data: {
       taskId: "t1",

@@ -29,6 +29,18 @@ const SKILLS: AgentSkill[] = [
     ['{"tasks":[{"name":"root","params":{"executorId":"aggregate_results"}}]}'],
   ),
   skill(
+    "answer",
+    "Answer a waiting tree",
+    'A tree in input-required asks in its status message (prompt, and {taskId, schema} per question). Send a message with that task id and a data part matching the schema ({"taskId", "input"} when several wait; "yes"/"no" for an approval): the tree runs on.',
+    ['{"approved":true,"comment":"ok"}'],
+  ),
+  skill(
+    "plan",
+    "Plan, approve, run a request",
+    "Send a plain-text request: it is planned into a task tree (needs an LLM provider on the server) that waits in input-required for your approval of the plan; reply yes to run it.",
+    ["check the disk space on the data volume and report"],
+  ),
+  skill(
     "get_task",
     "Get a tree",
     "GetTask / tasks/get with the root task id: the tree's state and, once finished, every task's result.",

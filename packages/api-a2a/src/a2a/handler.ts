@@ -21,6 +21,7 @@ import {
   type PushNotificationStore,
   type ServerCallContext,
 } from "@a2a-js/sdk/server";
+import { PlannerUnavailableError, planTree } from "../service/plan.js";
 import type { TaskService } from "../service/task-service.js";
 import type { Principal } from "../types.js";
 import { toA2aError } from "./errors.js";
@@ -29,6 +30,7 @@ import { TERMINAL_A2A_STATES, toStatusUpdate } from "./mapping.js";
 import { type MessagePlan, PLAN_KEY, dataOf, messageKey, methodOf, tasksOf } from "./plan.js";
 import type { EngineA2aTaskStore } from "./task-store.js";
 import { principalOf, secretsOf, signalOf } from "./user.js";
+import { answerOf, WaitTracker, waitingTasks } from "./waiting.js";
 
 /** Runs another JSON-RPC task operation for a message whose `metadata.method` names it. */
 export type MethodCaller = (
@@ -158,10 +160,18 @@ export class ApflowRequestHandler extends DefaultRequestHandler {
       afterSeq: 0,
       ...(signal ? { signal } : {}),
     });
+    // Which tasks wait now: the snapshot said so already; events keep it current (input-required ↔ working).
+    const waits = new WaitTracker(await waitingTasks(service, principalOf(context), params.id));
+    const read = (id: string) => service.get(principalOf(context), id).catch(() => null);
     for await (const event of events) {
       // Events older than the snapshot are already reflected in it; the final one always goes out.
       if (event.at < since && event.type !== "tree.finished") continue;
-      yield { payload: { $case: "statusUpdate", value: toStatusUpdate(event, params.id, task.contextId) } };
+      if (event.type !== "tree.finished") await waits.apply(event, read);
+      const value =
+        waits.size > 0
+          ? waits.update(params.id, task.contextId, event.at, event)
+          : toStatusUpdate(event, params.id, task.contextId);
+      yield { payload: { $case: "statusUpdate", value } };
     }
   }
 
@@ -192,10 +202,12 @@ export class ApflowRequestHandler extends DefaultRequestHandler {
           plan = { kind: "tree", rootId: created.rootId };
         }
       } else if (message.taskId) {
-        plan = { kind: "existing", rootId: message.taskId };
+        plan = await this.answer(principal, message);
+      } else if (textOf(message)) {
+        plan = await this.planned(principal, message, textOf(message), secretsOf(context));
       } else {
         throw new RequestMalformedError(
-          'send a data part {"tasks": [...]} to create and run a tree, or name an operation in metadata.method',
+          'send a data part {"tasks": [...]} to create and run a tree, a plain-text request to plan one, or name an operation in metadata.method',
         );
       }
     } catch (err) {
@@ -203,5 +215,80 @@ export class ApflowRequestHandler extends DefaultRequestHandler {
     }
     context.state.set(PLAN_KEY, plan);
     return plan;
+  }
+
+  /**
+   * A message to a known task: when a task of its tree waits, the message is the answer (resumed
+   * through TaskService, so access, approvers and the schema are checked there) and the request
+   * follows the tree from there; otherwise it runs or follows the tree as before.
+   */
+  private async answer(principal: Principal, message: Message): Promise<MessagePlan> {
+    const rootId = message.taskId;
+    const root = await this.deps.service.findRoot(principal, rootId);
+    if (!root) return { kind: "existing", rootId };
+    // A retried answer (same messageId, already in the task's history) answers nothing again: it
+    // follows the tree from where it is now.
+    const seen = await this.deps.service.a2aConversation(principal, rootId);
+    if (
+      message.messageId &&
+      seen?.history.some((m) => (m as { messageId?: unknown }).messageId === message.messageId)
+    ) {
+      return { kind: "resumed", rootId, afterSeq: await lastSeqOf(this.deps.service, principal, rootId, rootId) };
+    }
+    const waiting = await waitingTasks(this.deps.service, principal, rootId);
+    if (waiting.length === 0) return { kind: "existing", rootId };
+    const { task, input } = answerOf(message, waiting);
+    const afterSeq = await lastSeqOf(this.deps.service, principal, rootId, task.id);
+    await this.deps.service.resume(principal, { taskId: task.id, input });
+    return { kind: "resumed", rootId, afterSeq };
+  }
+
+  /**
+   * A plain-text request: planned into a tree behind an approval (service/plan.ts), which this
+   * message then runs; the tree stops at the approval (input-required) until a reply approves it.
+   * Without a planner or provider the refusal says how to configure one.
+   */
+  private async planned(
+    principal: Principal,
+    message: Message,
+    requirement: string,
+    secrets: Record<string, string> | undefined,
+  ): Promise<MessagePlan> {
+    let plan: Awaited<ReturnType<typeof planTree>>;
+    try {
+      plan = await planTree(this.deps.service, principal, { requirement, secrets });
+    } catch (err) {
+      if (err instanceof PlannerUnavailableError) {
+        throw new RequestMalformedError(`send a data part {"tasks": [...]} to create and run a tree (${err.message})`);
+      }
+      throw err;
+    }
+    const created = await this.deps.service.create(principal, plan.tasks, { single: true });
+    message.taskId = created.rootId;
+    if (message.contextId) await this.deps.taskStore.setContextId(principal, created.rootId, message.contextId);
+    return { kind: "tree", rootId: created.rootId };
+  }
+}
+
+/** The text of a message's text parts, trimmed ("" when it has none). */
+function textOf(message: Message): string {
+  return message.parts
+    .map((p) => (p.content?.$case === "text" ? p.content.value : ""))
+    .join("\n")
+    .trim();
+}
+
+/** The newest event seq of a tree at or after the last event of one of its tasks (what a follower has seen). */
+async function lastSeqOf(service: TaskService, principal: Principal, rootId: string, taskId: string): Promise<number> {
+  let after = 0;
+  for (;;) {
+    const page = await service.events(principal, { rootId, taskId, afterSeq: after, limit: 1000 });
+    after = page.lastSeq;
+    if (page.events.length < 1000) break;
+  }
+  for (;;) {
+    const page = await service.events(principal, { rootId, afterSeq: after, limit: 1000 });
+    after = page.lastSeq;
+    if (page.events.length < 1000) return after;
   }
 }

@@ -12,7 +12,7 @@ import {
 } from "@a2a-js/sdk";
 import type { TreeState } from "../service/task-service.js";
 
-/** pending→submitted, in_progress→working, completed, failed, cancelled→canceled. */
+/** pending→submitted, in_progress→working, waiting→input-required, completed, failed, cancelled→canceled. */
 export function toA2aState(state: TreeState | Task["status"]): TaskState {
   switch (state) {
     case "pending":
@@ -20,6 +20,8 @@ export function toA2aState(state: TreeState | Task["status"]): TaskState {
     case "running":
     case "in_progress":
       return TaskState.TASK_STATE_WORKING;
+    case "waiting":
+      return TaskState.TASK_STATE_INPUT_REQUIRED;
     case "completed":
       return TaskState.TASK_STATE_COMPLETED;
     case "failed":

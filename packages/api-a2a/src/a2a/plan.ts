@@ -5,6 +5,8 @@ import type { Message } from "@a2a-js/sdk";
 export type MessagePlan =
   | { kind: "tree"; rootId: string }
   | { kind: "existing"; rootId: string }
+  /** The message answered a waiting task of the tree: follow the tree from `afterSeq` on. */
+  | { kind: "resumed"; rootId: string; afterSeq: number }
   /** The message's `messageId` was seen before for this caller: its tree, not a new one. */
   | { kind: "seen"; rootId: string }
   | { kind: "reply"; method: string; result: JsonValue | null };

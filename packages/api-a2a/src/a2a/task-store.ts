@@ -5,12 +5,14 @@ import {
   type ListTasksResponse,
   Message,
   type Task as A2aTask,
+  TaskState,
 } from "@a2a-js/sdk";
 import type { ServerCallContext, TaskStore as A2aTaskStore } from "@a2a-js/sdk/server";
 import type { A2aConversationState, TaskService } from "../service/task-service.js";
 import type { Principal } from "../types.js";
 import { type A2aOverlay, TERMINAL_A2A_STATES, toA2aState, toA2aTask } from "./mapping.js";
 import { principalOf } from "./user.js";
+import { inputRequiredMessage, waitingTasks } from "./waiting.js";
 
 const MAX_LIVE = 10_000;
 
@@ -112,7 +114,14 @@ export class EngineA2aTaskStore implements A2aTaskStore {
   private async toA2a(principal: Principal, root: Task, withArtifacts = true): Promise<A2aTask> {
     const stored = await this.service.a2aConversation(principal, root.id);
     const view = this.live.get(root.id);
-    const a2aState = view?.state !== undefined ? view.state : toA2aState((await this.service.treeState(root)).state);
+    let a2aState = view?.state !== undefined ? view.state : toA2aState((await this.service.treeState(root)).state);
+    // A running tree with a waiting task asks for input; the questions are read fresh (answers may have come in).
+    const waiting =
+      a2aState === TaskState.TASK_STATE_WORKING || a2aState === TaskState.TASK_STATE_INPUT_REQUIRED
+        ? await waitingTasks(this.service, principal, root.id)
+        : [];
+    if (waiting.length > 0) a2aState = TaskState.TASK_STATE_INPUT_REQUIRED;
+    else if (a2aState === TaskState.TASK_STATE_INPUT_REQUIRED) a2aState = TaskState.TASK_STATE_WORKING;
     const overlay: A2aOverlay = {};
     if (stored) {
       if (stored.contextId) overlay.contextId = stored.contextId;
@@ -120,6 +129,9 @@ export class EngineA2aTaskStore implements A2aTaskStore {
       // A status message belongs to the state it was sent with.
       if (stored.statusMessage !== null && stored.state === a2aState)
         overlay.statusMessage = Message.fromJSON(stored.statusMessage);
+    }
+    if (waiting.length > 0) {
+      overlay.statusMessage = inputRequiredMessage(root.id, overlay.contextId ?? root.rootId, waiting);
     }
     if (view?.artifacts) return { ...toA2aTask(root, a2aState, overlay), artifacts: view.artifacts };
     const tree =

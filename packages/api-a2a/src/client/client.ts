@@ -171,6 +171,18 @@ export class ApflowClient {
   executeStream(params: ExecuteParams): EventSubscription {
     return this.subscribe("tasks.execute", { ...params, stream: true });
   }
+  /** Answer a waiting task (`tasks.resume`). */
+  resume(taskId: string, input: JsonValue): Promise<{ task: Task; resumed: boolean }> {
+    return this.call("tasks.resume", { taskId, input });
+  }
+  /** Answer every task waiting for `event` (`tasks.signal`). */
+  signal(
+    event: string,
+    key: string | null,
+    payload: JsonValue,
+  ): Promise<{ resumed: string[]; skipped: Array<{ taskId: string; reason: string }> }> {
+    return this.call("tasks.signal", { event, ...(key !== null ? { key } : {}), payload });
+  }
   cancel(taskId: string, reason?: string): Promise<{ cancelled: string[]; running: string[] }> {
     return this.call("tasks.cancel", reason === undefined ? { taskId } : { taskId, reason });
   }

@@ -13,6 +13,7 @@ const task = (over: Partial<Task>): Task => ({
   status: "failed",
   priority: 2,
   dependencies: [],
+  wait: null,
   inputs: {},
   params: {},
   schemas: { method: "echo", inputSchema: { type: "object" } },

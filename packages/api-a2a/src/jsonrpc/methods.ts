@@ -3,6 +3,7 @@ import {
   deriveIdempotencyKey,
   ErrorCode,
   type JsonObject,
+  type JsonValue,
   type Task,
   type TaskEvent,
   type TaskPatch,
@@ -10,11 +11,13 @@ import {
   zodIssues,
 } from "@aipartnerupflow/core";
 import { z } from "zod";
+import { planTree } from "../service/plan.js";
 import { nestTree } from "../service/tree.js";
 import { camelKeys, camelTasks } from "./aliases.js";
 import type { EventStream, MethodContext } from "./context.js";
 import * as R from "./results.js";
 import * as S from "./schemas.js";
+import { type Elicitor, followAnswering } from "../mcp/elicit.js";
 import { SCHEDULE_METHODS } from "./schedule-methods.js";
 import { NODE_METHODS } from "./node-methods.js";
 
@@ -23,6 +26,8 @@ export interface ToolCallExtra {
   progressToken: string | number | undefined;
   sendProgress(progress: number, total: number | undefined, message: string): Promise<void>;
   signal: AbortSignal;
+  /** Asks the client (an elicitation); present when it declared the elicitation capability. */
+  elicit?: Elicitor;
 }
 
 /** How a method is offered as an MCP tool (same params schema, same handler, unless overridden). */
@@ -305,6 +310,39 @@ export const METHODS: MethodDefinition[] = [
     handler: (p, ctx) => ctx.service.cancel(ctx.principal, p.taskId, p.reason),
   }),
   define({
+    name: "tasks.resume",
+    summary: "Answer a waiting task (an approval, an input); the first answer wins",
+    params: S.resumeParams,
+    result: R.resumeResult,
+    errors: [ErrorCode.TaskNotFound, ErrorCode.InvalidTransition, ErrorCode.Unauthorized],
+    mcp: {
+      tool: "resume_task",
+      title: "Answer a waiting task",
+      description:
+        "Answer a waiting task (an approval: {approved, comment?}; otherwise what its wait's schema asks). With wait (default true), follows the tree on to its outcome, asking further questions by elicitation when the client supports it.",
+      // The answer as any JSON (a JSON Schema cannot describe the JSON-RPC params' custom check).
+      params: z.object({
+        taskId: z.string().min(1).describe("the waiting task"),
+        input: z
+          .unknown()
+          .optional()
+          .describe(S.resumeParams.shape.input.description ?? "the answer"),
+        wait: z.boolean().default(true).describe("follow the tree to its outcome (default true)"),
+      }),
+      call: resumeTool,
+    },
+    handler: (p, ctx) => ctx.service.resume(ctx.principal, { taskId: p.taskId, input: p.input ?? null }),
+  }),
+  define({
+    name: "tasks.signal",
+    summary: "Send a named event: resumes every task waiting for it (with the same key)",
+    params: S.signalParams,
+    result: R.signalResult,
+    errors: [],
+    handler: (p, ctx) =>
+      ctx.service.signal(ctx.principal, { event: p.event, key: p.key ?? null, payload: p.payload ?? null }),
+  }),
+  define({
     name: "tasks.running.list",
     summary: "Executions running now",
     params: S.runningListParams,
@@ -400,6 +438,27 @@ export const METHODS: MethodDefinition[] = [
     },
   }),
   define({
+    name: "tasks.plan",
+    summary:
+      "Plan, approve, run: turn a plain-language request into a tree (generate_tree) that waits at an approval task before it runs",
+    params: S.planParams,
+    result: R.planResult,
+    errors: [ErrorCode.ExecutorNotFound, ...TREE_ERRORS],
+    mcp: {
+      tool: "plan_and_run",
+      title: "Plan, approve and run a request",
+      description:
+        "Turn a plain-language request into a task tree, ask for approval of the plan (an elicitation when the client supports it; otherwise answer the approval with resume_task) and run it once approved. Waits for the outcome.",
+      call: planTool,
+    },
+    handler: async (p, ctx) => {
+      const planned = await createPlan(p, ctx);
+      if (!p.run) return planned;
+      const handle = await ctx.service.execute(ctx.principal, planned.rootId, defined({ secrets: ctx.secrets }));
+      return { ...planned, executionId: handle.execution.id };
+    },
+  }),
+  define({
     name: "executors.list",
     summary: "Executors that may run here, with their JSON Schemas",
     params: S.emptyParams,
@@ -487,26 +546,109 @@ async function executeTool(
     p.taskId,
     defined({ rerun: p.rerun, demo: p.demo, secrets: ctx.secrets, idempotencyKey: p.idempotencyKey }),
   );
+  const events = handle.events({ signal: extra.signal });
   const head = {
     executionId: handle.execution.id,
     rootId: handle.execution.rootId,
     ...(handle.replayed ? { replayed: true } : {}),
   };
   if (!p.wait) return { ...head, status: handle.execution.status };
-  const total = handle.execution.total;
-  let done = 0;
-  for await (const e of handle.events({ signal: extra.signal })) {
-    if (e.type === "task.completed" || e.type === "task.failed" || e.type === "task.cancelled") done++;
-    if (extra.progressToken !== undefined && e.type !== "tree.started") {
-      await extra.sendProgress(done, total, `${e.type} ${e.taskId}`);
-    }
-  }
-  const outcome = await handle.done;
   return {
     ...head,
-    status: outcome.status,
-    tasks: outcome.tasks.map((t) => ({ id: t.id, name: t.name, status: t.status, result: t.result, error: t.error })),
+    ...(await outcomeOf(ctx, extra, {
+      total: handle.execution.total,
+      events,
+      tasks: async () => (await handle.done).tasks,
+    })),
   };
+}
+
+/**
+ * Follow an execution to its end for a tool (asking the client each question on the way, see
+ * mcp/elicit.ts): the tree's tasks once it finished, or the open questions while it waits.
+ */
+export async function outcomeOf(
+  ctx: MethodContext,
+  extra: ToolCallExtra,
+  run: { total: number; events: AsyncGenerator<TaskEvent>; tasks: () => Promise<Task[]> },
+): Promise<Record<string, unknown>> {
+  const followed = await followAnswering(ctx, extra, { total: run.total, events: run.events });
+  if (followed.status === "waiting") return followed;
+  const tasks = await run.tasks();
+  return {
+    status: followed.status,
+    tasks: tasks.map((t) => ({ id: t.id, name: t.name, status: t.status, result: t.result, error: t.error })),
+  };
+}
+
+/** `resume_task`: answer, then (by default) follow the tree like `execute_task` from the answer on. */
+async function resumeTool(params: Record<string, unknown>, ctx: MethodContext, extra: ToolCallExtra): Promise<unknown> {
+  const p = params as { taskId: string; input?: JsonValue; wait: boolean };
+  const task = await ctx.service.get(ctx.principal, p.taskId);
+  const before = await ctx.service.events(ctx.principal, { taskId: task.id, afterSeq: 0, limit: 10_000 });
+  const answered = await ctx.service.resume(ctx.principal, { taskId: task.id, input: p.input ?? null });
+  const head = { taskId: task.id, resumed: answered.resumed, status: answered.task.status };
+  const execution = await ctx.service.latestExecution(task.rootId);
+  if (!p.wait || execution?.status !== "running") return head;
+  const events = ctx.service.follow(ctx.principal, {
+    rootId: task.rootId,
+    executionId: execution.id,
+    afterSeq: before.lastSeq,
+    signal: extra.signal,
+  });
+  return {
+    ...head,
+    executionId: execution.id,
+    rootId: task.rootId,
+    ...(await outcomeOf(ctx, extra, {
+      total: execution.total,
+      events,
+      tasks: () => ctx.service.tree(ctx.principal, task.rootId),
+    })),
+  };
+}
+
+/** `tasks.plan` without running: the plan stored as a tree behind its approval. */
+async function createPlan(
+  p: { requirement: string; model?: string | undefined; executors?: string[] | undefined },
+  ctx: MethodContext,
+): Promise<{ rootId: string; approvalTaskId: string; generationTaskId: string; tasks: Task[] }> {
+  const plan = await planTree(
+    ctx.service,
+    ctx.principal,
+    defined({ requirement: p.requirement, model: p.model, executors: p.executors, secrets: ctx.secrets }),
+  );
+  const created = await ctx.service.create(ctx.principal, plan.tasks, { single: true });
+  const approval = created.tasks.find((t) => t.params.executorId === "approval" && t.metadata.plan !== undefined);
+  return {
+    rootId: created.rootId,
+    approvalTaskId: approval?.id ?? "",
+    generationTaskId: plan.generationTaskId,
+    tasks: created.tasks,
+  };
+}
+
+/** `plan_and_run`: plan, then run and follow the tree, asking the client to approve the plan. */
+async function planTool(params: Record<string, unknown>, ctx: MethodContext, extra: ToolCallExtra): Promise<unknown> {
+  const p = params as { requirement: string; model?: string; executors?: string[]; run: boolean };
+  const planned = await createPlan(p, ctx);
+  const summary = { rootId: planned.rootId, approvalTaskId: planned.approvalTaskId, plan: planned.tasks.map(brief) };
+  if (!p.run) return summary;
+  const handle = await ctx.service.execute(ctx.principal, planned.rootId, defined({ secrets: ctx.secrets }));
+  const events = handle.events({ signal: extra.signal });
+  return {
+    ...summary,
+    executionId: handle.execution.id,
+    ...(await outcomeOf(ctx, extra, {
+      total: handle.execution.total,
+      events,
+      tasks: async () => (await handle.done).tasks,
+    })),
+  };
+}
+
+function brief(t: Task): Record<string, unknown> {
+  return { id: t.id, name: t.name, parentId: t.parentId, executorId: t.params.executorId ?? null, inputs: t.inputs };
 }
 
 function requireOne(value: string | undefined, name: string): string {

@@ -157,7 +157,20 @@ describe("the OpenAPI document", () => {
     await call("tasks.running.count", {});
     await call("tasks.queue.stats", {});
     await call("tasks.cancel", { taskId: slow.rootId });
+    const gate = await call("tasks.create", {
+      tasks: [{ name: "doc-approval", params: { executorId: "approval" }, inputs: { prompt: "ok?", required: 2 } }],
+    });
+    await call("tasks.execute", { taskId: gate.rootId });
+    await expect
+      .poll(async () => (await call("tasks.get", { taskId: gate.rootId })).status, { timeout: 20_000 })
+      .toBe("waiting");
+    await call("tasks.get", { taskId: gate.rootId });
+    await call("tasks.resume", { taskId: gate.rootId, input: { approved: true } });
+    await call("tasks.events", { rootId: gate.rootId });
+    await call("tasks.signal", { event: "doc.event", key: "k", payload: { ok: true } });
+    await call("tasks.cancel", { taskId: gate.rootId });
     await call("tasks.generate", { requirement: "one task" });
+    await call("tasks.plan", { requirement: "one task", run: false });
     await call("executors.list", {});
     await call("system.health", {});
     const spare = await call("tasks.create", { tasks: [{ name: "doc-delete", params: { executorId: "echo" } }] });

@@ -18,6 +18,29 @@ const timestamp = z.string().describe("ISO-8601 UTC timestamp");
 const status = z.enum(TASK_STATUSES);
 const executionStatus = z.enum(["running", "completed", "failed", "cancelled"]);
 
+const waitAnswerSchema = z.object({
+  by: z.string().nullable().describe("who answered (null: no auth, a signal without a user, or the deadline)"),
+  at: timestamp,
+  input: jsonValueSchema,
+});
+
+export const waitSchema = z
+  .object({
+    prompt: z.string(),
+    schema: jsonObjectSchema.optional().describe("JSON Schema of an answer"),
+    event: z.string().optional(),
+    key: z.string().optional(),
+    onTimeout: z.enum(["fail", "resume"]).optional(),
+    approvers: z.array(z.string()).optional(),
+    required: z.number().int().optional(),
+    since: timestamp,
+    deadline: timestamp.optional(),
+    answers: z.array(waitAnswerSchema),
+    resumedAt: timestamp.optional(),
+    timedOut: z.boolean().optional(),
+  })
+  .describe("what a waiting task waits for (or the wait it was resumed from)");
+
 export const taskSchema = z
   .object({
     id: z.string(),
@@ -44,6 +67,7 @@ export const taskSchema = z
     updatedAt: timestamp,
     startedAt: timestamp.nullable(),
     completedAt: timestamp.nullable(),
+    wait: waitSchema.nullable(),
   })
   .describe("a stored task");
 
@@ -83,6 +107,11 @@ export const eventSchema = z
     message: z.string().optional(),
     result: jsonValueSchema.nullable().optional(),
     error: taskErrorSchema.nullable().optional(),
+    data: jsonObjectSchema
+      .optional()
+      .describe(
+        "task.waiting: {prompt, schema?, deadline?, event?, key?, answers, required}; task.resumed: {by, input}",
+      ),
     at: timestamp,
   })
   .describe("a persisted state change");
@@ -142,17 +171,35 @@ export const waitingSchema = z
     }),
     z.object({ reason: z.literal("not_executing"), ...waitingBase }),
     z.object({ reason: z.literal("queued"), ...waitingBase, executionId: z.string() }),
+    z.object({
+      reason: z.literal("input"),
+      ...waitingBase,
+      prompt: z.string(),
+      until: timestamp.nullable().describe("the wait's deadline"),
+      answers: z.number().int(),
+      required: z.number().int(),
+    }),
+    z.object({
+      reason: z.literal("event"),
+      ...waitingBase,
+      prompt: z.string(),
+      event: z.string(),
+      key: z.string().nullable(),
+      until: timestamp.nullable().describe("the wait's deadline"),
+      answers: z.number().int(),
+      required: z.number().int(),
+    }),
   ])
-  .describe("why a pending task has not started, and since when");
+  .describe("why a pending task has not started, or what a waiting task waits for, and since when");
 export const taskWithWaitingSchema = taskSchema
-  .extend({ waiting: waitingSchema.nullable().describe("null unless the task is pending") })
+  .extend({ waiting: waitingSchema.nullable().describe("null unless the task is pending or waiting") })
   .describe("a stored task, with why it waits");
 
 export const detailResult = z.object({
   task: taskSchema,
   attempts: z.array(attemptSchema),
   executions: z.array(executionSchema),
-  waiting: waitingSchema.nullable().describe("null unless the task is pending"),
+  waiting: waitingSchema.nullable().describe("null unless the task is pending or waiting"),
 });
 export const deleteResult = z.object({ deleted: z.array(z.string()) });
 export const listResult = z.object({ tasks: z.array(taskSchema), total: z.number().int().min(0) });
@@ -179,6 +226,18 @@ export const executeResult = z
     replayed: z.boolean().optional().describe("true when this answers an earlier request with the same idempotencyKey"),
   })
   .describe("with stream: true the answer is text/event-stream: an `execution` frame, then one frame per event");
+export const resumeResult = z.object({
+  task: taskSchema,
+  resumed: z
+    .boolean()
+    .describe("true: the wait ended and the task runs again; false: the answer was recorded, more are needed"),
+});
+
+export const signalResult = z.object({
+  resumed: z.array(z.string()).describe("tasks answered"),
+  skipped: z.array(z.object({ taskId: z.string(), reason: z.string() })).describe("waiting tasks not answered"),
+});
+
 export const cancelResult = z.object({
   cancelled: z.array(z.string()).describe("tasks cancelled now"),
   running: z.array(z.string()).describe("running tasks asked to stop"),
@@ -240,6 +299,13 @@ export const queueStatsResult = z.object({
 export const generateResult = z.object({
   taskId: z.string(),
   result: jsonValueSchema.nullable().describe("the generated task array, under the generator's result shape"),
+});
+export const planResult = z.object({
+  rootId: z.string().describe("the planned tree's root"),
+  approvalTaskId: z.string().describe("the approval task the plan waits at: answer it with tasks.resume"),
+  generationTaskId: z.string().describe("the generate_tree task that made the plan"),
+  tasks: z.array(taskSchema),
+  executionId: z.string().optional().describe("with run: true, the execution started"),
 });
 export const executorsResult = z.object({ executors: z.array(executorSchema) });
 export const healthResult = z.object({

@@ -2,6 +2,7 @@ import {
   RESETTABLE_FIELDS,
   TASK_STATUSES,
   jsonObjectSchema,
+  jsonValueSchema,
   retryPolicySchema,
   taskInputSchema,
 } from "@aipartnerupflow/core";
@@ -122,6 +123,27 @@ export const executeParams = z.object({
 
 export const cancelParams = z.object({ taskId, reason: z.string().max(1000).optional() });
 
+export const resumeParams = z.object({
+  taskId,
+  input: jsonValueSchema
+    .optional()
+    .describe(
+      "the answer; checked against the wait's schema (approval: {approved: boolean, comment?} plus its schema's fields)",
+    ),
+});
+
+export const signalParams = z.object({
+  event: z.string().min(1).max(200).describe("the event name tasks wait for (ctx.waitFor({event}))"),
+  key: z
+    .string()
+    .min(1)
+    .max(500)
+    .nullable()
+    .optional()
+    .describe("only waits with this key (none: waits without a key)"),
+  payload: jsonValueSchema.optional().describe("the answer given to every task resumed"),
+});
+
 export const runningListParams = z.object({ limit: limit(1000, 100) });
 
 export const runningStatusParams = z.object({ taskIds: z.array(id).min(1).max(1000) });
@@ -139,6 +161,13 @@ export const generateParams = z.object({
   requirement: z.string().min(1).max(20_000),
   inputs: jsonObjectSchema.optional(),
   params: jsonObjectSchema.optional(),
+});
+
+export const planParams = z.object({
+  requirement: z.string().min(1).max(20_000).describe("what to do, in plain language"),
+  model: z.string().min(1).max(200).optional().describe("provider:model for the planner (its default otherwise)"),
+  executors: z.array(z.string().min(1)).max(200).optional().describe("executor ids the plan may use (default: all)"),
+  run: z.boolean().default(true).describe("execute the planned tree at once (it waits at its approval)"),
 });
 
 export const emptyParams = z.object({});

@@ -53,6 +53,8 @@ async function exerciseAllTools(client: Client, wire?: () => number[]): Promise<
       "get_task_tree",
       "list_executors",
       "list_tasks",
+      "plan_and_run",
+      "resume_task",
       "create_schedule",
       "list_schedules",
       "trigger_schedule",

@@ -12,6 +12,7 @@ import { isServerFault, toRpcError } from "../errors.js";
 import type { MethodContext } from "../jsonrpc/context.js";
 import { nestsDeeperThan, stringifyJson } from "../jsonrpc/json.js";
 import { METHODS, type MethodDefinition, invokeTool } from "../jsonrpc/methods.js";
+import type { Elicitor } from "./elicit.js";
 import type { WebhookDispatcher } from "../jsonrpc/webhook.js";
 import { parseLlmKeyHeader } from "../middleware/llm-keys.js";
 import { LOCAL_PRINCIPAL } from "../service/access.js";
@@ -53,10 +54,13 @@ export interface McpServerOptions {
 export const RESOURCE_PAGE_SIZE = 50;
 /** A structured tool result deeper than this goes out as text only (the SDK serialises it recursively). */
 const MAX_STRUCTURED_DEPTH = 1000;
+/** How long a person has to answer one elicitation; the task keeps waiting after it. */
+const ELICIT_TIMEOUT_MS = 15 * 60_000;
 /** Subscriptions one server holds at most. */
 const MAX_SUBSCRIPTIONS = 1000;
 
 type ToolExtra = {
+  requestId: string | number;
   _meta?: { progressToken?: string | number };
   requestInfo?: { headers?: Record<string, string | string[] | undefined> };
   sendNotification: (n: {
@@ -247,6 +251,7 @@ function registerTool(
         const value = await invokeTool(method, args ?? {}, context(extra), {
           progressToken: token,
           signal: extra.signal,
+          ...(elicitor(server, extra) ?? {}),
           sendProgress: async (progress, total, message) => {
             if (token === undefined) return;
             await extra.sendNotification({
@@ -262,6 +267,20 @@ function registerTool(
       }
     }) as never,
   );
+}
+
+/** Form elicitation on this tool call's stream, when the client declared the capability. */
+function elicitor(server: McpServer, extra: ToolExtra): { elicit: Elicitor } | undefined {
+  if (!server.server.getClientCapabilities()?.elicitation) return undefined;
+  return {
+    elicit: async (form, signal) => {
+      const answer = await server.server.elicitInput(
+        { mode: "form", message: form.message, requestedSchema: form.requestedSchema as never },
+        { relatedRequestId: extra.requestId, signal, timeout: ELICIT_TIMEOUT_MS },
+      );
+      return { action: answer.action, ...(answer.content ? { content: answer.content } : {}) };
+    },
+  };
 }
 
 /**

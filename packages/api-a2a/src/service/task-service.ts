@@ -27,6 +27,10 @@ import {
   type Waiting,
   queueStatsOf,
   readWaiting,
+  checkAnswer,
+  ForbiddenError,
+  mayAnswer,
+  notWaitingError,
 } from "@aipartnerupflow/core";
 import type { QueueMetrics } from "../metrics/collector.js";
 import type { Principal } from "../types.js";
@@ -280,6 +284,57 @@ export class TaskService {
     return { cancelled: result.cancelled, running: result.running.map((r) => r.taskId) };
   }
 
+  /**
+   * Answer a waiting task (docs/semantics.md#waiting): the caller must see the task and, when the
+   * wait lists approvers, be one of them (or an admin: -32004 otherwise); `input` must match the
+   * wait's schema (-32602 naming the field). The first answer that completes the wait wins; a
+   * later one gets -32006.
+   */
+  async resume(
+    principal: Principal,
+    request: { taskId: string; input: JsonValue },
+  ): Promise<{ task: Task; resumed: boolean }> {
+    const task = await this.get(principal, request.taskId);
+    if (task.status !== "waiting" || task.wait === null) throw notWaitingError(task.id, task.status);
+    if (!mayAnswer(task.wait, principal.userId, principal.admin)) {
+      throw new ForbiddenError(`only the listed approvers may answer task ${task.id}`);
+    }
+    const input = checkAnswer(task.wait, request.input === undefined ? null : request.input);
+    return this.#engine.resume(task.id, input, { by: principal.userId });
+  }
+
+  /**
+   * Answer every task the caller may answer that waits for `event` (with the same `key`) with
+   * `payload`. Tasks whose schema the payload does not match, or whose approvers exclude the
+   * caller, are skipped and listed.
+   */
+  async signal(
+    principal: Principal,
+    request: { event: string; key?: string | null; payload: JsonValue },
+  ): Promise<{ resumed: string[]; skipped: Array<{ taskId: string; reason: string }> }> {
+    const skipped: Array<{ taskId: string; reason: string }> = [];
+    const payload = request.payload === undefined ? null : request.payload;
+    const answered = await this.#engine.signal(request.event, request.key ?? null, payload, {
+      by: principal.userId,
+      ...(principal.admin ? {} : { userId: principal.userId }),
+      accept: (task) => {
+        if (task.wait === null) return false;
+        if (!mayAnswer(task.wait, principal.userId, principal.admin)) {
+          skipped.push({ taskId: task.id, reason: "not an approver" });
+          return false;
+        }
+        try {
+          checkAnswer(task.wait, payload);
+          return true;
+        } catch (err) {
+          skipped.push({ taskId: task.id, reason: (err as Error).message });
+          return false;
+        }
+      },
+    });
+    return { resumed: answered.map((t) => t.id), skipped };
+  }
+
   /** Executions running now that the caller may see. */
   async runningExecutions(principal: Principal, limit = 100): Promise<Execution[]> {
     const all = await this.#store.listExecutions({ status: "running", limit: Math.max(limit, 1000) });
@@ -369,7 +424,7 @@ export class TaskService {
   async treeState(root: Task): Promise<{ state: TreeState; execution: Execution | null }> {
     const execution = await this.latestExecution(root.rootId);
     if (execution) return { state: execution.status === "running" ? "running" : execution.status, execution };
-    if (root.status === "in_progress") return { state: "running", execution };
+    if (root.status === "in_progress" || root.status === "waiting") return { state: "running", execution };
     return { state: root.status === "pending" ? "pending" : root.status, execution };
   }
 

@@ -1,6 +1,9 @@
 import {
   AlreadyExecutingError,
+  checkAnswer,
   Engine,
+  type JsonValue,
+  notWaitingError,
   type ExecutionHandle,
   type Logger,
   NotFoundError,
@@ -15,6 +18,7 @@ import {
   treeWaiting,
   type Waiting,
 } from "@aipartnerupflow/core";
+import { planTree, TaskService } from "@aipartnerupflow/api-a2a";
 import type {
   CancelSummary,
   CopyRequest,
@@ -22,12 +26,16 @@ import type {
   CreateRequest,
   ExecuteRequest,
   ListOptions,
+  PlanOptions,
   QueueReport,
   StartedExecution,
   TaskBackend,
   TaskInspection,
 } from "./types.js";
 import { orphanedExecutions } from "./orphans.js";
+
+/** The local user: the CLI acts on its own store with every right. */
+const LOCAL_CALLER = { userId: null, admin: true, authenticated: false } as const;
 import { toTaskQuery } from "./types.js";
 
 export interface LocalBackendOptions {
@@ -125,6 +133,22 @@ export class LocalBackend implements TaskBackend {
     );
   }
 
+  /** The API's task operations over this store (the plan flow and answers use them). */
+  private service(): TaskService {
+    return new TaskService(this.engine, this.store, this.engine.registry);
+  }
+
+  async plan(request: PlanOptions): Promise<Task[]> {
+    // The planner is a task like any other: this engine runs it.
+    await this.engine.start();
+    const plan = await planTree(this.service(), LOCAL_CALLER, {
+      requirement: request.requirement,
+      ...(request.model ? { model: request.model } : {}),
+    });
+    const [tree] = await this.engine.createTrees(plan.tasks);
+    return tree ?? [];
+  }
+
   update(id: string, patch: Parameters<TaskStore["updateTask"]>[1]): Promise<Task> {
     return this.store.updateTask(id, patch, this.engine.clock());
   }
@@ -137,6 +161,26 @@ export class LocalBackend implements TaskBackend {
     await this.get(id);
     const result = await this.engine.cancel(id, "cancelled from the CLI");
     return { cancelled: result.cancelled, running: result.running.map((r) => r.taskId) };
+  }
+
+  /** The local user is the administrator (no auth): any answer the wait's schema accepts. */
+  async resume(id: string, input: JsonValue): Promise<{ task: Task; resumed: boolean }> {
+    const task = await this.get(id);
+    if (task.status !== "waiting" || task.wait === null) throw notWaitingError(id, task.status);
+    return this.engine.resume(id, checkAnswer(task.wait, input), { by: null });
+  }
+
+  async signal(event: string, key: string | null, payload: JsonValue): Promise<{ resumed: string[] }> {
+    const answered = await this.engine.signal(event, key, payload, {
+      accept: (t) => {
+        try {
+          return t.wait !== null && checkAnswer(t.wait, payload) !== undefined;
+        } catch {
+          return false;
+        }
+      },
+    });
+    return { resumed: answered.map((t) => t.id) };
   }
 
   async copy(id: string, request: CopyRequest): Promise<Task[]> {

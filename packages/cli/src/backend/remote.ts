@@ -1,5 +1,6 @@
 import { ApflowClient, ApflowRpcError } from "@aipartnerupflow/api-a2a";
 import {
+  type JsonValue,
   ApflowError,
   type ErrorCode,
   type Task,
@@ -18,6 +19,7 @@ import type {
   CountOptions,
   ExecuteRequest,
   ListOptions,
+  PlanOptions,
   QueueReport,
   StartedExecution,
   TaskBackend,
@@ -103,6 +105,17 @@ export class RemoteBackend implements TaskBackend {
     return created.rootIds.map((rootId) => created.tasks.filter((t) => t.rootId === rootId));
   }
 
+  async plan(request: PlanOptions): Promise<Task[]> {
+    const planned = await this.rpc(() =>
+      this.client.call<{ tasks: Task[] }>("tasks.plan", {
+        requirement: request.requirement,
+        ...(request.model ? { model: request.model } : {}),
+        run: false,
+      }),
+    );
+    return planned.tasks;
+  }
+
   update(id: string, patch: TaskPatch): Promise<Task> {
     // The CLI never patches `schemas`; the client types it as a plain JSON object.
     const { schemas: _schemas, ...rest } = patch;
@@ -111,6 +124,14 @@ export class RemoteBackend implements TaskBackend {
 
   async delete(id: string): Promise<string[]> {
     return (await this.rpc(() => this.client.deleteTask(id))).deleted;
+  }
+
+  resume(id: string, input: JsonValue): Promise<{ task: Task; resumed: boolean }> {
+    return this.rpc(() => this.client.resume(id, input));
+  }
+
+  async signal(event: string, key: string | null, payload: JsonValue): Promise<{ resumed: string[] }> {
+    return { resumed: (await this.rpc(() => this.client.signal(event, key, payload))).resumed };
   }
 
   cancel(id: string): Promise<CancelSummary> {

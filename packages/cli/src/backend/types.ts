@@ -1,5 +1,6 @@
 import type {
   AttemptRecord,
+  JsonValue,
   QueueStats,
   Task,
   TaskEvent,
@@ -52,6 +53,12 @@ export interface ExecuteRequest {
   rerun?: "failed" | "all";
   /** A repeat with the same key answers the first request's execution instead of starting one. */
   idempotencyKey?: string;
+}
+
+export interface PlanOptions {
+  requirement: string;
+  /** provider:model for the planner. */
+  model?: string;
 }
 
 export interface CreateRequest {
@@ -121,9 +128,18 @@ export interface TaskBackend {
   count(options: CountOptions): Promise<Record<TaskStatus, number>>;
   /** Validate and store one tree per root, atomically. */
   create(tasks: unknown[], request?: CreateRequest): Promise<Task[][]>;
+  /**
+   * Plan, approve, run — the plan: a plain-language request made into a tree (generate_tree) that
+   * waits at an approval task before anything of it runs; stored, not executed.
+   */
+  plan(request: PlanOptions): Promise<Task[]>;
   update(id: string, patch: TaskPatch): Promise<Task>;
   delete(id: string): Promise<string[]>;
   cancel(id: string): Promise<CancelSummary>;
+  /** Answer a waiting task (checked against its wait's schema; -32006 when it is not waiting). */
+  resume(id: string, input: JsonValue): Promise<{ task: Task; resumed: boolean }>;
+  /** Answer every task waiting for `event` with the same key. */
+  signal(event: string, key: string | null, payload: JsonValue): Promise<{ resumed: string[] }>;
   copy(id: string, request: CopyRequest): Promise<Task[]>;
   events(query: { id: string; afterSeq?: number; limit?: number }): Promise<TaskEvent[]>;
   /** Start an execution; its progress comes from `follow`. */

@@ -4,6 +4,7 @@ import type { Palette } from "./colors.js";
 const ICONS: Record<TaskStatus, string> = {
   pending: "○",
   in_progress: "◐",
+  waiting: "◇",
   completed: "✔",
   failed: "✖",
   cancelled: "⊘",
@@ -30,6 +31,8 @@ export function paint(status: TaskStatus | "running", s: string, c: Palette): st
     case "in_progress":
     case "running":
       return c.cyan(s);
+    case "waiting":
+      return c.yellow(s);
     default:
       return c.gray(s);
   }

@@ -26,6 +26,7 @@ export class LiveView {
   private timer: NodeJS.Timeout | null = null;
   private dirty = false;
   private stopped = false;
+  private held = false;
 
   constructor(private readonly options: LiveViewOptions) {}
 
@@ -62,6 +63,16 @@ export class LiveView {
     this.options.out.write(`${lines.join("\n")}\n`);
   }
 
+  /** Hold redrawing while something else writes to the terminal (a prompt); `false` resumes. */
+  hold(held: boolean): void {
+    this.held = held;
+    if (held) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      this.drawnRows = 0;
+    } else if (this.options.redraw) this.schedule();
+  }
+
   /** Stop without printing anything more (leaves the last drawing on screen). */
   stop(): void {
     this.stopped = true;
@@ -71,10 +82,10 @@ export class LiveView {
 
   private schedule(): void {
     this.dirty = true;
-    if (this.timer || this.stopped) return;
+    if (this.timer || this.stopped || this.held) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      if (!this.dirty || this.stopped) return;
+      if (!this.dirty || this.stopped || this.held) return;
       this.dirty = false;
       this.draw();
       // Keep durations of running tasks ticking.
@@ -137,6 +148,10 @@ export class LiveView {
         return `${time} ${label("cancelled", "cancelled")} ${name}${error}`;
       case "task.retrying":
         return `${time} ${c.yellow("retrying".padEnd(13))} ${name}${error}`;
+      case "task.waiting":
+        return `${time} ${c.yellow("waiting".padEnd(13))} ${name} ${String(event.data?.prompt ?? "")}`;
+      case "task.resumed":
+        return `${time} ${c.yellow("resumed".padEnd(13))} ${name}${event.data?.by ? ` by ${String(event.data.by)}` : ""}`;
       default:
         return `${time} ${event.type.padEnd(13)} ${name}`;
     }

@@ -47,7 +47,7 @@ export function rootCauses(tasks: readonly Task[]): Task[] {
 }
 
 function countStatuses(tasks: readonly Task[]): string {
-  const order: Task["status"][] = ["completed", "failed", "cancelled", "in_progress", "pending"];
+  const order: Task["status"][] = ["completed", "failed", "cancelled", "in_progress", "waiting", "pending"];
   const counts = new Map<string, number>();
   for (const t of tasks) counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
   const parts = order.filter((s) => counts.has(s)).map((s) => `${counts.get(s)} ${s}`);

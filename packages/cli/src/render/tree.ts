@@ -82,6 +82,10 @@ function taskDetails(task: Task, options: TreeRenderOptions): string[] {
   } else if (task.status === "in_progress") {
     const message = options.notes?.get(task.id)?.message;
     if (message) out.push(c.gray(preview(message, 100)));
+  } else if (task.status === "waiting" && task.wait) {
+    out.push(
+      `${c.yellow("waiting for an answer:")} ${task.wait.prompt} ${c.gray(`(apflow tasks resume ${task.id} --input '{...}')`)}`,
+    );
   } else if (task.status === "pending" && options.waiting?.has(task.id)) {
     const w = options.waiting.get(task.id) as Waiting;
     out.push(`${c.yellow(`waiting: ${w.reason}`)} ${c.gray(w.detail)}`);

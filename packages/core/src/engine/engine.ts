@@ -5,7 +5,7 @@ import { Registry } from "../registry/registry.js";
 import type { CancelResult, StartExecutionRequest, SubmitStart, TaskStore } from "../store/types.js";
 import { copyTask, type CopyOptions } from "../tree/copy.js";
 import { validateTasks } from "../tree/validate.js";
-import type { Execution, NewTask, Task, TaskEvent, TaskInput, TreeOutcome } from "../types.js";
+import type { Execution, JsonValue, NewTask, Task, TaskEvent, TaskInput, TreeOutcome } from "../types.js";
 import { newId } from "../util/ids.js";
 import { type EventBus, LocalEventBus } from "./event-bus.js";
 import { type SubscribeQuery, subscribeEvents } from "./subscription.js";
@@ -147,7 +147,7 @@ export class Engine {
     this.demo = options.demo ?? false;
     this.clock = options.clock ?? (() => new Date());
     this.claims = options.claim ?? true;
-    if (!this.registry.hasExecutor("aggregate_results")) registerBuiltins(this.registry);
+    registerBuiltins(this.registry);
     const facet = this.store.idempotency;
     this.idempotency = facet ? new IdempotencyGuard(facet, this.clock, this.logger, options.idempotency) : null;
     const finisher = new Finisher(
@@ -261,6 +261,7 @@ export class Engine {
       setInterval(() => void this.leases.renew(), this.leases.renewEveryMs),
       setInterval(() => {
         void this.leases.reclaim();
+        void this.expireWaits();
         this.loop.pump();
       }, this.pollIntervalMs),
     ];
@@ -524,6 +525,69 @@ export class Engine {
     for (const { taskId: id } of result.running) this.loop.active.get(id)?.abort("cancel");
     await this.onFinished(result.finished);
     return result;
+  }
+
+  /**
+   * Answer a waiting task (docs/semantics.md#waiting). The first answer that completes the wait
+   * wins; a later one is refused with -32006. Validation and permission checks are the caller's
+   * (TaskService); `by` is who answered. Returns the task as written and whether it runs again.
+   */
+  async resume(
+    taskId: string,
+    input: JsonValue,
+    options: { by?: string | null } = {},
+  ): Promise<{ task: Task; resumed: boolean }> {
+    const { task, resumed, events } = await this.store.resumeTask(
+      taskId,
+      { by: options.by ?? null, at: this.clock().toISOString(), input },
+      this.clock(),
+    );
+    this.bus.publish(events);
+    if (resumed && this.state === "running") this.loop.pump();
+    return { task, resumed };
+  }
+
+  /**
+   * Answer every task waiting for `event` (with the same `key`; none: waits without a key) with
+   * `payload`. `accept` filters candidates (the caller's access and schema checks); a task
+   * answered by someone else meanwhile is skipped. Returns the tasks answered.
+   */
+  async signal(
+    event: string,
+    key: string | null | undefined,
+    payload: JsonValue,
+    options: { by?: string | null; userId?: string | null; accept?: (task: Task) => boolean } = {},
+  ): Promise<Task[]> {
+    const candidates = await this.store.findWaiting({
+      event,
+      key: key ?? null,
+      ...(options.userId !== undefined ? { userId: options.userId } : {}),
+    });
+    const answered: Task[] = [];
+    for (const candidate of candidates) {
+      if (options.accept && !options.accept(candidate)) continue;
+      try {
+        answered.push((await this.resume(candidate.id, payload, { by: options.by ?? null })).task);
+      } catch (err) {
+        if ((err as { code?: unknown }).code === ErrorCode.InvalidTransition) continue;
+        throw err;
+      }
+    }
+    return answered;
+  }
+
+  /** Apply `onTimeout` to waits whose deadline passed (every engine's poll runs it; the store makes it once). */
+  async expireWaits(): Promise<Task[]> {
+    try {
+      const result = await this.store.expireWaits(this.clock());
+      this.bus.publish(result.events);
+      if (result.tasks.length > 0) this.loop.pump();
+      await this.onFinished(result.finished);
+      return result.tasks;
+    } catch (err) {
+      this.logger.error({ err }, "wait expiry failed");
+      return [];
+    }
   }
 
   /** Build (and by default store) a copy for re-running part of a tree (docs/semantics.md#copy). */

@@ -11,6 +11,7 @@ import type { Finisher } from "./finisher.js";
 import { runAfterTaskHooks, runBeforeExecuteHooks, runAfterExecuteHooks, runBeforeTaskHooks } from "./hooks.js";
 import { mergeDependencyResults } from "./merge.js";
 import { planRetry } from "./retry.js";
+import { parseWaitSpec, resumeStateOf, WaitRequest } from "../task/wait.js";
 
 /** Why a running task's signal fired. */
 export type AbortCause = "cancel" | "timeout" | "lease_lost" | "shutdown";
@@ -91,7 +92,7 @@ async function execute(
   const log = rc.logger.child({ taskId: task.id, rootId: task.rootId });
   // Outcomes go to the store in batches; afterTask hooks run once the outcome is written.
   const afterWrite = async (written: Task): Promise<void> => {
-    if (written.status !== "pending") {
+    if (written.status !== "pending" && written.status !== "waiting") {
       await runAfterTaskHooks(rc.registry, written, written.result, claimed.executionId, log);
     }
   };
@@ -117,6 +118,7 @@ async function execute(
   const demoRun = claimed.demo || rc.demo;
   const demo = demoRun && executor.runInDemo !== true;
   let lastProgress = task.progress;
+  const resume = resumeStateOf(task);
   const ctx: ExecutorContext = {
     task,
     get signal() {
@@ -143,6 +145,11 @@ async function execute(
       }
     },
     checkpoint: (state) => rc.store.saveCheckpoint(task.id, leaseToken, state),
+    waitFor: (spec) => {
+      throw new WaitRequest(parseWaitSpec(spec));
+    },
+    resumeInput: resume?.input,
+    resume,
   };
 
   let result: JsonValue | null = null;
@@ -223,6 +230,7 @@ async function execute(
         retryAt: rc.clock(),
       });
     }
+    if (err instanceof WaitRequest && cause === null) return finish({ status: "waiting", wait: err.spec });
     const error = cause === "timeout" ? timeoutError(task, executor) : toTaskError(err);
     const now = rc.clock();
     const policy = task.retry ?? executor.retry ?? null;

@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import type { Logger } from "../logger.js";
 import type { TaskStore } from "../store/types.js";
-import type { DependencyResult, JsonObject, JsonValue, RetryPolicy, Task } from "../types.js";
+import type { DependencyResult, JsonObject, JsonValue, RetryPolicy, Task, WaitAnswer, WaitSpec } from "../types.js";
 
 /** A schema as executors declare it: a zod schema, or a JSON Schema object. */
 export type SchemaLike = z.ZodType | JsonObject;
@@ -27,6 +27,16 @@ export interface ExecutorContext {
   /** Persist resumable state; a later attempt receives it as `lastCheckpoint`. */
   checkpoint(state: JsonValue): Promise<void>;
   lastCheckpoint: JsonValue | null;
+  /**
+   * End this run and wait for an answer (docs/semantics.md#waiting): throws, so `return ctx.waitFor(...)`
+   * or a bare call both end the run. The task becomes `waiting` (no lease, no slot); once answered
+   * it runs again from the start with the answer in `resumeInput`.
+   */
+  waitFor(spec: WaitSpec): never;
+  /** The answer this run resumes from (the last answer's input); undefined when not resumed or timed out. */
+  resumeInput: JsonValue | undefined;
+  /** The whole resume state (every answer, whether the deadline ended the wait); null when not resumed. */
+  resume: { input: JsonValue | undefined; answers: WaitAnswer[]; timedOut: boolean } | null;
   /** The registry the engine runs with (tools, other executors). */
   registry: RegistryView;
 }

@@ -1,4 +1,5 @@
 import { AlreadyExecutingError, LeaseLostError, NotFoundError } from "../errors.js";
+import { notWaitingError } from "../task/wait.js";
 import { isTerminal, type TransitionPatch, transition } from "../task/status.js";
 import type {
   DependencyResult,
@@ -10,6 +11,7 @@ import type {
   Task,
   TaskEvent,
   TaskStatus,
+  WaitAnswer,
 } from "../types.js";
 import { newId } from "../util/ids.js";
 import { cloneJson } from "../util/json.js";
@@ -35,6 +37,7 @@ import type {
   TaskPatch,
   TaskQuery,
   TaskStore,
+  WaitingQuery,
 } from "./types.js";
 import { MemoryScheduleStore } from "../schedule/memory-schedule-store.js";
 import { EventLog } from "./memory/event-log.js";
@@ -54,6 +57,12 @@ import {
   cascadeError,
   cascadeEvent,
   checkDeletable,
+  decideAnswer,
+  decideExpiry,
+  resumedEvent,
+  WAITING,
+  waitingEvent,
+  waitExpiredEvent,
   clampProgress,
   closedAttempt,
   createdEvent,
@@ -101,6 +110,8 @@ export class MemoryStore implements TaskStore {
   private readonly queue = new ReadyQueue((row) => this.isReady(row));
   private readonly leases = new Leases();
   private readonly log = new EventLog();
+  /** Tasks in status `waiting` (found by signals and by the expiry). */
+  private readonly waits = new Set<Row>();
   private ordinal = 0;
   private closed = false;
   /** The `now` of the write in progress (every write sets it first): the store has no clock. */
@@ -209,6 +220,7 @@ export class MemoryStore implements TaskStore {
         task.completedAt = RERUN_RESET.completedAt;
       }
       row.checkpoint = QUEUE_RESET.checkpoint;
+      row.task.wait = QUEUE_RESET.wait;
       row.task.runAt = row[QUEUE_RESET.runAt];
       row.cancelRequested = QUEUE_RESET.cancelRequested;
       row.executionId = execution.id;
@@ -296,7 +308,8 @@ export class MemoryStore implements TaskStore {
   ): Task {
     const row = this.leased(taskId, leaseToken);
     this.leases.release(row);
-    return this.moveOn(row, decideFinish(outcome, row.cancelRequested), at, newEvents, finished, false);
+    const next = decideFinish(outcome, row.cancelRequested, new Date(this.writeNow));
+    return this.moveOn(row, next, at, newEvents, finished, false);
   }
 
   /** Apply a next state to a task whose lease was just released (finish or reclaim). */
@@ -310,6 +323,14 @@ export class MemoryStore implements TaskStore {
   ): Task {
     const { task } = row;
     const subject = subjectOf(row);
+    if (next.status === "waiting") {
+      recordEndedAttempt(row, at, "waiting", null);
+      transition(task, WAITING, at);
+      task.wait = next.wait;
+      this.waits.add(row);
+      newEvents.push(finishEvent(next, subject, null, at));
+      return task;
+    }
     if (next.status === "pending") {
       recordEndedAttempt(row, at, closedAttempt(next).status, next.error);
       const patch: TransitionPatch = {};
@@ -402,6 +423,7 @@ export class MemoryStore implements TaskStore {
     }
     for (const row of targets) {
       if (!STATUS.cancellableAtOnce.includes(row.task.status)) continue;
+      this.waits.delete(row);
       transition(row.task, "cancelled", at, { error });
       result.cancelled.push(row.task.id);
       newEvents.push(cancelledEvent(subjectOf(row), error, at));
@@ -437,6 +459,79 @@ export class MemoryStore implements TaskStore {
   async saveCheckpoint(taskId: string, leaseToken: string, state: JsonValue): Promise<void> {
     this.assertOpen();
     this.leased(taskId, leaseToken).checkpoint = cloneJson(state);
+  }
+
+  async resumeTask(
+    taskId: string,
+    answer: WaitAnswer,
+    now: Date,
+  ): Promise<MutationResult<{ task: Task; resumed: boolean }>> {
+    this.assertOpen();
+    this.writeNow = requireNow(now, "resumeTask").getTime();
+    const row = this.row(taskId);
+    const { task } = row;
+    if (task.status !== WAITING || task.wait === null) throw notWaitingError(taskId, task.status);
+    const at = now.toISOString();
+    const decided = decideAnswer(taskId, task.wait, { ...answer, input: cloneJson(answer.input) });
+    task.wait = decided.wait;
+    task.updatedAt = at;
+    const subject = subjectOf(row);
+    if (!decided.resumes) {
+      return { task: snapshot(task), resumed: false, events: this.log.append([waitingEvent(subject, task.wait, at)]) };
+    }
+    this.waits.delete(row);
+    transition(task, "pending", at);
+    this.queue.offer(row, this.writeNow);
+    const last = decided.wait.answers[decided.wait.answers.length - 1] as WaitAnswer;
+    return { task: snapshot(task), resumed: true, events: this.log.append([resumedEvent(subject, last, at)]) };
+  }
+
+  async findWaiting(query: WaitingQuery): Promise<Task[]> {
+    const key = query.key ?? null;
+    const out: Row[] = [];
+    for (const row of this.waits) {
+      const wait = row.task.wait;
+      if (wait?.event !== query.event || (wait.key ?? null) !== key) continue;
+      if (query.userId !== undefined && row.task.userId !== query.userId) continue;
+      out.push(row);
+    }
+    out.sort((a, b) => a.ordinal - b.ordinal);
+    return out.slice(0, query.limit ?? 1000).map((r) => snapshot(r.task));
+  }
+
+  async expireWaits(
+    now: Date,
+    options: { limit?: number } = {},
+  ): Promise<MutationResult<{ tasks: Task[]; finished: Execution[] }>> {
+    this.assertOpen();
+    const nowMs = requireNow(now, "expireWaits").getTime();
+    this.writeNow = nowMs;
+    const at = now.toISOString();
+    const due = [...this.waits]
+      .filter((r) => r.task.wait?.deadline !== undefined && Date.parse(r.task.wait.deadline) <= nowMs)
+      .sort((a, b) => a.ordinal - b.ordinal)
+      .slice(0, options.limit ?? 100);
+    const newEvents: NewEvent[] = [];
+    const finished: Execution[] = [];
+    const tasks: Task[] = [];
+    for (const row of due) {
+      this.waits.delete(row);
+      const decided = decideExpiry(row.task.wait as NonNullable<Task["wait"]>, at);
+      row.task.wait = decided.wait;
+      const subject = subjectOf(row);
+      if (decided.status === "failed") {
+        transition(row.task, "failed", at, { error: decided.error });
+        newEvents.push(waitExpiredEvent(subject, decided.error, at));
+        this.afterTerminal(row, at, newEvents, finished);
+      } else {
+        transition(row.task, "pending", at);
+        newEvents.push(resumedEvent(subject, null, at));
+        this.queue.offer(row, this.writeNow);
+      }
+      tasks.push(snapshot(row.task));
+    }
+    const closed = this.closeWrite(newEvents, finished, at);
+    return { tasks, finished: closed.finished, events: closed.events };
   }
 
   async appendEvents(events: NewEvent[]): Promise<TaskEvent[]> {
@@ -580,6 +675,7 @@ export class MemoryStore implements TaskStore {
         if (upstream?.dependents) upstream.dependents = upstream.dependents.filter((e) => e.id !== taskId);
       }
       this.rows.delete(taskId);
+      this.waits.delete(row);
     }
     const remaining = tree.filter((r) => !doomed.has(r.task.id));
     if (remaining.length === 0) this.trees.delete(target.task.rootId);
@@ -673,6 +769,7 @@ export class MemoryStore implements TaskStore {
           continue;
         }
         if (!STATUS.failableByCascade.includes(dependent.task.status)) continue;
+        this.waits.delete(dependent);
         const error = cascadeError(current.task);
         transition(dependent.task, "failed", at, { error });
         events.push(cascadeEvent(subjectOf(dependent), error, at));

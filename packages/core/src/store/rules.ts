@@ -1,7 +1,9 @@
 import { ApflowError, CannotDeleteError, ErrorCode, TaskErrorCode } from "../errors.js";
 import { isTerminal, sourcesOf } from "../task/status.js";
+import { openWait } from "../task/wait.js";
 import {
   type ExecutionStatus,
+  type JsonObject,
   type JsonValue,
   type NewEvent,
   type NewTask,
@@ -9,6 +11,9 @@ import {
   TASK_STATUSES,
   type TaskError,
   type TaskStatus,
+  type TaskWait,
+  type WaitAnswer,
+  type WaitSpec,
 } from "../types.js";
 import type { TaskOutcome } from "./types.js";
 
@@ -23,6 +28,9 @@ import type { TaskOutcome } from "./types.js";
 
 /** The status of a task an owner is running (under a lease). */
 export const RUNNING: TaskStatus = "in_progress";
+
+/** The status of a task that waits for an answer (docs/semantics.md#waiting): no lease, no slot, not terminal. */
+export const WAITING: TaskStatus = "waiting";
 
 const notRunning = (list: readonly TaskStatus[]): TaskStatus[] => list.filter((s) => s !== RUNNING);
 
@@ -40,7 +48,9 @@ export const STATUS = {
   /** A failed or cancelled required dependency fails tasks in these (`DEPENDENCY_FAILED`). */
   failableByCascade: notRunning(sourcesOf("failed")),
   /** Finished tasks a re-run resets to pending. */
-  rerunnable: notRunning(sourcesOf("pending")),
+  rerunnable: sourcesOf("pending").filter(isTerminal) as TaskStatus[],
+  /** Started tasks that are not finished: running, or waiting for an answer. */
+  unfinishedStarted: [RUNNING, WAITING] as TaskStatus[],
   /** Statuses that resolve a required dependency. */
   resolvesRequired: ["completed"] as TaskStatus[],
   /** Statuses that resolve an optional dependency (any end). */
@@ -89,7 +99,9 @@ export type NextState =
   | { status: "failed"; error: TaskError }
   /** `result` absent: the task keeps the result it has. */
   | { status: "cancelled"; error: TaskError; result?: JsonValue | null }
-  | { status: "pending"; error: TaskError; runAt?: string; resetProgress: boolean };
+  | { status: "pending"; error: TaskError; runAt?: string; resetProgress: boolean }
+  /** The executor asked to wait (`ctx.waitFor`): the lease is released, the wait stored. */
+  | { status: "waiting"; wait: TaskWait };
 
 export type NextStatus = NextState["status"];
 
@@ -97,8 +109,12 @@ export type NextStatus = NextState["status"];
  * The outcome an executor reported, as the task's next state. A cancellation requested while
  * the task ran wins over a failure and over a retry: the task ends cancelled.
  */
-export function decideFinish(outcome: TaskOutcome, cancelRequested: boolean): NextState {
+export function decideFinish(outcome: TaskOutcome, cancelRequested: boolean, now?: Date): NextState {
   if (outcome.status === "completed") return { status: "completed", result: outcome.result };
+  if (outcome.status === "waiting") {
+    if (cancelRequested) return { status: "cancelled", error: cancelledError() };
+    return { status: "waiting", wait: openWait(outcome.wait, requireNow(now, "finishTask")) };
+  }
   if (outcome.status === "failed") {
     if (cancelRequested) return { status: "cancelled", error: cancelledError() };
     if (outcome.retryAt) {
@@ -113,7 +129,7 @@ export function decideFinish(outcome: TaskOutcome, cancelRequested: boolean): Ne
 
 /** Whether `decideFinish` depends on the cancel flag for this outcome (SQL fences on the flag then). */
 export function cancelFlagDecides(outcome: TaskOutcome): boolean {
-  return outcome.status === "failed";
+  return outcome.status === "failed" || outcome.status === "waiting";
 }
 
 /** What a task in progress whose lease expired carries into the decision. */
@@ -140,6 +156,7 @@ export function decideReclaim(lease: ExpiredLease, maxAttempts: number | undefin
 /** The record of the attempt that a next state ends. */
 export function closedAttempt(next: NextState): { status: TaskStatus; error: TaskError | null } {
   if (next.status === "completed") return { status: "completed", error: null };
+  if (next.status === "waiting") return { status: "waiting", error: null };
   return { status: next.status === "pending" ? "failed" : next.status, error: next.error };
 }
 
@@ -203,7 +220,7 @@ export const RERUN_RESET = {
  * What every task an execution queues starts with: no cancel flag, no checkpoint of a previous
  * run, and the `runAt` the user gave (not a previous run's retry backoff).
  */
-export const QUEUE_RESET = { cancelRequested: false, checkpoint: null, runAt: "userRunAt" } as const;
+export const QUEUE_RESET = { cancelRequested: false, checkpoint: null, runAt: "userRunAt", wait: null } as const;
 
 export function clampProgress(progress: number): number {
   if (!Number.isFinite(progress)) return 0;
@@ -224,6 +241,7 @@ const NEXT_EVENT = {
   failed: "task.failed",
   cancelled: "task.cancelled",
   pending: "task.retrying",
+  waiting: "task.waiting",
 } as const satisfies Record<NextStatus, NewEvent["type"]>;
 
 export function createdEvent(task: Pick<NewTask, "id" | "rootId" | "status">, at: string): NewEvent {
@@ -275,6 +293,7 @@ export function finishEvent(next: NextState, subject: EventSubject, result: Json
   const { taskId, rootId, executionId } = subject;
   const event: NewEvent = { type: NEXT_EVENT[next.status], taskId, rootId, executionId, status: next.status, at };
   if (next.status === "completed") event.result = result;
+  else if (next.status === "waiting") event.data = waitingData(next.wait);
   else {
     event.error = next.error;
     if (next.status === "cancelled") event.result = result;
@@ -286,7 +305,7 @@ export function finishEvent(next: NextState, subject: EventSubject, result: Json
 export function reclaimEvent(next: NextState, subject: EventSubject, at: string): NewEvent {
   const { taskId, rootId, executionId } = subject;
   const event: NewEvent = { type: NEXT_EVENT[next.status], taskId, rootId, executionId, status: next.status, at };
-  if (next.status !== "completed") event.error = next.error;
+  if (next.status !== "completed" && next.status !== "waiting") event.error = next.error;
   return event;
 }
 
@@ -300,6 +319,81 @@ export function cancelledEvent(subject: EventSubject, error: TaskError, at: stri
 export function cascadeEvent(subject: EventSubject, error: TaskError, at: string): NewEvent {
   const { taskId, rootId, executionId } = subject;
   return { type: "task.failed", taskId, rootId, executionId, status: "failed", error, at };
+}
+
+// ---- waits (docs/semantics.md#waiting) ---------------------------------------------------------
+
+/** The payload of `task.waiting`: what is asked, until when, and how many answers it has of how many. */
+export function waitingData(wait: TaskWait): JsonObject {
+  const data: JsonObject = { prompt: wait.prompt, answers: wait.answers.length, required: wait.required ?? 1 };
+  if (wait.schema !== undefined) data.schema = wait.schema;
+  if (wait.deadline !== undefined) data.deadline = wait.deadline;
+  if (wait.event !== undefined) data.event = wait.event;
+  if (wait.key !== undefined) data.key = wait.key;
+  if (wait.approvers !== undefined) data.approvers = wait.approvers;
+  return data;
+}
+
+export function waitingEvent(subject: EventSubject, wait: TaskWait, at: string): NewEvent {
+  const { taskId, rootId, executionId } = subject;
+  return { type: "task.waiting", taskId, rootId, executionId, status: WAITING, data: waitingData(wait), at };
+}
+
+/** `task.resumed`: who answered and with what (`by` null for a signal without a user or a timeout). */
+export function resumedEvent(subject: EventSubject, answer: WaitAnswer | null, at: string): NewEvent {
+  const { taskId, rootId, executionId } = subject;
+  const data: JsonObject = answer ? { by: answer.by, input: answer.input } : { by: null, input: null, timedOut: true };
+  return { type: "task.resumed", taskId, rootId, executionId, status: "pending", data, at };
+}
+
+/** Whether an answer ends a multi-answer wait at once: a rejection needs no quorum. */
+export function isRejection(input: JsonValue): boolean {
+  return input !== null && typeof input === "object" && !Array.isArray(input) && input.approved === false;
+}
+
+/**
+ * An answer to a waiting task: the wait with the answer recorded, and whether the task runs again
+ * (the answers reached `required`, or this one is a rejection). A second answer of the same user
+ * is refused (-32006), so N-of-M counts people, not requests.
+ */
+export function decideAnswer(taskId: string, wait: TaskWait, answer: WaitAnswer): { wait: TaskWait; resumes: boolean } {
+  if (answer.by !== null && wait.answers.some((a) => a.by === answer.by)) {
+    throw new ApflowError(ErrorCode.InvalidTransition, `task ${taskId}: ${answer.by} has answered already`, {
+      taskId,
+      by: answer.by,
+    });
+  }
+  const answers = [...wait.answers, answer];
+  const resumes = answers.length >= (wait.required ?? 1) || isRejection(answer.input);
+  const next: TaskWait = { ...wait, answers };
+  if (resumes) next.resumedAt = answer.at;
+  return { wait: next, resumes };
+}
+
+/** What a wait whose deadline passed becomes: failed (`WAIT_TIMEOUT`), or pending again, timed out. */
+export function decideExpiry(
+  wait: TaskWait,
+  at: string,
+): { status: "failed"; error: TaskError; wait: TaskWait } | { status: "pending"; wait: TaskWait } {
+  if ((wait.onTimeout ?? "fail") === "fail") {
+    return {
+      status: "failed",
+      error: { code: TaskErrorCode.WaitTimeout, message: `no answer by ${wait.deadline}: ${wait.prompt}` },
+      wait,
+    };
+  }
+  return { status: "pending", wait: { ...wait, resumedAt: at, timedOut: true } };
+}
+
+/** A wait whose deadline failed its task (`WAIT_TIMEOUT`). */
+export function waitExpiredEvent(subject: EventSubject, error: TaskError, at: string): NewEvent {
+  const { taskId, rootId, executionId } = subject;
+  return { type: "task.failed", taskId, rootId, executionId, status: "failed", error, at };
+}
+
+/** An open wait from a spec (stores call it through `decideFinish`). */
+export function waitFromSpec(spec: WaitSpec, now: Date): TaskWait {
+  return openWait(spec, now);
 }
 
 // ---- refusals ---------------------------------------------------------------------------------
@@ -362,6 +456,7 @@ export function checkDeletable(
   const ids = new Set(doomed.map((t) => t.id));
   for (const task of doomed) {
     if (task.status === RUNNING) throw new CannotDeleteError(task.id, "it is running");
+    if (task.status === WAITING) throw new CannotDeleteError(task.id, "it is waiting (cancel it first)");
     if (STATUS.queued.includes(task.status) && task.executionId !== null && executionRunning(task.executionId)) {
       throw new CannotDeleteError(task.id, "its tree is executing");
     }

@@ -11,7 +11,9 @@ import type {
   TaskSchemas,
   TaskStatus,
   RetryPolicy,
+  WaitAnswer,
 } from "../types.js";
+import type { WaitSpec } from "../types.js";
 import type { A2aStateStore } from "../a2a-state/types.js";
 import type { IdempotencyStore } from "../idempotency/types.js";
 import type { NodeStore } from "../nodes/types.js";
@@ -100,6 +102,28 @@ export interface TaskStore {
   /** Persist an executor checkpoint for the running task (read back as `lastCheckpoint`). */
   saveCheckpoint(taskId: string, leaseToken: string, state: JsonValue): Promise<void>;
 
+  /**
+   * Answer a waiting task (docs/semantics.md#waiting): a compare-and-set on status `waiting`, so
+   * of concurrent answers to a wait that needs one, the first wins and the others are refused
+   * with `InvalidTransitionError` (-32006). The answer is recorded on `wait.answers`; when the
+   * answers reach `wait.required` (or the answer rejects) the task is pending again (`task.resumed`)
+   * and is claimed like any other; otherwise it stays waiting (`task.waiting`).
+   */
+  resumeTask(taskId: string, answer: WaitAnswer, now: Date): Promise<MutationResult<{ task: Task; resumed: boolean }>>;
+
+  /** Waiting tasks that wait for `event` with the same `key` (null: a wait without key), oldest first. */
+  findWaiting(query: WaitingQuery): Promise<Task[]>;
+
+  /**
+   * Apply `onTimeout` to waiting tasks whose deadline is <= now, exactly once whatever the number
+   * of engines calling it (a conditional write on status and deadline): `fail` fails the task
+   * (`WAIT_TIMEOUT`, dependents cascade), `resume` queues it again with `wait.timedOut`.
+   */
+  expireWaits(
+    now: Date,
+    options?: { limit?: number },
+  ): Promise<MutationResult<{ tasks: Task[]; finished: Execution[] }>>;
+
   appendEvents(events: NewEvent[]): Promise<TaskEvent[]>;
   readEvents(query: EventQuery): Promise<TaskEvent[]>;
 
@@ -183,7 +207,9 @@ export interface ClaimedTask {
 export type TaskOutcome =
   | { status: "completed"; result: JsonValue | null }
   | { status: "failed"; error: TaskError; retryAt?: Date }
-  | { status: "cancelled"; error?: TaskError; result?: JsonValue | null };
+  | { status: "cancelled"; error?: TaskError; result?: JsonValue | null }
+  /** The executor waits (`ctx.waitFor`): the task becomes `waiting`, its lease released. */
+  | { status: "waiting"; wait: WaitSpec };
 
 export interface FinishResult extends MutationResultBase {
   task: Task;
@@ -232,6 +258,14 @@ export interface CancelResult extends MutationResultBase {
   /** Running tasks flagged for cancellation, with the owner holding each. */
   running: Array<{ taskId: string; leaseOwner: string | null }>;
   finished: Execution[];
+}
+
+export interface WaitingQuery {
+  event: string;
+  key?: string | null;
+  /** Only tasks of this user. */
+  userId?: string | null;
+  limit?: number;
 }
 
 export interface EventQuery {

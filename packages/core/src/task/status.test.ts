@@ -12,6 +12,10 @@ const allowed: Array<[TaskStatus, TaskStatus]> = [
   ["in_progress", "failed"],
   ["in_progress", "cancelled"],
   ["in_progress", "pending"],
+  ["in_progress", "waiting"],
+  ["waiting", "pending"],
+  ["waiting", "cancelled"],
+  ["waiting", "failed"],
   ["failed", "pending"],
   ["cancelled", "pending"],
   ["completed", "pending"],
@@ -40,7 +44,7 @@ describe("status machine", () => {
         }
       }
     }
-    expect(sourcesOf("pending").sort()).toEqual(["cancelled", "completed", "failed", "in_progress"]);
+    expect(sourcesOf("pending").sort()).toEqual(["cancelled", "completed", "failed", "in_progress", "waiting"]);
     expect(TASK_STATUSES.filter(isTerminal)).toEqual(["completed", "failed", "cancelled"]);
   });
 

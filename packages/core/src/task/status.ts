@@ -4,7 +4,10 @@ import type { Task, TaskStatus, TerminalStatus } from "../types.js";
 /** docs/semantics.md#states: the only status changes there are. Every store write goes through `transition`. */
 const TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
   pending: ["in_progress", "cancelled", "failed"],
-  in_progress: ["completed", "failed", "cancelled", "pending"],
+  in_progress: ["completed", "failed", "cancelled", "pending", "waiting"],
+  // A waiting task holds no lease: it is answered (pending, claimed again), cancelled, or failed
+  // by its timeout or a cascade.
+  waiting: ["pending", "cancelled", "failed"],
   failed: ["pending"],
   cancelled: ["pending"],
   completed: ["pending"],
@@ -84,6 +87,7 @@ export function transition(task: Task, to: TaskStatus, now: string, patch: Trans
 /** Reset a finished task to pending for a fresh run (re-execution, docs/semantics.md#re-execution). */
 export function resetForRerun(task: Task, now: string): Task {
   transition(task, "pending", now);
+  task.wait = null;
   task.result = null;
   task.error = null;
   task.progress = 0;

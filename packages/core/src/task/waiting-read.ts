@@ -1,6 +1,6 @@
 import type { AttemptRecord, TaskStore } from "../store/types.js";
 import type { Execution, Task } from "../types.js";
-import { queuedByExecution, type Waiting, whyWaiting } from "./waiting.js";
+import { queuedByExecution, type Waiting, waitReason, whyWaiting } from "./waiting.js";
 
 /** A tree's running execution, else its newest one, else null. */
 export async function treeExecution(store: TaskStore, rootId: string): Promise<Execution | null> {
@@ -17,6 +17,7 @@ export async function readWaiting(
   now: Date,
   knownAttempts?: AttemptRecord[],
 ): Promise<Waiting | null> {
+  if (task.status === "waiting") return waitReason(task);
   if (task.status !== "pending") return null;
   const [dependencies, attempts, execution] = await Promise.all([
     task.dependencies.length === 0 ? [] : store.getTasks(task.dependencies.map((d) => d.id)),
@@ -49,6 +50,11 @@ export function treeWaiting(
   const byId = new Map(tree.map((t) => [t.id, t]));
   const out = new Map<string, Waiting>();
   for (const task of tree) {
+    if (task.status === "waiting") {
+      const w = waitReason(task);
+      if (w) out.set(task.id, w);
+      continue;
+    }
     if (task.status !== "pending") continue;
     const dependencies = task.dependencies.flatMap((d) => {
       const found = byId.get(d.id);

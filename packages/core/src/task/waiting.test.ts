@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { AttemptRecord } from "../store/types.js";
 import type { Execution, Task } from "../types.js";
-import { queuedByExecution, WAITING_REASONS, whyWaiting } from "./waiting.js";
+import { queuedByExecution, WAITING_REASONS, waitReason, whyWaiting } from "./waiting.js";
 
 const T = (s: number) => new Date(Date.UTC(2030, 0, 1, 0, 0, s)).toISOString();
 const NOW = new Date(T(100));
@@ -28,6 +28,7 @@ function task(over: Partial<Task> = {}): Task {
     originalTaskId: null,
     hasChildren: false,
     metadata: {},
+    wait: null,
     createdAt: T(0),
     updatedAt: T(0),
     startedAt: null,
@@ -182,6 +183,45 @@ describe("whyWaiting", () => {
   });
 
   it("covers every reason it names", () => {
-    expect([...WAITING_REASONS].sort()).toEqual(["dependencies", "not_executing", "queued", "retry_backoff", "run_at"]);
+    expect([...WAITING_REASONS].sort()).toEqual([
+      "dependencies",
+      "event",
+      "input",
+      "not_executing",
+      "queued",
+      "retry_backoff",
+      "run_at",
+    ]);
+  });
+});
+
+describe("waitReason", () => {
+  it("says what a waiting task waits for, since when and until when", () => {
+    const wait = { prompt: "approve?", since: T(5), deadline: T(50), answers: [], required: 2 };
+    expect(
+      whyWaiting({
+        task: task({ status: "waiting", wait }),
+        dependencies: [],
+        attempts: [],
+        execution: null,
+        now: NOW,
+      }),
+    ).toEqual({
+      reason: "input",
+      detail: `waiting for input: approve? (0 of 2 answers), until ${T(50)}`,
+      since: T(5),
+      prompt: "approve?",
+      until: T(50),
+      answers: 0,
+      required: 2,
+    });
+    const evented = { prompt: "ticket closed", since: T(5), event: "ticket", key: "T-1", answers: [] };
+    expect(waitReason(task({ status: "waiting", wait: evented }))).toMatchObject({
+      reason: "event",
+      event: "ticket",
+      key: "T-1",
+      until: null,
+    });
+    expect(waitReason(task({ status: "pending", wait: evented }))).toBeNull();
   });
 });

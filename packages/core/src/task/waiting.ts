@@ -34,9 +34,61 @@ export type Waiting =
   /** No running execution queued it: execute its tree (or the task) to run it. */
   | (WaitingBase & { reason: "not_executing" })
   /** Eligible: waiting for a free worker slot (a claim). */
-  | (WaitingBase & { reason: "queued"; executionId: string });
+  | (WaitingBase & { reason: "queued"; executionId: string })
+  /** Status `waiting`: its executor asked for an answer (`tasks.resume`); `until` is the deadline. */
+  | (WaitingBase & { reason: "input"; prompt: string; until: string | null; answers: number; required: number })
+  /** Status `waiting` for a named event (`tasks.signal`). */
+  | (WaitingBase & {
+      reason: "event";
+      prompt: string;
+      event: string;
+      key: string | null;
+      until: string | null;
+      answers: number;
+      required: number;
+    });
 
-export const WAITING_REASONS = ["dependencies", "run_at", "retry_backoff", "not_executing", "queued"] as const;
+export const WAITING_REASONS = [
+  "dependencies",
+  "run_at",
+  "retry_backoff",
+  "not_executing",
+  "queued",
+  "input",
+  "event",
+] as const;
+
+/** The reason of a task in status `waiting` (what it waits for, since, until). */
+export function waitReason(task: Pick<Task, "status" | "wait">): Waiting | null {
+  const wait = task.wait;
+  if (task.status !== "waiting" || !wait) return null;
+  const until = wait.deadline ?? null;
+  const required = wait.required ?? 1;
+  const answers = wait.answers.length;
+  const tail = `${required > 1 ? ` (${answers} of ${required} answers)` : ""}${until ? `, until ${until}` : ""}`;
+  if (wait.event !== undefined) {
+    return {
+      reason: "event",
+      detail: `waiting for event ${wait.event}${wait.key !== undefined ? ` (key ${wait.key})` : ""}: ${wait.prompt}${tail}`,
+      since: wait.since,
+      prompt: wait.prompt,
+      event: wait.event,
+      key: wait.key ?? null,
+      until,
+      answers,
+      required,
+    };
+  }
+  return {
+    reason: "input",
+    detail: `waiting for input: ${wait.prompt}${tail}`,
+    since: wait.since,
+    prompt: wait.prompt,
+    until,
+    answers,
+    required,
+  };
+}
 
 type DependencyLike = Pick<Task, "id" | "name" | "status" | "completedAt">;
 
@@ -89,9 +141,10 @@ function latest(...times: Array<string | null | undefined>): string {
   return out;
 }
 
-/** Why a task waits, or null when it is not pending (running or finished tasks do not wait). */
+/** Why a task waits, or null when it is neither pending nor waiting (running or finished tasks do not wait). */
 export function whyWaiting(input: WaitingInput): Waiting | null {
   const { task, execution, now } = input;
+  if (task.status === "waiting") return waitReason(task);
   if (task.status !== "pending") return null;
   const running = execution?.status === "running" ? execution : null;
   const queued = running !== null && (input.queued ?? queuedByExecution(task, running));

@@ -8,6 +8,7 @@ import type { TaskStore } from "../store/types.js";
 import type { JsonObject, JsonValue, Task, TaskEvent, TaskInput, TreeOutcome } from "../types.js";
 import { z } from "zod";
 import { FaultInjectingStore, gate, ManualClock } from "./fault-store.js";
+import { describeWaitSuite } from "./engine-waits.js";
 
 export interface EngineSuiteOptions {
   /** Called after each test with each store it opened (default: `close()`). */
@@ -794,5 +795,11 @@ export function describeEngineSuite(
       await expect(engine.submit([{ name: "x", dependencies: ["nowhere"] }])).rejects.toThrow();
       expect((await store.listTasks()).total).toBe(1);
     });
+  });
+
+  describeWaitSuite(name, setup, (engineOptions) => {
+    const engine = new Engine({ pollIntervalMs: 20, ...engineOptions });
+    engines.push(engine);
+    return engine;
   });
 }

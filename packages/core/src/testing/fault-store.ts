@@ -12,6 +12,9 @@ const OPERATIONS: readonly StoreOperation[] = [
   "renewLeases",
   "reclaimExpired",
   "cancel",
+  "resumeTask",
+  "findWaiting",
+  "expireWaits",
   "reportProgress",
   "saveInputs",
   "saveCheckpoint",
@@ -103,6 +106,18 @@ export class FaultInjectingStore implements TaskStore {
     return this.around("reclaimExpired", () => this.inner.reclaimExpired(...args)) as ReturnType<
       TaskStore["reclaimExpired"]
     >;
+  }
+
+  resumeTask(...args: Parameters<TaskStore["resumeTask"]>): ReturnType<TaskStore["resumeTask"]> {
+    return this.around("resumeTask", () => this.inner.resumeTask(...args)) as ReturnType<TaskStore["resumeTask"]>;
+  }
+
+  findWaiting(...args: Parameters<TaskStore["findWaiting"]>): ReturnType<TaskStore["findWaiting"]> {
+    return this.around("findWaiting", () => this.inner.findWaiting(...args)) as ReturnType<TaskStore["findWaiting"]>;
+  }
+
+  expireWaits(...args: Parameters<TaskStore["expireWaits"]>): ReturnType<TaskStore["expireWaits"]> {
+    return this.around("expireWaits", () => this.inner.expireWaits(...args)) as ReturnType<TaskStore["expireWaits"]>;
   }
 
   cancel(...args: Parameters<TaskStore["cancel"]>): ReturnType<TaskStore["cancel"]> {

@@ -232,28 +232,3 @@ describe("http in a process that also serves (the server replaces the global Res
     expect(result).toMatchObject({ status: 200, bodyEncoding: "json", body: { status: "ok" } });
   });
 });
-
-describe("a2a executor against a plain SDK agent that asks for input", () => {
-  it("fails with A2A_INPUT_REQUIRED (waiting tasks do not exist yet) and cancels the remote task", async () => {
-    const { startInputRequiredAgent } = await import("../testing/sdk-agent.js");
-    const agent = await startInputRequiredAgent();
-    try {
-      const port = new URL(agent.url).port;
-      const err = await failure(
-        executeA2a(
-          { agentUrl: agent.url, message: { text: "deploy" } },
-          createExecutorContext(),
-          resolveRemoteConfig({ allowHosts: [`127.0.0.1:${port}`] }, {}),
-        ),
-      );
-      expect(err.code).toBe("A2A_INPUT_REQUIRED");
-      expect(err.retryable).toBe(false);
-      expect(err.message).toContain("which region?");
-      const details = err.details as { remoteTaskId: string; state: string };
-      expect(details.state).toBe("input-required");
-      expect(agent.cancelled).toEqual([details.remoteTaskId]);
-    } finally {
-      await agent.close();
-    }
-  });
-});

@@ -158,15 +158,34 @@ export async function executeA2a(raw: unknown, ctx: ExecutorContext, config: Rem
     return mapError(err, "reading the agent card of");
   }
 
+  // Resumed after the remote agent asked for input: the answer goes to that remote task.
+  const answering = remoteQuestionOf(ctx);
+  if (answering && ctx.resume?.timedOut) {
+    await client
+      .cancelTask(
+        { tenant: "", id: answering.remoteTaskId, metadata: { reason: "no answer in time" } },
+        {
+          signal: AbortSignal.timeout(CANCEL_TIMEOUT_MS),
+        },
+      )
+      .catch(() => undefined);
+    throw refuse(
+      RemoteErrorCode.A2aInputRequired,
+      `the remote task ${answering.remoteTaskId} at ${agent} asked for input and no answer came in time; it was cancelled`,
+      { agentUrl: agent, remoteTaskId: answering.remoteTaskId, state: "input-required" },
+    );
+  }
   const message: Message = {
     messageId: randomUUID(),
-    contextId: "",
-    taskId: "",
+    contextId: answering?.contextId ?? "",
+    taskId: answering?.remoteTaskId ?? "",
     role: Role.ROLE_USER,
-    parts: [
-      ...(inputs.message.text !== undefined ? [textPart(inputs.message.text)] : []),
-      ...(inputs.message.data !== undefined ? [dataPart(inputs.message.data)] : []),
-    ],
+    parts: answering
+      ? answerParts(ctx.resumeInput)
+      : [
+          ...(inputs.message.text !== undefined ? [textPart(inputs.message.text)] : []),
+          ...(inputs.message.data !== undefined ? [dataPart(inputs.message.data)] : []),
+        ],
     metadata: undefined,
     extensions: [],
     referenceTaskIds: [],
@@ -305,13 +324,25 @@ export async function executeA2a(raw: unknown, ctx: ExecutorContext, config: Rem
         `the remote task ${result.remoteTaskId} at ${agent} was cancelled`,
         details,
       );
-    case TaskState.TASK_STATE_INPUT_REQUIRED:
+    case TaskState.TASK_STATE_INPUT_REQUIRED: {
+      // The remote agent's question becomes this task's: it waits (no slot held) and, once
+      // answered, runs again and sends the answer to the same remote task.
+      if (!result.remoteTaskId)
+        throw fail(RemoteErrorCode.A2aError, `the remote agent ${agent} asked for input without a task`, details);
+      const question: RemoteQuestion = { remoteTaskId: result.remoteTaskId, contextId: result.contextId };
+      await ctx.checkpoint({ [QUESTION_KEY]: { ...question } });
+      const schema = last?.message ? questionSchema(last.message.parts) : undefined;
+      return ctx.waitFor({
+        prompt: `${agent} asks: ${scrub(statusText, revealed) || "input required"}`.slice(0, 10_000),
+        ...(schema ? { schema } : {}),
+      });
+    }
     case TaskState.TASK_STATE_AUTH_REQUIRED:
-      // Waiting tasks do not exist yet: fail clearly and do not leave the remote task waiting.
-      await cancelRemote("the calling task cannot answer input requests yet");
+      // Credentials cannot travel through a task's answer: fail clearly and do not leave the remote task waiting.
+      await cancelRemote("the calling task cannot answer authentication requests");
       throw refuse(
         RemoteErrorCode.A2aInputRequired,
-        `the remote task ${result.remoteTaskId} at ${agent} asks for ${result.state === "auth-required" ? "authentication" : "input"}${statusText ? ` (${scrub(statusText, revealed)})` : ""}; answering is not supported yet, the remote task was cancelled`,
+        `the remote task ${result.remoteTaskId} at ${agent} asks for authentication${statusText ? ` (${scrub(statusText, revealed)})` : ""}; answering it is not supported, the remote task was cancelled`,
         details,
       );
     default:
@@ -321,6 +352,45 @@ export async function executeA2a(raw: unknown, ctx: ExecutorContext, config: Rem
         details,
       );
   }
+}
+
+/** Where a remote question is remembered between the run that met it and the run that answers it. */
+const QUESTION_KEY = "a2aQuestion";
+
+interface RemoteQuestion {
+  remoteTaskId: string;
+  contextId: string;
+}
+
+/** The remote question this run answers (it resumes a wait begun at a remote input-required). */
+function remoteQuestionOf(ctx: ExecutorContext): RemoteQuestion | null {
+  if (!ctx.resume) return null;
+  const saved = (ctx.lastCheckpoint as Record<string, unknown> | null)?.[QUESTION_KEY] as
+    | { remoteTaskId?: unknown; contextId?: unknown }
+    | undefined;
+  if (!saved || typeof saved.remoteTaskId !== "string") return null;
+  return { remoteTaskId: saved.remoteTaskId, contextId: typeof saved.contextId === "string" ? saved.contextId : "" };
+}
+
+/** The answer as the reply's parts: text for a string, a data part otherwise. */
+function answerParts(input: JsonValue | undefined): Part[] {
+  if (typeof input === "string") return [textPart(input)];
+  return [dataPart(input ?? {})];
+}
+
+/** The JSON Schema a question asks for, when its status message carries one (`{schema}` in a data part, as this project's server sends). */
+function questionSchema(parts: Part[]): Record<string, JsonValue> | undefined {
+  const datas = parts.filter((p) => p.content?.$case === "data");
+  // Several questions at once cannot become one wait's schema.
+  if (datas.length !== 1) return undefined;
+  const value = datas[0]?.content?.value as { schema?: unknown } | undefined;
+  const schema = value?.schema;
+  return schema &&
+    typeof schema === "object" &&
+    !Array.isArray(schema) &&
+    (schema as { type?: unknown }).type === "object"
+    ? (schema as Record<string, JsonValue>)
+    : undefined;
 }
 
 /** What one remote status update says as a progress message, or nothing. */

@@ -24,7 +24,7 @@ export async function appendEvents(tx: SqlSession, events: readonly NewEvent[]):
   if (tx.dialect === "postgres") return appendPostgres(tx, events);
   const out: TaskEvent[] = [];
   const d = tx.dialect;
-  const row = `(?, ?, ?, ?, ?, ?, ?, ${jsonParam(d)}, ${jsonParam(d)}, ${timeParam(d)})`;
+  const row = `(?, ?, ?, ?, ?, ?, ?, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${timeParam(d)})`;
   for (const batch of chunks(events, ROWS_PER_INSERT)) {
     const params: SqlValue[] = [];
     for (const e of batch) {
@@ -38,11 +38,12 @@ export async function appendEvents(tx: SqlSession, events: readonly NewEvent[]):
         e.message ?? null,
         e.result === undefined ? null : JSON.stringify(e.result),
         e.error === undefined ? null : (writeJson(e.error) ?? "null"),
+        e.data === undefined ? null : JSON.stringify(e.data),
         new Date(e.at),
       );
     }
     const rows = await tx.all<{ seq: unknown }>(
-      `INSERT INTO events (type, task_id, root_id, execution_id, status, progress, message, result, error, at)
+      `INSERT INTO events (type, task_id, root_id, execution_id, status, progress, message, result, error, data, at)
        VALUES ${Array.from({ length: batch.length }, () => row).join(", ")} RETURNING seq`,
       params,
     );
@@ -60,15 +61,15 @@ export async function appendEvents(tx: SqlSession, events: readonly NewEvent[]):
  * on, so the lock is held before the first `seq` is drawn), in the events' order.
  */
 const APPEND_POSTGRES = `WITH apflow_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(${EVENTS_LOCK_KEY}) AS held)
-  INSERT INTO events (type, task_id, root_id, execution_id, status, progress, message, result, error, at)
-  SELECT v.type, v.task_id, v.root_id, v.execution_id, v.status, v.progress, v.message, v.result::jsonb, v.error::jsonb, v.at
-    FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::float8[], ?::text[], ?::text[], ?::text[], ?::timestamptz[])
-      WITH ORDINALITY AS v(type, task_id, root_id, execution_id, status, progress, message, result, error, at, n), apflow_lock
+  INSERT INTO events (type, task_id, root_id, execution_id, status, progress, message, result, error, data, at)
+  SELECT v.type, v.task_id, v.root_id, v.execution_id, v.status, v.progress, v.message, v.result::jsonb, v.error::jsonb, v.data::jsonb, v.at
+    FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::float8[], ?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[])
+      WITH ORDINALITY AS v(type, task_id, root_id, execution_id, status, progress, message, result, error, data, at, n), apflow_lock
    ORDER BY v.n RETURNING seq`;
 
 async function appendPostgres(tx: SqlSession, events: readonly NewEvent[]): Promise<TaskEvent[]> {
   if (events.length === 0) return [];
-  const columns: Array<Array<string | number | null>> = Array.from({ length: 10 }, () => []);
+  const columns: Array<Array<string | number | null>> = Array.from({ length: 11 }, () => []);
   for (const e of events) {
     columns[0]?.push(e.type);
     columns[1]?.push(e.taskId);
@@ -79,7 +80,8 @@ async function appendPostgres(tx: SqlSession, events: readonly NewEvent[]): Prom
     columns[6]?.push(e.message ?? null);
     columns[7]?.push(e.result === undefined ? null : JSON.stringify(e.result));
     columns[8]?.push(e.error === undefined ? null : (writeJson(e.error) ?? "null"));
-    columns[9]?.push(e.at);
+    columns[9]?.push(e.data === undefined ? null : JSON.stringify(e.data));
+    columns[10]?.push(e.at);
   }
   const rows = await tx.values(APPEND_POSTGRES, columns as unknown as SqlValue[], true);
   const seqs = rows.map((r) => Number(r[0])).sort((a, b) => a - b);

@@ -38,6 +38,17 @@ export function nextStateUpdate(
         set: `${status}, error = ${json}, completed_at = ${time}, updated_at = ${time}`,
         params: [JSON.stringify(next.error), now, now],
       };
+    case "waiting":
+      return {
+        set: `${status}, wait = ${json}, wait_event = ?, wait_key = ?, wait_deadline = ${time}, updated_at = ${time}`,
+        params: [
+          JSON.stringify(next.wait),
+          next.wait.event ?? null,
+          next.wait.key ?? null,
+          next.wait.deadline === undefined ? null : new Date(next.wait.deadline),
+          now,
+        ],
+      };
     case "cancelled": {
       const keepResult = next.result === undefined;
       return {
@@ -73,7 +84,7 @@ export async function finishTask(
   // `cancel_requested = false`; when it matches nothing, the decision with the flag is written
   // instead (rare path: one more statement).
   const flagged = cancelFlagDecides(outcome);
-  let next = decideFinish(outcome, false);
+  let next = decideFinish(outcome, false, now);
   assertTransition(taskId, RUNNING, next.status);
   let update = nextStateUpdate(d, next, now);
   const fenced = `id = ? AND ${statusIn("status", [RUNNING])} AND lease_token = ?`;
@@ -83,7 +94,7 @@ export async function finishTask(
     [...update.params, taskId, leaseToken],
   );
   if (rows.length === 0 && flagged) {
-    next = decideFinish(outcome, true);
+    next = decideFinish(outcome, true, now);
     assertTransition(taskId, RUNNING, next.status);
     update = nextStateUpdate(d, next, now);
     rows = await tx.all<TaskRow>(
@@ -102,8 +113,10 @@ export async function finishTask(
   );
 
   const subject = { taskId, rootId: task.rootId, executionId: row.execution_id };
-  const events: NewEvent[] = [finishEvent(next, subject, next.status === "pending" ? null : task.result, at)];
-  if (next.status === "pending") return { task, events };
+  const kept = next.status === "pending" || next.status === "waiting";
+  const events: NewEvent[] = [finishEvent(next, subject, kept ? null : task.result, at)];
+  // Not terminal: nothing to settle or count (a waiting task keeps its tree unfinished).
+  if (kept) return { task, events };
   await settle(tx, [settledFromRow(row)], at, events, ledger);
   return { task, events };
 }

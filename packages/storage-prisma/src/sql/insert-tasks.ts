@@ -138,6 +138,7 @@ export async function insertTasks(
     dependencies: t.dependencies.map((dep) => ({ id: dep.id, required: dep.required })),
     hasChildren: parents.has(t.id),
     updatedAt: t.createdAt,
+    wait: null,
   }));
   const events: NewEvent[] = created.map((t) => storeRules.createdEvent(t, at));
   return { tasks: created, events };

@@ -28,7 +28,7 @@ export async function readEvents(db: SqlSession, query: EventQuery): Promise<Tas
   const d = db.dialect;
   const rows = await db.all<EventRow>(
     `SELECT seq, type, task_id, root_id, execution_id, status, progress, message,
-            ${jsonText(d, "result")}, ${jsonText(d, "error")}, at
+            ${jsonText(d, "result")}, ${jsonText(d, "error")}, ${jsonText(d, "data")}, at
        FROM events WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`,
     params,
   );

@@ -36,6 +36,7 @@ const RERUN_PARAMS = Object.values(RERUN_RESET) as SqlValue[];
 const QUEUE_SET = [
   `cancel_requested = ${QUEUE_RESET.cancelRequested ? "true" : "false"}`,
   `checkpoint = ${QUEUE_RESET.checkpoint ?? "NULL"}`,
+  `wait = ${QUEUE_RESET.wait ?? "NULL"}`,
   `run_at = ${QUEUE_RESET.runAt === "userRunAt" ? "user_run_at" : "run_at"}`,
 ].join(", ");
 

@@ -84,7 +84,12 @@ export async function submitTrees(
   if (executions.some((e) => e.total === 0)) throw new Error("submitTrees: a fresh tree with nothing to run");
   // Each task is written queued already: its execution in the INSERT (the queue's other
   // columns start as `QUEUE_RESET` has them: no cancel request, no checkpoint, run_at as asked).
-  if (QUEUE_RESET.cancelRequested || QUEUE_RESET.checkpoint !== null || QUEUE_RESET.runAt !== "userRunAt") {
+  if (
+    QUEUE_RESET.cancelRequested ||
+    QUEUE_RESET.checkpoint !== null ||
+    QUEUE_RESET.wait !== null ||
+    QUEUE_RESET.runAt !== "userRunAt"
+  ) {
     throw new Error("submitTrees expects a queued task to start as it is created");
   }
   const created = await insertTasks(tx, tasks, at, new Map(queued.map((q) => [q.id, q.executionId])));

@@ -33,6 +33,8 @@ import {
   type TaskQuery,
   type TaskStatus,
   type TaskStore,
+  type WaitAnswer,
+  type WaitingQuery,
 } from "@aipartnerupflow/core";
 import type { SqlDatabase, SqlSession } from "../db/types.js";
 import { appendEvents } from "../sql/append-events.js";
@@ -61,6 +63,7 @@ import { renewLeases } from "../sql/renew-leases.js";
 import { startExecution } from "../sql/start-execution.js";
 import { submitTrees } from "../sql/submit-trees.js";
 import { updateTask } from "../sql/update-task.js";
+import { expireWaits, findWaiting, resumeTask } from "../sql/waits.js";
 import type { Provider } from "../types.js";
 import { SqlIdempotencyStore } from "../idempotency/sql-idempotency-store.js";
 import { queueStats } from "../queue/queue-stats.js";
@@ -241,6 +244,36 @@ export class PrismaTaskStore implements TaskStore {
   async cancel(taskId: string, options: CancelOptions): Promise<CancelResult> {
     const now = requireNow(options?.now, "cancel");
     return this.mutate((tx) => cancelTasks(tx, taskId, options, now));
+  }
+
+  async resumeTask(
+    taskId: string,
+    answer: WaitAnswer,
+    now: Date,
+  ): Promise<MutationResult<{ task: Task; resumed: boolean }>> {
+    requireNow(now, "resumeTask");
+    return this.mutate((tx) => resumeTask(tx, taskId, answer, now));
+  }
+
+  async findWaiting(query: WaitingQuery): Promise<Task[]> {
+    return findWaiting(this.db, query);
+  }
+
+  async expireWaits(
+    now: Date,
+    options: { limit?: number } = {},
+  ): Promise<MutationResult<{ tasks: Task[]; finished: Execution[] }>> {
+    requireNow(now, "expireWaits");
+    return this.mutate(async (tx) => {
+      const ledger = new ExecutionLedger();
+      const result = await expireWaits(tx, now, options.limit ?? 100, ledger);
+      const close = async (tx: SqlSession): Promise<NewEvent[]> => {
+        const more: NewEvent[] = [];
+        await ledger.apply(tx, now.toISOString(), more, result.finished);
+        return more;
+      };
+      return { ...result, close };
+    });
   }
 
   async reportProgress(

@@ -11,6 +11,7 @@ import type {
   TaskEvent,
   TaskSchemas,
   TaskStatus,
+  TaskWait,
 } from "@aipartnerupflow/core";
 import type { Dialect, SqlRow } from "../db/types.js";
 
@@ -54,6 +55,7 @@ export interface TaskRow extends SqlRow {
   lease_expires_at: unknown;
   cancel_requested: unknown;
   checkpoint: unknown;
+  wait: unknown;
 }
 
 export function readJson<T extends JsonValue | null>(dialect: Dialect, value: unknown): T {
@@ -104,6 +106,7 @@ export function taskFromRow(dialect: Dialect, row: TaskRow): Task {
     updatedAt: readTime(row.updated_at) as string,
     startedAt: readTime(row.started_at),
     completedAt: readTime(row.completed_at),
+    wait: readJson<JsonValue>(dialect, row.wait) as unknown as TaskWait | null,
   };
 }
 
@@ -136,6 +139,7 @@ export const TASK_COLUMNS = [
   "updated_at",
   "started_at",
   "completed_at",
+  "wait",
 ] as const;
 
 const JSON_COLUMNS = new Set([
@@ -148,6 +152,7 @@ const JSON_COLUMNS = new Set([
   "retry",
   "metadata",
   "checkpoint",
+  "wait",
 ]);
 
 /**
@@ -206,6 +211,7 @@ export function taskFromValues(v: unknown[]): Task {
     updatedAt: readTime(v[21]) as string,
     startedAt: readTime(v[22]),
     completedAt: readTime(v[23]),
+    wait: (v[24] ?? null) as TaskWait | null,
   };
 }
 
@@ -263,6 +269,7 @@ export interface EventRow extends SqlRow {
   message: string | null;
   result: string | null;
   error: string | null;
+  data: string | null;
   at: unknown;
 }
 
@@ -280,6 +287,7 @@ export function eventFromRow(row: EventRow): TaskEvent {
   if (row.message !== null) event.message = row.message;
   if (row.result !== null) event.result = JSON.parse(row.result) as JsonValue;
   if (row.error !== null) event.error = JSON.parse(row.error) as TaskError | null;
+  if (row.data !== null && row.data !== undefined) event.data = JSON.parse(row.data) as JsonObject;
   return event;
 }
 

@@ -85,6 +85,7 @@ export function snapshot(t: NewTask, hasChildren = (t as Task).hasChildren, upda
     updatedAt,
     startedAt: t.startedAt,
     completedAt: t.completedAt,
+    wait: t.wait ? (cloneJson(t.wait as unknown as JsonObject) as unknown as Task["wait"]) : null,
   };
 }
 
@@ -98,7 +99,7 @@ export function runAtMs(row: Row): number {
 
 export function currentAttempt(row: Row): AttemptRecord {
   const { task } = row;
-  const running = task.status === "in_progress";
+  const running = task.status === "in_progress" || task.status === "waiting";
   return {
     attempt: task.attempt,
     startedAt: task.startedAt as string,

@@ -8,6 +8,7 @@ import { queryChecks } from "./queries.js";
 import { startChecks } from "./start.js";
 import type { StoreCheck } from "./support.js";
 import { updateDeleteChecks } from "./update-delete.js";
+import { waitChecks } from "./waits.js";
 
 export { STORE_FAMILIES, type StoreCheck, type StoreFamily } from "./support.js";
 
@@ -22,4 +23,5 @@ export const storeContractChecks: StoreCheck[] = [
   ...eventChecks,
   ...queryChecks,
   ...updateDeleteChecks,
+  ...waitChecks,
 ];

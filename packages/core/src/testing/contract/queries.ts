@@ -22,7 +22,7 @@ export const queryChecks = family("queries", [
       const newest = await store.listTasks({ rootsOnly: true, order: "-createdAt", limit: 1 });
       expect(newest.tasks[0]?.name).toBe("rb");
       const counts = await store.countByStatus({ userId: "u1" });
-      expect(counts).toEqual({ pending: 3, in_progress: 0, completed: 0, failed: 0, cancelled: 0 });
+      expect(counts).toEqual({ pending: 3, in_progress: 0, waiting: 0, completed: 0, failed: 0, cancelled: 0 });
       expect((await store.listTasks({ status: ["completed"] })).total).toBe(0);
       expect((await store.listTasks({ rootId: ra.id, parentId: ra.id })).total).toBe(2);
     },

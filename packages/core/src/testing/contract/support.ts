@@ -19,6 +19,7 @@ export const STORE_FAMILIES = [
   "events",
   "queries",
   "update-delete",
+  "waits",
 ] as const;
 export type StoreFamily = (typeof STORE_FAMILIES)[number];
 
