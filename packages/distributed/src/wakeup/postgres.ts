@@ -1,0 +1,116 @@
+import pg from "pg";
+import { backoff, decodeMessage, encodeMessage, type WakeupHandlers, type WakeupMessage, type WakeupTransport } from "./transport.js";
+
+/** The channels the `events_notify` trigger (migration 0010_wakeups) notifies on. */
+export const WAKEUP_CHANNEL = "apflow_wakeup";
+export const EVENTS_CHANNEL = "apflow_events";
+
+export interface PostgresTransportOptions {
+  /** The store's database (the same `DATABASE_URL`). */
+  url: string;
+  /**
+   * `trigger` (default): the store's own commits notify (migration 0010), from whatever process
+   * wrote, in the writing transaction, with no extra round trip. `app`: the node sends
+   * `pg_notify` after its writes instead (for a database where the trigger is not installed).
+   */
+  mode?: "trigger" | "app";
+}
+
+/**
+ * PostgreSQL LISTEN/NOTIFY, the default on PostgreSQL: one extra connection per node, which
+ * listens on both channels. Notifications arrive only after the writing transaction committed,
+ * so a woken node always finds the work.
+ */
+export class PostgresTransport implements WakeupTransport {
+  readonly name = "postgres";
+  readonly signalsWrites: boolean;
+  private client: pg.Client | null = null;
+  private handlers: WakeupHandlers | null = null;
+  private closed = false;
+  private attempt = 0;
+  private retry: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: PostgresTransportOptions) {
+    this.signalsWrites = (options.mode ?? "trigger") === "trigger";
+  }
+
+  async start(handlers: WakeupHandlers): Promise<void> {
+    this.handlers = handlers;
+    await this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.options.url, keepAlive: true, connectionTimeoutMillis: 5000 });
+    let lost = false;
+    const onLost = (err?: unknown): void => {
+      if (lost) return;
+      lost = true;
+      if (this.client === client) this.client = null;
+      client.end().catch(() => undefined);
+      if (this.closed) return;
+      this.handlers?.state("down", err ?? new Error("PostgreSQL connection ended"));
+      this.scheduleReconnect();
+    };
+    client.on("error", onLost);
+    client.on("end", () => onLost());
+    client.on("notification", (n) => {
+      if (n.channel === WAKEUP_CHANNEL) this.deliver(n.payload, { work: true, events: false });
+      else if (n.channel === EVENTS_CHANNEL) this.deliver(n.payload, { work: false, events: true });
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${WAKEUP_CHANNEL}; LISTEN ${EVENTS_CHANNEL}`);
+    } catch (err) {
+      client.removeAllListeners("end");
+      onLost(err);
+      throw err;
+    }
+    if (this.closed) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.client = client;
+    this.attempt = 0;
+    this.handlers?.state("up");
+  }
+
+  private deliver(payload: string | undefined, fallback: WakeupMessage): void {
+    // The trigger's notifications carry no payload; `app` mode sends the encoded message.
+    const decoded = payload ? decodeMessage(payload) : null;
+    this.handlers?.message(decoded ? { ...fallback, ...(decoded.origin ? { origin: decoded.origin } : {}) } : fallback);
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.retry) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.attempt++;
+      this.connect().catch(() => undefined);
+    }, backoff(this.attempt));
+    this.retry.unref();
+  }
+
+  async publish(message: WakeupMessage): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    const payload = encodeMessage(message);
+    try {
+      if (message.work && message.events) {
+        await client.query("SELECT pg_notify($1, $3), pg_notify($2, $3)", [WAKEUP_CHANNEL, EVENTS_CHANNEL, payload]);
+      } else {
+        await client.query("SELECT pg_notify($1, $2)", [message.work ? WAKEUP_CHANNEL : EVENTS_CHANNEL, payload]);
+      }
+    } catch {
+      // Reported through the connection's error; the receivers poll meanwhile.
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retry) clearTimeout(this.retry);
+    this.retry = undefined;
+    const client = this.client;
+    this.client = null;
+    await client?.end().catch(() => undefined);
+  }
+}
