@@ -1,0 +1,30 @@
+// Worker node of the wake-up benchmark (bench/wakeups.mjs), in its own process: an engine on the
+// PostgreSQL store with the named wake-up transport. argv[2]: JSON { url, transport, channel }.
+// Prints `ready`, then `started <rootId> <epoch ms, fractional>` as each task's executor begins.
+import { createInterface } from "node:readline";
+import { Engine, Registry } from "../packages/core/dist/index.js";
+import { NodeEventBus, Wakeups } from "../packages/distributed/dist/index.js";
+import { createPrismaStore } from "../packages/storage-prisma/dist/index.js";
+import { makeTransport } from "./wakeups-transports.mjs";
+
+const config = JSON.parse(process.argv[2]);
+const store = await createPrismaStore({ url: config.url, poolSize: 4 });
+const registry = new Registry();
+registry.registerExecutor({
+  id: "mark",
+  execute: (_inputs, ctx) => {
+    process.stdout.write(`started ${ctx.task.rootId} ${performance.timeOrigin + performance.now()}\n`);
+    return null;
+  },
+});
+const engine = new Engine({ store, registry, bus: new NodeEventBus(), concurrency: 10 });
+const transport = makeTransport(config.transport, config.url, config.channel);
+const wakeups = transport ? new Wakeups(engine, transport, { fanout: false }) : null;
+await engine.start();
+await wakeups?.start();
+process.stdout.write(`ready ${wakeups?.status ?? "polling"}\n`);
+for await (const line of createInterface({ input: process.stdin })) if (line.trim() === "stop") break;
+await wakeups?.stop();
+await engine.stop({ graceMs: 1000 });
+await store.close();
+process.exit(0);
