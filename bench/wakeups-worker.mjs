@@ -19,6 +19,11 @@ registry.registerExecutor({
 });
 const engine = new Engine({ store, registry, bus: new NodeEventBus(), concurrency: 10 });
 const transport = makeTransport(config.transport, config.url, config.channel);
+if (transport && process.env.APFLOW_BENCH_TRACE) {
+  const start = transport.start.bind(transport);
+  transport.start = (h) =>
+    start({ ...h, message: (m) => (process.stdout.write(`wake ${m.work ? "w" : "e"} ${performance.timeOrigin + performance.now()}\n`), h.message(m)) });
+}
 const wakeups = transport ? new Wakeups(engine, transport, { fanout: false }) : null;
 await engine.start();
 await wakeups?.start();

@@ -12,6 +12,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { createRequire } from "node:module";
 import { createInterface } from "node:readline";
+import { loadavg as osLoad } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Engine, Registry } from "../packages/core/dist/index.js";
 import { NodeEventBus, Wakeups } from "../packages/distributed/dist/index.js";
@@ -112,6 +113,7 @@ function seeded(seed) {
   };
 }
 
+const loadavg = () => osLoad().map((x) => x.toFixed(2)).join(", ");
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 const ms = (x) => (x === undefined ? "—" : x < 10 ? x.toFixed(2) : x.toFixed(1));
 
@@ -131,16 +133,32 @@ async function measure(kind, samples) {
       if (wakeups && (wakeups.status !== "up" || state !== "up")) return { skipped: `${kind} not reachable` };
       const random = seeded(12);
       const latencies = [];
+      const afterCommit = [];
+      const submits = [];
+      // Polling: idles spread over the poll interval, or every sample would land just after a poll.
+      const idle = kind === "polling" ? 1000 : 80;
       // Two warm-up trees (connections, prepared statements, JIT), not counted.
       for (let i = -2; i < samples; i++) {
-        await new Promise((r) => setTimeout(r, 20 + random() * 80));
+        await new Promise((r) => setTimeout(r, 20 + random() * idle));
         const t0 = performance.timeOrigin + performance.now();
         const [tree] = await producer.submit([{ name: "pickup", params: { executorId: "mark" } }]);
+        const t1 = performance.timeOrigin + performance.now();
         const at = await worker.startedAt(tree.execution.rootId, 10_000);
-        if (i >= 0) latencies.push(at - t0);
+        if (i < 0) continue;
+        latencies.push(at - t0);
+        afterCommit.push(at - t1);
+        submits.push(t1 - t0);
       }
-      latencies.sort((a, b) => a - b);
-      return { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99), max: latencies.at(-1), n: latencies.length };
+      for (const list of [latencies, afterCommit, submits]) list.sort((a, b) => a - b);
+      return {
+        p50: quantile(latencies, 0.5),
+        p99: quantile(latencies, 0.99),
+        max: latencies.at(-1),
+        afterP50: quantile(afterCommit, 0.5),
+        afterP99: quantile(afterCommit, 0.99),
+        submitP50: quantile(submits, 0.5),
+        n: latencies.length,
+      };
     } finally {
       await wakeups?.stop();
       await producer.stop();
@@ -151,7 +169,7 @@ async function measure(kind, samples) {
 }
 
 /** The trigger on the write path: 2,000 one-task trees submitted in bulks of 200, then run by one engine. */
-async function triggerCost(withTrigger) {
+export async function triggerCost(withTrigger) {
   return withDatabase(async (url) => {
     if (!withTrigger) await sql(url, "DROP TRIGGER events_notify ON events");
     const store = await createPrismaStore({ url, poolSize: 4 });
@@ -187,7 +205,10 @@ export async function run() {
     return;
   }
   console.log(`cross-process pickup latency, ${SAMPLES} samples per transport (polling: fewer), idle 20–100 ms between`);
-  console.log("\n| transport | p50 ms | p99 ms | max ms | samples |\n|---|---|---|---|---|");
+  console.log(`load (uptime): ${loadavg()}`);
+  console.log(
+    "\n| transport | p50 ms | p99 ms | max ms | from submit's return: p50 / p99 ms | submit p50 ms | samples |\n|---|---|---|---|---|---|---|",
+  );
   for (const [title, kind, samples] of ROWS) {
     let r;
     try {
@@ -195,13 +216,20 @@ export async function run() {
     } catch (err) {
       r = { skipped: err instanceof Error ? err.message : String(err) };
     }
-    if (r.skipped) console.log(`| ${title} | skipped: ${r.skipped} | | | |`);
-    else console.log(`| ${title} | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.max)} | ${r.n} |`);
+    if (r.skipped) console.log(`| ${title} | skipped: ${r.skipped} | | | | | |`);
+    else
+      console.log(
+        `| ${title} | ${ms(r.p50)} | ${ms(r.p99)} | ${ms(r.max)} | ${ms(r.afterP50)} / ${ms(r.afterP99)} | ${ms(r.submitP50)} | ${r.n} |`,
+      );
   }
-  console.log("targets: p50 ≤ 5 ms, p99 ≤ 20 ms");
-  const on = await triggerCost(true);
-  const off = await triggerCost(false);
-  console.log("\ntrigger events_notify on the write path (2,000 one-task trees, one process):");
+  console.log("targets: p50 ≤ 5 ms, p99 ≤ 20 ms (latency from before the submit call, which includes its commit)");
+  // Alternated, best of two each: the machine's noise is larger than the difference.
+  const best = (a, b) => ({ submitPerS: Math.max(a.submitPerS, b.submitPerS), runPerS: Math.max(a.runPerS, b.runPerS) });
+  const on1 = await triggerCost(true);
+  const off1 = await triggerCost(false);
+  const on = best(on1, await triggerCost(true));
+  const off = best(off1, await triggerCost(false));
+  console.log(`\ntrigger events_notify on the write path (2,000 one-task trees, one process, best of 2), load ${loadavg()}:`);
   console.log("| | submit trees/s | run tasks/s |\n|---|---|---|");
   console.log(`| trigger on | ${on.submitPerS.toFixed(0)} | ${on.runPerS.toFixed(0)} |`);
   console.log(`| trigger off | ${off.submitPerS.toFixed(0)} | ${off.runPerS.toFixed(0)} |`);
