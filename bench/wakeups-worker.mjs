@@ -19,10 +19,17 @@ registry.registerExecutor({
 });
 const engine = new Engine({ store, registry, bus: new NodeEventBus(), concurrency: 10 });
 const transport = makeTransport(config.transport, config.url, config.channel);
+// APFLOW_BENCH_TRACE=1: also print `wake <w|e> <epoch ms>` as each wake-up arrives.
 if (transport && process.env.APFLOW_BENCH_TRACE) {
   const start = transport.start.bind(transport);
   transport.start = (h) =>
-    start({ ...h, message: (m) => (process.stdout.write(`wake ${m.work ? "w" : "e"} ${performance.timeOrigin + performance.now()}\n`), h.message(m)) });
+    start({
+      ...h,
+      message: (m) => {
+        process.stdout.write(`wake ${m.work ? "w" : "e"} ${performance.timeOrigin + performance.now()}\n`);
+        h.message(m);
+      },
+    });
 }
 const wakeups = transport ? new Wakeups(engine, transport, { fanout: false }) : null;
 await engine.start();

@@ -69,9 +69,13 @@ function registry() {
 }
 
 function startWorker(config) {
-  const child = spawn(process.execPath, [fileURLToPath(new URL("./wakeups-worker.mjs", import.meta.url)), JSON.stringify(config)], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    [fileURLToPath(new URL("./wakeups-worker.mjs", import.meta.url)), JSON.stringify(config)],
+    {
+      stdio: ["pipe", "pipe", "inherit"],
+    },
+  );
   const started = new Map();
   const waiting = new Map();
   let ready;
@@ -113,7 +117,10 @@ function seeded(seed) {
   };
 }
 
-const loadavg = () => osLoad().map((x) => x.toFixed(2)).join(", ");
+const loadavg = () =>
+  osLoad()
+    .map((x) => x.toFixed(2))
+    .join(", ");
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 const ms = (x) => (x === undefined ? "—" : x < 10 ? x.toFixed(2) : x.toFixed(1));
 
@@ -178,7 +185,11 @@ export async function triggerCost(withTrigger) {
       const t0 = performance.now();
       const executions = [];
       for (let b = 0; b < 10; b++) {
-        const trees = Array.from({ length: 200 }, (_, i) => ({ id: `t${b}_${i}`, name: "n", params: { executorId: "mark" } }));
+        const trees = Array.from({ length: 200 }, (_, i) => ({
+          id: `t${b}_${i}`,
+          name: "n",
+          params: { executorId: "mark" },
+        }));
         for (const t of await engine.submit(trees)) executions.push(t.execution.id);
       }
       const t1 = performance.now();
@@ -204,7 +215,9 @@ export async function run() {
     console.log(`PostgreSQL not reachable at ${PG_ADMIN_URL}: wake-up benchmark skipped`);
     return;
   }
-  console.log(`cross-process pickup latency, ${SAMPLES} samples per transport (polling: fewer), idle 20–100 ms between`);
+  console.log(
+    `cross-process pickup latency, ${SAMPLES} samples per transport (polling: fewer), idle 20–100 ms between`,
+  );
   console.log(`load (uptime): ${loadavg()}`);
   console.log(
     "\n| transport | p50 ms | p99 ms | max ms | from submit's return: p50 / p99 ms | submit p50 ms | samples |\n|---|---|---|---|---|---|---|",
@@ -224,12 +237,17 @@ export async function run() {
   }
   console.log("targets: p50 ≤ 5 ms, p99 ≤ 20 ms (latency from before the submit call, which includes its commit)");
   // Alternated, best of two each: the machine's noise is larger than the difference.
-  const best = (a, b) => ({ submitPerS: Math.max(a.submitPerS, b.submitPerS), runPerS: Math.max(a.runPerS, b.runPerS) });
+  const best = (a, b) => ({
+    submitPerS: Math.max(a.submitPerS, b.submitPerS),
+    runPerS: Math.max(a.runPerS, b.runPerS),
+  });
   const on1 = await triggerCost(true);
   const off1 = await triggerCost(false);
   const on = best(on1, await triggerCost(true));
   const off = best(off1, await triggerCost(false));
-  console.log(`\ntrigger events_notify on the write path (2,000 one-task trees, one process, best of 2), load ${loadavg()}:`);
+  console.log(
+    `\ntrigger events_notify on the write path (2,000 one-task trees, one process, best of 2), load ${loadavg()}:`,
+  );
   console.log("| | submit trees/s | run tasks/s |\n|---|---|---|");
   console.log(`| trigger on | ${on.submitPerS.toFixed(0)} | ${on.runPerS.toFixed(0)} |`);
   console.log(`| trigger off | ${off.submitPerS.toFixed(0)} | ${off.runPerS.toFixed(0)} |`);

@@ -1,5 +1,12 @@
 import amqp from "amqplib";
-import { backoff, decodeMessage, encodeMessage, type WakeupHandlers, type WakeupMessage, type WakeupTransport } from "./transport.js";
+import {
+  backoff,
+  decodeMessage,
+  encodeMessage,
+  type WakeupHandlers,
+  type WakeupMessage,
+  type WakeupTransport,
+} from "./transport.js";
 
 export interface AmqpTransportOptions {
   /** `amqp://user:password@host:port/vhost` */
@@ -107,4 +114,3 @@ export class AmqpTransport implements WakeupTransport {
     await model?.close().catch(() => undefined);
   }
 }
-

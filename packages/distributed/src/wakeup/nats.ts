@@ -1,5 +1,11 @@
-import { connect, type NatsConnection, type Subscription } from "nats";
-import { decodeMessage, encodeMessage, type WakeupHandlers, type WakeupMessage, type WakeupTransport } from "./transport.js";
+import { connect, type NatsConnection } from "nats";
+import {
+  decodeMessage,
+  encodeMessage,
+  type WakeupHandlers,
+  type WakeupMessage,
+  type WakeupTransport,
+} from "./transport.js";
 
 export interface NatsTransportOptions {
   /** `nats://host:port` (several separated by commas) */
@@ -17,7 +23,6 @@ export class NatsTransport implements WakeupTransport {
   readonly signalsWrites = false;
   private readonly subject: string;
   private nc: NatsConnection | null = null;
-  private sub: Subscription | null = null;
   private closing = false;
 
   constructor(private readonly options: NatsTransportOptions) {
@@ -47,7 +52,7 @@ export class NatsTransport implements WakeupTransport {
       return;
     }
     this.nc = nc;
-    this.sub = nc.subscribe(this.subject, {
+    nc.subscribe(this.subject, {
       callback: (err, msg) => {
         if (err) return;
         const m = decodeMessage(decoder.decode(msg.data));
@@ -76,7 +81,6 @@ export class NatsTransport implements WakeupTransport {
     this.closing = true;
     const nc = this.nc;
     this.nc = null;
-    this.sub = null;
     await nc?.close().catch(() => undefined);
   }
 }

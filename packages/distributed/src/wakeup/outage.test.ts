@@ -10,7 +10,7 @@ import type { WakeupTransport } from "./transport.js";
 import { Wakeups } from "./wakeups.js";
 
 /** A TCP proxy to a real server that the test can cut (the server "goes down") and restore. */
-class Proxy {
+class CuttableProxy {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
   port = 0;
@@ -60,7 +60,11 @@ const cases: Array<[string, number, (port: number) => WakeupTransport]> = [
   ["postgres", 5432, (port) => new PostgresTransport({ url: `postgres://postgres@127.0.0.1:${port}/postgres` })],
   ["redis", 6379, (port) => new RedisTransport({ url: `redis://127.0.0.1:${port}`, channel: "apflow:outage-test" })],
   ["nats", 4222, (port) => new NatsTransport({ url: `nats://127.0.0.1:${port}`, subject: "apflow.outage-test" })],
-  ["amqp", 5672, (port) => new AmqpTransport({ url: `amqp://guest:guest@127.0.0.1:${port}`, exchange: "apflow.outage-test" })],
+  [
+    "amqp",
+    5672,
+    (port) => new AmqpTransport({ url: `amqp://guest:guest@127.0.0.1:${port}`, exchange: "apflow.outage-test" }),
+  ],
 ];
 
 describe.each(cases)("%s going down while a node runs", (_name, target, make) => {
@@ -70,7 +74,7 @@ describe.each(cases)("%s going down while a node runs", (_name, target, make) =>
   });
 
   it("degrades to polling with a warning, keeps starting work, and recovers when the server is back", async () => {
-    const proxy = new Proxy(target);
+    const proxy = new CuttableProxy(target);
     await proxy.open();
     cleanup.push(() => proxy.cut());
     const store = new MemoryStore();

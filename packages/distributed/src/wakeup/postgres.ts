@@ -1,5 +1,12 @@
 import pg from "pg";
-import { backoff, decodeMessage, encodeMessage, type WakeupHandlers, type WakeupMessage, type WakeupTransport } from "./transport.js";
+import {
+  backoff,
+  decodeMessage,
+  encodeMessage,
+  type WakeupHandlers,
+  type WakeupMessage,
+  type WakeupTransport,
+} from "./transport.js";
 
 /** The channels the `events_notify` trigger (migration 0010_wakeups) notifies on. */
 export const WAKEUP_CHANNEL = "apflow_wakeup";
@@ -40,7 +47,11 @@ export class PostgresTransport implements WakeupTransport {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.options.url, keepAlive: true, connectionTimeoutMillis: 5000 });
+    const client = new pg.Client({
+      connectionString: this.options.url,
+      keepAlive: true,
+      connectionTimeoutMillis: 5000,
+    });
     let lost = false;
     const onLost = (err?: unknown): void => {
       if (lost) return;

@@ -1,5 +1,12 @@
 import { Redis } from "ioredis";
-import { backoff, decodeMessage, encodeMessage, type WakeupHandlers, type WakeupMessage, type WakeupTransport } from "./transport.js";
+import {
+  backoff,
+  decodeMessage,
+  encodeMessage,
+  type WakeupHandlers,
+  type WakeupMessage,
+  type WakeupTransport,
+} from "./transport.js";
 
 export interface RedisTransportOptions {
   /** `redis://host:port/db` */

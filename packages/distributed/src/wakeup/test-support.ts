@@ -21,7 +21,12 @@ export const AMQP_URL = process.env.APFLOW_TEST_AMQP_URL ?? "amqp://guest:guest@
 export type TransportKind = "postgres" | "postgres-app" | "redis" | "nats" | "amqp" | "polling";
 
 /** A transport of a kind, on a channel of its own (parallel test files never wake each other). */
-export function transportFor(kind: TransportKind, databaseUrl: string, channel: string, pollMs = 1000): WakeupTransport {
+export function transportFor(
+  kind: TransportKind,
+  databaseUrl: string,
+  channel: string,
+  pollMs = 1000,
+): WakeupTransport {
   switch (kind) {
     case "postgres":
       return new PostgresTransport({ url: databaseUrl });

@@ -65,9 +65,9 @@ describe.skipIf(!reachable).each(KINDS)("wake-ups across processes over %s", (ki
       const rootId = tree?.execution.rootId as string;
       expect(await worker.waitFor(`started ${rootId}`)).toMatch(/^started /);
       // The child wrote task.started and task.completed; only the fan-out brings them here.
-      await expect.poll(() => seen.filter((e) => e.rootId === rootId).map((e) => e.type)).toEqual(
-        expect.arrayContaining(["task.started", "task.completed", "tree.finished"]),
-      );
+      await expect
+        .poll(() => seen.filter((e) => e.rootId === rootId).map((e) => e.type))
+        .toEqual(expect.arrayContaining(["task.started", "task.completed", "tree.finished"]));
       const bySeq = seen.map((e) => e.seq);
       expect(new Set(bySeq).size).toBe(bySeq.length);
       // wait() polls every minute: it resolves now through the fanned-out tree.finished.

@@ -17,7 +17,7 @@ const event = (seq: number, type: TaskEvent["type"] = "task.progress"): TaskEven
   taskId: "t",
   rootId: "r",
   executionId: "x",
-  status: "running",
+  status: "in_progress",
   at: new Date(0).toISOString(),
 });
 
@@ -131,9 +131,7 @@ describe.each(unreachable)("a %s transport whose server is unreachable", (_name,
       expect(wakeups.status).toBe("down");
       expect(warnings.join("\n")).toMatch(/unreachable; polling every 100 ms/);
       const [tree] = await producer.submit([{ name: "n", params: { executorId: "noop" } }]);
-      await expect
-        .poll(async () => (await store.getExecution(tree?.execution.id as string))?.status)
-        .toBe("completed");
+      await expect.poll(async () => (await store.getExecution(tree?.execution.id as string))?.status).toBe("completed");
     } finally {
       await wakeups.stop();
       await worker.stop();

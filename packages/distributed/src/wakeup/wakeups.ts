@@ -1,4 +1,11 @@
-import { ApflowError, type Engine, ErrorCode, type EventType, type Logger, type TaskEvent } from "@aipartnerupflow/core";
+import {
+  ApflowError,
+  type Engine,
+  ErrorCode,
+  type EventType,
+  type Logger,
+  type TaskEvent,
+} from "@aipartnerupflow/core";
 import { NodeEventBus } from "./bus.js";
 import { EventFanout } from "./fanout.js";
 import type { WakeupMessage, WakeupTransport } from "./transport.js";
@@ -64,7 +71,10 @@ export class Wakeups {
     this.fanout = fanout ? new EventFanout(engine.store, bus as NodeEventBus, this.logger) : null;
     this.fallbackPollMs = options.fallbackPollMs ?? 1000;
     if (!Number.isFinite(this.fallbackPollMs) || this.fallbackPollMs <= 0) {
-      throw new ApflowError(ErrorCode.InvalidParams, `fallbackPollMs must be a positive number, got ${this.fallbackPollMs}`);
+      throw new ApflowError(
+        ErrorCode.InvalidParams,
+        `fallbackPollMs must be a positive number, got ${this.fallbackPollMs}`,
+      );
     }
   }
 
