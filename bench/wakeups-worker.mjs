@@ -18,6 +18,16 @@ registry.registerExecutor({
   },
 });
 const engine = new Engine({ store, registry, bus: new NodeEventBus(), concurrency: 10 });
+if (process.env.APFLOW_BENCH_TRACE) {
+  const claim = store.claimReady.bind(store);
+  store.claimReady = async (req) => {
+    const t = performance.timeOrigin + performance.now();
+    const r = await claim(req);
+    const u = performance.timeOrigin + performance.now();
+    process.stdout.write(`claim ${t} ${u} ${r.claimed.length}\n`);
+    return r;
+  };
+}
 const transport = makeTransport(config.transport, config.url, config.channel);
 // APFLOW_BENCH_TRACE=1: also print `wake <w|e> <epoch ms>` as each wake-up arrives.
 if (transport && process.env.APFLOW_BENCH_TRACE) {

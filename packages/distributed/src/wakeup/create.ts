@@ -8,8 +8,9 @@ import type { WakeupTransport } from "./transport.js";
 
 export interface WakeupTransportConfig {
   /**
-   * Which transport (`APFLOW_WAKEUPS`): `postgres` (LISTEN/NOTIFY on the store's database),
-   * `postgres-app` (the same, notified by the nodes instead of the trigger), a `redis://`,
+   * Which transport (`APFLOW_WAKEUPS`): `postgres` (LISTEN/NOTIFY on the store's database,
+   * notified by its trigger, or by the nodes where it is missing), `postgres-app` (always by the
+   * nodes), a `redis://`,
    * `nats://` or `amqp://` URL, or `polling`. Default: `postgres` when the store is on
    * PostgreSQL, `polling` otherwise.
    */
@@ -25,7 +26,7 @@ const isPostgresUrl = (url: string | undefined): boolean => url !== undefined &&
 /** The transport a configuration names, with a typed error naming `APFLOW_WAKEUPS` when it is unknown. */
 export function createWakeupTransport(config: WakeupTransportConfig = {}): WakeupTransport {
   const spec = config.spec?.trim() || (isPostgresUrl(config.databaseUrl) ? "postgres" : "polling");
-  const postgres = (mode: "trigger" | "app"): WakeupTransport => {
+  const postgres = (mode: "auto" | "app"): WakeupTransport => {
     const url = isPostgresUrl(spec) ? spec : config.databaseUrl;
     if (!isPostgresUrl(url)) {
       throw new ApflowError(
@@ -35,7 +36,7 @@ export function createWakeupTransport(config: WakeupTransportConfig = {}): Wakeu
     }
     return new PostgresTransport({ url: url as string, mode });
   };
-  if (spec === "postgres" || spec === "pg" || isPostgresUrl(spec)) return postgres("trigger");
+  if (spec === "postgres" || spec === "pg" || isPostgresUrl(spec)) return postgres("auto");
   if (spec === "postgres-app") return postgres("app");
   if (/^rediss?:\/\//i.test(spec)) return new RedisTransport({ url: spec });
   if (/^nats:\/\//i.test(spec)) return new NatsTransport({ url: spec });

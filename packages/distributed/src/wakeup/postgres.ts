@@ -16,11 +16,11 @@ export interface PostgresTransportOptions {
   /** The store's database (the same `DATABASE_URL`). */
   url: string;
   /**
-   * `trigger` (default): the store's own commits notify (migration 0010), from whatever process
-   * wrote, in the writing transaction, with no extra round trip. `app`: the node sends
-   * `pg_notify` after its writes instead (for a database where the trigger is not installed).
+   * `trigger`: the store's own commits notify (migration 0010), from whatever process wrote, in
+   * the writing transaction, with no extra round trip. `app`: the node sends `pg_notify` after
+   * its writes instead. `auto` (default): `trigger` when the database has it, `app` otherwise.
    */
-  mode?: "trigger" | "app";
+  mode?: "auto" | "trigger" | "app";
 }
 
 /**
@@ -30,7 +30,7 @@ export interface PostgresTransportOptions {
  */
 export class PostgresTransport implements WakeupTransport {
   readonly name = "postgres";
-  readonly signalsWrites: boolean;
+  private triggered: boolean;
   private client: pg.Client | null = null;
   private handlers: WakeupHandlers | null = null;
   private closed = false;
@@ -38,7 +38,12 @@ export class PostgresTransport implements WakeupTransport {
   private retry: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: PostgresTransportOptions) {
-    this.signalsWrites = (options.mode ?? "trigger") === "trigger";
+    this.triggered = (options.mode ?? "auto") !== "app";
+  }
+
+  /** Whether the trigger notifies (known once connected in `auto` mode; assumed before). */
+  get signalsWrites(): boolean {
+    return this.triggered;
   }
 
   async start(handlers: WakeupHandlers): Promise<void> {
@@ -71,6 +76,13 @@ export class PostgresTransport implements WakeupTransport {
     try {
       await client.connect();
       await client.query(`LISTEN ${WAKEUP_CHANNEL}; LISTEN ${EVENTS_CHANNEL}`);
+      if ((this.options.mode ?? "auto") === "auto") {
+        // A database not migrated to 0010 has no trigger: the nodes notify themselves instead.
+        const { rows } = await client.query<{ present: boolean }>(
+          "SELECT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'events_notify' AND tgrelid = to_regclass('events')) AS present",
+        );
+        this.triggered = rows[0]?.present === true;
+      }
     } catch (err) {
       client.removeAllListeners("end");
       onLost(err);

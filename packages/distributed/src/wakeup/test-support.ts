@@ -93,8 +93,8 @@ export interface ChildConfig {
 export interface ChildWorker {
   process: ChildProcess;
   lines: string[];
-  /** Resolves with the first line starting with `prefix`. */
-  waitFor(prefix: string): Promise<string>;
+  /** Resolves with the first line starting with `prefix`; rejects after `timeoutMs` (20 s). */
+  waitFor(prefix: string, timeoutMs?: number): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -118,11 +118,18 @@ export function startWorker(config: ChildConfig): ChildWorker {
   return {
     process: child,
     lines,
-    waitFor(prefix) {
+    waitFor(prefix, timeoutMs = 20_000) {
       const found = lines.find((l) => l.startsWith(prefix));
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
-        waiting.push({ prefix, resolve });
+        const timer = setTimeout(() => reject(new Error(`worker printed no "${prefix}" in ${timeoutMs} ms`)), timeoutMs);
+        waiting.push({
+          prefix,
+          resolve: (line) => {
+            clearTimeout(timer);
+            resolve(line);
+          },
+        });
         exited.then(() => reject(new Error(`worker exited before printing "${prefix}"`)));
       });
     },

@@ -29,7 +29,8 @@ export interface WakeupTransport {
   readonly name: string;
   /**
    * Whether the store's writes signal by themselves (PostgreSQL: the `events_notify` trigger),
-   * so the node publishes nothing. Otherwise the node publishes for the writes it makes.
+   * so the node publishes nothing. Otherwise the node publishes for the writes it makes. Read at
+   * every write (it may change once connected).
    */
   readonly signalsWrites: boolean;
   /**

@@ -88,12 +88,13 @@ export class Wakeups {
     if (this.state !== "idle") return;
     this.state = "down";
     await this.fanout?.start();
-    if (!this.transport.signalsWrites) {
-      const bus = this.engine.bus;
-      const onEvent = (e: TaskEvent): void => this.onLocalEvent(e);
-      // Only this node's own writes: republishing other nodes' events would echo forever.
-      this.unsubscribe = bus instanceof NodeEventBus ? bus.subscribeLocal(onEvent) : bus.subscribe(onEvent);
-    }
+    const bus = this.engine.bus;
+    const onEvent = (e: TaskEvent): void => {
+      // Asked per event: PostgreSQL knows whether its trigger notifies only once connected.
+      if (!this.transport.signalsWrites) this.onLocalEvent(e);
+    };
+    // Only this node's own writes: republishing other nodes' events would echo forever.
+    this.unsubscribe = bus instanceof NodeEventBus ? bus.subscribeLocal(onEvent) : bus.subscribe(onEvent);
     try {
       await this.transport.start({
         message: (m) => this.onMessage(m),
