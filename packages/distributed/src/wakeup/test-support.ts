@@ -122,7 +122,10 @@ export function startWorker(config: ChildConfig): ChildWorker {
       const found = lines.find((l) => l.startsWith(prefix));
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`worker printed no "${prefix}" in ${timeoutMs} ms`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`worker printed no "${prefix}" in ${timeoutMs} ms`)),
+          timeoutMs,
+        );
         waiting.push({
           prefix,
           resolve: (line) => {
