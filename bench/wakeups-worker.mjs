@@ -8,6 +8,18 @@ import { createPrismaStore } from "../packages/storage-prisma/dist/index.js";
 import { makeTransport } from "./wakeups-transports.mjs";
 
 const config = JSON.parse(process.argv[2]);
+if (config.floor) {
+  // The transport alone (no store, no engine): print when each message arrives.
+  const transport = makeTransport(config.transport === "postgres" ? "postgres-app" : config.transport, config.url, config.channel);
+  await transport.start({
+    message: (m) => process.stdout.write(`started ${m.origin} ${performance.timeOrigin + performance.now()}\n`),
+    state: () => undefined,
+  });
+  process.stdout.write("ready up\n");
+  for await (const line of createInterface({ input: process.stdin })) if (line.trim() === "stop") break;
+  await transport.close();
+  process.exit(0);
+}
 const store = await createPrismaStore({ url: config.url, poolSize: 4 });
 const registry = new Registry();
 registry.registerExecutor({

@@ -208,6 +208,35 @@ export async function triggerCost(withTrigger) {
   });
 }
 
+/** The transport alone: one process publishes, another receives (no store write, no claim). */
+export async function floor(kind, samples) {
+  return withDatabase(async (url) => {
+    const channel = `bench_${randomBytes(4).toString("hex")}`;
+    const worker = startWorker({ url, transport: kind, channel, floor: true });
+    const transport = makeTransport(kind === "postgres" ? "postgres-app" : kind, url, channel);
+    try {
+      await transport.start({ message: () => undefined, state: () => undefined });
+      await worker.readyLine;
+      await new Promise((r) => setTimeout(r, 200));
+      const random = seeded(7);
+      const latencies = [];
+      for (let i = -2; i < samples; i++) {
+        await new Promise((r) => setTimeout(r, 5 + random() * 20));
+        const id = `m${i}`;
+        const t0 = performance.timeOrigin + performance.now();
+        await transport.publish({ work: true, events: false, origin: id });
+        const at = await worker.startedAt(id, 5000);
+        if (i >= 0) latencies.push(at - t0);
+      }
+      latencies.sort((a, b) => a - b);
+      return { p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) };
+    } finally {
+      await transport.close();
+      await worker.stop();
+    }
+  });
+}
+
 export async function run() {
   try {
     await sql(PG_ADMIN_URL, "SELECT 1");
@@ -236,6 +265,17 @@ export async function run() {
       );
   }
   console.log("targets: p50 ≤ 5 ms, p99 ≤ 20 ms (latency from before the submit call, which includes its commit)");
+  console.log(`\nthe transport alone, process to process (publish → receive, no store), load ${loadavg()}:`);
+  console.log("| transport | p50 ms | p99 ms |\n|---|---|---|");
+  for (const [title, kind] of ROWS) {
+    if (kind === "polling" || kind === "postgres-app") continue;
+    try {
+      const r = await floor(kind, 100);
+      console.log(`| ${title.replace(" (trigger, default)", " (pg_notify)")} | ${ms(r.p50)} | ${ms(r.p99)} |`);
+    } catch (err) {
+      console.log(`| ${title} | skipped: ${err instanceof Error ? err.message : String(err)} | |`);
+    }
+  }
   // Alternated, best of two each: the machine's noise is larger than the difference.
   const best = (a, b) => ({
     submitPerS: Math.max(a.submitPerS, b.submitPerS),
