@@ -10,7 +10,11 @@ import { makeTransport } from "./wakeups-transports.mjs";
 const config = JSON.parse(process.argv[2]);
 if (config.floor) {
   // The transport alone (no store, no engine): print when each message arrives.
-  const transport = makeTransport(config.transport === "postgres" ? "postgres-app" : config.transport, config.url, config.channel);
+  const transport = makeTransport(
+    config.transport === "postgres" ? "postgres-app" : config.transport,
+    config.url,
+    config.channel,
+  );
   await transport.start({
     message: (m) => process.stdout.write(`started ${m.origin} ${performance.timeOrigin + performance.now()}\n`),
     state: () => undefined,

@@ -73,34 +73,63 @@ describe.each(cases)("%s going down while a node runs", (_name, target, make) =>
     for (const c of cleanup.splice(0).reverse()) await c();
   });
 
-  it("degrades to polling with a warning, keeps starting work, and recovers when the server is back", async () => {
+  it("polls with a warning while the server is unreachable (at start and later), keeps starting work, and listens again when it is back", async () => {
+    // The proxy's port is reserved, then closed: the server is unreachable when the node starts.
     const proxy = new CuttableProxy(target);
     await proxy.open();
+    await proxy.cut();
     cleanup.push(() => proxy.cut());
     const store = new MemoryStore();
     const registry = new Registry();
     registry.registerExecutor({ id: "noop", execute: async () => ({ ok: true }) });
     const { logger, warnings } = recordingLogger();
-    const worker = new Engine({ store, registry, pollIntervalMs: 60_000, bus: new NodeEventBus() });
+    const worker = new Engine({ store, registry, pollIntervalMs: 600_000, bus: new NodeEventBus() });
     const producer = new Engine({ store, registry, claim: false, bus: new NodeEventBus() });
     const wakeups = new Wakeups(worker, make(proxy.port), { logger, fallbackPollMs: 100 });
+    // Another node, connected to the server directly: what it publishes must reach the worker.
+    const other = new Engine({ store, registry, claim: false, bus: new NodeEventBus() });
+    const otherWakeups = new Wakeups(other, make(target), { logger: recordingLogger().logger });
     await worker.start();
     await producer.start();
     await wakeups.start();
+    await other.start();
+    await otherWakeups.start();
     cleanup.push(async () => {
+      await otherWakeups.stop();
       await wakeups.stop();
       await worker.stop();
       await producer.stop();
+      await other.stop();
     });
-    expect(wakeups.status).toBe("up");
+    const runs = async (): Promise<void> => {
+      const [tree] = await producer.submit([{ name: "n", params: { executorId: "noop" } }]);
+      await expect.poll(async () => (await store.getExecution(tree?.execution.id as string))?.status).toBe("completed");
+    };
+    const delivered = async (): Promise<void> => {
+      const before = wakeups.stats.received;
+      await expect
+        .poll(async () => {
+          await otherWakeups.transport.publish({ work: true, events: false, origin: "another node" });
+          return wakeups.stats.received;
+        })
+        .toBeGreaterThan(before);
+    };
 
-    await proxy.cut();
-    await expect.poll(() => wakeups.status).toBe("down");
+    expect(wakeups.status).toBe("down");
     expect(warnings.join("\n")).toMatch(/unreachable; polling every 100 ms/);
-    const [tree] = await producer.submit([{ name: "n", params: { executorId: "noop" } }]);
-    await expect.poll(async () => (await store.getExecution(tree?.execution.id as string))?.status).toBe("completed");
+    await runs();
 
     await proxy.open();
     await expect.poll(() => wakeups.status).toBe("up");
+    await delivered();
+
+    await proxy.cut();
+    await expect.poll(() => wakeups.status).toBe("down");
+    expect(warnings.length).toBeGreaterThanOrEqual(2);
+    await runs();
+
+    await proxy.open();
+    await expect.poll(() => wakeups.status).toBe("up");
+    await delivered();
   });
 });

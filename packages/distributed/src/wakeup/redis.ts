@@ -52,9 +52,14 @@ export class RedisTransport implements WakeupTransport {
       if (m) handlers.message(m);
     });
     pub.connect().catch(() => undefined);
+    // Issued at once: while the server is unreachable it waits in the offline queue and is sent
+    // when the connection is first made; ioredis resubscribes after later reconnects.
+    const subscribed = sub.subscribe(this.channel);
+    subscribed.catch(() => undefined);
+    const failed = new Promise<never>((_, reject) => sub.once("error", reject));
+    failed.catch(() => undefined);
     try {
-      await sub.connect();
-      await sub.subscribe(this.channel);
+      await Promise.race([subscribed, failed]);
     } catch (err) {
       // ioredis keeps retrying by itself; `ready` reports when it is back.
       handlers.state("down", err);
