@@ -1,62 +1,34 @@
 import type { Logger, TaskStore } from "@aipartnerupflow/core";
 import type { NodeEventBus } from "./bus.js";
 
-const PAGE = 500;
-
 /**
- * Events across nodes: the store's events table is the truth, with a commit-ordered `seq`. On an
- * "events appended" wake-up this reads the events after the last seq it read and delivers them on
- * the node's bus (which drops those its own engine already published). Reads are coalesced: one
- * in flight, at most one more after it.
+ * Events across nodes: the store's events table is the truth, with a commit-ordered `seq`. The
+ * fan-out attaches the node's bus to the store after the newest event stored at start (listeners
+ * replay history themselves), and on each "events appended" wake-up has it read and deliver, in
+ * order, what was appended since.
  */
 export class EventFanout {
-  private cursor = 0;
-  private reading: Promise<void> | null = null;
-  private again = false;
-
   constructor(
     private readonly store: TaskStore,
     private readonly bus: NodeEventBus,
     private readonly logger: Logger,
   ) {}
 
-  /** Start after the newest event already stored (listeners replay history themselves). */
   async start(): Promise<void> {
-    this.cursor = await latestSeq(this.store);
+    this.bus.attach(this.store, await latestSeq(this.store), this.logger);
+  }
+
+  stop(): void {
+    this.bus.detach();
   }
 
   get lastSeq(): number {
-    return this.cursor;
+    return this.bus.lastSeq;
   }
 
   /** Read what was appended since the last read (coalesced). */
   signal(): Promise<void> {
-    if (this.reading) {
-      this.again = true;
-      return this.reading;
-    }
-    this.reading = this.drain().finally(() => {
-      this.reading = null;
-    });
-    return this.reading;
-  }
-
-  private async drain(): Promise<void> {
-    do {
-      this.again = false;
-      try {
-        for (;;) {
-          const page = await this.store.readEvents({ afterSeq: this.cursor, limit: PAGE });
-          const last = page[page.length - 1];
-          if (last) this.cursor = Math.max(this.cursor, last.seq);
-          this.bus.deliverRemote(page);
-          if (page.length < PAGE) break;
-        }
-      } catch (err) {
-        this.logger.warn({ err }, "cannot read other nodes' events; retrying at the next wake-up");
-        return;
-      }
-    } while (this.again);
+    return this.bus.catchUp();
   }
 }
 
@@ -64,7 +36,7 @@ export class EventFanout {
  * The highest `seq` in the store, with `readEvents` alone (any store): doubling, then bisecting,
  * for the largest n after which no event exists. About 2·log2(seq) indexed one-row reads.
  */
-export async function latestSeq(store: TaskStore): Promise<number> {
+export async function latestSeq(store: Pick<TaskStore, "readEvents">): Promise<number> {
   const after = async (n: number): Promise<number | null> => {
     const [e] = await store.readEvents({ afterSeq: n, limit: 1 });
     return e ? e.seq : null;

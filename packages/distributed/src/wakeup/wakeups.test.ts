@@ -51,17 +51,43 @@ describe("wire form", () => {
 });
 
 describe("NodeEventBus", () => {
-  it("delivers each seq once whichever side brings it first; local listeners get only this node's events", () => {
+  it("not attached: delivers what the engine publishes, each seq once", () => {
+    const bus = new NodeEventBus();
+    const all: number[] = [];
+    bus.subscribe((e) => all.push(e.seq));
+    bus.publish([event(1), event(2)]);
+    bus.publish([event(2), event(3)]);
+    expect(all).toEqual([1, 2, 3]);
+  });
+
+  it("attached: every node's events in seq order, each once; local listeners get only this node's", async () => {
+    // The store's events, committed up to `visible`; 2, 4 and 5 were written by other nodes.
+    const stored = [1, 2, 3, 4, 5, 6].map((seq) => event(seq));
+    let visible = 3;
+    let reads = 0;
+    const store = {
+      async readEvents(q: { afterSeq?: number; limit?: number }) {
+        reads++;
+        return stored.filter((e) => e.seq > (q.afterSeq ?? 0) && e.seq <= visible).slice(0, q.limit ?? 1000);
+      },
+    };
     const bus = new NodeEventBus();
     const all: number[] = [];
     const local: number[] = [];
     bus.subscribe((e) => all.push(e.seq));
     bus.subscribeLocal((e) => local.push(e.seq));
-    bus.deliverRemote([event(1), event(2)]); // read from the store before the engine published 2
-    bus.publish([event(2), event(3)]);
-    bus.deliverRemote([event(3), event(4)]);
-    expect(all).toEqual([1, 2, 3, 4]);
-    expect(local).toEqual([2, 3]);
+    bus.attach(store, 0, recordingLogger().logger);
+    bus.publish([event(1)]); // follows the cursor: delivered at once, no read
+    expect(all).toEqual([1]);
+    expect(reads).toBe(0);
+    bus.publish([event(3)]); // 2 is missing: read the store, which has 2 and 3
+    await bus.catchUp();
+    expect(all).toEqual([1, 2, 3]);
+    visible = 6;
+    await bus.catchUp(); // another node's wake-up: 4, 5, 6
+    bus.publish([event(6)]); // already delivered
+    expect(all).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(local).toEqual([1, 3, 6]);
   });
 });
 

@@ -111,6 +111,7 @@ export class Wakeups {
     this.stopPolling();
     this.unsubscribe?.();
     this.unsubscribe = null;
+    this.fanout?.stop();
     await this.transport.close();
   }
 
