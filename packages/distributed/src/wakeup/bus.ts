@@ -62,13 +62,8 @@ export class NodeEventBus implements EventBus {
    */
   catchUp(): Promise<void> {
     if (!this.store) return Promise.resolve();
-    if (this.reading) {
-      this.again = true;
-      return this.reading;
-    }
-    this.reading = this.drain().finally(() => {
-      this.reading = null;
-    });
+    this.again = true;
+    this.reading ??= this.drain();
     return this.reading;
   }
 
@@ -110,10 +105,12 @@ export class NodeEventBus implements EventBus {
   }
 
   private async drain(): Promise<void> {
-    const store = this.store as Pick<TaskStore, "readEvents">;
-    do {
-      this.again = false;
-      try {
+    try {
+      // `again` is checked, and `reading` cleared, in the same turn: a publish after the last
+      // check finds no read in flight and delivers by itself.
+      while (this.again && this.store) {
+        this.again = false;
+        const store = this.store;
         for (;;) {
           const page = await store.readEvents({ afterSeq: this.cursor, limit: PAGE });
           const after = page.filter((e) => e.seq > this.cursor);
@@ -124,11 +121,12 @@ export class NodeEventBus implements EventBus {
           }
           if (page.length < PAGE) break;
         }
-      } catch (err) {
-        this.logger?.warn({ err }, "cannot read the store's events; retrying at the next wake-up");
-        return;
       }
-    } while (this.again && this.store);
+    } catch (err) {
+      this.logger?.warn({ err }, "cannot read the store's events; retrying at the next wake-up");
+    } finally {
+      this.reading = null;
+    }
   }
 
   private fresh(events: readonly TaskEvent[]): TaskEvent[] {

@@ -97,10 +97,15 @@ export class PostgresTransport implements WakeupTransport {
     this.handlers?.state("up");
   }
 
-  private deliver(payload: string | undefined, fallback: WakeupMessage): void {
-    // The trigger's notifications carry no payload; `app` mode sends the encoded message.
-    const decoded = payload ? decodeMessage(payload) : null;
-    this.handlers?.message(decoded ? { ...fallback, ...(decoded.origin ? { origin: decoded.origin } : {}) } : fallback);
+  private deliver(payload: string | undefined, message: WakeupMessage): void {
+    // The trigger's `apflow_events` payload is the newest seq appended (`apflow_wakeup`: none);
+    // `app` mode sends the encoded message, which names its origin.
+    if (payload && /^\d+$/.test(payload)) message.seq = Number(payload);
+    else if (payload) {
+      const origin = decodeMessage(payload)?.origin;
+      if (origin) message.origin = origin;
+    }
+    this.handlers?.message(message);
   }
 
   private scheduleReconnect(): void {

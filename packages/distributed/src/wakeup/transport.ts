@@ -7,6 +7,8 @@ export interface WakeupMessage {
   work: boolean;
   events: boolean;
   origin?: string;
+  /** The newest event seq the write appended, when known (a node that delivered it skips the read). */
+  seq?: number;
 }
 
 /** What a transport reports to the node it serves. */

@@ -7,7 +7,7 @@ import { AmqpTransport } from "./amqp.js";
 import { NatsTransport } from "./nats.js";
 import { PostgresTransport } from "./postgres.js";
 import { RedisTransport } from "./redis.js";
-import type { WakeupTransport } from "./transport.js";
+import type { WakeupHandlers, WakeupMessage, WakeupTransport } from "./transport.js";
 import { Wakeups } from "./wakeups.js";
 import { createWakeupTransport } from "./create.js";
 
@@ -163,5 +163,53 @@ describe.each(unreachable)("a %s transport whose server is unreachable", (_name,
       await worker.stop();
       await producer.stop();
     }
+  });
+});
+
+describe("Wakeups with a custom transport", () => {
+  it("wakes on work, reads on events unless their seq was delivered, ignores its own, publishes one message per tick", async () => {
+    let handlers: WakeupHandlers | undefined;
+    const published: WakeupMessage[] = [];
+    const transport: WakeupTransport = {
+      name: "fake",
+      signalsWrites: false,
+      async start(h) {
+        handlers = h;
+        h.state("up");
+      },
+      async publish(m) {
+        published.push(m);
+      },
+      async close() {},
+    };
+    const store = new MemoryStore();
+    let reads = 0;
+    const readEvents = store.readEvents.bind(store);
+    store.readEvents = async (q) => {
+      reads++;
+      return readEvents(q);
+    };
+    const engine = new Engine({ store, claim: false, bus: new NodeEventBus() });
+    const wakeups = new Wakeups(engine, transport);
+    await engine.start();
+    await wakeups.start();
+    await engine.createTree([{ name: "a" }, { name: "b", parentId: "a" }]);
+    await new Promise((r) => setImmediate(r));
+    // Two task.created events in one write: one message, which can make work claimable.
+    expect(published).toEqual([{ work: true, events: true, origin: engine.owner }]);
+    // Published while the start-up read was in flight: delivered by the read after it.
+    await expect.poll(() => wakeups.lastSeq).toBeGreaterThan(0);
+    const delivered = wakeups.lastSeq as number;
+    await new Promise((r) => setTimeout(r, 20));
+    reads = 0;
+    handlers?.message({ work: false, events: true, seq: delivered });
+    handlers?.message({ work: true, events: true, origin: engine.owner });
+    await new Promise((r) => setImmediate(r));
+    expect(reads).toBe(0);
+    expect(wakeups.stats.received).toBe(1);
+    handlers?.message({ work: false, events: true, seq: delivered + 1 });
+    await expect.poll(() => reads).toBeGreaterThan(0);
+    await wakeups.stop();
+    await engine.stop();
   });
 });

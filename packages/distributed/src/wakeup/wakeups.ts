@@ -124,7 +124,8 @@ export class Wakeups {
     if (this.state === "stopped" || m.origin === this.engine.owner) return;
     this.stats.received++;
     if (m.work) this.engine.wake();
-    if (m.events) void this.fanout?.signal();
+    // Events up to a seq already delivered (this node's own commit, published first): no read.
+    if (m.events && this.fanout && !(m.seq !== undefined && m.seq <= this.fanout.lastSeq)) void this.fanout.signal();
   }
 
   private onLocalEvent(e: TaskEvent): void {
