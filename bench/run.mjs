@@ -8,6 +8,7 @@ const suites = [
   ["engine on MemoryStore", "./engine-memory.mjs"],
   ["storage-prisma (SQLite, PostgreSQL)", "./storage-prisma.mjs"],
   ["api server (tasks.get)", "./api.mjs"],
+  ["wake-ups across processes (PostgreSQL NOTIFY, Redis, NATS, RabbitMQ, polling)", "./wakeups.mjs"],
 ];
 
 const only = process.argv[2];

@@ -10,3 +10,6 @@ export {
 } from "./election.js";
 export { pidGone } from "./pid.js";
 export { NODE_ENV, type NodeEnvConfig, nodeConfigFromEnv } from "./env.js";
+
+// Wake-ups and cross-node events (src/wakeup/).
+export * from "./wakeup/index.js";

@@ -1,0 +1,10 @@
+export type { WakeupHandlers, WakeupMessage, WakeupTransport } from "./transport.js";
+export { PostgresTransport, type PostgresTransportOptions, WAKEUP_CHANNEL, EVENTS_CHANNEL } from "./postgres.js";
+export { RedisTransport, type RedisTransportOptions } from "./redis.js";
+export { NatsTransport, type NatsTransportOptions } from "./nats.js";
+export { AmqpTransport, type AmqpTransportOptions } from "./amqp.js";
+export { PollingTransport } from "./polling.js";
+export { NodeEventBus } from "./bus.js";
+export { EventFanout, latestSeq } from "./fanout.js";
+export { Wakeups, attachWakeups, WAKING_EVENTS, type WakeupsOptions, type WakeupStats } from "./wakeups.js";
+export { createWakeupTransport, type WakeupTransportConfig } from "./create.js";
