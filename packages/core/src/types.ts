@@ -136,6 +136,8 @@ export interface TaskEvent {
   message?: string;
   result?: JsonValue | null;
   error?: TaskError | null;
+  /** `task.retrying`: when the next attempt may start (ISO time; the backoff's end, or `at`). */
+  retryAt?: string;
   at: string;
 }
 

@@ -166,6 +166,7 @@ export class Engine {
       owner: this.owner,
       leaseMs: this.leaseMs,
       maxLeaseAttempts: this.maxLeaseAttempts,
+      registry: this.registry,
       active: this.loop.active,
       onFinished: (e) => this.onFinished(e),
     });

@@ -14,6 +14,7 @@ import type {
 import { newId } from "../util/ids.js";
 import { cloneJson } from "../util/json.js";
 import { validatePatch } from "./patch.js";
+import { executorIdOf } from "../tree/executor-id.js";
 import type {
   AttemptRecord,
   CancelOptions,
@@ -360,10 +361,11 @@ export class MemoryStore implements TaskStore {
         {
           attempt: row.task.attempt,
           retry: row.task.retry,
+          executorId: executorIdOf(row.task).id,
           cancelRequested: row.cancelRequested,
           leaseOwner: row.leaseOwner,
         },
-        options.maxAttempts,
+        options,
       );
       this.leases.release(row);
       reclaimed.push(snapshot(this.moveOn(row, next, at, newEvents, finished, true)));

@@ -71,8 +71,8 @@ export interface TaskStore {
 
   /**
    * Return tasks whose lease expired to pending (attempt history keeps the lost attempt). A task
-   * fails with `LEASE_EXPIRED` instead when its retry policy has no attempt left or, without a
-   * policy of its own, when it reached `options.maxAttempts` (a task that keeps killing its
+   * fails with `LEASE_EXPIRED` instead when its retry policy (its own, else its executor's in
+   * `options.executorRetry`) has no attempt left or, without any, when it reached `options.maxAttempts` (a task that keeps killing its
    * worker must not take down every worker in turn).
    */
   reclaimExpired(now: Date, options?: ReclaimOptions): Promise<MutationResult<{ tasks: Task[] }>>;
@@ -209,8 +209,13 @@ export interface RenewResult {
 }
 
 export interface ReclaimOptions {
-  /** Attempts allowed to a task without a retry policy before a lost lease fails it. */
+  /** Attempts allowed to a task without a retry policy (its own or its executor's) before a lost lease fails it. */
   maxAttempts?: number;
+  /**
+   * Executors' default retry policies by executor id (the registry's `retry`): a task without a
+   * policy of its own is reclaimed under its executor's, as a failure of it would be retried.
+   */
+  executorRetry?: Readonly<Record<string, RetryPolicy>>;
 }
 
 export interface CancelOptions {

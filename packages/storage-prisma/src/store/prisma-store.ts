@@ -232,7 +232,7 @@ export class PrismaTaskStore implements TaskStore {
 
   async reclaimExpired(now: Date, options: ReclaimOptions = {}): Promise<MutationResult<{ tasks: Task[] }>> {
     requireNow(now, "reclaimExpired");
-    const result = await this.mutate((tx) => reclaimExpired(tx, now, options.maxAttempts));
+    const result = await this.mutate((tx) => reclaimExpired(tx, now, options));
     return { tasks: result.tasks, events: result.events };
   }
 
