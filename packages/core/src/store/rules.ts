@@ -111,6 +111,17 @@ export function decideFinish(outcome: TaskOutcome, cancelRequested: boolean): Ne
   return next;
 }
 
+/**
+ * When a queued task becomes due (ms since the epoch; 0 when it has no `runAt` anywhere): its own
+ * `runAt` (a retry's backoff included), and not before its root's `runAt`, which holds back the
+ * whole tree (docs/semantics.md#run-at).
+ */
+export function dueAtMs(runAt: string | null, rootRunAt: string | null): number {
+  const own = runAt === null ? 0 : Date.parse(runAt);
+  const root = rootRunAt === null ? 0 : Date.parse(rootRunAt);
+  return own > root ? own : root;
+}
+
 /** Whether `decideFinish` depends on the cancel flag for this outcome (SQL fences on the flag then). */
 export function cancelFlagDecides(outcome: TaskOutcome): boolean {
   return outcome.status === "failed";

@@ -48,6 +48,14 @@ export interface TaskStore {
     now: Date,
   ): Promise<MutationResult<{ tasks: Task[]; executions: Execution[] }>>;
 
+  /**
+   * When the next task that is queued with its dependencies resolved becomes due: the earliest
+   * `runAt` (a retry's backoff included) after `now`, a task whose root's `runAt` is later waiting
+   * for that (docs/semantics.md#run-at). Null when no queued task waits for a time. The engine
+   * wakes then instead of at its next poll. Optional: without it the engine polls.
+   */
+  nextDueAt?(options: NextDueOptions): Promise<Date | null>;
+
   /** Take up to `limit` ready tasks (priority, then FIFO), mark them in progress and lease them. */
   claimReady(options: ClaimOptions): Promise<MutationResult<{ claimed: ClaimedTask[] }>>;
 
@@ -154,6 +162,10 @@ export interface SubmitStart {
   executionId: string;
   demo?: boolean;
   userId?: string | null;
+}
+
+export interface NextDueOptions {
+  now: Date;
 }
 
 export interface ClaimOptions {
