@@ -130,6 +130,26 @@ describe("apflow run", () => {
     expect(report.trees.every((t) => t.status === "completed")).toBe(true);
   });
 
+  it("waits for a root's future runAt, runs the tree then and exits 0", async () => {
+    const runAt = new Date(Date.now() + 1500).toISOString();
+    const tasks = [
+      { name: "later", runAt, params: { executorId: "aggregate_results" }, dependencies: ["facts"] },
+      { name: "facts", parentId: "later", params: { executorId: "system_info" }, inputs: { resource: "os" } },
+    ];
+    const r = await runCli(["run", "-", "--json"], { cwd: dir, input: JSON.stringify(tasks) });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const report = parseJson<RunReport>(r);
+    expect(report.status).toBe("completed");
+    const root = report.trees[0]?.tasks.find((t) => t.name === "later");
+    expect(root?.status).toBe("completed");
+    expect(Date.parse(root?.startedAt as string)).toBeGreaterThanOrEqual(Date.parse(runAt));
+    // The live view too: it follows the events while the tree waits.
+    const live = await runCli(["run", "-"], { cwd: dir, input: JSON.stringify([{ ...tasks[0], runAt: new Date(Date.now() + 1500).toISOString() }, tasks[1]]) });
+    expect(live.code).toBe(0);
+    expect(live.stdout).toContain("1 tree: 1 completed");
+  }, 30_000);
+
   it("--demo returns demo results without running executors", async () => {
     const r = await runCli(["run", join(EXAMPLES, "fan-out-fan-in.json"), "--demo", "--concurrency", "2", "--json"], {
       cwd: dir,
