@@ -1,4 +1,4 @@
-import { type ServerHandle, createApp, createLogger, startServer } from "@aipartnerupflow/api-a2a";
+import { type ApflowApp, type ServerHandle, createApp, createLogger, startServer } from "@aipartnerupflow/api-a2a";
 import {
   Engine,
   type Logger,
@@ -68,10 +68,13 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
   const engine = new Engine({ store, registry, concurrency: config.concurrency, demo: config.demo, logger });
   let http: ServerHandle | undefined;
   // Schedules fire beside the engine (not in its claim loop), when the store has the facet.
-  const scheduler = schedulesOf(store) ? new Scheduler({ engine, logger }) : undefined;
+  // Its firings are counted by the app's queue metrics (`apflow_schedule_firings_total`).
+  let metrics: ApflowApp["apflow"]["metrics"] | undefined;
+  const scheduler = schedulesOf(store)
+    ? new Scheduler({ engine, logger, onFire: (fired) => metrics?.scheduleFired(fired) })
+    : undefined;
   try {
     await engine.start();
-    await scheduler?.start();
     const app = createApp({
       engine,
       store,
@@ -92,6 +95,8 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
       ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
       compat: config.compat ? { path: config.compatPath, storedLlmKeys: config.compatStoredLlmKeys } : false,
     });
+    metrics = app.apflow.metrics;
+    await scheduler?.start();
     // The dashboard's page and assets at /ui (public); its data comes from the API behind auth.
     const handler = config.dashboard ? withDashboard(app, { basePath: DASHBOARD_PATH }) : app;
     http = await startServer({ app: handler, port: config.port, host: config.host });
