@@ -145,7 +145,10 @@ describe("apflow run", () => {
     expect(root?.status).toBe("completed");
     expect(Date.parse(root?.startedAt as string)).toBeGreaterThanOrEqual(Date.parse(runAt));
     // The live view too: it follows the events while the tree waits.
-    const live = await runCli(["run", "-"], { cwd: dir, input: JSON.stringify([{ ...tasks[0], runAt: new Date(Date.now() + 1500).toISOString() }, tasks[1]]) });
+    const live = await runCli(["run", "-"], {
+      cwd: dir,
+      input: JSON.stringify([{ ...tasks[0], runAt: new Date(Date.now() + 1500).toISOString() }, tasks[1]]),
+    });
     expect(live.code).toBe(0);
     expect(live.stdout).toContain("1 tree: 1 completed");
   }, 30_000);

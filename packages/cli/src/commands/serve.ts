@@ -82,7 +82,11 @@ export function registerServe(program: Command, ctx: CliContext): void {
         await backend.engine.start();
         // Schedules fire beside the engine while the server runs.
         const scheduler = schedulesOf(backend.store)
-          ? new Scheduler({ engine: backend.engine, logger, onFire: (fired) => app.apflow.metrics.scheduleFired(fired) })
+          ? new Scheduler({
+              engine: backend.engine,
+              logger,
+              onFire: (fired) => app.apflow.metrics.scheduleFired(fired),
+            })
           : undefined;
         await scheduler?.start();
         logger.info(

@@ -39,7 +39,11 @@ describe("engine wake-ups (fake timers)", () => {
   it("a 400 ms retry backoff runs the next attempt after 400 ms, not at the next poll", async () => {
     const { engine, store, calls } = setup();
     const [root] = await engine.createTree([
-      { name: "t", params: { executorId: "flaky-once" }, retry: { maxAttempts: 2, backoff: { type: "fixed", delayMs: 400 } } },
+      {
+        name: "t",
+        params: { executorId: "flaky-once" },
+        retry: { maxAttempts: 2, backoff: { type: "fixed", delayMs: 400 } },
+      },
     ]);
     const handle = await engine.execute((root as Task).id);
     await vi.advanceTimersByTimeAsync(50);

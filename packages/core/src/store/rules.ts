@@ -119,7 +119,7 @@ export function decideFinish(outcome: TaskOutcome, cancelRequested: boolean): Ne
 export function dueAtMs(runAt: string | null, rootRunAt: string | null): number {
   const own = runAt === null ? 0 : Date.parse(runAt);
   const root = rootRunAt === null ? 0 : Date.parse(rootRunAt);
-  return own > root ? own : root;
+  return Math.max(own, root);
 }
 
 /** Whether `decideFinish` depends on the cancel flag for this outcome (SQL fences on the flag then). */

@@ -295,7 +295,9 @@ async function runSequence(seed: number, steps: number, a: TaskStore, b: TaskSto
     } else if (r < 81) {
       if (chance(0.6)) now += LEASE + int(0, 500);
       const maxAttempts = int(2, 3);
-      const result = await both("reclaimExpired", (s) => s.reclaimExpired(at(), { maxAttempts, executorRetry: RECLAIM_EXECUTOR_RETRY }));
+      const result = await both("reclaimExpired", (s) =>
+        s.reclaimExpired(at(), { maxAttempts, executorRetry: RECLAIM_EXECUTOR_RETRY }),
+      );
       if ("ok" in result) for (const t of result.ok.tasks) forget(t.id);
     } else if (r < 86 && held.size > 0) {
       const owner = pick(["a", "b"]);
