@@ -153,6 +153,30 @@ describe("apflow run", () => {
     expect(live.stdout).toContain("1 tree: 1 completed");
   }, 30_000);
 
+  it("waits through a retry backoff, showing when the next attempt starts, and exits 0", async () => {
+    // Fails the first time (it leaves a marker file), succeeds the second.
+    const once =
+      "const fs = require('fs'); if (!fs.existsSync('tried')) { fs.writeFileSync('tried', ''); process.exit(3); } console.log('second');";
+    const tasks = [
+      {
+        name: "flaky",
+        params: { executorId: "command" },
+        inputs: { command: ["node", "-e", once] },
+        retry: { maxAttempts: 2, backoff: { type: "fixed", delayMs: 300 } },
+      },
+    ];
+    const r = await runCli(["run", "-"], {
+      cwd: dir,
+      input: JSON.stringify(tasks),
+      env: { APFLOW_COMMAND_ENABLED: "1", APFLOW_COMMAND_ALLOW: "node" },
+    });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/retrying +flaky COMMAND_FAILED: .* next attempt \d\d:\d\d:\d\d\.\d{3}/);
+    expect(r.stdout).toMatch(/✔ flaky {2}completed/);
+    expect(r.stdout).toContain("1 tree: 1 completed");
+  }, 30_000);
+
   it("--demo returns demo results without running executors", async () => {
     const r = await runCli(["run", join(EXAMPLES, "fan-out-fan-in.json"), "--demo", "--concurrency", "2", "--json"], {
       cwd: dir,

@@ -135,8 +135,12 @@ export class LiveView {
         return `${time} ${label("failed", "failed")} ${name}${error}`;
       case "task.cancelled":
         return `${time} ${label("cancelled", "cancelled")} ${name}${error}`;
-      case "task.retrying":
-        return `${time} ${c.yellow("retrying".padEnd(13))} ${name}${error}`;
+      case "task.retrying": {
+        // The next attempt's time, when it is later than now (a backoff; a lost lease retries at once).
+        const next =
+          event.retryAt && event.retryAt > event.at ? ` ${c.dim(`next attempt ${event.retryAt.slice(11, 23)}`)}` : "";
+        return `${time} ${c.yellow("retrying".padEnd(13))} ${name}${error}${next}`;
+      }
       default:
         return `${time} ${event.type.padEnd(13)} ${name}`;
     }
@@ -167,6 +171,7 @@ function updateTask(task: Task, event: TaskEvent): void {
     case "task.retrying":
       task.completedAt = null;
       if (event.error !== undefined) task.error = event.error;
+      if (event.retryAt !== undefined) task.runAt = event.retryAt;
       break;
     default:
       break;
