@@ -323,6 +323,10 @@ export class MemoryStore implements TaskStore {
       task.error = next.error;
       newEvents.push(reclaimed ? reclaimEvent(next, subject, at) : finishEvent(next, subject, null, at));
       this.offer(row);
+      // A root's backoff is its tree's runAt too: its queued tasks are due at another time.
+      if (next.runAt !== undefined && task.parentId === null) {
+        for (const r of this.trees.get(task.rootId) ?? []) this.dueTimes.note(r, this.writeNow);
+      }
       return task;
     }
     if (next.status === "completed") transition(task, "completed", at, { result: cloneJson(next.result) });

@@ -259,6 +259,8 @@ async function runSequence(seed: number, steps: number, a: TaskStore, b: TaskSto
           held.set(c.task.id, { taskId: c.task.id, rootId: c.task.rootId, tokens: [c.leaseToken, other.leaseToken] });
         });
       }
+      // What the engine reads after a short claim: when the next queued task becomes due.
+      await both("nextDueAt", (s) => (s.nextDueAt ? s.nextDueAt({ now: at() }) : Promise.resolve(null)));
     } else if (r < 66 && (held.size > 0 || stale.length > 0)) {
       const leases = [...held.values()];
       if (leases.length > 0 && chance(0.35)) {
