@@ -36,6 +36,11 @@ describe("apps/server runs schedules", () => {
       expect(
         (await client.call<{ nextFireAt: string | null }>("schedules.get", { scheduleId: schedule.id })).nextFireAt,
       ).toBeNull();
+      // The ticking scheduler's firing is counted by the app's queue metrics.
+      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      expect(metrics).toContain(`apflow_schedule_firings_total{schedule="${schedule.id}"} 1`);
+      const stats = await client.call<{ scheduleFirings: unknown }>("tasks.queue.stats", {});
+      expect(stats.scheduleFirings).toEqual([{ scheduleId: schedule.id, count: 1 }]);
     } finally {
       await server.close();
     }

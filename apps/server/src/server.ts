@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { type ServerHandle, createApp, createLogger, startServer } from "@aipartnerupflow/api-a2a";
+import { type ApflowApp, type ServerHandle, createApp, createLogger, startServer } from "@aipartnerupflow/api-a2a";
 import {
   Engine,
   type Logger,
@@ -84,7 +84,9 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
   let http: ServerHandle | undefined;
   // Schedules fire beside the engine (not in its claim loop), when the store has the facet: on the
   // coordinator only when the store has a node registry (many servers and workers on one database).
-  const makeScheduler = schedulesOf(store) ? () => new Scheduler({ engine, logger }) : undefined;
+  // Its firings are counted by the app's queue metrics (`apflow_schedule_firings_total`).
+  let metrics: ApflowApp["apflow"]["metrics"] | undefined;
+  const makeScheduler = schedulesOf(store) ? () => new Scheduler({ engine, logger, onFire: (fired) => metrics?.scheduleFired(fired) }) : undefined;
   const node = store.nodes
     ? new Node({
         engine,
@@ -122,6 +124,8 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
       ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
       compat: config.compat ? { path: config.compatPath, storedLlmKeys: config.compatStoredLlmKeys } : false,
     });
+    metrics = app.apflow.metrics;
+    await scheduler?.start();
     // The dashboard's page and assets at /ui (public); its data comes from the API behind auth.
     const handler = config.dashboard ? withDashboard(app, { basePath: DASHBOARD_PATH }) : app;
     http = await startServer({ app: handler, port: config.port, host: config.host });
@@ -146,7 +150,7 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
           logger.info({ graceMs: config.shutdownGraceMs }, "shutting down");
           // Stop claiming first; running tasks finish within the grace (the rest are handed back,
           // leases released), the node deregisters; only then does HTTP close.
-          engine.pause();
+          engine.pauseClaiming();
           await scheduler?.stop();
           if (node) await node.stop({ graceMs: config.shutdownGraceMs });
           else await engine.stop({ graceMs: config.shutdownGraceMs });

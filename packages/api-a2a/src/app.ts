@@ -36,7 +36,10 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 const A2A_MAX_RESULT_DEPTH = 1000;
 
 /** A Hono app with extra handles the server needs (webhook drain on shutdown). */
-export type ApflowApp = Hono<AppEnv> & { readonly apflow: { service: TaskService; webhooks: WebhookDispatcher } };
+export type ApflowApp = Hono<AppEnv> & {
+  /** `metrics`: the queue metrics of `GET /metrics`; a `Scheduler` beside the app reports its firings there (`onFire`). */
+  readonly apflow: { service: TaskService; webhooks: WebhookDispatcher; metrics: QueueMetrics };
+};
 
 /**
  * The HTTP surface: A2A (`/a2a`, `/`, the agent card), the JSON-RPC task API
@@ -189,7 +192,7 @@ export function createApp(options: AppOptions): ApflowApp {
     return c.json({ jsonrpc: "2.0", id: null, error: rpc }, httpStatusOf(rpc.code) as 500);
   });
 
-  return Object.assign(app, { apflow: { service, webhooks } });
+  return Object.assign(app, { apflow: { service, webhooks, metrics } });
 }
 
 /** The peer address behind a request (for per-IP rate limits); "unknown" outside a Node server. */

@@ -190,6 +190,8 @@ export interface TaskEvent {
   error?: TaskError | null;
   /** Type-specific payload: `task.waiting` {prompt, schema?, deadline?, event?, key?, answers, required}; `task.resumed` {by, input, timedOut?}. */
   data?: JsonObject;
+  /** `task.retrying`: when the next attempt may start (ISO time; the backoff's end, or `at`). */
+  retryAt?: string;
   at: string;
 }
 

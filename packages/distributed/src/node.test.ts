@@ -67,7 +67,7 @@ describe("Node on one store", () => {
     const n = node(store, "node-a");
     await n.start();
     await store.nodes.drain("node-a", true);
-    await expect.poll(() => n.engine.paused).toBe(true);
+    await expect.poll(() => n.engine.claimingPaused).toBe(true);
     const [tree] = await n.engine.submit([{ name: "t", schemas: { method: "echo" } }]);
     expect((await store.getTask(tree?.execution.rootId as string))?.status).toBe("pending");
     await store.nodes.drain("node-a", false);

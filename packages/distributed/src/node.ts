@@ -174,10 +174,10 @@ export class Node {
     this.drained = draining;
     if (draining) {
       this.logger.info("drained: claiming stopped");
-      this.engine.pause();
+      this.engine.pauseClaiming();
     } else {
       this.logger.info("drain cleared: claiming again");
-      this.engine.resume();
+      this.engine.resumeClaiming();
     }
   }
 
@@ -188,7 +188,7 @@ export class Node {
   stop(options: { graceMs?: number } = {}): Promise<void> {
     this.stopping ??= (async () => {
       this.state = "stopping";
-      this.engine.pause();
+      this.engine.pauseClaiming();
       await this.coordinator?.stop();
       // Heartbeats go on while running tasks finish: a node in its grace period is not dead.
       await this.engine.stop(options);

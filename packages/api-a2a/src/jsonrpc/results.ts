@@ -295,6 +295,10 @@ export const queueStatsResult = z.object({
     .describe("admins: events this process's bus delivered since it started"),
   waitTime: durations.optional().describe("admins: ready → started, per executor"),
   runTime: durations.optional().describe("admins: started → finished, per executor"),
+  scheduleFirings: z
+    .array(z.object({ scheduleId: z.string(), count: z.number().int() }))
+    .optional()
+    .describe("admins: trees this process's schedulers fired (ticks and triggers), per schedule"),
 });
 export const generateResult = z.object({
   taskId: z.string(),

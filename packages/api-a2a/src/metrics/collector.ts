@@ -1,6 +1,7 @@
 import {
   type Engine,
   executorIdOf,
+  type Fired,
   type QueueStats,
   queueStatsOf,
   TASK_STATUSES,
@@ -22,8 +23,9 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
  * engine did); with a bus that carries every node's events, scrape one node. Executor labels
  * come from the task (`params.executorId`, then `schemas.method`; "" for grouping tasks), read
  * once per task and cached. Wait time is ready → started (ready since the latest of the
- * execution's start, the task's `runAt` and its dependencies' finish); run time is started →
- * finished, for starts this process saw.
+ * execution's start, the task's `runAt`, its root's `runAt` — which holds back the tree — and its
+ * dependencies' finish); run time is started → finished, for starts this process saw. Schedule
+ * firings are counted as this process's schedulers report them (`scheduleFired`, their `onFire`).
  */
 export const WAIT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
 export const RUN_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
@@ -46,12 +48,19 @@ export interface DurationSummary {
   sumMs: number;
 }
 
+export interface ScheduleFirings {
+  scheduleId: string;
+  count: number;
+}
+
 /** What `tasks.queue.stats` adds to its counts: the same figures as `/metrics`. */
 export interface QueueMetricsSnapshot {
   queue: QueueStats | null;
   events: EventCounts;
   waitTime: DurationSummary[];
   runTime: DurationSummary[];
+  /** Trees this process's schedulers fired (ticks and triggers), per schedule. */
+  scheduleFirings: ScheduleFirings[];
 }
 
 interface Tracked {
@@ -78,6 +87,7 @@ export class QueueMetrics {
   };
   readonly #wait = new Map<string, { count: number; sumMs: number }>();
   readonly #run = new Map<string, { count: number; sumMs: number }>();
+  readonly #firingCounts = new Map<string, number>();
 
   readonly #claims: Counter<"executor">;
   readonly #completions: Counter<"executor">;
@@ -85,6 +95,7 @@ export class QueueMetrics {
   readonly #retries: Counter<"executor">;
   readonly #cancellations: Counter<"executor">;
   readonly #leaseExpirations: Counter<"executor">;
+  readonly #firings: Counter<"schedule">;
   readonly #waitSeconds: Histogram<"executor">;
   readonly #runSeconds: Histogram<"executor" | "outcome">;
   readonly #tasks: Gauge<"status">;
@@ -120,6 +131,11 @@ export class QueueMetrics {
       "Leases that expired and were reclaimed (retried or failed with LEASE_EXPIRED), per executor",
       ["executor"],
     );
+    this.#firings = counter(
+      "apflow_schedule_firings_total",
+      "Trees fired by schedules (their ticks and triggers in this process), per schedule id",
+      ["schedule"],
+    );
     this.#waitSeconds = new Histogram({
       name: "apflow_task_wait_seconds",
       help: "Time from ready (queued, dependencies resolved, due) to started, per executor",
@@ -147,8 +163,13 @@ export class QueueMetrics {
       ["executor"],
     );
     // TODO(limits): apflow_limit_blocked_tasks{rule,key} once limits exist (issue 11 item 1).
-    // TODO(schedules): apflow_schedule_firings_total{schedule} once schedules fire (item 3).
     this.#unsubscribe = engine.bus.subscribe((event) => this.#onEvent(event));
+  }
+
+  /** Count a tree a schedule fired (a `Scheduler`'s `onFire`). */
+  scheduleFired(fired: Pick<Fired, "scheduleId">): void {
+    this.#firings.inc({ schedule: fired.scheduleId });
+    this.#remember(this.#firingCounts, fired.scheduleId, (this.#firingCounts.get(fired.scheduleId) ?? 0) + 1);
   }
 
   /** Stop listening to the bus. */
@@ -210,7 +231,16 @@ export class QueueMetrics {
       [...m]
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([executor, s]) => ({ executorId: executor === "" ? null : executor, count: s.count, sumMs: s.sumMs }));
-    return { queue, events: { ...this.#counts }, waitTime: summary(this.#wait), runTime: summary(this.#run) };
+    const scheduleFirings = [...this.#firingCounts]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([scheduleId, count]) => ({ scheduleId, count }));
+    return {
+      queue,
+      events: { ...this.#counts },
+      waitTime: summary(this.#wait),
+      runTime: summary(this.#run),
+      scheduleFirings,
+    };
   }
 
   #onEvent(event: TaskEvent): void {
@@ -243,7 +273,12 @@ export class QueueMetrics {
       ];
       const tasks = new Map((await this.#store.getTasks(need)).map((t) => [t.id, t]));
       const depIds = new Set<string>();
-      for (const e of started) for (const d of tasks.get(e.taskId)?.dependencies ?? []) depIds.add(d.id);
+      for (const e of started) {
+        const task = tasks.get(e.taskId);
+        for (const d of task?.dependencies ?? []) depIds.add(d.id);
+        // Its root's runAt holds the task back too (read with the dependencies).
+        if (task && task.rootId !== task.id) depIds.add(task.rootId);
+      }
       const deps = new Map((await this.#store.getTasks([...depIds])).map((t) => [t.id, t]));
       for (const event of batch) await this.#count(event, tasks.get(event.taskId), deps);
     } catch {
@@ -302,6 +337,8 @@ export class QueueMetrics {
       this.#remember(this.#executionStart, executionId, since);
     }
     if (task.runAt !== null) since = Math.max(since, Date.parse(task.runAt));
+    const rootRunAt = deps.get(task.rootId)?.runAt ?? null;
+    if (rootRunAt !== null) since = Math.max(since, Date.parse(rootRunAt));
     for (const d of task.dependencies) {
       const done = deps.get(d.id)?.completedAt;
       if (done) since = Math.max(since, Date.parse(done));

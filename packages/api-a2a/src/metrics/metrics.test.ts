@@ -137,6 +137,22 @@ describe("GET /metrics", () => {
     expect(stats.runTime.find((w: { executorId: string }) => w.executorId === "flaky").count).toBe(2);
   });
 
+  it("counts schedule firings per schedule (a trigger here; a ticking scheduler reports through onFire)", async () => {
+    const { server } = await setup();
+    const schedule = await call(server, "schedules.create", {
+      name: "nightly",
+      tasks: [{ name: "n", params: { executorId: "echo" } }],
+      trigger: { type: "interval", everyMs: 3_600_000 },
+    });
+    const fired = await call(server, "schedules.trigger", { scheduleId: schedule.id });
+    await call(server, "schedules.trigger", { scheduleId: schedule.id });
+    expect(fired.rootId).toBeTruthy();
+    const s = parseProm(await (await fetch(`${server.url}/metrics`)).text());
+    expect(value(s, "apflow_schedule_firings_total", { schedule: schedule.id })).toBe(2);
+    const stats = await call(server, "tasks.queue.stats");
+    expect(stats.scheduleFirings).toEqual([{ scheduleId: schedule.id, count: 2 }]);
+  });
+
   it("shows the ready queue while every worker slot is busy, and tasks.get says why each task waits", async () => {
     const { server } = await setup(1);
     const tree = await call(server, "tasks.create", {

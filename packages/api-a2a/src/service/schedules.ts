@@ -25,9 +25,10 @@ export interface ScheduleListQuery {
 export class ScheduleOperations {
   readonly #scheduler: Scheduler;
 
-  constructor(engine: Engine, store: TaskStore) {
+  /** `onFire`: each tree a trigger fired (the queue metrics count them). */
+  constructor(engine: Engine, store: TaskStore, onFire?: (fired: Fired) => void) {
     const facet = schedulesOf(store);
-    this.#scheduler = new Scheduler({ engine, ...(facet ? { schedules: facet } : {}) });
+    this.#scheduler = new Scheduler({ engine, ...(facet ? { schedules: facet } : {}), ...(onFire ? { onFire } : {}) });
   }
 
   create(principal: Principal, input: unknown): Promise<ScheduleView> {

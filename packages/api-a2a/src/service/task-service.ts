@@ -139,7 +139,12 @@ export class TaskService {
 
   /** Schedules (`schedules.*`): stored template trees fired by a trigger, isolated per user. */
   get schedules(): ScheduleOperations {
-    return (this.#schedules ??= new ScheduleOperations(this.#engine, this.#store));
+    const metrics = this.#metrics;
+    return (this.#schedules ??= new ScheduleOperations(
+      this.#engine,
+      this.#store,
+      metrics ? (fired) => metrics.scheduleFired(fired) : undefined,
+    ));
   }
 
   /**

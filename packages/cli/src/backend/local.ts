@@ -253,14 +253,9 @@ export class LocalBackend implements TaskBackend {
   }
 
   async wait(execution: StartedExecution): Promise<TreeOutcome> {
-    // The engine's timers do not hold the process; the CLI waiting for an outcome must, or a tree
-    // with nothing running right now (leases to expire, a backoff) would end the process early.
-    const keepAlive = setInterval(() => {}, 60_000);
-    try {
-      return await (this.handles.get(execution.executionId)?.done ?? this.engine.wait(execution.executionId));
-    } finally {
-      clearInterval(keepAlive);
-    }
+    // The engine holds the process while an execution is waited for (through a runAt, a backoff,
+    // leases to expire), so nothing here needs to.
+    return this.handles.get(execution.executionId)?.done ?? this.engine.wait(execution.executionId);
   }
 
   async close(): Promise<void> {

@@ -130,6 +130,53 @@ describe("apflow run", () => {
     expect(report.trees.every((t) => t.status === "completed")).toBe(true);
   });
 
+  it("waits for a root's future runAt, runs the tree then and exits 0", async () => {
+    const runAt = new Date(Date.now() + 1500).toISOString();
+    const tasks = [
+      { name: "later", runAt, params: { executorId: "aggregate_results" }, dependencies: ["facts"] },
+      { name: "facts", parentId: "later", params: { executorId: "system_info" }, inputs: { resource: "os" } },
+    ];
+    const r = await runCli(["run", "-", "--json"], { cwd: dir, input: JSON.stringify(tasks) });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const report = parseJson<RunReport>(r);
+    expect(report.status).toBe("completed");
+    const root = report.trees[0]?.tasks.find((t) => t.name === "later");
+    expect(root?.status).toBe("completed");
+    expect(Date.parse(root?.startedAt as string)).toBeGreaterThanOrEqual(Date.parse(runAt));
+    // The live view too: it follows the events while the tree waits.
+    const live = await runCli(["run", "-"], {
+      cwd: dir,
+      input: JSON.stringify([{ ...tasks[0], runAt: new Date(Date.now() + 1500).toISOString() }, tasks[1]]),
+    });
+    expect(live.code).toBe(0);
+    expect(live.stdout).toContain("1 tree: 1 completed");
+  }, 30_000);
+
+  it("waits through a retry backoff, showing when the next attempt starts, and exits 0", async () => {
+    // Fails the first time (it leaves a marker file), succeeds the second.
+    const once =
+      "const fs = require('fs'); if (!fs.existsSync('tried')) { fs.writeFileSync('tried', ''); process.exit(3); } console.log('second');";
+    const tasks = [
+      {
+        name: "flaky",
+        params: { executorId: "command" },
+        inputs: { command: ["node", "-e", once] },
+        retry: { maxAttempts: 2, backoff: { type: "fixed", delayMs: 300 } },
+      },
+    ];
+    const r = await runCli(["run", "-"], {
+      cwd: dir,
+      input: JSON.stringify(tasks),
+      env: { APFLOW_COMMAND_ENABLED: "1", APFLOW_COMMAND_ALLOW: "node" },
+    });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/retrying +flaky COMMAND_FAILED: .* next attempt \d\d:\d\d:\d\d\.\d{3}/);
+    expect(r.stdout).toMatch(/✔ flaky {2}completed/);
+    expect(r.stdout).toContain("1 tree: 1 completed");
+  }, 30_000);
+
   it("--demo returns demo results without running executors", async () => {
     const r = await runCli(["run", join(EXAMPLES, "fan-out-fan-in.json"), "--demo", "--concurrency", "2", "--json"], {
       cwd: dir,

@@ -83,7 +83,12 @@ export function registerServe(program: Command, ctx: CliContext): void {
         // The server is a node of its store (registry, heartbeat, coordinator election); schedules
         // fire on the coordinator. A store without a node registry runs the scheduler here.
         const makeScheduler = schedulesOf(backend.store)
-          ? () => new Scheduler({ engine: backend.engine, logger })
+          ? () =>
+              new Scheduler({
+                engine: backend.engine,
+                logger,
+                onFire: (fired) => app.apflow.metrics.scheduleFired(fired),
+              })
           : undefined;
         const node = backend.store.nodes
           ? new Node({
@@ -113,7 +118,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
         await untilSignal();
         ctx.err("stopping…");
         // Stop claiming and finish (or hand back) running tasks first, then close HTTP.
-        backend.engine.pause();
+        backend.engine.pauseClaiming();
         await scheduler?.stop();
         await node?.stop();
         await server.close();

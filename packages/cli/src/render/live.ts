@@ -146,8 +146,12 @@ export class LiveView {
         return `${time} ${label("failed", "failed")} ${name}${error}`;
       case "task.cancelled":
         return `${time} ${label("cancelled", "cancelled")} ${name}${error}`;
-      case "task.retrying":
-        return `${time} ${c.yellow("retrying".padEnd(13))} ${name}${error}`;
+      case "task.retrying": {
+        // The next attempt's time, when it is later than now (a backoff; a lost lease retries at once).
+        const next =
+          event.retryAt && event.retryAt > event.at ? ` ${c.dim(`next attempt ${event.retryAt.slice(11, 23)}`)}` : "";
+        return `${time} ${c.yellow("retrying".padEnd(13))} ${name}${error}${next}`;
+      }
       case "task.waiting":
         return `${time} ${c.yellow("waiting".padEnd(13))} ${name} ${String(event.data?.prompt ?? "")}`;
       case "task.resumed":
@@ -182,6 +186,7 @@ function updateTask(task: Task, event: TaskEvent): void {
     case "task.retrying":
       task.completedAt = null;
       if (event.error !== undefined) task.error = event.error;
+      if (event.retryAt !== undefined) task.runAt = event.retryAt;
       break;
     default:
       break;

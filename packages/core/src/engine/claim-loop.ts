@@ -24,6 +24,8 @@ export interface ClaimLoopOptions {
   secretsFor(executionId: string): Record<string, string> | undefined;
   /** Whether the engine is running (claims stop, and claimed tasks are handed back, otherwise). */
   running(): boolean;
+  /** A claim took fewer tasks than it asked for (the engine may arm a wake-up: wake-timer.ts). */
+  onShortClaim?(): void;
 }
 
 /**
@@ -97,7 +99,10 @@ export class ClaimLoop {
           return;
         }
         for (const c of claimed) this.launch(c);
-        if (claimed.length < limit) break;
+        if (claimed.length < limit) {
+          o.onShortClaim?.();
+          break;
+        }
       }
     } while (this.pumpAgain && o.running());
   }

@@ -14,6 +14,8 @@ import { Finisher } from "./finisher.js";
 import { registerBuiltins } from "../executors/builtins.js";
 import { ClaimLoop } from "./claim-loop.js";
 import { LeaseKeeper } from "./lease-renewal.js";
+import { KeepAlive } from "./keep-alive.js";
+import { WakeTimer } from "./wake-timer.js";
 import { type CreateOutcome, copyOnce, createOnce, executeOnce, type GuardedCalls } from "../idempotency/calls.js";
 import { deriveIdempotencyKey } from "../idempotency/fingerprint.js";
 import { IdempotencyGuard, type IdempotencyOptions } from "../idempotency/guard.js";
@@ -26,7 +28,10 @@ export interface EngineOptions {
   concurrency?: number;
   /** How long a claim stays valid without renewal (default 30 s). Renewed every third of it. */
   leaseMs?: number;
-  /** Re-check the store for due `runAt`s, other nodes' work and expired leases (default 1 s). */
+  /**
+   * Re-check the store for other nodes' work and expired leases (default 1 s). A due `runAt` or
+   * retry backoff wakes the engine at its time (the store's `nextDueAt`), not at the next poll.
+   */
   pollIntervalMs?: number;
   /** How long a cancelled executor may take to return its partial result (default 5 s). */
   cancelGraceMs?: number;
@@ -127,11 +132,15 @@ export class Engine {
   private readonly waiting = new Set<() => void>();
   private state: "idle" | "running" | "stopping" | "stopped" = "idle";
   private readonly refusedListeners = new Set<(taskId: string) => void>();
-  /** Claiming paused (`pause()`): running tasks go on, leases are renewed, nothing new is claimed. */
+  /** Claiming paused (`pauseClaiming()`): running tasks go on, leases are renewed, nothing new is claimed. */
   private claimPaused = false;
   private timers: NodeJS.Timeout[] = [];
   private readonly loop: ClaimLoop;
   private readonly leases: LeaseKeeper;
+  private readonly wakeTimer: WakeTimer;
+  private unsubscribeWake: (() => void) | undefined;
+  /** Holds the process open while an execution is waited for (each one this engine started is). */
+  private readonly keepAlive = new KeepAlive();
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -175,6 +184,15 @@ export class Engine {
       ...(options.claimExecutors ? { executors: [...options.claimExecutors] } : {}),
       secretsFor: (executionId) => this.secrets.get(executionId),
       running: () => this.state === "running" && this.claims && !this.claimPaused,
+      onShortClaim: () => this.wakeTimer.shortClaim(),
+    });
+    const store = this.store;
+    this.wakeTimer = new WakeTimer({
+      clock: this.clock,
+      pollIntervalMs: this.pollIntervalMs,
+      nextDue: store.nextDueAt ? (now) => store.nextDueAt?.({ now }) ?? Promise.resolve(null) : null,
+      wake: () => this.loop.pump(),
+      logger: this.logger,
     });
     this.leases = new LeaseKeeper({
       store: this.store,
@@ -184,6 +202,7 @@ export class Engine {
       owner: this.owner,
       leaseMs: this.leaseMs,
       maxLeaseAttempts: this.maxLeaseAttempts,
+      registry: this.registry,
       active: this.loop.active,
       onFinished: (e) => this.onFinished(e),
     });
@@ -202,8 +221,8 @@ export class Engine {
     return () => this.refusedListeners.delete(listener);
   }
 
-  /** Whether claiming is paused (`pause()`). */
-  get paused(): boolean {
+  /** Whether claiming is paused (`pauseClaiming()`). */
+  get claimingPaused(): boolean {
     return this.claimPaused;
   }
 
@@ -211,12 +230,12 @@ export class Engine {
    * Stop claiming new tasks and keep everything else going: running tasks finish and their
    * leases are renewed (a node draining, or the first step of a graceful shutdown).
    */
-  pause(): void {
+  pauseClaiming(): void {
     this.claimPaused = true;
   }
 
-  /** Claim again after `pause()`. */
-  resume(): void {
+  /** Claim again after `pauseClaiming()`. */
+  resumeClaiming(): void {
     if (!this.claimPaused) return;
     this.claimPaused = false;
     this.loop.pump();
@@ -242,6 +261,7 @@ export class Engine {
     return runs.length;
   }
 
+  /**
    * Claim now: another node (or a wake-up transport) says work may have become claimable.
    * Coalesced with a claim in flight (one more round at most); a no-op unless running and claiming.
    */
@@ -269,11 +289,24 @@ export class Engine {
       setInterval(() => {
         void this.leases.reclaim();
         void this.expireWaits();
+        this.wakeTimer.invalidate();
         this.loop.pump();
       }, this.pollIntervalMs),
     ];
     for (const t of this.timers) t.unref();
+    this.wakeTimer.start();
+    // Retries (this node's, or any node's on a shared bus) wake the engine at their `retryAt`; a
+    // started execution may have queued tasks with a `runAt`, which the next short claim reads.
+    this.unsubscribeWake = this.bus.subscribe((e) => {
+      if (e.type === "task.retrying" && e.retryAt !== undefined) this.wakeTimer.at(Date.parse(e.retryAt));
+      else if (e.type === "tree.started") this.wakeTimer.invalidate();
+    });
     this.loop.pump();
+  }
+
+  /** Whether this engine holds the process open (an execution it started, or one waited for, is unfinished). */
+  get holdsProcess(): boolean {
+    return this.keepAlive.held;
   }
 
   /**
@@ -288,6 +321,9 @@ export class Engine {
     this.state = "stopping";
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    this.wakeTimer.stop();
+    this.unsubscribeWake?.();
+    this.unsubscribeWake = undefined;
     // A claim in flight either launched its tasks (waited for below) or handed them back.
     await this.loop.idle;
     const active = this.loop.active;
@@ -619,7 +655,7 @@ export class Engine {
     return subscribeEvents(this.store, this.bus, query);
   }
 
-  /** Wait until an execution finished (also one finished by another node). */
+  /** Wait until an execution finished (also one finished by another node); holds the process open meanwhile. */
   async wait(executionId: string): Promise<TreeOutcome> {
     const finished = await new Promise<Execution>((resolve, reject) => {
       let settled = false;
@@ -627,6 +663,7 @@ export class Engine {
         if (settled) return false;
         settled = true;
         clearInterval(timer);
+        release();
         unsubscribe();
         this.waiting.delete(stopWaiting);
         const list = this.waiters.get(executionId);
@@ -653,6 +690,8 @@ export class Engine {
           (err: unknown) => this.logger.warn({ err, executionId }, "cannot read execution"),
         );
       };
+      // Until the execution finished (or the engine stopped), the process stays up for it.
+      const release = this.keepAlive.hold();
       let list = this.waiters.get(executionId);
       if (!list) this.waiters.set(executionId, (list = []));
       list.push(finish);

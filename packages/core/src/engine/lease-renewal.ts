@@ -1,4 +1,5 @@
 import type { Logger } from "../logger.js";
+import type { Registry } from "../registry/registry.js";
 import type { TaskStore } from "../store/types.js";
 import type { Execution } from "../types.js";
 import type { EventBus } from "./event-bus.js";
@@ -12,6 +13,8 @@ export interface LeaseKeeperOptions {
   owner: string;
   leaseMs: number;
   maxLeaseAttempts: number;
+  /** Whose executors' default retry policies the reclaim applies. */
+  registry: Registry;
   /** The tasks this engine runs (the claim loop's). */
   active: ReadonlyMap<string, RunningTask>;
   /** Executions a reclaim finished (their hooks and waiters). */
@@ -55,7 +58,10 @@ export class LeaseKeeper {
   async reclaim(): Promise<void> {
     const o = this.o;
     try {
-      const result = await o.store.reclaimExpired(o.clock(), { maxAttempts: o.maxLeaseAttempts });
+      const result = await o.store.reclaimExpired(o.clock(), {
+        maxAttempts: o.maxLeaseAttempts,
+        executorRetry: o.registry.executorRetryPolicies(),
+      });
       if (result.tasks.length > 0) {
         o.logger.warn({ tasks: result.tasks.map((t) => t.id) }, "reclaimed tasks with expired leases");
       }

@@ -23,12 +23,12 @@ describe("engine pause and claimExecutors", () => {
   it("a paused engine claims nothing until resumed", async () => {
     const { engine, store } = setup();
     await engine.start();
-    engine.pause();
-    expect(engine.paused).toBe(true);
+    engine.pauseClaiming();
+    expect(engine.claimingPaused).toBe(true);
     const [tree] = await engine.submit([{ name: "t", schemas: { method: "echo" }, inputs: { x: 1 } }]);
     await new Promise((r) => setTimeout(r, 100));
     expect((await store.getTask(tree?.execution.rootId as string))?.status).toBe("pending");
-    engine.resume();
+    engine.resumeClaiming();
     const outcome = await engine.wait(tree?.execution.id as string);
     expect(outcome.status).toBe("completed");
     await engine.stop();

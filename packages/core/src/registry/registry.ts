@@ -1,7 +1,7 @@
 import { ApflowError, ErrorCode } from "../errors.js";
 import { compileSchema, declaredProperties } from "../schema/schema.js";
 import type { TaskStore } from "../store/types.js";
-import type { JsonObject, JsonValue } from "../types.js";
+import type { JsonObject, JsonValue, RetryPolicy } from "../types.js";
 import { isTaskStore, noStoreForScheme, notAStore, storeScheme } from "./stores.js";
 import type {
   BackoffFunction,
@@ -95,6 +95,13 @@ export class Registry implements RegistryView {
 
   getExecutor(id: string): RegisteredExecutor | undefined {
     return this.executors.get(id);
+  }
+
+  /** The executors that declare a default `retry`, by id (what lease-expiry reclaim applies). */
+  executorRetryPolicies(): Record<string, RetryPolicy> {
+    const out: Record<string, RetryPolicy> = {};
+    for (const [id, e] of this.executors) if (e.retry) out[id] = e.retry;
+    return out;
   }
 
   hasExecutor(id: string): boolean {

@@ -16,6 +16,7 @@ import type {
 import { newId } from "../util/ids.js";
 import { cloneJson } from "../util/json.js";
 import { validatePatch } from "./patch.js";
+import { executorIdOf } from "../tree/executor-id.js";
 import type {
   AttemptRecord,
   CancelOptions,
@@ -23,6 +24,7 @@ import type {
   ClaimOptions,
   ClaimedTask,
   CountQuery,
+  NextDueOptions,
   FinishBatchResult,
   FinishItem,
   EventQuery,
@@ -44,6 +46,7 @@ import { EventLog } from "./memory/event-log.js";
 import { Executions } from "./memory/executions.js";
 import { Leases } from "./memory/leases.js";
 import { ReadyQueue } from "./memory/ready-queue.js";
+import { DueTimes } from "./memory/due-times.js";
 import { memoryQueueStats } from "../queue/memory.js";
 import type { QueueStats, QueueStatsQuery } from "../queue/types.js";
 import { currentAttempt, internEmpty, type Row, recordEndedAttempt, snapshot, subjectOf } from "./memory/row.js";
@@ -68,6 +71,7 @@ import {
   createdEvent,
   decideFinish,
   decideReclaim,
+  dueAtMs,
   duplicateIdsError,
   executionIdTakenError,
   executionMarkedByCancel,
@@ -108,6 +112,7 @@ export class MemoryStore implements TaskStore {
   private readonly trees = new Map<string, Row[]>();
   private readonly executions = new Executions();
   private readonly queue = new ReadyQueue((row) => this.isReady(row));
+  private readonly dueTimes = new DueTimes((row) => (this.isReady(row) ? this.dueMs(row) : null));
   private readonly leases = new Leases();
   private readonly log = new EventLog();
   /** Tasks in status `waiting` (found by signals and by the expiry). */
@@ -230,10 +235,15 @@ export class MemoryStore implements TaskStore {
     if (finishedAtOnce) newEvents.push(...finishedEvents([finishedAtOnce], at));
     for (const row of rows) {
       row.unresolved = this.countUnresolved(row.task);
-      this.queue.offer(row, this.writeNow);
+      this.offer(row);
     }
     const events = this.log.append(newEvents);
     return { execution: { ...execution }, events };
+  }
+
+  async nextDueAt(options: NextDueOptions): Promise<Date | null> {
+    const ms = this.dueTimes.next(requireNow(options?.now, "nextDueAt").getTime());
+    return ms === null ? null : new Date(ms);
   }
 
   async claimReady(options: ClaimOptions): Promise<MutationResult<{ claimed: ClaimedTask[] }>> {
@@ -339,7 +349,11 @@ export class MemoryStore implements TaskStore {
       transition(task, "pending", at, patch);
       task.error = next.error;
       newEvents.push(reclaimed ? reclaimEvent(next, subject, at) : finishEvent(next, subject, null, at));
-      this.queue.offer(row, this.writeNow);
+      this.offer(row);
+      // A root's backoff is its tree's runAt too: its queued tasks are due at another time.
+      if (next.runAt !== undefined && task.parentId === null) {
+        for (const r of this.trees.get(task.rootId) ?? []) this.dueTimes.note(r, this.writeNow);
+      }
       return task;
     }
     if (next.status === "completed") transition(task, "completed", at, { result: cloneJson(next.result) });
@@ -387,10 +401,11 @@ export class MemoryStore implements TaskStore {
         {
           attempt: row.task.attempt,
           retry: row.task.retry,
+          executorId: executorIdOf(row.task).id,
           cancelRequested: row.cancelRequested,
           leaseOwner: row.leaseOwner,
         },
-        options.maxAttempts,
+        options,
       );
       this.leases.release(row);
       reclaimed.push(snapshot(this.moveOn(row, next, at, newEvents, finished, true)));
@@ -642,6 +657,9 @@ export class MemoryStore implements TaskStore {
       task.runAt = valid.runAt;
       row.userRunAt = valid.runAt;
       if (row.queued) this.queue.requeueAll(this.writeNow);
+      // A root's runAt holds back its tree: every queued task of it may be due at another time.
+      const moved = task.parentId === null ? (this.trees.get(task.rootId) ?? []) : [row];
+      for (const r of moved) this.dueTimes.note(r, this.writeNow);
     }
     if (valid.priority !== undefined && valid.priority !== task.priority) {
       task.priority = valid.priority as Task["priority"];
@@ -714,6 +732,18 @@ export class MemoryStore implements TaskStore {
     return this.executions.isRunning(executionId);
   }
 
+  /** Queue a row (the ready queue takes it when it is ready and due) and note when it is due. */
+  private offer(row: Row): void {
+    this.queue.offer(row, this.writeNow);
+    this.dueTimes.note(row, this.writeNow);
+  }
+
+  /** When a queued row becomes due: its `runAt`, not before its root's (core's `dueAtMs`). */
+  private dueMs(row: Row): number {
+    const root = row.task.parentId === null ? row : this.rows.get(row.task.rootId);
+    return dueAtMs(row.task.runAt, root ? root.task.runAt : null);
+  }
+
   private isReady(row: Row): boolean {
     return (
       STATUS.claimable.includes(row.task.status) &&
@@ -764,7 +794,7 @@ export class MemoryStore implements TaskStore {
         if (ok || !edge.required) {
           if (STATUS.queued.includes(dependent.task.status) && dependent.unresolved > 0) {
             dependent.unresolved--;
-            this.queue.offer(dependent, this.writeNow);
+            this.offer(dependent);
           }
           continue;
         }

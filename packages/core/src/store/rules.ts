@@ -127,6 +127,17 @@ export function decideFinish(outcome: TaskOutcome, cancelRequested: boolean, now
   return next;
 }
 
+/**
+ * When a queued task becomes due (ms since the epoch; 0 when it has no `runAt` anywhere): its own
+ * `runAt` (a retry's backoff included), and not before its root's `runAt`, which holds back the
+ * whole tree (docs/semantics.md#run-at).
+ */
+export function dueAtMs(runAt: string | null, rootRunAt: string | null): number {
+  const own = runAt === null ? 0 : Date.parse(runAt);
+  const root = rootRunAt === null ? 0 : Date.parse(rootRunAt);
+  return Math.max(own, root);
+}
+
 /** Whether `decideFinish` depends on the cancel flag for this outcome (SQL fences on the flag then). */
 export function cancelFlagDecides(outcome: TaskOutcome): boolean {
   return outcome.status === "failed" || outcome.status === "waiting";
@@ -135,20 +146,47 @@ export function cancelFlagDecides(outcome: TaskOutcome): boolean {
 /** What a task in progress whose lease expired carries into the decision. */
 export interface ExpiredLease {
   attempt: number;
+  /** The task's own retry policy. */
   retry: RetryPolicy | null;
+  /** The executor the task names (`executorIdOf`), whose default policy applies without its own. */
+  executorId: string | null;
   cancelRequested: boolean;
   leaseOwner: string | null;
 }
 
+/** What the reclaim applies to a task (ReclaimOptions of `TaskStore.reclaimExpired`). */
+export interface ReclaimPolicy {
+  /** Attempts allowed to a task without a retry policy (its own or its executor's). */
+  maxAttempts?: number;
+  /** Executors' default retry policies, by executor id (the registry's `retry`). */
+  executorRetry?: Readonly<Record<string, RetryPolicy>>;
+}
+
+/**
+ * The retry policy a task runs under: its own, else its executor's default — the same one the
+ * engine applies to a failure (run-task.ts), so a lost lease and a failure count alike.
+ */
+export function effectiveRetry(
+  own: RetryPolicy | null,
+  executorId: string | null,
+  executorRetry: Readonly<Record<string, RetryPolicy>> | undefined,
+): RetryPolicy | null {
+  if (own !== null) return own;
+  if (executorId === null || executorRetry === undefined) return null;
+  return Object.hasOwn(executorRetry, executorId) ? (executorRetry[executorId] ?? null) : null;
+}
+
 /**
  * A lost lease: cancelled when its cancellation was requested; failed with `LEASE_EXPIRED` when
- * its retry policy has no attempt left or, without a policy, when it reached `maxAttempts`;
- * otherwise back to pending at once (keeping its progress and `runAt`).
+ * its retry policy (its own, else its executor's default) has no attempt left or, without any
+ * policy, when it reached `maxAttempts`; otherwise back to pending at once (keeping its progress
+ * and `runAt`).
  */
-export function decideReclaim(lease: ExpiredLease, maxAttempts: number | undefined): NextState {
+export function decideReclaim(lease: ExpiredLease, options: ReclaimPolicy = {}): NextState {
   if (lease.cancelRequested) return { status: "cancelled", error: cancelledError() };
   const error = leaseExpiredError(lease.leaseOwner);
-  const limit = lease.retry !== null ? lease.retry.maxAttempts : maxAttempts;
+  const policy = effectiveRetry(lease.retry, lease.executorId, options.executorRetry);
+  const limit = policy !== null ? policy.maxAttempts : options.maxAttempts;
   if (limit !== undefined && lease.attempt >= limit) return { status: "failed", error };
   return { status: "pending", error, resetProgress: false };
 }
@@ -286,8 +324,9 @@ export function progressEvent(
 }
 
 /**
- * The event of a finished task (`finishTask`): completed carries the result, failed and retrying
- * the error, cancelled both (`result`: the task's result as written, a partial one or null).
+ * The event of a finished task (`finishTask`): completed carries the result, failed the error,
+ * retrying the error and `retryAt`, cancelled both (`result`: the task's result as written, a
+ * partial one or null).
  */
 export function finishEvent(next: NextState, subject: EventSubject, result: JsonValue | null, at: string): NewEvent {
   const { taskId, rootId, executionId } = subject;
@@ -297,16 +336,26 @@ export function finishEvent(next: NextState, subject: EventSubject, result: Json
   else {
     event.error = next.error;
     if (next.status === "cancelled") event.result = result;
+    if (next.status === "pending") event.retryAt = retryAtOf(next, at);
   }
   return event;
 }
 
-/** The event of a reclaimed lease: the error only (its executor reported nothing). */
+/** The event of a reclaimed lease: the error only (its executor reported nothing); retrying: `retryAt`. */
 export function reclaimEvent(next: NextState, subject: EventSubject, at: string): NewEvent {
   const { taskId, rootId, executionId } = subject;
   const event: NewEvent = { type: NEXT_EVENT[next.status], taskId, rootId, executionId, status: next.status, at };
   if (next.status !== "completed" && next.status !== "waiting") event.error = next.error;
+  if (next.status === "pending") event.retryAt = retryAtOf(next, at);
   return event;
+}
+
+/**
+ * When a retried task may run again: its backoff's end, or at once (`at`) for a reclaimed lease
+ * or a hand-back. (A `runAt` the task keeps, or its root's, may hold it back longer.)
+ */
+function retryAtOf(next: Extract<NextState, { status: "pending" }>, at: string): string {
+  return next.runAt ?? at;
 }
 
 /** A pending task cancelled by a request. */

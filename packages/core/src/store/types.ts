@@ -51,6 +51,14 @@ export interface TaskStore {
     now: Date,
   ): Promise<MutationResult<{ tasks: Task[]; executions: Execution[] }>>;
 
+  /**
+   * When the next task that is queued with its dependencies resolved becomes due: the earliest
+   * `runAt` (a retry's backoff included) after `now`, a task whose root's `runAt` is later waiting
+   * for that (docs/semantics.md#run-at). Null when no queued task waits for a time. The engine
+   * wakes then instead of at its next poll. Optional: without it the engine polls.
+   */
+  nextDueAt?(options: NextDueOptions): Promise<Date | null>;
+
   /** Take up to `limit` ready tasks (priority, then FIFO), mark them in progress and lease them. */
   claimReady(options: ClaimOptions): Promise<MutationResult<{ claimed: ClaimedTask[] }>>;
 
@@ -74,8 +82,8 @@ export interface TaskStore {
 
   /**
    * Return tasks whose lease expired to pending (attempt history keeps the lost attempt). A task
-   * fails with `LEASE_EXPIRED` instead when its retry policy has no attempt left or, without a
-   * policy of its own, when it reached `options.maxAttempts` (a task that keeps killing its
+   * fails with `LEASE_EXPIRED` instead when its retry policy (its own, else its executor's in
+   * `options.executorRetry`) has no attempt left or, without any, when it reached `options.maxAttempts` (a task that keeps killing its
    * worker must not take down every worker in turn).
    */
   reclaimExpired(now: Date, options?: ReclaimOptions): Promise<MutationResult<{ tasks: Task[] }>>;
@@ -183,6 +191,10 @@ export interface SubmitStart {
   userId?: string | null;
 }
 
+export interface NextDueOptions {
+  now: Date;
+}
+
 export interface ClaimOptions {
   owner: string;
   limit: number;
@@ -243,8 +255,13 @@ export interface RenewResult {
 }
 
 export interface ReclaimOptions {
-  /** Attempts allowed to a task without a retry policy before a lost lease fails it. */
+  /** Attempts allowed to a task without a retry policy (its own or its executor's) before a lost lease fails it. */
   maxAttempts?: number;
+  /**
+   * Executors' default retry policies by executor id (the registry's `retry`): a task without a
+   * policy of its own is reclaimed under its executor's, as a failure of it would be retried.
+   */
+  executorRetry?: Readonly<Record<string, RetryPolicy>>;
 }
 
 export interface CancelOptions {

@@ -95,6 +95,8 @@ function prng(seed: number): () => number {
 const T0 = Date.parse("2030-01-01T00:00:00.000Z");
 const LEASE = 1000;
 const RESULTS: JsonValue[] = [null, 1, "text", { k: [1, 2] }, { nested: { x: null } }, [true, false]];
+/** The default retry policy of executor `sturdy`, passed to every reclaim. */
+const RECLAIM_EXECUTOR_RETRY = { sturdy: { maxAttempts: 4 } };
 
 interface Lease {
   taskId: string;
@@ -195,6 +197,8 @@ async function runSequence(seed: number, steps: number, a: TaskStore, b: TaskSto
       }
       if (chance(0.5)) task.priority = int(0, 3);
       if (chance(0.25)) task.retry = { maxAttempts: int(1, 3) };
+      // An executor with a default retry policy, which the reclaim applies (RECLAIM_EXECUTOR_RETRY).
+      if (chance(0.2)) task.params = { executorId: "sturdy" };
       if (chance(0.15)) task.runAt = new Date(now + int(0, 3000)).toISOString();
       out.push(task);
     }
@@ -255,6 +259,8 @@ async function runSequence(seed: number, steps: number, a: TaskStore, b: TaskSto
           held.set(c.task.id, { taskId: c.task.id, rootId: c.task.rootId, tokens: [c.leaseToken, other.leaseToken] });
         });
       }
+      // What the engine reads after a short claim: when the next queued task becomes due.
+      await both("nextDueAt", (s) => (s.nextDueAt ? s.nextDueAt({ now: at() }) : Promise.resolve(null)));
     } else if (r < 66 && (held.size > 0 || stale.length > 0)) {
       const leases = [...held.values()];
       if (leases.length > 0 && chance(0.35)) {
@@ -291,7 +297,9 @@ async function runSequence(seed: number, steps: number, a: TaskStore, b: TaskSto
     } else if (r < 81) {
       if (chance(0.6)) now += LEASE + int(0, 500);
       const maxAttempts = int(2, 3);
-      const result = await both("reclaimExpired", (s) => s.reclaimExpired(at(), { maxAttempts }));
+      const result = await both("reclaimExpired", (s) =>
+        s.reclaimExpired(at(), { maxAttempts, executorRetry: RECLAIM_EXECUTOR_RETRY }),
+      );
       if ("ok" in result) for (const t of result.ok.tasks) forget(t.id);
     } else if (r < 86 && held.size > 0) {
       const owner = pick(["a", "b"]);

@@ -375,6 +375,40 @@ export function describeEngineSuite(
       ]);
     });
 
+    it("wakes at a runAt and at a retry's backoff, not at its next poll", { timeout: 20_000 }, async () => {
+      // The poll is 10 minutes away: the tree finishes only if its due times woke the engine.
+      const { engine, registry } = await setup({ pollIntervalMs: 600_000 });
+      let calls = 0;
+      registry.registerExecutor(
+        defineExecutor({
+          id: "second-time",
+          execute: () => {
+            calls++;
+            if (calls < 2) throw new TaskFailure("FLAKY", `attempt ${calls}`);
+            return "ok";
+          },
+        }),
+      );
+      await engine.start();
+      const outcome = await engine.runTree([
+        { name: "root", dependencies: ["later", "flaky"] },
+        {
+          name: "later",
+          parentId: "root",
+          params: { executorId: "echo" },
+          runAt: new Date(Date.now() + 100).toISOString(),
+        },
+        {
+          name: "flaky",
+          parentId: "root",
+          params: { executorId: "second-time" },
+          retry: { maxAttempts: 2, backoff: { type: "fixed", delayMs: 50 } },
+        },
+      ]);
+      expect(outcome.status).toBe("completed");
+      expect(byName(outcome).flaky?.attempt).toBe(2);
+    });
+
     it("a NonRetryableError fails at once despite a retry policy", async () => {
       const { engine, registry } = await setup();
       let calls = 0;

@@ -6,6 +6,7 @@ export type StoreOperation = Exclude<keyof TaskStore, "close">;
 const OPERATIONS: readonly StoreOperation[] = [
   "createTasks",
   "startExecution",
+  "nextDueAt",
   "claimReady",
   "finishTask",
   "finishTasks",
@@ -76,9 +77,12 @@ export class FaultInjectingStore implements TaskStore {
     if (finishTasks) {
       this.finishTasks = (...args) => this.around("finishTasks", () => finishTasks(...args));
     }
+    const nextDueAt = inner.nextDueAt?.bind(inner);
+    if (nextDueAt) this.nextDueAt = (...args) => this.around("nextDueAt", () => nextDueAt(...args));
   }
 
   readonly finishTasks?: TaskStore["finishTasks"];
+  readonly nextDueAt?: TaskStore["nextDueAt"];
 
   createTasks(...args: Parameters<TaskStore["createTasks"]>): ReturnType<TaskStore["createTasks"]> {
     return this.around("createTasks", () => this.inner.createTasks(...args)) as ReturnType<TaskStore["createTasks"]>;

@@ -35,7 +35,7 @@ export async function appendEvents(tx: SqlSession, events: readonly NewEvent[]):
         e.executionId,
         e.status,
         e.progress ?? null,
-        e.message ?? null,
+        messageColumn(e),
         e.result === undefined ? null : JSON.stringify(e.result),
         e.error === undefined ? null : (writeJson(e.error) ?? "null"),
         e.data === undefined ? null : JSON.stringify(e.data),
@@ -77,7 +77,7 @@ async function appendPostgres(tx: SqlSession, events: readonly NewEvent[]): Prom
     columns[3]?.push(e.executionId);
     columns[4]?.push(e.status);
     columns[5]?.push(e.progress ?? null);
-    columns[6]?.push(e.message ?? null);
+    columns[6]?.push(messageColumn(e));
     columns[7]?.push(e.result === undefined ? null : JSON.stringify(e.result));
     columns[8]?.push(e.error === undefined ? null : (writeJson(e.error) ?? "null"));
     columns[9]?.push(e.data === undefined ? null : JSON.stringify(e.data));
@@ -86,4 +86,12 @@ async function appendPostgres(tx: SqlSession, events: readonly NewEvent[]): Prom
   const rows = await tx.values(APPEND_POSTGRES, columns as unknown as SqlValue[], true);
   const seqs = rows.map((r) => Number(r[0])).sort((a, b) => a - b);
   return events.map((e, i) => ({ ...e, seq: seqs[i] as number }) as TaskEvent);
+}
+
+/**
+ * The `message` column: an event's message, or for `task.retrying` (which has none) its `retryAt`
+ * (read back by `eventFromRow`), so the events table needs no column of its own for it.
+ */
+function messageColumn(e: NewEvent): string | null {
+  return e.type === "task.retrying" ? (e.retryAt ?? null) : (e.message ?? null);
 }

@@ -1,10 +1,14 @@
 import {
   type Execution,
+  executorIdOf,
+  type JsonObject,
   type JsonValue,
   type NewEvent,
+  type ReclaimOptions,
   type RetryPolicy,
   storeRules,
   type Task,
+  type TaskSchemas,
 } from "@aipartnerupflow/core";
 import type { SqlSession } from "../db/types.js";
 import { byOrdinal, readBool, readJson, type TaskRow, taskFromRow } from "../store/rows.js";
@@ -17,14 +21,15 @@ const { RUNNING, closedAttempt, decideReclaim, reclaimEvent } = storeRules;
 
 /**
  * Return tasks whose lease expired (their owner died or stalled) to pending — or finish them when
- * their cancellation was requested or they have no attempt left (core's `decideReclaim`). The lost
+ * their cancellation was requested or they have no attempt left under their own retry policy or
+ * their executor's default (`options.executorRetry`; core's `decideReclaim`). The lost
  * attempt is closed as the decision says. Each row is rewritten fenced by the token it had, so a
  * late finish of the old owner and the reclaim never both win.
  */
 export async function reclaimExpired(
   tx: SqlSession,
   now: Date,
-  maxAttempts?: number,
+  options: ReclaimOptions = {},
 ): Promise<{ tasks: Task[]; events: NewEvent[]; finished: Execution[] }> {
   const d = tx.dialect;
   const expired = byOrdinal(
@@ -43,10 +48,14 @@ export async function reclaimExpired(
       {
         attempt: Number(row.attempt),
         retry: readJson<JsonValue>(d, row.retry) as RetryPolicy | null,
+        executorId: executorIdOf({
+          params: readJson<JsonObject>(d, row.params) ?? {},
+          schemas: (readJson<JsonObject>(d, row.schemas) ?? {}) as TaskSchemas,
+        }).id,
         cancelRequested: readBool(row.cancel_requested),
         leaseOwner: row.lease_owner,
       },
-      maxAttempts,
+      options,
     );
     const update = nextStateUpdate(d, next, now);
     const [updated] = await tx.all<TaskRow>(

@@ -20,6 +20,7 @@ import {
   NotFoundError,
   type QueueStats,
   type QueueStatsQuery,
+  type NextDueOptions,
   type ReclaimOptions,
   type RenewResult,
   type StartExecutionRequest,
@@ -60,6 +61,7 @@ import {
 import { readTree } from "../sql/read-tree.js";
 import { reclaimExpired } from "../sql/reclaim-expired.js";
 import { renewLeases } from "../sql/renew-leases.js";
+import { nextDueAt } from "../sql/next-due.js";
 import { startExecution } from "../sql/start-execution.js";
 import { submitTrees } from "../sql/submit-trees.js";
 import { updateTask } from "../sql/update-task.js";
@@ -228,6 +230,10 @@ export class PrismaTaskStore implements TaskStore {
     return result;
   }
 
+  async nextDueAt(options: NextDueOptions): Promise<Date | null> {
+    return nextDueAt(this.db, requireNow(options?.now, "nextDueAt"));
+  }
+
   async renewLeases(owner: string, leases: LeaseRef[], leaseMs: number, now: Date): Promise<RenewResult> {
     this.assertOpen();
     requireNow(now, "renewLeases");
@@ -237,7 +243,7 @@ export class PrismaTaskStore implements TaskStore {
 
   async reclaimExpired(now: Date, options: ReclaimOptions = {}): Promise<MutationResult<{ tasks: Task[] }>> {
     requireNow(now, "reclaimExpired");
-    const result = await this.mutate((tx) => reclaimExpired(tx, now, options.maxAttempts));
+    const result = await this.mutate((tx) => reclaimExpired(tx, now, options));
     return { tasks: result.tasks, events: result.events };
   }
 

@@ -284,7 +284,11 @@ export function eventFromRow(row: EventRow): TaskEvent {
     at: readTime(row.at) as string,
   };
   if (row.progress !== null) event.progress = Number(row.progress);
-  if (row.message !== null) event.message = row.message;
+  // `task.retrying` keeps its `retryAt` in the message column (append-events.ts).
+  if (row.message !== null) {
+    if (event.type === "task.retrying") event.retryAt = row.message;
+    else event.message = row.message;
+  }
   if (row.result !== null) event.result = JSON.parse(row.result) as JsonValue;
   if (row.error !== null) event.error = JSON.parse(row.error) as TaskError | null;
   if (row.data !== null && row.data !== undefined) event.data = JSON.parse(row.data) as JsonObject;

@@ -84,6 +84,7 @@ export const createChecks = family("create", [
       await expectCode(store.updateTask(id, { name: "x" }, missing), ErrorCode.InvalidParams);
       await expectCode(store.cancel(id, { now: missing }), ErrorCode.InvalidParams);
       await expectCode(store.reclaimExpired(missing), ErrorCode.InvalidParams);
+      if (store.nextDueAt) await expectCode(store.nextDueAt({ now: missing }), ErrorCode.InvalidParams);
       await expectCode(
         store.claimReady({ owner: OWNER, limit: 1, leaseMs: LEASE, now: missing }),
         ErrorCode.InvalidParams,

@@ -247,9 +247,18 @@ export const finishChecks = family("finish", [
         { status: "failed", error: flakyError, retryAt: at(50) },
         at(2),
       );
-      expectEvents(retry.events, [
-        { type: "task.retrying", ...of("flaky"), status: "pending", error: flakyError, at: w(2) },
-      ]);
+      const retrying = {
+        type: "task.retrying",
+        ...of("flaky"),
+        status: "pending",
+        error: flakyError,
+        retryAt: w(50),
+        at: w(2),
+      } as const;
+      expectEvents(retry.events, [retrying]);
+      // Read back as written: the next attempt's time is part of the stored event.
+      const stored = (await store.readEvents({ taskId: id("flaky") })).filter((e) => e.type === "task.retrying");
+      expectEvents(stored, [retrying]);
       const stopped = await store.finishTask(
         id("stop"),
         token("stop"),

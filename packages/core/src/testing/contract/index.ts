@@ -4,6 +4,7 @@ import { createChecks } from "./create.js";
 import { eventChecks } from "./events.js";
 import { finishChecks } from "./finish.js";
 import { leaseChecks } from "./leases.js";
+import { nextDueChecks } from "./next-due.js";
 import { queryChecks } from "./queries.js";
 import { startChecks } from "./start.js";
 import type { StoreCheck } from "./support.js";
@@ -17,6 +18,7 @@ export const storeContractChecks: StoreCheck[] = [
   ...createChecks,
   ...startChecks,
   ...claimChecks,
+  ...nextDueChecks,
   ...finishChecks,
   ...leaseChecks,
   ...cancelChecks,

@@ -1,7 +1,7 @@
 import { expect } from "vitest";
 import { LeaseLostError } from "../../errors.js";
 import type { Task } from "../../types.js";
-import { at, claimAll, create, family, LEASE, start, T0 } from "./support.js";
+import { at, claimAll, create, expectEvents, family, LEASE, start, T0 } from "./support.js";
 
 export const leaseChecks = family("leases", [
   {
@@ -28,7 +28,21 @@ export const leaseChecks = family("leases", [
       expect((await store.reclaimExpired(at(14_999))).tasks).toEqual([]);
       const reclaimed = await store.reclaimExpired(at(15_001));
       expect(reclaimed.tasks.map((t) => [t.id, t.status])).toEqual([[id, "pending"]]);
-      expect(reclaimed.events.map((e) => e.type)).toEqual(["task.retrying"]);
+      const retrying = {
+        type: "task.retrying",
+        taskId: id,
+        rootId: id,
+        executionId: mine?.executionId as string,
+        status: "pending",
+        error: { code: "LEASE_EXPIRED", message: "lease of node-a expired" },
+        retryAt: at(15_001).toISOString(),
+        at: at(15_001).toISOString(),
+      } as const;
+      expectEvents(reclaimed.events, [retrying]);
+      expectEvents(
+        (await store.readEvents({ taskId: id })).filter((e) => e.type === "task.retrying"),
+        [retrying],
+      );
       const [theirs] = await claimAll(store, at(15_002), "node-b");
       expect(theirs?.task.attempt).toBe(2);
       await expect(
@@ -71,6 +85,51 @@ export const leaseChecks = family("leases", [
       const second = await store.reclaimExpired(at(2 * LEASE + 3), { maxAttempts: 2 });
       expect(second.tasks.map((t) => [t.status, t.attempt, t.error?.code])).toEqual([["failed", 2, "LEASE_EXPIRED"]]);
       expect((await store.getExecution(exec.id))?.status).toBe("failed");
+    },
+  },
+  {
+    name: "reclaim applies the executor's default retry policy to a task without its own",
+    async run(store) {
+      const tasks = await create(store, [
+        { name: "root" },
+        { name: "sturdy", parentId: "root", params: { executorId: "sturdy" } },
+        { name: "fragile", parentId: "root", params: { executorId: "fragile" } },
+        { name: "own", parentId: "root", schemas: { method: "sturdy" }, retry: { maxAttempts: 1 } },
+        { name: "plain", parentId: "root", schemas: { method: "plain" } },
+      ]);
+      const id = (name: string) => (tasks.get(name) as Task).id;
+      await start(store, id("root"));
+      const options = {
+        maxAttempts: 5,
+        executorRetry: { sturdy: { maxAttempts: 3 }, fragile: { maxAttempts: 1 } },
+      };
+      let now = 0;
+      const round = async (): Promise<Array<[string, string, number]>> => {
+        await claimAll(store, at(now));
+        now += LEASE + 1;
+        const out = await store.reclaimExpired(at(now), options);
+        return out.tasks
+          .filter((t) => t.name !== "root")
+          .map((t) => [t.name, t.status, t.attempt] as [string, string, number])
+          .sort();
+      };
+      // fragile: its executor allows 1 attempt; own: its own policy wins over its executor's.
+      expect(await round()).toEqual([
+        ["fragile", "failed", 1],
+        ["own", "failed", 1],
+        ["plain", "pending", 1],
+        ["sturdy", "pending", 1],
+      ]);
+      expect(await round()).toEqual([
+        ["plain", "pending", 2],
+        ["sturdy", "pending", 2],
+      ]);
+      // sturdy: its executor's 3 attempts; plain (no policy anywhere): maxAttempts 5.
+      expect(await round()).toEqual([
+        ["plain", "pending", 3],
+        ["sturdy", "failed", 3],
+      ]);
+      expect((await store.getTask(id("sturdy")))?.error?.code).toBe("LEASE_EXPIRED");
     },
   },
   {
