@@ -40,6 +40,7 @@ function task(id: string, over: Partial<Task> = {}): Task {
     updatedAt: T0,
     startedAt: null,
     completedAt: null,
+    wait: null,
     ...over,
   };
 }
