@@ -94,6 +94,15 @@ export async function findWaiting(db: SqlSession, query: WaitingQuery): Promise<
   return taskValues(db.dialect, rows).map(taskFromValues);
 }
 
+/** Whether any wait is due: one indexed read outside a transaction (every engine polls this). */
+export async function anyWaitDue(db: SqlSession, now: Date): Promise<boolean> {
+  const rows = await db.values(
+    `SELECT 1 FROM tasks WHERE ${IS_WAITING} AND wait_deadline <= ${timeParam(db.dialect)} LIMIT 1`,
+    [now],
+  );
+  return rows.length > 0;
+}
+
 /**
  * Apply `onTimeout` to waits whose deadline passed. PostgreSQL skips rows another engine's expiry
  * holds (`SKIP LOCKED`); every UPDATE is conditional on the task still waiting.

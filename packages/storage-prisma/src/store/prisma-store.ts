@@ -65,7 +65,7 @@ import { nextDueAt } from "../sql/next-due.js";
 import { startExecution } from "../sql/start-execution.js";
 import { submitTrees } from "../sql/submit-trees.js";
 import { updateTask } from "../sql/update-task.js";
-import { expireWaits, findWaiting, resumeTask } from "../sql/waits.js";
+import { anyWaitDue, expireWaits, findWaiting, resumeTask } from "../sql/waits.js";
 import type { Provider } from "../types.js";
 import { SqlIdempotencyStore } from "../idempotency/sql-idempotency-store.js";
 import { queueStats } from "../queue/queue-stats.js";
@@ -270,6 +270,8 @@ export class PrismaTaskStore implements TaskStore {
     options: { limit?: number } = {},
   ): Promise<MutationResult<{ tasks: Task[]; finished: Execution[] }>> {
     requireNow(now, "expireWaits");
+    this.assertOpen();
+    if (!(await anyWaitDue(this.db, now))) return { tasks: [], finished: [], events: [] };
     return this.mutate(async (tx) => {
       const ledger = new ExecutionLedger();
       const result = await expireWaits(tx, now, options.limit ?? 100, ledger);

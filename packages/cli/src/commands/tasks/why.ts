@@ -24,6 +24,12 @@ export function registerTaskWhy(tasks: Command, ctx: CliContext): void {
           ctx.out(`  ${d.name ?? d.id}  ${d.status}${d.required ? "" : " (optional)"}  ${c.dim(d.id)}`);
       }
       if (waiting.reason === "not_executing") ctx.out(c.gray(`  run it with: apflow tasks execute ${task.rootId}`));
+      if (waiting.reason === "input")
+        ctx.out(c.gray(`  answer it with: apflow tasks resume ${task.id} --input '<json>'`));
+      if (waiting.reason === "event") {
+        const key = waiting.key === null ? "" : ` --key ${waiting.key}`;
+        ctx.out(c.gray(`  answer it with: apflow tasks signal ${waiting.event}${key} --payload '<json>'`));
+      }
     }),
   );
   examples(why, ["apflow tasks why <task-id>", "apflow tasks why <task-id> --json"]);

@@ -23,7 +23,7 @@ describe("format", () => {
   it("every status has its own icon and word, so colour is never alone", () => {
     const icons = new Set(STATUSES.map((s) => STATUS_LOOK[s].icon));
     const labels = new Set(STATUSES.map((s) => STATUS_LOOK[s].label));
-    expect(icons.size).toBe(5);
-    expect(labels.size).toBe(5);
+    expect(icons.size).toBe(STATUSES.length);
+    expect(labels.size).toBe(STATUSES.length);
   });
 });

@@ -9,6 +9,7 @@ export interface StatusLook {
 export const STATUS_LOOK: Record<TaskStatus, StatusLook> = {
   pending: { label: "Pending", icon: "○" },
   in_progress: { label: "Running", icon: "▶" },
+  waiting: { label: "Waiting for an answer", icon: "◇" },
   completed: { label: "Completed", icon: "✓" },
   failed: { label: "Failed", icon: "✕" },
   cancelled: { label: "Cancelled", icon: "⊘" },

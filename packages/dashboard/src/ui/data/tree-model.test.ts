@@ -40,6 +40,7 @@ function task(id: string, over: Partial<Task> = {}): Task {
     updatedAt: T0,
     startedAt: null,
     completedAt: null,
+    wait: null,
     ...over,
   };
 }
@@ -122,7 +123,7 @@ describe("tree model", () => {
   it("counts, progress and durations", () => {
     const m = applyEvents(tree(), [event(1, "task.started", "a"), event(2, "task.completed", "a")]).model;
     const counts = countByStatus(m.tasks.values());
-    expect(counts).toEqual({ pending: 2, in_progress: 0, completed: 1, failed: 0, cancelled: 0 });
+    expect(counts).toEqual({ pending: 2, in_progress: 0, waiting: 0, completed: 1, failed: 0, cancelled: 0 });
     expect(treeProgress(counts)).toBeCloseTo(1 / 3);
     expect(taskDurationMs(m.tasks.get("a") as Task, 0)).toBe(1000);
     expect(taskDurationMs(task("x", { startedAt: T0 }), Date.parse(T0) + 250)).toBe(250);

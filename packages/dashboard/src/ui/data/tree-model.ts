@@ -114,7 +114,7 @@ export function taskAfter(task: Task, e: TaskEvent): Task {
 }
 
 export function emptyCounts(): StatusCounts {
-  return { pending: 0, in_progress: 0, completed: 0, failed: 0, cancelled: 0 };
+  return { pending: 0, in_progress: 0, waiting: 0, completed: 0, failed: 0, cancelled: 0 };
 }
 
 export function countByStatus(tasks: Iterable<Task>): StatusCounts {

@@ -11,7 +11,14 @@ export type {
 } from "@aipartnerupflow/core";
 import type { AttemptRecord, Execution, JsonObject, Task, TaskStatus } from "@aipartnerupflow/core";
 
-export const STATUSES: readonly TaskStatus[] = ["pending", "in_progress", "completed", "failed", "cancelled"];
+export const STATUSES: readonly TaskStatus[] = [
+  "pending",
+  "in_progress",
+  "waiting",
+  "completed",
+  "failed",
+  "cancelled",
+];
 
 export type StatusCounts = Record<TaskStatus, number>;
 

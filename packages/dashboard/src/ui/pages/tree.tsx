@@ -91,7 +91,7 @@ export function TreePage({ rootId, taskId }: { rootId: string; taskId: string | 
   if (!model || !counts) return <Loading what="the tree" />;
   const root = model.tasks.get(model.rootId) ?? (model.tasks.get(model.order[0] as string) as Task);
   const selected = taskId ? (model.tasks.get(taskId) ?? null) : null;
-  const unfinished = counts.pending + counts.in_progress > 0;
+  const unfinished = counts.pending + counts.in_progress + counts.waiting > 0;
   const failed = counts.failed + counts.cancelled > 0;
 
   return (
