@@ -86,7 +86,9 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
   // coordinator only when the store has a node registry (many servers and workers on one database).
   // Its firings are counted by the app's queue metrics (`apflow_schedule_firings_total`).
   let metrics: ApflowApp["apflow"]["metrics"] | undefined;
-  const makeScheduler = schedulesOf(store) ? () => new Scheduler({ engine, logger, onFire: (fired) => metrics?.scheduleFired(fired) }) : undefined;
+  const makeScheduler = schedulesOf(store)
+    ? () => new Scheduler({ engine, logger, onFire: (fired) => metrics?.scheduleFired(fired) })
+    : undefined;
   const node = store.nodes
     ? new Node({
         engine,
