@@ -37,6 +37,7 @@ export {
 } from "./engine/engine.js";
 export * from "./idempotency/index.js";
 export * from "./a2a-state/index.js";
+export * from "./limits/index.js";
 export { type EventBus, type EventListener, LocalEventBus } from "./engine/event-bus.js";
 export { subscribeEvents, type SubscribeQuery } from "./engine/subscription.js";
 export { mergeDependencyResults } from "./engine/merge.js";

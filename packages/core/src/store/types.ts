@@ -14,6 +14,7 @@ import type {
 } from "../types.js";
 import type { A2aStateStore } from "../a2a-state/types.js";
 import type { IdempotencyStore } from "../idempotency/types.js";
+import type { LimitStore } from "../limits/types.js";
 
 /**
  * The persistence interface the engine runs on. The store is the queue: every state change of
@@ -48,7 +49,13 @@ export interface TaskStore {
     now: Date,
   ): Promise<MutationResult<{ tasks: Task[]; executions: Execution[] }>>;
 
-  /** Take up to `limit` ready tasks (priority, then FIFO), mark them in progress and lease them. */
+  /**
+   * Take up to `limit` ready tasks (priority, then FIFO), mark them in progress and lease them.
+   * Ready: pending, dependencies resolved, queued by a running execution, its own `runAt` and its
+   * root's due, its executor in `options.executors` (when given), and room in every limit of the
+   * store's `limits` facet (docs/semantics.md#limits). A task a limit blocks is skipped, never the
+   * tasks queued behind it.
+   */
   claimReady(options: ClaimOptions): Promise<MutationResult<{ claimed: ClaimedTask[] }>>;
 
   /**
@@ -130,6 +137,8 @@ export interface TaskStore {
   readonly idempotency?: IdempotencyStore;
   /** A2A conversation state and push configs (a separate facet; kept in memory without it). */
   readonly a2a?: A2aStateStore;
+  /** Concurrency and start-rate limits, enforced by `claimReady` (no limits without it). */
+  readonly limits?: LimitStore;
 }
 
 export interface MutationResultBase {
@@ -161,6 +170,12 @@ export interface ClaimOptions {
   limit: number;
   leaseMs: number;
   now: Date;
+  /**
+   * An allow-list of executor ids (`executorIdOf`): when given, only tasks whose executor is in it
+   * are claimed (a node never takes a task it has no executor for). Tasks without an executor
+   * (grouping tasks) need none and are always claimable.
+   */
+  executors?: readonly string[];
 }
 
 export interface ClaimedTask {

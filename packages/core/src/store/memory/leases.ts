@@ -30,6 +30,11 @@ export class Leases {
     this.held.delete(row);
   }
 
+  /** The tasks in progress (each holds a lease while it runs). */
+  running(): Iterable<Row> {
+    return this.held;
+  }
+
   /** Leases expired at `nowMs`, in creation order (as every store reclaims them). */
   expired(nowMs: number): Row[] {
     const out: Row[] = [];

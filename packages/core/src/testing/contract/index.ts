@@ -4,6 +4,7 @@ import { createChecks } from "./create.js";
 import { eventChecks } from "./events.js";
 import { finishChecks } from "./finish.js";
 import { leaseChecks } from "./leases.js";
+import { claimConditionChecks, limitClaimChecks } from "./limits-claim.js";
 import { queryChecks } from "./queries.js";
 import { startChecks } from "./start.js";
 import type { StoreCheck } from "./support.js";
@@ -16,10 +17,12 @@ export const storeContractChecks: StoreCheck[] = [
   ...createChecks,
   ...startChecks,
   ...claimChecks,
+  ...claimConditionChecks,
   ...finishChecks,
   ...leaseChecks,
   ...cancelChecks,
   ...eventChecks,
   ...queryChecks,
   ...updateDeleteChecks,
+  ...limitClaimChecks,
 ];

@@ -19,6 +19,7 @@ export const STORE_FAMILIES = [
   "events",
   "queries",
   "update-delete",
+  "limits",
 ] as const;
 export type StoreFamily = (typeof STORE_FAMILIES)[number];
 
