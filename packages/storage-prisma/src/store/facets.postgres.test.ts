@@ -1,6 +1,7 @@
 import {
   describeA2aStateContract,
   describeIdempotencyContract,
+  describeLimitsContract,
   describeQueueStatsContract,
   describeScheduleStoreContract,
 } from "@aipartnerupflow/core/testing";
@@ -16,7 +17,7 @@ import { createPrismaStore } from "./create.js";
 const reachable = await postgresReachable();
 requirePostgresInCi(reachable);
 
-// The contracts of the store's facets (schedules, idempotency, A2A state, queue stats) on the real
+// The contracts of the store's facets (schedules, idempotency, A2A state, queue stats, limits) on the real
 // PostgreSQL: one migrated database, emptied (facet tables included) before every check.
 describe.skipIf(!reachable)("PostgreSQL", () => {
   const database = useMigratedTestDatabase();
@@ -30,4 +31,5 @@ describe.skipIf(!reachable)("PostgreSQL", () => {
   describeIdempotencyContract("Prisma store on PostgreSQL", fresh, options);
   describeA2aStateContract("Prisma store on PostgreSQL", fresh, options);
   describeQueueStatsContract("Prisma store on PostgreSQL", fresh, options);
+  describeLimitsContract("Prisma store on PostgreSQL", fresh, options);
 });

@@ -1,6 +1,7 @@
 import {
   describeA2aStateContract,
   describeIdempotencyContract,
+  describeLimitsContract,
   describeQueueStatsContract,
   describeScheduleStoreContract,
 } from "@aipartnerupflow/core/testing";
@@ -8,7 +9,7 @@ import { afterAll } from "vitest";
 import { tempDir } from "../test-support/sqlite.js";
 import { createPrismaStore } from "./create.js";
 
-// The contracts of the store's facets (schedules, idempotency, A2A state, queue stats) on SQLite:
+// The contracts of the store's facets (schedules, idempotency, A2A state, queue stats, limits) on SQLite:
 // every check gets a store on a fresh file.
 const dir = tempDir();
 afterAll(() => dir.remove());
@@ -18,3 +19,4 @@ describeScheduleStoreContract("Prisma store on SQLite", fresh);
 describeIdempotencyContract("Prisma store on SQLite", fresh);
 describeA2aStateContract("Prisma store on SQLite", fresh);
 describeQueueStatsContract("Prisma store on SQLite", fresh);
+describeLimitsContract("Prisma store on SQLite", fresh);
