@@ -14,6 +14,8 @@ export interface ClaimLoopOptions {
   clock: () => Date;
   owner: string;
   concurrency: number;
+  /** The executors allow-list passed to every claim (`EngineOptions.claimExecutors`). */
+  executors?: readonly string[];
   leaseMs: number;
   demo: boolean;
   cancelGraceMs: number;
@@ -81,7 +83,13 @@ export class ClaimLoop {
         const limit = Math.min(o.concurrency - this.executing, 2 * o.concurrency - this.active.size);
         let claimed: ClaimedTask[];
         try {
-          const result = await o.store.claimReady({ owner: o.owner, limit, leaseMs: o.leaseMs, now: o.clock() });
+          const result = await o.store.claimReady({
+            owner: o.owner,
+            limit,
+            leaseMs: o.leaseMs,
+            now: o.clock(),
+            ...(o.executors === undefined ? {} : { executors: o.executors }),
+          });
           o.bus.publish(result.events);
           claimed = result.claimed;
         } catch (err) {

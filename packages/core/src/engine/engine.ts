@@ -51,6 +51,11 @@ export interface EngineOptions {
    * (worker nodes) run the tasks; `start()` then claims nothing.
    */
   claim?: boolean;
+  /**
+   * Claim only tasks whose executor id is listed (and grouping tasks): a node that has some
+   * executors only never takes a task it cannot run (`ClaimOptions.executors`). Default: any.
+   */
+  claimExecutors?: string[];
 }
 
 /** A tree stored and queued by `submit`, with its execution. */
@@ -151,6 +156,7 @@ export class Engine {
       clock: this.clock,
       owner: this.owner,
       concurrency: this.concurrency,
+      ...(options.claimExecutors === undefined ? {} : { executors: [...options.claimExecutors] }),
       leaseMs: this.leaseMs,
       demo: this.demo,
       cancelGraceMs: this.cancelGraceMs,
