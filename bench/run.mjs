@@ -8,6 +8,7 @@ const suites = [
   ["engine on MemoryStore", "./engine-memory.mjs"],
   ["storage-prisma (SQLite, PostgreSQL)", "./storage-prisma.mjs"],
   ["api server (tasks.get)", "./api.mjs"],
+  ["limits on vs off (PostgreSQL claim)", "./limits.mjs"],
 ];
 
 const only = process.argv[2];

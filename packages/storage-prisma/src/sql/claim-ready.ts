@@ -62,20 +62,25 @@ function setClause(b: SqlBuilder): string {
  * it bumped with the one its snapshot holds: when they differ the statement claims nothing and
  * says so in its `fresh` column, and the caller runs it again with a new snapshot.
  */
-function postgresClaim(allowList: boolean): ClaimSql {
+function postgresClaim(allowList: boolean, limited: boolean): ClaimSql {
   const b = new SqlBuilder("postgres");
   const lock = " FOR UPDATE OF t SKIP LOCKED";
   const from = FROM("postgres");
-  const sql = `WITH flags AS MATERIALIZED (SELECT EXISTS (SELECT 1 FROM limit_rules) AS limited),
+  // Without limits: today's pick, taken only while `limit_rules` is empty (else it claims nothing
+  // and reports `limited`, and the caller switches to the limited statement).
+  const head = limited
+    ? `flags AS MATERIALIZED (SELECT EXISTS (SELECT 1 FROM limit_rules) AS limited),
     guard AS (INSERT INTO limit_claims (id, n) SELECT 1, 1 FROM flags WHERE flags.limited
       ON CONFLICT (id) DO UPDATE SET n = limit_claims.n + 1 RETURNING n),
     gate AS MATERIALIZED (SELECT f.limited,
       (NOT f.limited OR (SELECT n FROM guard) = COALESCE((SELECT n FROM limit_claims WHERE id = 1), 0) + 1) AS fresh
       FROM flags f),
-    plain AS (SELECT t.id, e.demo ${from} WHERE NOT (SELECT limited FROM flags) AND ${readyWhere(b, allowList)}
-      ORDER BY t.priority, t.ordinal LIMIT ${b.p("limit")}${lock}),
     ${limitedPick(b, allowList, "(SELECT limited AND fresh FROM gate)", lock, from)},
-    picked AS (SELECT id, demo FROM plain UNION ALL SELECT id, demo FROM chosen),
+    picked AS (SELECT id, demo FROM chosen),`
+    : `gate AS MATERIALIZED (SELECT EXISTS (SELECT 1 FROM limit_rules) AS limited, true AS fresh),
+    picked AS (SELECT t.id, e.demo ${from} WHERE NOT (SELECT limited FROM gate) AND ${readyWhere(b, allowList)}
+      ORDER BY t.priority, t.ordinal LIMIT ${b.p("limit")}${lock}),`;
+  const sql = `WITH ${head}
     claimed AS (UPDATE tasks SET ${setClause(b)}, lease_token = gen_random_uuid()::text FROM picked WHERE tasks.id = picked.id
       RETURNING ${taskSelect("postgres", CLAIM_EXTRA, "tasks.")}, picked.demo),
     opened AS (INSERT INTO attempts (task_id, attempt, started_at, status, owner)
@@ -83,9 +88,9 @@ function postgresClaim(allowList: boolean): ClaimSql {
       ON CONFLICT (task_id, attempt) DO UPDATE SET started_at = excluded.started_at, ended_at = NULL,
         status = excluded.status, error = NULL, owner = excluded.owner
       RETURNING 1),
-    spent AS (${spendTokens(b, "claimed")} RETURNING 1),
+    ${limited ? `spent AS (${spendTokens(b, "claimed")} RETURNING 1),` : ""}
     held AS MATERIALIZED (SELECT pg_advisory_xact_lock(${EVENTS_LOCK_KEY}) AS held
-      FROM (SELECT COUNT(*) AS n FROM claimed) a, (SELECT COUNT(*) AS n FROM opened) o, (SELECT COUNT(*) AS n FROM spent) s
+      FROM (SELECT COUNT(*) AS n FROM claimed) a, (SELECT COUNT(*) AS n FROM opened) o${limited ? ", (SELECT COUNT(*) AS n FROM spent) s" : ""}
       WHERE a.n > 0),
     logged AS (INSERT INTO events (type, task_id, root_id, execution_id, status, progress, at)
       SELECT '${STARTED.type}', c.id, c.root_id, c.execution_id, '${STARTED.status}', c.progress, ${b.p("now")}
@@ -94,7 +99,7 @@ function postgresClaim(allowList: boolean): ClaimSql {
       (SELECT json_agg(json_build_object('id', up.id, 'name', up.name, 'status', up.status,
          'required', dep.required, 'result', up.result) ORDER BY dep.position)
          FROM task_dependencies dep JOIN tasks up ON up.id = dep.depends_on_id WHERE dep.task_id = c.id) END,
-      logged.seq, g.fresh
+      logged.seq, g.limited, g.fresh
       FROM gate g LEFT JOIN (claimed c JOIN logged ON logged.task_id = c.id) ON true`;
   return { sql, slots: b.slots };
 }
@@ -115,8 +120,7 @@ function sqliteClaim(allowList: boolean, limited: boolean): ClaimSql {
 /** SQLite: the start tokens of the tasks just claimed (ids as a JSON array, then the slots). */
 function sqliteSpend(): ClaimSql {
   const b = new SqlBuilder("sqlite");
-  const sql = `WITH rules AS (SELECT scope, key, max_running, max_running_roots, rate_starts, rate_per_ms FROM limit_rules),
-    claimed AS (SELECT user_id, executor FROM tasks WHERE id IN (SELECT value FROM json_each(?)))
+  const sql = `WITH claimed AS (SELECT user_id, executor FROM tasks WHERE id IN (SELECT value FROM json_each(?)))
     ${spendTokens(b, "claimed")}`;
   return { sql, slots: b.slots };
 }
@@ -143,8 +147,17 @@ const DEMO = EXTRA + 5;
 const DEPENDENCIES = EXTRA + 6;
 /** PostgreSQL only: the `seq` of the task's `task.started` event, appended by the claim. */
 const SEQ = EXTRA + 7;
+/** PostgreSQL only: whether `limit_rules` has rows (the plain statement claims nothing then). */
+const LIMITED = EXTRA + 8;
 /** PostgreSQL only: false when the snapshot was stale under limits (nothing claimed; run again). */
-const FRESH = EXTRA + 8;
+const FRESH = EXTRA + 9;
+
+/**
+ * PostgreSQL: which statement the last claim on a database found right (limits or none), so a
+ * claim without rules costs one plain statement. A wrong guess costs one more round trip, never a
+ * wrong claim: the plain statement claims nothing while rules exist.
+ */
+const limitedHint = new WeakMap<SqlSession, boolean>();
 
 interface Claimed {
   task: Task;
@@ -195,7 +208,7 @@ export async function claimReady(
  * filtered out before this window, so it only has to absorb partly full ones.
  */
 function limitWindow(limit: number): number {
-  return Math.min(limit * 4 + 32, 5000);
+  return Math.min(limit * 2 + 16, 5000);
 }
 
 async function claimRows(
@@ -224,13 +237,21 @@ async function claimRows(
   let raw: unknown[][];
   let limited = false;
   if (d === "postgres") {
-    const statement = cached(`pg:${allowList}`, () => postgresClaim(allowList));
-    const params = bind(statement);
+    let guess = limitedHint.get(tx) ?? false;
     for (let attempt = 0; ; attempt++) {
-      const got = await tx.values(statement.sql, params, true);
-      const fresh = got.length === 0 || readBool(got[0]?.[FRESH]);
+      const statement = cached(`pg:${allowList}:${guess}`, () => postgresClaim(allowList, guess));
+      const got = await tx.values(statement.sql, bind(statement), true);
+      const status = got[0] ?? [];
+      const rules = readBool(status[LIMITED]);
+      const fresh = readBool(status[FRESH]);
       raw = got.filter((v) => v[0] !== null);
-      if (fresh || attempt >= STALE_RETRIES) break;
+      if (raw.length > 0 || attempt >= STALE_RETRIES) break;
+      if (rules !== guess) {
+        guess = rules;
+        limitedHint.set(tx, guess);
+        continue;
+      }
+      if (fresh) break;
     }
   } else {
     limited = (await tx.all("SELECT 1 AS x FROM limit_rules LIMIT 1")).length > 0;
