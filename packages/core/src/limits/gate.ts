@@ -22,6 +22,8 @@ export interface LimitBlock {
   /** What the task is counted under: the user id, root id or executor id ("" for global). */
   key: string;
   kind: "maxRunning" | "maxRunningRoots" | "rate";
+  /** The rule itself. */
+  rule: LimitRule;
 }
 
 export const bucketKey = (scope: "user" | "executor", key: string): string => `${scope}:${key}`;
@@ -87,12 +89,18 @@ export class LimitGate {
     const { book } = this;
     const global = book.ruleFor("global", "");
     if (global?.maxRunning !== undefined && this.total >= global.maxRunning) {
-      return { scope: "global", ruleKey: undefined, key: "", kind: "maxRunning" };
+      return { scope: "global", ruleKey: undefined, key: "", kind: "maxRunning", rule: global };
     }
     if (t.userId !== null) {
       const rule = book.ruleFor("user", t.userId);
       if (rule) {
-        const block = (kind: LimitBlock["kind"]): LimitBlock => ({ scope: "user", ruleKey: rule.key, key: t.userId as string, kind });
+        const block = (kind: LimitBlock["kind"]): LimitBlock => ({
+          scope: "user",
+          ruleKey: rule.key,
+          key: t.userId as string,
+          kind,
+          rule,
+        });
         if (rule.maxRunning !== undefined && (this.byUser.get(t.userId) ?? 0) >= rule.maxRunning) return block("maxRunning");
         const roots = this.rootsByUser.get(t.userId);
         if (rule.maxRunningRoots !== undefined && !roots?.has(t.rootId) && (roots?.size ?? 0) >= rule.maxRunningRoots)
@@ -102,12 +110,18 @@ export class LimitGate {
     }
     const root = book.ruleFor("root", t.rootId);
     if (root?.maxRunning !== undefined && (this.byRoot.get(t.rootId) ?? 0) >= root.maxRunning) {
-      return { scope: "root", ruleKey: root.key, key: t.rootId, kind: "maxRunning" };
+      return { scope: "root", ruleKey: root.key, key: t.rootId, kind: "maxRunning", rule: root };
     }
     if (t.executor !== null) {
       const rule = book.ruleFor("executor", t.executor);
       if (rule) {
-        const block = (kind: LimitBlock["kind"]): LimitBlock => ({ scope: "executor", ruleKey: rule.key, key: t.executor as string, kind });
+        const block = (kind: LimitBlock["kind"]): LimitBlock => ({
+          scope: "executor",
+          ruleKey: rule.key,
+          key: t.executor as string,
+          kind,
+          rule,
+        });
         if (rule.maxRunning !== undefined && (this.byExecutor.get(t.executor) ?? 0) >= rule.maxRunning) return block("maxRunning");
         if (rule.rate && !this.hasToken(rule.rate, bucketKey("executor", t.executor))) return block("rate");
       }

@@ -33,6 +33,11 @@ export class MemoryLimitStore implements LimitStore {
     return this.rules.delete(id(k.scope, k.key));
   }
 
+  async bucket(scope: "user" | "executor", key: string): Promise<BucketState | null> {
+    const b = this.buckets.get(`${scope}:${key}`);
+    return b ? { ...b } : null;
+  }
+
   /** Every rule, for the claim (no copies: the claim only reads). */
   current(): LimitRule[] {
     return [...this.rules.values()];

@@ -43,6 +43,8 @@ export interface LimitStore {
   list(query?: LimitQuery): Promise<LimitRule[]>;
   /** Whether a rule was there to delete. */
   delete(scope: LimitScope, key?: string): Promise<boolean>;
+  /** The start-rate bucket of a user or executor id as the claim left it (null: never drawn from, full). */
+  bucket(scope: "user" | "executor", key: string): Promise<{ tokens: number; refilledMs: number } | null>;
 }
 
 export interface WithLimits {

@@ -62,6 +62,14 @@ export class SqlLimitStore implements LimitStore {
     return sortRules(rows.map(ruleFromRow));
   }
 
+  async bucket(scope: "user" | "executor", key: string): Promise<{ tokens: number; refilledMs: number } | null> {
+    const [row] = await this.db.all<{ tokens: unknown; refilled_ms: unknown }>(
+      "SELECT tokens, refilled_ms FROM limit_buckets WHERE scope = ? AND key = ?",
+      [scope, key],
+    );
+    return row ? { tokens: Number(row.tokens), refilledMs: Number(row.refilled_ms) } : null;
+  }
+
   async delete(scope: LimitScope, key?: string): Promise<boolean> {
     const k = parseLimitKey(scope, key);
     return (await this.db.run("DELETE FROM limit_rules WHERE scope = ? AND key = ?", [k.scope, k.key ?? ""])) > 0;
