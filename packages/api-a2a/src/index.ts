@@ -25,6 +25,7 @@ export {
   type TreeState,
 } from "./service/task-service.js";
 export { ScheduleOperations, type ScheduleListQuery } from "./service/schedules.js";
+export { LimitOperations } from "./service/limits.js";
 export { ALLOWED_HOSTS_ENV, parseAllowedHosts } from "./env.js";
 export type { MethodDefinition, McpToolSpec } from "./jsonrpc/methods.js";
 export { ApflowClient, ApflowRpcError, type ApflowClientOptions } from "./client/client.js";

@@ -15,6 +15,7 @@ import { camelKeys, camelTasks } from "./aliases.js";
 import type { EventStream, MethodContext } from "./context.js";
 import * as R from "./results.js";
 import * as S from "./schemas.js";
+import { LIMIT_METHODS } from "./limit-methods.js";
 import { SCHEDULE_METHODS } from "./schedule-methods.js";
 
 /** What an MCP tool call offers besides its arguments (progress notifications, cancellation). */
@@ -425,6 +426,7 @@ export const METHODS: MethodDefinition[] = [
     }),
   }),
   ...SCHEDULE_METHODS,
+  ...LIMIT_METHODS,
 ];
 
 export const METHOD_MAP: ReadonlyMap<string, MethodDefinition> = new Map(METHODS.map((m) => [m.name, m]));

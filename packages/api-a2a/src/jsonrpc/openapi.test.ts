@@ -172,6 +172,10 @@ describe("the OpenAPI document", () => {
     await call("schedules.trigger", { scheduleId: schedule.id });
     await call("schedules.runs", { scheduleId: schedule.id });
     await call("schedules.delete", { scheduleId: schedule.id });
+    await call("limits.set", { scope: "user", key: "u1", maxRunning: 2 });
+    await call("limits.get", { scope: "user", key: "u1" });
+    await call("limits.list", {});
+    await call("limits.delete", { scope: "user", key: "u1" });
     expect([...checked].sort()).toEqual(METHODS.map((m) => m.name).sort());
   });
 });

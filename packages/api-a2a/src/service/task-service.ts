@@ -31,6 +31,7 @@ import {
 import type { QueueMetrics } from "../metrics/collector.js";
 import type { Principal } from "../types.js";
 import { assertAccess, canAccess, ownerFilter } from "./access.js";
+import { LimitOperations } from "./limits.js";
 import { ScheduleOperations } from "./schedules.js";
 
 export interface CreateResult {
@@ -115,6 +116,7 @@ export class TaskService {
   readonly #registry: Registry;
   readonly #metrics: QueueMetrics | undefined;
   #schedules: ScheduleOperations | undefined;
+  #limits: LimitOperations | undefined;
   /** The store's A2A facet; a store without one keeps A2A state in this process only. */
   readonly #a2a: A2aStateStore;
 
@@ -124,6 +126,11 @@ export class TaskService {
     this.#registry = registry;
     this.#metrics = metrics;
     this.#a2a = store.a2a ?? new MemoryA2aStateStore({ maxRoots: 10_000 });
+  }
+
+  /** Limits (`limits.*`): the store's concurrency and start-rate rules, admins only when auth is on. */
+  get limits(): LimitOperations {
+    return (this.#limits ??= new LimitOperations(this.#store));
   }
 
   /** Schedules (`schedules.*`): stored template trees fired by a trigger, isolated per user. */
