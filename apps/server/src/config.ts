@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
+import { type LimitRule, parseLimitRules, ValidationError } from "@aipartnerupflow/core";
 
 /** Everything the server reads from its environment and optional JSON config file. */
 export interface ServerConfig {
@@ -42,6 +43,8 @@ export interface ServerConfig {
   compatStoredLlmKeys: boolean;
   /** Serve the web dashboard at `/ui` (`APFLOW_DASHBOARD=0` turns it off). */
   dashboard: boolean;
+  /** Limit rules set in the store at start (`APFLOW_LIMITS`, a JSON array; each replaces its scope and key). */
+  limits: LimitRule[];
 }
 
 export const DEFAULTS: ServerConfig = {
@@ -71,6 +74,7 @@ export const DEFAULTS: ServerConfig = {
   compatPath: "/compat",
   compatStoredLlmKeys: true,
   dashboard: true,
+  limits: [],
 };
 
 const LOG_LEVELS = new Set(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
@@ -142,8 +146,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   if (storedKeys !== undefined) config.compatStoredLlmKeys = boolean("APFLOW_COMPAT_LLM_KEYS", storedKeys);
   const dashboard = str("APFLOW_DASHBOARD");
   if (dashboard !== undefined) config.dashboard = boolean("APFLOW_DASHBOARD", dashboard);
+  const limits = str("APFLOW_LIMITS");
+  if (limits !== undefined) config.limits = limitRules("APFLOW_LIMITS", limits);
+  else if (config.limits.length > 0) config.limits = limitRules("limits", JSON.stringify(config.limits));
   if (config.jwtSecret && config.jwksUrl) throw new ConfigError("set APFLOW_JWT_SECRET or APFLOW_JWKS_URL, not both");
   return config;
+}
+
+/** A JSON array of limit rules, each checked; a problem is a ConfigError naming `name` and the field. */
+function limitRules(name: string, text: string): LimitRule[] {
+  try {
+    return parseLimitRules(text, name);
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      throw new ConfigError(`${name} is not a valid list of limit rules: ${err.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`);
+    }
+    throw err;
+  }
 }
 
 function readConfigFile(path: string): Partial<ServerConfig> {
