@@ -96,7 +96,11 @@ function drainer(store) {
         const done = inFlight.splice(0, BATCH);
         if (done.length === 0) throw new Error("nothing claimable and nothing in flight");
         await store.finishTasks(
-          done.map((c) => ({ taskId: c.task.id, leaseToken: c.leaseToken, outcome: { status: "completed", result: null } })),
+          done.map((c) => ({
+            taskId: c.task.id,
+            leaseToken: c.leaseToken,
+            outcome: { status: "completed", result: null },
+          })),
           now(),
         );
       }
@@ -136,7 +140,11 @@ async function round(rules) {
     const b = drainer(on.store);
     let more = true;
     while (more) more = (await a.step()) | (await b.step());
-    const rate = (s) => ({ perSecond: s.claimed / (s.claimMs / 1000), claims: s.claims, msPerClaim: s.claimMs / s.claims });
+    const rate = (s) => ({
+      perSecond: s.claimed / (s.claimMs / 1000),
+      claims: s.claims,
+      msPerClaim: s.claimMs / s.claims,
+    });
     return { off: rate(a.stats), on: rate(b.stats) };
   } finally {
     await off.drop();
@@ -174,7 +182,9 @@ export async function run() {
   const bound = await round(BINDING);
   console.log(`  limits that bind on most claims (${describe(BINDING)}):`);
   console.log(`    limits off ${fmt(bound.off)}; limits on ${fmt(bound.on)}`);
-  console.log(`    per claim: ${(bound.on.msPerClaim / bound.off.msPerClaim).toFixed(2)}x the time; fewer tasks fit per claim`);
+  console.log(
+    `    per claim: ${(bound.on.msPerClaim / bound.off.msPerClaim).toFixed(2)}x the time; fewer tasks fit per claim`,
+  );
 }
 
 function describe(rules) {

@@ -159,7 +159,9 @@ function limitRules(name: string, text: string): LimitRule[] {
     return parseLimitRules(text, name);
   } catch (err) {
     if (err instanceof ValidationError) {
-      throw new ConfigError(`${name} is not a valid list of limit rules: ${err.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`);
+      throw new ConfigError(
+        `${name} is not a valid list of limit rules: ${err.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`,
+      );
     }
     throw err;
   }

@@ -12,7 +12,9 @@ describe("APFLOW_LIMITS", () => {
       { scope: "global", maxRunning: 4 },
     ]);
     expect(loadConfig({}).limits).toEqual([]);
-    expect(() => loadConfig({ APFLOW_LIMITS: "[{scope:" })).toThrow(/APFLOW_LIMITS is not a valid list of limit rules: APFLOW_LIMITS: .*not JSON/);
+    expect(() => loadConfig({ APFLOW_LIMITS: "[{scope:" })).toThrow(
+      /APFLOW_LIMITS is not a valid list of limit rules: APFLOW_LIMITS: .*not JSON/,
+    );
     expect(() => loadConfig({ APFLOW_LIMITS: '[{"scope":"user","rate":{"starts":0,"perMs":10}}]' })).toThrow(
       /APFLOW_LIMITS\[0\]\.rate\.starts/,
     );

@@ -71,7 +71,10 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
     const limits = limitsOf(store);
     if (!limits) throw new Error("APFLOW_LIMITS is set but this store keeps no limits");
     for (const rule of config.limits) await limits.set(rule);
-    logger.info({ limits: config.limits }, `limits: ${config.limits.length} rule(s) from APFLOW_LIMITS set in the store`);
+    logger.info(
+      { limits: config.limits },
+      `limits: ${config.limits.length} rule(s) from APFLOW_LIMITS set in the store`,
+    );
   }
   const engine = new Engine({ store, registry, concurrency: config.concurrency, demo: config.demo, logger });
   let http: ServerHandle | undefined;

@@ -34,7 +34,12 @@ describe("limits.* through a real server", () => {
       scope: "user",
       maxRunning: 2,
     });
-    await call("admin", "limits.set", { scope: "executor", key: "llm", maxRunning: 3, rate: { starts: 10, perMs: 60_000 } });
+    await call("admin", "limits.set", {
+      scope: "executor",
+      key: "llm",
+      maxRunning: 3,
+      rate: { starts: 10, perMs: 60_000 },
+    });
     expect((await call("admin", "limits.get", { scope: "executor", key: "llm" })).result.rule).toEqual({
       scope: "executor",
       key: "llm",

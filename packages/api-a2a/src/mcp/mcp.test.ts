@@ -60,7 +60,9 @@ async function exerciseAllTools(client: Client, wire?: () => number[]): Promise<
       "list_limits",
     ].sort(),
   );
-  expect((await call(client, "set_limit", { scope: "executor", key: "nobody", maxRunning: 5 })).structuredContent).toEqual({
+  expect(
+    (await call(client, "set_limit", { scope: "executor", key: "nobody", maxRunning: 5 })).structuredContent,
+  ).toEqual({
     scope: "executor",
     key: "nobody",
     maxRunning: 5,

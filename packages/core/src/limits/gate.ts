@@ -101,7 +101,8 @@ export class LimitGate {
           kind,
           rule,
         });
-        if (rule.maxRunning !== undefined && (this.byUser.get(t.userId) ?? 0) >= rule.maxRunning) return block("maxRunning");
+        if (rule.maxRunning !== undefined && (this.byUser.get(t.userId) ?? 0) >= rule.maxRunning)
+          return block("maxRunning");
         const roots = this.rootsByUser.get(t.userId);
         if (rule.maxRunningRoots !== undefined && !roots?.has(t.rootId) && (roots?.size ?? 0) >= rule.maxRunningRoots)
           return block("maxRunningRoots");
@@ -122,7 +123,8 @@ export class LimitGate {
           kind,
           rule,
         });
-        if (rule.maxRunning !== undefined && (this.byExecutor.get(t.executor) ?? 0) >= rule.maxRunning) return block("maxRunning");
+        if (rule.maxRunning !== undefined && (this.byExecutor.get(t.executor) ?? 0) >= rule.maxRunning)
+          return block("maxRunning");
         if (rule.rate && !this.hasToken(rule.rate, bucketKey("executor", t.executor))) return block("rate");
       }
     }
@@ -135,7 +137,8 @@ export class LimitGate {
     if (block) return block;
     this.count(t);
     if (t.userId !== null) this.take(this.book.ruleFor("user", t.userId)?.rate, bucketKey("user", t.userId));
-    if (t.executor !== null) this.take(this.book.ruleFor("executor", t.executor)?.rate, bucketKey("executor", t.executor));
+    if (t.executor !== null)
+      this.take(this.book.ruleFor("executor", t.executor)?.rate, bucketKey("executor", t.executor));
     return null;
   }
 

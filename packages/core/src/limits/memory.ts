@@ -24,7 +24,8 @@ export class MemoryLimitStore implements LimitStore {
 
   async list(query: LimitQuery = {}): Promise<LimitRule[]> {
     const out: LimitRule[] = [];
-    for (const rule of this.rules.values()) if (query.scope === undefined || rule.scope === query.scope) out.push(normalizeRule(rule));
+    for (const rule of this.rules.values())
+      if (query.scope === undefined || rule.scope === query.scope) out.push(normalizeRule(rule));
     return sortRules(out);
   }
 

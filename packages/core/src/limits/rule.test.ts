@@ -5,7 +5,9 @@ import { parseLimitRules } from "./rule.js";
 describe("parseLimitRules (APFLOW_LIMITS)", () => {
   it("reads a JSON array of rules", () => {
     expect(
-      parseLimitRules('[{"scope":"global","maxRunning":2},{"scope":"user","key":"u1","rate":{"starts":1,"perMs":1000}}]'),
+      parseLimitRules(
+        '[{"scope":"global","maxRunning":2},{"scope":"user","key":"u1","rate":{"starts":1,"perMs":1000}}]',
+      ),
     ).toEqual([
       { scope: "global", maxRunning: 2 },
       { scope: "user", key: "u1", rate: { starts: 1, perMs: 1000 } },

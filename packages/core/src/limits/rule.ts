@@ -58,10 +58,14 @@ export function parseLimitRules(text: string, source = "limits"): LimitRule[] {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new ValidationError([{ path: source, code: "invalid_json", message: `${source} is not JSON: ${(err as Error).message}` }]);
+    throw new ValidationError([
+      { path: source, code: "invalid_json", message: `${source} is not JSON: ${(err as Error).message}` },
+    ]);
   }
   if (!Array.isArray(value)) {
-    throw new ValidationError([{ path: source, code: "invalid_type", message: `${source} must be a JSON array of rules` }]);
+    throw new ValidationError([
+      { path: source, code: "invalid_type", message: `${source} must be a JSON array of rules` },
+    ]);
   }
   const issues: ValidationError["errors"] = [];
   const rules: LimitRule[] = [];

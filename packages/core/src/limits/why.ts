@@ -36,7 +36,8 @@ export async function limitBlockFor(store: TaskStore, task: Task, now: Date): Pr
 
 /** One line naming the rule and its key. */
 export function describeLimitBlock(block: LimitBlock): string {
-  const rule = block.ruleKey === undefined ? `the default ${block.scope} limit` : `the ${block.scope} limit for ${block.ruleKey}`;
+  const rule =
+    block.ruleKey === undefined ? `the default ${block.scope} limit` : `the ${block.scope} limit for ${block.ruleKey}`;
   const whose = block.scope === "global" ? "" : ` (${block.scope} ${block.key})`;
   if (block.kind === "rate") {
     const rate = block.rule.rate;

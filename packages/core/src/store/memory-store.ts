@@ -659,7 +659,7 @@ export class MemoryStore implements TaskStore {
     if (row.task.parentId === null) return own;
     const root = this.rows.get(row.task.rootId);
     const rootAt = root?.userRunAt ? Date.parse(root.userRunAt) : 0;
-    return rootAt > own ? rootAt : own;
+    return Math.max(rootAt, own);
   }
 
   /** The limits of one claim: the running counts from the tasks in progress (leased), never counters. */

@@ -182,6 +182,13 @@ describe("whyWaiting", () => {
   });
 
   it("covers every reason it names", () => {
-    expect([...WAITING_REASONS].sort()).toEqual(["dependencies", "limit", "not_executing", "queued", "retry_backoff", "run_at"]);
+    expect([...WAITING_REASONS].sort()).toEqual([
+      "dependencies",
+      "limit",
+      "not_executing",
+      "queued",
+      "retry_backoff",
+      "run_at",
+    ]);
   });
 });

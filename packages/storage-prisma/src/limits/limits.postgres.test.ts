@@ -5,7 +5,12 @@ import { Engine } from "@aipartnerupflow/core";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sleepyRegistry } from "../test-support/limits-child.js";
-import { createTestDatabase, postgresReachable, requirePostgresInCi, type TestDatabase } from "../test-support/postgres.js";
+import {
+  createTestDatabase,
+  postgresReachable,
+  requirePostgresInCi,
+  type TestDatabase,
+} from "../test-support/postgres.js";
 import { createPrismaStore } from "../store/create.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -16,10 +21,14 @@ requirePostgresInCi(reachable);
 const TREES = 12;
 
 function startEngine(url: string, owner: string): { child: ChildProcess; started: Promise<void> } {
-  const child = spawn(process.execPath, ["--import", "tsx", join(here, "..", "test-support", "limits-child.ts"), url, owner], {
-    cwd: packageRoot,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", join(here, "..", "test-support", "limits-child.ts"), url, owner],
+    {
+      cwd: packageRoot,
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   const started = new Promise<void>((resolve, reject) => {
     child.stdout?.on("data", (chunk: Buffer) => {
       if (chunk.toString().includes("started")) resolve();

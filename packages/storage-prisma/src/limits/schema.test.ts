@@ -12,7 +12,9 @@ async function writeAndReadLimitModels(prisma: StoreClient): Promise<void> {
   const rule = await prisma.limitRule.create({
     data: { scope: "user", key: "u1", maxRunning: 2, maxRunningRoots: 1, rateStarts: 5, ratePerMs: 60_000n },
   });
-  expect(await prisma.limitRule.findUniqueOrThrow({ where: { scope_key: { scope: "user", key: "u1" } } })).toEqual(rule);
+  expect(await prisma.limitRule.findUniqueOrThrow({ where: { scope_key: { scope: "user", key: "u1" } } })).toEqual(
+    rule,
+  );
   const bucket = await prisma.limitBucket.create({
     data: { scope: "user", key: "u1", tokens: 1.5, refilledMs: 1_900_000_000_000n },
   });

@@ -50,7 +50,10 @@ export class SqlLimitStore implements LimitStore {
 
   async get(scope: LimitScope, key?: string): Promise<LimitRule | null> {
     const k = parseLimitKey(scope, key);
-    const [row] = await this.db.all(`SELECT ${COLUMNS} FROM limit_rules WHERE scope = ? AND key = ?`, [k.scope, k.key ?? ""]);
+    const [row] = await this.db.all(`SELECT ${COLUMNS} FROM limit_rules WHERE scope = ? AND key = ?`, [
+      k.scope,
+      k.key ?? "",
+    ]);
     return row ? ruleFromRow(row) : null;
   }
 
@@ -58,7 +61,9 @@ export class SqlLimitStore implements LimitStore {
     const rows =
       query.scope === undefined
         ? await this.db.all(`SELECT ${COLUMNS} FROM limit_rules`)
-        : await this.db.all(`SELECT ${COLUMNS} FROM limit_rules WHERE scope = ?`, [parseLimitKey(query.scope, undefined).scope]);
+        : await this.db.all(`SELECT ${COLUMNS} FROM limit_rules WHERE scope = ?`, [
+            parseLimitKey(query.scope, undefined).scope,
+          ]);
     return sortRules(rows.map(ruleFromRow));
   }
 

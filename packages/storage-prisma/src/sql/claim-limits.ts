@@ -60,7 +60,8 @@ export function readyWhere(b: SqlBuilder, allowList: boolean): string {
   let where = `${statusIn("t.status", STATUS.claimable)} AND t.unresolved = 0 AND (t.run_at IS NULL OR t.run_at <= ${now})
       AND (t.parent_id IS NULL OR NOT EXISTS (SELECT 1 FROM tasks r WHERE r.id = t.root_id AND r.user_run_at > ${rootNow}))`;
   if (allowList) {
-    const list = b.d === "postgres" ? `= ANY(${b.p("executors")})` : `IN (SELECT value FROM json_each(${b.p("executors")}))`;
+    const list =
+      b.d === "postgres" ? `= ANY(${b.p("executors")})` : `IN (SELECT value FROM json_each(${b.p("executors")}))`;
     where += ` AND (t.executor IS NULL OR t.executor ${list})`;
   }
   return where;
@@ -102,7 +103,10 @@ function available(b: SqlBuilder, alias: string, bucket: string, key: string): s
   const per = rule(alias, "rate_per_ms", key);
   const real = b.d === "postgres" ? "DOUBLE PRECISION" : "REAL";
   const elapsed = b.greatest("0", `${b.p("nowMs")} - ${bucket}.refilled_ms`);
-  return b.least(`${starts}`, `COALESCE(${bucket}.tokens + CAST(${elapsed} AS ${real}) * ${starts} / ${per}, ${starts})`);
+  return b.least(
+    `${starts}`,
+    `COALESCE(${bucket}.tokens + CAST(${elapsed} AS ${real}) * ${starts} / ${per}, ${starts})`,
+  );
 }
 
 /**

@@ -1,4 +1,11 @@
-import { type ApflowError, executorIdOf, type NewEvent, type NewTask, storeRules, type Task } from "@aipartnerupflow/core";
+import {
+  type ApflowError,
+  executorIdOf,
+  type NewEvent,
+  type NewTask,
+  storeRules,
+  type Task,
+} from "@aipartnerupflow/core";
 import type { SqlSession, SqlValue } from "../db/types.js";
 import { writeJson } from "../store/rows.js";
 import { chunks, IN_CHUNK, jsonParam, marks, timeParam } from "./fragments.js";

@@ -52,8 +52,16 @@ export function registerLimits(program: Command, ctx: CliContext): void {
     jsonOption(
       scopeArgument(limits.command("set").description("create or replace the limit of a scope (and key)"))
         .option("--max-running <n>", "tasks running at once", parsePositiveInt("--max-running"))
-        .option("--max-running-roots <n>", "user scope: trees with a task running at once", parsePositiveInt("--max-running-roots"))
-        .addOption(new Option("--rate <starts/interval>", "user and executor scopes: task starts per interval").argParser(parseRate)),
+        .option(
+          "--max-running-roots <n>",
+          "user scope: trees with a task running at once",
+          parsePositiveInt("--max-running-roots"),
+        )
+        .addOption(
+          new Option("--rate <starts/interval>", "user and executor scopes: task starts per interval").argParser(
+            parseRate,
+          ),
+        ),
     ),
     [
       "apflow limits set global --max-running 20",
@@ -66,7 +74,12 @@ export function registerLimits(program: Command, ctx: CliContext): void {
       ctx,
       async (
         backend,
-        opts: { maxRunning?: number; maxRunningRoots?: number; rate?: { starts: number; perMs: number }; json?: boolean },
+        opts: {
+          maxRunning?: number;
+          maxRunningRoots?: number;
+          rate?: { starts: number; perMs: number };
+          json?: boolean;
+        },
         _command,
         scope: string,
         key: string | undefined,
@@ -79,7 +92,8 @@ export function registerLimits(program: Command, ctx: CliContext): void {
           ...(opts.rate !== undefined ? { rate: opts.rate } : {}),
         });
         if (opts.json) return ctx.json(rule);
-        for (const line of renderTable(["SCOPE", "KEY", "MAX RUNNING", "MAX TREES", "RATE"], rows([rule]))) ctx.out(line);
+        for (const line of renderTable(["SCOPE", "KEY", "MAX RUNNING", "MAX TREES", "RATE"], rows([rule])))
+          ctx.out(line);
       },
     ),
   );

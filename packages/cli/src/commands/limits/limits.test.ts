@@ -21,9 +21,9 @@ describe("apflow limits on the local store", () => {
     expect(list.stdout).toMatch(/^SCOPE\s+KEY\s+MAX RUNNING\s+MAX TREES\s+RATE$/m);
     expect(list.stdout).toMatch(/^user\s+\(default\)\s+2\s+-\s+-$/m);
     expect(list.stdout).toMatch(/^executor\s+llm\s+3\s+-\s+60\/1m$/m);
-    expect(parseJson<{ rules: LimitRule[] }>(await cli("limits", "list", "--scope", "executor", "--json")).rules).toEqual([
-      { scope: "executor", key: "llm", maxRunning: 3, rate: { starts: 60, perMs: 60_000 } },
-    ]);
+    expect(
+      parseJson<{ rules: LimitRule[] }>(await cli("limits", "list", "--scope", "executor", "--json")).rules,
+    ).toEqual([{ scope: "executor", key: "llm", maxRunning: 3, rate: { starts: 60, perMs: 60_000 } }]);
     expect((await cli("limits", "delete", "executor", "llm")).stdout).toContain("deleted the executor limit for llm");
     expect((await cli("limits", "delete", "executor", "llm")).stdout).toContain("no executor limit for llm");
   });

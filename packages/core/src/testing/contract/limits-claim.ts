@@ -43,7 +43,10 @@ export const limitClaimChecks = family("limits", [
     name: "global limit: at most maxRunning tasks in progress; a finished one frees its slot",
     async run(store) {
       await rules(store, [{ scope: "global", maxRunning: 2 }]);
-      await queue(store, ["a", "b", "c", "d"].map((name) => ({ name })));
+      await queue(
+        store,
+        ["a", "b", "c", "d"].map((name) => ({ name })),
+      );
       const first = await claimAll(store);
       expect(names(first)).toEqual(["a", "b"]);
       expect(await claimAll(store)).toEqual([]);
@@ -221,7 +224,12 @@ export const limitClaimChecks = family("limits", [
       await queue(store, [{ name: "a" }, { name: "b" }]);
       const [a] = await claimAll(store);
       const c = a as ClaimedTask;
-      await store.finishTask(c.task.id, c.leaseToken, { status: "failed", error: { code: "X", message: "x" }, retryAt: at(60_000) }, T0);
+      await store.finishTask(
+        c.task.id,
+        c.leaseToken,
+        { status: "failed", error: { code: "X", message: "x" }, retryAt: at(60_000) },
+        T0,
+      );
       expect(names(await claimAll(store))).toEqual(["b"]);
     },
   },
@@ -300,7 +308,13 @@ export const claimConditionChecks = family("claim", [
         { name: "group" },
         { name: "echo", params: { executorId: "echo" } },
       ]);
-      const picked = await store.claimReady({ owner: OWNER, limit: 10, leaseMs: LEASE, now: T0, executors: ["echo", "command"] });
+      const picked = await store.claimReady({
+        owner: OWNER,
+        limit: 10,
+        leaseMs: LEASE,
+        now: T0,
+        executors: ["echo", "command"],
+      });
       expect(names(picked.claimed)).toEqual(["cmd", "group", "echo"]);
       const none = await store.claimReady({ owner: OWNER, limit: 10, leaseMs: LEASE, now: T0, executors: [] });
       expect(none.claimed).toEqual([]);

@@ -25,7 +25,13 @@ export const limitsContractChecks: LimitsCheck[] = [
     name: "limits: set returns the rule, get reads it back, unknown ones are null",
     async run(limits) {
       expect(await limits.list()).toEqual([]);
-      const rule = { scope: "user", key: "u1", maxRunning: 2, maxRunningRoots: 1, rate: { starts: 5, perMs: 60_000 } } as const;
+      const rule = {
+        scope: "user",
+        key: "u1",
+        maxRunning: 2,
+        maxRunningRoots: 1,
+        rate: { starts: 5, perMs: 60_000 },
+      } as const;
       expect(await limits.set(rule)).toEqual(rule);
       expect(await limits.get("user", "u1")).toEqual(rule);
       expect(await limits.get("user")).toBeNull();
