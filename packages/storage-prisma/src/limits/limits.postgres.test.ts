@@ -59,7 +59,7 @@ describe.skipIf(!reachable)("limits across processes on PostgreSQL", () => {
     await database?.drop();
   });
 
-  it("two engines never exceed a global limit of 2, and one killed with SIGKILL while holding slots leaks none", {
+  it("engines in separate processes never exceed a global limit of 2, and one killed with SIGKILL while holding slots leaks none", {
     timeout: 180_000,
   }, async () => {
     const url = database.url;
@@ -92,35 +92,50 @@ describe.skipIf(!reachable)("limits across processes on PostgreSQL", () => {
     })();
 
     try {
+      // Two engines share the queue: together they never run more than the global 2.
       const a = startEngine(url, "engine-a");
       const b = startEngine(url, "engine-b");
       children.push(a.child, b.child);
       await Promise.all([a.started, b.started]);
       for (const root of roots) await producer.execute(root);
+      await waitFor(async () => ((await store.countByStatus({})).completed === TREES ? true : undefined), "the first trees");
+      b.child.kill("SIGKILL");
 
-      // Kill A while it holds slots; its tasks stay in progress until their leases expire.
-      await waitFor(async () => ((await sample()).heldByA > 0 ? true : undefined), "engine-a to hold a slot");
+      // A takes two tasks it hangs on (the whole global limit), then dies holding them.
+      const hung: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const [root] = await producer.createTree([{ name: `hang${i}`, params: { executorId: "sleepy" }, inputs: { hang: true } }]);
+        hung.push((root as { id: string }).id);
+      }
+      const rest: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const [root] = await producer.createTree([{ name: `after${i}`, params: { executorId: "sleepy" } }]);
+        rest.push((root as { id: string }).id);
+      }
+      for (const root of hung) await producer.execute(root);
+      await waitFor(async () => ((await sample()).heldByA === 2 ? true : undefined), "engine-a to hold both slots");
+      for (const root of rest) await producer.execute(root);
+      const c = startEngine(url, "engine-c");
+      children.push(c.child);
+      await c.started;
       const exited = new Promise((resolve) => a.child.once("exit", resolve));
       a.child.kill("SIGKILL");
       await exited;
-      const { rows: held } = await sampler.query<{ id: string }>(
-        "SELECT id FROM tasks WHERE status = 'in_progress' AND lease_owner = 'engine-a'",
-      );
 
-      // B finishes everything, A's tasks after their leases lapse.
+      // C finishes everything, A's two after their leases lapse.
       await waitFor(async () => {
         const counts = await store.countByStatus({});
-        return counts.completed === TREES ? true : undefined;
-      }, "every task completed by engine-b");
+        return counts.completed === TREES + 6 ? true : undefined;
+      }, "every task completed");
       sampling = false;
       await sampled;
 
       expect(Math.max(...samples)).toBeLessThanOrEqual(2);
       expect(Math.max(...samples)).toBe(2);
-      for (const { id } of held) {
+      for (const id of hung) {
         const attempts = await store.getAttempts(id);
-        expect(attempts.at(-1)).toMatchObject({ owner: "engine-b", status: "completed" });
-        expect(attempts.some((x) => x.owner === "engine-a")).toBe(true);
+        expect(attempts.map((x) => x.owner)).toEqual(["engine-a", "engine-c"]);
+        expect(attempts.at(-1)?.status).toBe("completed");
       }
       expect((await sample()).running).toBe(0);
     } finally {

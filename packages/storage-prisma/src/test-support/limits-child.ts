@@ -5,12 +5,14 @@
 import { Engine, Registry } from "@aipartnerupflow/core";
 import { createPrismaStore } from "../store/create.js";
 
-export function sleepyRegistry(): Registry {
+/** `sleepy` sleeps 150 ms; with `hangs`, a task with `inputs.hang` hangs (until the process is killed). */
+export function sleepyRegistry(hangs = false): Registry {
   const registry = new Registry();
   registry.registerExecutor({
     id: "sleepy",
-    execute: async () => {
-      await new Promise((resolve) => setTimeout(resolve, 150));
+    execute: async (inputs) => {
+      const hang = hangs && (inputs as { hang?: boolean }).hang === true;
+      await new Promise((resolve) => setTimeout(resolve, hang ? 600_000 : 150));
       return null;
     },
   });
@@ -23,7 +25,8 @@ async function main(): Promise<void> {
   // Concurrency 4 in each process: only the store's global limit keeps the two at 2 together.
   const engine = new Engine({
     store,
-    registry: sleepyRegistry(),
+    // The engine to be killed hangs on `hang` tasks, so it holds their slots when it dies.
+    registry: sleepyRegistry(owner === "engine-a"),
     concurrency: 4,
     leaseMs: 1500,
     pollIntervalMs: 50,
