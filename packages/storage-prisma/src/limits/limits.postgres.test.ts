@@ -98,13 +98,18 @@ describe.skipIf(!reachable)("limits across processes on PostgreSQL", () => {
       children.push(a.child, b.child);
       await Promise.all([a.started, b.started]);
       for (const root of roots) await producer.execute(root);
-      await waitFor(async () => ((await store.countByStatus({})).completed === TREES ? true : undefined), "the first trees");
+      await waitFor(
+        async () => ((await store.countByStatus({})).completed === TREES ? true : undefined),
+        "the first trees",
+      );
       b.child.kill("SIGKILL");
 
       // A takes two tasks it hangs on (the whole global limit), then dies holding them.
       const hung: string[] = [];
       for (let i = 0; i < 2; i++) {
-        const [root] = await producer.createTree([{ name: `hang${i}`, params: { executorId: "sleepy" }, inputs: { hang: true } }]);
+        const [root] = await producer.createTree([
+          { name: `hang${i}`, params: { executorId: "sleepy" }, inputs: { hang: true } },
+        ]);
         hung.push((root as { id: string }).id);
       }
       const rest: string[] = [];
