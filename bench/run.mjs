@@ -9,6 +9,7 @@ const suites = [
   ["storage-prisma (SQLite, PostgreSQL)", "./storage-prisma.mjs"],
   ["api server (tasks.get)", "./api.mjs"],
   ["wake-ups across processes (PostgreSQL NOTIFY, Redis, NATS, RabbitMQ, polling)", "./wakeups.mjs"],
+  ["limits on vs off (PostgreSQL claim)", "./limits.mjs"],
 ];
 
 const only = process.argv[2];

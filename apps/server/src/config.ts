@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
+import { type LimitRule, parseLimitRules, ValidationError } from "@aipartnerupflow/core";
 
 /** Everything the server reads from its environment and optional JSON config file. */
 export interface ServerConfig {
@@ -54,6 +55,8 @@ export interface ServerConfig {
   heartbeatMs: number;
   /** Silent this long, a node counts as dead (`APFLOW_DEAD_AFTER_MS`; default 5 beats, >= 10 s). */
   deadAfterMs: number | undefined;
+  /** Limit rules set in the store at start (`APFLOW_LIMITS`, a JSON array; each replaces its scope and key). */
+  limits: LimitRule[];
 }
 
 export const DEFAULTS: ServerConfig = {
@@ -89,6 +92,7 @@ export const DEFAULTS: ServerConfig = {
   leaseMs: 30_000,
   heartbeatMs: 2000,
   deadAfterMs: undefined,
+  limits: [],
 };
 
 const LOG_LEVELS = new Set(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
@@ -172,8 +176,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   if (heartbeatMs !== undefined) config.heartbeatMs = integer("APFLOW_HEARTBEAT_MS", heartbeatMs, 10, 3_600_000);
   const deadAfterMs = str("APFLOW_DEAD_AFTER_MS");
   if (deadAfterMs !== undefined) config.deadAfterMs = integer("APFLOW_DEAD_AFTER_MS", deadAfterMs, 50, 86_400_000);
+  const limits = str("APFLOW_LIMITS");
+  if (limits !== undefined) config.limits = limitRules("APFLOW_LIMITS", limits);
+  else if (config.limits.length > 0) config.limits = limitRules("limits", JSON.stringify(config.limits));
   if (config.jwtSecret && config.jwksUrl) throw new ConfigError("set APFLOW_JWT_SECRET or APFLOW_JWKS_URL, not both");
   return config;
+}
+
+/** A JSON array of limit rules, each checked; a problem is a ConfigError naming `name` and the field. */
+function limitRules(name: string, text: string): LimitRule[] {
+  try {
+    return parseLimitRules(text, name);
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      throw new ConfigError(
+        `${name} is not a valid list of limit rules: ${err.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`,
+      );
+    }
+    throw err;
+  }
 }
 
 function readConfigFile(path: string): Partial<ServerConfig> {

@@ -8,6 +8,7 @@ import {
   type TaskStore,
   describeUnknownSetting,
   findUnknownSettings,
+  limitsOf,
   registerBuiltins,
   schedulesOf,
 } from "@aipartnerupflow/core";
@@ -67,6 +68,16 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
     const factory = registry.findStoreFor(url)?.id;
     const where = factory === prismaStoreFactory.id ? redactUrl(url) : `${redactUrl(url)} (store ${factory})`;
     logger.info({ database: redactUrl(url), store: factory }, `database: ${where}`);
+  }
+  if (config.limits.length > 0) {
+    // APFLOW_LIMITS: the rules are the store's (every process on it obeys them); set them before claiming.
+    const limits = limitsOf(store);
+    if (!limits) throw new Error("APFLOW_LIMITS is set but this store keeps no limits");
+    for (const rule of config.limits) await limits.set(rule);
+    logger.info(
+      { limits: config.limits },
+      `limits: ${config.limits.length} rule(s) from APFLOW_LIMITS set in the store`,
+    );
   }
   const executors = registry.listExecutors().map((e) => e.id);
   const engine = new Engine({

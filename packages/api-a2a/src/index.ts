@@ -36,6 +36,7 @@ export {
   planPrompt,
   planTree,
 } from "./service/plan.js";
+export { LimitOperations } from "./service/limits.js";
 export { ALLOWED_HOSTS_ENV, parseAllowedHosts } from "./env.js";
 export type { MethodDefinition, McpToolSpec } from "./jsonrpc/methods.js";
 export { ApflowClient, ApflowRpcError, type ApflowClientOptions } from "./client/client.js";

@@ -12,6 +12,7 @@ import { registerExecutors } from "./commands/executors.js";
 import { examples } from "./commands/options.js";
 import { registerRun } from "./commands/run.js";
 import { registerSchedules } from "./commands/schedules/index.js";
+import { registerLimits } from "./commands/limits/index.js";
 import { registerTasks } from "./commands/tasks/index.js";
 import { registerQueue } from "./commands/queue/index.js";
 import { registerUi } from "./commands/ui.js";
@@ -67,6 +68,7 @@ export function createProgram(ctx: CliContext): Command {
   registerTasks(program, ctx);
   registerQueue(program, ctx);
   registerSchedules(program, ctx);
+  registerLimits(program, ctx);
   registerExecutors(program, ctx);
   registerDb(program, ctx);
   registerServe(program, ctx);

@@ -19,6 +19,7 @@ export {
   type IdempotencyContractOptions,
 } from "./testing/contract/idempotency.js";
 export { queueStatsChecks, type QueueStatsCheck };
+export { describeLimitsContract, limitsContractChecks, type LimitsCheck } from "./testing/contract/limits.js";
 
 /** Run the queue-stats facet's contract (`queueStats`, see `QueueStatsReader`); every check gets a fresh store. */
 export function describeQueueStatsContract(

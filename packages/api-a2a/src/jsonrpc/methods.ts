@@ -18,6 +18,7 @@ import type { EventStream, MethodContext } from "./context.js";
 import * as R from "./results.js";
 import * as S from "./schemas.js";
 import { type Elicitor, followAnswering } from "../mcp/elicit.js";
+import { LIMIT_METHODS } from "./limit-methods.js";
 import { SCHEDULE_METHODS } from "./schedule-methods.js";
 import { NODE_METHODS } from "./node-methods.js";
 
@@ -486,6 +487,7 @@ export const METHODS: MethodDefinition[] = [
   }),
   ...SCHEDULE_METHODS,
   ...NODE_METHODS,
+  ...LIMIT_METHODS,
 ];
 
 export const METHOD_MAP: ReadonlyMap<string, MethodDefinition> = new Map(METHODS.map((m) => [m.name, m]));

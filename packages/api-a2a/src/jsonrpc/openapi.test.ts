@@ -192,6 +192,10 @@ describe("the OpenAPI document", () => {
     await call("nodes.drain", { nodeId: "doc-node" });
     await call("nodes.requeue", { nodeId: "doc-node", force: true });
     await call("nodes.events", {});
+    await call("limits.set", { scope: "user", key: "u1", maxRunning: 2 });
+    await call("limits.get", { scope: "user", key: "u1" });
+    await call("limits.list", {});
+    await call("limits.delete", { scope: "user", key: "u1" });
     expect([...checked].sort()).toEqual(METHODS.map((m) => m.name).sort());
   });
 });

@@ -170,6 +170,15 @@ export const waitingSchema = z
       errorCode: z.string().nullable(),
     }),
     z.object({ reason: z.literal("not_executing"), ...waitingBase }),
+    z.object({
+      reason: z.literal("limit"),
+      ...waitingBase,
+      scope: z.enum(["global", "user", "root", "executor"]),
+      ruleKey: z.string().nullable().describe("the rule's key; null when the scope's default applies"),
+      key: z.string().nullable().describe("the user, root or executor id the task counts under (null: global)"),
+      kind: z.enum(["maxRunning", "maxRunningRoots", "rate"]),
+      executionId: z.string(),
+    }),
     z.object({ reason: z.literal("queued"), ...waitingBase, executionId: z.string() }),
     z.object({
       reason: z.literal("input"),

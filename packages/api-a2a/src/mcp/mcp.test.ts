@@ -58,8 +58,22 @@ async function exerciseAllTools(client: Client, wire?: () => number[]): Promise<
       "create_schedule",
       "list_schedules",
       "trigger_schedule",
+      "set_limit",
+      "list_limits",
     ].sort(),
   );
+  expect(
+    (await call(client, "set_limit", { scope: "executor", key: "nobody", maxRunning: 5 })).structuredContent,
+  ).toEqual({
+    scope: "executor",
+    key: "nobody",
+    maxRunning: 5,
+  });
+  expect((await call(client, "list_limits", {})).structuredContent?.rules).toContainEqual({
+    scope: "executor",
+    key: "nobody",
+    maxRunning: 5,
+  });
 
   const created = await call(client, "create_tasks", { tasks: smallTree("mcp") });
   expect(created.isError).toBeFalsy();

@@ -35,6 +35,7 @@ import {
 import type { QueueMetrics } from "../metrics/collector.js";
 import type { Principal } from "../types.js";
 import { assertAccess, canAccess, ownerFilter } from "./access.js";
+import { LimitOperations } from "./limits.js";
 import { ScheduleOperations } from "./schedules.js";
 import { NodeOperations } from "./nodes.js";
 
@@ -121,6 +122,7 @@ export class TaskService {
   readonly #metrics: QueueMetrics | undefined;
   #schedules: ScheduleOperations | undefined;
   #nodes: NodeOperations | undefined;
+  #limits: LimitOperations | undefined;
   /** The store's A2A facet; a store without one keeps A2A state in this process only. */
   readonly #a2a: A2aStateStore;
 
@@ -135,6 +137,11 @@ export class TaskService {
   /** The node registry (`nodes.*`): administrators only. */
   get nodes(): NodeOperations {
     return (this.#nodes ??= new NodeOperations(this.#engine));
+  }
+
+  /** Limits (`limits.*`): the store's concurrency and start-rate rules, admins only when auth is on. */
+  get limits(): LimitOperations {
+    return (this.#limits ??= new LimitOperations(this.#store));
   }
 
   /** Schedules (`schedules.*`): stored template trees fired by a trigger, isolated per user. */

@@ -14,12 +14,12 @@ export interface ClaimLoopOptions {
   clock: () => Date;
   owner: string;
   concurrency: number;
+  /** The executors allow-list passed to every claim (`EngineOptions.claimExecutors`). */
+  executors?: readonly string[];
   leaseMs: number;
   demo: boolean;
   cancelGraceMs: number;
   finisher: Finisher;
-  /** Claim only tasks of these executors (`ClaimOptions.executors`); any when undefined. */
-  executors?: string[];
   /** Per-execution secrets handed to executors (never persisted). */
   secretsFor(executionId: string): Record<string, string> | undefined;
   /** Whether the engine is running (claims stop, and claimed tasks are handed back, otherwise). */
@@ -85,9 +85,13 @@ export class ClaimLoop {
         const limit = Math.min(o.concurrency - this.executing, 2 * o.concurrency - this.active.size);
         let claimed: ClaimedTask[];
         try {
-          const options: ClaimOptions = { owner: o.owner, limit, leaseMs: o.leaseMs, now: o.clock() };
-          if (o.executors) options.executors = o.executors;
-          const result = await o.store.claimReady(options);
+          const result = await o.store.claimReady({
+            owner: o.owner,
+            limit,
+            leaseMs: o.leaseMs,
+            now: o.clock(),
+            ...(o.executors === undefined ? {} : { executors: o.executors }),
+          });
           o.bus.publish(result.events);
           claimed = result.claimed;
         } catch (err) {

@@ -57,8 +57,8 @@ export interface EngineOptions {
    */
   claim?: boolean;
   /**
-   * Claim only tasks whose executor id is in this list (passed to the store's claim as
-   * `ClaimOptions.executors`): a worker never claims a task it cannot run. All when omitted.
+   * Claim only tasks whose executor id is listed (and grouping tasks): a node that has some
+   * executors only never takes a task it cannot run (`ClaimOptions.executors`). Default: any.
    */
   claimExecutors?: string[];
 }
@@ -177,11 +177,11 @@ export class Engine {
       clock: this.clock,
       owner: this.owner,
       concurrency: this.concurrency,
+      ...(options.claimExecutors === undefined ? {} : { executors: [...options.claimExecutors] }),
       leaseMs: this.leaseMs,
       demo: this.demo,
       cancelGraceMs: this.cancelGraceMs,
       finisher,
-      ...(options.claimExecutors ? { executors: [...options.claimExecutors] } : {}),
       secretsFor: (executionId) => this.secrets.get(executionId),
       running: () => this.state === "running" && this.claims && !this.claimPaused,
       onShortClaim: () => this.wakeTimer.shortClaim(),

@@ -49,11 +49,22 @@ import { ReadyQueue } from "./memory/ready-queue.js";
 import { DueTimes } from "./memory/due-times.js";
 import { memoryQueueStats } from "../queue/memory.js";
 import type { QueueStats, QueueStatsQuery } from "../queue/types.js";
-import { currentAttempt, internEmpty, type Row, recordEndedAttempt, snapshot, subjectOf } from "./memory/row.js";
+import {
+  currentAttempt,
+  internEmpty,
+  type Row,
+  recordEndedAttempt,
+  runAtMs,
+  snapshot,
+  subjectOf,
+} from "./memory/row.js";
 import { emptyCounts, planRunSet } from "./run-set.js";
 import { MemoryIdempotencyStore } from "../idempotency/memory.js";
 import { MemoryA2aStateStore } from "../a2a-state/memory.js";
 import { MemoryNodeStore } from "../nodes/memory.js";
+import { MemoryLimitStore } from "../limits/memory.js";
+import type { LimitRule } from "../limits/types.js";
+import { LimitGate, type LimitSubject, RuleBook } from "../limits/gate.js";
 import {
   cancelledEvent,
   cancelRequestError,
@@ -108,11 +119,16 @@ export class MemoryStore implements TaskStore {
     this.assertOpen();
     return this.leases.expireOwned(owner, requireNow(now, "expireLeases").getTime()).map((row) => row.task.id);
   });
+  /** The limits facet; its rules and start-rate buckets are applied by `claimReady`. */
+  readonly limits = new MemoryLimitStore();
   private readonly rows = new Map<string, Row>();
   private readonly trees = new Map<string, Row[]>();
   private readonly executions = new Executions();
-  private readonly queue = new ReadyQueue((row) => this.isReady(row));
-  private readonly dueTimes = new DueTimes((row) => (this.isReady(row) ? this.dueMs(row) : null));
+  private readonly queue = new ReadyQueue(
+    (row) => this.isReady(row),
+    (row) => this.dueAt(row),
+  );
+  private readonly dueTimes = new DueTimes((row) => (this.isReady(row) ? this.dueAt(row) : null));
   private readonly leases = new Leases();
   private readonly log = new EventLog();
   /** Tasks in status `waiting` (found by signals and by the expiry). */
@@ -253,9 +269,22 @@ export class MemoryStore implements TaskStore {
     const at = new Date(nowMs).toISOString();
     const claimed: ClaimedTask[] = [];
     const newEvents: NewEvent[] = [];
-    while (claimed.length < options.limit) {
+    const rules = this.limits.current();
+    const gate = rules.length === 0 ? null : this.limitGate(rules, nowMs);
+    const allowed = options.executors === undefined ? null : new Set(options.executors);
+    // Rows a limit or the allow-list keeps back go back to the queue after the claim: skipping
+    // them, never stopping at them, is what keeps one blocked user from blocking the others.
+    const skipped: Row[] = [];
+    while (claimed.length < options.limit && !gate?.full) {
       const row = this.queue.take(nowMs);
       if (!row) break;
+      if (allowed !== null || gate !== null) {
+        const subject = limitSubject(row);
+        if ((allowed !== null && subject.executor !== null && !allowed.has(subject.executor)) || gate?.admit(subject)) {
+          skipped.push(row);
+          continue;
+        }
+      }
       const execution = this.executions.get(row.executionId as string) as Execution;
       transition(row.task, RUNNING, at);
       const leaseToken = this.leases.grant(row, options.owner, nowMs, options.leaseMs);
@@ -269,6 +298,8 @@ export class MemoryStore implements TaskStore {
       });
       newEvents.push(startedEvent(subjectOf(row), row.task.progress, at));
     }
+    for (const row of skipped) this.queue.offer(row, nowMs);
+    if (gate) for (const [k, b] of gate.changedBuckets()) this.limits.buckets.set(k, b);
     return { claimed, events: this.log.append(newEvents) };
   }
 
@@ -738,12 +769,6 @@ export class MemoryStore implements TaskStore {
     this.dueTimes.note(row, this.writeNow);
   }
 
-  /** When a queued row becomes due: its `runAt`, not before its root's (core's `dueAtMs`). */
-  private dueMs(row: Row): number {
-    const root = row.task.parentId === null ? row : this.rows.get(row.task.rootId);
-    return dueAtMs(row.task.runAt, root ? root.task.runAt : null);
-  }
-
   private isReady(row: Row): boolean {
     return (
       STATUS.claimable.includes(row.task.status) &&
@@ -751,6 +776,19 @@ export class MemoryStore implements TaskStore {
       row.executionId !== null &&
       this.isRunning(row.executionId)
     );
+  }
+
+  /** When a queued row may start: its own `runAt`, and its root's (a root's `runAt` holds back its tree). */
+  private dueAt(row: Row): number {
+    if (row.task.parentId === null) return runAtMs(row);
+    return dueAtMs(row.task.runAt, this.rows.get(row.task.rootId)?.userRunAt ?? null);
+  }
+
+  /** The limits of one claim: the running counts from the tasks in progress (leased), never counters. */
+  private limitGate(rules: readonly LimitRule[], nowMs: number): LimitGate {
+    const running: LimitSubject[] = [];
+    for (const row of this.leases.running()) running.push(limitSubject(row));
+    return new LimitGate(new RuleBook(rules), running, this.limits.buckets, nowMs);
   }
 
   private countUnresolved(task: Task): number {
@@ -828,6 +866,10 @@ export class MemoryStore implements TaskStore {
 
 function finishedEvents(executions: readonly Execution[], at: string): NewEvent[] {
   return executions.map((e) => treeFinishedEvent(e, e.status, at));
+}
+
+function limitSubject(row: Row): LimitSubject {
+  return { userId: row.task.userId, rootId: row.task.rootId, executor: executorIdOf(row.task).id };
 }
 
 function toArray<T>(v: T | T[]): T[] {

@@ -17,6 +17,7 @@ import type { WaitSpec } from "../types.js";
 import type { A2aStateStore } from "../a2a-state/types.js";
 import type { IdempotencyStore } from "../idempotency/types.js";
 import type { NodeStore } from "../nodes/types.js";
+import type { LimitStore } from "../limits/types.js";
 
 /**
  * The persistence interface the engine runs on. The store is the queue: every state change of
@@ -59,7 +60,13 @@ export interface TaskStore {
    */
   nextDueAt?(options: NextDueOptions): Promise<Date | null>;
 
-  /** Take up to `limit` ready tasks (priority, then FIFO), mark them in progress and lease them. */
+  /**
+   * Take up to `limit` ready tasks (priority, then FIFO), mark them in progress and lease them.
+   * Ready: pending, dependencies resolved, queued by a running execution, its own `runAt` and its
+   * root's due, its executor in `options.executors` (when given), and room in every limit of the
+   * store's `limits` facet (docs/semantics.md#limits). A task a limit blocks is skipped, never the
+   * tasks queued behind it.
+   */
   claimReady(options: ClaimOptions): Promise<MutationResult<{ claimed: ClaimedTask[] }>>;
 
   /**
@@ -165,6 +172,8 @@ export interface TaskStore {
   readonly a2a?: A2aStateStore;
   /** The node registry of the processes sharing this store (a separate facet). */
   readonly nodes?: NodeStore;
+  /** Concurrency and start-rate limits, enforced by `claimReady` (no limits without it). */
+  readonly limits?: LimitStore;
 }
 
 export interface MutationResultBase {
@@ -201,10 +210,11 @@ export interface ClaimOptions {
   leaseMs: number;
   now: Date;
   /**
-   * Claim only tasks whose executor id (`schemas.method`) is in this list (a node never claims a
-   * task it cannot run). Owned by the claim (the limits work); a store without it claims any.
+   * An allow-list of executor ids (`executorIdOf`): when given, only tasks whose executor is in it
+   * are claimed (a node never takes a task it has no executor for). Tasks without an executor
+   * (grouping tasks) need none and are always claimable.
    */
-  executors?: string[];
+  executors?: readonly string[];
 }
 
 export interface ClaimedTask {

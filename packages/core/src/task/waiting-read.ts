@@ -1,5 +1,6 @@
 import type { AttemptRecord, TaskStore } from "../store/types.js";
 import type { Execution, Task } from "../types.js";
+import { limitBlockFor } from "../limits/why.js";
 import { queuedByExecution, type Waiting, waitReason, whyWaiting } from "./waiting.js";
 
 /** A tree's running execution, else its newest one, else null. */
@@ -19,22 +20,29 @@ export async function readWaiting(
 ): Promise<Waiting | null> {
   if (task.status === "waiting") return waitReason(task);
   if (task.status !== "pending") return null;
-  const [dependencies, attempts, execution] = await Promise.all([
+  const [dependencies, attempts, execution, root] = await Promise.all([
     task.dependencies.length === 0 ? [] : store.getTasks(task.dependencies.map((d) => d.id)),
     // A task that never started has no attempts to read.
     knownAttempts ?? (task.attempt === 0 ? [] : store.getAttempts(task.id)),
     treeExecution(store, task.rootId),
+    task.parentId === null ? null : store.getTask(task.rootId),
   ]);
   const tree =
     execution?.status === "running" && execution.taskId !== execution.rootId ? await store.getTree(task.rootId) : null;
-  return whyWaiting({
+  const input = {
     task,
     dependencies,
     attempts,
     execution,
     ...(tree ? { queued: queuedByExecution(task, execution as Execution, tree) } : {}),
+    rootRunAt: root?.runAt ?? null,
     now,
-  });
+  };
+  const waiting = whyWaiting(input);
+  // Only an otherwise eligible task can be held by a limit; the limits are read only then.
+  if (waiting?.reason !== "queued") return waiting;
+  const limit = await limitBlockFor(store, task, now);
+  return limit ? whyWaiting({ ...input, limit }) : waiting;
 }
 
 /**
@@ -67,6 +75,7 @@ export function treeWaiting(
       attempts: attempts.get(task.id) ?? [],
       execution,
       ...(queued === undefined ? {} : { queued }),
+      rootRunAt: task.parentId === null ? null : (byId.get(task.rootId)?.runAt ?? null),
       now,
     });
     if (w) out.set(task.id, w);

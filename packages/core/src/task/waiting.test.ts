@@ -187,6 +187,7 @@ describe("whyWaiting", () => {
       "dependencies",
       "event",
       "input",
+      "limit",
       "not_executing",
       "queued",
       "retry_backoff",

@@ -1,3 +1,6 @@
+import type { LimitBlock } from "../limits/gate.js";
+import type { LimitScope } from "../limits/types.js";
+import { describeLimitBlock } from "../limits/why.js";
 import type { AttemptRecord } from "../store/types.js";
 import type { Execution, Task, TaskStatus } from "../types.js";
 
@@ -33,6 +36,17 @@ export type Waiting =
   | (WaitingBase & { reason: "retry_backoff"; retryAt: string; attempt: number; errorCode: string | null })
   /** No running execution queued it: execute its tree (or the task) to run it. */
   | (WaitingBase & { reason: "not_executing" })
+  /** Eligible, but a limit has no room for it (docs/semantics.md#limits): the rule and its key. */
+  | (WaitingBase & {
+      reason: "limit";
+      scope: LimitScope;
+      /** The rule's key; null when the scope's default rule applies. */
+      ruleKey: string | null;
+      /** What the task counts under: its user id, root id or executor id (null for global). */
+      key: string | null;
+      kind: LimitBlock["kind"];
+      executionId: string;
+    })
   /** Eligible: waiting for a free worker slot (a claim). */
   | (WaitingBase & { reason: "queued"; executionId: string })
   /** Status `waiting`: its executor asked for an answer (`tasks.resume`); `until` is the deadline. */
@@ -53,6 +67,7 @@ export const WAITING_REASONS = [
   "run_at",
   "retry_backoff",
   "not_executing",
+  "limit",
   "queued",
   "input",
   "event",
@@ -106,6 +121,10 @@ export interface WaitingInput {
    * (an execution of one task inside the tree) pass it — see `queuedByExecution`.
    */
   queued?: boolean;
+  /** The `runAt` of the tree's root (it holds back the whole tree); omitted for a root. */
+  rootRunAt?: string | null;
+  /** The limit that keeps it back, if any (`limitBlockFor`); only asked for an eligible task. */
+  limit?: LimitBlock | null;
   now: Date;
 }
 
@@ -208,6 +227,23 @@ export function whyWaiting(input: WaitingInput): Waiting | null {
       };
     }
     return { reason: "run_at", detail: `runs at ${task.runAt}`, since: readyAt, runAt: task.runAt };
+  }
+  const rootRunAt = input.rootRunAt ?? null;
+  if (rootRunAt !== null && Date.parse(rootRunAt) > now.getTime()) {
+    return { reason: "run_at", detail: `its tree's root runs at ${rootRunAt}`, since: readyAt, runAt: rootRunAt };
+  }
+  if (input.limit) {
+    const block = input.limit;
+    return {
+      reason: "limit",
+      detail: describeLimitBlock(block),
+      since: latest(readyAt, task.runAt, retried ? last?.endedAt : null),
+      scope: block.scope,
+      ruleKey: block.ruleKey ?? null,
+      key: block.scope === "global" ? null : block.key,
+      kind: block.kind,
+      executionId: running.id,
+    };
   }
   return {
     reason: "queued",

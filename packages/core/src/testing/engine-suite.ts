@@ -119,6 +119,20 @@ export function describeEngineSuite(
       }
     });
 
+    it("claimExecutors: an engine claims only tasks whose executor it lists", async () => {
+      const { engine, store } = await setup({ owner: "echo-node", claimExecutors: ["echo"] });
+      const { engine: other } = await setup({ store, owner: "agg-node", claimExecutors: ["aggregate_results"] });
+      await other.start();
+      const outcome = await engine.runTree([
+        { name: "root", params: { executorId: "aggregate_results" }, dependencies: ["a"] },
+        { name: "a", parentId: "root", params: { executorId: "echo" } },
+      ]);
+      expect(outcome.status).toBe("completed");
+      const t = byName(outcome);
+      expect((await store.getAttempts(t.a?.id as string)).map((a) => a.owner)).toEqual(["echo-node"]);
+      expect((await store.getAttempts(t.root?.id as string)).map((a) => a.owner)).toEqual(["agg-node"]);
+    });
+
     it("fills declared input properties from same-named keys of dependency results", async () => {
       const { engine, registry } = await setup();
       registry.registerExecutor(

@@ -10,10 +10,11 @@ import {
   type TaskEvent,
   type TaskStatus,
 } from "@aipartnerupflow/core";
-import type { Dialect, SqlSession } from "../db/types.js";
+import type { Dialect, SqlSession, SqlValue } from "../db/types.js";
+import { limitedPick, readyWhere, type Slot, SqlBuilder, spendTokens } from "./claim-limits.js";
 import { EVENTS_LOCK_KEY } from "./append-events.js";
 import { EXTRA, readBool, readJson, taskFromValues, taskSelect, taskValues } from "../store/rows.js";
-import { chunks, IN_CHUNK, marks, sqlStatus, statusIn, timeParam, unindexed } from "./fragments.js";
+import { chunks, IN_CHUNK, marks, sqlStatus, timeParam, unindexed } from "./fragments.js";
 
 const { RUNNING, STATUS, startedEvent } = storeRules;
 /** The claim's event as the rulebook builds it (its type and status, for the SQL that writes it). */
@@ -27,58 +28,136 @@ if (STATUS.claimable.join() !== "pending") throw new Error("claimReady expects p
 
 /**
  * One statement takes the ready tasks: pending, every dependency resolved (`unresolved = 0`),
- * queued by a running execution, due (`run_at`), in priority then FIFO order — a range scan of
- * `tasks_ready_idx`. It marks them in progress with a fresh lease token each. On PostgreSQL
- * `FOR UPDATE SKIP LOCKED` lets many nodes claim at once without waiting for each other.
+ * queued by a running execution, due (`run_at`, and the root's), in priority then FIFO order — a
+ * range scan of `tasks_ready_idx`. It marks them in progress with a fresh lease token each. On
+ * PostgreSQL `FOR UPDATE SKIP LOCKED` lets many nodes claim at once without waiting for each other.
+ * The claim's limits (claim-limits.ts) are a second branch of the same statement, taken only when
+ * `limit_rules` has rows: without rules the claim reads what it read before limits existed.
  */
-function claimSql(d: Dialect): string {
-  const now = timeParam(d);
-  const set = `status = ${sqlStatus(RUNNING)}, attempt = attempt + 1, started_at = ${now}, completed_at = NULL,
-      error = NULL, updated_at = ${now}, lease_owner = ?, lease_expires_at = ${now}`;
-  // `unindexed` execution_id: without statistics SQLite would rather walk every task of the
-  // running execution (tasks_execution_idx) and sort them than range-scan the ready index.
-  const pick = `SELECT t.id${d === "postgres" ? ", e.demo" : ""} FROM tasks t JOIN executions e ON e.id = ${unindexed(d, "t.execution_id")} AND e.status = 'running'
-      WHERE ${statusIn("t.status", STATUS.claimable)} AND t.unresolved = 0 AND (t.run_at IS NULL OR t.run_at <= ${now})
-      ORDER BY t.priority, t.ordinal LIMIT ?`;
-  // PostgreSQL: one statement, run on its own (its own transaction: one round trip), also opens
-  // the attempts, reads what each claimed task's executor sees of its dependencies (a JSON array
-  // per row, in their order) and appends the `task.started` events — taking the events lock
-  // (append-events.ts) last, once every row it writes is locked, and only when it claimed any.
-  return d === "postgres"
-    ? `WITH picked AS (${pick} FOR UPDATE OF t SKIP LOCKED),
-       claimed AS (UPDATE tasks SET ${set}, lease_token = gen_random_uuid()::text FROM picked WHERE tasks.id = picked.id
-         RETURNING ${taskSelect(d, CLAIM_EXTRA, "tasks.")}, picked.demo),
-       opened AS (INSERT INTO attempts (task_id, attempt, started_at, status, owner)
-         SELECT c.id, c.attempt, ${now}, ${sqlStatus(RUNNING)}, ? FROM claimed c
-         ON CONFLICT (task_id, attempt) DO UPDATE SET started_at = excluded.started_at, ended_at = NULL,
-           status = excluded.status, error = NULL, owner = excluded.owner
-         RETURNING 1),
-       held AS MATERIALIZED (SELECT pg_advisory_xact_lock(${EVENTS_LOCK_KEY}) AS held
-         FROM (SELECT COUNT(*) AS n FROM claimed) a, (SELECT COUNT(*) AS n FROM opened) b WHERE a.n > 0),
-       logged AS (INSERT INTO events (type, task_id, root_id, execution_id, status, progress, at)
-         SELECT '${STARTED.type}', c.id, c.root_id, c.execution_id, '${STARTED.status}', c.progress, ${now}
-           FROM claimed c, held ORDER BY c.priority, c.ordinal RETURNING seq, task_id)
-       SELECT c.*, CASE WHEN jsonb_array_length(c.dependencies) = 0 THEN NULL ELSE
-         (SELECT json_agg(json_build_object('id', up.id, 'name', up.name, 'status', up.status,
-            'required', dep.required, 'result', up.result) ORDER BY dep.position)
-            FROM task_dependencies dep JOIN tasks up ON up.id = dep.depends_on_id WHERE dep.task_id = c.id) END,
-         logged.seq
-         FROM claimed c JOIN logged ON logged.task_id = c.id`
-    : `UPDATE tasks SET ${set}, lease_token = lower(hex(randomblob(16))) WHERE id IN (${pick}) RETURNING ${taskSelect(d, CLAIM_EXTRA)}`;
+interface ClaimSql {
+  sql: string;
+  slots: Slot[];
 }
 
+const FROM = (d: Dialect) =>
+  // `unindexed` execution_id: without statistics SQLite would rather walk every task of the
+  // running execution (tasks_execution_idx) and sort them than range-scan the ready index.
+  `FROM tasks t JOIN executions e ON e.id = ${unindexed(d, "t.execution_id")} AND e.status = 'running'`;
+
+function setClause(b: SqlBuilder): string {
+  return `status = ${sqlStatus(RUNNING)}, attempt = attempt + 1, started_at = ${b.p("now")}, completed_at = NULL,
+      error = NULL, updated_at = ${b.p("now")}, lease_owner = ${b.p("owner")}, lease_expires_at = ${b.p("expires")}`;
+}
+
+/**
+ * PostgreSQL: one statement, run on its own (its own transaction: one round trip), also opens
+ * the attempts, spends start tokens, reads what each claimed task's executor sees of its
+ * dependencies (a JSON array per row, in their order) and appends the `task.started` events —
+ * taking the events lock (append-events.ts) last, once every row it writes is locked, and only
+ * when it claimed any.
+ *
+ * Under limits, claims must not count from snapshots older than another limited claim's commit
+ * (both would see the same free slot). Each limited claim bumps the one `limit_claims` row (so
+ * limited claims queue on its row lock until the previous one committed) and compares the value
+ * it bumped with the one its snapshot holds: when they differ the statement claims nothing and
+ * says so in its `fresh` column, and the caller runs it again with a new snapshot.
+ */
+function postgresClaim(allowList: boolean, limited: boolean): ClaimSql {
+  const b = new SqlBuilder("postgres");
+  const lock = " FOR UPDATE OF t SKIP LOCKED";
+  const from = FROM("postgres");
+  // Without limits: today's pick, taken only while `limit_rules` is empty (else it claims nothing
+  // and reports `limited`, and the caller switches to the limited statement).
+  const head = limited
+    ? `flags AS MATERIALIZED (SELECT EXISTS (SELECT 1 FROM limit_rules) AS limited),
+    guard AS (INSERT INTO limit_claims (id, n) SELECT 1, 1 FROM flags WHERE flags.limited
+      ON CONFLICT (id) DO UPDATE SET n = limit_claims.n + 1 RETURNING n),
+    gate AS MATERIALIZED (SELECT f.limited,
+      (NOT f.limited OR (SELECT n FROM guard) = COALESCE((SELECT n FROM limit_claims WHERE id = 1), 0) + 1) AS fresh
+      FROM flags f),
+    ${limitedPick(b, allowList, "(SELECT limited AND fresh FROM gate)", lock, from)},
+    picked AS (SELECT id, demo FROM chosen),`
+    : `gate AS MATERIALIZED (SELECT EXISTS (SELECT 1 FROM limit_rules) AS limited, true AS fresh),
+    picked AS (SELECT t.id, e.demo ${from} WHERE NOT (SELECT limited FROM gate) AND ${readyWhere(b, allowList)}
+      ORDER BY t.priority, t.ordinal LIMIT ${b.p("limit")}${lock}),`;
+  const sql = `WITH ${head}
+    claimed AS (UPDATE tasks SET ${setClause(b)}, lease_token = gen_random_uuid()::text FROM picked WHERE tasks.id = picked.id
+      RETURNING ${taskSelect("postgres", CLAIM_EXTRA, "tasks.")}, picked.demo),
+    opened AS (INSERT INTO attempts (task_id, attempt, started_at, status, owner)
+      SELECT c.id, c.attempt, ${b.p("now")}, ${sqlStatus(RUNNING)}, ${b.p("owner")} FROM claimed c
+      ON CONFLICT (task_id, attempt) DO UPDATE SET started_at = excluded.started_at, ended_at = NULL,
+        status = excluded.status, error = NULL, owner = excluded.owner
+      RETURNING 1),
+    ${limited ? `spent AS (${spendTokens(b, "claimed")} RETURNING 1),` : ""}
+    held AS MATERIALIZED (SELECT pg_advisory_xact_lock(${EVENTS_LOCK_KEY}) AS held
+      FROM (SELECT COUNT(*) AS n FROM claimed) a, (SELECT COUNT(*) AS n FROM opened) o${limited ? ", (SELECT COUNT(*) AS n FROM spent) s" : ""}
+      WHERE a.n > 0),
+    logged AS (INSERT INTO events (type, task_id, root_id, execution_id, status, progress, at)
+      SELECT '${STARTED.type}', c.id, c.root_id, c.execution_id, '${STARTED.status}', c.progress, ${b.p("now")}
+        FROM claimed c, held ORDER BY c.priority, c.ordinal RETURNING seq, task_id)
+    SELECT c.*, CASE WHEN jsonb_array_length(c.dependencies) = 0 THEN NULL ELSE
+      (SELECT json_agg(json_build_object('id', up.id, 'name', up.name, 'status', up.status,
+         'required', dep.required, 'result', up.result) ORDER BY dep.position)
+         FROM task_dependencies dep JOIN tasks up ON up.id = dep.depends_on_id WHERE dep.task_id = c.id) END,
+      logged.seq, g.limited, g.fresh
+      FROM gate g LEFT JOIN (claimed c JOIN logged ON logged.task_id = c.id) ON true`;
+  return { sql, slots: b.slots };
+}
+
+/** SQLite, in the claim's transaction (writers are serialized: counts read there are current). */
+function sqliteClaim(allowList: boolean, limited: boolean): ClaimSql {
+  const b = new SqlBuilder("sqlite");
+  const set = setClause(b);
+  const from = FROM("sqlite");
+  const pick = limited
+    ? `WITH ${limitedPick(b, allowList, "1 = 1", "", from)} SELECT id FROM chosen`
+    : `SELECT t.id ${from} WHERE ${readyWhere(b, allowList)} ORDER BY t.priority, t.ordinal LIMIT ${b.p("limit")}`;
+  const sql = `UPDATE tasks SET ${set}, lease_token = lower(hex(randomblob(16))) WHERE id IN (${pick})
+    RETURNING ${taskSelect("sqlite", CLAIM_EXTRA)}`;
+  return { sql, slots: b.slots };
+}
+
+/** SQLite: the start tokens of the tasks just claimed (ids as a JSON array, then the slots). */
+function sqliteSpend(): ClaimSql {
+  const b = new SqlBuilder("sqlite");
+  const sql = `WITH claimed AS (SELECT user_id, executor FROM tasks WHERE id IN (SELECT value FROM json_each(?)))
+    ${spendTokens(b, "claimed")}`;
+  return { sql, slots: b.slots };
+}
+
+const cache = new Map<string, ClaimSql>();
+function cached(key: string, build: () => ClaimSql): ClaimSql {
+  let found = cache.get(key);
+  if (!found) cache.set(key, (found = build()));
+  return found;
+}
+
+/** How many times a limited PostgreSQL claim is repeated when another limited claim committed under it. */
+const STALE_RETRIES = 20;
+
 /** Columns the claim returns after the task's own (`taskSelect`), at EXTRA + i. */
-const CLAIM_EXTRA = ["lease_token", "execution_id", "checkpoint", "ordinal"];
+const CLAIM_EXTRA = ["lease_token", "execution_id", "checkpoint", "ordinal", "executor"];
 const LEASE_TOKEN = EXTRA;
 const EXECUTION_ID = EXTRA + 1;
 const CHECKPOINT = EXTRA + 2;
 const ORDINAL = EXTRA + 3;
 /** PostgreSQL only: the execution's demo flag, from the claim's CTE (one round trip less). */
-const DEMO = EXTRA + 4;
+const DEMO = EXTRA + 5;
 /** PostgreSQL only: the dependency results (JSON array, or NULL without dependencies). */
-const DEPENDENCIES = EXTRA + 5;
+const DEPENDENCIES = EXTRA + 6;
 /** PostgreSQL only: the `seq` of the task's `task.started` event, appended by the claim. */
-const SEQ = EXTRA + 6;
+const SEQ = EXTRA + 7;
+/** PostgreSQL only: whether `limit_rules` has rows (the plain statement claims nothing then). */
+const LIMITED = EXTRA + 8;
+/** PostgreSQL only: false when the snapshot was stale under limits (nothing claimed; run again). */
+const FRESH = EXTRA + 9;
+
+/**
+ * PostgreSQL: which statement the last claim on a database found right (limits or none), so a
+ * claim without rules costs one plain statement. A wrong guess costs one more round trip, never a
+ * wrong claim: the plain statement claims nothing while rules exist.
+ */
+const limitedHint = new WeakMap<SqlSession, boolean>();
 
 interface Claimed {
   task: Task;
@@ -124,6 +203,14 @@ export async function claimReady(
   return { claimed, events };
 }
 
+/**
+ * Candidates a limited claim reads for `limit` tasks: tasks of full users, trees and executors are
+ * filtered out before this window, so it only has to absorb partly full ones.
+ */
+function limitWindow(limit: number): number {
+  return Math.min(limit * 2 + 16, 5000);
+}
+
 async function claimRows(
   tx: SqlSession,
   options: ClaimOptions,
@@ -131,21 +218,60 @@ async function claimRows(
 ): Promise<{ claimed: ClaimedTask[]; events: NewEvent[]; seqs: number[] }> {
   if (options.limit <= 0) return { claimed: [], events: [], seqs: [] };
   const d = tx.dialect;
-  const expires = new Date(now.getTime() + options.leaseMs);
-  const set = [now, now, options.owner, expires];
-  const pick = [now, options.limit];
-  // PostgreSQL's statement names the picked rows first (a CTE), SQLite's names them last.
-  const params = d === "postgres" ? [...pick, ...set, now, options.owner, now] : [...set, ...pick];
-  const rows: Claimed[] = taskValues(d, await tx.values(claimSql(d), params, true)).map((v) => ({
+  const allowList = options.executors !== undefined;
+  const values: Record<Slot, SqlValue> = {
+    now,
+    nowMs: now.getTime(),
+    limit: options.limit,
+    window: limitWindow(options.limit),
+    owner: options.owner,
+    expires: new Date(now.getTime() + options.leaseMs),
+    executors:
+      options.executors === undefined
+        ? null
+        : d === "postgres"
+          ? (options.executors as unknown as SqlValue)
+          : JSON.stringify(options.executors),
+  };
+  const bind = (c: ClaimSql) => c.slots.map((slot) => values[slot]);
+  let raw: unknown[][];
+  let limited = false;
+  if (d === "postgres") {
+    let guess = limitedHint.get(tx) ?? false;
+    for (let attempt = 0; ; attempt++) {
+      const statement = cached(`pg:${allowList}:${guess}`, () => postgresClaim(allowList, guess));
+      const got = await tx.values(statement.sql, bind(statement), true);
+      const status = got[0] ?? [];
+      const rules = readBool(status[LIMITED]);
+      const fresh = readBool(status[FRESH]);
+      raw = got.filter((v) => v[0] !== null);
+      if (raw.length > 0 || attempt >= STALE_RETRIES) break;
+      if (rules !== guess) {
+        guess = rules;
+        limitedHint.set(tx, guess);
+        continue;
+      }
+      if (fresh) break;
+    }
+  } else {
+    limited = (await tx.all("SELECT 1 AS x FROM limit_rules LIMIT 1")).length > 0;
+    const statement = cached(`sqlite:${allowList}:${limited}`, () => sqliteClaim(allowList, limited));
+    raw = await tx.values(statement.sql, bind(statement), true);
+  }
+  const rows: Claimed[] = taskValues(d, raw).map((v) => ({
     task: taskFromValues(v),
     leaseToken: v[LEASE_TOKEN] as string,
     executionId: v[EXECUTION_ID] as string,
     checkpoint: (v[CHECKPOINT] ?? null) as JsonValue,
     ordinal: Number(v[ORDINAL]),
-    demo: v.length > DEMO ? readBool(v[DEMO]) : undefined,
+    demo: d === "postgres" ? readBool(v[DEMO]) : undefined,
     dependencies: d === "postgres" ? ((v[DEPENDENCIES] ?? []) as DependencyResult[]) : undefined,
     seq: d === "postgres" ? Number(v[SEQ]) : 0,
   }));
+  if (limited && rows.length > 0) {
+    const spend = cached("sqlite:spend", sqliteSpend);
+    await tx.run(spend.sql, [JSON.stringify(rows.map((r) => r.task.id)), ...bind(spend)]);
+  }
   if (rows.length === 0) return { claimed: [], events: [], seqs: [] };
   rows.sort((a, b) => a.task.priority - b.task.priority || a.ordinal - b.ordinal);
   const at = now.toISOString();

@@ -1,4 +1,11 @@
-import { type ApflowError, type NewEvent, type NewTask, storeRules, type Task } from "@aipartnerupflow/core";
+import {
+  type ApflowError,
+  executorIdOf,
+  type NewEvent,
+  type NewTask,
+  storeRules,
+  type Task,
+} from "@aipartnerupflow/core";
 import type { SqlSession, SqlValue } from "../db/types.js";
 import { writeJson } from "../store/rows.js";
 import { chunks, IN_CHUNK, jsonParam, marks, timeParam } from "./fragments.js";
@@ -78,7 +85,7 @@ export async function insertTasks(
     ];
     ordinal = Number(next);
   }
-  const row = `(?, ?, ?, ?, ?, ?, ?, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ?, ?)`;
+  const row = `(?, ?, ?, ?, ?, ?, ?, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ?, ?, ?)`;
   const parents = new Set<string>();
   for (const t of tasks) if (t.parentId !== null) parents.add(t.parentId);
 
@@ -94,7 +101,7 @@ export async function insertTasks(
         .run(
           `INSERT INTO tasks (id, parent_id, root_id, user_id, name, status, priority, dependencies, inputs, params,
          schemas, result, error, progress, attempt, retry, run_at, user_run_at, original_task_id, has_children, metadata,
-         created_at, updated_at, started_at, completed_at, ordinal, execution_id)
+         created_at, updated_at, started_at, completed_at, executor, ordinal, execution_id)
        VALUES ${Array.from({ length: batch.length }, () => row).join(", ")}`,
           params,
         )
@@ -171,6 +178,7 @@ const PG_COLUMNS: Array<[string, string]> = [
   ["updated_at", "timestamptz"],
   ["started_at", "timestamptz"],
   ["completed_at", "timestamptz"],
+  ["executor", "text"],
   ["execution_id", "text"],
 ];
 
@@ -203,7 +211,7 @@ async function insertPostgres(
 }
 
 /**
- * One task's column values, `id` through `completed_at`, in the order both dialects insert them;
+ * One task's column values, `id` through `completed_at`, then `executor`, in the order both dialects insert them;
  * `time` renders a timestamp for the driver (SQLite binds Dates, PostgreSQL's arrays take text).
  */
 function rowValues(t: NewTask, parents: ReadonlySet<string>, time: (value: string | null) => SqlValue): SqlValue[] {
@@ -233,6 +241,7 @@ function rowValues(t: NewTask, parents: ReadonlySet<string>, time: (value: strin
     time(t.createdAt),
     time(t.startedAt),
     time(t.completedAt),
+    executorIdOf(t).id,
   ];
 }
 

@@ -16,7 +16,10 @@ const { STATUS } = storeRules;
 export async function nextDueAt(db: SqlSession, now: Date): Promise<Date | null> {
   const d = db.dialect;
   const t = timeParam(d);
-  const due = "CASE WHEN t.run_at IS NULL OR r.run_at > t.run_at THEN r.run_at ELSE t.run_at END";
+  // The root holds back its tree by the `runAt` a user gave it (`user_run_at`, as the claim does),
+  // not by its own retry backoff.
+  const rootAt = "(CASE WHEN t.parent_id IS NULL THEN NULL ELSE r.user_run_at END)";
+  const due = `CASE WHEN t.run_at IS NULL OR ${rootAt} > t.run_at THEN ${rootAt} ELSE t.run_at END`;
   // `unindexed` status: each candidate's execution by primary key. Without statistics (a fresh
   // database) PostgreSQL would rather re-scan the running executions for every candidate (20,000
   // ready tasks: 965 ms against 134 ms).
@@ -24,7 +27,7 @@ export async function nextDueAt(db: SqlSession, now: Date): Promise<Date | null>
     `SELECT MIN(${due}) FROM tasks t
        JOIN executions e ON e.id = t.execution_id AND ${unindexed(d, "e.status")} = 'running'
        JOIN tasks r ON r.id = t.root_id
-      WHERE ${statusIn("t.status", STATUS.claimable)} AND t.unresolved = 0 AND (t.run_at > ${t} OR r.run_at > ${t})`,
+      WHERE ${statusIn("t.status", STATUS.claimable)} AND t.unresolved = 0 AND (t.run_at > ${t} OR ${rootAt} > ${t})`,
     [now, now],
     true,
   );

@@ -1,6 +1,15 @@
-import { NotFoundError, storeRules, type Task, type TaskPatch, validatePatch } from "@aipartnerupflow/core";
+import {
+  executorIdOf,
+  type JsonObject,
+  NotFoundError,
+  storeRules,
+  type Task,
+  type TaskPatch,
+  type TaskSchemas,
+  validatePatch,
+} from "@aipartnerupflow/core";
 import type { SqlSession, SqlValue } from "../db/types.js";
-import { type TaskRow, taskFromRow, writeJson } from "../store/rows.js";
+import { readJson, type TaskRow, taskFromRow, writeJson } from "../store/rows.js";
 import { jsonParam, statusIn, timeParam } from "./fragments.js";
 
 const { RUNNING, runningUpdateError: running } = storeRules;
@@ -8,7 +17,10 @@ const { RUNNING, runningUpdateError: running } = storeRules;
 /** Change what a task will do (core's `validatePatch` decides what is valid). Never while it runs. */
 export async function updateTask(tx: SqlSession, id: string, patch: TaskPatch, now: Date): Promise<Task> {
   const d = tx.dialect;
-  const [current] = await tx.all<{ status: string }>("SELECT status FROM tasks WHERE id = ?", [id]);
+  const [current] = await tx.all<{ status: string; params: unknown; schemas: unknown }>(
+    "SELECT status, params, schemas FROM tasks WHERE id = ?",
+    [id],
+  );
   if (!current) throw new NotFoundError("task", id);
   if (current.status === RUNNING) throw running(id);
   const valid = validatePatch(patch);
@@ -26,6 +38,12 @@ export async function updateTask(tx: SqlSession, id: string, patch: TaskPatch, n
   if (valid.metadata !== undefined) json("metadata", valid.metadata);
   if (valid.retry !== undefined) json("retry", valid.retry);
   if (valid.priority !== undefined) set("priority", valid.priority);
+  if (valid.params !== undefined || valid.schemas !== undefined) {
+    // The claim's executor column follows what the task now names.
+    const params = valid.params ?? readJson<JsonObject>(d, current.params);
+    const schemas = (valid.schemas ?? readJson<JsonObject>(d, current.schemas)) as TaskSchemas;
+    set("executor", executorIdOf({ params, schemas }).id);
+  }
   if (valid.runAt !== undefined) {
     const runAt = valid.runAt === null ? null : new Date(valid.runAt);
     sets.push(`run_at = ${timeParam(d)}`, `user_run_at = ${timeParam(d)}`);

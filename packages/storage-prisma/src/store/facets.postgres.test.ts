@@ -2,6 +2,7 @@ import {
   describeA2aStateContract,
   describeIdempotencyContract,
   describeNodeStoreContract,
+  describeLimitsContract,
   describeQueueStatsContract,
   describeScheduleStoreContract,
 } from "@aipartnerupflow/core/testing";
@@ -17,7 +18,7 @@ import { createPrismaStore } from "./create.js";
 const reachable = await postgresReachable();
 requirePostgresInCi(reachable);
 
-// The contracts of the store's facets (schedules, idempotency, A2A state, queue stats, nodes) on the real
+// The contracts of the store's facets (schedules, idempotency, A2A state, queue stats, nodes, limits) on the real
 // PostgreSQL: one migrated database, emptied (facet tables included) before every check.
 describe.skipIf(!reachable)("PostgreSQL", () => {
   const database = useMigratedTestDatabase();
@@ -32,4 +33,5 @@ describe.skipIf(!reachable)("PostgreSQL", () => {
   describeA2aStateContract("Prisma store on PostgreSQL", fresh, options);
   describeQueueStatsContract("Prisma store on PostgreSQL", fresh, options);
   describeNodeStoreContract("Prisma store on PostgreSQL", fresh, options);
+  describeLimitsContract("Prisma store on PostgreSQL", fresh, options);
 });

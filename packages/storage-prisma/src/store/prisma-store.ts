@@ -70,6 +70,7 @@ import type { Provider } from "../types.js";
 import { SqlIdempotencyStore } from "../idempotency/sql-idempotency-store.js";
 import { queueStats } from "../queue/queue-stats.js";
 import { type SqlScheduleStore, sqlSchedules } from "../schedules/sql-schedule-store.js";
+import { type SqlLimitStore, sqlLimits } from "../limits/sql-limit-store.js";
 import { SqlA2aStateStore } from "../a2a-state/sql-a2a-state-store.js";
 import { SqlNodeStore } from "../nodes/sql-node-store.js";
 
@@ -91,6 +92,11 @@ export class PrismaTaskStore implements TaskStore {
     readonly a2a = new SqlA2aStateStore(db),
     readonly nodes = new SqlNodeStore(db),
   ) {}
+
+  /** The limits facet (table `limit_rules`, src/limits/); the claim applies its rules. */
+  get limits(): SqlLimitStore {
+    return sqlLimits(this.db);
+  }
 
   /** The schedules facet (its own tables and SQL: src/schedules/). */
   get schedules(): SqlScheduleStore {

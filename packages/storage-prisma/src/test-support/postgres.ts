@@ -73,7 +73,8 @@ export async function truncateStore(url: string): Promise<void> {
     // contract check starts from an empty store whatever it touches.
     await client.query(
       `TRUNCATE tasks, task_dependencies, executions, events, attempts, schedules, schedule_runs,
-        idempotency_keys, unique_trees, a2a_conversations, a2a_push_configs, nodes, node_events RESTART IDENTITY`,
+        idempotency_keys, unique_trees, a2a_conversations, a2a_push_configs, nodes, node_events, limit_rules,
+        limit_buckets, limit_claims RESTART IDENTITY`,
     );
   } finally {
     await client.end();

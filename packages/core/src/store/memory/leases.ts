@@ -41,6 +41,11 @@ export class Leases {
     return out.sort((a, b) => a.ordinal - b.ordinal);
   }
 
+  /** The tasks in progress (each holds a lease while it runs). */
+  running(): Iterable<Row> {
+    return this.held;
+  }
+
   /** Leases expired at `nowMs`, in creation order (as every store reclaims them). */
   expired(nowMs: number): Row[] {
     const out: Row[] = [];

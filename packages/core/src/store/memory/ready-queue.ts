@@ -11,15 +11,22 @@ const byPriorityThenAge = (a: Row, b: Row): boolean =>
  */
 export class ReadyQueue {
   private readonly ready = new Heap<Row>(byPriorityThenAge);
-  private readonly delayed = new Heap<Row>((a, b) => runAtMs(a) < runAtMs(b));
+  private readonly delayed = new Heap<Row>((a, b) => this.dueAt(a) < this.dueAt(b));
 
-  constructor(private readonly isReady: (row: Row) => boolean) {}
+  /**
+   * `dueAt`: when a row may start — its own `runAt`, held back by its root's (a root's `runAt`
+   * holds back its whole tree).
+   */
+  constructor(
+    private readonly isReady: (row: Row) => boolean,
+    private readonly dueAt: (row: Row) => number = runAtMs,
+  ) {}
 
   /** Queue a row if it is ready and not queued yet: due now, or delayed until its `runAt`. */
   offer(row: Row, nowMs: number): void {
     if (row.queued || !this.isReady(row)) return;
     row.queued = true;
-    if (runAtMs(row) > nowMs) this.delayed.push(row);
+    if (this.dueAt(row) > nowMs) this.delayed.push(row);
     else this.ready.push(row);
   }
 
@@ -30,7 +37,7 @@ export class ReadyQueue {
       const row = this.ready.pop() as Row;
       row.queued = false;
       if (!this.isReady(row)) continue;
-      if (runAtMs(row) > nowMs) {
+      if (this.dueAt(row) > nowMs) {
         row.queued = true;
         this.delayed.push(row);
         continue;
@@ -57,7 +64,7 @@ export class ReadyQueue {
   }
 
   private promote(nowMs: number): void {
-    while (this.delayed.size > 0 && runAtMs(this.delayed.peek() as Row) <= nowMs) {
+    while (this.delayed.size > 0 && this.dueAt(this.delayed.peek() as Row) <= nowMs) {
       this.ready.push(this.delayed.pop() as Row);
     }
   }

@@ -5,6 +5,7 @@ import { eventChecks } from "./events.js";
 import { finishChecks } from "./finish.js";
 import { leaseChecks } from "./leases.js";
 import { nextDueChecks } from "./next-due.js";
+import { claimConditionChecks, limitClaimChecks } from "./limits-claim.js";
 import { queryChecks } from "./queries.js";
 import { startChecks } from "./start.js";
 import type { StoreCheck } from "./support.js";
@@ -19,6 +20,7 @@ export const storeContractChecks: StoreCheck[] = [
   ...startChecks,
   ...claimChecks,
   ...nextDueChecks,
+  ...claimConditionChecks,
   ...finishChecks,
   ...leaseChecks,
   ...cancelChecks,
@@ -26,4 +28,5 @@ export const storeContractChecks: StoreCheck[] = [
   ...queryChecks,
   ...updateDeleteChecks,
   ...waitChecks,
+  ...limitClaimChecks,
 ];

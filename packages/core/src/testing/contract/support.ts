@@ -20,6 +20,7 @@ export const STORE_FAMILIES = [
   "queries",
   "update-delete",
   "waits",
+  "limits",
 ] as const;
 export type StoreFamily = (typeof STORE_FAMILIES)[number];
 

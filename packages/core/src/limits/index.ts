@@ -1,0 +1,13 @@
+export * from "./types.js";
+export { limitRuleSchema, parseLimitRule, parseLimitKey, parseLimitRules, normalizeRule } from "./rule.js";
+export {
+  availableTokens,
+  bucketKey,
+  type BucketState,
+  type LimitBlock,
+  LimitGate,
+  type LimitSubject,
+  RuleBook,
+} from "./gate.js";
+export { MemoryLimitStore } from "./memory.js";
+export { describeLimitBlock, limitBlockFor, limitSubjectOf } from "./why.js";

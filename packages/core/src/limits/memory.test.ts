@@ -1,0 +1,4 @@
+import { MemoryStore } from "../store/memory-store.js";
+import { describeLimitsContract } from "../testing.js";
+
+describeLimitsContract("MemoryStore", () => new MemoryStore());

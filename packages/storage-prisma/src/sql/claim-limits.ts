@@ -1,0 +1,193 @@
+import { storeRules } from "@aipartnerupflow/core";
+import type { Dialect } from "../db/types.js";
+import { statusIn } from "./fragments.js";
+
+/**
+ * The claim's conditions beyond readiness, as SQL (docs/semantics.md#limits): a root's `runAt`
+ * holds back its tree, the executors allow-list, and the limits of `limit_rules` (migration 0008).
+ *
+ * Running counts come from the tasks in progress (never counters), so every way a task stops
+ * running frees its slot with no code of its own, and a crashed process leaks nothing. Under
+ * limits the claim reads a window of candidates in priority-then-FIFO order from which every task
+ * of a full user / tree / executor / empty bucket is filtered out first (so a blocked user's queue
+ * never hides the next user's tasks), then ranks what is left scope by scope (root, the user's
+ * root trees, user tasks and start tokens, executor tasks and start tokens, global) and keeps the
+ * tasks that fit every scope. A claim never exceeds a limit; when several scopes bind at once it
+ * may take fewer tasks than a task-by-task pass would (the next claim takes them), but it always
+ * takes the first eligible task.
+ */
+
+const { STATUS, RUNNING } = storeRules;
+
+/** Named parameters: the SQL is built once per variant, the values are bound per call in `slots` order. */
+export type Slot = "now" | "nowMs" | "limit" | "window" | "executors" | "owner" | "expires";
+
+export class SqlBuilder {
+  readonly slots: Slot[] = [];
+  constructor(readonly d: Dialect) {}
+
+  /** A placeholder for `slot`, typed on PostgreSQL. */
+  p(slot: Slot): string {
+    this.slots.push(slot);
+    if (this.d === "sqlite") return "?";
+    if (slot === "now" || slot === "expires") return "?::timestamptz";
+    if (slot === "owner") return "?::text";
+    return slot === "executors" ? "?::text[]" : "?::bigint";
+  }
+
+  greatest(a: string, b: string): string {
+    return this.d === "postgres" ? `GREATEST(${a}, ${b})` : `MAX(${a}, ${b})`;
+  }
+
+  least(a: string, b: string): string {
+    return this.d === "postgres" ? `LEAST(${a}, ${b})` : `MIN(${a}, ${b})`;
+  }
+
+  /** Whole tokens in a (non-negative up to rounding) token count. */
+  whole(x: string): string {
+    return this.d === "postgres" ? `FLOOR(${x} + 1e-9)` : `CAST(${x} + 1e-9 AS INTEGER)`;
+  }
+
+  materialized(): string {
+    return this.d === "postgres" ? "MATERIALIZED " : "";
+  }
+}
+
+/** The readiness of `t` (joined to its execution `e`) as the claim reads it, with the claim's conditions. */
+export function readyWhere(b: SqlBuilder, allowList: boolean): string {
+  const now = b.p("now");
+  const rootNow = b.p("now");
+  let where = `${statusIn("t.status", STATUS.claimable)} AND t.unresolved = 0 AND (t.run_at IS NULL OR t.run_at <= ${now})
+      AND (t.parent_id IS NULL OR NOT EXISTS (SELECT 1 FROM tasks r WHERE r.id = t.root_id AND r.user_run_at > ${rootNow}))`;
+  if (allowList) {
+    const list =
+      b.d === "postgres" ? `= ANY(${b.p("executors")})` : `IN (SELECT value FROM json_each(${b.p("executors")}))`;
+    where += ` AND (t.executor IS NULL OR t.executor ${list})`;
+  }
+  return where;
+}
+
+const SCOPE_OF: Record<string, string> = { u: "user", e: "executor", r: "root" };
+
+/**
+ * A field of the rule in force for `key` in `alias`'s scope: the key's own rule (joined by
+ * `ruleJoins` as `<alias>k`) if it has one, else the scope's default (a subquery run once), none
+ * for a NULL key (a task without user or executor).
+ */
+function rule(alias: string, field: string, key: string): string {
+  const scope = SCOPE_OF[alias] as string;
+  return `(CASE WHEN ${alias}k.scope IS NOT NULL THEN ${alias}k.${field} WHEN ${key} IS NULL THEN NULL
+    ELSE (SELECT ${field} FROM limit_rules WHERE scope = '${scope}' AND key = '') END)`;
+}
+
+/**
+ * The key's own rule, looked up by primary key — and only when the scope has keyed rules at all
+ * (a condition the planner evaluates once), so a claim under default rules probes nothing.
+ */
+function ruleJoins(alias: string, key: string): string {
+  const scope = SCOPE_OF[alias] as string;
+  return `LEFT JOIN limit_rules ${alias}k ON ${alias}k.scope = '${scope}' AND ${alias}k.key = ${key}
+      AND EXISTS (SELECT 1 FROM limit_rules WHERE scope = '${scope}' AND key <> '')`;
+}
+
+/** The start-rate bucket of `key` (as `<bucket>`), probed only when the scope has a rate rule. */
+function bucketJoin(alias: string, bucket: string, key: string): string {
+  const scope = SCOPE_OF[alias] as string;
+  return `LEFT JOIN limit_buckets ${bucket} ON ${bucket}.scope = '${scope}' AND ${bucket}.key = ${key}
+      AND EXISTS (SELECT 1 FROM limit_rules WHERE scope = '${scope}' AND rate_starts IS NOT NULL)`;
+}
+
+/** Tokens in bucket `bucket` at the claim's `now` under the rule for `key` (NULL: no rate). */
+function available(b: SqlBuilder, alias: string, bucket: string, key: string): string {
+  const starts = rule(alias, "rate_starts", key);
+  const per = rule(alias, "rate_per_ms", key);
+  const real = b.d === "postgres" ? "DOUBLE PRECISION" : "REAL";
+  const elapsed = b.greatest("0", `${b.p("nowMs")} - ${bucket}.refilled_ms`);
+  return b.least(
+    `${starts}`,
+    `COALESCE(${bucket}.tokens + CAST(${elapsed} AS ${real}) * ${starts} / ${per}, ${starts})`,
+  );
+}
+
+/**
+ * CTEs (without `WITH`) that end in `chosen (id, demo)`: at most `limit` tasks that fit every
+ * limit. `gateExpr` is true when this branch should run (PostgreSQL: rules exist and the snapshot
+ * is fresh); `lock` the row-lock clause that takes the chosen rows (PostgreSQL: only those are
+ * locked, not the whole window; a row another writer holds is skipped).
+ *
+ * The ranking stages rank the running tasks together with the candidates, running ones first, so
+ * a candidate fits a scope when its rank there is within the scope's maximum: no per-key counts
+ * are joined to the candidates (the planner, which cannot estimate a CTE's rows, would join them
+ * by nested loops), only the rules and buckets, by their primary key.
+ */
+export function limitedPick(b: SqlBuilder, allowList: boolean, gateExpr: string, lock: string, from: string): string {
+  const m = b.materialized();
+  const running = statusIn("status", [RUNNING]);
+  const ONE = "0.999999999";
+  const byRank = "ORDER BY running DESC, priority, ordinal";
+  return `run AS ${m}(SELECT user_id, executor, root_id FROM tasks WHERE ${running} AND ${gateExpr}),
+    ucount AS ${m}(SELECT user_id AS k, COUNT(*) AS n, COUNT(DISTINCT root_id) AS roots FROM run WHERE user_id IS NOT NULL GROUP BY user_id),
+    ecount AS ${m}(SELECT executor AS k, COUNT(*) AS n FROM run WHERE executor IS NOT NULL GROUP BY executor),
+    rcount AS ${m}(SELECT root_id AS k, COUNT(*) AS n FROM run GROUP BY root_id),
+    gmax AS ${m}(SELECT max_running AS n FROM limit_rules WHERE scope = 'global' AND key = '' AND ${gateExpr}),
+    blocked AS ${m}(
+      SELECT 'u' AS s, x.k FROM ucount x ${ruleJoins("u", "x.k")} WHERE x.n >= ${rule("u", "max_running", "x.k")}
+      UNION ALL SELECT 'ur', x.k FROM ucount x ${ruleJoins("u", "x.k")} WHERE x.roots >= ${rule("u", "max_running_roots", "x.k")}
+      UNION ALL SELECT 'e', x.k FROM ecount x ${ruleJoins("e", "x.k")} WHERE x.n >= ${rule("e", "max_running", "x.k")}
+      UNION ALL SELECT 'r', x.k FROM rcount x ${ruleJoins("r", "x.k")} WHERE x.n >= ${rule("r", "max_running", "x.k")}
+      UNION ALL SELECT 'u', x.key FROM limit_buckets x ${ruleJoins("u", "x.key")}
+        WHERE x.scope = 'user' AND ${gateExpr} AND ${available(b, "u", "x", "x.key")} < ${ONE}
+      UNION ALL SELECT 'e', x.key FROM limit_buckets x ${ruleJoins("e", "x.key")}
+        WHERE x.scope = 'executor' AND ${gateExpr} AND ${available(b, "e", "x", "x.key")} < ${ONE}),
+    cand AS (SELECT t.id, e.demo, t.user_id, t.root_id, t.executor, t.priority, t.ordinal ${from}
+      WHERE ${gateExpr} AND ${readyWhere(b, allowList)}
+        AND NOT EXISTS (SELECT 1 FROM gmax WHERE gmax.n <= (SELECT COUNT(*) FROM run))
+        AND (t.user_id IS NULL OR t.user_id NOT IN (SELECT k FROM blocked WHERE s = 'u'))
+        AND (t.user_id IS NULL OR t.user_id NOT IN (SELECT k FROM blocked WHERE s = 'ur') OR t.root_id IN (SELECT root_id FROM run))
+        AND t.root_id NOT IN (SELECT k FROM blocked WHERE s = 'r')
+        AND (t.executor IS NULL OR t.executor NOT IN (SELECT k FROM blocked WHERE s = 'e'))
+      ORDER BY t.priority, t.ordinal LIMIT ${b.p("window")}),
+    pool AS (SELECT c.id, c.demo, c.user_id, c.root_id, c.executor, c.priority, c.ordinal, 0 AS running,
+        ${rule("u", "max_running", "c.user_id")} AS umr, ${rule("u", "max_running_roots", "c.user_id")} AS umrr,
+        ${b.whole(available(b, "u", "ub", "c.user_id"))} AS ut, ${rule("r", "max_running", "c.root_id")} AS rmr,
+        ${rule("e", "max_running", "c.executor")} AS emr, ${b.whole(available(b, "e", "eb", "c.executor"))} AS et
+      FROM cand c
+      ${ruleJoins("u", "c.user_id")} ${bucketJoin("u", "ub", "c.user_id")}
+      ${ruleJoins("r", "c.root_id")}
+      ${ruleJoins("e", "c.executor")} ${bucketJoin("e", "eb", "c.executor")}
+      UNION ALL SELECT NULL, NULL, user_id, root_id, executor, -1, 0, 1, NULL, NULL, NULL, NULL, NULL, NULL FROM run),
+    s1 AS (SELECT pool.*, ROW_NUMBER() OVER (PARTITION BY root_id ${byRank}) AS n1 FROM pool),
+    s2 AS (SELECT s1.*, MAX(running) OVER (PARTITION BY user_id, root_id) AS hr,
+        FIRST_VALUE(priority) OVER w AS hp, FIRST_VALUE(ordinal) OVER w AS ho FROM s1
+      WHERE running = 1 OR rmr IS NULL OR n1 <= rmr WINDOW w AS (PARTITION BY user_id, root_id ${byRank})),
+    s3 AS (SELECT s2.*, DENSE_RANK() OVER (PARTITION BY user_id ORDER BY hr DESC, hp, ho, root_id) AS n3 FROM s2),
+    s4 AS (SELECT s3.*, ROW_NUMBER() OVER (PARTITION BY user_id ${byRank}) AS n4, SUM(running) OVER (PARTITION BY user_id) AS r4
+      FROM s3 WHERE running = 1 OR umrr IS NULL OR hr = 1 OR n3 <= umrr),
+    s5 AS (SELECT s4.*, ROW_NUMBER() OVER (PARTITION BY executor ${byRank}) AS n5, SUM(running) OVER (PARTITION BY executor) AS r5
+      FROM s4 WHERE running = 1 OR ((umr IS NULL OR n4 <= umr) AND (ut IS NULL OR n4 - r4 <= ut))),
+    s6 AS (SELECT s5.*, ROW_NUMBER() OVER (${byRank}) AS n6 FROM s5
+      WHERE running = 1 OR ((emr IS NULL OR n5 <= emr) AND (et IS NULL OR n5 - r5 <= et))),
+    fits AS (SELECT id, demo FROM s6 WHERE running = 0 AND (NOT EXISTS (SELECT 1 FROM gmax) OR n6 <= (SELECT n FROM gmax))
+      ORDER BY priority, ordinal LIMIT ${b.p("limit")}),
+    chosen AS (SELECT t.id, f.demo FROM tasks t JOIN fits f ON f.id = t.id WHERE ${statusIn("t.status", STATUS.claimable)}${lock})`;
+}
+
+/**
+ * The start tokens the claimed tasks (`source`: rows with `user_id`, `executor`) took: one bucket
+ * per user / executor id under a rate rule, written as refilled at `now` minus what it started.
+ * The rules are read by primary key from `limit_rules`.
+ */
+export function spendTokens(b: SqlBuilder, source: string): string {
+  const part = (alias: string, scope: string, column: string) => {
+    const key = `x.${column}`;
+    const avail = available(b, alias, "bk", key);
+    return `SELECT '${scope}', ${key}, MIN(${avail}) - COUNT(*), ${b.p("nowMs")}
+      FROM ${source} x ${ruleJoins(alias, key)} ${bucketJoin(alias, "bk", key)}
+      WHERE ${key} IS NOT NULL AND ${rule(alias, "rate_starts", key)} IS NOT NULL
+        AND EXISTS (SELECT 1 FROM limit_rules WHERE scope = '${scope}' AND rate_starts IS NOT NULL) GROUP BY ${key}`;
+  };
+  return `INSERT INTO limit_buckets (scope, key, tokens, refilled_ms)
+    ${part("u", "user", "user_id")}
+    UNION ALL ${part("e", "executor", "executor")}
+    ON CONFLICT (scope, key) DO UPDATE SET tokens = excluded.tokens, refilled_ms = excluded.refilled_ms`;
+}
