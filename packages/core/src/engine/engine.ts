@@ -242,6 +242,7 @@ export class Engine {
     return runs.length;
   }
 
+  /**
    * Claim now: another node (or a wake-up transport) says work may have become claimable.
    * Coalesced with a claim in flight (one more round at most); a no-op unless running and claiming.
    */
