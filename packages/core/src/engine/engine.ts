@@ -215,8 +215,8 @@ export class Engine {
     this.claimPaused = true;
   }
 
-  /** Claim again after `pause()`. */
-  resume(): void {
+  /** Claim again after `pause()` (not `resume`: that answers a waiting task). */
+  unpause(): void {
     if (!this.claimPaused) return;
     this.claimPaused = false;
     this.loop.pump();

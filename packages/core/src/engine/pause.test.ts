@@ -28,7 +28,7 @@ describe("engine pause and claimExecutors", () => {
     const [tree] = await engine.submit([{ name: "t", schemas: { method: "echo" }, inputs: { x: 1 } }]);
     await new Promise((r) => setTimeout(r, 100));
     expect((await store.getTask(tree?.execution.rootId as string))?.status).toBe("pending");
-    engine.resume();
+    engine.unpause();
     const outcome = await engine.wait(tree?.execution.id as string);
     expect(outcome.status).toBe("completed");
     await engine.stop();
