@@ -54,6 +54,11 @@ export interface ServerConfig {
   heartbeatMs: number;
   /** Silent this long, a node counts as dead (`APFLOW_DEAD_AFTER_MS`; default 5 beats, >= 10 s). */
   deadAfterMs: number | undefined;
+  /**
+   * Wake-ups (`APFLOW_WAKEUPS`): `postgres`, `postgres-app`, `redis://…`, `nats://…`, `amqp://…`,
+   * `polling` or `none`; default LISTEN/NOTIFY on a PostgreSQL store, none otherwise.
+   */
+  wakeups: string | undefined;
 }
 
 export const DEFAULTS: ServerConfig = {
@@ -89,6 +94,7 @@ export const DEFAULTS: ServerConfig = {
   leaseMs: 30_000,
   heartbeatMs: 2000,
   deadAfterMs: undefined,
+  wakeups: undefined,
 };
 
 const LOG_LEVELS = new Set(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
@@ -172,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   if (heartbeatMs !== undefined) config.heartbeatMs = integer("APFLOW_HEARTBEAT_MS", heartbeatMs, 10, 3_600_000);
   const deadAfterMs = str("APFLOW_DEAD_AFTER_MS");
   if (deadAfterMs !== undefined) config.deadAfterMs = integer("APFLOW_DEAD_AFTER_MS", deadAfterMs, 50, 86_400_000);
+  config.wakeups = str("APFLOW_WAKEUPS") ?? config.wakeups;
   if (config.jwtSecret && config.jwksUrl) throw new ConfigError("set APFLOW_JWT_SECRET or APFLOW_JWKS_URL, not both");
   return config;
 }
@@ -235,6 +242,7 @@ export function redactConfig(config: ServerConfig): Record<string, unknown> {
     jwtSecret: config.jwtSecret ? "[set]" : undefined,
     webhookSecret: config.webhookSecret ? "[set]" : undefined,
     databaseUrl: config.databaseUrl === undefined ? undefined : redactUrl(config.databaseUrl),
+    wakeups: config.wakeups === undefined ? undefined : redactUrl(config.wakeups),
     pluginOptions: Object.keys(config.pluginOptions),
   };
 }

@@ -1,3 +1,4 @@
+import { nodeState } from "../nodes/state.js";
 import type { AttemptRecord, TaskStore } from "../store/types.js";
 import type { Execution, Task } from "../types.js";
 import { queuedByExecution, type Waiting, waitReason, whyWaiting } from "./waiting.js";
@@ -10,6 +11,23 @@ export async function treeExecution(store: TaskStore, rootId: string): Promise<E
   return newest ?? null;
 }
 
+/**
+ * Executor ids some live node that claims can run, from the store's node registry (nodes not
+ * dead, with a concurrency above 0): what `whyWaiting` needs for `no_capable_node`. Null when the
+ * store has no registry or no node is registered (an engine outside any node: not known).
+ */
+export async function capableExecutors(store: TaskStore, now: Date): Promise<Set<string> | null> {
+  if (!store.nodes) return null;
+  const nodes = await store.nodes.list();
+  if (nodes.length === 0) return null;
+  const out = new Set<string>();
+  for (const n of nodes) {
+    if (n.concurrency === 0 || n.draining || nodeState(n, now) === "dead") continue;
+    for (const id of n.executors) out.add(id);
+  }
+  return out;
+}
+
 /** `whyWaiting` for one task, read from a store (null unless the task is pending). */
 export async function readWaiting(
   store: TaskStore,
@@ -19,11 +37,12 @@ export async function readWaiting(
 ): Promise<Waiting | null> {
   if (task.status === "waiting") return waitReason(task);
   if (task.status !== "pending") return null;
-  const [dependencies, attempts, execution] = await Promise.all([
+  const [dependencies, attempts, execution, capable] = await Promise.all([
     task.dependencies.length === 0 ? [] : store.getTasks(task.dependencies.map((d) => d.id)),
     // A task that never started has no attempts to read.
     knownAttempts ?? (task.attempt === 0 ? [] : store.getAttempts(task.id)),
     treeExecution(store, task.rootId),
+    capableExecutors(store, now),
   ]);
   const tree =
     execution?.status === "running" && execution.taskId !== execution.rootId ? await store.getTree(task.rootId) : null;
@@ -33,6 +52,7 @@ export async function readWaiting(
     attempts,
     execution,
     ...(tree ? { queued: queuedByExecution(task, execution as Execution, tree) } : {}),
+    capable,
     now,
   });
 }
@@ -46,6 +66,7 @@ export function treeWaiting(
   execution: Execution | null,
   attempts: ReadonlyMap<string, AttemptRecord[]>,
   now: Date,
+  capable: ReadonlySet<string> | null = null,
 ): Map<string, Waiting> {
   const byId = new Map(tree.map((t) => [t.id, t]));
   const out = new Map<string, Waiting>();
@@ -67,6 +88,7 @@ export function treeWaiting(
       attempts: attempts.get(task.id) ?? [],
       execution,
       ...(queued === undefined ? {} : { queued }),
+      capable,
       now,
     });
     if (w) out.set(task.id, w);

@@ -1,4 +1,5 @@
 import type { AttemptRecord } from "../store/types.js";
+import { executorIdOf } from "../tree/executor-id.js";
 import type { Execution, Task, TaskStatus } from "../types.js";
 
 /**
@@ -35,6 +36,8 @@ export type Waiting =
   | (WaitingBase & { reason: "not_executing" })
   /** Eligible: waiting for a free worker slot (a claim). */
   | (WaitingBase & { reason: "queued"; executionId: string })
+  /** Eligible, but no live node (node registry) runs its executor: start one that has it. */
+  | (WaitingBase & { reason: "no_capable_node"; executionId: string; executor: string })
   /** Status `waiting`: its executor asked for an answer (`tasks.resume`); `until` is the deadline. */
   | (WaitingBase & { reason: "input"; prompt: string; until: string | null; answers: number; required: number })
   /** Status `waiting` for a named event (`tasks.signal`). */
@@ -54,6 +57,7 @@ export const WAITING_REASONS = [
   "retry_backoff",
   "not_executing",
   "queued",
+  "no_capable_node",
   "input",
   "event",
 ] as const;
@@ -106,6 +110,12 @@ export interface WaitingInput {
    * (an execution of one task inside the tree) pass it — see `queuedByExecution`.
    */
   queued?: boolean;
+  /**
+   * Executor ids some live node that claims can run (`capableExecutors`): an eligible task whose
+   * executor is not among them waits for `no_capable_node`. Omitted or null: not known (no node
+   * registry, or no node registered), and the task is `queued`.
+   */
+  capable?: ReadonlySet<string> | null;
   now: Date;
 }
 
@@ -209,10 +219,21 @@ export function whyWaiting(input: WaitingInput): Waiting | null {
     }
     return { reason: "run_at", detail: `runs at ${task.runAt}`, since: readyAt, runAt: task.runAt };
   }
+  const since = latest(readyAt, task.runAt, retried ? last?.endedAt : null);
+  const executor = input.capable ? executorIdOf(task).id : null;
+  if (executor !== null && input.capable && !input.capable.has(executor)) {
+    return {
+      reason: "no_capable_node",
+      detail: `eligible in execution ${running.id}, but no live node runs executor ${executor}; start a node that has it`,
+      since,
+      executionId: running.id,
+      executor,
+    };
+  }
   return {
     reason: "queued",
     detail: `eligible in execution ${running.id}, waiting for a free worker slot`,
-    since: latest(readyAt, task.runAt, retried ? last?.endedAt : null),
+    since,
     executionId: running.id,
   };
 }
