@@ -9,6 +9,7 @@ const suites = [
   ["storage-prisma (SQLite, PostgreSQL)", "./storage-prisma.mjs"],
   ["api server (tasks.get)", "./api.mjs"],
   ["wake-ups across processes (PostgreSQL NOTIFY, Redis, NATS, RabbitMQ, polling)", "./wakeups.mjs"],
+  ["kill-one-worker recovery (3 apflow worker processes, PostgreSQL)", "./recovery.mjs"],
 ];
 
 const only = process.argv[2];
