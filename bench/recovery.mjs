@@ -81,7 +81,13 @@ function startWorker(url, nodeId, t) {
       "error",
     ],
     {
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", APFLOW_DATABASE_URL: url, APFLOW_PLUGINS: PLUGIN, APFLOW_NODE_ID: nodeId },
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "/tmp",
+        APFLOW_DATABASE_URL: url,
+        APFLOW_PLUGINS: PLUGIN,
+        APFLOW_NODE_ID: nodeId,
+      },
       stdio: ["ignore", "ignore", "pipe"],
     },
   );
@@ -118,7 +124,11 @@ async function measure(timings, signal) {
       const store = await createPrismaStore({ url });
       const producer = new Engine({ store, registry, claim: false });
       await producer.start();
-      const trees = Array.from({ length: TASKS }, (_, i) => ({ name: `n${i}`, schemas: { method: "nap" }, inputs: { ms: 50 } }));
+      const trees = Array.from({ length: TASKS }, (_, i) => ({
+        name: `n${i}`,
+        schemas: { method: "nap" },
+        inputs: { ms: 50 },
+      }));
       const submitted = [];
       for (let i = 0; i < trees.length; i += 200) submitted.push(...(await producer.submit(trees.slice(i, i + 200))));
       const started = Date.now();
@@ -188,7 +198,9 @@ export async function run() {
     `kill-one-worker recovery: 3 apflow worker processes (concurrency 8, wake-ups postgres), ${TASKS} tasks of 50 ms, ` +
       `the busiest one killed (or stopped) once ${KILL_AFTER} completed; load ${loadavg()}`,
   );
-  console.log("| timings | kill → first re-run, ms | kill → all done, ms | in flight on the killed node | re-run | completed twice | lost |");
+  console.log(
+    "| timings | kill → first re-run, ms | kill → all done, ms | in flight on the killed node | re-run | completed twice | lost |",
+  );
   console.log("| --- | --- | --- | --- | --- | --- | --- |");
   for (const [label, timings, signal] of ROWS) {
     try {

@@ -48,7 +48,10 @@ function chain(ms: number[]): Record<string, unknown>[] {
     inputs: { ms: n },
     dependencies: i > 0 ? [`c${i - 1}`] : [],
   }));
-  return [{ name: "root", schemas: { method: "nap" }, inputs: { ms: 1 }, dependencies: [`c${ms.length - 1}`] }, ...tasks];
+  return [
+    { name: "root", schemas: { method: "nap" }, inputs: { ms: 1 }, dependencies: [`c${ms.length - 1}`] },
+    ...tasks,
+  ];
 }
 
 /** The events of a JSON-RPC SSE stream until `tree.finished`. */
@@ -99,7 +102,12 @@ describe.skipIf(!reachable || !built)("wake-ups through the real binaries (Postg
     const res = await fetch(`${server.url}/tasks`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tasks.execute", params: { taskId: first.rootId, stream: true } }),
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "tasks.execute",
+        params: { taskId: first.rootId, stream: true },
+      }),
     });
     const events = await readStream(res);
     const completed = events.filter((e) => e.type === "task.completed").map((e) => e.taskId);
@@ -114,9 +122,7 @@ describe.skipIf(!reachable || !built)("wake-ups through the real binaries (Postg
     // 2. The worker idle again: a second tree, followed by `apflow tasks watch` against the producer.
     const second = await server.call<{ rootId: string }>("tasks.create", { tasks: chain([6000, 50]) });
     await server.call("tasks.execute", { taskId: second.rootId });
-    const watch = track(
-      run("watch", [CLI_BIN, "--server", server.url, "tasks", "watch", second.rootId, "--json"], {}),
-    );
+    const watch = track(run("watch", [CLI_BIN, "--server", server.url, "tasks", "watch", second.rootId, "--json"], {}));
     expect(await watch.exited).toBe(0);
     const watched = watch.output
       .split("\n")

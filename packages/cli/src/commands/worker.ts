@@ -139,7 +139,10 @@ export function registerWorker(program: Command, ctx: CliContext): void {
       }
       const where = describeDatabase(settings.database, ctx.registry);
       const wakeups = node.wakeups?.transport.name ?? "none";
-      logger.info({ nodeId, store: where, executors, concurrency: engine.concurrency, wakeups }, "apflow worker started");
+      logger.info(
+        { nodeId, store: where, executors, concurrency: engine.concurrency, wakeups },
+        "apflow worker started",
+      );
       ctx.err(
         `apflow worker ${nodeId} on ${where} (${executors.length} executors, wake-ups ${wakeups}); Ctrl-C stops it`,
       );

@@ -202,7 +202,9 @@ export const nodeStoreContractChecks: NodeStoreCheck[] = [
       await f.drain("gpu-1", false);
       expect(await why(at(10_001))).toMatchObject({ reason: "no_capable_node" });
       // The root (no executor: a grouping task) waits for its dependency, never for a node.
-      expect(await readWaiting(store, (await store.getTask((tasks.get("root") as Task).id)) as Task, at(1))).toMatchObject({
+      expect(
+        await readWaiting(store, (await store.getTask((tasks.get("root") as Task).id)) as Task, at(1)),
+      ).toMatchObject({
         reason: "dependencies",
       });
     },
