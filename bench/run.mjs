@@ -10,6 +10,7 @@ const suites = [
   ["api server (tasks.get)", "./api.mjs"],
   ["wake-ups across processes (PostgreSQL NOTIFY, Redis, NATS, RabbitMQ, polling)", "./wakeups.mjs"],
   ["limits on vs off (PostgreSQL claim)", "./limits.mjs"],
+  ["kill-one-worker recovery (3 apflow worker processes, PostgreSQL)", "./recovery.mjs"],
 ];
 
 const only = process.argv[2];

@@ -57,6 +57,11 @@ export interface ServerConfig {
   deadAfterMs: number | undefined;
   /** Limit rules set in the store at start (`APFLOW_LIMITS`, a JSON array; each replaces its scope and key). */
   limits: LimitRule[];
+  /**
+   * Wake-ups (`APFLOW_WAKEUPS`): `postgres`, `postgres-app`, `redis://…`, `nats://…`, `amqp://…`,
+   * `polling` or `none`; default LISTEN/NOTIFY on a PostgreSQL store, none otherwise.
+   */
+  wakeups: string | undefined;
 }
 
 export const DEFAULTS: ServerConfig = {
@@ -93,6 +98,7 @@ export const DEFAULTS: ServerConfig = {
   heartbeatMs: 2000,
   deadAfterMs: undefined,
   limits: [],
+  wakeups: undefined,
 };
 
 const LOG_LEVELS = new Set(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
@@ -179,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const limits = str("APFLOW_LIMITS");
   if (limits !== undefined) config.limits = limitRules("APFLOW_LIMITS", limits);
   else if (config.limits.length > 0) config.limits = limitRules("limits", JSON.stringify(config.limits));
+  config.wakeups = str("APFLOW_WAKEUPS") ?? config.wakeups;
   if (config.jwtSecret && config.jwksUrl) throw new ConfigError("set APFLOW_JWT_SECRET or APFLOW_JWKS_URL, not both");
   return config;
 }
@@ -256,6 +263,7 @@ export function redactConfig(config: ServerConfig): Record<string, unknown> {
     jwtSecret: config.jwtSecret ? "[set]" : undefined,
     webhookSecret: config.webhookSecret ? "[set]" : undefined,
     databaseUrl: config.databaseUrl === undefined ? undefined : redactUrl(config.databaseUrl),
+    wakeups: config.wakeups === undefined ? undefined : redactUrl(config.wakeups),
     pluginOptions: Object.keys(config.pluginOptions),
   };
 }

@@ -23,6 +23,7 @@ describe("apps/server as a node", () => {
       APFLOW_LEASE_MS: "5000",
       APFLOW_HEARTBEAT_MS: "500",
       APFLOW_DEAD_AFTER_MS: "4000",
+      APFLOW_WAKEUPS: "redis://127.0.0.1:6379",
     });
     expect(c).toMatchObject({
       execute: false,
@@ -31,7 +32,9 @@ describe("apps/server as a node", () => {
       leaseMs: 5000,
       heartbeatMs: 500,
       deadAfterMs: 4000,
+      wakeups: "redis://127.0.0.1:6379",
     });
+    expect(loadConfig({}).wakeups).toBeUndefined();
     expect(() => loadConfig({ APFLOW_EXECUTE: "maybe" })).toThrow(/APFLOW_EXECUTE/);
     expect(() => loadConfig({ APFLOW_LEASE_MS: "5" })).toThrow(/APFLOW_LEASE_MS/);
   });
@@ -51,6 +54,13 @@ describe("apps/server as a node", () => {
       expect(server.engine.claims).toBe(false);
       expect(server.engine.owner).toBe("api-1");
       expect((await client.getTask(rootId)).status).toBe("pending");
+      // No live node runs its executor (this one claims nothing), and the read says so.
+      const got = await client.call<{ waiting: { reason: string; executor?: string } | null }>("tasks.get", {
+        taskId: rootId,
+      });
+      expect(got.waiting).toMatchObject({ reason: "no_capable_node", executor: "aggregate_results" });
+      // SQLite, APFLOW_WAKEUPS unset: one process, no wake-ups (the engine polls).
+      expect(server.node?.wakeups).toBeNull();
     } finally {
       await server.close();
     }

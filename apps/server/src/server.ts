@@ -13,7 +13,7 @@ import {
   schedulesOf,
 } from "@aipartnerupflow/core";
 import { prismaStoreFactory } from "@aipartnerupflow/storage-prisma";
-import { electionFor, LocalElection, Node } from "@aipartnerupflow/distributed";
+import { electionFor, LocalElection, Node, NodeEventBus } from "@aipartnerupflow/distributed";
 import { withDashboard } from "@aipartnerupflow/dashboard";
 import { type ServerConfig, databaseLocation, redactConfig, redactUrl, startDirectory } from "./config.js";
 import { loadPlugins } from "./plugins.js";
@@ -27,6 +27,8 @@ export interface RunningServer {
   engine: Engine;
   store: TaskStore;
   logger: Logger;
+  /** This server's node in the registry (its `wakeups`), when the store has one. */
+  node: Node | undefined;
   /** Stop accepting requests, let running tasks finish within the grace period, close the store. */
   close(): Promise<void>;
 }
@@ -83,6 +85,8 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
   const engine = new Engine({
     store,
     registry,
+    // Every node's events once wake-ups fan them out: streams here see tasks run by workers.
+    bus: new NodeEventBus(),
     concurrency: config.concurrency,
     demo: config.demo,
     logger,
@@ -100,23 +104,26 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
   const makeScheduler = schedulesOf(store)
     ? () => new Scheduler({ engine, logger, onFire: (fired) => metrics?.scheduleFired(fired) })
     : undefined;
-  const node = store.nodes
-    ? new Node({
-        engine,
-        version: serverVersion(),
-        tags: config.nodeTags,
-        heartbeatMs: config.heartbeatMs,
-        ...(config.deadAfterMs ? { deadAfterMs: config.deadAfterMs } : {}),
-        election: url ? electionFor(url) : new LocalElection(),
-        ...(makeScheduler ? { scheduler: makeScheduler } : {}),
-        logger,
-      })
-    : undefined;
-  const scheduler = node ? undefined : makeScheduler?.();
+  let node: Node | undefined;
+  let scheduler: Scheduler | undefined;
   try {
+    node = store.nodes
+      ? new Node({
+          engine,
+          version: serverVersion(),
+          tags: config.nodeTags,
+          heartbeatMs: config.heartbeatMs,
+          ...(config.deadAfterMs ? { deadAfterMs: config.deadAfterMs } : {}),
+          election: url ? electionFor(url) : new LocalElection(),
+          ...(makeScheduler ? { scheduler: makeScheduler } : {}),
+          // A producer-only server needs them too: its clients stream the workers' events.
+          wakeups: { spec: config.wakeups, databaseUrl: url },
+          logger,
+        })
+      : undefined;
+    scheduler = node ? undefined : makeScheduler?.();
     if (node) await node.start();
     else await engine.start();
-    await scheduler?.start();
     const app = createApp({
       engine,
       store,
@@ -147,10 +154,12 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
         url: http.url,
         auth: Boolean(config.jwtSecret || config.jwksUrl),
         dashboard: config.dashboard ? `${http.url}${DASHBOARD_PATH}/` : "off",
+        wakeups: node?.wakeups?.transport.name ?? "none",
       },
       "listening",
     );
     const server = http;
+    const running = node;
     let closing: Promise<void> | undefined;
     return {
       url: server.url,
@@ -158,6 +167,7 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
       engine,
       store,
       logger,
+      node: running,
       close: () => {
         closing ??= (async () => {
           logger.info({ graceMs: config.shutdownGraceMs }, "shutting down");
@@ -165,7 +175,7 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
           // leases released), the node deregisters; only then does HTTP close.
           engine.pauseClaiming();
           await scheduler?.stop();
-          if (node) await node.stop({ graceMs: config.shutdownGraceMs });
+          if (running) await running.stop({ graceMs: config.shutdownGraceMs });
           else await engine.stop({ graceMs: config.shutdownGraceMs });
           await server.close();
           // Deliveries of trees that did not finish would follow them forever: stop them all.

@@ -1,6 +1,6 @@
 import { Registry } from "@aipartnerupflow/core";
 import type { Command } from "commander";
-import { LocalBackend } from "./backend/local.js";
+import { LocalBackend, type LocalBackendOptions } from "./backend/local.js";
 import { openRemoteBackend } from "./backend/remote.js";
 import type { TaskBackend } from "./backend/types.js";
 import { type LoadedConfig, type Settings, resolveSettings } from "./config.js";
@@ -62,7 +62,11 @@ export class CliContext {
   }
 
   /** Local mode regardless of `--server` (commands that run in this process). */
-  async localBackend(command: Command, settings: Settings = this.settings(command)): Promise<LocalBackend> {
+  async localBackend(
+    command: Command,
+    settings: Settings = this.settings(command),
+    extra: Pick<LocalBackendOptions, "bus"> = {},
+  ): Promise<LocalBackend> {
     if (settings.executors) this.registry.setAllowedExecutors(settings.executors);
     const store = await openStore(settings.database, this.registry);
     const location = describeDatabase(settings.database, this.registry);
@@ -71,6 +75,7 @@ export class CliContext {
       registry: this.registry,
       location,
       concurrency: settings.concurrency,
+      ...extra,
       logger: stderrLogger(this.io.stderr, { debug: Boolean(this.io.env.APFLOW_DEBUG) }),
     });
   }

@@ -18,6 +18,8 @@ export interface NodeEnvConfig {
   heartbeatMs: number | undefined;
   /** `APFLOW_DEAD_AFTER_MS`. */
   deadAfterMs: number | undefined;
+  /** `APFLOW_WAKEUPS`: the wake-up transport (default: LISTEN/NOTIFY on PostgreSQL, none otherwise). */
+  wakeups: string | undefined;
 }
 
 /** The environment names of a node's settings. */
@@ -31,6 +33,7 @@ export const NODE_ENV = [
   "APFLOW_EXECUTE",
   "APFLOW_HEARTBEAT_MS",
   "APFLOW_DEAD_AFTER_MS",
+  "APFLOW_WAKEUPS",
 ] as const;
 
 const bad = (name: string, why: string, value: string): never => {
@@ -69,5 +72,6 @@ export function nodeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): NodeEnv
     execute,
     heartbeatMs: int(env, "APFLOW_HEARTBEAT_MS", 10, 3_600_000),
     deadAfterMs: int(env, "APFLOW_DEAD_AFTER_MS", 50, 86_400_000),
+    wakeups: str("APFLOW_WAKEUPS"),
   };
 }

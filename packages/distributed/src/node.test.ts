@@ -2,6 +2,7 @@ import { defineExecutor, Engine, MemoryStore, Registry, Scheduler } from "@aipar
 import { afterEach, describe, expect, it } from "vitest";
 import { LocalElection } from "./election.js";
 import { Node } from "./node.js";
+import type { WakeupHandlers } from "./wakeup/transport.js";
 
 const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -170,5 +171,52 @@ describe("a previous process of this host whose pid is gone", () => {
     expect((await producer.wait(tree?.execution.id as string)).status).toBe("completed");
     const dead = await store.nodes.listEvents({ type: "node.dead" });
     expect(dead.map((e) => [e.nodeId, e.detail.reason])).toEqual([["old", "pid gone"]]);
+  });
+});
+
+describe("Node wake-ups", () => {
+  it("starts its transport after the engine, closes it after the engine stopped, and names it in node.registered", async () => {
+    const store = new MemoryStore();
+    const order: string[] = [];
+    let handlers: WakeupHandlers | undefined;
+    const transport = {
+      name: "fake",
+      signalsWrites: true,
+      async start(h: WakeupHandlers) {
+        order.push(`start (engine ${engine.claims ? "claiming" : "?"})`);
+        handlers = h;
+        h.state("up");
+      },
+      async publish() {},
+      async close() {
+        order.push(`close (engine running ${engine.activeCount})`);
+      },
+    };
+    const engine = new Engine({ store, registry: registry(), owner: "w", pollIntervalMs: 600_000 });
+    const n = new Node({ engine, heartbeatMs: 20, deadAfterMs: 200, wakeups: transport });
+    stops.push(() => n.stop({ graceMs: 0 }));
+    await n.start();
+    expect(n.wakeups?.status).toBe("up");
+    const registered = (await store.nodes.listEvents({ type: "node.registered" }))[0];
+    expect(registered?.detail).toMatchObject({ wakeups: "fake" });
+    // Woken by another node's message: the engine (poll 10 min) claims now.
+    const producer = new Engine({ store, registry: registry(), claim: false });
+    const [tree] = await producer.submit([{ name: "e", schemas: { method: "echo" } }]);
+    handlers?.message({ work: true, events: false, origin: "other" });
+    await expect.poll(async () => (await store.getTask(tree?.tasks[0]?.id as string))?.status).toBe("completed");
+    expect(n.wakeups?.stats.received).toBe(1);
+    await n.stop({ graceMs: 0 });
+    expect(order).toEqual(["start (engine claiming)", "close (engine running 0)"]);
+    expect(n.wakeups?.status).toBe("stopped");
+  });
+
+  it("has none on a store not on PostgreSQL unless APFLOW_WAKEUPS names one; a bad name is refused by it", () => {
+    const store = new MemoryStore();
+    const engine = new Engine({ store, registry: registry(), owner: "x" });
+    expect(new Node({ engine, wakeups: { spec: undefined, databaseUrl: "file:./a.db" } }).wakeups).toBeNull();
+    expect(new Node({ engine, wakeups: { spec: "none", databaseUrl: "postgres://h/db" } }).wakeups).toBeNull();
+    expect(new Node({ engine, wakeups: { spec: "polling" } }).wakeups?.transport.name).toBe("polling");
+    expect(new Node({ engine, wakeups: { databaseUrl: "postgres://h/db" } }).wakeups?.transport.name).toBe("postgres");
+    expect(() => new Node({ engine, wakeups: { spec: "kafka://x" } })).toThrow(/APFLOW_WAKEUPS/);
   });
 });

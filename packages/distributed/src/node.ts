@@ -10,6 +10,9 @@ import {
 } from "@aipartnerupflow/core";
 import { Coordinator } from "./coordinator.js";
 import { type Election, LocalElection } from "./election.js";
+import { type WakeupTransportConfig, wakeupTransportFor } from "./wakeup/create.js";
+import type { WakeupTransport } from "./wakeup/transport.js";
+import { Wakeups } from "./wakeup/wakeups.js";
 
 export interface NodeOptions {
   /** The engine this node runs; its `owner` is the node id (what leases and attempts name). */
@@ -33,6 +36,17 @@ export interface NodeOptions {
   scheduler?: () => Scheduler;
   /** Hold the process open while the node runs (an idle worker must not exit; default false). */
   keepAlive?: boolean;
+  /**
+   * Wake-ups: a transport, or what `APFLOW_WAKEUPS` says (`{ spec, databaseUrl }`: default
+   * LISTEN/NOTIFY when the store is on PostgreSQL, none otherwise); `false` or omitted: none, the
+   * engine finds other processes' work at its poll.
+   */
+  wakeups?: WakeupTransport | WakeupTransportConfig | false;
+  /**
+   * Deliver other nodes' events on the engine's bus (needs a `NodeEventBus`; default: whether
+   * the bus is one). `false` on a node nobody streams from skips the event reads.
+   */
+  fanout?: boolean;
   logger?: Logger;
 }
 
@@ -50,6 +64,8 @@ export class Node {
   readonly heartbeatMs: number;
   readonly deadAfterMs: number;
   readonly coordinator: Coordinator | null;
+  /** The node's wake-ups (`status`, `stats`), or null when it has none. */
+  readonly wakeups: Wakeups | null;
   private readonly logger: Logger;
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<unknown> | undefined;
@@ -81,6 +97,18 @@ export class Node {
             ...(o.scheduler ? { scheduler: o.scheduler } : {}),
             ...(o.logger ? { logger: o.logger } : {}),
           });
+    const transport =
+      o.wakeups === undefined || o.wakeups === false
+        ? null
+        : "start" in o.wakeups
+          ? o.wakeups
+          : wakeupTransportFor(o.wakeups);
+    this.wakeups = transport
+      ? new Wakeups(o.engine, transport, {
+          ...(o.fanout !== undefined ? { fanout: o.fanout } : {}),
+          ...(o.logger ? { logger: o.logger } : {}),
+        })
+      : null;
   }
 
   /** What this node registers. */
@@ -111,7 +139,12 @@ export class Node {
       type: "node.registered",
       nodeId: this.nodeId,
       at: this.engine.clock(),
-      detail: { host: hostname(), pid: process.pid, concurrency: this.registration().concurrency },
+      detail: {
+        host: hostname(),
+        pid: process.pid,
+        concurrency: this.registration().concurrency,
+        wakeups: this.wakeups?.transport.name ?? "none",
+      },
     });
     // A late write refused by the store (this node's lease was lost meanwhile) is recorded.
     this.stopListening = this.engine.onLateWriteRefused((taskId) => {
@@ -125,6 +158,8 @@ export class Node {
         .catch((err: unknown) => this.logger.error({ err }, "cannot record a refused late write"));
     });
     await this.engine.start();
+    // Never rejects for an unreachable server: the node polls until it is back.
+    await this.wakeups?.start();
     this.timer = setInterval(() => {
       this.checkCutOff();
       if (!this.beating) this.beating = this.beat().finally(() => (this.beating = undefined));
@@ -192,6 +227,8 @@ export class Node {
       await this.coordinator?.stop();
       // Heartbeats go on while running tasks finish: a node in its grace period is not dead.
       await this.engine.stop(options);
+      // After the engine: a task finishing in the grace period still wakes its dependents elsewhere.
+      await this.wakeups?.stop().catch((err: unknown) => this.logger.error({ err }, "wake-ups stop failed"));
       if (this.timer) clearInterval(this.timer);
       this.timer = undefined;
       await this.beating;

@@ -181,6 +181,12 @@ export const waitingSchema = z
     }),
     z.object({ reason: z.literal("queued"), ...waitingBase, executionId: z.string() }),
     z.object({
+      reason: z.literal("no_capable_node"),
+      ...waitingBase,
+      executionId: z.string(),
+      executor: z.string().describe("the executor no live node runs"),
+    }),
+    z.object({
       reason: z.literal("input"),
       ...waitingBase,
       prompt: z.string(),

@@ -163,7 +163,11 @@ export class QueueMetrics {
       ["executor"],
     );
     // TODO(limits): apflow_limit_blocked_tasks{rule,key} once limits exist (issue 11 item 1).
-    this.#unsubscribe = engine.bus.subscribe((event) => this.#onEvent(event));
+    // Counters are per node: on a bus that also carries other nodes' events (a NodeEventBus),
+    // only this node's own writes, or every node would count every node's work.
+    const bus = engine.bus as typeof engine.bus & { subscribeLocal?: typeof engine.bus.subscribe };
+    const onEvent = (event: TaskEvent): void => this.#onEvent(event);
+    this.#unsubscribe = bus.subscribeLocal ? bus.subscribeLocal.call(bus, onEvent) : bus.subscribe(onEvent);
   }
 
   /** Count a tree a schedule fired (a `Scheduler`'s `onFire`). */

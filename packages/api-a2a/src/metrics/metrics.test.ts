@@ -1,4 +1,4 @@
-import { Engine, MemoryStore, TaskFailure } from "@aipartnerupflow/core";
+import { Engine, LocalEventBus, MemoryStore, type TaskEvent, TaskFailure } from "@aipartnerupflow/core";
 import { afterEach, describe, expect, it } from "vitest";
 import { createApp } from "../app.js";
 import { type ServerHandle, startServer } from "../server.js";
@@ -78,7 +78,42 @@ async function call(server: ServerHandle, method: string, params: unknown = {}):
   return body.result;
 }
 
+/** A node's bus (as NodeEventBus): `subscribe` also gets other nodes' events, `subscribeLocal` only its own. */
+class NodeLikeBus {
+  readonly all = new LocalEventBus();
+  readonly local = new LocalEventBus();
+  publish(events: readonly TaskEvent[]): void {
+    this.local.publish(events);
+    this.all.publish(events);
+  }
+  subscribe(listener: (e: TaskEvent) => void): () => void {
+    return this.all.subscribe(listener);
+  }
+  subscribeLocal(listener: (e: TaskEvent) => void): () => void {
+    return this.local.subscribe(listener);
+  }
+}
+
 describe("GET /metrics", () => {
+  it("counts only this node's own writes on a bus that carries other nodes' events (subscribeLocal)", async () => {
+    const bus = new NodeLikeBus();
+    const engine = new Engine({ store: new MemoryStore(), registry: testRegistry(), pollIntervalMs: 20, bus });
+    const server = await startServer({ app: createApp({ engine }), port: 0 });
+    cleanups.push(async () => {
+      await server.close();
+      await engine.stop({ graceMs: 0 });
+    });
+    const { rootId } = await call(server, "tasks.create", { tasks: smallTree() });
+    expect((await call(server, "tasks.execute", { taskId: rootId, wait: true })).status).toBe("completed");
+    // Another node's completions of the same tasks arrive on the shared channel only.
+    const completed = (await engine.store.readEvents({ afterSeq: 0, limit: 100 })).filter(
+      (e) => e.type === "task.completed",
+    );
+    bus.all.publish(completed.map((e, i) => ({ ...e, seq: 10_000 + i })));
+    const s = parseProm(await (await fetch(`${server.url}/metrics`)).text());
+    expect(value(s, "apflow_task_completions_total", { executor: "echo" })).toBe(2);
+  });
+
   it("counts claims, completions, retries and durations per executor after running trees", async () => {
     const { server } = await setup();
     const { rootId } = await call(server, "tasks.create", { tasks: smallTree() });

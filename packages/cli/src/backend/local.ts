@@ -1,7 +1,9 @@
 import {
   AlreadyExecutingError,
+  capableExecutors,
   checkAnswer,
   Engine,
+  type EventBus,
   type JsonValue,
   notWaitingError,
   type ExecutionHandle,
@@ -45,6 +47,8 @@ export interface LocalBackendOptions {
   registry: Registry;
   location: string;
   concurrency: number;
+  /** The engine's event bus (`apflow serve`: a node's, carrying other nodes' events). */
+  bus?: EventBus;
 }
 
 /** How often a follower re-reads the store for events written by another process. */
@@ -69,6 +73,7 @@ export class LocalBackend implements TaskBackend {
       registry: options.registry,
       concurrency: options.concurrency,
       ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.bus ? { bus: options.bus } : {}),
       // Short leases: a cancel requested from another process reaches a running task within ~2 s.
       leaseMs: 6000,
       pollIntervalMs: 500,
@@ -94,7 +99,8 @@ export class LocalBackend implements TaskBackend {
     const attempts = new Map();
     for (const t of tree)
       if (t.status === "pending" && t.attempt > 0) attempts.set(t.id, await this.store.getAttempts(t.id));
-    return treeWaiting(tree, execution, attempts, this.engine.clock());
+    const now = this.engine.clock();
+    return treeWaiting(tree, execution, attempts, now, await capableExecutors(this.store, now));
   }
 
   async queueStats(): Promise<QueueReport> {

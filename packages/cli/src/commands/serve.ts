@@ -1,6 +1,6 @@
 import { type AuthOptions, createApp, createLogger, startServer } from "@aipartnerupflow/api-a2a";
 import { Scheduler, schedulesOf } from "@aipartnerupflow/core";
-import { electionFor, Node } from "@aipartnerupflow/distributed";
+import { electionFor, Node, NodeEventBus } from "@aipartnerupflow/distributed";
 import { type Command, Option } from "commander";
 import type { CliContext } from "../context.js";
 import { usageError } from "../errors.js";
@@ -56,7 +56,10 @@ export function registerServe(program: Command, ctx: CliContext): void {
       ) => {
         ctx.requireLocal(command, "serve");
         const address = listenAddress(ctx, options);
-        const backend = await ctx.localBackend(command);
+        const wakeups = ctx.io.env.APFLOW_WAKEUPS?.trim() || undefined;
+        const settings = ctx.settings(command);
+        // A node's bus: clients streaming from this server see tasks other processes run.
+        const backend = await ctx.localBackend(command, settings, { bus: new NodeEventBus() });
         const auth = authFromEnv(ctx.io.env);
         const logger = createLogger({ level: options.logLevel });
         const corsOrigins = (ctx.io.env.APFLOW_CORS_ORIGINS ?? "")
@@ -90,15 +93,23 @@ export function registerServe(program: Command, ctx: CliContext): void {
                 onFire: (fired) => app.apflow.metrics.scheduleFired(fired),
               })
           : undefined;
-        const node = backend.store.nodes
-          ? new Node({
-              engine: backend.engine,
-              version: cliVersion(),
-              election: electionFor(ctx.settings(command).database),
-              ...(makeScheduler ? { scheduler: makeScheduler } : {}),
-              logger,
-            })
-          : undefined;
+        let node: Node | undefined;
+        try {
+          node = backend.store.nodes
+            ? new Node({
+                engine: backend.engine,
+                version: cliVersion(),
+                election: electionFor(settings.database),
+                ...(makeScheduler ? { scheduler: makeScheduler } : {}),
+                wakeups: { spec: wakeups, databaseUrl: settings.database },
+                logger,
+              })
+            : undefined;
+        } catch (err) {
+          await server.close();
+          await backend.close();
+          throw (err as { code?: unknown }).code === -32602 ? usageError((err as Error).message) : err;
+        }
         const scheduler = node ? undefined : makeScheduler?.();
         if (node) await node.start();
         else await backend.engine.start();

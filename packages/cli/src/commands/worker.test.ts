@@ -74,6 +74,15 @@ describe("apflow worker and apflow nodes on the local store", () => {
     expect(r.stderr).toContain("nope");
   });
 
+  it("refuses an unknown --wakeups transport, naming APFLOW_WAKEUPS; postgres needs a PostgreSQL store", async () => {
+    const r = await cli("worker", "--wakeups", "kafka://x");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("APFLOW_WAKEUPS");
+    const pg = await cli("worker", "--wakeups", "postgres");
+    expect(pg.code).toBe(2);
+    expect(pg.stderr).toMatch(/needs the store on PostgreSQL/);
+  });
+
   it("requeue of an owner that is not registered hands back nothing and says so", async () => {
     const r = await cli("nodes", "requeue", "host:1:gone", "--json");
     expect(r.code).toBe(0);

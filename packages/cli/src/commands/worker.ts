@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { createLogger } from "@aipartnerupflow/api-a2a";
 import { randomUUID } from "node:crypto";
 import { Engine, Scheduler, schedulesOf } from "@aipartnerupflow/core";
-import { electionFor, Node, nodeConfigFromEnv } from "@aipartnerupflow/distributed";
+import { electionFor, Node, NodeEventBus, nodeConfigFromEnv } from "@aipartnerupflow/distributed";
 import { type Command, Option } from "commander";
 import type { CliContext } from "../context.js";
 import { usageError } from "../errors.js";
@@ -20,6 +20,7 @@ interface WorkerOptions {
   heartbeatMs?: number;
   deadAfterMs?: number;
   pollMs?: number;
+  wakeups?: string;
   graceMs: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
 }
@@ -64,6 +65,10 @@ export function registerWorker(program: Command, ctx: CliContext): void {
     .addOption(
       new Option("--poll-ms <ms>", "store poll period (default 1000)").argParser(parsePositiveInt("--poll-ms")),
     )
+    .option(
+      "--wakeups <transport>",
+      "wake-ups (APFLOW_WAKEUPS): postgres, postgres-app, redis://…, nats://…, amqp://…, polling or none (default: postgres on a PostgreSQL store, none otherwise)",
+    )
     .addOption(
       new Option("--grace-ms <ms>", "on SIGTERM, how long running tasks may finish before they are handed back")
         .argParser(parseNonNegativeInt("--grace-ms"))
@@ -99,6 +104,8 @@ export function registerWorker(program: Command, ctx: CliContext): void {
       const engine = new Engine({
         store,
         registry: ctx.registry,
+        // Carries other nodes' events too when wake-ups fan them out (the coordinator's scheduler).
+        bus: new NodeEventBus(),
         owner: nodeId,
         concurrency: options.concurrency ?? settings.concurrency,
         leaseMs: options.leaseMs ?? env.leaseMs ?? 30_000,
@@ -118,6 +125,9 @@ export function registerWorker(program: Command, ctx: CliContext): void {
           ...(heartbeatMs ? { heartbeatMs } : {}),
           ...(deadAfterMs ? { deadAfterMs } : {}),
           election: electionFor(settings.database),
+          wakeups: { spec: options.wakeups ?? env.wakeups, databaseUrl: settings.database },
+          // Nobody streams from a worker: no event reads on every wake-up.
+          fanout: false,
           ...(schedulesOf(store) ? { scheduler: () => new Scheduler({ engine, logger }) } : {}),
           keepAlive: true,
           logger,
@@ -128,8 +138,14 @@ export function registerWorker(program: Command, ctx: CliContext): void {
         throw (err as { code?: unknown }).code === -32602 ? usageError((err as Error).message) : err;
       }
       const where = describeDatabase(settings.database, ctx.registry);
-      logger.info({ nodeId, store: where, executors, concurrency: engine.concurrency }, "apflow worker started");
-      ctx.err(`apflow worker ${nodeId} on ${where} (${executors.length} executors); Ctrl-C stops it`);
+      const wakeups = node.wakeups?.transport.name ?? "none";
+      logger.info(
+        { nodeId, store: where, executors, concurrency: engine.concurrency, wakeups },
+        "apflow worker started",
+      );
+      ctx.err(
+        `apflow worker ${nodeId} on ${where} (${executors.length} executors, wake-ups ${wakeups}); Ctrl-C stops it`,
+      );
       const signal = await untilSignal();
       logger.info({ signal }, "stopping: claiming stopped, running tasks finishing");
       await node.stop({ graceMs: options.graceMs });

@@ -4,7 +4,7 @@ import type { JsonObject } from "../types.js";
  * The node registry: a store facet beside `TaskStore` (`store.nodes`). Every process running an
  * engine on a shared store registers itself, heartbeats, and deregisters on shutdown; its
  * `nodeId` is the engine's `owner`, the name leases and attempt records carry
- * (docs/architecture.md#nodes-and-the-coordinator).
+ * (docs/architecture.md#nodes-coordinator-and-wake-ups).
  */
 export interface NodeRegistration {
   /** The engine's owner (default `host:pid:random`): 1..200 characters. */

@@ -1,3 +1,4 @@
+import { nodeState } from "../nodes/state.js";
 import type { AttemptRecord, TaskStore } from "../store/types.js";
 import type { Execution, Task } from "../types.js";
 import { limitBlockFor } from "../limits/why.js";
@@ -11,6 +12,23 @@ export async function treeExecution(store: TaskStore, rootId: string): Promise<E
   return newest ?? null;
 }
 
+/**
+ * Executor ids some live node that claims can run, from the store's node registry (nodes not
+ * dead, with a concurrency above 0): what `whyWaiting` needs for `no_capable_node`. Null when the
+ * store has no registry or no node is registered (an engine outside any node: not known).
+ */
+export async function capableExecutors(store: TaskStore, now: Date): Promise<Set<string> | null> {
+  if (!store.nodes) return null;
+  const nodes = await store.nodes.list();
+  if (nodes.length === 0) return null;
+  const out = new Set<string>();
+  for (const n of nodes) {
+    if (n.concurrency === 0 || n.draining || nodeState(n, now) === "dead") continue;
+    for (const id of n.executors) out.add(id);
+  }
+  return out;
+}
+
 /** `whyWaiting` for one task, read from a store (null unless the task is pending). */
 export async function readWaiting(
   store: TaskStore,
@@ -20,12 +38,13 @@ export async function readWaiting(
 ): Promise<Waiting | null> {
   if (task.status === "waiting") return waitReason(task);
   if (task.status !== "pending") return null;
-  const [dependencies, attempts, execution, root] = await Promise.all([
+  const [dependencies, attempts, execution, root, capable] = await Promise.all([
     task.dependencies.length === 0 ? [] : store.getTasks(task.dependencies.map((d) => d.id)),
     // A task that never started has no attempts to read.
     knownAttempts ?? (task.attempt === 0 ? [] : store.getAttempts(task.id)),
     treeExecution(store, task.rootId),
     task.parentId === null ? null : store.getTask(task.rootId),
+    capableExecutors(store, now),
   ]);
   const tree =
     execution?.status === "running" && execution.taskId !== execution.rootId ? await store.getTree(task.rootId) : null;
@@ -36,6 +55,7 @@ export async function readWaiting(
     execution,
     ...(tree ? { queued: queuedByExecution(task, execution as Execution, tree) } : {}),
     rootRunAt: root?.runAt ?? null,
+    capable,
     now,
   };
   const waiting = whyWaiting(input);
@@ -54,6 +74,7 @@ export function treeWaiting(
   execution: Execution | null,
   attempts: ReadonlyMap<string, AttemptRecord[]>,
   now: Date,
+  capable: ReadonlySet<string> | null = null,
 ): Map<string, Waiting> {
   const byId = new Map(tree.map((t) => [t.id, t]));
   const out = new Map<string, Waiting>();
@@ -76,6 +97,7 @@ export function treeWaiting(
       execution,
       ...(queued === undefined ? {} : { queued }),
       rootRunAt: task.parentId === null ? null : (byId.get(task.rootId)?.runAt ?? null),
+      capable,
       now,
     });
     if (w) out.set(task.id, w);

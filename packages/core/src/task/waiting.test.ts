@@ -182,12 +182,31 @@ describe("whyWaiting", () => {
     expect(plain).toMatchObject({ reason: "queued", since: T(10) });
   });
 
+  it("says no_capable_node when no live node runs the executor of an eligible task", () => {
+    const t = task({ schemas: { method: "gpu" } });
+    const base = { task: t, dependencies: [], attempts: [], execution: execution(), now: NOW };
+    expect(whyWaiting({ ...base, capable: new Set(["echo"]) })).toMatchObject({
+      reason: "no_capable_node",
+      executor: "gpu",
+      executionId: "e1",
+      since: T(10),
+    });
+    expect(whyWaiting({ ...base, capable: new Set(["gpu"]) })).toMatchObject({ reason: "queued" });
+    // Not known (no registry): queued.
+    expect(whyWaiting({ ...base, capable: null })).toMatchObject({ reason: "queued" });
+    // A grouping task (no executor) never waits for a node.
+    expect(whyWaiting({ ...base, task: task({ schemas: {} }), capable: new Set() })).toMatchObject({
+      reason: "queued",
+    });
+  });
+
   it("covers every reason it names", () => {
     expect([...WAITING_REASONS].sort()).toEqual([
       "dependencies",
       "event",
       "input",
       "limit",
+      "no_capable_node",
       "not_executing",
       "queued",
       "retry_backoff",

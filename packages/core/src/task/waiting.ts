@@ -2,6 +2,7 @@ import type { LimitBlock } from "../limits/gate.js";
 import type { LimitScope } from "../limits/types.js";
 import { describeLimitBlock } from "../limits/why.js";
 import type { AttemptRecord } from "../store/types.js";
+import { executorIdOf } from "../tree/executor-id.js";
 import type { Execution, Task, TaskStatus } from "../types.js";
 
 /**
@@ -49,6 +50,8 @@ export type Waiting =
     })
   /** Eligible: waiting for a free worker slot (a claim). */
   | (WaitingBase & { reason: "queued"; executionId: string })
+  /** Eligible, but no live node (node registry) runs its executor: start one that has it. */
+  | (WaitingBase & { reason: "no_capable_node"; executionId: string; executor: string })
   /** Status `waiting`: its executor asked for an answer (`tasks.resume`); `until` is the deadline. */
   | (WaitingBase & { reason: "input"; prompt: string; until: string | null; answers: number; required: number })
   /** Status `waiting` for a named event (`tasks.signal`). */
@@ -69,6 +72,7 @@ export const WAITING_REASONS = [
   "not_executing",
   "limit",
   "queued",
+  "no_capable_node",
   "input",
   "event",
 ] as const;
@@ -125,6 +129,12 @@ export interface WaitingInput {
   rootRunAt?: string | null;
   /** The limit that keeps it back, if any (`limitBlockFor`); only asked for an eligible task. */
   limit?: LimitBlock | null;
+  /**
+   * Executor ids some live node that claims can run (`capableExecutors`): an eligible task whose
+   * executor is not among them waits for `no_capable_node`. Omitted or null: not known (no node
+   * registry, or no node registered), and the task is `queued`.
+   */
+  capable?: ReadonlySet<string> | null;
   now: Date;
 }
 
@@ -232,12 +242,23 @@ export function whyWaiting(input: WaitingInput): Waiting | null {
   if (rootRunAt !== null && Date.parse(rootRunAt) > now.getTime()) {
     return { reason: "run_at", detail: `its tree's root runs at ${rootRunAt}`, since: readyAt, runAt: rootRunAt };
   }
+  const since = latest(readyAt, task.runAt, retried ? last?.endedAt : null);
+  const executor = input.capable ? executorIdOf(task).id : null;
+  if (executor !== null && input.capable && !input.capable.has(executor)) {
+    return {
+      reason: "no_capable_node",
+      detail: `eligible in execution ${running.id}, but no live node runs executor ${executor}; start a node that has it`,
+      since,
+      executionId: running.id,
+      executor,
+    };
+  }
   if (input.limit) {
     const block = input.limit;
     return {
       reason: "limit",
       detail: describeLimitBlock(block),
-      since: latest(readyAt, task.runAt, retried ? last?.endedAt : null),
+      since,
       scope: block.scope,
       ruleKey: block.ruleKey ?? null,
       key: block.scope === "global" ? null : block.key,
@@ -248,7 +269,7 @@ export function whyWaiting(input: WaitingInput): Waiting | null {
   return {
     reason: "queued",
     detail: `eligible in execution ${running.id}, waiting for a free worker slot`,
-    since: latest(readyAt, task.runAt, retried ? last?.endedAt : null),
+    since,
     executionId: running.id,
   };
 }

@@ -47,3 +47,15 @@ export function createWakeupTransport(config: WakeupTransportConfig = {}): Wakeu
     `APFLOW_WAKEUPS: unknown wake-up transport "${spec}" (postgres, postgres-app, redis://…, nats://…, amqp://…, polling)`,
   );
 }
+
+/**
+ * A node's wake-up transport from its settings, or null for none: `APFLOW_WAKEUPS` unset on a
+ * store that is not on PostgreSQL (one process on SQLite: the engine's poll is enough), or set to
+ * `none`/`off`. Otherwise as `createWakeupTransport`.
+ */
+export function wakeupTransportFor(config: WakeupTransportConfig = {}): WakeupTransport | null {
+  const spec = config.spec?.trim();
+  if (spec && /^(none|off|0|false)$/i.test(spec)) return null;
+  if (!spec && !isPostgresUrl(config.databaseUrl)) return null;
+  return createWakeupTransport(config);
+}

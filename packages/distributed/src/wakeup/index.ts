@@ -7,4 +7,4 @@ export { PollingTransport } from "./polling.js";
 export { NodeEventBus } from "./bus.js";
 export { EventFanout, latestSeq } from "./fanout.js";
 export { Wakeups, attachWakeups, WAKING_EVENTS, type WakeupsOptions, type WakeupStats } from "./wakeups.js";
-export { createWakeupTransport, type WakeupTransportConfig } from "./create.js";
+export { createWakeupTransport, type WakeupTransportConfig, wakeupTransportFor } from "./create.js";

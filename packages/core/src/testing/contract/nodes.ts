@@ -3,6 +3,7 @@ import { ApflowError, ErrorCode, LeaseLostError } from "../../errors.js";
 import { nodeState } from "../../nodes/state.js";
 import type { NodeRegistration, NodeStore } from "../../nodes/types.js";
 import type { TaskStore } from "../../store/types.js";
+import { readWaiting } from "../../task/waiting-read.js";
 import type { Task } from "../../types.js";
 import { describeFacetContract, type FacetContractOptions } from "./facet-suite.js";
 import { at, create, LEASE, start, T0 } from "./support.js";
@@ -174,6 +175,38 @@ export const nodeStoreContractChecks: NodeStoreCheck[] = [
       ).rejects.toBeInstanceOf(LeaseLostError);
       const attempts = await store.getAttempts(late.task.id);
       expect(attempts.at(-1)).toMatchObject({ owner: "dead-node", status: "failed" });
+    },
+  },
+  {
+    name: "nodes: why-waiting says no_capable_node while no live node that claims has the executor",
+    async run(store) {
+      const f = facet(store);
+      const tasks = await create(store, [
+        { name: "root", dependencies: ["gpu"] },
+        { name: "gpu", parentId: "root", schemas: { method: "render" } },
+      ]);
+      const gpu = tasks.get("gpu") as Task;
+      await start(store, (tasks.get("root") as Task).id);
+      const why = async (now: Date) => readWaiting(store, (await store.getTask(gpu.id)) as Task, now);
+      // No node registered: not known, queued.
+      expect(await why(at(1))).toMatchObject({ reason: "queued" });
+      // A producer (concurrency 0) and a worker without the executor.
+      await f.register(registration("producer", { executors: [], concurrency: 0 }), T0);
+      await f.register(registration("cpu", { executors: ["sleep"] }), T0);
+      expect(await why(at(1))).toMatchObject({ reason: "no_capable_node", executor: "render" });
+      // A worker that has it: queued; draining or dead, it does not count.
+      await f.register(registration("gpu-1", { executors: ["render"] }), T0);
+      expect(await why(at(1))).toMatchObject({ reason: "queued" });
+      await f.drain("gpu-1", true);
+      expect(await why(at(1))).toMatchObject({ reason: "no_capable_node" });
+      await f.drain("gpu-1", false);
+      expect(await why(at(10_001))).toMatchObject({ reason: "no_capable_node" });
+      // The root (no executor: a grouping task) waits for its dependency, never for a node.
+      expect(
+        await readWaiting(store, (await store.getTask((tasks.get("root") as Task).id)) as Task, at(1)),
+      ).toMatchObject({
+        reason: "dependencies",
+      });
     },
   },
   {
