@@ -1,4 +1,14 @@
-import { finishStats, type QueueStats, type QueueStatsQuery, storeRules } from "@aipartnerupflow/core";
+import {
+  bucketMap,
+  countLimitBlocked,
+  finishStats,
+  type LimitBlockedGroup,
+  type LimitStore,
+  type QueueStats,
+  type QueueStatsQuery,
+  type SubjectCount,
+  storeRules,
+} from "@aipartnerupflow/core";
 import type { Dialect, SqlSession, SqlValue } from "../db/types.js";
 import { readTime } from "../store/rows.js";
 import { statusIn, timeParam, unindexed } from "../sql/fragments.js";
@@ -39,7 +49,50 @@ interface GroupRow {
   since: unknown;
 }
 
-export async function queueStats(db: SqlSession, query: QueueStatsQuery): Promise<QueueStats> {
+interface SubjectRow {
+  user_id: string | null;
+  root_id: string;
+  executor: string | null;
+  n: unknown;
+}
+
+const subjects = (rows: SubjectRow[]): SubjectCount[] =>
+  rows.map((r) => ({ userId: r.user_id, rootId: r.root_id, executor: r.executor, n: Number(r.n) }));
+
+/**
+ * The ready tasks each limit rule keeps back (core's `countLimitBlocked`, the why-waiting gate):
+ * the rules, then only when there are some, two grouped reads — the ready tasks and the tasks in
+ * progress per (user, tree, executor), on the `executor` column the claim counts by — and the
+ * stored buckets when a rule has a rate. Cost: that of the ready-group statement above plus one
+ * pass over the tasks in progress.
+ */
+async function limitBlocked(
+  db: SqlSession,
+  limits: LimitStore,
+  query: QueueStatsQuery,
+  userFilter: string,
+  userParams: SqlValue[],
+): Promise<LimitBlockedGroup[]> {
+  const rules = await limits.list();
+  if (rules.length === 0) return [];
+  const d = db.dialect;
+  const [ready, running, buckets] = await Promise.all([
+    db.all<SubjectRow>(
+      `SELECT t.user_id, t.root_id, t.executor, COUNT(*) AS n
+        ${base(d, userFilter)} AND (t.run_at IS NULL OR t.run_at <= ${timeParam(d)})
+        GROUP BY t.user_id, t.root_id, t.executor`,
+      [...userParams, query.now],
+    ),
+    db.all<SubjectRow>(
+      `SELECT user_id, root_id, executor, COUNT(*) AS n FROM tasks WHERE ${statusIn("status", ["in_progress"])}
+        GROUP BY user_id, root_id, executor`,
+    ),
+    rules.some((r) => r.rate) ? limits.listBuckets() : Promise.resolve([]),
+  ]);
+  return countLimitBlocked(rules, subjects(ready), subjects(running), bucketMap(buckets), query.now.getTime());
+}
+
+export async function queueStats(db: SqlSession, query: QueueStatsQuery, limits?: LimitStore): Promise<QueueStats> {
   const d = db.dialect;
   const now = timeParam(d);
   const userParams: SqlValue[] = [];
@@ -79,5 +132,6 @@ export async function queueStats(db: SqlSession, query: QueueStatsQuery): Promis
     fold(users, row.user_id, n, since);
     fold(executors, executor, n, since);
   }
-  return finishStats(total, Number(delayedRow?.n ?? 0), [...users.values()], [...executors.values()], query);
+  const blocked = limits ? await limitBlocked(db, limits, query, userFilter, userParams) : [];
+  return finishStats(total, Number(delayedRow?.n ?? 0), [...users.values()], [...executors.values()], query, blocked);
 }
