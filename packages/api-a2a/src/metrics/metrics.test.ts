@@ -254,9 +254,7 @@ describe("GET /metrics", () => {
       roots.push(t.rootId);
       await call(server, "tasks.execute", { taskId: t.rootId });
     }
-    await expect
-      .poll(async () => (await engine.store.countByStatus()).in_progress, { timeout: 20_000 })
-      .toBe(1);
+    await expect.poll(async () => (await engine.store.countByStatus()).in_progress, { timeout: 20_000 }).toBe(1);
     const s = parseProm(await (await fetch(`${server.url}/metrics`)).text());
     expect(value(s, "apflow_queue_limit_blocked_tasks", { scope: "executor", key: "wait" })).toBe(2);
     const stats = await call(server, "tasks.queue.stats");

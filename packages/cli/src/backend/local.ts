@@ -101,10 +101,7 @@ export class LocalBackend implements TaskBackend {
     for (const t of tree)
       if (t.status === "pending" && t.attempt > 0) attempts.set(t.id, await this.store.getAttempts(t.id));
     const now = this.engine.clock();
-    const [capable, limitOf] = await Promise.all([
-      capableExecutors(this.store, now),
-      limitCheckFor(this.store, now),
-    ]);
+    const [capable, limitOf] = await Promise.all([capableExecutors(this.store, now), limitCheckFor(this.store, now)]);
     return treeWaiting(tree, execution, attempts, now, capable, limitOf);
   }
 

@@ -80,7 +80,13 @@ describe("limit-blocked counts and bucket refills", () => {
       { scope: "executor" as const, key: "llm", maxRunning: 2 },
     ];
     const s = (userId: string, executor: string, n: number) => ({ userId, rootId: `r-${userId}`, executor, n });
-    const counts = countLimitBlocked(rules, [s("u1", "x", 3), s("u2", "llm", 2), s("u3", "x", 1)], [s("u1", "x", 1), s("u4", "llm", 1), s("u5", "llm", 1)], new Map(), 0);
+    const counts = countLimitBlocked(
+      rules,
+      [s("u1", "x", 3), s("u2", "llm", 2), s("u3", "x", 1)],
+      [s("u1", "x", 1), s("u4", "llm", 1), s("u5", "llm", 1)],
+      new Map(),
+      0,
+    );
     expect(counts).toEqual([
       { scope: "user", key: null, blocked: 3 },
       { scope: "executor", key: "llm", blocked: 2 },
