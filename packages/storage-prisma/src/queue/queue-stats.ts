@@ -3,6 +3,7 @@ import {
   countLimitBlocked,
   finishStats,
   type LimitBlockedGroup,
+  type LimitRule,
   type LimitStore,
   type QueueStats,
   type QueueStatsQuery,
@@ -51,45 +52,51 @@ interface GroupRow {
 
 interface SubjectRow {
   user_id: string | null;
-  root_id: string;
+  root_id?: string;
   executor: string | null;
   n: unknown;
 }
 
 const subjects = (rows: SubjectRow[]): SubjectCount[] =>
-  rows.map((r) => ({ userId: r.user_id, rootId: r.root_id, executor: r.executor, n: Number(r.n) }));
+  rows.map((r) => ({ userId: r.user_id, rootId: r.root_id ?? "", executor: r.executor, n: Number(r.n) }));
 
 /**
- * The ready tasks each limit rule keeps back (core's `countLimitBlocked`, the why-waiting gate):
- * the rules, then only when there are some, two grouped reads — the ready tasks and the tasks in
- * progress per (user, tree, executor), on the `executor` column the claim counts by — and the
- * stored buckets when a rule has a rate. Cost: that of the ready-group statement above plus one
- * pass over the tasks in progress.
+ * What the limit-blocked counts add to the ready-group statement: with limit rules its groups
+ * are also split by the `executor` column the claim counts by (the same id as the JSON
+ * expression, so no more groups) and, only when a root rule or `maxRunningRoots` exists, by tree.
+ */
+function limitGrouping(rules: readonly LimitRule[]): { select: string; group: string; byRoot: boolean } {
+  if (rules.length === 0) return { select: "", group: "", byRoot: false };
+  const byRoot = rules.some((r) => r.scope === "root" || r.maxRunningRoots !== undefined);
+  return {
+    select: `, t.executor AS lim_executor${byRoot ? ", t.root_id" : ""}`,
+    group: `, t.executor${byRoot ? ", t.root_id" : ""}`,
+    byRoot,
+  };
+}
+
+/**
+ * The ready tasks each limit rule keeps back (core's `countLimitBlocked`, the why-waiting gate),
+ * from the ready groups, one grouped read of the tasks in progress and the stored buckets when a
+ * rule has a rate. Cost beyond the statement without rules: one pass over the tasks in progress.
  */
 async function limitBlocked(
   db: SqlSession,
   limits: LimitStore,
-  query: QueueStatsQuery,
-  userFilter: string,
-  userParams: SqlValue[],
+  rules: readonly LimitRule[],
+  ready: SubjectCount[],
+  byRoot: boolean,
+  nowMs: number,
 ): Promise<LimitBlockedGroup[]> {
-  const rules = await limits.list();
-  if (rules.length === 0) return [];
-  const d = db.dialect;
-  const [ready, running, buckets] = await Promise.all([
+  const rootCol = byRoot ? ", root_id" : "";
+  const [running, buckets] = await Promise.all([
     db.all<SubjectRow>(
-      `SELECT t.user_id, t.root_id, t.executor, COUNT(*) AS n
-        ${base(d, userFilter)} AND (t.run_at IS NULL OR t.run_at <= ${timeParam(d)})
-        GROUP BY t.user_id, t.root_id, t.executor`,
-      [...userParams, query.now],
-    ),
-    db.all<SubjectRow>(
-      `SELECT user_id, root_id, executor, COUNT(*) AS n FROM tasks WHERE ${statusIn("status", ["in_progress"])}
-        GROUP BY user_id, root_id, executor`,
+      `SELECT user_id, executor${rootCol}, COUNT(*) AS n FROM tasks
+        WHERE ${statusIn("status", ["in_progress"])} GROUP BY user_id, executor${rootCol}`,
     ),
     rules.some((r) => r.rate) ? limits.listBuckets() : Promise.resolve([]),
   ]);
-  return countLimitBlocked(rules, subjects(ready), subjects(running), bucketMap(buckets), query.now.getTime());
+  return countLimitBlocked(rules, ready, subjects(running), bucketMap(buckets), nowMs);
 }
 
 export async function queueStats(db: SqlSession, query: QueueStatsQuery, limits?: LimitStore): Promise<QueueStats> {
@@ -102,10 +109,12 @@ export async function queueStats(db: SqlSession, query: QueueStatsQuery, limits?
     userFilter = " AND t.user_id = ?";
     userParams.push(query.userId);
   }
-  const groups = await db.all<GroupRow>(
-    `SELECT t.user_id, ${executorExpr(d)} AS executor, COUNT(*) AS n, MIN(${sinceExpr(d)}) AS since
+  const rules = limits ? await limits.list() : [];
+  const lim = limitGrouping(rules);
+  const groups = await db.all<GroupRow & { lim_executor?: string | null; root_id?: string }>(
+    `SELECT t.user_id, ${executorExpr(d)} AS executor, COUNT(*) AS n, MIN(${sinceExpr(d)}) AS since${lim.select}
       ${base(d, userFilter)} AND (t.run_at IS NULL OR t.run_at <= ${now})
-      GROUP BY t.user_id, ${executorExpr(d)}`,
+      GROUP BY t.user_id, ${executorExpr(d)}${lim.group}`,
     [...userParams, query.now],
   );
   const [delayedRow] = await db.all<{ n: unknown }>(
@@ -132,6 +141,13 @@ export async function queueStats(db: SqlSession, query: QueueStatsQuery, limits?
     fold(users, row.user_id, n, since);
     fold(executors, executor, n, since);
   }
-  const blocked = limits ? await limitBlocked(db, limits, query, userFilter, userParams) : [];
+  const ready: SubjectCount[] = groups.map((r) => ({
+    userId: r.user_id,
+    rootId: r.root_id ?? "",
+    executor: r.lim_executor ?? null,
+    n: Number(r.n),
+  }));
+  const blocked =
+    limits && rules.length > 0 ? await limitBlocked(db, limits, rules, ready, lim.byRoot, query.now.getTime()) : [];
   return finishStats(total, Number(delayedRow?.n ?? 0), [...users.values()], [...executors.values()], query, blocked);
 }

@@ -193,4 +193,31 @@ export const queueStatsChecks: QueueStatsCheck[] = [
       ]);
     },
   },
+  {
+    name: "queue stats: limit-blocked by a tree's limit and a user's running-trees limit",
+    async run(store) {
+      const limits = limitsOf(store);
+      if (!limits) return;
+      await limits.set({ scope: "root", maxRunning: 1 });
+      await limits.set({ scope: "user", maxRunningRoots: 1 });
+      const one = await create(store, [
+        { name: "root", userId: "u1", dependencies: ["a", "b", "c"] },
+        { name: "a", parentId: "root", userId: "u1", params: { executorId: "x" } },
+        { name: "b", parentId: "root", userId: "u1", params: { executorId: "x" } },
+        { name: "c", parentId: "root", userId: "u1", params: { executorId: "x" } },
+      ]);
+      const two = await create(store, [{ name: "other", userId: "u1", params: { executorId: "x" } }]);
+      await start(store, (one.get("root") as Task).id, at(0));
+      const { claimed } = await store.claimReady({ owner: OWNER, limit: 1, leaseMs: LEASE, now: at(0) });
+      expect(claimed).toHaveLength(1);
+      await start(store, (two.get("other") as Task).id, at(0));
+      const stats = await reader(store).queueStats({ now: at(0) });
+      expect(stats.ready).toBe(3);
+      // The tree's two other children by the root rule; the second tree by the user's one running tree.
+      expect(stats.limitBlocked).toEqual([
+        { scope: "user", key: null, blocked: 1 },
+        { scope: "root", key: null, blocked: 2 },
+      ]);
+    },
+  },
 ];
