@@ -294,6 +294,15 @@ export const queueStatsResult = z.object({
       byUser: z.array(z.object({ userId: z.string().nullable(), ...queueGroup })),
       byExecutor: z.array(z.object({ executorId: z.string().nullable(), ...queueGroup })),
       truncated: z.boolean(),
+      limitBlocked: z
+        .array(
+          z.object({
+            scope: z.enum(["global", "user", "root", "executor"]),
+            key: z.string().nullable().describe("the rule's key; null: the scope's default"),
+            blocked: z.number().int().min(0),
+          }),
+        )
+        .describe("per limit rule, the ready tasks it keeps back now (why-waiting reason `limit`)"),
     })
     .nullable()
     .describe("ready queue (non-admins: their own tasks); null when the store has no queue-stats facet"),

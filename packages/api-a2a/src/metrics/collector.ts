@@ -106,6 +106,7 @@ export class QueueMetrics {
   readonly #oldestByUser: Gauge<"user">;
   readonly #readyByExecutor: Gauge<"executor">;
   readonly #oldestByExecutor: Gauge<"executor">;
+  readonly #limitBlocked: Gauge<"scope" | "key">;
 
   constructor(engine: Pick<Engine, "bus" | "clock">, store: TaskStore) {
     this.#store = store;
@@ -162,7 +163,11 @@ export class QueueMetrics {
       "Oldest ready age per executor",
       ["executor"],
     );
-    // TODO(limits): apflow_limit_blocked_tasks{rule,key} once limits exist (issue 11 item 1).
+    this.#limitBlocked = gauge(
+      "apflow_queue_limit_blocked_tasks",
+      'Ready tasks a limit rule keeps back now, per rule (scope, and its key; "": the default)',
+      ["scope", "key"],
+    );
     // Counters are per node: on a bus that also carries other nodes' events (a NodeEventBus),
     // only this node's own writes, or every node would count every node's work.
     const bus = engine.bus as typeof engine.bus & { subscribeLocal?: typeof engine.bus.subscribe };
@@ -224,6 +229,8 @@ export class QueueMetrics {
         this.#readyByExecutor.set({ executor: g.executorId ?? "" }, g.ready);
         this.#oldestByExecutor.set({ executor: g.executorId ?? "" }, g.oldestReadyAgeMs / 1000);
       }
+      this.#limitBlocked.reset();
+      for (const g of queue.limitBlocked ?? []) this.#limitBlocked.set({ scope: g.scope, key: g.key ?? "" }, g.blocked);
     }
     return { counts, queue };
   }

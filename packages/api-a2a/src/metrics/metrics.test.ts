@@ -1,4 +1,5 @@
 import { Engine, LocalEventBus, MemoryStore, type TaskEvent, TaskFailure } from "@aipartnerupflow/core";
+import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { createApp } from "../app.js";
 import { type ServerHandle, startServer } from "../server.js";
@@ -242,6 +243,48 @@ describe("GET /metrics", () => {
     expect(stats.queue.byExecutor.map((g: { executorId: string | null }) => g.executorId)).toContain("wait");
     await call(server, "tasks.cancel", { taskId: tree.rootId });
     await call(server, "tasks.cancel", { taskId: timed.rootId });
+  });
+
+  it("counts limit-blocked tasks per rule (gauge and tasks.queue.stats), as tasks.get names the limit", async () => {
+    const { server, engine } = await setup(10);
+    await call(server, "limits.set", { scope: "executor", key: "wait", maxRunning: 1 });
+    const roots: string[] = [];
+    for (const name of ["w1", "w2", "w3"]) {
+      const t = await call(server, "tasks.create", { tasks: [{ name, params: { executorId: "wait" } }] });
+      roots.push(t.rootId);
+      await call(server, "tasks.execute", { taskId: t.rootId });
+    }
+    await expect.poll(async () => (await engine.store.countByStatus()).in_progress, { timeout: 20_000 }).toBe(1);
+    const s = parseProm(await (await fetch(`${server.url}/metrics`)).text());
+    expect(value(s, "apflow_queue_limit_blocked_tasks", { scope: "executor", key: "wait" })).toBe(2);
+    const stats = await call(server, "tasks.queue.stats");
+    expect(stats.queue.limitBlocked).toEqual([{ scope: "executor", key: "wait", blocked: 2 }]);
+    const pending = [];
+    for (const id of roots) {
+      const t = await call(server, "tasks.get", { taskId: id });
+      if (t.status === "pending") pending.push(t.waiting);
+    }
+    expect(pending).toHaveLength(2);
+    for (const w of pending) expect(w).toMatchObject({ reason: "limit", scope: "executor", ruleKey: "wait" });
+    // The rule gone, nothing is held back: the gauge's series disappears.
+    await call(server, "limits.delete", { scope: "executor", key: "wait" });
+    for (const id of roots) await call(server, "tasks.cancel", { taskId: id });
+    const after = parseProm(await (await fetch(`${server.url}/metrics`)).text());
+    expect(value(after, "apflow_queue_limit_blocked_tasks", { scope: "executor", key: "wait" })).toBeUndefined();
+  });
+
+  it("serves every metric the README lists, and the README lists every metric served", async () => {
+    const { server } = await setup();
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const row = readme.split("\n").find((l) => l.startsWith("| `GET /metrics`"));
+    expect(row, "README: the GET /metrics row").toBeDefined();
+    const documented = new Set(
+      [...(row as string).matchAll(/`(apflow_[a-z_]+)(?:\{[a-z,]*\})?`/g)].map((m) => m[1] as string),
+    );
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const served = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1] as string));
+    expect(served.has("apflow_schedule_firings_total")).toBe(true);
+    expect([...documented].sort()).toEqual([...served].sort());
   });
 
   it("tasks.get says retry_backoff while a failed attempt waits out its backoff", async () => {

@@ -18,6 +18,7 @@ import {
   type TreeOutcome,
   treeExecution,
   treeWaiting,
+  limitCheckFor,
   type Waiting,
 } from "@aipartnerupflow/core";
 import { planTree, TaskService } from "@aipartnerupflow/api-a2a";
@@ -100,7 +101,8 @@ export class LocalBackend implements TaskBackend {
     for (const t of tree)
       if (t.status === "pending" && t.attempt > 0) attempts.set(t.id, await this.store.getAttempts(t.id));
     const now = this.engine.clock();
-    return treeWaiting(tree, execution, attempts, now, await capableExecutors(this.store, now));
+    const [capable, limitOf] = await Promise.all([capableExecutors(this.store, now), limitCheckFor(this.store, now)]);
+    return treeWaiting(tree, execution, attempts, now, capable, limitOf);
   }
 
   async queueStats(): Promise<QueueReport> {

@@ -66,6 +66,17 @@ export function queueReport(report: QueueReport, c: Palette): string[] {
       );
     }
     if (q.truncated) lines.push(c.gray("(breakdowns cut to the groups waiting longest)"));
+    // Older servers do not send it.
+    const blocked = q.limitBlocked ?? [];
+    if (blocked.length > 0) {
+      lines.push(
+        "",
+        ...renderTable(
+          ["LIMIT", "KEY", "HOLDS BACK"],
+          blocked.map((g) => [g.scope, g.key ?? "(default)", String(g.blocked)]),
+        ),
+      );
+    }
   }
   if (report.events) {
     lines.push("", c.bold("since the server started"));

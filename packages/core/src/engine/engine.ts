@@ -3,6 +3,8 @@ import { ApflowError, EngineStoppedError, ErrorCode, NotFoundError } from "../er
 import { type Logger, silentLogger } from "../logger.js";
 import { Registry } from "../registry/registry.js";
 import type { CancelResult, StartExecutionRequest, SubmitStart, TaskStore } from "../store/types.js";
+import { limitsOf } from "../limits/types.js";
+import { nextRefillAt } from "../limits/why.js";
 import { copyTask, type CopyOptions } from "../tree/copy.js";
 import { validateTasks } from "../tree/validate.js";
 import type { Execution, JsonValue, NewTask, Task, TaskEvent, TaskInput, TreeOutcome } from "../types.js";
@@ -190,7 +192,7 @@ export class Engine {
     this.wakeTimer = new WakeTimer({
       clock: this.clock,
       pollIntervalMs: this.pollIntervalMs,
-      nextDue: store.nextDueAt ? (now) => store.nextDueAt?.({ now }) ?? Promise.resolve(null) : null,
+      nextDue: nextDueOrRefill(store),
       wake: () => this.loop.pump(),
       logger: this.logger,
     });
@@ -732,4 +734,20 @@ function positive(value: number, name: string): number {
     throw new ApflowError(ErrorCode.InvalidParams, `${name} must be a positive number, got ${value}`);
   }
   return value;
+}
+
+/**
+ * The wake timer's next time: the store's next due `runAt` / backoff, or the next refill of an
+ * empty start-rate bucket (`nextRefillAt`) if sooner, so a task held back only by a bucket is
+ * claimed when a token is back, not at the next poll. A bucket that holds back no task costs at
+ * most one claim that finds nothing per refill (buckets empty only when tasks start).
+ */
+function nextDueOrRefill(store: TaskStore): ((now: Date) => Promise<Date | null>) | null {
+  const due = store.nextDueAt ? (now: Date) => store.nextDueAt?.({ now }) ?? Promise.resolve(null) : null;
+  if (!limitsOf(store)) return due;
+  return async (now) => {
+    const [a, b] = await Promise.all([due ? due(now) : null, nextRefillAt(store, now)]);
+    if (a === null || b === null) return a ?? b;
+    return a.getTime() <= b.getTime() ? a : b;
+  };
 }

@@ -58,6 +58,34 @@ describe("engine wake-ups (fake timers)", () => {
     await engine.stop();
   });
 
+  it("a task held back only by an empty start-rate bucket starts when the bucket refills, not at the poll", async () => {
+    const memory = new MemoryStore();
+    await memory.limits.set({ scope: "executor", key: "echo", rate: { starts: 1, perMs: 1000 } });
+    const { engine, store } = setup(memory as never);
+    const t0 = Date.now();
+    const [root] = await engine.createTree([
+      { name: "root", dependencies: ["a", "b"] },
+      { name: "a", parentId: "root", params: { executorId: "echo" } },
+      { name: "b", parentId: "root", params: { executorId: "echo" } },
+    ]);
+    const handle = await engine.execute((root as Task).id);
+    await vi.advanceTimersByTimeAsync(990);
+    const pending = (await store.getTree((root as Task).id)).filter((t) => t.status === "pending").map((t) => t.name);
+    // The root and one of a, b: the other started at once and took the only token.
+    expect(pending).toContain("root");
+    expect(pending).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(30);
+    const outcome = await handle.done;
+    expect(outcome.status).toBe("completed");
+    const starts = outcome.tasks
+      .filter((t) => t.name !== "root")
+      .map((t) => Date.parse(t.startedAt as string) - t0)
+      .sort((x, y) => x - y);
+    expect(starts[0]).toBeLessThan(50);
+    expect(starts[1]).toBe(1000);
+    await engine.stop();
+  });
+
   it("a runAt 1.5 s ahead starts the task at its time (the store's nextDueAt)", async () => {
     const { engine, store } = setup();
     const t0 = Date.now();

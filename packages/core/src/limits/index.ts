@@ -10,4 +10,12 @@ export {
   RuleBook,
 } from "./gate.js";
 export { MemoryLimitStore } from "./memory.js";
-export { describeLimitBlock, limitBlockFor, limitSubjectOf } from "./why.js";
+export { describeLimitBlock, limitBlockFor, limitCheckFor, limitSubjectOf, nextRefillAt } from "./why.js";
+export {
+  bucketMap,
+  countLimitBlocked,
+  type LimitBlockedGroup,
+  nextRefillMs,
+  type StoredBucket,
+  type SubjectCount,
+} from "./blocked.js";

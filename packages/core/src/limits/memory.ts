@@ -1,3 +1,4 @@
+import type { StoredBucket } from "./blocked.js";
 import type { BucketState } from "./gate.js";
 import { normalizeRule, parseLimitKey, parseLimitRule } from "./rule.js";
 import { type LimitQuery, type LimitRule, type LimitScope, type LimitStore, sortRules } from "./types.js";
@@ -37,6 +38,16 @@ export class MemoryLimitStore implements LimitStore {
   async bucket(scope: "user" | "executor", key: string): Promise<BucketState | null> {
     const b = this.buckets.get(`${scope}:${key}`);
     return b ? { ...b } : null;
+  }
+
+  async listBuckets(options: { emptyOnly?: boolean } = {}): Promise<StoredBucket[]> {
+    const out: StoredBucket[] = [];
+    for (const [k, b] of this.buckets) {
+      if (options.emptyOnly && b.tokens >= 1) continue;
+      const i = k.indexOf(":");
+      out.push({ scope: k.slice(0, i) as StoredBucket["scope"], key: k.slice(i + 1), ...b });
+    }
+    return out;
   }
 
   /** Every rule, for the claim (no copies: the claim only reads). */

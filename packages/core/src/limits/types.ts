@@ -1,3 +1,5 @@
+import type { StoredBucket } from "./blocked.js";
+
 /**
  * Concurrency and start-rate limits (docs/semantics.md#limits). Rules live in the store, so every
  * process sharing it obeys them; the store's claim enforces them (never process memory).
@@ -45,6 +47,12 @@ export interface LimitStore {
   delete(scope: LimitScope, key?: string): Promise<boolean>;
   /** The start-rate bucket of a user or executor id as the claim left it (null: never drawn from, full). */
   bucket(scope: "user" | "executor", key: string): Promise<{ tokens: number; refilledMs: number } | null>;
+  /**
+   * Every stored bucket (`emptyOnly`: those the claim left below one token, a superset of the
+   * buckets empty now, since buckets only refill between claims). For the queue stats and the
+   * engine's wake timer; bounded by the users and executors that started under a rate rule.
+   */
+  listBuckets(options?: { emptyOnly?: boolean }): Promise<StoredBucket[]>;
 }
 
 export interface WithLimits {

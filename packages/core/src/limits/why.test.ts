@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { MemoryStore } from "../store/memory-store.js";
-import { readWaiting } from "../task/waiting-read.js";
+import { readWaiting, treeExecution, treeWaiting } from "../task/waiting-read.js";
+import { countLimitBlocked, nextRefillMs } from "./blocked.js";
+import { limitCheckFor, limitSubjectOf } from "./why.js";
 import { validateTasks } from "../tree/validate.js";
 import type { NewTask, Task } from "../types.js";
 
@@ -46,5 +48,61 @@ describe("why a task waits: limits and the root's runAt", () => {
     ]);
     const kid = tasks.find((t) => t.name === "kid") as Task;
     expect(await readWaiting(store, kid, T0)).toMatchObject({ reason: "run_at", runAt: at });
+  });
+
+  it("the tree view (treeWaiting with limitCheckFor) names the limit as readWaiting does", async () => {
+    const store = new MemoryStore();
+    await store.limits.set({ scope: "root", maxRunning: 1 });
+    const tasks = await queued(store, [
+      { name: "root", dependencies: ["a", "b"] },
+      { name: "a", parentId: "root", params: { executorId: "x" } },
+      { name: "b", parentId: "root", params: { executorId: "x" } },
+    ]);
+    const claimed = await store.claimReady({ owner: "n", limit: 10, leaseMs: 1000, now: T0 });
+    expect(claimed.claimed).toHaveLength(1);
+    const tree = await store.getTree((tasks[0] as Task).rootId);
+    const execution = await treeExecution(store, (tasks[0] as Task).rootId);
+    const limitOf = await limitCheckFor(store, T0);
+    const view = treeWaiting(tree, execution, new Map(), T0, null, limitOf);
+    const held = tree.find((t) => t.status === "pending" && t.name !== "root") as Task;
+    expect(view.get(held.id)).toMatchObject({ reason: "limit", scope: "root", ruleKey: null });
+    expect(view.get(held.id)).toEqual(await readWaiting(store, held, T0));
+    // Without the check the same task is only queued (the tree view before limits).
+    expect(treeWaiting(tree, execution, new Map(), T0)?.get(held.id)?.reason).toBe("queued");
+    expect(await limitCheckFor(new MemoryStore(), T0)).toBeNull();
+  });
+});
+
+describe("limit-blocked counts and bucket refills", () => {
+  it("countLimitBlocked counts each ready subject under the rule readWaiting would name", () => {
+    const rules = [
+      { scope: "user" as const, maxRunning: 1 },
+      { scope: "executor" as const, key: "llm", maxRunning: 2 },
+    ];
+    const s = (userId: string, executor: string, n: number) => ({ userId, rootId: `r-${userId}`, executor, n });
+    const counts = countLimitBlocked(
+      rules,
+      [s("u1", "x", 3), s("u2", "llm", 2), s("u3", "x", 1)],
+      [s("u1", "x", 1), s("u4", "llm", 1), s("u5", "llm", 1)],
+      new Map(),
+      0,
+    );
+    expect(counts).toEqual([
+      { scope: "user", key: null, blocked: 3 },
+      { scope: "executor", key: "llm", blocked: 2 },
+    ]);
+    expect(countLimitBlocked([], [s("u1", "x", 1)], [], new Map(), 0)).toEqual([]);
+    expect(limitSubjectOf({ userId: null, rootId: "r", params: {}, schemas: null } as never).executor).toBeNull();
+  });
+
+  it("nextRefillMs: when an empty bucket has a token again, under its current rule", () => {
+    const rules = [{ scope: "user" as const, rate: { starts: 2, perMs: 1000 } }];
+    const empty = { scope: "user" as const, key: "u1", tokens: 0, refilledMs: 10_000 };
+    expect(nextRefillMs(rules, [empty], 10_000)).toBe(10_500);
+    expect(nextRefillMs(rules, [empty], 10_200)).toBe(10_500);
+    expect(nextRefillMs(rules, [empty], 10_500)).toBeNull();
+    expect(nextRefillMs(rules, [{ ...empty, tokens: 1 }], 10_000)).toBeNull();
+    // No rate rule covers executor buckets: ignored.
+    expect(nextRefillMs(rules, [{ ...empty, scope: "executor" }], 10_000)).toBeNull();
   });
 });

@@ -1,3 +1,4 @@
+import type { LimitBlockedGroup } from "../limits/blocked.js";
 import type { TaskStore } from "../store/types.js";
 
 /**
@@ -33,6 +34,12 @@ export interface QueueStats extends QueueGroupStats {
   byExecutor: Array<QueueGroupStats & { executorId: string | null }>;
   /** Whether a breakdown was cut at `maxGroups`. */
   truncated: boolean;
+  /**
+   * Per limit rule, the ready tasks it keeps back now (their why-waiting reason is `limit` naming
+   * that rule), scope order then key; rules that hold back none are left out, and it is empty
+   * when the store has no limits facet or no rules. Counted among `ready` too.
+   */
+  limitBlocked: LimitBlockedGroup[];
 }
 
 export interface QueueStatsReader {
@@ -61,7 +68,12 @@ export interface ReadyEntry {
  * Fold ready entries into the stats (shared by the stores that aggregate in code; SQL stores
  * aggregate in the database and call `finishStats`).
  */
-export function aggregateReady(entries: Iterable<ReadyEntry>, delayed: number, query: QueueStatsQuery): QueueStats {
+export function aggregateReady(
+  entries: Iterable<ReadyEntry>,
+  delayed: number,
+  query: QueueStatsQuery,
+  limitBlocked: LimitBlockedGroup[] = [],
+): QueueStats {
   const total: Group = { ready: 0, oldest: Number.POSITIVE_INFINITY };
   const users = new Map<string | null, Group>();
   const executors = new Map<string | null, Group>();
@@ -76,6 +88,7 @@ export function aggregateReady(entries: Iterable<ReadyEntry>, delayed: number, q
     [...users].map(([userId, g]) => ({ key: userId, ...g })),
     [...executors].map(([executorId, g]) => ({ key: executorId, ...g })),
     query,
+    limitBlocked,
   );
 }
 
@@ -103,6 +116,7 @@ export function finishStats(
   users: Array<Group & { key: string | null }>,
   executors: Array<Group & { key: string | null }>,
   query: QueueStatsQuery,
+  limitBlocked: LimitBlockedGroup[] = [],
 ): QueueStats {
   const max = query.maxGroups ?? DEFAULT_MAX_GROUPS;
   const now = query.now.getTime();
@@ -124,5 +138,6 @@ export function finishStats(
     byUser: users.slice(0, max).map((g) => ({ userId: g.key, ...shape(g) })),
     byExecutor: executors.slice(0, max).map((g) => ({ executorId: g.key, ...shape(g) })),
     truncated: users.length > max || executors.length > max,
+    limitBlocked,
   };
 }

@@ -646,7 +646,7 @@ export class MemoryStore implements TaskStore {
 
   /** The queue-stats facet (src/queue/). */
   queueStats(q: QueueStatsQuery): Promise<QueueStats> {
-    return memoryQueueStats(this.rows, this.executions, q);
+    return memoryQueueStats(this.rows, this.executions, q, this.limits);
   }
 
   async getAttempts(taskId: string): Promise<AttemptRecord[]> {

@@ -1,6 +1,7 @@
 import { nodeState } from "../nodes/state.js";
 import type { AttemptRecord, TaskStore } from "../store/types.js";
 import type { Execution, Task } from "../types.js";
+import type { LimitBlock } from "../limits/gate.js";
 import { limitBlockFor } from "../limits/why.js";
 import { queuedByExecution, type Waiting, waitReason, whyWaiting } from "./waiting.js";
 
@@ -68,6 +69,7 @@ export async function readWaiting(
 /**
  * `whyWaiting` for every pending task of a tree at once, from the tree itself, its execution and
  * the attempts of the tasks that ran before (`attempts` by task id; others have none).
+ * `limitOf` (core's `limitCheckFor`) names the limit holding back an otherwise `queued` task.
  */
 export function treeWaiting(
   tree: readonly Task[],
@@ -75,6 +77,7 @@ export function treeWaiting(
   attempts: ReadonlyMap<string, AttemptRecord[]>,
   now: Date,
   capable: ReadonlySet<string> | null = null,
+  limitOf: ((task: Task) => LimitBlock | null) | null = null,
 ): Map<string, Waiting> {
   const byId = new Map(tree.map((t) => [t.id, t]));
   const out = new Map<string, Waiting>();
@@ -90,7 +93,7 @@ export function treeWaiting(
       return found ? [found] : [];
     });
     const queued = execution?.status === "running" ? queuedByExecution(task, execution, tree) : undefined;
-    const w = whyWaiting({
+    const input = {
       task,
       dependencies,
       attempts: attempts.get(task.id) ?? [],
@@ -99,7 +102,12 @@ export function treeWaiting(
       rootRunAt: task.parentId === null ? null : (byId.get(task.rootId)?.runAt ?? null),
       capable,
       now,
-    });
+    };
+    let w = whyWaiting(input);
+    if (w?.reason === "queued" && limitOf) {
+      const limit = limitOf(task);
+      if (limit) w = whyWaiting({ ...input, limit });
+    }
     if (w) out.set(task.id, w);
   }
   return out;

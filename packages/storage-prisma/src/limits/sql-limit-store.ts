@@ -7,6 +7,7 @@ import {
   parseLimitKey,
   parseLimitRule,
   sortRules,
+  type StoredBucket,
 } from "@aipartnerupflow/core";
 import type { SqlDatabase, SqlRow } from "../db/types.js";
 
@@ -73,6 +74,18 @@ export class SqlLimitStore implements LimitStore {
       [scope, key],
     );
     return row ? { tokens: Number(row.tokens), refilledMs: Number(row.refilled_ms) } : null;
+  }
+
+  async listBuckets(options: { emptyOnly?: boolean } = {}): Promise<StoredBucket[]> {
+    const rows = await this.db.all<{ scope: string; key: string; tokens: unknown; refilled_ms: unknown }>(
+      `SELECT scope, key, tokens, refilled_ms FROM limit_buckets${options.emptyOnly ? " WHERE tokens < 1" : ""}`,
+    );
+    return rows.map((r) => ({
+      scope: r.scope as StoredBucket["scope"],
+      key: r.key,
+      tokens: Number(r.tokens),
+      refilledMs: Number(r.refilled_ms),
+    }));
   }
 
   async delete(scope: LimitScope, key?: string): Promise<boolean> {

@@ -1,4 +1,15 @@
-import { finishStats, type QueueStats, type QueueStatsQuery, storeRules } from "@aipartnerupflow/core";
+import {
+  bucketMap,
+  countLimitBlocked,
+  finishStats,
+  type LimitBlockedGroup,
+  type LimitRule,
+  type LimitStore,
+  type QueueStats,
+  type QueueStatsQuery,
+  type SubjectCount,
+  storeRules,
+} from "@aipartnerupflow/core";
 import type { Dialect, SqlSession, SqlValue } from "../db/types.js";
 import { readTime } from "../store/rows.js";
 import { statusIn, timeParam, unindexed } from "../sql/fragments.js";
@@ -39,7 +50,56 @@ interface GroupRow {
   since: unknown;
 }
 
-export async function queueStats(db: SqlSession, query: QueueStatsQuery): Promise<QueueStats> {
+interface SubjectRow {
+  user_id: string | null;
+  root_id?: string;
+  executor: string | null;
+  n: unknown;
+}
+
+const subjects = (rows: SubjectRow[]): SubjectCount[] =>
+  rows.map((r) => ({ userId: r.user_id, rootId: r.root_id ?? "", executor: r.executor, n: Number(r.n) }));
+
+/**
+ * What the limit-blocked counts add to the ready-group statement: with limit rules its groups
+ * are also split by the `executor` column the claim counts by (the same id as the JSON
+ * expression, so no more groups) and, only when a root rule or `maxRunningRoots` exists, by tree.
+ */
+function limitGrouping(rules: readonly LimitRule[]): { select: string; group: string; byRoot: boolean } {
+  if (rules.length === 0) return { select: "", group: "", byRoot: false };
+  const byRoot = rules.some((r) => r.scope === "root" || r.maxRunningRoots !== undefined);
+  return {
+    select: `, t.executor AS lim_executor${byRoot ? ", t.root_id" : ""}`,
+    group: `, t.executor${byRoot ? ", t.root_id" : ""}`,
+    byRoot,
+  };
+}
+
+/**
+ * The ready tasks each limit rule keeps back (core's `countLimitBlocked`, the why-waiting gate),
+ * from the ready groups, one grouped read of the tasks in progress and the stored buckets when a
+ * rule has a rate. Cost beyond the statement without rules: one pass over the tasks in progress.
+ */
+async function limitBlocked(
+  db: SqlSession,
+  limits: LimitStore,
+  rules: readonly LimitRule[],
+  ready: SubjectCount[],
+  byRoot: boolean,
+  nowMs: number,
+): Promise<LimitBlockedGroup[]> {
+  const rootCol = byRoot ? ", root_id" : "";
+  const [running, buckets] = await Promise.all([
+    db.all<SubjectRow>(
+      `SELECT user_id, executor${rootCol}, COUNT(*) AS n FROM tasks
+        WHERE ${statusIn("status", ["in_progress"])} GROUP BY user_id, executor${rootCol}`,
+    ),
+    rules.some((r) => r.rate) ? limits.listBuckets() : Promise.resolve([]),
+  ]);
+  return countLimitBlocked(rules, ready, subjects(running), bucketMap(buckets), nowMs);
+}
+
+export async function queueStats(db: SqlSession, query: QueueStatsQuery, limits?: LimitStore): Promise<QueueStats> {
   const d = db.dialect;
   const now = timeParam(d);
   const userParams: SqlValue[] = [];
@@ -49,10 +109,12 @@ export async function queueStats(db: SqlSession, query: QueueStatsQuery): Promis
     userFilter = " AND t.user_id = ?";
     userParams.push(query.userId);
   }
-  const groups = await db.all<GroupRow>(
-    `SELECT t.user_id, ${executorExpr(d)} AS executor, COUNT(*) AS n, MIN(${sinceExpr(d)}) AS since
+  const rules = limits ? await limits.list() : [];
+  const lim = limitGrouping(rules);
+  const groups = await db.all<GroupRow & { lim_executor?: string | null; root_id?: string }>(
+    `SELECT t.user_id, ${executorExpr(d)} AS executor, COUNT(*) AS n, MIN(${sinceExpr(d)}) AS since${lim.select}
       ${base(d, userFilter)} AND (t.run_at IS NULL OR t.run_at <= ${now})
-      GROUP BY t.user_id, ${executorExpr(d)}`,
+      GROUP BY t.user_id, ${executorExpr(d)}${lim.group}`,
     [...userParams, query.now],
   );
   const [delayedRow] = await db.all<{ n: unknown }>(
@@ -79,5 +141,13 @@ export async function queueStats(db: SqlSession, query: QueueStatsQuery): Promis
     fold(users, row.user_id, n, since);
     fold(executors, executor, n, since);
   }
-  return finishStats(total, Number(delayedRow?.n ?? 0), [...users.values()], [...executors.values()], query);
+  const ready: SubjectCount[] = groups.map((r) => ({
+    userId: r.user_id,
+    rootId: r.root_id ?? "",
+    executor: r.lim_executor ?? null,
+    n: Number(r.n),
+  }));
+  const blocked =
+    limits && rules.length > 0 ? await limitBlocked(db, limits, rules, ready, lim.byRoot, query.now.getTime()) : [];
+  return finishStats(total, Number(delayedRow?.n ?? 0), [...users.values()], [...executors.values()], query, blocked);
 }

@@ -350,7 +350,7 @@ export class PrismaTaskStore implements TaskStore {
 
   /** The queue-stats facet (src/queue/). */
   queueStats(query: QueueStatsQuery): Promise<QueueStats> {
-    return queueStats(this.db, query);
+    return queueStats(this.db, query, this.limits);
   }
 
   async getAttempts(taskId: string): Promise<AttemptRecord[]> {

@@ -1,5 +1,6 @@
 import { expect } from "vitest";
 import { limitsOf } from "../../limits/types.js";
+import { nextRefillAt } from "../../limits/why.js";
 import type { LimitRule } from "../../limits/types.js";
 import { handBackOutcome } from "../../store/rules.js";
 import type { ClaimedTask, TaskStore } from "../../store/types.js";
@@ -39,6 +40,27 @@ const done = (store: TaskStore, c: ClaimedTask, now = T0) =>
 const sorted = (claimed: ClaimedTask[]) => names(claimed).sort();
 
 export const limitClaimChecks = family("limits", [
+  {
+    name: "start rate: nextRefillAt names when an empty bucket has a token again; the claim takes the task then",
+    async run(store) {
+      await rules(store, [{ scope: "executor", key: "llm", rate: { starts: 2, perMs: 1000 } }]);
+      expect(await nextRefillAt(store, T0)).toBeNull();
+      await queue(
+        store,
+        ["a", "b", "c"].map((name) => ({ name, params: { executorId: "llm" } })),
+      );
+      expect(names(await claim(store, 10))).toEqual(["a", "b"]);
+      // Two starts per second: one token every 500 ms.
+      expect(await nextRefillAt(store, T0)).toEqual(at(500));
+      expect(await nextRefillAt(store, at(200))).toEqual(at(500));
+      expect(await claim(store, 10, at(499))).toEqual([]);
+      expect(await nextRefillAt(store, at(499))).toEqual(at(500));
+      expect(names(await claim(store, 10, at(500)))).toEqual(["c"]);
+      // c took the token it had: empty again, refilled 500 ms later.
+      expect(await nextRefillAt(store, at(500))).toEqual(at(1000));
+      expect(await nextRefillAt(store, at(1000))).toBeNull();
+    },
+  },
   {
     name: "global limit: at most maxRunning tasks in progress; a finished one frees its slot",
     async run(store) {

@@ -1,4 +1,6 @@
 import { expect } from "vitest";
+import { limitsOf } from "../../limits/types.js";
+import { readWaiting } from "../../task/waiting-read.js";
 import { queueStatsOf, type QueueStatsReader } from "../../queue/types.js";
 import type { TaskStore } from "../../store/types.js";
 import type { Task } from "../../types.js";
@@ -46,6 +48,7 @@ export const queueStatsChecks: QueueStatsCheck[] = [
         byUser: [],
         byExecutor: [],
         truncated: false,
+        limitBlocked: [],
       });
       await twoUsers(store);
       expect((await reader(store).queueStats({ now: at(5000) })).ready).toBe(0);
@@ -65,6 +68,7 @@ export const queueStatsChecks: QueueStatsCheck[] = [
         byUser: [{ userId: "u1", ready: 1, oldestReadySince: iso(1000), oldestReadyAgeMs: 2000 }],
         byExecutor: [{ executorId: "x", ready: 1, oldestReadySince: iso(1000), oldestReadyAgeMs: 2000 }],
         truncated: false,
+        limitBlocked: [],
       });
 
       await start(store, (two.get("solo") as Task).id, at(2000));
@@ -130,6 +134,90 @@ export const queueStatsChecks: QueueStatsCheck[] = [
       for (const c of claimed)
         await store.finishTask(c.task.id, c.leaseToken, { status: "completed", result: null }, at(300));
       expect(await reader(store).queueStats({ now: at(400) })).toMatchObject({ ready: 0, delayed: 0 });
+    },
+  },
+  {
+    name: "queue stats: limit-blocked tasks per rule, as the why-waiting reason names them",
+    async run(store) {
+      const limits = limitsOf(store);
+      if (!limits) return;
+      await limits.set({ scope: "user", maxRunning: 1 });
+      await limits.set({ scope: "user", key: "u3", rate: { starts: 1, perMs: 10_000 } });
+      await limits.set({ scope: "executor", key: "llm", maxRunning: 1 });
+      const spec: Array<[string, string, string]> = [
+        ["a", "u1", "x"],
+        ["b", "u1", "x"],
+        ["c", "u1", "x"],
+        ["d", "u2", "llm"],
+        ["e", "u4", "llm"],
+        ["f", "u3", "x"],
+        ["g", "u3", "x"],
+      ];
+      const byName = new Map<string, Task>();
+      for (const [name, userId, executorId] of spec) {
+        const t = (await create(store, [{ name, userId, params: { executorId } }], at(0))).get(name) as Task;
+        await start(store, t.id, at(0));
+        byName.set(name, t);
+      }
+      const { claimed } = await store.claimReady({ owner: OWNER, limit: 10, leaseMs: LEASE, now: at(0) });
+      expect(claimed.map((c) => c.task.name).sort()).toEqual(["a", "d", "f"]);
+      const stats = await reader(store).queueStats({ now: at(0) });
+      expect(stats.ready).toBe(4);
+      expect(stats.limitBlocked).toEqual([
+        { scope: "user", key: null, blocked: 2 },
+        { scope: "user", key: "u3", blocked: 1 },
+        { scope: "executor", key: "llm", blocked: 1 },
+      ]);
+      // The same rules the why-waiting reason names, task by task.
+      for (const [name, scope, ruleKey] of [
+        ["b", "user", null],
+        ["c", "user", null],
+        ["e", "executor", "llm"],
+        ["g", "user", "u3"],
+      ] as const) {
+        const task = (await store.getTask((byName.get(name) as Task).id)) as Task;
+        expect(await readWaiting(store, task, at(0)), name).toMatchObject({ reason: "limit", scope, ruleKey });
+      }
+      // One user's view counts that user's tasks only.
+      const mine = await reader(store).queueStats({ now: at(0), userId: "u1" });
+      expect(mine.limitBlocked).toEqual([{ scope: "user", key: null, blocked: 2 }]);
+      // a finishes: b and c are only queued; the bucket of u3 refills after 10 s.
+      const a = claimed.find((c) => c.task.name === "a") as (typeof claimed)[number];
+      await store.finishTask(a.task.id, a.leaseToken, { status: "completed", result: null }, at(1000));
+      expect((await reader(store).queueStats({ now: at(1000) })).limitBlocked).toEqual([
+        { scope: "user", key: "u3", blocked: 1 },
+        { scope: "executor", key: "llm", blocked: 1 },
+      ]);
+      expect((await reader(store).queueStats({ now: at(10_000) })).limitBlocked).toEqual([
+        { scope: "executor", key: "llm", blocked: 1 },
+      ]);
+    },
+  },
+  {
+    name: "queue stats: limit-blocked by a tree's limit and a user's running-trees limit",
+    async run(store) {
+      const limits = limitsOf(store);
+      if (!limits) return;
+      await limits.set({ scope: "root", maxRunning: 1 });
+      await limits.set({ scope: "user", maxRunningRoots: 1 });
+      const one = await create(store, [
+        { name: "root", userId: "u1", dependencies: ["a", "b", "c"] },
+        { name: "a", parentId: "root", userId: "u1", params: { executorId: "x" } },
+        { name: "b", parentId: "root", userId: "u1", params: { executorId: "x" } },
+        { name: "c", parentId: "root", userId: "u1", params: { executorId: "x" } },
+      ]);
+      const two = await create(store, [{ name: "other", userId: "u1", params: { executorId: "x" } }]);
+      await start(store, (one.get("root") as Task).id, at(0));
+      const { claimed } = await store.claimReady({ owner: OWNER, limit: 1, leaseMs: LEASE, now: at(0) });
+      expect(claimed).toHaveLength(1);
+      await start(store, (two.get("other") as Task).id, at(0));
+      const stats = await reader(store).queueStats({ now: at(0) });
+      expect(stats.ready).toBe(3);
+      // The tree's two other children by the root rule; the second tree by the user's one running tree.
+      expect(stats.limitBlocked).toEqual([
+        { scope: "user", key: null, blocked: 1 },
+        { scope: "root", key: null, blocked: 2 },
+      ]);
     },
   },
 ];
