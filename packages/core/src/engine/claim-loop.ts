@@ -1,7 +1,7 @@
 import type { Logger } from "../logger.js";
 import type { Registry } from "../registry/registry.js";
 import { handBackOutcome } from "../store/rules.js";
-import type { ClaimOptions, ClaimedTask, TaskStore } from "../store/types.js";
+import type { ClaimedTask, TaskStore } from "../store/types.js";
 import type { EventBus } from "./event-bus.js";
 import type { Finisher } from "./finisher.js";
 import { type RunningTask, runClaimedTask } from "./run-task.js";
