@@ -222,7 +222,9 @@ export function limitedPick(
     `ROW_NUMBER() OVER (PARTITION BY executor ${byRank}) AS n5${rate ? ", SUM(running) OVER (PARTITION BY executor) AS r5" : ""}`,
   );
   filter = `running = 1 OR ((emr IS NULL OR n5 <= emr)${rate ? " AND (et IS NULL OR n5 - r5 <= et)" : ""})`;
-  stage(`ROW_NUMBER() OVER (${byRank}) AS n6`);
+  // The global stage ranks the candidates alone: every running task comes before them (none is
+  // ever filtered out), so a candidate's global rank is the running count plus its rank among
+  // the candidates left — a window in the final order, sorted once with it.
 
   return `run AS ${m}(SELECT user_id, executor${roots || userRoots ? ", root_id" : ""} FROM tasks WHERE ${running} AND ${gateExpr}),
     ucount AS ${m}(SELECT user_id AS k, COUNT(*) AS n${userRoots ? ", COUNT(DISTINCT root_id) AS roots" : ""} FROM run WHERE user_id IS NOT NULL GROUP BY user_id),
@@ -236,7 +238,9 @@ export function limitedPick(
       FROM cand c ${joins}
       UNION ALL SELECT NULL, NULL, user_id, ${roots || userRoots ? "root_id" : "NULL"}, executor, -1, 0, 1, ${columns.map(() => "NULL").join(", ")} FROM run),
     ${stages.join(",\n    ")},
-    fits AS (SELECT id, demo FROM ${prev} WHERE running = 0 AND (NOT EXISTS (SELECT 1 FROM gmax) OR n6 <= (SELECT n FROM gmax))
+    fits AS (SELECT id, demo FROM (SELECT id, demo, priority, ordinal, ROW_NUMBER() OVER (ORDER BY priority, ordinal) AS n6
+        FROM ${prev} WHERE running = 0 AND (${filter})) g
+      WHERE NOT EXISTS (SELECT 1 FROM gmax) OR n6 + (SELECT COUNT(*) FROM run) <= (SELECT n FROM gmax)
       ORDER BY priority, ordinal LIMIT ${b.p("limit")}),
     chosen AS (SELECT t.id, f.demo FROM tasks t JOIN fits f ON f.id = t.id WHERE ${statusIn("t.status", STATUS.claimable)}${lock})`;
 }
