@@ -72,11 +72,12 @@ const SCOPE_OF: Record<string, string> = { u: "user", e: "executor", r: "root" }
 /**
  * A field of the rule in force for `key` in `alias`'s scope: the key's own rule (joined by
  * `ruleJoins` as `<alias>k`) if it has one, else the scope's default (a subquery run once), none
- * for a NULL key (a task without user or executor).
+ * for a NULL key (a task without user or executor). Not `keyed`: the scope has no keyed rules
+ * (and no join), only the default is read.
  */
-function rule(alias: string, field: string, key: string): string {
+function rule(alias: string, field: string, key: string, keyed = true): string {
   const scope = SCOPE_OF[alias] as string;
-  return `(CASE WHEN ${alias}k.scope IS NOT NULL THEN ${alias}k.${field} WHEN ${key} IS NULL THEN NULL
+  return `(CASE ${keyed ? `WHEN ${alias}k.scope IS NOT NULL THEN ${alias}k.${field} ` : ""}WHEN ${key} IS NULL THEN NULL
     ELSE (SELECT ${field} FROM limit_rules WHERE scope = '${scope}' AND key = '') END)`;
 }
 
@@ -98,9 +99,9 @@ function bucketJoin(alias: string, bucket: string, key: string): string {
 }
 
 /** Tokens in bucket `bucket` at the claim's `now` under the rule for `key` (NULL: no rate). */
-function available(b: SqlBuilder, alias: string, bucket: string, key: string): string {
-  const starts = rule(alias, "rate_starts", key);
-  const per = rule(alias, "rate_per_ms", key);
+function available(b: SqlBuilder, alias: string, bucket: string, key: string, keyed = true): string {
+  const starts = rule(alias, "rate_starts", key, keyed);
+  const per = rule(alias, "rate_per_ms", key, keyed);
   const real = b.d === "postgres" ? "DOUBLE PRECISION" : "REAL";
   const elapsed = b.greatest("0", `${b.p("nowMs")} - ${bucket}.refilled_ms`);
   return b.least(
@@ -111,16 +112,20 @@ function available(b: SqlBuilder, alias: string, bucket: string, key: string): s
 
 /**
  * Kinds of rules whose ranking stages a claim may leave out when no rule of that kind exists (the
- * user, executor and global stages are always there). A statement built for a set of kinds is right
+ * user, executor and global stages are always there), and scopes without keyed rules, whose
+ * rule lookups it leaves out. A statement built for a set of kinds is right
  * for every rule set whose kinds it includes; `KINDS_SQL` reads the kinds the rules have.
  */
-export const KIND = { root: 1, userRoots: 2, rate: 4 } as const;
-export const ALL_KINDS = KIND.root | KIND.userRoots | KIND.rate;
+export const KIND = { root: 1, userRoots: 2, rate: 4, userKeyed: 8, executorKeyed: 16, rootKeyed: 32 } as const;
+export const ALL_KINDS = 63;
 
 /** The kinds (`KIND` bits) of the rules in `limit_rules`, as one integer expression. */
 export const KINDS_SQL = `(CASE WHEN EXISTS (SELECT 1 FROM limit_rules WHERE scope = 'root' AND max_running IS NOT NULL) THEN ${KIND.root} ELSE 0 END
     + CASE WHEN EXISTS (SELECT 1 FROM limit_rules WHERE scope = 'user' AND max_running_roots IS NOT NULL) THEN ${KIND.userRoots} ELSE 0 END
-    + CASE WHEN EXISTS (SELECT 1 FROM limit_rules WHERE rate_starts IS NOT NULL) THEN ${KIND.rate} ELSE 0 END)`;
+    + CASE WHEN EXISTS (SELECT 1 FROM limit_rules WHERE rate_starts IS NOT NULL) THEN ${KIND.rate} ELSE 0 END
+    + CASE WHEN EXISTS (SELECT 1 FROM limit_rules WHERE scope = 'user' AND key <> '') THEN ${KIND.userKeyed} ELSE 0 END
+    + CASE WHEN EXISTS (SELECT 1 FROM limit_rules WHERE scope = 'executor' AND key <> '') THEN ${KIND.executorKeyed} ELSE 0 END
+    + CASE WHEN EXISTS (SELECT 1 FROM limit_rules WHERE scope = 'root' AND key <> '') THEN ${KIND.rootKeyed} ELSE 0 END)`;
 
 /**
  * CTEs (without `WITH`) that end in `chosen (id, demo)`: at most `limit` tasks that fit every
@@ -147,27 +152,33 @@ export function limitedPick(
   const roots = (kinds & KIND.root) !== 0;
   const userRoots = (kinds & KIND.userRoots) !== 0;
   const rate = (kinds & KIND.rate) !== 0;
+  const keyed: Record<string, boolean> = {
+    u: (kinds & KIND.userKeyed) !== 0,
+    e: (kinds & KIND.executorKeyed) !== 0,
+    r: (kinds & KIND.rootKeyed) !== 0,
+  };
+  const ruleK = (alias: string, field: string, key: string) => rule(alias, field, key, keyed[alias]);
+  const joinK = (alias: string, key: string) => (keyed[alias] ? ruleJoins(alias, key) : "");
+  const availK = (alias: string, bucket: string, key: string) => available(b, alias, bucket, key, keyed[alias]);
   const running = statusIn("status", [RUNNING]);
   const ONE = "0.999999999";
   const byRank = "ORDER BY running DESC, priority, ordinal";
   const blocked = [
-    `SELECT 'u' AS s, x.k FROM ucount x ${ruleJoins("u", "x.k")} WHERE x.n >= ${rule("u", "max_running", "x.k")}`,
-    `SELECT 'e', x.k FROM ecount x ${ruleJoins("e", "x.k")} WHERE x.n >= ${rule("e", "max_running", "x.k")}`,
+    `SELECT 'u' AS s, x.k FROM ucount x ${joinK("u", "x.k")} WHERE x.n >= ${ruleK("u", "max_running", "x.k")}`,
+    `SELECT 'e', x.k FROM ecount x ${joinK("e", "x.k")} WHERE x.n >= ${ruleK("e", "max_running", "x.k")}`,
   ];
   if (userRoots)
     blocked.push(
-      `SELECT 'ur', x.k FROM ucount x ${ruleJoins("u", "x.k")} WHERE x.roots >= ${rule("u", "max_running_roots", "x.k")}`,
+      `SELECT 'ur', x.k FROM ucount x ${joinK("u", "x.k")} WHERE x.roots >= ${ruleK("u", "max_running_roots", "x.k")}`,
     );
   if (roots)
-    blocked.push(
-      `SELECT 'r', x.k FROM rcount x ${ruleJoins("r", "x.k")} WHERE x.n >= ${rule("r", "max_running", "x.k")}`,
-    );
+    blocked.push(`SELECT 'r', x.k FROM rcount x ${joinK("r", "x.k")} WHERE x.n >= ${ruleK("r", "max_running", "x.k")}`);
   if (rate)
     blocked.push(
-      `SELECT 'u', x.key FROM limit_buckets x ${ruleJoins("u", "x.key")}
-        WHERE x.scope = 'user' AND ${gateExpr} AND ${available(b, "u", "x", "x.key")} < ${ONE}`,
-      `SELECT 'e', x.key FROM limit_buckets x ${ruleJoins("e", "x.key")}
-        WHERE x.scope = 'executor' AND ${gateExpr} AND ${available(b, "e", "x", "x.key")} < ${ONE}`,
+      `SELECT 'u', x.key FROM limit_buckets x ${joinK("u", "x.key")}
+        WHERE x.scope = 'user' AND ${gateExpr} AND ${availK("u", "x", "x.key")} < ${ONE}`,
+      `SELECT 'e', x.key FROM limit_buckets x ${joinK("e", "x.key")}
+        WHERE x.scope = 'executor' AND ${gateExpr} AND ${availK("e", "x", "x.key")} < ${ONE}`,
     );
   // Built in the order of the statement's text: the placeholders are bound in that order.
   const cand = `cand AS (SELECT t.id, e.demo, t.user_id, t.root_id, t.executor, t.priority, t.ordinal ${from}
@@ -182,15 +193,15 @@ export function limitedPick(
         AND (t.executor IS NULL OR t.executor NOT IN (SELECT k FROM blocked WHERE s = 'e'))
       ORDER BY t.priority, t.ordinal LIMIT ${b.p("window")})`;
   // The rule columns each candidate carries (running rows carry NULLs), then its rule lookups.
-  const columns: [string, string][] = [["umr", rule("u", "max_running", "c.user_id")]];
-  if (userRoots) columns.push(["umrr", rule("u", "max_running_roots", "c.user_id")]);
-  if (rate) columns.push(["ut", b.whole(available(b, "u", "ub", "c.user_id"))]);
-  if (roots) columns.push(["rmr", rule("r", "max_running", "c.root_id")]);
-  columns.push(["emr", rule("e", "max_running", "c.executor")]);
-  if (rate) columns.push(["et", b.whole(available(b, "e", "eb", "c.executor"))]);
-  let joins = `${ruleJoins("u", "c.user_id")}${rate ? ` ${bucketJoin("u", "ub", "c.user_id")}` : ""}`;
-  if (roots) joins += ` ${ruleJoins("r", "c.root_id")}`;
-  joins += ` ${ruleJoins("e", "c.executor")}${rate ? ` ${bucketJoin("e", "eb", "c.executor")}` : ""}`;
+  const columns: [string, string][] = [["umr", ruleK("u", "max_running", "c.user_id")]];
+  if (userRoots) columns.push(["umrr", ruleK("u", "max_running_roots", "c.user_id")]);
+  if (rate) columns.push(["ut", b.whole(availK("u", "ub", "c.user_id"))]);
+  if (roots) columns.push(["rmr", ruleK("r", "max_running", "c.root_id")]);
+  columns.push(["emr", ruleK("e", "max_running", "c.executor")]);
+  if (rate) columns.push(["et", b.whole(availK("e", "eb", "c.executor"))]);
+  let joins = `${joinK("u", "c.user_id")}${rate ? ` ${bucketJoin("u", "ub", "c.user_id")}` : ""}`;
+  if (roots) joins += ` ${joinK("r", "c.root_id")}`;
+  joins += ` ${joinK("e", "c.executor")}${rate ? ` ${bucketJoin("e", "eb", "c.executor")}` : ""}`;
 
   // Each stage ranks the rows the previous stage's filter kept.
   const stages: string[] = [];

@@ -281,8 +281,14 @@ export const limitClaimChecks = family("limits", [
       await rules(store, [{ scope: "user", maxRunningRoots: 1 }]);
       expect(names(await claimAll(store))).toEqual(["u2-0"]);
       await limitsOf(store)?.delete("user");
+      await rules(store, [{ scope: "user", key: "u2", maxRunning: 1 }]);
+      expect(sorted(await claimAll(store))).toEqual(["u1-1", "u1-2", "u1-3"]);
       await rules(store, [{ scope: "user", rate: { starts: 1, perMs: 1000 } }]);
-      expect(sorted(await claimAll(store))).toEqual(["u1-1", "u2-1"]);
+      await queue(store, [
+        { name: "u1-4", userId: "u1" },
+        { name: "u1-5", userId: "u1" },
+      ]);
+      expect(names(await claimAll(store))).toEqual(["u1-4"]);
       expect(await claimAll(store)).toEqual([]);
     },
   },
