@@ -72,11 +72,12 @@ const SCOPE_OF: Record<string, string> = { u: "user", e: "executor", r: "root" }
 /**
  * A field of the rule in force for `key` in `alias`'s scope: the key's own rule (joined by
  * `ruleJoins` as `<alias>k`) if it has one, else the scope's default (a subquery run once), none
- * for a NULL key (a task without user or executor).
+ * for a NULL key (a task without user or executor). Not `keyed`: the scope has no keyed rules
+ * (and no join), only the default is read.
  */
-function rule(alias: string, field: string, key: string): string {
+function rule(alias: string, field: string, key: string, keyed = true): string {
   const scope = SCOPE_OF[alias] as string;
-  return `(CASE WHEN ${alias}k.scope IS NOT NULL THEN ${alias}k.${field} WHEN ${key} IS NULL THEN NULL
+  return `(CASE ${keyed ? `WHEN ${alias}k.scope IS NOT NULL THEN ${alias}k.${field} ` : ""}WHEN ${key} IS NULL THEN NULL
     ELSE (SELECT ${field} FROM limit_rules WHERE scope = '${scope}' AND key = '') END)`;
 }
 
@@ -98,9 +99,9 @@ function bucketJoin(alias: string, bucket: string, key: string): string {
 }
 
 /** Tokens in bucket `bucket` at the claim's `now` under the rule for `key` (NULL: no rate). */
-function available(b: SqlBuilder, alias: string, bucket: string, key: string): string {
-  const starts = rule(alias, "rate_starts", key);
-  const per = rule(alias, "rate_per_ms", key);
+function available(b: SqlBuilder, alias: string, bucket: string, key: string, keyed = true): string {
+  const starts = rule(alias, "rate_starts", key, keyed);
+  const per = rule(alias, "rate_per_ms", key, keyed);
   const real = b.d === "postgres" ? "DOUBLE PRECISION" : "REAL";
   const elapsed = b.greatest("0", `${b.p("nowMs")} - ${bucket}.refilled_ms`);
   return b.least(
@@ -110,64 +111,147 @@ function available(b: SqlBuilder, alias: string, bucket: string, key: string): s
 }
 
 /**
+ * Kinds of rules whose ranking stages a claim may leave out when no rule of that kind exists (the
+ * user, executor and global stages are always there), and scopes without keyed rules, whose
+ * rule lookups it leaves out. A statement built for a set of kinds is right
+ * for every rule set whose kinds it includes; `KINDS_SQL` reads the kinds the rules have.
+ */
+export const KIND = { root: 1, userRoots: 2, rate: 4, userKeyed: 8, executorKeyed: 16, rootKeyed: 32 } as const;
+export const ALL_KINDS = 63;
+
+/** The kinds (`KIND` bits) of the rules in `limit_rules`, as one integer expression. */
+export const KINDS_SQL = `(CASE WHEN EXISTS (SELECT 1 FROM limit_rules WHERE scope = 'root' AND max_running IS NOT NULL) THEN ${KIND.root} ELSE 0 END
+    + CASE WHEN EXISTS (SELECT 1 FROM limit_rules WHERE scope = 'user' AND max_running_roots IS NOT NULL) THEN ${KIND.userRoots} ELSE 0 END
+    + CASE WHEN EXISTS (SELECT 1 FROM limit_rules WHERE rate_starts IS NOT NULL) THEN ${KIND.rate} ELSE 0 END
+    + CASE WHEN EXISTS (SELECT 1 FROM limit_rules WHERE scope = 'user' AND key <> '') THEN ${KIND.userKeyed} ELSE 0 END
+    + CASE WHEN EXISTS (SELECT 1 FROM limit_rules WHERE scope = 'executor' AND key <> '') THEN ${KIND.executorKeyed} ELSE 0 END
+    + CASE WHEN EXISTS (SELECT 1 FROM limit_rules WHERE scope = 'root' AND key <> '') THEN ${KIND.rootKeyed} ELSE 0 END)`;
+
+/**
  * CTEs (without `WITH`) that end in `chosen (id, demo)`: at most `limit` tasks that fit every
- * limit. `gateExpr` is true when this branch should run (PostgreSQL: rules exist and the snapshot
- * is fresh); `lock` the row-lock clause that takes the chosen rows (PostgreSQL: only those are
- * locked, not the whole window; a row another writer holds is skipped).
+ * limit. `gateExpr` is true when this branch should run (PostgreSQL: rules exist, of no kind
+ * outside `kinds`, and the snapshot is fresh); `lock` the row-lock clause that takes the chosen
+ * rows (PostgreSQL: only those are locked, not the whole window; a row another writer holds is
+ * skipped). Stages of kinds outside `kinds` are left out: without root rules, user root limits
+ * and rates they would pass every row, at the cost of planning and sorting them each claim.
  *
  * The ranking stages rank the running tasks together with the candidates, running ones first, so
  * a candidate fits a scope when its rank there is within the scope's maximum: no per-key counts
  * are joined to the candidates (the planner, which cannot estimate a CTE's rows, would join them
  * by nested loops), only the rules and buckets, by their primary key.
  */
-export function limitedPick(b: SqlBuilder, allowList: boolean, gateExpr: string, lock: string, from: string): string {
+export function limitedPick(
+  b: SqlBuilder,
+  allowList: boolean,
+  gateExpr: string,
+  lock: string,
+  from: string,
+  kinds: number = ALL_KINDS,
+): string {
   const m = b.materialized();
+  const roots = (kinds & KIND.root) !== 0;
+  const userRoots = (kinds & KIND.userRoots) !== 0;
+  const rate = (kinds & KIND.rate) !== 0;
+  const keyed: Record<string, boolean> = {
+    u: (kinds & KIND.userKeyed) !== 0,
+    e: (kinds & KIND.executorKeyed) !== 0,
+    r: (kinds & KIND.rootKeyed) !== 0,
+  };
+  const ruleK = (alias: string, field: string, key: string) => rule(alias, field, key, keyed[alias]);
+  const joinK = (alias: string, key: string) => (keyed[alias] ? ruleJoins(alias, key) : "");
+  const availK = (alias: string, bucket: string, key: string) => available(b, alias, bucket, key, keyed[alias]);
   const running = statusIn("status", [RUNNING]);
   const ONE = "0.999999999";
   const byRank = "ORDER BY running DESC, priority, ordinal";
-  return `run AS ${m}(SELECT user_id, executor, root_id FROM tasks WHERE ${running} AND ${gateExpr}),
-    ucount AS ${m}(SELECT user_id AS k, COUNT(*) AS n, COUNT(DISTINCT root_id) AS roots FROM run WHERE user_id IS NOT NULL GROUP BY user_id),
-    ecount AS ${m}(SELECT executor AS k, COUNT(*) AS n FROM run WHERE executor IS NOT NULL GROUP BY executor),
-    rcount AS ${m}(SELECT root_id AS k, COUNT(*) AS n FROM run GROUP BY root_id),
-    gmax AS ${m}(SELECT max_running AS n FROM limit_rules WHERE scope = 'global' AND key = '' AND ${gateExpr}),
-    blocked AS ${m}(
-      SELECT 'u' AS s, x.k FROM ucount x ${ruleJoins("u", "x.k")} WHERE x.n >= ${rule("u", "max_running", "x.k")}
-      UNION ALL SELECT 'ur', x.k FROM ucount x ${ruleJoins("u", "x.k")} WHERE x.roots >= ${rule("u", "max_running_roots", "x.k")}
-      UNION ALL SELECT 'e', x.k FROM ecount x ${ruleJoins("e", "x.k")} WHERE x.n >= ${rule("e", "max_running", "x.k")}
-      UNION ALL SELECT 'r', x.k FROM rcount x ${ruleJoins("r", "x.k")} WHERE x.n >= ${rule("r", "max_running", "x.k")}
-      UNION ALL SELECT 'u', x.key FROM limit_buckets x ${ruleJoins("u", "x.key")}
-        WHERE x.scope = 'user' AND ${gateExpr} AND ${available(b, "u", "x", "x.key")} < ${ONE}
-      UNION ALL SELECT 'e', x.key FROM limit_buckets x ${ruleJoins("e", "x.key")}
-        WHERE x.scope = 'executor' AND ${gateExpr} AND ${available(b, "e", "x", "x.key")} < ${ONE}),
-    cand AS (SELECT t.id, e.demo, t.user_id, t.root_id, t.executor, t.priority, t.ordinal ${from}
+  const blocked = [
+    `SELECT 'u' AS s, x.k FROM ucount x ${joinK("u", "x.k")} WHERE x.n >= ${ruleK("u", "max_running", "x.k")}`,
+    `SELECT 'e', x.k FROM ecount x ${joinK("e", "x.k")} WHERE x.n >= ${ruleK("e", "max_running", "x.k")}`,
+  ];
+  if (userRoots)
+    blocked.push(
+      `SELECT 'ur', x.k FROM ucount x ${joinK("u", "x.k")} WHERE x.roots >= ${ruleK("u", "max_running_roots", "x.k")}`,
+    );
+  if (roots)
+    blocked.push(`SELECT 'r', x.k FROM rcount x ${joinK("r", "x.k")} WHERE x.n >= ${ruleK("r", "max_running", "x.k")}`);
+  if (rate)
+    blocked.push(
+      `SELECT 'u', x.key FROM limit_buckets x ${joinK("u", "x.key")}
+        WHERE x.scope = 'user' AND ${gateExpr} AND ${availK("u", "x", "x.key")} < ${ONE}`,
+      `SELECT 'e', x.key FROM limit_buckets x ${joinK("e", "x.key")}
+        WHERE x.scope = 'executor' AND ${gateExpr} AND ${availK("e", "x", "x.key")} < ${ONE}`,
+    );
+  // Built in the order of the statement's text: the placeholders are bound in that order.
+  const cand = `cand AS (SELECT t.id, e.demo, t.user_id, t.root_id, t.executor, t.priority, t.ordinal ${from}
       WHERE ${gateExpr} AND ${readyWhere(b, allowList)}
         AND NOT EXISTS (SELECT 1 FROM gmax WHERE gmax.n <= (SELECT COUNT(*) FROM run))
-        AND (t.user_id IS NULL OR t.user_id NOT IN (SELECT k FROM blocked WHERE s = 'u'))
-        AND (t.user_id IS NULL OR t.user_id NOT IN (SELECT k FROM blocked WHERE s = 'ur') OR t.root_id IN (SELECT root_id FROM run))
-        AND t.root_id NOT IN (SELECT k FROM blocked WHERE s = 'r')
+        AND (t.user_id IS NULL OR t.user_id NOT IN (SELECT k FROM blocked WHERE s = 'u'))${
+          userRoots
+            ? `
+        AND (t.user_id IS NULL OR t.user_id NOT IN (SELECT k FROM blocked WHERE s = 'ur') OR t.root_id IN (SELECT root_id FROM run))`
+            : ""
+        }${roots ? "\n        AND t.root_id NOT IN (SELECT k FROM blocked WHERE s = 'r')" : ""}
         AND (t.executor IS NULL OR t.executor NOT IN (SELECT k FROM blocked WHERE s = 'e'))
-      ORDER BY t.priority, t.ordinal LIMIT ${b.p("window")}),
+      ORDER BY t.priority, t.ordinal LIMIT ${b.p("window")})`;
+  // The rule columns each candidate carries (running rows carry NULLs), then its rule lookups.
+  const columns: [string, string][] = [["umr", ruleK("u", "max_running", "c.user_id")]];
+  if (userRoots) columns.push(["umrr", ruleK("u", "max_running_roots", "c.user_id")]);
+  if (rate) columns.push(["ut", b.whole(availK("u", "ub", "c.user_id"))]);
+  if (roots) columns.push(["rmr", ruleK("r", "max_running", "c.root_id")]);
+  columns.push(["emr", ruleK("e", "max_running", "c.executor")]);
+  if (rate) columns.push(["et", b.whole(availK("e", "eb", "c.executor"))]);
+  let joins = `${joinK("u", "c.user_id")}${rate ? ` ${bucketJoin("u", "ub", "c.user_id")}` : ""}`;
+  if (roots) joins += ` ${joinK("r", "c.root_id")}`;
+  joins += ` ${joinK("e", "c.executor")}${rate ? ` ${bucketJoin("e", "eb", "c.executor")}` : ""}`;
+
+  // Each stage ranks the rows the previous stage's filter kept.
+  const stages: string[] = [];
+  let prev = "pool";
+  let filter = "";
+  const stage = (cols: string, window = "") => {
+    const name = `s${stages.length + 1}`;
+    stages.push(`${name} AS (SELECT ${prev}.*, ${cols} FROM ${prev}${filter ? ` WHERE ${filter}` : ""}${window})`);
+    prev = name;
+    filter = "";
+  };
+  if (roots) {
+    stage(`ROW_NUMBER() OVER (PARTITION BY root_id ${byRank}) AS n1`);
+    filter = "running = 1 OR rmr IS NULL OR n1 <= rmr";
+  }
+  if (userRoots) {
+    stage(
+      "MAX(running) OVER (PARTITION BY user_id, root_id) AS hr, FIRST_VALUE(priority) OVER w AS hp, FIRST_VALUE(ordinal) OVER w AS ho",
+      ` WINDOW w AS (PARTITION BY user_id, root_id ${byRank})`,
+    );
+    stage("DENSE_RANK() OVER (PARTITION BY user_id ORDER BY hr DESC, hp, ho, root_id) AS n3");
+    filter = "running = 1 OR umrr IS NULL OR hr = 1 OR n3 <= umrr";
+  }
+  stage(
+    `ROW_NUMBER() OVER (PARTITION BY user_id ${byRank}) AS n4${rate ? ", SUM(running) OVER (PARTITION BY user_id) AS r4" : ""}`,
+  );
+  filter = `running = 1 OR ((umr IS NULL OR n4 <= umr)${rate ? " AND (ut IS NULL OR n4 - r4 <= ut)" : ""})`;
+  stage(
+    `ROW_NUMBER() OVER (PARTITION BY executor ${byRank}) AS n5${rate ? ", SUM(running) OVER (PARTITION BY executor) AS r5" : ""}`,
+  );
+  filter = `running = 1 OR ((emr IS NULL OR n5 <= emr)${rate ? " AND (et IS NULL OR n5 - r5 <= et)" : ""})`;
+  // The global stage ranks the candidates alone: every running task comes before them (none is
+  // ever filtered out), so a candidate's global rank is the running count plus its rank among
+  // the candidates left — a window in the final order, sorted once with it.
+
+  return `run AS ${m}(SELECT user_id, executor${roots || userRoots ? ", root_id" : ""} FROM tasks WHERE ${running} AND ${gateExpr}),
+    ucount AS ${m}(SELECT user_id AS k, COUNT(*) AS n${userRoots ? ", COUNT(DISTINCT root_id) AS roots" : ""} FROM run WHERE user_id IS NOT NULL GROUP BY user_id),
+    ecount AS ${m}(SELECT executor AS k, COUNT(*) AS n FROM run WHERE executor IS NOT NULL GROUP BY executor),
+    ${roots ? `rcount AS ${m}(SELECT root_id AS k, COUNT(*) AS n FROM run GROUP BY root_id),` : ""}
+    gmax AS ${m}(SELECT max_running AS n FROM limit_rules WHERE scope = 'global' AND key = '' AND ${gateExpr}),
+    blocked AS ${m}(${blocked.join("\n      UNION ALL ")}),
+    ${cand},
     pool AS (SELECT c.id, c.demo, c.user_id, c.root_id, c.executor, c.priority, c.ordinal, 0 AS running,
-        ${rule("u", "max_running", "c.user_id")} AS umr, ${rule("u", "max_running_roots", "c.user_id")} AS umrr,
-        ${b.whole(available(b, "u", "ub", "c.user_id"))} AS ut, ${rule("r", "max_running", "c.root_id")} AS rmr,
-        ${rule("e", "max_running", "c.executor")} AS emr, ${b.whole(available(b, "e", "eb", "c.executor"))} AS et
-      FROM cand c
-      ${ruleJoins("u", "c.user_id")} ${bucketJoin("u", "ub", "c.user_id")}
-      ${ruleJoins("r", "c.root_id")}
-      ${ruleJoins("e", "c.executor")} ${bucketJoin("e", "eb", "c.executor")}
-      UNION ALL SELECT NULL, NULL, user_id, root_id, executor, -1, 0, 1, NULL, NULL, NULL, NULL, NULL, NULL FROM run),
-    s1 AS (SELECT pool.*, ROW_NUMBER() OVER (PARTITION BY root_id ${byRank}) AS n1 FROM pool),
-    s2 AS (SELECT s1.*, MAX(running) OVER (PARTITION BY user_id, root_id) AS hr,
-        FIRST_VALUE(priority) OVER w AS hp, FIRST_VALUE(ordinal) OVER w AS ho FROM s1
-      WHERE running = 1 OR rmr IS NULL OR n1 <= rmr WINDOW w AS (PARTITION BY user_id, root_id ${byRank})),
-    s3 AS (SELECT s2.*, DENSE_RANK() OVER (PARTITION BY user_id ORDER BY hr DESC, hp, ho, root_id) AS n3 FROM s2),
-    s4 AS (SELECT s3.*, ROW_NUMBER() OVER (PARTITION BY user_id ${byRank}) AS n4, SUM(running) OVER (PARTITION BY user_id) AS r4
-      FROM s3 WHERE running = 1 OR umrr IS NULL OR hr = 1 OR n3 <= umrr),
-    s5 AS (SELECT s4.*, ROW_NUMBER() OVER (PARTITION BY executor ${byRank}) AS n5, SUM(running) OVER (PARTITION BY executor) AS r5
-      FROM s4 WHERE running = 1 OR ((umr IS NULL OR n4 <= umr) AND (ut IS NULL OR n4 - r4 <= ut))),
-    s6 AS (SELECT s5.*, ROW_NUMBER() OVER (${byRank}) AS n6 FROM s5
-      WHERE running = 1 OR ((emr IS NULL OR n5 <= emr) AND (et IS NULL OR n5 - r5 <= et))),
-    fits AS (SELECT id, demo FROM s6 WHERE running = 0 AND (NOT EXISTS (SELECT 1 FROM gmax) OR n6 <= (SELECT n FROM gmax))
+        ${columns.map(([name, expr]) => `${expr} AS ${name}`).join(", ")}
+      FROM cand c ${joins}
+      UNION ALL SELECT NULL, NULL, user_id, ${roots || userRoots ? "root_id" : "NULL"}, executor, -1, 0, 1, ${columns.map(() => "NULL").join(", ")} FROM run),
+    ${stages.join(",\n    ")},
+    fits AS (SELECT id, demo FROM (SELECT id, demo, priority, ordinal, ROW_NUMBER() OVER (ORDER BY priority, ordinal) AS n6
+        FROM ${prev} WHERE running = 0 AND (${filter})) g
+      WHERE NOT EXISTS (SELECT 1 FROM gmax) OR n6 + (SELECT COUNT(*) FROM run) <= (SELECT n FROM gmax)
       ORDER BY priority, ordinal LIMIT ${b.p("limit")}),
     chosen AS (SELECT t.id, f.demo FROM tasks t JOIN fits f ON f.id = t.id WHERE ${statusIn("t.status", STATUS.claimable)}${lock})`;
 }

@@ -11,7 +11,16 @@ import {
   type TaskStatus,
 } from "@aipartnerupflow/core";
 import type { Dialect, SqlSession, SqlValue } from "../db/types.js";
-import { limitedPick, readyWhere, type Slot, SqlBuilder, spendTokens } from "./claim-limits.js";
+import {
+  ALL_KINDS,
+  KIND,
+  KINDS_SQL,
+  limitedPick,
+  readyWhere,
+  type Slot,
+  SqlBuilder,
+  spendTokens,
+} from "./claim-limits.js";
 import { EVENTS_LOCK_KEY } from "./append-events.js";
 import { EXTRA, readBool, readJson, taskFromValues, taskSelect, taskValues } from "../store/rows.js";
 import { chunks, IN_CHUNK, marks, sqlStatus, timeParam, unindexed } from "./fragments.js";
@@ -61,25 +70,33 @@ function setClause(b: SqlBuilder): string {
  * limited claims queue on its row lock until the previous one committed) and compares the value
  * it bumped with the one its snapshot holds: when they differ the statement claims nothing and
  * says so in its `fresh` column, and the caller runs it again with a new snapshot.
+ *
+ * `kinds` (claim-limits.ts `KIND`): the kinds of rules the limited statement ranks for; it claims
+ * nothing while a rule of another kind exists and reports the kinds it found, so the caller runs
+ * the statement built for them (`kinds` < 0: the plain statement, taken only without rules).
  */
-function postgresClaim(allowList: boolean, limited: boolean): ClaimSql {
+function postgresClaim(allowList: boolean, kinds: number): ClaimSql {
   const b = new SqlBuilder("postgres");
   const lock = " FOR UPDATE OF t SKIP LOCKED";
   const from = FROM("postgres");
+  const limited = kinds >= 0;
+  const outside = ALL_KINDS & ~kinds;
   // Without limits: today's pick, taken only while `limit_rules` is empty (else it claims nothing
   // and reports `limited`, and the caller switches to the limited statement).
   const head = limited
-    ? `flags AS MATERIALIZED (SELECT EXISTS (SELECT 1 FROM limit_rules) AS limited),
-    guard AS (INSERT INTO limit_claims (id, n) SELECT 1, 1 FROM flags WHERE flags.limited
+    ? `flags AS MATERIALIZED (SELECT EXISTS (SELECT 1 FROM limit_rules) AS limited, ${KINDS_SQL} AS kinds),
+    guard AS (INSERT INTO limit_claims (id, n) SELECT 1, 1 FROM flags WHERE flags.limited AND (flags.kinds & ${outside}) = 0
       ON CONFLICT (id) DO UPDATE SET n = limit_claims.n + 1 RETURNING n),
-    gate AS MATERIALIZED (SELECT f.limited,
-      (NOT f.limited OR (SELECT n FROM guard) = COALESCE((SELECT n FROM limit_claims WHERE id = 1), 0) + 1) AS fresh
+    gate AS MATERIALIZED (SELECT f.limited, f.kinds, f.limited AND (f.kinds & ${outside}) = 0 AS go,
+      (NOT f.limited OR (f.kinds & ${outside}) <> 0
+        OR (SELECT n FROM guard) = COALESCE((SELECT n FROM limit_claims WHERE id = 1), 0) + 1) AS fresh
       FROM flags f),
-    ${limitedPick(b, allowList, "(SELECT limited AND fresh FROM gate)", lock, from)},
+    ${limitedPick(b, allowList, "(SELECT go AND fresh FROM gate)", lock, from, kinds)},
     picked AS (SELECT id, demo FROM chosen),`
-    : `gate AS MATERIALIZED (SELECT EXISTS (SELECT 1 FROM limit_rules) AS limited, true AS fresh),
+    : `gate AS MATERIALIZED (SELECT EXISTS (SELECT 1 FROM limit_rules) AS limited, true AS fresh, NULL::integer AS kinds),
     picked AS (SELECT t.id, e.demo ${from} WHERE NOT (SELECT limited FROM gate) AND ${readyWhere(b, allowList)}
       ORDER BY t.priority, t.ordinal LIMIT ${b.p("limit")}${lock}),`;
+  const rate = limited && (kinds & KIND.rate) !== 0;
   const sql = `WITH ${head}
     claimed AS (UPDATE tasks SET ${setClause(b)}, lease_token = gen_random_uuid()::text FROM picked WHERE tasks.id = picked.id
       RETURNING ${taskSelect("postgres", CLAIM_EXTRA, "tasks.")}, picked.demo),
@@ -88,9 +105,9 @@ function postgresClaim(allowList: boolean, limited: boolean): ClaimSql {
       ON CONFLICT (task_id, attempt) DO UPDATE SET started_at = excluded.started_at, ended_at = NULL,
         status = excluded.status, error = NULL, owner = excluded.owner
       RETURNING 1),
-    ${limited ? `spent AS (${spendTokens(b, "claimed")} RETURNING 1),` : ""}
+    ${rate ? `spent AS (${spendTokens(b, "claimed")} RETURNING 1),` : ""}
     held AS MATERIALIZED (SELECT pg_advisory_xact_lock(${EVENTS_LOCK_KEY}) AS held
-      FROM (SELECT COUNT(*) AS n FROM claimed) a, (SELECT COUNT(*) AS n FROM opened) o${limited ? ", (SELECT COUNT(*) AS n FROM spent) s" : ""}
+      FROM (SELECT COUNT(*) AS n FROM claimed) a, (SELECT COUNT(*) AS n FROM opened) o${rate ? ", (SELECT COUNT(*) AS n FROM spent) s" : ""}
       WHERE a.n > 0),
     logged AS (INSERT INTO events (type, task_id, root_id, execution_id, status, progress, at)
       SELECT '${STARTED.type}', c.id, c.root_id, c.execution_id, '${STARTED.status}', c.progress, ${b.p("now")}
@@ -99,19 +116,20 @@ function postgresClaim(allowList: boolean, limited: boolean): ClaimSql {
       (SELECT json_agg(json_build_object('id', up.id, 'name', up.name, 'status', up.status,
          'required', dep.required, 'result', up.result) ORDER BY dep.position)
          FROM task_dependencies dep JOIN tasks up ON up.id = dep.depends_on_id WHERE dep.task_id = c.id) END,
-      logged.seq, g.limited, g.fresh
+      logged.seq, g.limited, g.fresh, g.kinds
       FROM gate g LEFT JOIN (claimed c JOIN logged ON logged.task_id = c.id) ON true`;
   return { sql, slots: b.slots };
 }
 
 /** SQLite, in the claim's transaction (writers are serialized: counts read there are current). */
-function sqliteClaim(allowList: boolean, limited: boolean): ClaimSql {
+function sqliteClaim(allowList: boolean, kinds: number): ClaimSql {
   const b = new SqlBuilder("sqlite");
   const set = setClause(b);
   const from = FROM("sqlite");
-  const pick = limited
-    ? `WITH ${limitedPick(b, allowList, "1 = 1", "", from)} SELECT id FROM chosen`
-    : `SELECT t.id ${from} WHERE ${readyWhere(b, allowList)} ORDER BY t.priority, t.ordinal LIMIT ${b.p("limit")}`;
+  const pick =
+    kinds >= 0
+      ? `WITH ${limitedPick(b, allowList, "1 = 1", "", from, kinds)} SELECT id FROM chosen`
+      : `SELECT t.id ${from} WHERE ${readyWhere(b, allowList)} ORDER BY t.priority, t.ordinal LIMIT ${b.p("limit")}`;
   const sql = `UPDATE tasks SET ${set}, lease_token = lower(hex(randomblob(16))) WHERE id IN (${pick})
     RETURNING ${taskSelect("sqlite", CLAIM_EXTRA)}`;
   return { sql, slots: b.slots };
@@ -151,13 +169,16 @@ const SEQ = EXTRA + 7;
 const LIMITED = EXTRA + 8;
 /** PostgreSQL only: false when the snapshot was stale under limits (nothing claimed; run again). */
 const FRESH = EXTRA + 9;
+/** PostgreSQL only: the kinds of the rules (`KIND` bits), read by the limited statements only. */
+const KINDS = EXTRA + 10;
 
 /**
- * PostgreSQL: which statement the last claim on a database found right (limits or none), so a
- * claim without rules costs one plain statement. A wrong guess costs one more round trip, never a
- * wrong claim: the plain statement claims nothing while rules exist.
+ * PostgreSQL: which statement the last claim on a database found right (the kinds of its rules, or
+ * -1 without rules), so a claim costs one statement built for the rules in force. A wrong guess
+ * costs one more round trip, never a wrong claim: the plain statement claims nothing while rules
+ * exist, a limited one nothing while a rule of a kind it leaves out exists.
  */
-const limitedHint = new WeakMap<SqlSession, boolean>();
+const limitedHint = new WeakMap<SqlSession, number>();
 
 interface Claimed {
   task: Task;
@@ -235,27 +256,36 @@ async function claimRows(
   };
   const bind = (c: ClaimSql) => c.slots.map((slot) => values[slot]);
   let raw: unknown[][];
-  let limited = false;
+  let spend = false;
   if (d === "postgres") {
-    let guess = limitedHint.get(tx) ?? false;
+    let guess = limitedHint.get(tx) ?? -1;
     for (let attempt = 0; ; attempt++) {
       const statement = cached(`pg:${allowList}:${guess}`, () => postgresClaim(allowList, guess));
       const got = await tx.values(statement.sql, bind(statement), true);
       const status = got[0] ?? [];
       const rules = readBool(status[LIMITED]);
       const fresh = readBool(status[FRESH]);
+      // The plain statement does not read the kinds: all of them, until a limited one says.
+      const kinds = status[KINDS] === null || status[KINDS] === undefined ? ALL_KINDS : Number(status[KINDS]);
+      const wanted = rules ? kinds : -1;
+      if (wanted !== guess) limitedHint.set(tx, wanted);
       raw = got.filter((v) => v[0] !== null);
       if (raw.length > 0 || attempt >= STALE_RETRIES) break;
-      if (rules !== guess) {
-        guess = rules;
-        limitedHint.set(tx, guess);
+      const covered = rules ? guess >= 0 && (kinds & ~guess) === 0 : guess < 0;
+      if (!covered) {
+        guess = wanted;
         continue;
       }
       if (fresh) break;
     }
   } else {
-    limited = (await tx.all("SELECT 1 AS x FROM limit_rules LIMIT 1")).length > 0;
-    const statement = cached(`sqlite:${allowList}:${limited}`, () => sqliteClaim(allowList, limited));
+    // No row without rules (the kinds are read only when there are some).
+    const [found] = await tx.all<{ kinds: unknown }>(
+      `SELECT ${KINDS_SQL} AS kinds FROM (SELECT 1 FROM limit_rules LIMIT 1)`,
+    );
+    const kinds = found === undefined ? -1 : Number(found.kinds);
+    spend = kinds >= 0 && (kinds & KIND.rate) !== 0;
+    const statement = cached(`sqlite:${allowList}:${kinds}`, () => sqliteClaim(allowList, kinds));
     raw = await tx.values(statement.sql, bind(statement), true);
   }
   const rows: Claimed[] = taskValues(d, raw).map((v) => ({
@@ -268,7 +298,7 @@ async function claimRows(
     dependencies: d === "postgres" ? ((v[DEPENDENCIES] ?? []) as DependencyResult[]) : undefined,
     seq: d === "postgres" ? Number(v[SEQ]) : 0,
   }));
-  if (limited && rows.length > 0) {
+  if (spend && rows.length > 0) {
     const spend = cached("sqlite:spend", sqliteSpend);
     await tx.run(spend.sql, [JSON.stringify(rows.map((r) => r.task.id)), ...bind(spend)]);
   }

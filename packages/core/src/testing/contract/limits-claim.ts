@@ -292,6 +292,29 @@ export const limitClaimChecks = family("limits", [
     },
   },
   {
+    name: "a rule of another kind, set between two claims, holds from the next claim",
+    async run(store) {
+      await rules(store, [{ scope: "global", maxRunning: 10 }]);
+      await queue(store, [
+        ...[0, 1, 2, 3].map((i) => ({ name: `u1-${i}`, userId: "u1" })),
+        ...[0, 1].map((i) => ({ name: `u2-${i}`, userId: "u2" })),
+      ]);
+      expect(names(await claim(store, 1))).toEqual(["u1-0"]);
+      await rules(store, [{ scope: "user", maxRunningRoots: 1 }]);
+      expect(names(await claimAll(store))).toEqual(["u2-0"]);
+      await limitsOf(store)?.delete("user");
+      await rules(store, [{ scope: "user", key: "u2", maxRunning: 1 }]);
+      expect(sorted(await claimAll(store))).toEqual(["u1-1", "u1-2", "u1-3"]);
+      await rules(store, [{ scope: "user", rate: { starts: 1, perMs: 1000 } }]);
+      await queue(store, [
+        { name: "u1-4", userId: "u1" },
+        { name: "u1-5", userId: "u1" },
+      ]);
+      expect(names(await claimAll(store))).toEqual(["u1-4"]);
+      expect(await claimAll(store)).toEqual([]);
+    },
+  },
+  {
     name: "a rule deleted no longer holds tasks back",
     async run(store) {
       await rules(store, [{ scope: "global", maxRunning: 1 }]);
