@@ -90,12 +90,31 @@ export async function followExecutions(
     });
     prompts.catch((err: unknown) => ctx.err(`could not answer: ${(err as Error).message}`));
   };
+  // Off a terminal nothing asks: say once per wait how to answer it from elsewhere (the run waits).
+  const hinted = new Set<string>();
+  const hint = (taskId: string): void => {
+    void backend
+      .get(taskId)
+      .then((task) => {
+        if (task?.status !== "waiting" || !task.wait) return;
+        const key = `${task.id}@${task.wait.since}`;
+        if (hinted.has(key)) return;
+        hinted.add(key);
+        ctx.err(
+          `${task.name} waits for an answer; this run goes on once it has one: apflow tasks resume ${task.id} --input '${exampleAnswer(task)}'`,
+        );
+      })
+      .catch(() => undefined);
+  };
   try {
     const followers = started.map(async (s) => {
       if (!live && !options.prompt) return;
       for await (const event of backend.follow(s, abort.signal) as AsyncIterable<TaskEvent>) {
         live?.apply(event);
-        if (event.type === "task.waiting") ask(event.taskId);
+        if (event.type === "task.waiting") {
+          if (options.prompt) ask(event.taskId);
+          else hint(event.taskId);
+        }
       }
     });
     const waits = Promise.all(started.map((s) => backend.wait(s)));

@@ -6,7 +6,7 @@ import type { Task, TaskPage } from "@aipartnerupflow/core";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseAnswerLine, promptForAnswer } from "../../prompt/wait-prompt.js";
 import { createPalette } from "../../render/colors.js";
-import { BIN, EXAMPLES, eventually, parseJson, runCli, tempDir } from "../../test-util/cli.js";
+import { BIN, EXAMPLES, eventually, parseJson, runCli, spawnCli, tempDir } from "../../test-util/cli.js";
 
 let dir: string;
 let cleanup: () => void;
@@ -128,5 +128,23 @@ describe.skipIf(!hasScript)("apflow run on a terminal with a task that waits (ps
     expect(again.stderr).toMatch(/not waiting/);
     const tree = parseJson<Task[]>(await runCli(["tasks", "tree", id, "--json"], { cwd: dir }));
     expect(JSON.stringify(tree)).toContain('"comment":"ok"');
+  });
+});
+
+describe("apflow run off a terminal with a task that waits", () => {
+  it("says how to answer, waits, and exits 0 once another process answers", { timeout: 60_000 }, async () => {
+    copyFileSync(join(EXAMPLES, "approval.json"), join(dir, "approval.json"));
+    const run = spawnCli(["run", "approval.json"], { cwd: dir });
+    try {
+      const id = await eventually(async () => /apflow tasks resume ([0-9a-f-]{36}) --input/.exec(run.stderr())?.[1]);
+      expect(run.stderr()).toContain("sign-off waits for an answer; this run goes on once it has one");
+      const resumed = await runCli(["tasks", "resume", id, "--approve", "--no-live"], { cwd: dir });
+      expect(resumed.code, resumed.stderr).toBe(0);
+      const done = await run.done;
+      expect(done.code, done.stderr).toBe(0);
+      expect(done.stdout).toContain("1 tree: 1 completed");
+    } finally {
+      run.kill("SIGKILL");
+    }
   });
 });
