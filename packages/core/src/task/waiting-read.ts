@@ -39,13 +39,12 @@ export async function readWaiting(
 ): Promise<Waiting | null> {
   if (task.status === "waiting") return waitReason(task);
   if (task.status !== "pending") return null;
-  const [dependencies, attempts, execution, root, capable] = await Promise.all([
+  const [dependencies, attempts, execution, root] = await Promise.all([
     task.dependencies.length === 0 ? [] : store.getTasks(task.dependencies.map((d) => d.id)),
     // A task that never started has no attempts to read.
     knownAttempts ?? (task.attempt === 0 ? [] : store.getAttempts(task.id)),
     treeExecution(store, task.rootId),
     task.parentId === null ? null : store.getTask(task.rootId),
-    capableExecutors(store, now),
   ]);
   const tree =
     execution?.status === "running" && execution.taskId !== execution.rootId ? await store.getTree(task.rootId) : null;
@@ -56,14 +55,14 @@ export async function readWaiting(
     execution,
     ...(tree ? { queued: queuedByExecution(task, execution as Execution, tree) } : {}),
     rootRunAt: root?.runAt ?? null,
-    capable,
     now,
   };
   const waiting = whyWaiting(input);
-  // Only an otherwise eligible task can be held by a limit; the limits are read only then.
+  // Only an otherwise eligible task can lack a capable node or be held by a limit: the node
+  // registry and the limits are read only then.
   if (waiting?.reason !== "queued") return waiting;
-  const limit = await limitBlockFor(store, task, now);
-  return limit ? whyWaiting({ ...input, limit }) : waiting;
+  const [capable, limit] = await Promise.all([capableExecutors(store, now), limitBlockFor(store, task, now)]);
+  return capable || limit ? whyWaiting({ ...input, capable, limit }) : waiting;
 }
 
 /**
