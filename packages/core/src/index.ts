@@ -39,6 +39,7 @@ export * from "./idempotency/index.js";
 export * from "./a2a-state/index.js";
 export * from "./nodes/index.js";
 export * from "./limits/index.js";
+export * from "./placement/index.js";
 export { type EventBus, type EventListener, LocalEventBus } from "./engine/event-bus.js";
 export { subscribeEvents, type SubscribeQuery } from "./engine/subscription.js";
 export { mergeDependencyResults } from "./engine/merge.js";
