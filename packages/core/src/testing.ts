@@ -171,6 +171,8 @@ export function createTask(overrides: Partial<Task> = {}): Task {
     startedAt: now,
     completedAt: null,
     wait: null,
+    placement: null,
+    placedOn: null,
     ...overrides,
   };
 }

@@ -1,3 +1,4 @@
+import type { TaskPlacement } from "./placement/types.js";
 /**
  * Public types of core. The vocabulary they use (task, tree, root, dependency, executor, engine,
  * store, execution, claim, lease, event, node) is defined once, in docs/architecture.md#terminology;
@@ -83,6 +84,13 @@ export interface Task {
    * null when it never waited in this execution.
    */
   wait: TaskWait | null;
+  /** Where the task may and would rather run (docs/architecture.md#placement); null when it says nothing. */
+  placement: TaskPlacement | null;
+  /**
+   * The node the task is placed on (a preference of its execution's placement, or dependency
+   * affinity): other nodes leave it alone while that node holds it. Null: any capable node.
+   */
+  placedOn: string | null;
 }
 
 /** How a wait ends when its deadline passes: the task fails (`WAIT_TIMEOUT`) or runs again, timed out. */
@@ -148,6 +156,8 @@ export interface TaskInput {
   runAt?: string | null;
   metadata?: JsonObject;
   originalTaskId?: string | null;
+  /** Node tags it needs (`requires`) and would rather have (`prefers`). */
+  placement?: TaskPlacement | null;
   /** Only honoured by copy (mode `full`): a task copied as already finished. */
   status?: TaskStatus;
   result?: JsonValue | null;
@@ -159,7 +169,11 @@ export interface TaskInput {
 }
 
 /** A fully resolved task ready to be written by `TaskStore.createTasks`. */
-export type NewTask = Omit<Task, "hasChildren" | "updatedAt" | "wait"> & { wait?: TaskWait | null };
+export type NewTask = Omit<Task, "hasChildren" | "updatedAt" | "wait" | "placement" | "placedOn"> & {
+  wait?: TaskWait | null;
+  placement?: TaskPlacement | null;
+  placedOn?: string | null;
+};
 
 export const EVENT_TYPES = [
   "task.created",

@@ -14,6 +14,8 @@ const task = (over: Partial<Task>): Task => ({
   priority: 2,
   dependencies: [],
   wait: null,
+  placement: null,
+  placedOn: null,
   inputs: {},
   params: {},
   schemas: { method: "echo", inputSchema: { type: "object" } },

@@ -18,6 +18,7 @@ import type { A2aStateStore } from "../a2a-state/types.js";
 import type { IdempotencyStore } from "../idempotency/types.js";
 import type { NodeStore } from "../nodes/types.js";
 import type { LimitStore } from "../limits/types.js";
+import type { ExecutionPlacement } from "../placement/types.js";
 
 /**
  * The persistence interface the engine runs on. The store is the queue: every state change of
@@ -190,6 +191,8 @@ export interface StartExecutionRequest {
   demo?: boolean;
   userId?: string | null;
   executionId?: string;
+  /** Where its tasks are placed (docs/architecture.md#placement); no preference when absent. */
+  placement?: ExecutionPlacement;
   now: Date;
 }
 
@@ -198,6 +201,8 @@ export interface SubmitStart {
   executionId: string;
   demo?: boolean;
   userId?: string | null;
+  /** Where its tasks are placed (docs/architecture.md#placement); no preference when absent. */
+  placement?: ExecutionPlacement;
 }
 
 export interface NextDueOptions {
@@ -215,6 +220,11 @@ export interface ClaimOptions {
    * (grouping tasks) need none and are always claimable.
    */
   executors?: readonly string[];
+  /**
+   * The claiming node's tags: a task whose `placement.requires` names a tag not in it is not
+   * claimed (absent: only tasks that require no tag).
+   */
+  tags?: readonly string[];
 }
 
 export interface ClaimedTask {

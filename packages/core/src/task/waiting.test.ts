@@ -29,6 +29,8 @@ function task(over: Partial<Task> = {}): Task {
     hasChildren: false,
     metadata: {},
     wait: null,
+    placement: null,
+    placedOn: null,
     createdAt: T(0),
     updatedAt: T(0),
     startedAt: null,

@@ -144,6 +144,8 @@ export async function insertTasks(
     ...t,
     dependencies: t.dependencies.map((dep) => ({ id: dep.id, required: dep.required })),
     hasChildren: parents.has(t.id),
+    placement: null,
+    placedOn: null,
     updatedAt: t.createdAt,
     wait: null,
   }));

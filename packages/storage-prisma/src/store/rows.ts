@@ -107,6 +107,8 @@ export function taskFromRow(dialect: Dialect, row: TaskRow): Task {
     startedAt: readTime(row.started_at),
     completedAt: readTime(row.completed_at),
     wait: readJson<JsonValue>(dialect, row.wait) as unknown as TaskWait | null,
+    placement: null,
+    placedOn: null,
   };
 }
 
@@ -212,6 +214,9 @@ export function taskFromValues(v: unknown[]): Task {
     startedAt: readTime(v[22]),
     completedAt: readTime(v[23]),
     wait: (v[24] ?? null) as TaskWait | null,
+    // Placement columns arrive with migration 0012 (issue 12, placement).
+    placement: null,
+    placedOn: null,
   };
 }
 

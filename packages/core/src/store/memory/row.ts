@@ -86,6 +86,8 @@ export function snapshot(t: NewTask, hasChildren = (t as Task).hasChildren, upda
     startedAt: t.startedAt,
     completedAt: t.completedAt,
     wait: t.wait ? (cloneJson(t.wait as unknown as JsonObject) as unknown as Task["wait"]) : null,
+    placement: t.placement ? (cloneJson(t.placement as unknown as JsonObject) as unknown as Task["placement"]) : null,
+    placedOn: t.placedOn ?? null,
   };
 }
 
