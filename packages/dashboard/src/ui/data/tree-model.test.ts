@@ -41,6 +41,8 @@ function task(id: string, over: Partial<Task> = {}): Task {
     startedAt: null,
     completedAt: null,
     wait: null,
+    placement: null,
+    placedOn: null,
     ...over,
   };
 }
