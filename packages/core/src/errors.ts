@@ -121,6 +121,16 @@ export class LeaseLostError extends ApflowError {
   }
 }
 
+/**
+ * Placement that cannot work (invalid params, -32602): an unknown strategy or granularity, or a
+ * custom placement function that chose a node that is not eligible for the unit's head.
+ */
+export class InvalidPlacementError extends ApflowError {
+  constructor(message: string, data?: JsonValue) {
+    super(ErrorCode.InvalidParams, message, data);
+  }
+}
+
 /** The engine is stopping or stopped: try again later (HTTP 503). */
 export class EngineStoppedError extends ApflowError {
   constructor() {

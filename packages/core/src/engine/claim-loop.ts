@@ -16,6 +16,8 @@ export interface ClaimLoopOptions {
   concurrency: number;
   /** The executors allow-list passed to every claim (`EngineOptions.claimExecutors`). */
   executors?: readonly string[];
+  /** The node's tags passed to every claim (`EngineOptions.claimTags`). */
+  tags?: readonly string[];
   leaseMs: number;
   demo: boolean;
   cancelGraceMs: number;
@@ -91,6 +93,7 @@ export class ClaimLoop {
             leaseMs: o.leaseMs,
             now: o.clock(),
             ...(o.executors === undefined ? {} : { executors: o.executors }),
+            ...(o.tags === undefined ? {} : { tags: o.tags }),
           });
           o.bus.publish(result.events);
           claimed = result.claimed;

@@ -21,6 +21,8 @@ import { WakeTimer } from "./wake-timer.js";
 import { type CreateOutcome, copyOnce, createOnce, executeOnce, type GuardedCalls } from "../idempotency/calls.js";
 import { deriveIdempotencyKey } from "../idempotency/fingerprint.js";
 import { IdempotencyGuard, type IdempotencyOptions } from "../idempotency/guard.js";
+import { Placer, placementTaskOf } from "../placement/placer.js";
+import type { PlacementOptions } from "../placement/types.js";
 
 export interface EngineOptions {
   store: TaskStore;
@@ -63,6 +65,17 @@ export interface EngineOptions {
    * executors only never takes a task it cannot run (`ClaimOptions.executors`). Default: any.
    */
   claimExecutors?: string[];
+  /**
+   * This node's tags, passed to every claim (`ClaimOptions.tags`): a task whose
+   * `placement.requires` names a tag not listed is left to other nodes. Default: none.
+   */
+  claimTags?: string[];
+  /**
+   * Where the executions this engine starts place their tasks (docs/architecture.md#strategies-and-granularity):
+   * strategy `capability` (default: no preference, no registry read), `round-robin`,
+   * `least-loaded`, `affinity` or a function; granularity `task` (default), `subtree` or `root`.
+   */
+  placement?: PlacementOptions;
 }
 
 /** A tree stored and queued by `submit`, with its execution. */
@@ -91,6 +104,8 @@ export interface ExecuteOptions extends IdempotencyKeyOptions {
   userId?: string | null;
   /** Per-request secrets handed to executors as `ctx.secrets`; never persisted. */
   secrets?: Record<string, string>;
+  /** This execution's placement, field by field over the engine's (`EngineOptions.placement`). */
+  placement?: PlacementOptions;
 }
 
 export interface ExecutionHandle {
@@ -143,6 +158,8 @@ export class Engine {
   private unsubscribeWake: (() => void) | undefined;
   /** Holds the process open while an execution is waited for (each one this engine started is). */
   private readonly keepAlive = new KeepAlive();
+  /** Computes each execution's placement from the node registry (placement/placer.ts). */
+  private readonly placer: Placer;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -159,6 +176,12 @@ export class Engine {
     this.clock = options.clock ?? (() => new Date());
     this.claims = options.claim ?? true;
     registerBuiltins(this.registry);
+    this.placer = new Placer({
+      store: this.store,
+      clock: this.clock,
+      logger: this.logger,
+      ...(options.placement ? { placement: options.placement } : {}),
+    });
     const facet = this.store.idempotency;
     this.idempotency = facet ? new IdempotencyGuard(facet, this.clock, this.logger, options.idempotency) : null;
     const finisher = new Finisher(
@@ -180,6 +203,7 @@ export class Engine {
       owner: this.owner,
       concurrency: this.concurrency,
       ...(options.claimExecutors === undefined ? {} : { executors: [...options.claimExecutors] }),
+      ...(options.claimTags === undefined ? {} : { tags: [...options.claimTags] }),
       leaseMs: this.leaseMs,
       demo: this.demo,
       cancelGraceMs: this.cancelGraceMs,
@@ -439,6 +463,12 @@ export class Engine {
       if (options.userId !== undefined) start.userId = options.userId;
       return start;
     });
+    if (this.placer.places(options.placement)) {
+      for (const [i, tree] of trees.entries()) {
+        const placement = await this.placer.place(() => Promise.resolve(tree.map(placementTaskOf)), options.placement);
+        if (placement) (starts[i] as SubmitStart).placement = placement;
+      }
+    }
     if (options.secrets) for (const s of starts) this.secrets.set(s.executionId, { ...options.secrets });
     let created: Task[];
     let executions: Execution[];
@@ -462,6 +492,7 @@ export class Engine {
             now: this.clock(),
           };
           if (s.userId !== undefined) request.userId = s.userId;
+          if (s.placement) request.placement = s.placement;
           const started = await this.store.startExecution(request);
           this.bus.publish(started.events);
           executions.push(started.execution);
@@ -515,6 +546,10 @@ export class Engine {
       now: this.clock(),
     };
     if (options.userId !== undefined) request.userId = options.userId;
+    if (this.placer.places(options.placement)) {
+      const placement = await this.placer.placeTask(taskId, options.placement);
+      if (placement) request.placement = placement;
+    }
     if (options.secrets) this.secrets.set(request.executionId as string, { ...options.secrets });
     let started: Awaited<ReturnType<TaskStore["startExecution"]>>;
     try {

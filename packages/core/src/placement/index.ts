@@ -1,1 +1,16 @@
 export * from "./types.js";
+export { placementUnits } from "./units.js";
+export { canRun, eligibleNodes, isLive } from "./eligible.js";
+export {
+  leastLoaded,
+  loadOf,
+  mostPreferred,
+  narrowToPreferred,
+  newPlacementCursor,
+  notePlaced,
+  type PlacementCursor,
+  placedSinceBeat,
+  roundRobin,
+} from "./strategies.js";
+export { checkPlacementOptions, planPlacement } from "./plan.js";
+export { NODE_CACHE_MS, Placer, type PlacerOptions, placementTaskOf } from "./placer.js";

@@ -231,6 +231,15 @@ export const dependencyInputSchema = z.union([
     .loose(),
 ]);
 
+const placementTagsSchema = z
+  .array(textSchema({ error: "a tag must be a string" }).min(1, "a tag must not be empty").max(200))
+  .max(64);
+
+/** Where a task may (`requires`: node tags it needs) and would rather (`prefers`) run. */
+export const taskPlacementSchema = z
+  .object({ requires: placementTagsSchema.optional(), prefers: placementTagsSchema.optional() })
+  .strict();
+
 /** One task of a creation request (the flat array every surface accepts). */
 export const taskInputSchema = z
   .object({
@@ -247,6 +256,7 @@ export const taskInputSchema = z
     runAt: isoDateSchema.nullable().optional(),
     metadata: jsonObjectSchema.optional(),
     originalTaskId: textSchema().nullable().optional(),
+    placement: taskPlacementSchema.nullable().optional(),
     status: taskStatusSchema.optional(),
     result: jsonValueSchema.optional(),
     error: taskErrorSchema.nullable().optional(),
