@@ -5,8 +5,8 @@ import { record } from "../placement/test-fixtures.js";
 import { defineExecutor } from "../registry/define.js";
 import { Registry } from "../registry/registry.js";
 import { MemoryStore } from "../store/memory-store.js";
-import type { ClaimOptions } from "../store/types.js";
-import type { TaskInput } from "../types.js";
+import type { ClaimOptions, TaskStore } from "../store/types.js";
+import type { Execution, TaskInput } from "../types.js";
 import { Engine } from "./engine.js";
 
 /** A producer engine on a store with nodes n1, n2 (executor `work`); records what each start asked for. */
@@ -22,10 +22,10 @@ async function setup(
   };
   if (options.submitTrees) {
     // A store that submits in one write (as the SQL stores do): the placement travels on each start.
-    store.submitTrees = async (tasks, starts, now) => {
+    (store as TaskStore).submitTrees = async (tasks, starts, now) => {
       const created = await store.createTasks(tasks, now);
       const events = [...created.events];
-      const executions = [];
+      const executions: Execution[] = [];
       for (const s of starts) {
         placements.push(s.placement);
         const started = await startExecution({ taskId: s.rootId, executionId: s.executionId, now });

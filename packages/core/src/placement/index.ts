@@ -14,3 +14,9 @@ export {
 } from "./strategies.js";
 export { checkPlacementOptions, planPlacement } from "./plan.js";
 export { NODE_CACHE_MS, Placer, type PlacerOptions, placementTaskOf } from "./placer.js";
+export {
+  type PlacementLookup,
+  type PlacementSettings,
+  placementFromSettings,
+  placementGranularity,
+} from "./config.js";

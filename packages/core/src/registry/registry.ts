@@ -2,6 +2,7 @@ import { ApflowError, ErrorCode } from "../errors.js";
 import { compileSchema, declaredProperties } from "../schema/schema.js";
 import type { TaskStore } from "../store/types.js";
 import type { JsonObject, JsonValue, RetryPolicy } from "../types.js";
+import { PLACEMENT_STRATEGIES, type PlacementFunction } from "../placement/types.js";
 import { isTaskStore, noStoreForScheme, notAStore, storeScheme } from "./stores.js";
 import type {
   BackoffFunction,
@@ -36,8 +37,8 @@ export class DuplicateRegistrationError extends ApflowError {
 }
 
 /**
- * The extension registry (docs/semantics.md#the-registry): executors, hooks, store factories, CLI commands, tools and
- * backoff functions. There is no hidden global: create one per application, or use
+ * The extension registry (docs/semantics.md#the-registry): executors, hooks, store factories, CLI commands, tools,
+ * backoff and placement functions. There is no hidden global: create one per application, or use
  * `defaultRegistry` for convenience.
  */
 export class Registry implements RegistryView {
@@ -56,6 +57,7 @@ export class Registry implements RegistryView {
   private readonly commands = new Map<string, CliCommandDefinition>();
   private readonly stores = new Map<string, StoreFactory>();
   private readonly backoffs = new Map<string, BackoffFunction>();
+  private readonly placements = new Map<string, PlacementFunction>();
   private readonly plugins = new Map<string, PluginDefinition<never>>();
   private allowed: Set<string> | null;
   allowLateRegistration: boolean;
@@ -249,6 +251,32 @@ export class Registry implements RegistryView {
 
   getBackoff(name: string): BackoffFunction | undefined {
     return this.backoffs.get(name);
+  }
+
+  /**
+   * A named placement function (docs/architecture.md#strategies-and-granularity): a node started
+   * with `APFLOW_PLACEMENT=<name>` (or `--placement <name>`) places the executions it starts with
+   * it. The built-in strategy names are taken.
+   */
+  registerPlacement(name: string, fn: PlacementFunction, options: { override?: boolean } = {}): this {
+    if (typeof name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/.test(name))
+      throw new ApflowError(ErrorCode.InvalidParams, `placement name must be 1..100 letters, digits, . _ : -, got ${JSON.stringify(name)}`, { name });
+    if ((PLACEMENT_STRATEGIES as readonly string[]).includes(name))
+      throw new ApflowError(ErrorCode.InvalidParams, `placement name ${name} is a built-in strategy`, { name });
+    if (typeof fn !== "function")
+      throw new ApflowError(ErrorCode.InvalidParams, `placement ${name} must be a function`, { name });
+    if (this.placements.has(name) && !options.override) throw new DuplicateRegistrationError("placement", name);
+    this.placements.set(name, fn);
+    return this;
+  }
+
+  getPlacement(name: string): PlacementFunction | undefined {
+    return this.placements.get(name);
+  }
+
+  /** Names of the registered placement functions. */
+  listPlacements(): string[] {
+    return [...this.placements.keys()];
   }
 
   /** Run a plugin's setup once; a second `use` of the same plugin name is a no-op. */
