@@ -1,6 +1,12 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { type LimitRule, parseLimitRules, ValidationError } from "@aipartnerupflow/core";
+import {
+  type LimitRule,
+  PLACEMENT_GRANULARITIES,
+  type PlacementGranularity,
+  parseLimitRules,
+  ValidationError,
+} from "@aipartnerupflow/core";
 
 /** Everything the server reads from its environment and optional JSON config file. */
 export interface ServerConfig {
@@ -62,6 +68,14 @@ export interface ServerConfig {
    * `polling` or `none`; default LISTEN/NOTIFY on a PostgreSQL store, none otherwise.
    */
   wakeups: string | undefined;
+  /**
+   * How the executions this server starts place their tasks on the nodes (`APFLOW_PLACEMENT`):
+   * `capability` (default), `round-robin`, `least-loaded`, `affinity`, or the name of a placement
+   * function a plugin registered (resolved once the plugins are loaded).
+   */
+  placement: string | undefined;
+  /** What is placed as one (`APFLOW_PLACEMENT_GRANULARITY`): `task` (default), `subtree` or `root`. */
+  placementGranularity: PlacementGranularity | undefined;
 }
 
 export const DEFAULTS: ServerConfig = {
@@ -99,6 +113,8 @@ export const DEFAULTS: ServerConfig = {
   deadAfterMs: undefined,
   limits: [],
   wakeups: undefined,
+  placement: undefined,
+  placementGranularity: undefined,
 };
 
 const LOG_LEVELS = new Set(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
@@ -186,6 +202,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   if (limits !== undefined) config.limits = limitRules("APFLOW_LIMITS", limits);
   else if (config.limits.length > 0) config.limits = limitRules("limits", JSON.stringify(config.limits));
   config.wakeups = str("APFLOW_WAKEUPS") ?? config.wakeups;
+  config.placement = str("APFLOW_PLACEMENT") ?? config.placement;
+  const granularity = str("APFLOW_PLACEMENT_GRANULARITY") ?? config.placementGranularity;
+  if (granularity !== undefined) {
+    if (!(PLACEMENT_GRANULARITIES as readonly string[]).includes(granularity))
+      throw new ConfigError(
+        `APFLOW_PLACEMENT_GRANULARITY must be one of ${PLACEMENT_GRANULARITIES.join(", ")}, got "${granularity}"`,
+      );
+    config.placementGranularity = granularity as PlacementGranularity;
+  }
   if (config.jwtSecret && config.jwksUrl) throw new ConfigError("set APFLOW_JWT_SECRET or APFLOW_JWKS_URL, not both");
   return config;
 }

@@ -109,4 +109,40 @@ describe("apps/server as a node", () => {
       await again.close();
     }
   }, 60_000);
+
+  it("reads APFLOW_PLACEMENT and APFLOW_PLACEMENT_GRANULARITY, refusing a bad granularity by name", () => {
+    expect(loadConfig({ APFLOW_PLACEMENT: "round-robin", APFLOW_PLACEMENT_GRANULARITY: "subtree" })).toMatchObject({
+      placement: "round-robin",
+      placementGranularity: "subtree",
+    });
+    expect(loadConfig({})).toMatchObject({ placement: undefined, placementGranularity: undefined });
+    expect(() => loadConfig({ APFLOW_PLACEMENT_GRANULARITY: "branch" })).toThrow(
+      /APFLOW_PLACEMENT_GRANULARITY must be one of task, subtree, root, got "branch"/,
+    );
+  });
+
+  it("APFLOW_PLACEMENT names a built-in strategy or a plugin's placement function; anything else is refused", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "apflow-server-placement-"));
+    const plugin = join(dir, "placement.mjs");
+    writeFileSync(
+      plugin,
+      `export default { name: "pin", setup(r) { r.registerPlacement("pin-first", (unit, nodes) => { (globalThis.__pinCalls ??= []).push({ head: unit.head.id, nodes: nodes.map((n) => n.nodeId) }); return nodes[0]?.nodeId ?? null; }); } };\n`,
+    );
+    const plugins = [pathToFileURL(plugin).href];
+    await expect(startApflowServer(config({ plugins, placement: "spread" }), { logger: quiet })).rejects.toThrow(
+      /APFLOW_PLACEMENT must be one of capability, round-robin, least-loaded, affinity, pin-first .*got "spread"/,
+    );
+    const server = await startApflowServer(config({ plugins, placement: "pin-first", nodeId: "api-p" }), {
+      logger: quiet,
+    });
+    try {
+      const client = new ApflowClient({ url: server.url });
+      const { rootId } = await client.createTasks([{ name: "only", params: { executorId: "aggregate_results" } }]);
+      await client.call("tasks.execute", { taskId: rootId });
+      const calls = (globalThis as { __pinCalls?: Array<{ head: string; nodes: string[] }> }).__pinCalls ?? [];
+      expect(calls).toEqual([{ head: rootId, nodes: ["api-p"] }]);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
 });

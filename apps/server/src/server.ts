@@ -9,13 +9,15 @@ import {
   describeUnknownSetting,
   findUnknownSettings,
   limitsOf,
+  type PlacementOptions,
+  placementFromSettings,
   registerBuiltins,
   schedulesOf,
 } from "@aipartnerupflow/core";
 import { prismaStoreFactory } from "@aipartnerupflow/storage-prisma";
 import { electionFor, LocalElection, Node, NodeEventBus } from "@aipartnerupflow/distributed";
 import { withDashboard } from "@aipartnerupflow/dashboard";
-import { type ServerConfig, databaseLocation, redactConfig, redactUrl, startDirectory } from "./config.js";
+import { ConfigError, type ServerConfig, databaseLocation, redactConfig, redactUrl, startDirectory } from "./config.js";
 import { loadPlugins } from "./plugins.js";
 
 /** Where the reference server mounts the web dashboard. */
@@ -58,6 +60,16 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
   registry.registerStore(prismaStoreFactory);
   const plugins = await loadPlugins(registry, config.plugins, config.pluginOptions);
   if (plugins.length > 0) logger.info({ plugins }, "plugins loaded");
+  // After the plugins: APFLOW_PLACEMENT may name a placement function one of them registered.
+  let placement: PlacementOptions | undefined;
+  try {
+    placement = placementFromSettings(
+      { strategy: config.placement, granularity: config.placementGranularity },
+      registry,
+    );
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
 
   let store: TaskStore;
   let url: string | undefined;
@@ -94,6 +106,9 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
     // Producer-only (APFLOW_EXECUTE=0): accepts, validates and queues; the workers run.
     claim: config.execute,
     claimExecutors: executors,
+    // Tasks that require a tag this node lacks are left to the nodes that have it.
+    claimTags: config.nodeTags,
+    ...(placement ? { placement } : {}),
     ...(config.nodeId ? { owner: config.nodeId } : {}),
   });
   let http: ServerHandle | undefined;

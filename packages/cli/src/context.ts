@@ -65,7 +65,7 @@ export class CliContext {
   async localBackend(
     command: Command,
     settings: Settings = this.settings(command),
-    extra: Pick<LocalBackendOptions, "bus"> = {},
+    extra: Pick<LocalBackendOptions, "bus" | "placement"> = {},
   ): Promise<LocalBackend> {
     if (settings.executors) this.registry.setAllowedExecutors(settings.executors);
     const store = await openStore(settings.database, this.registry);

@@ -1,4 +1,4 @@
-import { ApflowError, ErrorCode } from "@aipartnerupflow/core";
+import { ApflowError, ErrorCode, PLACEMENT_GRANULARITIES, type PlacementGranularity } from "@aipartnerupflow/core";
 
 /** What a node reads from its environment (the same names for `apflow worker` and apps/server). */
 export interface NodeEnvConfig {
@@ -20,6 +20,14 @@ export interface NodeEnvConfig {
   deadAfterMs: number | undefined;
   /** `APFLOW_WAKEUPS`: the wake-up transport (default: LISTEN/NOTIFY on PostgreSQL, none otherwise). */
   wakeups: string | undefined;
+  /**
+   * `APFLOW_PLACEMENT`: how the executions this node starts are placed (`capability`,
+   * `round-robin`, `least-loaded`, `affinity`, or a plugin's placement function by name: resolve
+   * it with `placementFromSettings` and the node's registry).
+   */
+  placement: string | undefined;
+  /** `APFLOW_PLACEMENT_GRANULARITY`: `task`, `subtree` or `root`. */
+  placementGranularity: PlacementGranularity | undefined;
 }
 
 /** The environment names of a node's settings. */
@@ -34,6 +42,8 @@ export const NODE_ENV = [
   "APFLOW_HEARTBEAT_MS",
   "APFLOW_DEAD_AFTER_MS",
   "APFLOW_WAKEUPS",
+  "APFLOW_PLACEMENT",
+  "APFLOW_PLACEMENT_GRANULARITY",
 ] as const;
 
 const bad = (name: string, why: string, value: string): never => {
@@ -58,6 +68,9 @@ export function nodeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): NodeEnv
     else if (/^(0|false|no|off)$/i.test(executeRaw)) execute = false;
     else bad("APFLOW_EXECUTE", "must be true or false", executeRaw);
   }
+  const granularity = str("APFLOW_PLACEMENT_GRANULARITY");
+  if (granularity !== undefined && !(PLACEMENT_GRANULARITIES as readonly string[]).includes(granularity))
+    bad("APFLOW_PLACEMENT_GRANULARITY", `must be one of ${PLACEMENT_GRANULARITIES.join(", ")}`, granularity);
   const nodeId = str("APFLOW_NODE_ID");
   if (nodeId !== undefined && nodeId.length > 200) bad("APFLOW_NODE_ID", "must be 1..200 characters", nodeId);
   return {
@@ -73,5 +86,7 @@ export function nodeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): NodeEnv
     heartbeatMs: int(env, "APFLOW_HEARTBEAT_MS", 10, 3_600_000),
     deadAfterMs: int(env, "APFLOW_DEAD_AFTER_MS", 50, 86_400_000),
     wakeups: str("APFLOW_WAKEUPS"),
+    placement: str("APFLOW_PLACEMENT"),
+    placementGranularity: granularity as PlacementGranularity | undefined,
   };
 }

@@ -7,6 +7,7 @@ import {
   type JsonValue,
   notWaitingError,
   type ExecutionHandle,
+  type PlacementOptions,
   type Logger,
   NotFoundError,
   queueStatsOf,
@@ -50,6 +51,8 @@ export interface LocalBackendOptions {
   concurrency: number;
   /** The engine's event bus (`apflow serve`: a node's, carrying other nodes' events). */
   bus?: EventBus;
+  /** How executions started here are placed on the nodes (`apflow serve --placement`). */
+  placement?: PlacementOptions;
 }
 
 /** How often a follower re-reads the store for events written by another process. */
@@ -75,6 +78,7 @@ export class LocalBackend implements TaskBackend {
       concurrency: options.concurrency,
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.bus ? { bus: options.bus } : {}),
+      ...(options.placement ? { placement: options.placement } : {}),
       // Short leases: a cancel requested from another process reaches a running task within ~2 s.
       leaseMs: 6000,
       pollIntervalMs: 500,

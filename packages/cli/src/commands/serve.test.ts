@@ -74,6 +74,12 @@ describe("remote mode against apflow serve", () => {
     }
   });
 
+  it("refuses an unknown --placement before it listens, naming it", async () => {
+    const r = await runCli(["serve", "--port", "0", "--placement", "spread"], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--placement must be one of capability, round-robin, least-loaded, affinity/);
+  });
+
   it("an unreachable server is exit code 3", async () => {
     const port = await freePort();
     const r = await runCli(["tasks", "list", "--server", `http://127.0.0.1:${port}`], { cwd: dir });

@@ -5,7 +5,15 @@ import { type Command, Option } from "commander";
 import type { CliContext } from "../context.js";
 import { usageError } from "../errors.js";
 import { cliVersion } from "../program.js";
-import { concurrencyOption, examples, parseNonNegativeInt } from "./options.js";
+import {
+  concurrencyOption,
+  examples,
+  type PlacementFlags,
+  parseNonNegativeInt,
+  placementFromFlags,
+  placementGranularityOption,
+  placementOption,
+} from "./options.js";
 
 export interface ListenOptions {
   host?: string;
@@ -44,6 +52,8 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .option("--host <host>", "address to listen on (default 127.0.0.1, APFLOW_HOST)")
     .addOption(portOption())
     .addOption(concurrencyOption())
+    .addOption(placementOption())
+    .addOption(placementGranularityOption())
     .addOption(
       new Option("--log-level <level>", "log level of the JSON access log on stdout")
         .choices(["debug", "info", "warn", "error", "silent"])
@@ -51,15 +61,19 @@ export function registerServe(program: Command, ctx: CliContext): void {
     )
     .action(
       async (
-        options: ListenOptions & { logLevel: "debug" | "info" | "warn" | "error" | "silent" },
+        options: ListenOptions & PlacementFlags & { logLevel: "debug" | "info" | "warn" | "error" | "silent" },
         command: Command,
       ) => {
         ctx.requireLocal(command, "serve");
         const address = listenAddress(ctx, options);
         const wakeups = ctx.io.env.APFLOW_WAKEUPS?.trim() || undefined;
         const settings = ctx.settings(command);
+        const placement = placementFromFlags(options, ctx.io.env, ctx.registry);
         // A node's bus: clients streaming from this server see tasks other processes run.
-        const backend = await ctx.localBackend(command, settings, { bus: new NodeEventBus() });
+        const backend = await ctx.localBackend(command, settings, {
+          bus: new NodeEventBus(),
+          ...(placement ? { placement } : {}),
+        });
         const auth = authFromEnv(ctx.io.env);
         const logger = createLogger({ level: options.logLevel });
         const corsOrigins = (ctx.io.env.APFLOW_CORS_ORIGINS ?? "")
@@ -140,6 +154,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
     "apflow serve                                   # http://127.0.0.1:8000",
     "apflow serve --host 0.0.0.0 --port 9000",
     "APFLOW_JWT_SECRET=change-me apflow serve       # auth on: apflow token create --sub alice",
+    "apflow serve --placement round-robin --placement-granularity subtree   # spread branches over the workers",
   ]);
 }
 

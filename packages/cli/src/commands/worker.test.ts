@@ -83,6 +83,21 @@ describe("apflow worker and apflow nodes on the local store", () => {
     expect(pg.stderr).toMatch(/needs the store on PostgreSQL/);
   });
 
+  it("refuses an unknown --placement or APFLOW_PLACEMENT(_GRANULARITY), naming it", async () => {
+    const flag = await cli("worker", "--placement", "spread");
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/--placement must be one of capability, round-robin, least-loaded, affinity/);
+    const env = await runCli(["worker"], { cwd: dir, env: { APFLOW_PLACEMENT: "spread" } });
+    expect(env.code).toBe(2);
+    expect(env.stderr).toContain("APFLOW_PLACEMENT must be one of");
+    const unit = await runCli(["worker"], { cwd: dir, env: { APFLOW_PLACEMENT_GRANULARITY: "leaf" } });
+    expect(unit.code).toBe(2);
+    expect(unit.stderr).toContain("APFLOW_PLACEMENT_GRANULARITY must be one of task, subtree, root");
+    const choice = await cli("worker", "--placement-granularity", "leaf");
+    expect(choice.code).not.toBe(0);
+    expect(choice.stderr).toContain("--placement-granularity");
+  });
+
   it("requeue of an owner that is not registered hands back nothing and says so", async () => {
     const r = await cli("nodes", "requeue", "host:1:gone", "--json");
     expect(r.code).toBe(0);

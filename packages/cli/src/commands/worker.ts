@@ -8,10 +8,19 @@ import type { CliContext } from "../context.js";
 import { usageError } from "../errors.js";
 import { cliVersion } from "../program.js";
 import { describeDatabase, openStore } from "../store.js";
-import { concurrencyOption, examples, parseNonNegativeInt, parsePositiveInt } from "./options.js";
+import {
+  concurrencyOption,
+  examples,
+  type PlacementFlags,
+  parseNonNegativeInt,
+  parsePositiveInt,
+  placementFromFlags,
+  placementGranularityOption,
+  placementOption,
+} from "./options.js";
 import { untilSignal } from "./serve.js";
 
-interface WorkerOptions {
+interface WorkerOptions extends PlacementFlags {
   concurrency?: number;
   executors?: string;
   tags?: string;
@@ -69,6 +78,8 @@ export function registerWorker(program: Command, ctx: CliContext): void {
       "--wakeups <transport>",
       "wake-ups (APFLOW_WAKEUPS): postgres, postgres-app, redis://…, nats://…, amqp://…, polling or none (default: postgres on a PostgreSQL store, none otherwise)",
     )
+    .addOption(placementOption())
+    .addOption(placementGranularityOption())
     .addOption(
       new Option("--grace-ms <ms>", "on SIGTERM, how long running tasks may finish before they are handed back")
         .argParser(parseNonNegativeInt("--grace-ms"))
@@ -98,6 +109,8 @@ export function registerWorker(program: Command, ctx: CliContext): void {
         if (missing.length > 0)
           throw usageError(`--executors names executors no plugin provides: ${missing.join(", ")}`);
       }
+      const placement = placementFromFlags(options, ctx.io.env, ctx.registry);
+      const tags = list(options.tags) ?? env.tags ?? [];
       const logger = createLogger({ level: options.logLevel });
       const store = await openStore(settings.database, ctx.registry);
       const nodeId = options.nodeId ?? env.nodeId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -111,6 +124,10 @@ export function registerWorker(program: Command, ctx: CliContext): void {
         leaseMs: options.leaseMs ?? env.leaseMs ?? 30_000,
         ...(options.pollMs ? { pollIntervalMs: options.pollMs } : {}),
         claimExecutors: executors,
+        // Tasks that require a tag this node lacks are left to the nodes that have it.
+        claimTags: tags,
+        // Executions this node starts (schedule firings on the coordinator) are placed so.
+        ...(placement ? { placement } : {}),
         logger,
       });
       const heartbeatMs = options.heartbeatMs ?? env.heartbeatMs;
@@ -120,7 +137,7 @@ export function registerWorker(program: Command, ctx: CliContext): void {
         node = new Node({
           engine,
           version: cliVersion(),
-          tags: list(options.tags) ?? env.tags ?? [],
+          tags,
           executors,
           ...(heartbeatMs ? { heartbeatMs } : {}),
           ...(deadAfterMs ? { deadAfterMs } : {}),
@@ -154,6 +171,7 @@ export function registerWorker(program: Command, ctx: CliContext): void {
   examples(worker, [
     "DATABASE_URL=postgres://localhost/apflow apflow worker --concurrency 20",
     "apflow worker --executors command,http --tags gpu,eu --node-id worker-1",
+    "apflow worker --placement round-robin --placement-granularity subtree",
     "APFLOW_PLUGINS=./my-plugin.mjs apflow worker        # plugins as for apflow serve",
   ]);
 }

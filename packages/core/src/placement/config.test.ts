@@ -29,9 +29,12 @@ describe("placementFromSettings", () => {
     expect(() => placementFromSettings({ strategy: "random" }, registry)).toThrow(
       'APFLOW_PLACEMENT must be one of capability, round-robin, least-loaded, affinity, by-region (a plugin may register more), got "random"',
     );
-    expect(() => placementFromSettings({ granularity: "branch" }, undefined, { strategy: "--placement", granularity: "--placement-granularity" })).toThrow(
-      '--placement-granularity must be one of task, subtree, root, got "branch"',
-    );
+    expect(() =>
+      placementFromSettings({ granularity: "branch" }, undefined, {
+        strategy: "--placement",
+        granularity: "--placement-granularity",
+      }),
+    ).toThrow('--placement-granularity must be one of task, subtree, root, got "branch"');
     try {
       placementGranularity("leaf");
       expect.unreachable();

@@ -1,5 +1,10 @@
 import { InvalidPlacementError } from "../errors.js";
-import { PLACEMENT_GRANULARITIES, PLACEMENT_STRATEGIES, type PlacementGranularity, type PlacementOptions } from "./types.js";
+import {
+  PLACEMENT_GRANULARITIES,
+  PLACEMENT_STRATEGIES,
+  type PlacementGranularity,
+  type PlacementOptions,
+} from "./types.js";
 
 /** Where named placement functions come from (a `Registry`). */
 export interface PlacementLookup {

@@ -9,7 +9,8 @@ describe("eligible nodes", () => {
     expect(node("idle").state).toBe("idle");
     expect(node("active", { running: 2 }).state).toBe("active");
     expect(node("hot", { load: 3 }).state).toBe("overloaded");
-    for (const n of [node("idle"), node("active", { running: 2 }), node("hot", { load: 3 })]) expect(isLive(n)).toBe(true);
+    for (const n of [node("idle"), node("active", { running: 2 }), node("hot", { load: 3 })])
+      expect(isLive(n)).toBe(true);
   });
 
   it("draining, stale, dead and producer-only nodes are not", () => {

@@ -51,7 +51,12 @@ describe("Placer", () => {
   it("a store without a node registry: no placement, whatever the strategy", async () => {
     const store = new MemoryStore();
     const bare = Object.create(store, { nodes: { value: undefined } }) as MemoryStore;
-    const placer = new Placer({ store: bare, clock: () => NOW, logger: silentLogger, placement: { strategy: "round-robin" } });
+    const placer = new Placer({
+      store: bare,
+      clock: () => NOW,
+      logger: silentLogger,
+      placement: { strategy: "round-robin" },
+    });
     expect(placer.places()).toBe(false);
     expect(await placer.place([task("t", null)])).toBeUndefined();
   });
@@ -91,7 +96,10 @@ describe("Placer", () => {
 
   it("a call's options override the engine's field by field", async () => {
     const s = setup({ strategy: "round-robin", granularity: "root" });
-    expect(s.placer.optionsFor({ strategy: "least-loaded" })).toEqual({ strategy: "least-loaded", granularity: "root" });
+    expect(s.placer.optionsFor({ strategy: "least-loaded" })).toEqual({
+      strategy: "least-loaded",
+      granularity: "root",
+    });
     expect(s.placer.optionsFor({ granularity: "task" })).toEqual({ strategy: "round-robin", granularity: "task" });
     expect(s.placer.optionsFor({ strategy: "capability" })).toEqual({ strategy: "capability", granularity: "root" });
     expect(s.placer.places({ strategy: "capability" })).toBe(false);

@@ -80,7 +80,11 @@ describe("planPlacement: round-robin", () => {
 
 describe("planPlacement: least-loaded", () => {
   it("task: the node with the lowest (running + placed) / concurrency, ties by id", () => {
-    const nodes = [node("a", { running: 2, concurrency: 4 }), node("b", { running: 1, concurrency: 1 }), node("c", { running: 3, concurrency: 8 })];
+    const nodes = [
+      node("a", { running: 2, concurrency: 4 }),
+      node("b", { running: 1, concurrency: 1 }),
+      node("c", { running: 3, concurrency: 8 }),
+    ];
     // loads: a 0.5, b 1, c 0.375 → c; then c 0.5 ties a 0.5 → a (id); then a 0.75, c 0.5 → c ...
     const tasks = [task("t1", null), task("t2", null), task("t3", null), task("t4", null)];
     expect(plan(tasks, nodes, { strategy: "least-loaded" }).assign).toEqual({ t1: "c", t2: "a", t3: "c", t4: "c" });
@@ -105,16 +109,28 @@ describe("planPlacement: least-loaded", () => {
   });
 
   it("root: one node for the tree, the least loaded", () => {
-    const p = plan(threeBranches(), [node("a", { running: 1 }), node("b")], { strategy: "least-loaded", granularity: "root" });
+    const p = plan(threeBranches(), [node("a", { running: 1 }), node("b")], {
+      strategy: "least-loaded",
+      granularity: "root",
+    });
     expect(new Set(Object.values(p.assign ?? {}))).toEqual(new Set(["b"]));
   });
 });
 
 describe("planPlacement: affinity", () => {
-  const gpuNodes = () => [node("a"), node("b", { tags: ["gpu"] }), node("c", { tags: ["gpu", "ssd"] }), node("d", { tags: ["gpu", "ssd"], running: 2 })];
+  const gpuNodes = () => [
+    node("a"),
+    node("b", { tags: ["gpu"] }),
+    node("c", { tags: ["gpu", "ssd"] }),
+    node("d", { tags: ["gpu", "ssd"], running: 2 }),
+  ];
 
   it("follows dependencies, and places only units whose head prefers a tag", () => {
-    const tasks = [task("t1", null), task("t2", null, { placement: { prefers: ["gpu", "ssd"] } }), task("t3", null, { placement: { prefers: ["gpu"] } })];
+    const tasks = [
+      task("t1", null),
+      task("t2", null, { placement: { prefers: ["gpu", "ssd"] } }),
+      task("t3", null, { placement: { prefers: ["gpu"] } }),
+    ];
     const p = plan(tasks, gpuNodes(), { strategy: "affinity" });
     expect(p.followDependencies).toBe(true);
     // t2: c and d hold both, c less loaded; t3: b, c, d hold gpu: b (0) ties c? c has t2 placed → b.
@@ -131,7 +147,11 @@ describe("planPlacement: affinity", () => {
     const tasks = threeBranches();
     const b = tasks.find((t) => t.id === "b") as PlacementTask;
     b.placement = { prefers: ["ssd"] };
-    expect(plan(tasks, gpuNodes(), { strategy: "affinity", granularity: "subtree" }).assign).toEqual({ b: "c", b1: "c", b2: "c" });
+    expect(plan(tasks, gpuNodes(), { strategy: "affinity", granularity: "subtree" }).assign).toEqual({
+      b: "c",
+      b1: "c",
+      b2: "c",
+    });
     const root = tasks[0] as PlacementTask;
     root.placement = { prefers: ["gpu"] };
     const p = plan(tasks, gpuNodes(), { strategy: "affinity", granularity: "root" });
@@ -152,21 +172,27 @@ describe("planPlacement: prefers narrows the other strategies", () => {
 });
 
 describe("planPlacement: what a unit's node cannot run is left unassigned", () => {
-  it.each(["round-robin", "least-loaded"] as const)("%s, subtree: a branch task needing another executor or tag", (strategy) => {
-    const tasks = [
-      task("r", null, { executor: null }),
-      task("a", "r"),
-      task("a1", "a", { executor: "special" }),
-      task("a2", "a", { placement: { requires: ["gpu"] } }),
-      task("a3", "a"),
-    ];
-    const p = plan(tasks, [node("n1"), node("n2", { executors: ["work", "special"], tags: ["gpu"] })], { strategy, granularity: "subtree" });
-    // The root goes to n1, then branch a to n2, which can run all of it.
-    expect(p.assign).toEqual({ r: "n1", a: "n2", a1: "n2", a2: "n2", a3: "n2" });
-    // With n1 alone, a1 (executor special) and a2 (requires gpu) get no preference.
-    const lone = plan(tasks, [node("n1")], { strategy, granularity: "subtree" });
-    expect(lone.assign).toEqual({ r: "n1", a: "n1", a3: "n1" });
-  });
+  it.each(["round-robin", "least-loaded"] as const)(
+    "%s, subtree: a branch task needing another executor or tag",
+    (strategy) => {
+      const tasks = [
+        task("r", null, { executor: null }),
+        task("a", "r"),
+        task("a1", "a", { executor: "special" }),
+        task("a2", "a", { placement: { requires: ["gpu"] } }),
+        task("a3", "a"),
+      ];
+      const p = plan(tasks, [node("n1"), node("n2", { executors: ["work", "special"], tags: ["gpu"] })], {
+        strategy,
+        granularity: "subtree",
+      });
+      // The root goes to n1, then branch a to n2, which can run all of it.
+      expect(p.assign).toEqual({ r: "n1", a: "n2", a1: "n2", a2: "n2", a3: "n2" });
+      // With n1 alone, a1 (executor special) and a2 (requires gpu) get no preference.
+      const lone = plan(tasks, [node("n1")], { strategy, granularity: "subtree" });
+      expect(lone.assign).toEqual({ r: "n1", a: "n1", a3: "n1" });
+    },
+  );
 
   it("a unit whose head no live node can run is not placed", () => {
     const tasks = [task("x", null, { executor: "nobody-has-it" }), task("y", "x")];
@@ -178,26 +204,37 @@ describe("planPlacement: what a unit's node cannot run is left unassigned", () =
 describe("planPlacement: custom function", () => {
   const granularities: PlacementGranularity[] = ["task", "subtree", "root"];
 
-  it.each(granularities)("%s: called per unit with the eligible nodes; its choice is the unit's node", (granularity) => {
-    const seen: Array<[string, string[], number]> = [];
-    const fn = (unit: PlacementUnit, nodes: NodeView[]) => {
-      seen.push([unit.head.id, nodes.map((n) => n.nodeId), unit.tasks.length]);
-      return unit.head.id === "b" || unit.head.id === "r" ? "n3" : null;
-    };
-    const p = plan(threeBranches(), [node("n2"), node("n1"), node("n3"), node("x", { draining: true })], { strategy: fn, granularity });
-    expect(seen.every(([, nodes]) => nodes.join() === "n1,n2,n3")).toBe(true);
-    expect(p.followDependencies).toBeUndefined();
-    if (granularity === "root") {
-      expect(seen.map((s) => s[0])).toEqual(["r"]);
-      expect(Object.keys(p.assign ?? {})).toHaveLength(10);
-    } else if (granularity === "subtree") {
-      expect(seen.map((s) => [s[0], s[2]])).toEqual([["r", 1], ["a", 3], ["b", 3], ["c", 3]]);
-      expect(p.assign).toEqual({ r: "n3", b: "n3", b1: "n3", b2: "n3" });
-    } else {
-      expect(seen).toHaveLength(10);
-      expect(p.assign).toEqual({ r: "n3", b: "n3" });
-    }
-  });
+  it.each(granularities)(
+    "%s: called per unit with the eligible nodes; its choice is the unit's node",
+    (granularity) => {
+      const seen: Array<[string, string[], number]> = [];
+      const fn = (unit: PlacementUnit, nodes: NodeView[]) => {
+        seen.push([unit.head.id, nodes.map((n) => n.nodeId), unit.tasks.length]);
+        return unit.head.id === "b" || unit.head.id === "r" ? "n3" : null;
+      };
+      const p = plan(threeBranches(), [node("n2"), node("n1"), node("n3"), node("x", { draining: true })], {
+        strategy: fn,
+        granularity,
+      });
+      expect(seen.every(([, nodes]) => nodes.join() === "n1,n2,n3")).toBe(true);
+      expect(p.followDependencies).toBeUndefined();
+      if (granularity === "root") {
+        expect(seen.map((s) => s[0])).toEqual(["r"]);
+        expect(Object.keys(p.assign ?? {})).toHaveLength(10);
+      } else if (granularity === "subtree") {
+        expect(seen.map((s) => [s[0], s[2]])).toEqual([
+          ["r", 1],
+          ["a", 3],
+          ["b", 3],
+          ["c", 3],
+        ]);
+        expect(p.assign).toEqual({ r: "n3", b: "n3", b1: "n3", b2: "n3" });
+      } else {
+        expect(seen).toHaveLength(10);
+        expect(p.assign).toEqual({ r: "n3", b: "n3" });
+      }
+    },
+  );
 
   it("returning a node that is not eligible is a typed error naming the node and the unit head", () => {
     const nodes = [node("n1"), node("gone", { draining: true })];
@@ -236,7 +273,9 @@ describe("planPlacement: custom function", () => {
 
 describe("checkPlacementOptions", () => {
   it("refuses an unknown strategy or granularity by name", () => {
-    expect(() => checkPlacementOptions({ strategy: "random" as never })).toThrow(/placement\.strategy must be one of capability, round-robin, least-loaded, affinity or a function, got "random"/);
+    expect(() => checkPlacementOptions({ strategy: "random" as never })).toThrow(
+      /placement\.strategy must be one of capability, round-robin, least-loaded, affinity or a function, got "random"/,
+    );
     expect(() => checkPlacementOptions({ granularity: "branch" as never }, "EngineOptions.placement")).toThrow(
       /EngineOptions\.placement\.granularity must be one of task, subtree, root, got "branch"/,
     );

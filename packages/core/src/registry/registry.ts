@@ -260,7 +260,11 @@ export class Registry implements RegistryView {
    */
   registerPlacement(name: string, fn: PlacementFunction, options: { override?: boolean } = {}): this {
     if (typeof name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/.test(name))
-      throw new ApflowError(ErrorCode.InvalidParams, `placement name must be 1..100 letters, digits, . _ : -, got ${JSON.stringify(name)}`, { name });
+      throw new ApflowError(
+        ErrorCode.InvalidParams,
+        `placement name must be 1..100 letters, digits, . _ : -, got ${JSON.stringify(name)}`,
+        { name },
+      );
     if ((PLACEMENT_STRATEGIES as readonly string[]).includes(name))
       throw new ApflowError(ErrorCode.InvalidParams, `placement name ${name} is a built-in strategy`, { name });
     if (typeof fn !== "function")
