@@ -231,6 +231,19 @@ export const dependencyInputSchema = z.union([
     .loose(),
 ]);
 
+/** A node tag a task requires or prefers (`TaskInput.placement`). */
+const placementTagSchema = textSchema({ error: "a placement tag must be a string" })
+  .min(1, "a placement tag must not be empty")
+  .max(100, "a placement tag has at most 100 characters");
+
+/** Where a task may and would rather run (docs/architecture.md#placement): unknown keys are refused. */
+export const taskPlacementSchema = z
+  .object({
+    requires: z.array(placementTagSchema).max(32, "at most 32 required tags").optional(),
+    prefers: z.array(placementTagSchema).max(32, "at most 32 preferred tags").optional(),
+  })
+  .strict();
+
 /** One task of a creation request (the flat array every surface accepts). */
 export const taskInputSchema = z
   .object({
@@ -247,6 +260,7 @@ export const taskInputSchema = z
     runAt: isoDateSchema.nullable().optional(),
     metadata: jsonObjectSchema.optional(),
     originalTaskId: textSchema().nullable().optional(),
+    placement: taskPlacementSchema.nullable().optional(),
     status: taskStatusSchema.optional(),
     result: jsonValueSchema.optional(),
     error: taskErrorSchema.nullable().optional(),

@@ -156,6 +156,8 @@ function toCopy(
     metadata: rerun && reset.has("metadata") ? {} : t.metadata,
     originalTaskId: t.id,
   };
+  // The task's own placement is copied; where an execution placed it (`placedOn`) never is.
+  if (t.placement !== null) copy.placement = t.placement;
   const keepStatus = !rerun || !reset.has("status");
   if (keepStatus && t.status !== "pending" && t.status !== "in_progress") {
     copy.status = t.status;

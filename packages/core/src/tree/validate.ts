@@ -8,6 +8,7 @@ import { taskInputSchema } from "../task/schemas.js";
 import type { JsonObject, NewTask, Priority, RetryPolicy, TaskDependency, TaskSchemas, TaskStatus } from "../types.js";
 import { newId } from "../util/ids.js";
 import { executorIdOf } from "./executor-id.js";
+import type { TaskPlacement } from "../placement/types.js";
 
 export interface ValidateOptions {
   /** Executors are checked against it (unknown id, input schema) when given. */
@@ -348,10 +349,20 @@ function toNewTask(d: Draft, at: string, options: ValidateOptions): NewTask {
     runAt: (r.runAt ?? null) as string | null,
     originalTaskId: (r.originalTaskId ?? null) as string | null,
     metadata: (r.metadata ?? {}) as JsonObject,
+    placement: placementOf(r.placement as TaskPlacement | null | undefined),
     createdAt: at,
     startedAt: finished ? ((r.startedAt ?? null) as string | null) : null,
     completedAt: finished ? ((r.completedAt as string | null | undefined) ?? at) : null,
   };
+}
+
+/** A task's placement as stored: null when it says nothing (no tags required or preferred). */
+function placementOf(p: TaskPlacement | null | undefined): TaskPlacement | null {
+  if (p === undefined || p === null) return null;
+  const out: TaskPlacement = {};
+  if (p.requires !== undefined && p.requires.length > 0) out.requires = [...p.requires];
+  if (p.prefers !== undefined && p.prefers.length > 0) out.prefers = [...p.prefers];
+  return out.requires === undefined && out.prefers === undefined ? null : out;
 }
 
 /**
