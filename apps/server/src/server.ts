@@ -94,6 +94,7 @@ export async function startApflowServer(config: ServerConfig, options: StartOpti
     // Producer-only (APFLOW_EXECUTE=0): accepts, validates and queues; the workers run.
     claim: config.execute,
     claimExecutors: executors,
+    claimTags: config.nodeTags,
     ...(config.nodeId ? { owner: config.nodeId } : {}),
   });
   let http: ServerHandle | undefined;

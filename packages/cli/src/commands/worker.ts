@@ -100,6 +100,7 @@ export function registerWorker(program: Command, ctx: CliContext): void {
       }
       const logger = createLogger({ level: options.logLevel });
       const store = await openStore(settings.database, ctx.registry);
+      const tags = list(options.tags) ?? env.tags ?? [];
       const nodeId = options.nodeId ?? env.nodeId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
       const engine = new Engine({
         store,
@@ -111,6 +112,7 @@ export function registerWorker(program: Command, ctx: CliContext): void {
         leaseMs: options.leaseMs ?? env.leaseMs ?? 30_000,
         ...(options.pollMs ? { pollIntervalMs: options.pollMs } : {}),
         claimExecutors: executors,
+        claimTags: tags,
         logger,
       });
       const heartbeatMs = options.heartbeatMs ?? env.heartbeatMs;
@@ -120,7 +122,7 @@ export function registerWorker(program: Command, ctx: CliContext): void {
         node = new Node({
           engine,
           version: cliVersion(),
-          tags: list(options.tags) ?? env.tags ?? [],
+          tags,
           executors,
           ...(heartbeatMs ? { heartbeatMs } : {}),
           ...(deadAfterMs ? { deadAfterMs } : {}),

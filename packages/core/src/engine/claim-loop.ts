@@ -16,6 +16,8 @@ export interface ClaimLoopOptions {
   concurrency: number;
   /** The executors allow-list passed to every claim (`EngineOptions.claimExecutors`). */
   executors?: readonly string[];
+  /** The node's tags passed to every claim (`EngineOptions.claimTags`). */
+  tags?: readonly string[];
   leaseMs: number;
   demo: boolean;
   cancelGraceMs: number;
@@ -48,6 +50,16 @@ export class ClaimLoop {
   private pumpScheduled = false;
 
   constructor(private readonly o: ClaimLoopOptions) {}
+
+  /** The node tags claims pass (`ClaimOptions.tags`). */
+  get tags(): readonly string[] {
+    return this.o.tags ?? [];
+  }
+
+  /** Pass these node tags from the next claim on. */
+  setTags(tags: readonly string[]): void {
+    this.o.tags = [...tags];
+  }
 
   /** Claim while there are free slots; coalesces calls made while a claim is in flight. */
   pump(): void {
@@ -91,6 +103,7 @@ export class ClaimLoop {
             leaseMs: o.leaseMs,
             now: o.clock(),
             ...(o.executors === undefined ? {} : { executors: o.executors }),
+            ...(o.tags === undefined ? {} : { tags: o.tags }),
           });
           o.bus.publish(result.events);
           claimed = result.claimed;

@@ -63,6 +63,11 @@ export interface EngineOptions {
    * executors only never takes a task it cannot run (`ClaimOptions.executors`). Default: any.
    */
   claimExecutors?: string[];
+  /**
+   * The node's tags: only tasks whose `placement.requires` it holds every tag of are claimed
+   * (`ClaimOptions.tags`; docs/architecture.md#placement). Default: none (tasks that require none).
+   */
+  claimTags?: string[];
 }
 
 /** A tree stored and queued by `submit`, with its execution. */
@@ -180,6 +185,7 @@ export class Engine {
       owner: this.owner,
       concurrency: this.concurrency,
       ...(options.claimExecutors === undefined ? {} : { executors: [...options.claimExecutors] }),
+      ...(options.claimTags === undefined ? {} : { tags: [...options.claimTags] }),
       leaseMs: this.leaseMs,
       demo: this.demo,
       cancelGraceMs: this.cancelGraceMs,
@@ -226,6 +232,16 @@ export class Engine {
   /** Whether claiming is paused (`pauseClaiming()`). */
   get claimingPaused(): boolean {
     return this.claimPaused;
+  }
+
+  /** The node tags every claim passes (`EngineOptions.claimTags`); empty: tasks that require none. */
+  get claimTags(): readonly string[] {
+    return this.loop.tags;
+  }
+
+  /** Claim with these node tags from the next claim on (a distributed `Node` sets its own). */
+  setClaimTags(tags: readonly string[]): void {
+    this.loop.setTags(tags);
   }
 
   /**
@@ -462,6 +478,7 @@ export class Engine {
             now: this.clock(),
           };
           if (s.userId !== undefined) request.userId = s.userId;
+          if (s.placement !== undefined) request.placement = s.placement;
           const started = await this.store.startExecution(request);
           this.bus.publish(started.events);
           executions.push(started.execution);

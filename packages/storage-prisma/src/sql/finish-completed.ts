@@ -23,7 +23,8 @@ import { leaseRefusal } from "./leased-task.js";
  * attempt just closed — in the same UPDATE that resolves the dependency. A dependent that
  * several completions of one batch resolve takes one of their owners (a batch has one owner).
  */
-const FOLLOW_SET = "placed_on = CASE WHEN tasks.place_follows THEN COALESCE(d.owner, tasks.placed_on) ELSE tasks.placed_on END";
+const FOLLOW_SET =
+  "placed_on = CASE WHEN tasks.place_follows THEN COALESCE(d.owner, tasks.placed_on) ELSE tasks.placed_on END";
 /** PostgreSQL: the dependents a batch resolves, with how many of their dependencies and an owner. */
 const UNBLOCKED_PG = `(SELECT dep.task_id, COUNT(*) AS n, MAX(closed.owner) AS owner
         FROM task_dependencies dep JOIN done ON dep.depends_on_id = done.id LEFT JOIN closed ON closed.task_id = done.id

@@ -138,11 +138,16 @@ export const placementChecks = family("placement", [
       expect(err).toBeInstanceOf(ApflowError);
       expect((err as ApflowError).code).toBe(ErrorCode.InvalidTask);
       expect((err as ApflowError).message).toContain("nowhere");
-      await expectCode(startPlaced(store, id(tasks, "root"), { assign: { [id(tasks, "a")]: "" } }), ErrorCode.InvalidParams);
+      await expectCode(
+        startPlaced(store, id(tasks, "root"), { assign: { [id(tasks, "a")]: "" } }),
+        ErrorCode.InvalidParams,
+      );
       expect(await store.listExecutions({ rootId: id(tasks, "root") })).toEqual([]);
 
       await registry(store).register(node("node-b"), T0);
-      await startPlaced(store, id(tasks, "root"), { assign: { [id(tasks, "a")]: "node-b", [id(tasks, "b")]: "node-b" } });
+      await startPlaced(store, id(tasks, "root"), {
+        assign: { [id(tasks, "a")]: "node-b", [id(tasks, "b")]: "node-b" },
+      });
       const claimed = await claim(store, "node-b", {}, at(10));
       expect(names(claimed).sort()).toEqual(["a", "b"]);
       for (const c of claimed) await complete(store, c, at(20));
