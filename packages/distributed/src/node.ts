@@ -21,6 +21,10 @@ export interface NodeOptions {
   nodes?: NodeStore;
   /** The software version reported (default "0.0.0"). */
   version?: string;
+  /**
+   * Its tags: registered, and the tags its engine claims with (a task whose `placement.requires`
+   * names a tag it lacks is never claimed here). Default: the engine's `claimTags`.
+   */
   tags?: string[];
   /** Executor ids this node can run (default: its registry's, or none for a producer). */
   executors?: string[];
@@ -78,6 +82,8 @@ export class Node {
 
   constructor(private readonly o: NodeOptions) {
     this.engine = o.engine;
+    // The tags it registers are the tags it claims with (placement: `requires`).
+    if (o.tags !== undefined) o.engine.setClaimTags(o.tags);
     const nodes = o.nodes ?? o.engine.store.nodes;
     if (!nodes) throw new Error("the store has no node registry (store.nodes): pass `nodes`");
     this.nodes = nodes;
@@ -120,7 +126,7 @@ export class Node {
       pid: process.pid,
       version: this.o.version ?? "0.0.0",
       executors: this.o.executors ?? (e.claims ? e.registry.listExecutors().map((x) => x.id) : []),
-      tags: this.o.tags ?? [],
+      tags: this.o.tags ?? [...e.claimTags],
       cpu: cpus().length,
       memory: totalmem(),
       concurrency: e.claims ? e.concurrency : 0,

@@ -56,6 +56,10 @@ async function writeAndReadEveryModel(prisma: StoreClient): Promise<void> {
       waitEvent: "ticket",
       waitKey: "T-1",
       waitDeadline: at,
+      executor: "x",
+      placement: { requires: ["gpu"], prefers: ["cache:eu"] },
+      placedOn: "node-b",
+      placeFollows: true,
     },
   });
   expect(task.waitDeadline?.toISOString()).toBe(at.toISOString());

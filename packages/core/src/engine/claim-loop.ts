@@ -51,6 +51,16 @@ export class ClaimLoop {
 
   constructor(private readonly o: ClaimLoopOptions) {}
 
+  /** The node tags claims pass (`ClaimOptions.tags`). */
+  get tags(): readonly string[] {
+    return this.o.tags ?? [];
+  }
+
+  /** Pass these node tags from the next claim on. */
+  setTags(tags: readonly string[]): void {
+    this.o.tags = [...tags];
+  }
+
   /** Claim while there are free slots; coalesces calls made while a claim is in flight. */
   pump(): void {
     if (!this.o.running()) return;

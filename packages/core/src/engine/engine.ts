@@ -66,8 +66,8 @@ export interface EngineOptions {
    */
   claimExecutors?: string[];
   /**
-   * This node's tags, passed to every claim (`ClaimOptions.tags`): a task whose
-   * `placement.requires` names a tag not listed is left to other nodes. Default: none.
+   * The node's tags: only tasks whose `placement.requires` it holds every tag of are claimed
+   * (`ClaimOptions.tags`; docs/architecture.md#placement). Default: none (tasks that require none).
    */
   claimTags?: string[];
   /**
@@ -250,6 +250,16 @@ export class Engine {
   /** Whether claiming is paused (`pauseClaiming()`). */
   get claimingPaused(): boolean {
     return this.claimPaused;
+  }
+
+  /** The node tags every claim passes (`EngineOptions.claimTags`); empty: tasks that require none. */
+  get claimTags(): readonly string[] {
+    return this.loop.tags;
+  }
+
+  /** Claim with these node tags from the next claim on (a distributed `Node` sets its own). */
+  setClaimTags(tags: readonly string[]): void {
+    this.loop.setTags(tags);
   }
 
   /**
@@ -492,7 +502,7 @@ export class Engine {
             now: this.clock(),
           };
           if (s.userId !== undefined) request.userId = s.userId;
-          if (s.placement) request.placement = s.placement;
+          if (s.placement !== undefined) request.placement = s.placement;
           const started = await this.store.startExecution(request);
           this.bus.publish(started.events);
           executions.push(started.execution);

@@ -152,13 +152,4 @@ describe("engine placement", () => {
     expect((await s2.getTask("ur"))?.status).toBe("pending");
     await engine.stop();
   });
-
-  it("passes claimTags to every claim as ClaimOptions.tags", async () => {
-    const { engine, claims } = await setup({ claim: true, claimTags: ["gpu"] });
-    const outcome = await engine.runTree([{ name: "t", schemas: { method: "work" } }]);
-    expect(outcome.status).toBe("completed");
-    expect(claims.length).toBeGreaterThan(0);
-    for (const c of claims) expect(c.tags).toEqual(["gpu"]);
-    await engine.stop();
-  });
 });

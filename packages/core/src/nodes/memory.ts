@@ -8,6 +8,7 @@ import type {
   NodeStore,
 } from "./types.js";
 import { checkRegistration } from "./state.js";
+import { holdsPlaced } from "../store/rules.js";
 
 const copy = (r: NodeRecord): NodeRecord => structuredClone(r);
 
@@ -73,6 +74,12 @@ export class MemoryNodeStore implements NodeStore {
     if (!r) return false;
     r.handedBackAt = new Date(now);
     return true;
+  }
+
+  /** Whether `nodeId` holds the tasks placed on it at `nowMs` (the claim's placement rule, store/rules.ts). */
+  holds(nodeId: string, nowMs: number): boolean {
+    const r = this.nodes.get(nodeId);
+    return r !== undefined && holdsPlaced(r, nowMs);
   }
 
   async expireLeases(owner: string, now: Date): Promise<string[]> {

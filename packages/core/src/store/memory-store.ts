@@ -104,6 +104,9 @@ import {
   treeFinishedEvent,
   treeStartedEvent,
   unknownReferencesError,
+  missingTags,
+  mayClaimPlaced,
+  placementPlan,
 } from "./rules.js";
 
 /**
@@ -175,7 +178,9 @@ export class MemoryStore implements TaskStore {
         attempts: undefined,
         lastOwner: null,
         userRunAt: task.runAt,
+        placeFollows: false,
       };
+      task.placedOn = null;
       this.rows.set(task.id, row);
       let tree = this.trees.get(task.rootId);
       if (!tree) this.trees.set(task.rootId, (tree = []));
@@ -225,6 +230,7 @@ export class MemoryStore implements TaskStore {
     };
     if (this.executions.has(execution.id)) throw executionIdTakenError(execution.id);
 
+    const plan = placementPlan(request.placement, (id) => this.rows.get(id)?.task.rootId === rootId);
     const rows = runSet.map((id) => this.rows.get(id) as Row);
     for (const row of rows) {
       if (row.task.status === RUNNING) throw stillRunningError(row.task.id);
@@ -245,6 +251,9 @@ export class MemoryStore implements TaskStore {
       row.task.runAt = row[QUEUE_RESET.runAt];
       row.cancelRequested = QUEUE_RESET.cancelRequested;
       row.executionId = execution.id;
+      const placedOn = plan.assign.get(row.task.id);
+      row.task.placedOn = placedOn ?? null;
+      row.placeFollows = plan.follows && placedOn === undefined;
     }
     const newEvents: NewEvent[] = [treeStartedEvent(rootId, execution.id, at)];
     const finishedAtOnce = this.executions.open(execution, rows.length > 0, at);
@@ -272,12 +281,22 @@ export class MemoryStore implements TaskStore {
     const rules = this.limits.current();
     const gate = rules.length === 0 ? null : this.limitGate(rules, nowMs);
     const allowed = options.executors === undefined ? null : new Set(options.executors);
+    const { owner, tags } = options;
     // Rows a limit or the allow-list keeps back go back to the queue after the claim: skipping
     // them, never stopping at them, is what keeps one blocked user from blocking the others.
     const skipped: Row[] = [];
     while (claimed.length < options.limit && !gate?.full) {
       const row = this.queue.take(nowMs);
       if (!row) break;
+      // Placement (store/rules.ts): required tags, and tasks placed on a node that holds them.
+      const { placement, placedOn } = row.task;
+      if (
+        (placement !== null && missingTags(placement, tags).length > 0) ||
+        (placedOn !== null && !mayClaimPlaced(placedOn, owner, (id) => this.nodes.holds(id, nowMs)))
+      ) {
+        skipped.push(row);
+        continue;
+      }
       if (allowed !== null || gate !== null) {
         const subject = limitSubject(row);
         if ((allowed !== null && subject.executor !== null && !allowed.has(subject.executor)) || gate?.admit(subject)) {
@@ -832,6 +851,8 @@ export class MemoryStore implements TaskStore {
         if (ok || !edge.required) {
           if (STATUS.queued.includes(dependent.task.status) && dependent.unresolved > 0) {
             dependent.unresolved--;
+            // Dependency affinity: placed on the node that completed this dependency.
+            if (ok && dependent.placeFollows) dependent.task.placedOn = current.lastOwner;
             this.offer(dependent);
           }
           continue;

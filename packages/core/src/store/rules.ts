@@ -16,6 +16,8 @@ import {
   type WaitSpec,
 } from "../types.js";
 import type { TaskOutcome } from "./types.js";
+import type { ExecutionPlacement, TaskPlacement } from "../placement/types.js";
+import { STALE_AFTER_BEATS } from "../nodes/state.js";
 
 /**
  * The store rulebook: every decision a `TaskStore` makes that is not "which rows". Pure (no I/O,
@@ -513,4 +515,111 @@ export function checkDeletable(
       if (!ids.has(dependent)) throw new CannotDeleteError(task.id, `task ${dependent} depends on it`);
     }
   }
+}
+
+// ---- placement (docs/semantics.md#placement) ------------------------------------------------
+
+/**
+ * The claim's placement rule, applied alike by every store (each in its own terms: MemoryStore in
+ * `claimReady`, the SQL stores in the claim statement's `WHERE`). A node (`ClaimOptions.owner`,
+ * `ClaimOptions.tags`) claims a ready task only if
+ * 1. **capability**: every tag of the task's `placement.requires` is among the node's tags (a node
+ *    that gives no tags claims only tasks that require none), and
+ * 2. **preference**: the task's `placedOn` is null, or names the claiming node, or names a node
+ *    that does not *hold* it. A node holds the tasks placed on it while it is registered in the
+ *    store's node registry (`store.nodes`), its last heartbeat is at most `HOLD_BEATS` ×
+ *    `heartbeatMs` before `now`, it is not draining, and it reported `running < concurrency` at
+ *    that beat. A preference never strands work: once its node stops holding, any capable node
+ *    takes the task.
+ */
+export const HOLD_BEATS = STALE_AFTER_BEATS;
+
+/** What the placement rule reads of a registered node. */
+export interface PlacementHolder {
+  heartbeatAt: Date;
+  heartbeatMs: number;
+  draining: boolean;
+  running: number;
+  concurrency: number;
+}
+
+/** Whether `node` holds the tasks placed on it at `nowMs` (rule 2 above). */
+export function holdsPlaced(node: PlacementHolder, nowMs: number): boolean {
+  return (
+    nowMs - node.heartbeatAt.getTime() <= HOLD_BEATS * node.heartbeatMs &&
+    !node.draining &&
+    node.running < node.concurrency
+  );
+}
+
+/** The tags of `placement.requires` that `tags` lacks (empty: the node is capable; rule 1 above). */
+export function missingTags(placement: TaskPlacement | null, tags: readonly string[] | undefined): string[] {
+  const requires = placement?.requires;
+  if (requires === undefined || requires.length === 0) return [];
+  if (tags === undefined || tags.length === 0) return [...requires];
+  return requires.filter((t) => !tags.includes(t));
+}
+
+/** Whether a node may claim a task placed on `placedOn` (rule 2 above); `holds` asks the registry. */
+export function mayClaimPlaced(placedOn: string | null, owner: string, holds: (nodeId: string) => boolean): boolean {
+  return placedOn === null || placedOn === owner || !holds(placedOn);
+}
+
+/** An execution's placement as its run set receives it (`placementPlan`). */
+export interface PlacementPlan {
+  /** Task id → node id, for tasks of the run set only; every other task of the run set gets null. */
+  assign: Map<string, string>;
+  /** `followDependencies`: the run set's tasks not named by `assign` get `placeFollows`. */
+  follows: boolean;
+}
+
+/**
+ * Check an execution's placement against its tree and plan what its run set is written with:
+ * `placedOn` from `assign` (null for the run set's other tasks: a re-run clears the preferences of
+ * an earlier execution) and `placeFollows` for the tasks `assign` does not name. An assigned task
+ * outside the tree, or a node id that is not 1..200 characters, is refused (`InvalidTask`, naming
+ * it) before anything is written.
+ */
+export function placementPlan(
+  placement: ExecutionPlacement | undefined,
+  inTree: (taskId: string) => boolean,
+): PlacementPlan {
+  const assign = new Map<string, string>();
+  if (placement === undefined || placement === null) return { assign, follows: false };
+  if (typeof placement !== "object" || Array.isArray(placement)) throw placementError("placement", "must be an object");
+  const given = placement.assign;
+  if (given !== undefined && given !== null) {
+    if (typeof given !== "object" || Array.isArray(given))
+      throw placementError("placement.assign", "must map task ids to node ids");
+    const unknown: string[] = [];
+    for (const [taskId, nodeId] of Object.entries(given)) {
+      if (typeof nodeId !== "string" || nodeId.length === 0 || nodeId.length > 200)
+        throw placementError(`placement.assign.${taskId}`, "must be a node id of 1..200 characters");
+      if (!inTree(taskId)) unknown.push(taskId);
+      else assign.set(taskId, nodeId);
+    }
+    if (unknown.length > 0) {
+      throw new ApflowError(
+        ErrorCode.InvalidTask,
+        `placement.assign names tasks that are not in the tree: ${unknown.join(", ")}`,
+        {
+          errors: unknown.map((id) => ({
+            path: `placement.assign.${id}`,
+            code: "unknown_task",
+            message: `task ${id} is not in the tree`,
+          })),
+        },
+      );
+    }
+  }
+  const follows = placement.followDependencies;
+  if (follows !== undefined && typeof follows !== "boolean")
+    throw placementError("placement.followDependencies", "must be a boolean");
+  return { assign, follows: follows === true };
+}
+
+function placementError(path: string, message: string): ApflowError {
+  return new ApflowError(ErrorCode.InvalidParams, `${path} ${message}`, {
+    errors: [{ path, code: "invalid_placement", message: `${path} ${message}` }],
+  });
 }

@@ -231,13 +231,17 @@ export const dependencyInputSchema = z.union([
     .loose(),
 ]);
 
-const placementTagsSchema = z
-  .array(textSchema({ error: "a tag must be a string" }).min(1, "a tag must not be empty").max(200))
-  .max(64);
+/** A node tag a task requires or prefers (`TaskInput.placement`). */
+const placementTagSchema = textSchema({ error: "a placement tag must be a string" })
+  .min(1, "a placement tag must not be empty")
+  .max(100, "a placement tag has at most 100 characters");
 
-/** Where a task may (`requires`: node tags it needs) and would rather (`prefers`) run. */
+/** Where a task may and would rather run (docs/architecture.md#placement): unknown keys are refused. */
 export const taskPlacementSchema = z
-  .object({ requires: placementTagsSchema.optional(), prefers: placementTagsSchema.optional() })
+  .object({
+    requires: z.array(placementTagSchema).max(32, "at most 32 required tags").optional(),
+    prefers: z.array(placementTagSchema).max(32, "at most 32 preferred tags").optional(),
+  })
   .strict();
 
 /** One task of a creation request (the flat array every surface accepts). */

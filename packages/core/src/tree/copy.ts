@@ -156,8 +156,8 @@ function toCopy(
     metadata: rerun && reset.has("metadata") ? {} : t.metadata,
     originalTaskId: t.id,
   };
-  // Where it may run is part of the task (a copy on a node without the tag would fail the same way).
-  if (t.placement) copy.placement = t.placement;
+  // The task's own placement is copied; where an execution placed it (`placedOn`) never is.
+  if (t.placement !== null) copy.placement = t.placement;
   const keepStatus = !rerun || !reset.has("status");
   if (keepStatus && t.status !== "pending" && t.status !== "in_progress") {
     copy.status = t.status;

@@ -189,26 +189,3 @@ describe("validateTasks", () => {
     expect(error?.errors.map((i) => i.code).sort()).toEqual(["too_big", "unknown_executor"]);
   });
 });
-
-describe("validateTasks: placement", () => {
-  it("keeps required and preferred tags (deduplicated); none named is null", () => {
-    const [tree] = validateTasks([
-      { id: "r", name: "r", placement: { requires: ["gpu", "gpu"], prefers: ["cache:eu"] } },
-      { name: "a", parentId: "r", placement: { prefers: [] } },
-      { name: "b", parentId: "r", placement: null },
-      { name: "c", parentId: "r" },
-    ]);
-    expect(tree?.map((t) => t.placement)).toEqual([{ requires: ["gpu"], prefers: ["cache:eu"] }, null, null, null]);
-  });
-
-  it("refuses malformed placement by path", () => {
-    const found = issues([
-      { name: "a", placement: { requires: "gpu" } },
-      { name: "b", parentId: "a", placement: { prefers: [""] } },
-      { name: "c", parentId: "a", placement: { on: "node-1" } },
-    ]);
-    expect(found.map((i) => i.path)).toEqual(
-      expect.arrayContaining(["tasks[0].placement.requires", "tasks[1].placement.prefers[0]", "tasks[2].placement"]),
-    );
-  });
-});

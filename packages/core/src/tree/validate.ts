@@ -356,13 +356,13 @@ function toNewTask(d: Draft, at: string, options: ValidateOptions): NewTask {
   };
 }
 
-/** A task's placement as stored: null when it names no tag. */
+/** A task's placement as stored: null when it says nothing (no tags required or preferred). */
 function placementOf(p: TaskPlacement | null | undefined): TaskPlacement | null {
-  if (!p) return null;
+  if (p === undefined || p === null) return null;
   const out: TaskPlacement = {};
-  if (p.requires && p.requires.length > 0) out.requires = [...new Set(p.requires)];
-  if (p.prefers && p.prefers.length > 0) out.prefers = [...new Set(p.prefers)];
-  return out.requires || out.prefers ? out : null;
+  if (p.requires !== undefined && p.requires.length > 0) out.requires = [...p.requires];
+  if (p.prefers !== undefined && p.prefers.length > 0) out.prefers = [...p.prefers];
+  return out.requires === undefined && out.prefers === undefined ? null : out;
 }
 
 /**

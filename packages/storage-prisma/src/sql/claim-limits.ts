@@ -20,7 +20,7 @@ import { statusIn } from "./fragments.js";
 const { STATUS, RUNNING } = storeRules;
 
 /** Named parameters: the SQL is built once per variant, the values are bound per call in `slots` order. */
-export type Slot = "now" | "nowMs" | "limit" | "window" | "executors" | "owner" | "expires";
+export type Slot = "now" | "nowMs" | "limit" | "window" | "executors" | "owner" | "expires" | "tags";
 
 export class SqlBuilder {
   readonly slots: Slot[] = [];
@@ -32,6 +32,7 @@ export class SqlBuilder {
     if (this.d === "sqlite") return "?";
     if (slot === "now" || slot === "expires") return "?::timestamptz";
     if (slot === "owner") return "?::text";
+    if (slot === "tags") return "?::jsonb";
     return slot === "executors" ? "?::text[]" : "?::bigint";
   }
 
@@ -64,7 +65,37 @@ export function readyWhere(b: SqlBuilder, allowList: boolean): string {
       b.d === "postgres" ? `= ANY(${b.p("executors")})` : `IN (SELECT value FROM json_each(${b.p("executors")}))`;
     where += ` AND (t.executor IS NULL OR t.executor ${list})`;
   }
-  return where;
+  return `${where}
+      AND ${placementWhere(b)}`;
+}
+
+/**
+ * The claim's placement rule (core's store rules, `HOLD_BEATS`): the task requires no tag the
+ * claiming node lacks, and it is placed on no node, on this one, or on a node that does not hold
+ * it (registered, heartbeating within `HOLD_BEATS` beats, not draining, a free slot at its last
+ * beat). Tasks without placement pass on their two NULL columns; the registry is probed by
+ * primary key only for a task placed on another node.
+ */
+function placementWhere(b: SqlBuilder): string {
+  const beats = storeRules.HOLD_BEATS;
+  if (!Number.isInteger(beats)) throw new Error("unexpected HOLD_BEATS");
+  if (b.d === "postgres") {
+    const tags = b.p("tags");
+    const owner = b.p("owner");
+    const now = b.p("now");
+    return `(t.placement IS NULL OR COALESCE(t.placement -> 'requires', '[]'::jsonb) <@ ${tags})
+      AND (t.placed_on IS NULL OR t.placed_on = ${owner} OR NOT EXISTS (SELECT 1 FROM nodes n WHERE n.node_id = t.placed_on
+        AND n.heartbeat_at >= ${now} - n.heartbeat_ms * ${beats} * INTERVAL '1 millisecond'
+        AND NOT n.draining AND n.running < n.concurrency))`;
+  }
+  const tags = b.p("tags");
+  const owner = b.p("owner");
+  const now = b.p("now");
+  return `(t.placement IS NULL OR NOT EXISTS (SELECT 1 FROM json_each(t.placement, '$.requires') r
+        WHERE r.value NOT IN (SELECT value FROM json_each(${tags}))))
+      AND (t.placed_on IS NULL OR t.placed_on = ${owner} OR NOT EXISTS (SELECT 1 FROM nodes n WHERE n.node_id = t.placed_on
+        AND (julianday(${now}) - julianday(n.heartbeat_at)) * 86400000.0 <= ${beats} * n.heartbeat_ms
+        AND NOT n.draining AND n.running < n.concurrency))`;
 }
 
 const SCOPE_OF: Record<string, string> = { u: "user", e: "executor", r: "root" };

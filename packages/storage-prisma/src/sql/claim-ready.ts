@@ -246,6 +246,7 @@ async function claimRows(
     limit: options.limit,
     window: limitWindow(options.limit),
     owner: options.owner,
+    tags: JSON.stringify(options.tags ?? []),
     expires: new Date(now.getTime() + options.leaseMs),
     executors:
       options.executors === undefined

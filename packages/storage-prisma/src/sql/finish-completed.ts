@@ -11,11 +11,24 @@ import type { Dialect, SqlSession, SqlValue } from "../db/types.js";
 import { EXTRA, type ExecutionRow, executionFromRow, taskFromValues, taskSelect, taskValues } from "../store/rows.js";
 import { EVENTS_LOCK_KEY } from "./append-events.js";
 import type { ExecutionLedger } from "./execution-accounting.js";
-import { chunks, IN_CHUNK, marks, sqlStatus, statusIn, timeParam, unindexed } from "./fragments.js";
+import { chunks, IN_CHUNK, sqlStatus, statusIn, timeParam, unindexed } from "./fragments.js";
 
 const { RUNNING, STATUS, finishEvent, treeFinishedEvent, executionFinalStatus } = storeRules;
 const COMPLETED = sqlStatus("completed");
 import { leaseRefusal } from "./leased-task.js";
+
+/**
+ * Dependency affinity (docs/architecture.md#placement): a dependent whose execution asked for it
+ * (`place_follows`) is placed on the node that completed its dependency — the owner of the
+ * attempt just closed — in the same UPDATE that resolves the dependency. A dependent that
+ * several completions of one batch resolve takes one of their owners (a batch has one owner).
+ */
+const FOLLOW_SET =
+  "placed_on = CASE WHEN tasks.place_follows THEN COALESCE(d.owner, tasks.placed_on) ELSE tasks.placed_on END";
+/** PostgreSQL: the dependents a batch resolves, with how many of their dependencies and an owner. */
+const UNBLOCKED_PG = `(SELECT dep.task_id, COUNT(*) AS n, MAX(closed.owner) AS owner
+        FROM task_dependencies dep JOIN done ON dep.depends_on_id = done.id LEFT JOIN closed ON closed.task_id = done.id
+       GROUP BY dep.task_id)`;
 
 /** Completions per statement (3 parameters each). */
 const ROWS_PER_STATEMENT = 200;
@@ -60,10 +73,9 @@ function completeAllSql(n: number, account: boolean): string {
       WHERE tasks.id = v.id AND tasks.lease_token = v.token AND ${statusIn("tasks.status", [RUNNING])}
       RETURNING ${taskSelect(d, ["execution_id"], "tasks.")}),
     closed AS (UPDATE attempts SET ended_at = ${now}, status = ${COMPLETED}, error = NULL FROM done
-      WHERE attempts.task_id = done.id AND attempts.attempt = done.attempt),
-    unblocked AS (UPDATE tasks SET unresolved = unresolved - d.n
-      FROM (SELECT dep.task_id, COUNT(*) AS n FROM task_dependencies dep JOIN done ON dep.depends_on_id = done.id
-             GROUP BY dep.task_id) AS d
+      WHERE attempts.task_id = done.id AND attempts.attempt = done.attempt RETURNING attempts.task_id, attempts.owner),
+    unblocked AS (UPDATE tasks SET unresolved = unresolved - d.n, ${FOLLOW_SET}
+      FROM ${UNBLOCKED_PG} AS d
       WHERE tasks.id = d.task_id AND ${statusIn(unindexed(d, "tasks.status"), STATUS.queued)} AND ${unindexed(d, "tasks.unresolved", "int")} > 0)${accounting}
     SELECT done.*, ${zeroed} FROM done`;
 }
@@ -101,10 +113,9 @@ function completeAtOnceSql(n: number): string {
       WHERE tasks.id = v.id AND tasks.lease_token = v.token AND ${statusIn("tasks.status", [RUNNING])}
       RETURNING ${taskSelect(d, ["execution_id"], "tasks.")}, v.pos),
     closed AS (UPDATE attempts SET ended_at = ${now}, status = ${COMPLETED}, error = NULL FROM done
-      WHERE attempts.task_id = done.id AND attempts.attempt = done.attempt RETURNING 1),
-    unblocked AS (UPDATE tasks SET unresolved = unresolved - d.n
-      FROM (SELECT dep.task_id, COUNT(*) AS n FROM task_dependencies dep JOIN done ON dep.depends_on_id = done.id
-             GROUP BY dep.task_id) AS d
+      WHERE attempts.task_id = done.id AND attempts.attempt = done.attempt RETURNING attempts.task_id, attempts.owner),
+    unblocked AS (UPDATE tasks SET unresolved = unresolved - d.n, ${FOLLOW_SET}
+      FROM ${UNBLOCKED_PG} AS d
       WHERE tasks.id = d.task_id AND ${statusIn(unindexed(d, "tasks.status"), STATUS.queued)} AND ${unindexed(d, "tasks.unresolved", "int")} > 0
       RETURNING 1),
     counted AS (UPDATE executions SET
@@ -166,23 +177,28 @@ export async function finishCompleted(
     for (const v of rows) done.push({ task: taskFromValues(v), executionId: (v[EXTRA] ?? null) as string | null });
   }
   if (done.length > 0) {
+    // The owner of each closed attempt: the node a dependent with dependency affinity follows.
+    const owners = new Map<string, string | null>();
     for (const batch of chunks(done, ROWS_PER_STATEMENT)) {
-      await tx.run(
+      const closed = await tx.all<{ task_id: string; owner: string | null }>(
         `UPDATE attempts SET ended_at = ${timeParam(d)}, status = ${COMPLETED}, error = NULL
-          WHERE (task_id, attempt) IN (VALUES ${batch.map(() => "(?, ?)").join(", ")})`,
+          WHERE (task_id, attempt) IN (VALUES ${batch.map(() => "(?, ?)").join(", ")}) RETURNING task_id, owner`,
         [now, ...batch.flatMap((r) => [r.task.id, r.task.attempt])],
       );
+      for (const c of closed) owners.set(c.task_id, c.owner);
     }
     // Each pending dependent loses one unresolved dependency per completed task it waits for: the
     // reverse index finds them, grouped, and the primary key updates each once.
-    for (const batch of chunks(done, IN_CHUNK)) {
-      const ids = batch.map((r) => r.task.id);
+    for (const batch of chunks(done, IN_CHUNK / 2)) {
+      const pairs = batch.flatMap((r) => [r.task.id, owners.get(r.task.id) ?? null]);
       await tx.run(
-        `UPDATE tasks SET unresolved = unresolved - d.n
-           FROM (SELECT task_id, COUNT(*) AS n FROM task_dependencies WHERE depends_on_id IN (${marks(ids.length)})
-                  GROUP BY task_id) AS d
+        `UPDATE tasks SET unresolved = unresolved - d.n, ${FOLLOW_SET}
+           FROM (SELECT dep.task_id, COUNT(*) AS n, MAX(v.column2) AS owner
+                   FROM task_dependencies dep JOIN (VALUES ${batch.map(() => "(?, ?)").join(", ")}) AS v
+                     ON dep.depends_on_id = v.column1
+                  GROUP BY dep.task_id) AS d
           WHERE tasks.id = d.task_id AND ${statusIn(unindexed(d, "tasks.status"), STATUS.queued)} AND ${unindexed(d, "tasks.unresolved", "int")} > 0`,
-        ids,
+        pairs,
       );
     }
   }

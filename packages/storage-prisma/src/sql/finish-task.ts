@@ -107,8 +107,9 @@ export async function finishTask(
   const task = taskFromRow(d, row);
   const at = now.toISOString();
   const attempt = closedAttempt(next);
-  await tx.run(
-    `UPDATE attempts SET ended_at = ${timeParam(d)}, status = ?, error = ${jsonParam(d)} WHERE task_id = ? AND attempt = ?`,
+  const [closed] = await tx.all<{ owner: string | null }>(
+    `UPDATE attempts SET ended_at = ${timeParam(d)}, status = ?, error = ${jsonParam(d)} WHERE task_id = ? AND attempt = ?
+      RETURNING owner`,
     [now, attempt.status, attempt.error === null ? null : JSON.stringify(attempt.error), taskId, task.attempt],
   );
 
@@ -117,6 +118,7 @@ export async function finishTask(
   const events: NewEvent[] = [finishEvent(next, subject, kept ? null : task.result, at)];
   // Not terminal: nothing to settle or count (a waiting task keeps its tree unfinished).
   if (kept) return { task, events };
-  await settle(tx, [settledFromRow(row)], at, events, ledger);
+  // The attempt's owner: dependents with dependency affinity are placed on it (settle.ts).
+  await settle(tx, [{ ...settledFromRow(row), owner: closed?.owner ?? null }], at, events, ledger);
   return { task, events };
 }

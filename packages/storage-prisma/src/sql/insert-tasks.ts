@@ -85,7 +85,7 @@ export async function insertTasks(
     ];
     ordinal = Number(next);
   }
-  const row = `(?, ?, ?, ?, ?, ?, ?, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ?, ?, ?)`;
+  const row = `(?, ?, ?, ?, ?, ?, ?, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ${jsonParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ?, ?, ${jsonParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${timeParam(d)}, ${jsonParam(d)}, ?, ?, ?)`;
   const parents = new Set<string>();
   for (const t of tasks) if (t.parentId !== null) parents.add(t.parentId);
 
@@ -101,7 +101,7 @@ export async function insertTasks(
         .run(
           `INSERT INTO tasks (id, parent_id, root_id, user_id, name, status, priority, dependencies, inputs, params,
          schemas, result, error, progress, attempt, retry, run_at, user_run_at, original_task_id, has_children, metadata,
-         created_at, updated_at, started_at, completed_at, executor, ordinal, execution_id)
+         created_at, updated_at, started_at, completed_at, placement, executor, ordinal, execution_id)
        VALUES ${Array.from({ length: batch.length }, () => row).join(", ")}`,
           params,
         )
@@ -144,7 +144,7 @@ export async function insertTasks(
     ...t,
     dependencies: t.dependencies.map((dep) => ({ id: dep.id, required: dep.required })),
     hasChildren: parents.has(t.id),
-    placement: null,
+    placement: t.placement ?? null,
     placedOn: null,
     updatedAt: t.createdAt,
     wait: null,
@@ -180,6 +180,7 @@ const PG_COLUMNS: Array<[string, string]> = [
   ["updated_at", "timestamptz"],
   ["started_at", "timestamptz"],
   ["completed_at", "timestamptz"],
+  ["placement", "jsonb"],
   ["executor", "text"],
   ["execution_id", "text"],
 ];
@@ -213,7 +214,7 @@ async function insertPostgres(
 }
 
 /**
- * One task's column values, `id` through `completed_at`, then `executor`, in the order both dialects insert them;
+ * One task's column values, `id` through `completed_at`, then `placement` and `executor`, in the order both dialects insert them;
  * `time` renders a timestamp for the driver (SQLite binds Dates, PostgreSQL's arrays take text).
  */
 function rowValues(t: NewTask, parents: ReadonlySet<string>, time: (value: string | null) => SqlValue): SqlValue[] {
@@ -243,6 +244,7 @@ function rowValues(t: NewTask, parents: ReadonlySet<string>, time: (value: strin
     time(t.createdAt),
     time(t.startedAt),
     time(t.completedAt),
+    writeJson(t.placement ?? null),
     executorIdOf(t).id,
   ];
 }

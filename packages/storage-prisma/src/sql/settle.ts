@@ -13,6 +13,11 @@ export interface SettledTask {
   rootId: string;
   status: TaskStatus;
   executionId: string | null;
+  /**
+   * The node that completed it (its attempt's owner): a dependent it resolves whose execution
+   * asked for dependency affinity (`place_follows`) is placed on that node.
+   */
+  owner?: string | null;
 }
 
 export function settledFromRow(row: TaskRow): SettledTask {
@@ -54,11 +59,12 @@ export async function settle(
     ledger.count(current.executionId, current.status);
     // Which edges this end resolves: every edge when it resolves a required one, else the optional.
     const ok = resolvesDependency(true, current.status);
+    const follow = ok && current.owner !== undefined && current.owner !== null;
     await tx.run(
-      `UPDATE tasks SET unresolved = unresolved - 1
+      `UPDATE tasks SET unresolved = unresolved - 1${follow ? ", placed_on = CASE WHEN place_follows THEN ? ELSE placed_on END" : ""}
         WHERE id IN (SELECT task_id FROM task_dependencies WHERE depends_on_id = ?${ok ? "" : " AND required = false"})
           AND ${statusIn(unindexed(d, "status"), STATUS.queued)} AND ${unindexed(d, "unresolved", "int")} > 0`,
-      [current.id],
+      follow ? [current.owner as string, current.id] : [current.id],
     );
     if (ok) continue;
     const error = cascadeError(current);

@@ -16,8 +16,16 @@ import { type ExecutionRow, executionFromRow, readJson } from "../store/rows.js"
 import { chunks, IN_CHUNK, marks, statusIn, timeParam, unindexed } from "./fragments.js";
 import { finishExecution } from "./execution-accounting.js";
 
-const { RERUN_RESET, QUEUE_RESET, RUNNING, STATUS, executionIdTakenError, stillRunningError, treeStartedEvent } =
-  storeRules;
+const {
+  RERUN_RESET,
+  QUEUE_RESET,
+  RUNNING,
+  STATUS,
+  executionIdTakenError,
+  placementPlan,
+  stillRunningError,
+  treeStartedEvent,
+} = storeRules;
 
 /** The column of each field core's re-run reset writes (a field added there fails the build). */
 const RERUN_COLUMNS: Record<keyof typeof RERUN_RESET, string> = {
@@ -84,6 +92,7 @@ export async function startExecution(
     request.rerun ?? "failed",
   );
   const statusById = new Map(tree.map((t) => [t.id, t.status]));
+  const plan = placementPlan(request.placement, (id) => statusById.has(id));
   for (const id of runSet) {
     if (statusById.get(id) === RUNNING) throw stillRunningError(id);
   }
@@ -134,12 +143,15 @@ export async function startExecution(
     );
     // Queued afresh (core's QUEUE_RESET): no cancel flag, no checkpoint of a previous run, and the
     // user's run_at instead of a previous run's retry backoff.
+    // Placement (docs/architecture.md#placement): the run set's earlier preferences are cleared,
+    // `assign` writes its own just below.
     await tx.run(
-      `UPDATE tasks SET execution_id = ?, ${QUEUE_SET}
+      `UPDATE tasks SET execution_id = ?, ${QUEUE_SET}, placed_on = NULL, place_follows = ?
         WHERE id IN (${marks(batch.length)})`,
-      [executionId, ...batch],
+      [executionId, plan.follows, ...batch],
     );
   }
+  await writeAssigned(tx, plan.assign, executionId);
   await tx.run(
     `UPDATE tasks SET unresolved = (
         SELECT COUNT(*) FROM task_dependencies dep JOIN tasks up ON up.id = dep.depends_on_id
@@ -153,4 +165,24 @@ export async function startExecution(
   const events: NewEvent[] = [treeStartedEvent(rootId, executionId, at)];
   const execution = runSet.length === 0 ? await finishExecution(tx, row, at, events) : undefined;
   return { execution: execution ?? executionFromRow(row), events };
+}
+
+/**
+ * `placement.assign` of an execution: each named task of its run set (queued by `executionId`)
+ * placed on its node, without dependency affinity (an assigned task stays where it was assigned).
+ */
+export async function writeAssigned(
+  tx: SqlSession,
+  assign: ReadonlyMap<string, string>,
+  executionId: string,
+): Promise<void> {
+  const pg = tx.dialect === "postgres";
+  for (const batch of chunks([...assign], IN_CHUNK / 2)) {
+    await tx.run(
+      `UPDATE tasks SET placed_on = v.${pg ? "node" : "column2"}, place_follows = false
+         FROM (VALUES ${batch.map(() => (pg ? "(?::text, ?::text)" : "(?, ?)")).join(", ")}) AS v${pg ? "(id, node)" : ""}
+        WHERE tasks.id = v.${pg ? "id" : "column1"} AND tasks.execution_id = ?`,
+      [...batch.flat(), executionId],
+    );
+  }
 }

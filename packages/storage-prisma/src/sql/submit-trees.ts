@@ -11,9 +11,9 @@ import {
 import type { SqlSession, SqlValue } from "../db/types.js";
 import { chunks, IN_CHUNK, marks, statusIn, timeParam } from "./fragments.js";
 import { insertTasks } from "./insert-tasks.js";
-import { startExecution } from "./start-execution.js";
+import { startExecution, writeAssigned } from "./start-execution.js";
 
-const { QUEUE_RESET, STATUS, treeStartedEvent } = storeRules;
+const { QUEUE_RESET, STATUS, placementPlan, treeStartedEvent } = storeRules;
 
 const EXECUTIONS_PER_INSERT = 200;
 
@@ -46,6 +46,7 @@ export async function submitTrees(
         now: new Date(at),
       };
       if (s.userId !== undefined) request.userId = s.userId;
+      if (s.placement !== undefined) request.placement = s.placement;
       const started = await startExecution(tx, request, at);
       executions.push(started.execution);
       for (const e of started.events) events.push(e);
@@ -61,9 +62,14 @@ export async function submitTrees(
     list.push(t);
   }
   const queued: Array<{ id: string; executionId: string }> = [];
+  const placed: Array<{ executionId: string; plan: storeRules.PlacementPlan }> = [];
   for (const s of starts) {
     const tree = byRoot.get(s.rootId);
     if (!tree) throw new Error(`submitTrees: no tasks of root ${s.rootId}`);
+    if (s.placement !== undefined) {
+      const ids = new Set(tree.map((t) => t.id));
+      placed.push({ executionId: s.executionId, plan: placementPlan(s.placement, (id) => ids.has(id)) });
+    }
     const runSet = planRunSet(tree, s.rootId, "failed");
     for (const id of runSet) queued.push({ id, executionId: s.executionId });
     const root = tree.find((t) => t.id === s.rootId) as NewTask;
@@ -141,6 +147,11 @@ export async function submitTrees(
         WHERE id IN (${marks(batch.length)})`,
       batch,
     );
+  }
+  // Placement (docs/architecture.md#placement): written only for the starts that ask for any.
+  for (const { executionId, plan } of placed) {
+    if (plan.follows) await tx.run("UPDATE tasks SET place_follows = true WHERE execution_id = ?", [executionId]);
+    await writeAssigned(tx, plan.assign, executionId);
   }
   for (const e of executions) events.push(treeStartedEvent(e.rootId, e.id, at));
   return { tasks: created.tasks, executions, events };

@@ -10,6 +10,7 @@ import type {
   TaskError,
   TaskEvent,
   TaskSchemas,
+  TaskPlacement,
   TaskStatus,
   TaskWait,
 } from "@aipartnerupflow/core";
@@ -56,6 +57,9 @@ export interface TaskRow extends SqlRow {
   cancel_requested: unknown;
   checkpoint: unknown;
   wait: unknown;
+  placement: unknown;
+  placed_on: string | null;
+  place_follows: unknown;
 }
 
 export function readJson<T extends JsonValue | null>(dialect: Dialect, value: unknown): T {
@@ -107,8 +111,8 @@ export function taskFromRow(dialect: Dialect, row: TaskRow): Task {
     startedAt: readTime(row.started_at),
     completedAt: readTime(row.completed_at),
     wait: readJson<JsonValue>(dialect, row.wait) as unknown as TaskWait | null,
-    placement: null,
-    placedOn: null,
+    placement: readJson<JsonValue>(dialect, row.placement) as unknown as TaskPlacement | null,
+    placedOn: row.placed_on ?? null,
   };
 }
 
@@ -142,6 +146,8 @@ export const TASK_COLUMNS = [
   "started_at",
   "completed_at",
   "wait",
+  "placement",
+  "placed_on",
 ] as const;
 
 const JSON_COLUMNS = new Set([
@@ -155,6 +161,7 @@ const JSON_COLUMNS = new Set([
   "metadata",
   "checkpoint",
   "wait",
+  "placement",
 ]);
 
 /**
@@ -214,9 +221,8 @@ export function taskFromValues(v: unknown[]): Task {
     startedAt: readTime(v[22]),
     completedAt: readTime(v[23]),
     wait: (v[24] ?? null) as TaskWait | null,
-    // Placement columns arrive with migration 0012 (issue 12, placement).
-    placement: null,
-    placedOn: null,
+    placement: (v[25] ?? null) as TaskPlacement | null,
+    placedOn: (v[26] ?? null) as string | null,
   };
 }
 

@@ -31,6 +31,8 @@ export interface Row {
   lastOwner: string | null;
   /** The `runAt` the user asked for; a retry's backoff overrides `task.runAt` until a re-run. */
   userRunAt: string | null;
+  /** Dependency affinity of its execution: a completed dependency places it on its owner. */
+  placeFollows: boolean;
 }
 
 const EMPTY_OBJECT = Object.freeze({}) as JsonObject;

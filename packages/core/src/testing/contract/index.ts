@@ -5,6 +5,7 @@ import { eventChecks } from "./events.js";
 import { finishChecks } from "./finish.js";
 import { leaseChecks } from "./leases.js";
 import { nextDueChecks } from "./next-due.js";
+import { placementChecks } from "./placement.js";
 import { claimConditionChecks, limitClaimChecks } from "./limits-claim.js";
 import { queryChecks } from "./queries.js";
 import { startChecks } from "./start.js";
@@ -29,4 +30,5 @@ export const storeContractChecks: StoreCheck[] = [
   ...updateDeleteChecks,
   ...waitChecks,
   ...limitClaimChecks,
+  ...placementChecks,
 ];

@@ -21,6 +21,7 @@ export const STORE_FAMILIES = [
   "update-delete",
   "waits",
   "limits",
+  "placement",
 ] as const;
 export type StoreFamily = (typeof STORE_FAMILIES)[number];
 
