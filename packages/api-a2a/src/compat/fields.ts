@@ -18,6 +18,7 @@ export const RENAMES = {
     started_at: "startedAt",
     completed_at: "completedAt",
     run_at: "runAt",
+    placed_on: "placedOn",
   },
   /** Keys inside a task's `schemas`. */
   schemas: {

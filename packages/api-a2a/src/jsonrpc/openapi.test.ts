@@ -135,9 +135,16 @@ describe("the OpenAPI document", () => {
   });
 
   it("describes what every method really answers (checked on a real server)", { timeout: 60_000 }, async () => {
-    const created = await call("tasks.create", { tasks: smallTree("doc") });
+    const tree = smallTree("doc");
+    // A task's placement is accepted and shown (prefers only: this server's engine has no tags).
+    (tree[1] as Record<string, unknown>).placement = { prefers: ["cache:eu"] };
+    const created = await call("tasks.create", { tasks: tree });
     const rootId = created.rootId as string;
     const child = created.tasks.find((t: { parentId: string | null }) => t.parentId === rootId).id as string;
+    expect(created.tasks.find((t: { id: string }) => t.id === child)).toMatchObject({
+      placement: { prefers: ["cache:eu"] },
+      placedOn: null,
+    });
     await call("tasks.get", { taskId: rootId });
     await call("tasks.update", { taskId: child, priority: 1 });
     await call("tasks.children", { parentId: rootId });

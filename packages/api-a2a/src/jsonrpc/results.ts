@@ -68,6 +68,20 @@ export const taskSchema = z
     startedAt: timestamp.nullable(),
     completedAt: timestamp.nullable(),
     wait: waitSchema.nullable(),
+    placement: z
+      .object({
+        requires: z
+          .array(z.string())
+          .optional()
+          .describe("node tags it needs: only a node holding every one claims it"),
+        prefers: z.array(z.string()).optional().describe("node tags it would rather have (soft)"),
+      })
+      .nullable()
+      .describe("where the task may and would rather run; null when it says nothing"),
+    placedOn: z
+      .string()
+      .nullable()
+      .describe("the node it is placed on (other nodes leave it alone while that node holds it); null: any node"),
   })
   .describe("a stored task");
 
@@ -184,7 +198,16 @@ export const waitingSchema = z
       reason: z.literal("no_capable_node"),
       ...waitingBase,
       executionId: z.string(),
-      executor: z.string().describe("the executor no live node runs"),
+      executor: z.string().nullable().describe("the task's executor (null for a grouping task)"),
+      missingTags: z
+        .array(z.string())
+        .describe("required tags no live node with the executor holds (empty: no live node runs the executor)"),
+    }),
+    z.object({
+      reason: z.literal("placed_on_node"),
+      ...waitingBase,
+      executionId: z.string(),
+      nodeId: z.string().describe("the node the task is placed on, which holds it: it runs there next"),
     }),
     z.object({
       reason: z.literal("input"),

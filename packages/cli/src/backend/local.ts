@@ -1,6 +1,6 @@
 import {
   AlreadyExecutingError,
-  capableExecutors,
+  liveNodes,
   checkAnswer,
   Engine,
   type EventBus,
@@ -105,8 +105,9 @@ export class LocalBackend implements TaskBackend {
     for (const t of tree)
       if (t.status === "pending" && t.attempt > 0) attempts.set(t.id, await this.store.getAttempts(t.id));
     const now = this.engine.clock();
-    const [capable, limitOf] = await Promise.all([capableExecutors(this.store, now), limitCheckFor(this.store, now)]);
-    return treeWaiting(tree, execution, attempts, now, capable, limitOf);
+    const [nodes, limitOf] = await Promise.all([liveNodes(this.store, now), limitCheckFor(this.store, now)]);
+    const capable = nodes ? new Set(nodes.flatMap((n) => n.executors)) : null;
+    return treeWaiting(tree, execution, attempts, now, capable, limitOf, nodes);
   }
 
   async queueStats(): Promise<QueueReport> {

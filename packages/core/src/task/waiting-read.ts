@@ -3,7 +3,8 @@ import type { AttemptRecord, TaskStore } from "../store/types.js";
 import type { Execution, Task } from "../types.js";
 import type { LimitBlock } from "../limits/gate.js";
 import { limitBlockFor } from "../limits/why.js";
-import { queuedByExecution, type Waiting, waitReason, whyWaiting } from "./waiting.js";
+import { holdsPlaced } from "../store/rules.js";
+import { type LiveNode, queuedByExecution, type Waiting, waitReason, whyWaiting } from "./waiting.js";
 
 /** A tree's running execution, else its newest one, else null. */
 export async function treeExecution(store: TaskStore, rootId: string): Promise<Execution | null> {
@@ -28,6 +29,21 @@ export async function capableExecutors(store: TaskStore, now: Date): Promise<Set
     for (const id of n.executors) out.add(id);
   }
   return out;
+}
+
+/**
+ * The live nodes that claim, from the store's node registry (not dead, not draining, with a
+ * concurrency above 0), each with whether it holds the tasks placed on it at `now`: what
+ * `whyWaiting` needs for required tags and `placed_on_node`. Null when the store has no registry
+ * or no node is registered.
+ */
+export async function liveNodes(store: TaskStore, now: Date): Promise<LiveNode[] | null> {
+  if (!store.nodes) return null;
+  const nodes = await store.nodes.list();
+  if (nodes.length === 0) return null;
+  return nodes
+    .filter((n) => n.concurrency > 0 && !n.draining && nodeState(n, now) !== "dead")
+    .map((n) => ({ nodeId: n.nodeId, executors: n.executors, tags: n.tags, holds: holdsPlaced(n, now.getTime()) }));
 }
 
 /** `whyWaiting` for one task, read from a store (null unless the task is pending). */
@@ -61,8 +77,8 @@ export async function readWaiting(
   // Only an otherwise eligible task can lack a capable node or be held by a limit: the node
   // registry and the limits are read only then.
   if (waiting?.reason !== "queued") return waiting;
-  const [capable, limit] = await Promise.all([capableExecutors(store, now), limitBlockFor(store, task, now)]);
-  return capable || limit ? whyWaiting({ ...input, capable, limit }) : waiting;
+  const [nodes, limit] = await Promise.all([liveNodes(store, now), limitBlockFor(store, task, now)]);
+  return nodes || limit ? whyWaiting({ ...input, nodes, limit }) : waiting;
 }
 
 /**
@@ -77,6 +93,8 @@ export function treeWaiting(
   now: Date,
   capable: ReadonlySet<string> | null = null,
   limitOf: ((task: Task) => LimitBlock | null) | null = null,
+  /** The live nodes (`liveNodes`): required tags and `placed_on_node`; null: not known. */
+  nodes: readonly LiveNode[] | null = null,
 ): Map<string, Waiting> {
   const byId = new Map(tree.map((t) => [t.id, t]));
   const out = new Map<string, Waiting>();
@@ -100,10 +118,11 @@ export function treeWaiting(
       ...(queued === undefined ? {} : { queued }),
       rootRunAt: task.parentId === null ? null : (byId.get(task.rootId)?.runAt ?? null),
       capable,
+      nodes,
       now,
     };
     let w = whyWaiting(input);
-    if (w?.reason === "queued" && limitOf) {
+    if ((w?.reason === "queued" || w?.reason === "placed_on_node") && limitOf) {
       const limit = limitOf(task);
       if (limit) w = whyWaiting({ ...input, limit });
     }

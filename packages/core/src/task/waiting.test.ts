@@ -202,6 +202,56 @@ describe("whyWaiting", () => {
     });
   });
 
+  it("says no_capable_node, naming the missing tags, when no live node with the executor has the required tags", () => {
+    const t = task({ schemas: { method: "gpu" }, placement: { requires: ["cuda", "eu"] } });
+    const base = { task: t, dependencies: [], attempts: [], execution: execution(), now: NOW };
+    const node = (nodeId: string, executors: string[], tags: string[], holds = true) => ({
+      nodeId,
+      executors,
+      tags,
+      holds,
+    });
+    // The node with the executor lacks one tag; the node with every tag lacks the executor.
+    expect(
+      whyWaiting({ ...base, nodes: [node("a", ["gpu"], ["cuda"]), node("b", ["echo"], ["cuda", "eu"])] }),
+    ).toMatchObject({ reason: "no_capable_node", executor: "gpu", missingTags: ["eu"], executionId: "e1" });
+    expect(whyWaiting({ ...base, nodes: [node("c", ["gpu"], ["eu", "cuda", "x"])] })).toMatchObject({
+      reason: "queued",
+    });
+    // No node runs the executor at all: the executor is what is missing.
+    expect(whyWaiting({ ...base, nodes: [node("b", ["echo"], ["cuda", "eu"])] })).toMatchObject({
+      reason: "no_capable_node",
+      executor: "gpu",
+      missingTags: [],
+    });
+    // A grouping task that requires tags needs a node with them (any executors).
+    const grouping = task({ schemas: {}, placement: { requires: ["eu"] } });
+    expect(whyWaiting({ ...base, task: grouping, nodes: [node("a", [], ["us"])] })).toMatchObject({
+      reason: "no_capable_node",
+      executor: null,
+      missingTags: ["eu"],
+    });
+    // Prefers alone never keeps a task waiting; nodes not known: queued.
+    expect(whyWaiting({ ...base, task: task({ placement: { prefers: ["gpu"] } }), nodes: [] })).toMatchObject({
+      reason: "queued",
+    });
+    expect(whyWaiting({ ...base, nodes: null })).toMatchObject({ reason: "queued" });
+  });
+
+  it("says placed_on_node while the node a task is placed on holds it, queued once it does not", () => {
+    const t = task({ placedOn: "node-b" });
+    const base = { task: t, dependencies: [], attempts: [], execution: execution(), now: NOW };
+    const b = { nodeId: "node-b", executors: [], tags: [], holds: true };
+    expect(whyWaiting({ ...base, nodes: [b] })).toMatchObject({
+      reason: "placed_on_node",
+      nodeId: "node-b",
+      executionId: "e1",
+      since: T(10),
+    });
+    expect(whyWaiting({ ...base, nodes: [{ ...b, holds: false }] })).toMatchObject({ reason: "queued" });
+    expect(whyWaiting({ ...base, nodes: [] })).toMatchObject({ reason: "queued" });
+  });
+
   it("covers every reason it names", () => {
     expect([...WAITING_REASONS].sort()).toEqual([
       "dependencies",
@@ -210,6 +260,7 @@ describe("whyWaiting", () => {
       "limit",
       "no_capable_node",
       "not_executing",
+      "placed_on_node",
       "queued",
       "retry_backoff",
       "run_at",

@@ -50,8 +50,23 @@ export type Waiting =
     })
   /** Eligible: waiting for a free worker slot (a claim). */
   | (WaitingBase & { reason: "queued"; executionId: string })
-  /** Eligible, but no live node (node registry) runs its executor: start one that has it. */
-  | (WaitingBase & { reason: "no_capable_node"; executionId: string; executor: string })
+  /**
+   * Eligible, but no live node (node registry) runs its executor, or none that does holds every
+   * tag its `placement.requires` names (`missingTags`: the tags no such node has): start one.
+   */
+  | (WaitingBase & {
+      reason: "no_capable_node";
+      executionId: string;
+      /** Its executor id (null for a grouping task, which needs tags only). */
+      executor: string | null;
+      /** The required tags no live node with the executor holds (empty: the executor is missing). */
+      missingTags: string[];
+    })
+  /**
+   * Eligible and placed on a node that holds it (docs/architecture.md#placement): the other
+   * nodes leave it alone, and that node takes it at its next free slot.
+   */
+  | (WaitingBase & { reason: "placed_on_node"; executionId: string; nodeId: string })
   /** Status `waiting`: its executor asked for an answer (`tasks.resume`); `until` is the deadline. */
   | (WaitingBase & { reason: "input"; prompt: string; until: string | null; answers: number; required: number })
   /** Status `waiting` for a named event (`tasks.signal`). */
@@ -73,6 +88,7 @@ export const WAITING_REASONS = [
   "limit",
   "queued",
   "no_capable_node",
+  "placed_on_node",
   "input",
   "event",
 ] as const;
@@ -135,7 +151,22 @@ export interface WaitingInput {
    * registry, or no node registered), and the task is `queued`.
    */
   capable?: ReadonlySet<string> | null;
+  /**
+   * The live nodes that claim (`liveNodes`): an eligible task requiring tags no live node with
+   * its executor holds waits for `no_capable_node`; one placed on a node that holds it, for
+   * `placed_on_node`. Omitted or null: not known (the task is `queued`).
+   */
+  nodes?: readonly LiveNode[] | null;
   now: Date;
+}
+
+/** A node that claims (not dead, not draining, concurrency above 0), as why-waiting reads it. */
+export interface LiveNode {
+  nodeId: string;
+  executors: readonly string[];
+  tags: readonly string[];
+  /** Whether it holds the tasks placed on it (core's store rules, `holdsPlaced`). */
+  holds: boolean;
 }
 
 /** Whether a running execution's run set holds a task, from the tree (docs/semantics.md#re-execution). */
@@ -243,15 +274,39 @@ export function whyWaiting(input: WaitingInput): Waiting | null {
     return { reason: "run_at", detail: `its tree's root runs at ${rootRunAt}`, since: readyAt, runAt: rootRunAt };
   }
   const since = latest(readyAt, task.runAt, retried ? last?.endedAt : null);
-  const executor = input.capable ? executorIdOf(task).id : null;
-  if (executor !== null && input.capable && !input.capable.has(executor)) {
+  const nodes = input.nodes ?? null;
+  const capable = input.capable ?? (nodes ? new Set(nodes.flatMap((n) => n.executors)) : null);
+  const executor = capable || nodes ? executorIdOf(task).id : null;
+  if (executor !== null && capable && !capable.has(executor)) {
     return {
       reason: "no_capable_node",
       detail: `eligible in execution ${running.id}, but no live node runs executor ${executor}; start a node that has it`,
       since,
       executionId: running.id,
       executor,
+      missingTags: [],
     };
+  }
+  const requires = task.placement?.requires ?? [];
+  if (nodes && requires.length > 0) {
+    // The node with the executor that lacks the fewest of the required tags, and what it lacks.
+    let missing: string[] | null = null;
+    for (const n of nodes) {
+      if (executor !== null && !n.executors.includes(executor)) continue;
+      const lacks = requires.filter((t) => !n.tags.includes(t));
+      if (missing === null || lacks.length < missing.length) missing = lacks;
+    }
+    if (missing === null) missing = [...requires];
+    if (missing.length > 0) {
+      return {
+        reason: "no_capable_node",
+        detail: `eligible in execution ${running.id}, but no live node${executor === null ? "" : ` running executor ${executor}`} has the tags it requires (missing: ${missing.join(", ")}); start a node that has them`,
+        since,
+        executionId: running.id,
+        executor,
+        missingTags: missing,
+      };
+    }
   }
   if (input.limit) {
     const block = input.limit;
@@ -264,6 +319,16 @@ export function whyWaiting(input: WaitingInput): Waiting | null {
       key: block.scope === "global" ? null : block.key,
       kind: block.kind,
       executionId: running.id,
+    };
+  }
+  const placedOn = task.placedOn;
+  if (placedOn !== null && nodes?.some((n) => n.nodeId === placedOn && n.holds)) {
+    return {
+      reason: "placed_on_node",
+      detail: `eligible in execution ${running.id}, placed on node ${placedOn}, which holds it: it runs there at its next free slot`,
+      since,
+      executionId: running.id,
+      nodeId: placedOn,
     };
   }
   return {

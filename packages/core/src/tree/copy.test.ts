@@ -217,3 +217,49 @@ describe("copy", () => {
     }
   });
 });
+
+describe("copy and placement", () => {
+  it("copies a task's placement, never the node it was placed on", async () => {
+    const store = new MemoryStore();
+    const { tasks } = await store.createTasks(
+      [
+        {
+          id: "r",
+          parentId: null,
+          rootId: "r",
+          userId: null,
+          name: "root",
+          status: "pending",
+          priority: 2,
+          dependencies: [],
+          inputs: {},
+          params: {},
+          schemas: {},
+          result: null,
+          error: null,
+          progress: 0,
+          attempt: 0,
+          retry: null,
+          runAt: null,
+          originalTaskId: null,
+          metadata: {},
+          createdAt: "2030-01-01T00:00:00.000Z",
+          startedAt: null,
+          completedAt: null,
+          placement: { requires: ["gpu"] },
+        },
+      ],
+      new Date("2030-01-01T00:00:00.000Z"),
+    );
+    expect(tasks[0]?.placement).toEqual({ requires: ["gpu"] });
+    await store.startExecution({
+      taskId: "r",
+      placement: { assign: { r: "node-b" } },
+      now: new Date("2030-01-01T00:00:01.000Z"),
+    });
+    expect((await store.getTask("r"))?.placedOn).toBe("node-b");
+    const [copy] = await copyTask(store, "r");
+    expect(copy?.placement).toEqual({ requires: ["gpu"] });
+    expect(copy).not.toHaveProperty("placedOn");
+  });
+});

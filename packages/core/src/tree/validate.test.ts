@@ -66,6 +66,33 @@ describe("validateTasks", () => {
     );
   });
 
+  it("keeps a task's placement and refuses a bad one, naming the path", () => {
+    const [tree] = validateTasks([
+      { name: "root", placement: { requires: ["gpu"], prefers: ["cache:eu"] } },
+      { name: "a", parentId: "root", placement: {} },
+      { name: "b", parentId: "root", placement: null },
+    ]);
+    expect(tree?.map((t) => t.placement)).toEqual([{ requires: ["gpu"], prefers: ["cache:eu"] }, null, null]);
+    const found = issues([
+      { name: "root", placement: { requires: ["gpu"], needs: ["x"] } },
+      { name: "a", parentId: "root", placement: { requires: ["ok", ""] } },
+      { name: "b", parentId: "root", placement: { prefers: ["x".repeat(101)] } },
+      { name: "c", parentId: "root", placement: { requires: Array.from({ length: 33 }, (_, i) => `t${i}`) } },
+      { name: "d", parentId: "root", placement: { requires: "gpu" } },
+      { name: "e", parentId: "root", placement: ["gpu"] },
+    ]);
+    const codes = found.map((i) => `${i.path}:${i.code}`);
+    expect(codes).toEqual([
+      "tasks[0].placement:unrecognized_keys",
+      "tasks[1].placement.requires[1]:too_small",
+      "tasks[2].placement.prefers[0]:too_big",
+      "tasks[3].placement.requires:too_big",
+      "tasks[4].placement.requires:invalid_type",
+      "tasks[5].placement:invalid_type",
+    ]);
+    expect(found[0]?.message).toContain("needs");
+  });
+
   it("refuses empty input, non-arrays and non-objects", () => {
     expect(issues([])[0]?.code).toBe("empty");
     expect(issues({ tasks: [] })[0]?.code).toBe("invalid_type");

@@ -4,6 +4,7 @@ import { limitsOf } from "../../limits/types.js";
 import type { NodeRegistration, NodeStore } from "../../nodes/types.js";
 import type { ExecutionPlacement } from "../../placement/types.js";
 import type { ClaimedTask, ClaimOptions, TaskStore } from "../../store/types.js";
+import { readWaiting } from "../../task/waiting-read.js";
 import type { Task } from "../../types.js";
 import { at, create, expectCode, family, LEASE, names, T0 } from "./support.js";
 
@@ -208,6 +209,28 @@ export const placementChecks = family("placement", [
       const p = (await claim(store, "node-x", {}, at(8))).find((c) => c.task.name === "p");
       await complete(store, p as ClaimedTask, at(9));
       expect((await store.getTask(id(plain, "q")))?.placedOn).toBeNull();
+    },
+  },
+  {
+    name: "placement: why-waiting names the missing tags (no_capable_node) and the node holding a placed task",
+    async run(store) {
+      await registry(store).register(node("cpu", { executors: ["render"], tags: ["eu"] }), T0);
+      const tasks = await create(store, [
+        { name: "root", dependencies: ["gpu", "placed"] },
+        { name: "gpu", parentId: "root", schemas: { method: "render" }, placement: { requires: ["gpu", "eu"] } },
+        { name: "placed", parentId: "root", schemas: { method: "render" } },
+      ]);
+      await startPlaced(store, id(tasks, "root"), { assign: { [id(tasks, "placed")]: "cpu" } });
+      const why = async (name: string, now: Date) =>
+        readWaiting(store, (await store.getTask(id(tasks, name))) as Task, now);
+      expect(await why("gpu", at(1))).toMatchObject({
+        reason: "no_capable_node",
+        executor: "render",
+        missingTags: ["gpu"],
+      });
+      expect(await why("placed", at(1))).toMatchObject({ reason: "placed_on_node", nodeId: "cpu" });
+      // Three missed beats later the node no longer holds it: any node may take it.
+      expect(await why("placed", at(3500))).toMatchObject({ reason: "queued" });
     },
   },
   {
