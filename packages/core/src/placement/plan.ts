@@ -1,6 +1,6 @@
 import { InvalidPlacementError } from "../errors.js";
 import type { NodeView } from "../nodes/types.js";
-import { canRun, eligibleNodes } from "./eligible.js";
+import { canRun, compareIds, isLive } from "./eligible.js";
 import {
   leastLoaded,
   mostPreferred,
@@ -40,8 +40,10 @@ export function planPlacement(
   if (strategy === "capability") return {};
   const assign: Record<string, string> = {};
   let assigned = 0;
+  // Live nodes sorted by id once; per unit only those that can run its head (eligibleNodes).
+  const live = nodes.filter(isLive).sort((a, b) => compareIds(a.nodeId, b.nodeId));
   for (const unit of placementUnits(tasks, options.granularity ?? "task")) {
-    const eligible = eligibleNodes(nodes, unit.head);
+    const eligible = live.filter((n) => canRun(n, unit.head));
     if (eligible.length === 0) continue;
     const node = choose(strategy, unit, eligible, cursor);
     if (!node) continue;

@@ -49,14 +49,17 @@ export function leastLoaded(cursor: PlacementCursor, candidates: readonly NodeVi
   return best;
 }
 
-/** The next candidate in turn (candidates sorted by node id); advances the turn. */
+/** The next candidate in turn, in node id order; advances the turn. */
 export function roundRobin(cursor: PlacementCursor, candidates: readonly NodeView[]): NodeView | undefined {
   if (candidates.length === 0) return undefined;
-  const sorted = [...candidates].sort((a, b) => compareIds(a.nodeId, b.nodeId));
+  const sorted = isSorted(candidates) ? candidates : [...candidates].sort((a, b) => compareIds(a.nodeId, b.nodeId));
   const node = sorted[cursor.turn % sorted.length];
   cursor.turn += 1;
   return node;
 }
+
+const isSorted = (nodes: readonly NodeView[]): boolean =>
+  nodes.every((n, i) => i === 0 || compareIds((nodes[i - 1] as NodeView).nodeId, n.nodeId) < 0);
 
 const preferredCount = (node: NodeView, prefers: readonly string[]): number =>
   prefers.reduce((n, tag) => (node.tags.includes(tag) ? n + 1 : n), 0);
