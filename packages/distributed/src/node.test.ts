@@ -37,6 +37,23 @@ function node(store: MemoryStore, owner: string, over: Partial<ConstructorParame
 }
 
 describe("Node on one store", () => {
+  it("claims with the tags it registers: a task requiring a tag only the other node has runs there", async () => {
+    const store = new MemoryStore();
+    const plain = node(store, "node-plain", { tags: [] });
+    const gpu = node(store, "node-gpu", { tags: ["gpu"] });
+    expect(gpu.engine.claimTags).toEqual(["gpu"]);
+    await plain.start();
+    await gpu.start();
+    expect((await store.nodes.get("node-gpu"))?.tags).toEqual(["gpu"]);
+    const [tree] = await plain.engine.submit([
+      { name: "root", dependencies: ["g"] },
+      { name: "g", parentId: "root", schemas: { method: "echo" }, placement: { requires: ["gpu"] } },
+    ]);
+    expect((await plain.engine.wait(tree?.execution.id as string)).status).toBe("completed");
+    const g = tree?.tasks.find((t) => t.name === "g")?.id as string;
+    expect((await store.getAttempts(g)).map((a) => a.owner)).toEqual(["node-gpu"]);
+  });
+
   it("registers with its engine's owner as node id, heartbeats, deregisters on stop", async () => {
     const store = new MemoryStore();
     const n = node(store, "node-a");

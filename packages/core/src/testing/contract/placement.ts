@@ -5,7 +5,8 @@ import type { NodeRegistration, NodeStore } from "../../nodes/types.js";
 import type { ExecutionPlacement } from "../../placement/types.js";
 import type { ClaimedTask, ClaimOptions, TaskStore } from "../../store/types.js";
 import { readWaiting } from "../../task/waiting-read.js";
-import type { Task } from "../../types.js";
+import { validateTasks } from "../../tree/validate.js";
+import type { NewTask, Task } from "../../types.js";
 import { at, create, expectCode, family, LEASE, names, T0 } from "./support.js";
 
 /**
@@ -174,13 +175,14 @@ export const placementChecks = family("placement", [
         { name: "c", parentId: "root", dependencies: ["b"] },
         { name: "d", parentId: "root" },
         { name: "e", parentId: "root", dependencies: ["d"] },
+        { name: "x", parentId: "root" },
       ]);
       await startPlaced(store, id(tasks, "root"), {
         followDependencies: true,
         assign: { [id(tasks, "e")]: "node-y" },
       });
       const first = await claim(store, "node-x", {}, at(1));
-      expect(names(first).sort()).toEqual(["a", "d"]);
+      expect(names(first).sort()).toEqual(["a", "d", "x"]);
       const lease = (name: string) => (first.find((c) => c.task.name === name) as ClaimedTask).leaseToken;
       const outcome = { status: "completed" as const, result: null };
       // One completion through finishTask, the others through finishTasks where the store has it.
@@ -196,10 +198,16 @@ export const placementChecks = family("placement", [
       const [b] = await claim(store, "node-x", {}, at(5));
       expect(b?.task.name).toBe("b");
       const batch = { taskId: id(tasks, "b"), leaseToken: (b as ClaimedTask).leaseToken, outcome };
-      if (store.finishTasks) await store.finishTasks([batch], at(6));
-      else await complete(store, b as ClaimedTask, at(6));
+      // A batch that mixes a completion with another outcome (a separate path on some stores).
+      const failed = { status: "failed" as const, error: { code: "X", message: "x" } };
+      const x = { taskId: id(tasks, "x"), leaseToken: lease("x"), outcome: failed };
+      if (store.finishTasks) await store.finishTasks([batch, x], at(6));
+      else {
+        await complete(store, b as ClaimedTask, at(6));
+        await store.finishTask(x.taskId, x.leaseToken, failed, at(6));
+      }
       expect((await store.getTask(id(tasks, "c")))?.placedOn).toBe("node-x");
-      // Without followDependencies nothing is stamped (a re-run of the failed part clears it too).
+      // Without followDependencies nothing is stamped.
       const plain = await create(store, [
         { name: "root", dependencies: ["q"] },
         { name: "p", parentId: "root" },
@@ -209,6 +217,43 @@ export const placementChecks = family("placement", [
       const p = (await claim(store, "node-x", {}, at(8))).find((c) => c.task.name === "p");
       await complete(store, p as ClaimedTask, at(9));
       expect((await store.getTask(id(plain, "q")))?.placedOn).toBeNull();
+    },
+  },
+  {
+    name: "placement: a submission's placement is written with its trees (submitTrees where the store has it)",
+    async run(store) {
+      const [tree] = validateTasks(
+        [
+          { id: "s-root", name: "root", dependencies: ["s-a", "s-b"] },
+          { id: "s-a", name: "a", parentId: "s-root" },
+          { id: "s-b", name: "b", parentId: "s-root", dependencies: ["s-a"] },
+        ],
+        { now: T0 },
+      );
+      const tasks = tree as NewTask[];
+      const submit = async (placement: ExecutionPlacement, executionId: string, list = tasks) => {
+        const starts = [{ rootId: "s-root", executionId, placement }];
+        if (store.submitTrees) return store.submitTrees(list, starts, T0);
+        await store.createTasks(list, T0);
+        return store.startExecution({ taskId: "s-root", executionId, placement, now: T0 });
+      };
+      // Naming a task outside the tree is refused; with submitTrees nothing is stored.
+      const refused = await submit({ assign: { elsewhere: "n1" } }, "s-e0").then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect((refused as ApflowError).code).toBe(ErrorCode.InvalidTask);
+      expect((refused as ApflowError).message).toContain("elsewhere");
+      if (store.submitTrees) expect(await store.getTask("s-root")).toBeNull();
+      else await store.deleteTask("s-root");
+      await submit({ assign: { "s-a": "n1" }, followDependencies: true }, "s-e1");
+      expect((await store.getTask("s-a"))?.placedOn).toBe("n1");
+      expect((await store.getTask("s-b"))?.placedOn).toBeNull();
+      const [a] = await claim(store, "n2", {}, at(1));
+      expect(a?.task.id).toBe("s-a");
+      await complete(store, a as ClaimedTask, at(2));
+      // b follows its dependency to the node that completed it.
+      expect((await store.getTask("s-b"))?.placedOn).toBe("n2");
     },
   },
   {
