@@ -105,16 +105,29 @@ export async function submitAtOnce(
     ...executionColumns,
     ...eventColumns(events),
   ] as unknown as SqlValue[];
-  let rows: unknown[][];
-  try {
-    rows = await db.values(SUBMIT_AT_ONCE, params, true);
-  } catch (err) {
-    const refusal = duplicateKey(err);
-    if (!refusal) throw err;
-    const found = await existingIds(db, [...incoming]);
-    throw found.size > 0 ? storeRules.duplicateIdsError([...found]) : refusal;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const rows = await db.values(SUBMIT_AT_ONCE, params, true);
+      return { tasks: created.tasks, executions, events: withSeqs(events, rows) };
+    } catch (err) {
+      // Two submissions creating the same ids in opposite orders deadlock on the primary key:
+      // the statement rolled back whole and runs again (then refused as a duplicate), as the
+      // transaction it replaces is retried.
+      if (attempt < MAX_ATTEMPTS && isRetryable(err)) continue;
+      const refusal = duplicateKey(err);
+      if (!refusal) throw err;
+      const found = await existingIds(db, [...incoming]);
+      throw found.size > 0 ? storeRules.duplicateIdsError([...found]) : refusal;
+    }
   }
-  return { tasks: created.tasks, executions, events: withSeqs(events, rows) };
+}
+
+const MAX_ATTEMPTS = 5;
+
+/** Deadlock and serialization failure (`db/postgres.ts` retries its transactions on the same). */
+function isRetryable(err: unknown): boolean {
+  const code = typeof err === "object" && err !== null ? (err as { code?: unknown }).code : undefined;
+  return code === "40P01" || code === "40001";
 }
 
 const TASK_NAMES = [...PG_COLUMNS.map(([c]) => c), "unresolved"];

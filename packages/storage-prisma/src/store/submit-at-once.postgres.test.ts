@@ -69,6 +69,34 @@ describe.skipIf(!reachable)("PostgreSQL: submit in one statement", () => {
     expect((await a.readEvents({ rootId: "fresh-1" })).length).toBe(0);
   });
 
+  it("two submissions racing for the same ids: one is stored, the other refused as a duplicate (never a deadlock)", async () => {
+    for (let round = 0; round < 10; round++) {
+      const [p, q] = [`race-${round}-p`, `race-${round}-q`];
+      const one = trees([
+        { id: p, name: "p" },
+        { id: q, name: "q" },
+      ]);
+      const two = trees([
+        { id: q, name: "q" },
+        { id: p, name: "p" },
+      ]).map((tree) => tree.map((t) => ({ ...t })));
+      const submit = (store: TaskStore, list: NewTask[][]) =>
+        (store.submitTrees as NonNullable<TaskStore["submitTrees"]>)(
+          list.flat(),
+          list.map((tree, i) => ({
+            rootId: (tree[0] as NewTask).rootId,
+            executionId: `x-race-${round}-${i}-${store === a ? "a" : "b"}`,
+          })),
+          T0,
+        ).then(
+          () => "stored",
+          (err: unknown) => (err instanceof ApflowError && err.code === ErrorCode.InvalidTask ? "duplicate" : err),
+        );
+      const outcomes = await Promise.all([submit(a, one), submit(b, two)]);
+      expect(outcomes.sort()).toEqual(["duplicate", "stored"]);
+    }
+  });
+
   it("writes each task's unresolved count: only tasks without dependencies are claimable", async () => {
     const tree = trees([
       {
@@ -82,12 +110,12 @@ describe.skipIf(!reachable)("PostgreSQL: submit in one statement", () => {
     const r = await a.submitTrees?.(tree.flat(), starts(tree), T0);
     expect(r?.executions[0]?.total).toBe(4);
     expect(r?.tasks.find((t) => t.id === "r")?.hasChildren).toBe(true);
-    const { claimed } = await a.claimReady({ owner: "n", limit: 10, leaseMs: 60_000, now: T0 });
+    const { claimed } = await a.claimReady({ owner: "n", limit: 1000, leaseMs: 60_000, now: T0 });
     const inTree = (list: typeof claimed) => list.filter((c) => c.task.rootId === "r").map((c) => c.task.id);
     expect(inTree(claimed).sort()).toEqual(["c1", "r"]);
     const c1 = claimed.find((c) => c.task.id === "c1");
     await a.finishTask("c1", c1?.leaseToken as string, { status: "completed", result: 1 }, T0);
-    const next = await a.claimReady({ owner: "n", limit: 10, leaseMs: 60_000, now: T0 });
+    const next = await a.claimReady({ owner: "n", limit: 1000, leaseMs: 60_000, now: T0 });
     expect(inTree(next.claimed)).toEqual(["c2"]);
     expect((await a.getTask("c3"))?.dependencies).toEqual([
       { id: "c1", required: true },
