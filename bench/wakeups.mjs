@@ -24,6 +24,9 @@ const pg = require("pg");
 const PG_ADMIN_URL = process.env.APFLOW_BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const SAMPLES = Number(process.env.APFLOW_BENCH_WAKEUP_SAMPLES ?? 200);
 
+// `APFLOW_BENCH_WAKEUP_ROWS=postgres,redis` measures only those transports (and skips the
+// trigger-cost runs unless `postgres` is among them).
+const ONLY = process.env.APFLOW_BENCH_WAKEUP_ROWS?.split(",").map((s) => s.trim());
 const ROWS = [
   ["PostgreSQL NOTIFY (trigger, default)", "postgres", SAMPLES],
   ["PostgreSQL NOTIFY (app-side pg_notify)", "postgres-app", SAMPLES],
@@ -31,7 +34,7 @@ const ROWS = [
   ["NATS", "nats", SAMPLES],
   ["RabbitMQ", "amqp", SAMPLES],
   ["polling (engine poll 1 s, no transport)", "polling", Math.min(SAMPLES, 40)],
-];
+].filter(([, kind]) => !ONLY || ONLY.includes(kind));
 
 async function withDatabase(fn) {
   const name = `apflow_bench_${randomBytes(5).toString("hex")}`;
@@ -321,6 +324,7 @@ export async function run() {
       console.log(`| ${title} | skipped: ${err instanceof Error ? err.message : String(err)} | |`);
     }
   }
+  if (ONLY && !ONLY.includes("postgres")) return;
   // Alternated, best of two each: the machine's noise is larger than the difference.
   const best = (a, b) => ({
     submitPerS: Math.max(a.submitPerS, b.submitPerS),

@@ -5,6 +5,7 @@ import {
   type NodeRecord,
   type NodeRegistration,
   type NodeStore,
+  type NodeWakeups,
   type Scheduler,
   silentLogger,
 } from "@aipartnerupflow/core";
@@ -76,6 +77,8 @@ export class Node {
   private drained = false;
   /** When the last heartbeat was written (engine clock, ms). */
   private lastBeatOk = 0;
+  /** When `start` began (engine clock, ms). */
+  private startedAt = 0;
   private state: "idle" | "running" | "stopping" | "stopped" = "idle";
   private stopping: Promise<void> | undefined;
   private stopListening: (() => void) | undefined;
@@ -139,6 +142,7 @@ export class Node {
   async start(): Promise<void> {
     if (this.state === "running") return;
     this.state = "running";
+    this.startedAt = this.engine.clock().getTime();
     await this.nodes.register(this.registration(), this.engine.clock());
     this.lastBeatOk = this.engine.clock().getTime();
     await this.nodes.appendEvent({
@@ -166,6 +170,8 @@ export class Node {
     await this.engine.start();
     // Never rejects for an unreachable server: the node polls until it is back.
     await this.wakeups?.start();
+    // The record shows the wake-up status from the start (then with every heartbeat).
+    await this.beat();
     this.timer = setInterval(() => {
       this.checkCutOff();
       if (!this.beating) this.beating = this.beat().finally(() => (this.beating = undefined));
@@ -178,7 +184,11 @@ export class Node {
   /** One heartbeat: report what runs; follow the drain flag; re-register if the record is gone. */
   async beat(): Promise<NodeRecord | null> {
     try {
-      const beat = { running: this.engine.activeCount, load: (loadavg()[0] ?? 0) / Math.max(1, cpus().length) };
+      const beat = {
+        running: this.engine.activeCount,
+        load: (loadavg()[0] ?? 0) / Math.max(1, cpus().length),
+        wakeups: this.wakeupStatus(),
+      };
       let record = await this.nodes.heartbeat(this.nodeId, beat, this.engine.clock());
       if (!record && this.state === "running") {
         this.logger.warn("node record gone (removed as dead?): registering again");
@@ -193,6 +203,15 @@ export class Node {
       this.logger.error({ err }, "heartbeat failed");
       return null;
     }
+  }
+
+  /**
+   * How this node learns of new work, as its heartbeat reports it: its transport and whether that
+   * is connected (not connected: the node polls until it is back), or `polling` since the node
+   * started when it has no transport (the engine's poll, nothing to lose).
+   */
+  wakeupStatus(): NodeWakeups {
+    return this.wakeups?.info ?? { transport: "polling", connected: true, since: new Date(this.startedAt) };
   }
 
   /**

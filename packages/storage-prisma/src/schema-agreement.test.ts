@@ -150,6 +150,30 @@ async function writeAndReadEveryModel(prisma: StoreClient): Promise<void> {
   expect(
     await prisma.scheduleRun.findUniqueOrThrow({ where: { scheduleId_fireAt: { scheduleId: "s1", fireAt: at } } }),
   ).toEqual(run);
+
+  const node = await prisma.node.create({
+    data: {
+      nodeId: "n1",
+      host: "h",
+      pid: 42,
+      version: "1.0.0",
+      executors: '["x"]',
+      tags: '["gpu"]',
+      cpu: 2,
+      memory: 8_000_000_000n,
+      concurrency: 4,
+      running: 1,
+      load: 0.5,
+      heartbeatMs: 2000,
+      deadAfterMs: 10000,
+      draining: true,
+      startedAt: at,
+      heartbeatAt: at,
+      handedBackAt: at,
+      wakeups: '{"transport":"redis","connected":false,"since":"2030-01-02T03:04:05.678Z"}',
+    },
+  });
+  expect(await prisma.node.findUniqueOrThrow({ where: { nodeId: "n1" } })).toEqual(node);
 }
 
 describe("SQL migrations agree with the Prisma models", () => {

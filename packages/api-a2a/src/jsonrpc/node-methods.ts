@@ -29,6 +29,14 @@ export const nodeSchema = z
     startedAt: time,
     heartbeatAt: time,
     handedBackAt: time.nullable().describe("when the coordinator handed back its leases (dead)"),
+    wakeups: z
+      .object({
+        transport: z.string().describe("postgres, redis, nats, amqp, or polling (no transport)"),
+        connected: z.boolean().describe("false: the transport is down and the node polls until it is back"),
+        since: time.describe("when connected last changed (or the node started)"),
+      })
+      .nullable()
+      .describe("how it learns of new work, as of its last heartbeat (null: not reported yet)"),
     state: z.enum(NODE_STATES),
   })
   .describe("Node");
@@ -54,6 +62,13 @@ export const NODE_METHODS: MethodDefinition[] = [
     params: z.object({}).default({}),
     result: z.object({ nodes: z.array(nodeSchema) }),
     errors: [ErrorCode.Unauthorized],
+    mcp: {
+      tool: "list_nodes",
+      title: "List nodes",
+      description:
+        "The processes (servers, workers) sharing the store, each with its state, what it runs, its executors and tags, and its wake-up transport (connected or polling). Administrators only.",
+      params: z.object({}),
+    },
     handler: (_p, ctx) => ctx.service.nodes.list(ctx.principal),
   }),
   define({
@@ -62,6 +77,7 @@ export const NODE_METHODS: MethodDefinition[] = [
     params: z.object({ nodeId }),
     result: nodeSchema,
     errors: NOT_FOUND,
+    mcp: { tool: "get_node", title: "Get a node", description: "One node with its state. Administrators only." },
     handler: (p, ctx) => ctx.service.nodes.get(ctx.principal, p.nodeId),
   }),
   define({
@@ -70,6 +86,12 @@ export const NODE_METHODS: MethodDefinition[] = [
     params: z.object({ nodeId, draining: z.boolean().default(true) }),
     result: nodeSchema,
     errors: NOT_FOUND,
+    mcp: {
+      tool: "drain_node",
+      title: "Drain a node",
+      description:
+        "Stop a node claiming new tasks (it finishes what it runs); draining: false lets it claim again. Administrators only.",
+    },
     handler: (p, ctx) => ctx.service.nodes.drain(ctx.principal, p.nodeId, p.draining),
   }),
   define({
@@ -85,6 +107,12 @@ export const NODE_METHODS: MethodDefinition[] = [
       tasks: z.array(z.string()).describe("tasks whose leases were handed back"),
     }),
     errors: [ErrorCode.Unauthorized],
+    mcp: {
+      tool: "requeue_node",
+      title: "Requeue a dead node's tasks",
+      description:
+        "Hand a dead node's running tasks back to the queue now instead of after their leases; a node that still looks alive is refused unless force. Administrators only.",
+    },
     handler: (p, ctx) => ctx.service.nodes.requeue(ctx.principal, p.nodeId, p.force),
   }),
   define({
@@ -97,6 +125,12 @@ export const NODE_METHODS: MethodDefinition[] = [
     }),
     result: z.object({ events: z.array(eventSchema) }),
     errors: [ErrorCode.Unauthorized],
+    mcp: {
+      tool: "list_node_events",
+      title: "Node events",
+      description:
+        "Node and coordinator events: registrations, dead nodes, leases handed back, refused late writes, coordinator takeovers. Administrators only.",
+    },
     handler: (p, ctx) => ctx.service.nodes.events(ctx.principal, p),
   }),
 ];

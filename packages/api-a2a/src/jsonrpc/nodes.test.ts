@@ -49,6 +49,17 @@ describe("nodes.* through a real server", () => {
       nodeId: "alive",
       executors: ["sleep", "échec ✓"],
       state: "idle",
+      wakeups: null,
+    });
+    await nodes.heartbeat(
+      "alive",
+      { running: 0, load: 0, wakeups: { transport: "redis", connected: false, since: now } },
+      now,
+    );
+    expect((await call("admin", "nodes.get", { nodeId: "alive" })).result.wakeups).toEqual({
+      transport: "redis",
+      connected: false,
+      since: now.toISOString(),
     });
     expect((await call("admin", "nodes.get", { nodeId: "nope" })).error.code).toBe(-32001);
     const bad = await call("admin", "nodes.get", { nodeId: "" });

@@ -60,6 +60,11 @@ async function exerciseAllTools(client: Client, wire?: () => number[]): Promise<
       "trigger_schedule",
       "set_limit",
       "list_limits",
+      "list_nodes",
+      "get_node",
+      "drain_node",
+      "requeue_node",
+      "list_node_events",
     ].sort(),
   );
   expect(

@@ -12,10 +12,11 @@ import {
 import type { Principal } from "../types.js";
 
 /** A node as the API shows it: the record with its derived state, times as ISO strings. */
-export interface NodeJson extends Omit<NodeView, "startedAt" | "heartbeatAt" | "handedBackAt"> {
+export interface NodeJson extends Omit<NodeView, "startedAt" | "heartbeatAt" | "handedBackAt" | "wakeups"> {
   startedAt: string;
   heartbeatAt: string;
   handedBackAt: string | null;
+  wakeups: { transport: string; connected: boolean; since: string } | null;
 }
 
 export interface NodeEventJson extends Omit<NodeEvent, "at"> {
@@ -27,6 +28,9 @@ const json = (n: NodeView): NodeJson => ({
   startedAt: n.startedAt.toISOString(),
   heartbeatAt: n.heartbeatAt.toISOString(),
   handedBackAt: n.handedBackAt ? n.handedBackAt.toISOString() : null,
+  wakeups: n.wakeups
+    ? { transport: n.wakeups.transport, connected: n.wakeups.connected, since: n.wakeups.since.toISOString() }
+    : null,
 });
 
 /**

@@ -85,6 +85,10 @@ function withNodes<A extends unknown[]>(
 
 const ago = (iso: string): string => `${Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 100) / 10)}s ago`;
 
+/** `redis`, `redis (down: polling)`, or `-` before its first report. */
+const wakeupsCell = (n: NodeJson): string =>
+  n.wakeups === null ? "-" : n.wakeups.connected ? n.wakeups.transport : `${n.wakeups.transport} (down: polling)`;
+
 /** `apflow nodes list|get|drain|requeue|events`: the node registry of the shared store. */
 export function registerNodes(program: Command, ctx: CliContext): void {
   const nodes = program
@@ -97,7 +101,7 @@ export function registerNodes(program: Command, ctx: CliContext): void {
       if (all.length === 0) return ctx.out("no nodes registered");
       ctx.out(
         renderTable(
-          ["node", "state", "host:pid", "running", "concurrency", "executors", "tags", "heartbeat"],
+          ["node", "state", "host:pid", "running", "concurrency", "executors", "tags", "wake-ups", "heartbeat"],
           all.map((n) => [
             n.nodeId,
             n.state,
@@ -106,6 +110,7 @@ export function registerNodes(program: Command, ctx: CliContext): void {
             String(n.concurrency),
             String(n.executors.length),
             n.tags.join(","),
+            wakeupsCell(n),
             ago(n.heartbeatAt),
           ]),
         ),
@@ -123,6 +128,7 @@ export function registerNodes(program: Command, ctx: CliContext): void {
         `  running ${n.running}/${n.concurrency}  load ${n.load.toFixed(2)}  cpu ${n.cpu}`,
         `  executors ${n.executors.join(", ") || "(none)"}`,
         `  tags ${n.tags.join(", ") || "(none)"}`,
+        `  wake-ups ${wakeupsCell(n)}${n.wakeups ? ` since ${n.wakeups.since}` : ""}`,
         `  started ${n.startedAt}  heartbeat ${n.heartbeatAt} (${ago(n.heartbeatAt)})${n.draining ? "  draining" : ""}`,
       ]);
     }),

@@ -15,6 +15,7 @@ interface NodeJson {
   tags: string[];
   concurrency: number;
   draining: boolean;
+  wakeups: { transport: string; connected: boolean; since: string } | null;
 }
 
 describe("apflow worker and apflow nodes on the local store", () => {
@@ -49,8 +50,12 @@ describe("apflow worker and apflow nodes on the local store", () => {
     const node = parseJson<NodeJson>(await cli("nodes", "get", "w-1", "--json"));
     expect(node).toMatchObject({ tags: ["gpu", "eu"], concurrency: 3, draining: false });
     expect(node.executors.sort()).toEqual(["aggregate_results", "system_info"]);
+    // On SQLite no wake-up transport: the worker finds work at its poll.
+    expect(node.wakeups).toMatchObject({ transport: "polling", connected: true });
     const table = await cli("nodes", "list");
     expect(table.stdout).toMatch(/w-1\s+(idle|overloaded)/);
+    expect(table.stdout).toContain("wake-ups");
+    expect((await cli("nodes", "get", "w-1")).stdout).toMatch(/wake-ups polling since /);
     expect((await cli("nodes", "drain", "w-1")).stdout).toContain("draining");
     expect(parseJson<NodeJson>(await cli("nodes", "get", "w-1", "--json")).state).toBe("draining");
     const refused = await cli("nodes", "requeue", "w-1");

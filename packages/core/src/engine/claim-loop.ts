@@ -81,10 +81,13 @@ export class ClaimLoop {
   private pumpSoon(): void {
     if (this.pumpScheduled) return;
     this.pumpScheduled = true;
-    setImmediate(() => {
-      this.pumpScheduled = false;
-      this.pump();
-    });
+    // After the outcomes of the tasks that freed the slots are written (Finisher.written).
+    void this.o.finisher.written().then(() =>
+      setImmediate(() => {
+        this.pumpScheduled = false;
+        this.pump();
+      }),
+    );
   }
 
   private async loop(): Promise<void> {

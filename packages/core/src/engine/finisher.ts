@@ -12,12 +12,17 @@ interface Pending extends FinishItem {
 
 /**
  * Writes task outcomes in batches: every outcome that arrives before the next turn of the event
- * loop goes to the store in one `finishTasks` call (one transaction for SQL stores). Resolves
- * each with whether it was written (false: its lease was lost and the write refused).
+ * loop goes to the store in one `finishTasks` call (one transaction for SQL stores), at once (no
+ * linger: a batch is what arrived in one turn). Resolves each with whether it was written (false:
+ * its lease was lost and the write refused). `written()` lets the claim loop claim for freed
+ * slots only after their outcomes are written.
  */
 export class Finisher {
   private queue: Pending[] = [];
   private scheduled = false;
+  /** The batch waiting for its turn (settles once written), and the writes in flight. */
+  private next: Promise<void> | null = null;
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly store: TaskStore,
@@ -28,6 +33,18 @@ export class Finisher {
     /** Told of every outcome the store refused because its lease was lost (a late write). */
     private readonly onRefused: (taskId: string) => void = () => {},
   ) {}
+
+  /**
+   * Settles once every outcome queued so far is written (or refused): the claim for slots freed
+   * by finishing tasks waits for it, so that their writes reach the store first (a claim and an
+   * outcome write take the same events lock; the outcome first keeps a finished task unrecorded
+   * for one write, not for a claim and a write).
+   */
+  written(): Promise<void> {
+    const pending = [...this.inFlight];
+    if (this.next) pending.push(this.next);
+    return pending.length === 0 ? Promise.resolve() : Promise.all(pending).then(() => undefined);
+  }
 
   /** `after` runs once the outcome is written, before any tree it finished is reported. */
   finish(item: FinishItem, after?: (task: Task) => Promise<void>): Promise<boolean> {
@@ -42,7 +59,18 @@ export class Finisher {
       });
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => void this.flush());
+        this.next = new Promise<void>((done) =>
+          setImmediate(() => {
+            const flushing = this.flush().catch((err: unknown) => {
+              this.logger.error({ err }, "writing a batch of outcomes failed");
+            });
+            this.inFlight.add(flushing);
+            void flushing.then(() => {
+              this.inFlight.delete(flushing);
+              done();
+            });
+          }),
+        );
       }
     });
   }
@@ -51,6 +79,11 @@ export class Finisher {
     const batch = this.queue;
     this.queue = [];
     this.scheduled = false;
+    this.next = null;
+    await this.write(batch);
+  }
+
+  private async write(batch: Pending[]): Promise<void> {
     let result: FinishBatchResult;
     try {
       result = this.store.finishTasks ? await this.store.finishTasks(batch, this.clock()) : await this.oneByOne(batch);

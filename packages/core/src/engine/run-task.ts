@@ -98,8 +98,12 @@ async function execute(
   };
   const finish = async (outcome: TaskOutcome): Promise<void> => {
     const hooked = rc.registry.getHooks("afterTask").length > 0;
+    // The outcome is queued before the slot is freed: its write goes out ahead of the claim for
+    // the freed slot (both take the store's events lock), which shortens the time a finished
+    // task is not yet recorded (a kill then would make it run again elsewhere).
+    const written = rc.finisher.finish({ taskId: task.id, leaseToken, outcome }, hooked ? afterWrite : undefined);
     rc.release?.();
-    await rc.finisher.finish({ taskId: task.id, leaseToken, outcome }, hooked ? afterWrite : undefined);
+    await written;
   };
 
   const found = executorIdOf(task);

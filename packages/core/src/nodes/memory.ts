@@ -32,6 +32,7 @@ export class MemoryNodeStore implements NodeStore {
       heartbeatAt: new Date(now),
       draining: false,
       handedBackAt: null,
+      wakeups: null,
     };
     this.nodes.set(node.nodeId, record);
     return copy(record);
@@ -42,6 +43,7 @@ export class MemoryNodeStore implements NodeStore {
     if (!r) return null;
     r.running = beat.running;
     r.load = beat.load;
+    if (beat.wakeups) r.wakeups = { ...beat.wakeups, since: new Date(beat.wakeups.since) };
     r.heartbeatAt = new Date(now);
     r.handedBackAt = null;
     return copy(r);

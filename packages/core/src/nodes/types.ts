@@ -28,15 +28,32 @@ export interface NodeRegistration {
   deadAfterMs: number;
 }
 
+/**
+ * How a node learns of new work (docs/architecture.md#wake-ups): its wake-up transport's name
+ * (`postgres`, `redis`, `nats`, `amqp`; `polling` for the polling transport or none, which find
+ * other processes' work at their poll and are always connected) and whether it is connected.
+ * `connected: false`: the transport is down (server stopped, connection lost) and the node polls
+ * until it is back. `since`: when `connected` last changed (or the node started).
+ */
+export interface NodeWakeups {
+  transport: string;
+  connected: boolean;
+  since: Date;
+}
+
 /** What a heartbeat reports. */
 export interface NodeBeat {
   /** Tasks running now. */
   running: number;
   /** The machine's 1-minute load average per core. */
   load: number;
+  /** Its wake-up status; omitted: the stored one is kept. */
+  wakeups?: NodeWakeups;
 }
 
-export interface NodeRecord extends NodeRegistration, NodeBeat {
+export interface NodeRecord extends NodeRegistration, Omit<NodeBeat, "wakeups"> {
+  /** Its wake-up status as of its last heartbeat; null until it has reported one. */
+  wakeups: NodeWakeups | null;
   startedAt: Date;
   heartbeatAt: Date;
   /** Asked to stop claiming (`nodes.drain`); it finishes what it runs. */

@@ -24,6 +24,7 @@ export function record(nodeId: string, over: Partial<NodeRecord> = {}): NodeReco
     heartbeatAt: NOW,
     draining: false,
     handedBackAt: null,
+    wakeups: null,
     ...over,
   };
 }

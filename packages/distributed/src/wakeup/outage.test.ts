@@ -1,5 +1,6 @@
 import { createServer, type Server, type Socket, connect } from "node:net";
 import { Engine, type Logger, MemoryStore, Registry } from "@aipartnerupflow/core";
+import { Node } from "../node.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { AmqpTransport } from "./amqp.js";
 import { NodeEventBus } from "./bus.js";
@@ -116,20 +117,85 @@ describe.each(cases)("%s going down while a node runs", (_name, target, make) =>
     };
 
     expect(wakeups.status).toBe("down");
+    expect(wakeups.info).toMatchObject({ transport: _name, connected: false });
     expect(warnings.join("\n")).toMatch(/unreachable; polling every 100 ms/);
     await runs();
 
     await proxy.open();
     await expect.poll(() => wakeups.status).toBe("up");
+    const up = wakeups.info;
+    expect(up.connected).toBe(true);
     await delivered();
 
     await proxy.cut();
     await expect.poll(() => wakeups.status).toBe("down");
+    expect(wakeups.info.connected).toBe(false);
+    expect(wakeups.info.since.getTime()).toBeGreaterThanOrEqual(up.since.getTime());
     expect(warnings.length).toBeGreaterThanOrEqual(2);
     await runs();
 
     await proxy.open();
     await expect.poll(() => wakeups.status).toBe("up");
     await delivered();
+  });
+});
+
+describe("a node's record shows its wake-up status", () => {
+  const cleanup: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
+
+  it("Redis connected, then down (server unreachable: connected false, the node polls), then back", async () => {
+    const proxy = new CuttableProxy(6379);
+    await proxy.open();
+    cleanup.push(() => proxy.cut());
+    const store = new MemoryStore();
+    const registry = new Registry();
+    registry.registerExecutor({ id: "noop", execute: async () => ({ ok: true }) });
+    const engine = new Engine({
+      store,
+      registry,
+      owner: "redis-node",
+      pollIntervalMs: 600_000,
+      bus: new NodeEventBus(),
+    });
+    const node = new Node({
+      engine,
+      heartbeatMs: 60_000,
+      deadAfterMs: 600_000,
+      wakeups: new RedisTransport({ url: `redis://127.0.0.1:${proxy.port}`, channel: "apflow:status-test" }),
+      logger: recordingLogger().logger,
+    });
+    await node.start();
+    cleanup.push(() => node.stop({ graceMs: 0 }));
+    // Registered, then its first beat right after the transport started.
+    const first = await store.nodes.get("redis-node");
+    expect(first?.wakeups).toMatchObject({ transport: "redis", connected: true });
+
+    await proxy.cut();
+    await expect.poll(() => node.wakeups?.status).toBe("down");
+    const down = await node.beat();
+    expect(down?.wakeups).toMatchObject({ transport: "redis", connected: false });
+    expect(down?.wakeups?.since.getTime()).toBeGreaterThanOrEqual(first?.wakeups?.since.getTime() ?? 0);
+    // Polling meanwhile: work submitted elsewhere still runs.
+    const producer = new Engine({ store, registry, claim: false });
+    await producer.start();
+    cleanup.push(() => producer.stop());
+    const [tree] = await producer.submit([{ name: "n", params: { executorId: "noop" } }]);
+    await expect.poll(async () => (await store.getExecution(tree?.execution.id as string))?.status).toBe("completed");
+
+    await proxy.open();
+    await expect.poll(() => node.wakeups?.status).toBe("up");
+    expect((await node.beat())?.wakeups).toMatchObject({ transport: "redis", connected: true });
+  });
+
+  it("a node without a transport reports polling", async () => {
+    const store = new MemoryStore();
+    const engine = new Engine({ store, registry: new Registry(), owner: "plain", claim: false });
+    const node = new Node({ engine, heartbeatMs: 60_000, deadAfterMs: 600_000 });
+    await node.start();
+    cleanup.push(() => node.stop());
+    expect((await store.nodes.get("plain"))?.wakeups).toMatchObject({ transport: "polling", connected: true });
   });
 });

@@ -4,6 +4,7 @@ import {
   ErrorCode,
   type EventType,
   type Logger,
+  type NodeWakeups,
   type TaskEvent,
 } from "@aipartnerupflow/core";
 import { NodeEventBus } from "./bus.js";
@@ -50,6 +51,8 @@ export class Wakeups {
   private readonly fanout: EventFanout | null;
   private readonly fallbackPollMs: number;
   private state: "idle" | "up" | "down" | "stopped" = "idle";
+  /** When the state last went up or down (engine clock). */
+  private changedAt: Date;
   private poll: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | null = null;
   private pending: WakeupMessage | null = null;
@@ -69,6 +72,7 @@ export class Wakeups {
       );
     }
     this.fanout = fanout ? new EventFanout(engine.store, bus as NodeEventBus, this.logger) : null;
+    this.changedAt = engine.clock();
     this.fallbackPollMs = options.fallbackPollMs ?? 1000;
     if (!Number.isFinite(this.fallbackPollMs) || this.fallbackPollMs <= 0) {
       throw new ApflowError(
@@ -81,6 +85,15 @@ export class Wakeups {
   /** Whether the transport is connected (`down`: polling every `fallbackPollMs`). */
   get status(): "idle" | "up" | "down" | "stopped" {
     return this.state;
+  }
+
+  /**
+   * What the node registry shows (`NodeRecord.wakeups`, reported with each heartbeat): the
+   * transport, whether it is connected now (not connected: polling every `fallbackPollMs`), and
+   * since when.
+   */
+  get info(): NodeWakeups {
+    return { transport: this.transport.name, connected: this.state === "up", since: new Date(this.changedAt) };
   }
 
   /** Listen (and publish). Never rejects for an unreachable server: that node polls instead. */
@@ -148,6 +161,7 @@ export class Wakeups {
     if (this.state === "stopped" || this.state === "up") return;
     const wasDown = this.stats.outages > 0;
     this.state = "up";
+    this.changedAt = this.engine.clock();
     this.stopPolling();
     if (wasDown) this.logger.info("wake-up transport is back; polling stopped");
     // Whatever was signalled while not listening is lost: look once.
@@ -157,6 +171,7 @@ export class Wakeups {
 
   private onDown(err?: unknown): void {
     if (this.state === "stopped" || (this.state === "down" && this.poll)) return;
+    if (this.state === "up") this.changedAt = this.engine.clock();
     this.state = "down";
     this.stats.outages++;
     this.logger.warn(

@@ -9,6 +9,7 @@ import {
   type NodeRecord,
   type NodeRegistration,
   type NodeStore,
+  type NodeWakeups,
   storeRules,
 } from "@aipartnerupflow/core";
 import { timeParam, statusIn } from "../sql/fragments.js";
@@ -35,6 +36,7 @@ interface NodeRow {
   started_at: unknown;
   heartbeat_at: unknown;
   handed_back_at: unknown;
+  wakeups: string | null;
 }
 
 interface EventRow {
@@ -66,7 +68,14 @@ function fromRow(r: NodeRow): NodeRecord {
     startedAt: toDate(r.started_at),
     heartbeatAt: toDate(r.heartbeat_at),
     handedBackAt: r.handed_back_at === null || r.handed_back_at === undefined ? null : toDate(r.handed_back_at),
+    wakeups: readWakeups(r.wakeups),
   };
+}
+
+function readWakeups(text: string | null | undefined): NodeWakeups | null {
+  if (text === null || text === undefined) return null;
+  const w = JSON.parse(text) as { transport: string; connected: boolean; since: string };
+  return { transport: w.transport, connected: w.connected, since: new Date(w.since) };
 }
 
 /**
@@ -93,7 +102,8 @@ export class SqlNodeStore implements NodeStore {
          "cpu" = excluded."cpu", "memory" = excluded."memory", "concurrency" = excluded."concurrency",
          "running" = 0, "load" = 0, "heartbeat_ms" = excluded."heartbeat_ms",
          "dead_after_ms" = excluded."dead_after_ms", "draining" = excluded."draining",
-         "started_at" = excluded."started_at", "heartbeat_at" = excluded."heartbeat_at", "handed_back_at" = NULL
+         "started_at" = excluded."started_at", "heartbeat_at" = excluded."heartbeat_at", "handed_back_at" = NULL,
+         "wakeups" = NULL
        RETURNING *`,
       [
         node.nodeId,
@@ -117,9 +127,22 @@ export class SqlNodeStore implements NodeStore {
 
   async heartbeat(nodeId: string, beat: NodeBeat, now: Date): Promise<NodeRecord | null> {
     const [row] = await this.db.all<NodeRow>(
-      `UPDATE "nodes" SET "running" = ?, "load" = ?, "heartbeat_at" = ${this.t}, "handed_back_at" = NULL
+      `UPDATE "nodes" SET "running" = ?, "load" = ?, "heartbeat_at" = ${this.t}, "handed_back_at" = NULL,
+         "wakeups" = COALESCE(?, "wakeups")
         WHERE "node_id" = ? RETURNING *`,
-      [beat.running, beat.load, now, nodeId],
+      [
+        beat.running,
+        beat.load,
+        now,
+        beat.wakeups
+          ? JSON.stringify({
+              transport: beat.wakeups.transport,
+              connected: beat.wakeups.connected,
+              since: beat.wakeups.since.toISOString(),
+            })
+          : null,
+        nodeId,
+      ],
     );
     return row ? fromRow(row) : null;
   }

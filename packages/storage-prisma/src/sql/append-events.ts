@@ -55,20 +55,39 @@ export async function appendEvents(tx: SqlSession, events: readonly NewEvent[]):
   return out;
 }
 
+/** PostgreSQL: the events' 11 column arrays (`eventColumns`) as rows `v`, `v.n` their order. */
+export const EVENT_ARRAYS = `unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::float8[], ?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[])
+      WITH ORDINALITY AS v(type, task_id, root_id, execution_id, status, progress, message, result, error, data, at, n)`;
+
+/** The values of `INSERT INTO events (${EVENT_INSERT_COLUMNS})` selected from `EVENT_ARRAYS`. */
+export const EVENT_VALUES =
+  "v.type, v.task_id, v.root_id, v.execution_id, v.status, v.progress, v.message, v.result::jsonb, v.error::jsonb, v.data::jsonb, v.at";
+
+export const EVENT_INSERT_COLUMNS =
+  "type, task_id, root_id, execution_id, status, progress, message, result, error, data, at";
+
 /**
  * PostgreSQL: every event in one INSERT of column arrays (`unnest`: one fixed, prepared
  * statement whatever their number), which takes the events lock itself (a CTE its rows depend
  * on, so the lock is held before the first `seq` is drawn), in the events' order.
  */
 const APPEND_POSTGRES = `WITH apflow_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(${EVENTS_LOCK_KEY}) AS held)
-  INSERT INTO events (type, task_id, root_id, execution_id, status, progress, message, result, error, data, at)
-  SELECT v.type, v.task_id, v.root_id, v.execution_id, v.status, v.progress, v.message, v.result::jsonb, v.error::jsonb, v.data::jsonb, v.at
-    FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::float8[], ?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[])
-      WITH ORDINALITY AS v(type, task_id, root_id, execution_id, status, progress, message, result, error, data, at, n), apflow_lock
+  INSERT INTO events (${EVENT_INSERT_COLUMNS})
+  SELECT ${EVENT_VALUES}
+    FROM ${EVENT_ARRAYS}, apflow_lock
    ORDER BY v.n RETURNING seq`;
 
 async function appendPostgres(tx: SqlSession, events: readonly NewEvent[]): Promise<TaskEvent[]> {
   if (events.length === 0) return [];
+  const rows = await tx.values(APPEND_POSTGRES, eventColumns(events) as unknown as SqlValue[], true);
+  return withSeqs(events, rows);
+}
+
+/**
+ * PostgreSQL: the events as the 11 column arrays `APPEND_POSTGRES` binds, in `EVENT_ARRAYS`'
+ * order (also bound by statements that append in a CTE of their own, `submitAtOnce`).
+ */
+export function eventColumns(events: readonly NewEvent[]): Array<Array<string | number | null>> {
   const columns: Array<Array<string | number | null>> = Array.from({ length: 11 }, () => []);
   for (const e of events) {
     columns[0]?.push(e.type);
@@ -83,7 +102,11 @@ async function appendPostgres(tx: SqlSession, events: readonly NewEvent[]): Prom
     columns[9]?.push(e.data === undefined ? null : JSON.stringify(e.data));
     columns[10]?.push(e.at);
   }
-  const rows = await tx.values(APPEND_POSTGRES, columns as unknown as SqlValue[], true);
+  return columns;
+}
+
+/** The events with the seqs a `RETURNING seq` gave them (drawn in the events' order). */
+export function withSeqs(events: readonly NewEvent[], rows: readonly unknown[][]): TaskEvent[] {
   const seqs = rows.map((r) => Number(r[0])).sort((a, b) => a - b);
   return events.map((e, i) => ({ ...e, seq: seqs[i] as number }) as TaskEvent);
 }

@@ -39,7 +39,7 @@ const duplicateIds = storeRules.duplicateIdsError;
  * its INSERT, which then fails on the primary key (SQLSTATE 23505, waiting for that commit). The
  * id is in the error's detail: `Key (id)=(...) already exists.`
  */
-function duplicateKey(err: unknown): ApflowError | undefined {
+export function duplicateKey(err: unknown): ApflowError | undefined {
   const e = err as { code?: unknown; constraint?: unknown; detail?: unknown } | null;
   if (typeof e !== "object" || e === null || e.code !== "23505" || e.constraint !== "tasks_pkey") return undefined;
   const id = typeof e.detail === "string" ? /^Key \(id\)=\((.*)\) already exists\.?$/.exec(e.detail)?.[1] : undefined;
@@ -140,6 +140,15 @@ export async function insertTasks(
     await tx.run(`UPDATE tasks SET has_children = true WHERE id IN (${marks(batch.length)})`, batch);
   }
 
+  return createdTasks(tasks, parents, at);
+}
+
+/** The tasks as `insertTasks` wrote them, and their `task.created` events. */
+export function createdTasks(
+  tasks: readonly NewTask[],
+  parents: ReadonlySet<string>,
+  at: string,
+): { tasks: Task[]; events: NewEvent[] } {
   const created: Task[] = tasks.map((t) => ({
     ...t,
     dependencies: t.dependencies.map((dep) => ({ id: dep.id, required: dep.required })),
@@ -154,7 +163,7 @@ export async function insertTasks(
 }
 
 /** The task columns `insertPostgres` writes from arrays, with their array types. */
-const PG_COLUMNS: Array<[string, string]> = [
+export const PG_COLUMNS: Array<[string, string]> = [
   ["id", "text"],
   ["parent_id", "text"],
   ["root_id", "text"],
@@ -217,7 +226,11 @@ async function insertPostgres(
  * One task's column values, `id` through `completed_at`, then `placement` and `executor`, in the order both dialects insert them;
  * `time` renders a timestamp for the driver (SQLite binds Dates, PostgreSQL's arrays take text).
  */
-function rowValues(t: NewTask, parents: ReadonlySet<string>, time: (value: string | null) => SqlValue): SqlValue[] {
+export function rowValues(
+  t: NewTask,
+  parents: ReadonlySet<string>,
+  time: (value: string | null) => SqlValue,
+): SqlValue[] {
   return [
     t.id,
     t.parentId,

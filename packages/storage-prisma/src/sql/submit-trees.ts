@@ -32,9 +32,9 @@ export async function submitTrees(
   starts: readonly SubmitStart[],
   at: string,
 ): Promise<{ tasks: Task[]; executions: Execution[]; events: NewEvent[] }> {
-  const executions: Execution[] = [];
   const fresh = tasks.every((t) => t.status === "pending");
   if (!fresh) {
+    const executions: Execution[] = [];
     const created = await insertTasks(tx, tasks, at);
     const events = [...created.events];
     for (const s of starts) {
@@ -55,50 +55,8 @@ export async function submitTrees(
   }
 
   const d = tx.dialect;
-  const byRoot = new Map<string, NewTask[]>();
-  for (const t of tasks) {
-    let list = byRoot.get(t.rootId);
-    if (!list) byRoot.set(t.rootId, (list = []));
-    list.push(t);
-  }
-  const queued: Array<{ id: string; executionId: string }> = [];
-  const placed: Array<{ executionId: string; plan: storeRules.PlacementPlan }> = [];
-  for (const s of starts) {
-    const tree = byRoot.get(s.rootId);
-    if (!tree) throw new Error(`submitTrees: no tasks of root ${s.rootId}`);
-    if (s.placement !== undefined) {
-      const ids = new Set(tree.map((t) => t.id));
-      placed.push({ executionId: s.executionId, plan: placementPlan(s.placement, (id) => ids.has(id)) });
-    }
-    const runSet = planRunSet(tree, s.rootId, "failed");
-    for (const id of runSet) queued.push({ id, executionId: s.executionId });
-    const root = tree.find((t) => t.id === s.rootId) as NewTask;
-    executions.push({
-      id: s.executionId,
-      rootId: s.rootId,
-      taskId: s.rootId,
-      status: "running",
-      cancelRequested: false,
-      remaining: runSet.length,
-      total: runSet.length,
-      demo: s.demo ?? false,
-      userId: s.userId === undefined ? root.userId : s.userId,
-      createdAt: at,
-      finishedAt: null,
-    });
-  }
-  if (executions.some((e) => e.total === 0)) throw new Error("submitTrees: a fresh tree with nothing to run");
-  // Each task is written queued already: its execution in the INSERT (the queue's other
-  // columns start as `QUEUE_RESET` has them: no cancel request, no checkpoint, run_at as asked).
-  if (
-    QUEUE_RESET.cancelRequested ||
-    QUEUE_RESET.checkpoint !== null ||
-    QUEUE_RESET.wait !== null ||
-    QUEUE_RESET.runAt !== "userRunAt"
-  ) {
-    throw new Error("submitTrees expects a queued task to start as it is created");
-  }
-  const created = await insertTasks(tx, tasks, at, new Map(queued.map((q) => [q.id, q.executionId])));
+  const { executions, executionOf, placed } = planFreshTrees(tasks, starts, at);
+  const created = await insertTasks(tx, tasks, at, executionOf);
   const events = [...created.events];
 
   let ordinal = 0;
@@ -155,4 +113,67 @@ export async function submitTrees(
   }
   for (const e of executions) events.push(treeStartedEvent(e.rootId, e.id, at));
   return { tasks: created.tasks, executions, events };
+}
+
+/**
+ * The executions of a submission whose tasks are all pending (what `submit` makes): each root's
+ * run set (core's `planRunSet`: every task of a fresh tree), and the execution each task is
+ * queued by as it is written. Shared by `submitTrees` and `submitAtOnce` (PostgreSQL, one statement).
+ */
+/** A start that carries a placement, its plan checked against its tree. */
+export interface PlacedStart {
+  executionId: string;
+  plan: storeRules.PlacementPlan;
+}
+
+export function planFreshTrees(
+  tasks: readonly NewTask[],
+  starts: readonly SubmitStart[],
+  at: string,
+): { executions: Execution[]; executionOf: Map<string, string>; placed: PlacedStart[] } {
+  const executions: Execution[] = [];
+  const placed: PlacedStart[] = [];
+  const executionOf = new Map<string, string>();
+  const byRoot = new Map<string, NewTask[]>();
+  for (const t of tasks) {
+    let list = byRoot.get(t.rootId);
+    if (!list) byRoot.set(t.rootId, (list = []));
+    list.push(t);
+  }
+  for (const s of starts) {
+    const tree = byRoot.get(s.rootId);
+    if (!tree) throw new Error(`submitTrees: no tasks of root ${s.rootId}`);
+    if (s.placement !== undefined) {
+      const ids = new Set(tree.map((t) => t.id));
+      placed.push({ executionId: s.executionId, plan: placementPlan(s.placement, (id) => ids.has(id)) });
+    }
+    const runSet = planRunSet(tree, s.rootId, "failed");
+    for (const id of runSet) executionOf.set(id, s.executionId);
+    const root = tree.find((t) => t.id === s.rootId) as NewTask;
+    executions.push({
+      id: s.executionId,
+      rootId: s.rootId,
+      taskId: s.rootId,
+      status: "running",
+      cancelRequested: false,
+      remaining: runSet.length,
+      total: runSet.length,
+      demo: s.demo ?? false,
+      userId: s.userId === undefined ? root.userId : s.userId,
+      createdAt: at,
+      finishedAt: null,
+    });
+  }
+  if (executions.some((e) => e.total === 0)) throw new Error("submitTrees: a fresh tree with nothing to run");
+  // Each task is written queued already: its execution in the INSERT (the queue's other
+  // columns start as `QUEUE_RESET` has them: no cancel request, no checkpoint, run_at as asked).
+  if (
+    QUEUE_RESET.cancelRequested ||
+    QUEUE_RESET.checkpoint !== null ||
+    QUEUE_RESET.wait !== null ||
+    QUEUE_RESET.runAt !== "userRunAt"
+  ) {
+    throw new Error("submitTrees expects a queued task to start as it is created");
+  }
+  return { executions, executionOf, placed };
 }

@@ -63,6 +63,7 @@ import { reclaimExpired } from "../sql/reclaim-expired.js";
 import { renewLeases } from "../sql/renew-leases.js";
 import { nextDueAt } from "../sql/next-due.js";
 import { startExecution } from "../sql/start-execution.js";
+import { submitAtOnce, submitsAtOnce } from "../sql/submit-at-once.js";
 import { submitTrees } from "../sql/submit-trees.js";
 import { updateTask } from "../sql/update-task.js";
 import { anyWaitDue, expireWaits, findWaiting, resumeTask } from "../sql/waits.js";
@@ -136,6 +137,13 @@ export class PrismaTaskStore implements TaskStore {
     now: Date,
   ): Promise<MutationResult<{ tasks: Task[]; executions: Execution[] }>> {
     const at = requireNow(now, "submitTrees").toISOString();
+    // PostgreSQL, a fresh self-contained submission (what `submit` makes): one statement, no
+    // transaction of several round trips. Starts with a placement write their preferences after the
+    // tasks, in the transaction.
+    if (this.db.dialect === "postgres" && starts.every((s) => s.placement === undefined) && submitsAtOnce(tasks)) {
+      this.assertOpen();
+      return submitAtOnce(this.db, tasks, starts, at);
+    }
     return this.mutate((tx) => submitTrees(tx, tasks, starts, at));
   }
 

@@ -55,12 +55,28 @@ export const nodeStoreContractChecks: NodeStoreCheck[] = [
         heartbeatAt: T0,
         draining: false,
         handedBackAt: null,
+        wakeups: null,
       });
       expect(await f.get("n2")).toEqual(r);
       await f.register(registration("n1", { tags: [], executors: [], concurrency: 0 }), T0);
       await f.register(registration("n0"), at(5));
       expect((await f.list()).map((n) => n.nodeId)).toEqual(["n1", "n2", "n0"]);
       expect((await f.get("n1"))?.concurrency).toBe(0);
+    },
+  },
+  {
+    name: "nodes: heartbeat records the wake-up status; a beat without one keeps it; registering again clears it",
+    async run(store) {
+      const f = facet(store);
+      await f.register(registration("n1"), T0);
+      const up = { transport: "redis", connected: true, since: at(5) };
+      expect((await f.heartbeat("n1", { running: 0, load: 0, wakeups: up }, at(10)))?.wakeups).toEqual(up);
+      expect((await f.get("n1"))?.wakeups).toEqual(up);
+      expect((await f.heartbeat("n1", { running: 1, load: 0 }, at(20)))?.wakeups).toEqual(up);
+      const down = { transport: "redis", connected: false, since: at(25) };
+      await f.heartbeat("n1", { running: 1, load: 0, wakeups: down }, at(30));
+      expect((await f.list()).find((n) => n.nodeId === "n1")?.wakeups).toEqual(down);
+      expect((await f.register(registration("n1"), at(40))).wakeups).toBeNull();
     },
   },
   {
