@@ -8,6 +8,7 @@ import { nextRefillAt } from "../limits/why.js";
 import { copyTask, type CopyOptions } from "../tree/copy.js";
 import { validateTasks } from "../tree/validate.js";
 import type { Execution, JsonValue, NewTask, Task, TaskEvent, TaskInput, TreeOutcome } from "../types.js";
+import { flatten } from "../util/flatten.js";
 import { newId } from "../util/ids.js";
 import { type EventBus, LocalEventBus } from "./event-bus.js";
 import { type SubscribeQuery, subscribeEvents } from "./subscription.js";
@@ -395,7 +396,7 @@ export class Engine {
   }
 
   private async saveTrees(trees: NewTask[][]): Promise<Task[][]> {
-    const { tasks: created, events } = await this.store.createTasks(trees.flat(), this.clock());
+    const { tasks: created, events } = await this.store.createTasks(flatten(trees), this.clock());
     this.bus.publish(events);
     const byRoot = new Map<string, Task[]>();
     for (const t of created) {
@@ -444,12 +445,12 @@ export class Engine {
     let executions: Execution[];
     try {
       if (this.store.submitTrees) {
-        const r = await this.store.submitTrees(trees.flat(), starts, this.clock());
+        const r = await this.store.submitTrees(flatten(trees), starts, this.clock());
         this.bus.publish(r.events);
         created = r.tasks;
         executions = r.executions;
       } else {
-        const r = await this.store.createTasks(trees.flat(), this.clock());
+        const r = await this.store.createTasks(flatten(trees), this.clock());
         this.bus.publish(r.events);
         created = r.tasks;
         executions = [];

@@ -51,7 +51,7 @@ import { memoryQueueStats } from "../queue/memory.js";
 import type { QueueStats, QueueStatsQuery } from "../queue/types.js";
 import {
   currentAttempt,
-  internEmpty,
+  storedCopy,
   type Row,
   recordEndedAttempt,
   runAtMs,
@@ -146,8 +146,9 @@ export class MemoryStore implements TaskStore {
     const incoming = new Set<string>();
     const duplicates: string[] = [];
     for (const t of tasks) {
-      if (this.rows.has(t.id) || incoming.has(t.id)) duplicates.push(t.id);
+      const before = incoming.size;
       incoming.add(t.id);
+      if (incoming.size === before || this.rows.has(t.id)) duplicates.push(t.id);
     }
     if (duplicates.length > 0) throw duplicateIdsError(duplicates);
     const missing: string[] = [];
@@ -158,8 +159,11 @@ export class MemoryStore implements TaskStore {
     if (missing.length > 0) throw unknownReferencesError(missing);
 
     const created: Row[] = [];
+    // Tasks of one tree come together: the last tree's list is kept at hand.
+    let treeRoot: string | null = null;
+    let tree: Row[] = [];
     for (const t of tasks) {
-      const task = internEmpty(snapshot(t, false, t.createdAt));
+      const task = storedCopy(t);
       const row: Row = {
         task,
         ordinal: ++this.ordinal,
@@ -177,8 +181,12 @@ export class MemoryStore implements TaskStore {
         userRunAt: task.runAt,
       };
       this.rows.set(task.id, row);
-      let tree = this.trees.get(task.rootId);
-      if (!tree) this.trees.set(task.rootId, (tree = []));
+      if (task.rootId !== treeRoot) {
+        treeRoot = task.rootId;
+        const known = this.trees.get(treeRoot);
+        if (known) tree = known;
+        else this.trees.set(treeRoot, (tree = []));
+      }
       tree.push(row);
       created.push(row);
     }

@@ -42,17 +42,48 @@ function isEmptyObject(value: object): boolean {
 }
 
 /**
- * Share one frozen empty object among stored tasks (most tasks have no metadata, schemas or
+ * The store's own copy of a new task (`snapshot` of it, never updated yet). Empty objects and
+ * dependency lists are one shared frozen value (most tasks have no metadata, schemas or
  * dependencies): big trees save a few hundred bytes per task. Safe because the store replaces
  * these fields whole and every read goes through `snapshot`, which copies.
  */
-export function internEmpty(task: Task): Task {
-  if (isEmptyObject(task.inputs)) task.inputs = EMPTY_OBJECT;
-  if (isEmptyObject(task.params)) task.params = EMPTY_OBJECT;
-  if (isEmptyObject(task.schemas)) task.schemas = EMPTY_OBJECT;
-  if (isEmptyObject(task.metadata)) task.metadata = EMPTY_OBJECT;
-  if (task.dependencies.length === 0) task.dependencies = EMPTY_DEPENDENCIES;
-  return task;
+export function storedCopy(t: NewTask): Task {
+  return {
+    id: t.id,
+    parentId: t.parentId,
+    rootId: t.rootId,
+    userId: t.userId,
+    name: t.name,
+    status: t.status,
+    priority: t.priority,
+    dependencies:
+      t.dependencies.length === 0
+        ? EMPTY_DEPENDENCIES
+        : t.dependencies.map((d) => ({ id: d.id, required: d.required })),
+    inputs: copyOrEmpty(t.inputs),
+    params: copyOrEmpty(t.params),
+    schemas: copyOrEmpty(t.schemas as JsonObject),
+    result: cloneJson(t.result),
+    error: t.error ? (cloneJson(t.error as unknown as JsonObject) as unknown as Task["error"]) : null,
+    progress: t.progress,
+    attempt: t.attempt,
+    retry: t.retry ? (cloneJson(t.retry as unknown as JsonObject) as unknown as Task["retry"]) : null,
+    runAt: t.runAt,
+    originalTaskId: t.originalTaskId,
+    hasChildren: false,
+    metadata: copyOrEmpty(t.metadata),
+    createdAt: t.createdAt,
+    updatedAt: t.createdAt,
+    startedAt: t.startedAt,
+    completedAt: t.completedAt,
+    wait: t.wait ? (cloneJson(t.wait as unknown as JsonObject) as unknown as Task["wait"]) : null,
+    placement: t.placement ? (cloneJson(t.placement as unknown as JsonObject) as unknown as Task["placement"]) : null,
+    placedOn: t.placedOn ?? null,
+  };
+}
+
+function copyOrEmpty(value: JsonObject): JsonObject {
+  return isEmptyObject(value) ? EMPTY_OBJECT : cloneJson(value);
 }
 
 /**
