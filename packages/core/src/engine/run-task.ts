@@ -119,38 +119,32 @@ async function execute(
   const demo = demoRun && executor.runInDemo !== true;
   let lastProgress = task.progress;
   const resume = resumeStateOf(task);
-  const ctx: ExecutorContext = {
-    task,
-    get signal() {
-      return signal.signal;
-    },
-    log,
-    dependencies: claimed.dependencies,
-    userId: task.userId,
-    secrets: rc.secrets ?? NO_SECRETS,
-    executionId: claimed.executionId,
-    attempt: task.attempt,
-    demo: demoRun,
-    lastCheckpoint: claimed.lastCheckpoint,
-    registry: rc.registry,
-    reportProgress: async (progress, message) => {
-      if (abortCause() === "lease_lost") return;
-      if (progress !== null) lastProgress = progress;
-      try {
-        const { events } = await rc.store.reportProgress(task.id, leaseToken, lastProgress, message, rc.clock());
-        rc.bus.publish(events);
-      } catch (err) {
-        if (err instanceof LeaseLostError) abort("lease_lost");
-        else throw err;
-      }
-    },
-    checkpoint: (state) => rc.store.saveCheckpoint(task.id, leaseToken, state),
-    waitFor: (spec) => {
-      throw new WaitRequest(parseWaitSpec(spec));
-    },
-    resumeInput: resume?.input,
-    resume,
+  const ctx = new Context(signal);
+  ctx.task = task;
+  ctx.log = log;
+  ctx.dependencies = claimed.dependencies;
+  ctx.userId = task.userId;
+  ctx.secrets = rc.secrets ?? NO_SECRETS;
+  ctx.executionId = claimed.executionId;
+  ctx.attempt = task.attempt;
+  ctx.demo = demoRun;
+  ctx.lastCheckpoint = claimed.lastCheckpoint;
+  ctx.registry = rc.registry;
+  ctx.reportProgress = async (progress, message) => {
+    if (abortCause() === "lease_lost") return;
+    if (progress !== null) lastProgress = progress;
+    try {
+      const { events } = await rc.store.reportProgress(task.id, leaseToken, lastProgress, message, rc.clock());
+      rc.bus.publish(events);
+    } catch (err) {
+      if (err instanceof LeaseLostError) abort("lease_lost");
+      else throw err;
+    }
   };
+  ctx.checkpoint = (state) => rc.store.saveCheckpoint(task.id, leaseToken, state);
+  ctx.waitFor = waitFor;
+  ctx.resumeInput = resume?.input;
+  ctx.resume = resume;
 
   let result: JsonValue | null = null;
   let returned = false;
@@ -347,6 +341,42 @@ async function firstStart(store: TaskStore, task: Task): Promise<Date> {
   const attempts = await store.getAttempts(task.id);
   const first = attempts[0]?.startedAt ?? task.startedAt ?? task.createdAt;
   return new Date(first);
+}
+
+const waitFor = (spec: Parameters<ExecutorContext["waitFor"]>[0]): never => {
+  throw new WaitRequest(parseWaitSpec(spec));
+};
+
+/**
+ * The context an executor gets. A class, not an object literal: a literal with the lazy `signal`
+ * getter is slow to create (V8 defines the accessor at run time), and there is one per task run.
+ * Every other member is an own property, as it was on the literal.
+ */
+class Context implements ExecutorContext {
+  readonly #abortion: LazyAbort;
+  task!: Task;
+  log!: Logger;
+  dependencies!: ExecutorContext["dependencies"];
+  userId!: string | null;
+  secrets!: Readonly<Record<string, string>>;
+  executionId!: string;
+  attempt!: number;
+  demo!: boolean;
+  lastCheckpoint!: JsonValue | null;
+  registry!: ExecutorContext["registry"];
+  reportProgress!: ExecutorContext["reportProgress"];
+  checkpoint!: ExecutorContext["checkpoint"];
+  waitFor!: ExecutorContext["waitFor"];
+  resumeInput!: JsonValue | undefined;
+  resume!: ExecutorContext["resume"];
+
+  constructor(abortion: LazyAbort) {
+    this.#abortion = abortion;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abortion.signal;
+  }
 }
 
 /**

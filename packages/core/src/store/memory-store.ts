@@ -53,6 +53,7 @@ import {
   currentAttempt,
   storedCopy,
   type Row,
+  NO_ROWS,
   recordEndedAttempt,
   runAtMs,
   snapshot,
@@ -169,6 +170,7 @@ export class MemoryStore implements TaskStore {
         ordinal: ++this.ordinal,
         unresolved: 0,
         dependents: undefined,
+        upstream: NO_ROWS,
         executionId: null,
         leaseOwner: null,
         leaseToken: null,
@@ -193,10 +195,14 @@ export class MemoryStore implements TaskStore {
     for (const row of created) {
       const { task } = row;
       if (task.parentId !== null) (this.rows.get(task.parentId) as Row).task.hasChildren = true;
+      if (task.dependencies.length === 0) continue;
+      const upstream: Row[] = [];
       for (const dep of task.dependencies) {
         const target = this.rows.get(dep.id) as Row;
-        (target.dependents ??= []).push({ id: task.id, required: dep.required });
+        (target.dependents ??= []).push({ row, required: dep.required });
+        upstream.push(target);
       }
+      row.upstream = upstream;
     }
     const events = this.log.append(created.map((r) => createdEvent(r.task, at)));
     return { tasks: created.map((r) => snapshot(r.task)), events };
@@ -258,7 +264,7 @@ export class MemoryStore implements TaskStore {
     const finishedAtOnce = this.executions.open(execution, rows.length > 0, at);
     if (finishedAtOnce) newEvents.push(...finishedEvents([finishedAtOnce], at));
     for (const row of rows) {
-      row.unresolved = this.countUnresolved(row.task);
+      row.unresolved = this.countUnresolved(row);
       this.offer(row);
     }
     const events = this.log.append(newEvents);
@@ -301,7 +307,7 @@ export class MemoryStore implements TaskStore {
         leaseToken,
         executionId: execution.id,
         demo: execution.demo,
-        dependencies: this.dependencyResults(row.task),
+        dependencies: this.dependencyResults(row),
         lastCheckpoint: cloneJson(row.checkpoint),
       });
       newEvents.push(startedEvent(subjectOf(row), row.task.progress, at));
@@ -332,13 +338,7 @@ export class MemoryStore implements TaskStore {
       try {
         const task = this.finishOne(item.taskId, item.leaseToken, item.outcome, at, newEvents, finished);
         // Copied only when read: the engine reads it only for afterTask hooks.
-        results.push({
-          taskId: item.taskId,
-          error: null,
-          get task() {
-            return snapshot(task);
-          },
-        });
+        results.push(new WrittenTask(item.taskId, task));
       } catch (err) {
         results.push({ taskId: item.taskId, task: null, error: err as Error });
       }
@@ -722,14 +722,14 @@ export class MemoryStore implements TaskStore {
         const row = this.rows.get(taskId) as Row;
         return { id: taskId, status: row.task.status, executionId: row.executionId };
       }),
-      (taskId) => ((this.rows.get(taskId) as Row).dependents ?? []).map((e) => e.id),
+      (taskId) => ((this.rows.get(taskId) as Row).dependents ?? []).map((e) => e.row.task.id),
       (executionId) => this.isRunning(executionId),
     );
     for (const taskId of doomed) {
       const row = this.rows.get(taskId) as Row;
       for (const dep of row.task.dependencies) {
         const upstream = this.rows.get(dep.id);
-        if (upstream?.dependents) upstream.dependents = upstream.dependents.filter((e) => e.id !== taskId);
+        if (upstream?.dependents) upstream.dependents = upstream.dependents.filter((e) => e.row !== row);
       }
       this.rows.delete(taskId);
       this.waits.delete(row);
@@ -799,20 +799,25 @@ export class MemoryStore implements TaskStore {
     return new LimitGate(new RuleBook(rules), running, this.limits.buckets, nowMs);
   }
 
-  private countUnresolved(task: Task): number {
+  private countUnresolved(row: Row): number {
+    const deps = row.task.dependencies;
     let n = 0;
-    for (const dep of task.dependencies) {
-      if (!resolvesDependency(dep.required, (this.rows.get(dep.id) as Row).task.status)) n++;
+    for (let i = 0; i < deps.length; i++) {
+      if (!resolvesDependency((deps[i] as Task["dependencies"][number]).required, (row.upstream[i] as Row).task.status))
+        n++;
     }
     return n;
   }
 
-  private dependencyResults(task: Task): DependencyResult[] {
-    if (task.dependencies.length === 0) return [];
-    return task.dependencies.map((dep) => {
-      const t = (this.rows.get(dep.id) as Row).task;
-      return { id: t.id, name: t.name, status: t.status, required: dep.required, result: cloneJson(t.result) };
-    });
+  private dependencyResults(row: Row): DependencyResult[] {
+    const deps = row.task.dependencies;
+    const out: DependencyResult[] = [];
+    for (let i = 0; i < deps.length; i++) {
+      const t = (row.upstream[i] as Row).task;
+      const required = (deps[i] as Task["dependencies"][number]).required;
+      out.push({ id: t.id, name: t.name, status: t.status, required, result: cloneJson(t.result) });
+    }
+    return out;
   }
 
   /**
@@ -835,7 +840,7 @@ export class MemoryStore implements TaskStore {
       if (!cascade) continue;
       const ok = resolvesDependency(true, current.task.status);
       for (const edge of current.dependents ?? []) {
-        const dependent = this.rows.get(edge.id) as Row;
+        const dependent = edge.row;
         if (isTerminal(dependent.task.status)) continue;
         if (ok || !edge.required) {
           if (STATUS.queued.includes(dependent.task.status) && dependent.unresolved > 0) {
@@ -869,6 +874,23 @@ export class MemoryStore implements TaskStore {
     const ordered = orderFinished(finished);
     for (const e of finishedEvents(ordered, at)) newEvents.push(e);
     return { finished: ordered, events: this.log.append(newEvents) };
+  }
+}
+
+/**
+ * One written outcome of `finishTasks`: `task` is a snapshot taken when read (a class, because
+ * an object literal with a getter is slow to create and there is one per finished task).
+ */
+class WrittenTask {
+  readonly error = null;
+
+  constructor(
+    readonly taskId: string,
+    private readonly written: Task,
+  ) {}
+
+  get task(): Task {
+    return snapshot(this.written);
   }
 }
 

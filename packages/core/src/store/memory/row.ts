@@ -5,8 +5,9 @@ import type { AttemptRecord } from "../types.js";
 
 /** MemoryStore's record of one task, and the helpers that read and copy it. */
 
+/** An edge of the reverse index: the dependent's row itself (no lookup by id when it is released). */
 export interface Edge {
-  id: string;
+  row: Row;
   required: boolean;
 }
 
@@ -18,6 +19,8 @@ export interface Row {
   unresolved: number;
   /** Reverse index: the tasks that depend on this one. */
   dependents: Edge[] | undefined;
+  /** The rows of `task.dependencies`, in their order (set once the batch that created it is stored). */
+  upstream: readonly Row[];
   executionId: string | null;
   leaseOwner: string | null;
   leaseToken: string | null;
@@ -35,6 +38,8 @@ export interface Row {
 
 const EMPTY_OBJECT = Object.freeze({}) as JsonObject;
 const EMPTY_DEPENDENCIES = Object.freeze([]) as unknown as Task["dependencies"];
+/** The `upstream` of a row without dependencies. */
+export const NO_ROWS: readonly Row[] = Object.freeze([]);
 
 function isEmptyObject(value: object): boolean {
   for (const _ in value) return false;
