@@ -132,13 +132,13 @@ export class ClaimLoop {
       secrets: o.secretsFor(claimed.executionId),
       finisher: o.finisher,
       release,
+      settled: () => {
+        this.active.delete(claimed.task.id);
+        if (released) this.pumpSoon();
+        else release();
+      },
     });
     this.active.set(claimed.task.id, run);
-    run.done.finally(() => {
-      this.active.delete(claimed.task.id);
-      if (released) this.pumpSoon();
-      else release();
-    });
   }
 
   /** Return tasks claimed while stopping to the queue (their attempt is recorded as handed back). */

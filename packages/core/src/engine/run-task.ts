@@ -40,6 +40,8 @@ export interface RunContext {
    * free for the next task while the write (batched, durable before it is reported) is in flight.
    */
   release?: () => void;
+  /** Called once the run is over (its outcome written, refused, or never written), before `done` settles. */
+  settled?: () => void;
 }
 
 const NO_SECRETS: Readonly<Record<string, string>> = Object.freeze({});
@@ -65,29 +67,44 @@ export function runClaimedTask(claimed: ClaimedTask, rc: RunContext): RunningTas
     abortion.abort(new AbortedRun(why));
     onAbort?.(why);
   };
-  const done = execute(
-    claimed,
-    rc,
-    abortion,
-    () => cause,
-    (fn) => {
-      onAbort = fn;
+  let run: Promise<unknown>;
+  try {
+    run = execute(
+      claimed,
+      rc,
+      abortion,
+      () => cause,
+      (fn) => {
+        onAbort = fn;
+      },
+      abort,
+    );
+  } catch (err) {
+    run = Promise.reject(err);
+  }
+  const done = run.then(
+    () => rc.settled?.(),
+    (err: unknown) => {
+      rc.logger.error({ err, taskId: claimed.task.id }, "task run crashed");
+      rc.settled?.();
     },
-    abort,
-  ).catch((err: unknown) => {
-    rc.logger.error({ err, taskId: claimed.task.id }, "task run crashed");
-  });
+  );
   return { taskId: claimed.task.id, leaseToken: claimed.leaseToken, renewedAt: rc.clock().getTime(), done, abort };
 }
 
-async function execute(
+/**
+ * Run a claimed task. Not an async function: the common run (no hooks, demo or schemas, an
+ * executor that returns at once) calls the executor and queues the outcome without suspending a
+ * frame; everything else continues in `runGeneral` / `awaitExecutor`, as the run always did.
+ */
+function execute(
   claimed: ClaimedTask,
   rc: RunContext,
   signal: LazyAbort,
   abortCause: () => AbortCause | null,
   setOnAbort: (fn: (cause: AbortCause) => void) => void,
   abort: (cause: AbortCause) => void,
-): Promise<void> {
+): Promise<unknown> {
   const { task, leaseToken } = claimed;
   const log = rc.logger.child({ taskId: task.id, rootId: task.rootId });
   // Outcomes go to the store in batches; afterTask hooks run once the outcome is written.
@@ -96,10 +113,10 @@ async function execute(
       await runAfterTaskHooks(rc.registry, written, written.result, claimed.executionId, log);
     }
   };
-  const finish = async (outcome: TaskOutcome): Promise<void> => {
+  const finish = (outcome: TaskOutcome): Promise<unknown> => {
     const hooked = rc.registry.getHooks("afterTask").length > 0;
     rc.release?.();
-    await rc.finisher.finish({ taskId: task.id, leaseToken, outcome }, hooked ? afterWrite : undefined);
+    return rc.finisher.finish({ taskId: task.id, leaseToken, outcome }, hooked ? afterWrite : undefined);
   };
 
   const found = executorIdOf(task);
@@ -114,7 +131,7 @@ async function execute(
   const declared = executor.inputJsonSchema
     ? executor.inputProperties
     : declaredProperties(task.schemas.inputSchema as JsonObject | undefined);
-  let inputs = mergeDependencyResults(task.inputs, claimed.dependencies, declared);
+  const inputs = mergeDependencyResults(task.inputs, claimed.dependencies, declared);
   const demoRun = claimed.demo || rc.demo;
   const demo = demoRun && executor.runInDemo !== true;
   let lastProgress = task.progress;
@@ -146,6 +163,74 @@ async function execute(
   ctx.resumeInput = resume?.input;
   ctx.resume = resume;
 
+  const run: RunState = { task, leaseToken, executor, rc, log, signal, abortCause, finish };
+  const registry = rc.registry;
+  if (
+    !demo &&
+    !executor.inputSchema &&
+    !executor.outputSchema &&
+    registry.getHooks("beforeTask").length === 0 &&
+    registry.getHooks("beforeExecute").length === 0 &&
+    registry.getHooks("afterExecute").length === 0
+  ) {
+    // The common run: the steps of `runGeneral` that apply, without suspending on a value at hand.
+    let pending: unknown;
+    try {
+      task.inputs = inputs;
+      pending = executor.execute(inputs, ctx);
+    } catch (err) {
+      return failRun(run, err, false, null);
+    }
+    if (isThenable(pending)) {
+      return awaitExecutor(run, abortable(pending, task, executor, signal, rc.cancelGraceMs, setOnAbort, abort));
+    }
+    // A synchronous executor has finished already: nothing to time out or interrupt.
+    const result = pending === undefined ? null : (pending as JsonValue);
+    if (signal.aborted) return failRun(run, signal.reason, true, result);
+    return finish({ status: "completed", result });
+  }
+  return runGeneral(run, claimed, inputs, declared, demo, ctx, signal, setOnAbort, abort);
+}
+
+/** What the later steps of a run need. */
+interface RunState {
+  task: Task;
+  leaseToken: string;
+  executor: RegisteredExecutor;
+  rc: RunContext;
+  log: Logger;
+  signal: LazyAbort;
+  abortCause: () => AbortCause | null;
+  finish: (outcome: TaskOutcome) => Promise<unknown>;
+}
+
+/** The executor's promise, then the completion (or the failure). */
+async function awaitExecutor(run: RunState, pending: Promise<JsonValue | null>): Promise<unknown> {
+  let result: JsonValue | null = null;
+  let returned = false;
+  try {
+    result = await pending;
+    returned = true;
+    if (run.signal.aborted) throw run.signal.reason;
+  } catch (err) {
+    return failRun(run, err, returned, result);
+  }
+  return run.finish({ status: "completed", result });
+}
+
+/** Every step: hooks, schemas, demo mode, the executor. */
+async function runGeneral(
+  run: RunState,
+  claimed: ClaimedTask,
+  inputs: JsonObject,
+  declared: readonly string[],
+  demo: boolean,
+  ctx: ExecutorContext,
+  signal: LazyAbort,
+  setOnAbort: (fn: (cause: AbortCause) => void) => void,
+  abort: (cause: AbortCause) => void,
+): Promise<unknown> {
+  const { task, leaseToken, executor, rc, log } = run;
   let result: JsonValue | null = null;
   let returned = false;
   try {
@@ -208,39 +293,45 @@ async function execute(
       result = await runAfterExecuteHooks(rc.registry, executor.id, result, ctx, log);
     }
   } catch (err) {
-    const cause = abortCause();
-    if (cause === "lease_lost") {
-      log.warn("lease lost: the task is someone else's now; writing nothing");
-      return;
-    }
-    if (cause === "cancel") {
-      const partial = returned ? result : partialResultOf(err);
-      return finish(partial === undefined ? { status: "cancelled" } : { status: "cancelled", result: partial });
-    }
-    if (cause === "shutdown") {
-      return finish({
-        status: "failed",
-        error: { code: "SHUTDOWN", message: "the engine stopped; the task is handed back" },
-        retryAt: rc.clock(),
-      });
-    }
-    if (err instanceof WaitRequest && cause === null) return finish({ status: "waiting", wait: err.spec });
-    const error = cause === "timeout" ? timeoutError(task, executor) : toTaskError(err);
-    const now = rc.clock();
-    const policy = task.retry ?? executor.retry ?? null;
-    const retry = planRetry({
-      policy,
-      attempt: task.attempt,
-      error,
-      thrown: err,
-      now,
-      registry: rc.registry,
-      ...(policy?.maxElapsedMs !== undefined ? { firstStartedAt: await firstStart(rc.store, task) } : {}),
-    });
-    if (retry) log.info({ attempt: task.attempt, delayMs: retry.delayMs, code: error.code }, "task will be retried");
-    return finish(retry ? { status: "failed", error, retryAt: retry.retryAt } : { status: "failed", error });
+    return failRun(run, err, returned, result);
   }
-  await finish({ status: "completed", result });
+  return run.finish({ status: "completed", result });
+}
+
+/** The run threw (or was aborted): the outcome that follows from why. */
+async function failRun(run: RunState, err: unknown, returned: boolean, result: JsonValue | null): Promise<unknown> {
+  const { task, executor, rc, log, finish } = run;
+  const cause = run.abortCause();
+  if (cause === "lease_lost") {
+    log.warn("lease lost: the task is someone else's now; writing nothing");
+    return;
+  }
+  if (cause === "cancel") {
+    const partial = returned ? result : partialResultOf(err);
+    return finish(partial === undefined ? { status: "cancelled" } : { status: "cancelled", result: partial });
+  }
+  if (cause === "shutdown") {
+    return finish({
+      status: "failed",
+      error: { code: "SHUTDOWN", message: "the engine stopped; the task is handed back" },
+      retryAt: rc.clock(),
+    });
+  }
+  if (err instanceof WaitRequest && cause === null) return finish({ status: "waiting", wait: err.spec });
+  const error = cause === "timeout" ? timeoutError(task, executor) : toTaskError(err);
+  const now = rc.clock();
+  const policy = task.retry ?? executor.retry ?? null;
+  const retry = planRetry({
+    policy,
+    attempt: task.attempt,
+    error,
+    thrown: err,
+    now,
+    registry: rc.registry,
+    ...(policy?.maxElapsedMs !== undefined ? { firstStartedAt: await firstStart(rc.store, task) } : {}),
+  });
+  if (retry) log.info({ attempt: task.attempt, delayMs: retry.delayMs, code: error.code }, "task will be retried");
+  return finish(retry ? { status: "failed", error, retryAt: retry.retryAt } : { status: "failed", error });
 }
 
 /**
@@ -260,6 +351,19 @@ function runWithAbort(
   const pending = executor.execute(inputs, ctx);
   // A synchronous executor has finished already: nothing to time out or interrupt.
   if (!isThenable(pending)) return pending === undefined ? null : pending;
+  return abortable(pending, task, executor, signal, cancelGraceMs, setOnAbort, abort);
+}
+
+/** An executor's promise that settles early when the signal fires (see `runWithAbort`). */
+function abortable(
+  pending: Promise<JsonValue>,
+  task: Task,
+  executor: RegisteredExecutor,
+  signal: LazyAbort,
+  cancelGraceMs: number,
+  setOnAbort: (fn: (cause: AbortCause) => void) => void,
+  abort: (cause: AbortCause) => void,
+): Promise<JsonValue | null> {
   const timeoutMs = timeoutOf(task, executor);
   return new Promise<JsonValue | null>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;

@@ -239,7 +239,8 @@ export class MemoryStore implements TaskStore {
     };
     if (this.executions.has(execution.id)) throw executionIdTakenError(execution.id);
 
-    const rows = runSet.map((id) => this.rows.get(id) as Row);
+    // The run set is in tree order: all of it (a fresh tree) is the tree itself.
+    const rows = runSet.length === tree.length ? tree.slice() : runSet.map((id) => this.rows.get(id) as Row);
     for (const row of rows) {
       if (row.task.status === RUNNING) throw stillRunningError(row.task.id);
     }
@@ -773,8 +774,11 @@ export class MemoryStore implements TaskStore {
 
   /** Queue a row (the ready queue takes it when it is ready and due) and note when it is due. */
   private offer(row: Row): void {
-    this.queue.offer(row, this.writeNow);
-    this.dueTimes.note(row, this.writeNow);
+    // Both do nothing for a row that is not ready; its due time is read once for both.
+    if (!this.isReady(row)) return;
+    const dueMs = this.dueAt(row);
+    this.queue.offerReady(row, this.writeNow, dueMs);
+    this.dueTimes.noteDue(row, dueMs, this.writeNow);
   }
 
   private isReady(row: Row): boolean {

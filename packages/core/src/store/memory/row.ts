@@ -87,6 +87,11 @@ export function storedCopy(t: NewTask): Task {
   };
 }
 
+/** A fresh copy of a stored JSON object field (the shared empty one needs no walk). */
+function copyObject(value: JsonObject): JsonObject {
+  return value === EMPTY_OBJECT ? {} : cloneJson(value);
+}
+
 function copyOrEmpty(value: JsonObject): JsonObject {
   return isEmptyObject(value) ? EMPTY_OBJECT : cloneJson(value);
 }
@@ -104,10 +109,10 @@ export function snapshot(t: NewTask, hasChildren = (t as Task).hasChildren, upda
     name: t.name,
     status: t.status,
     priority: t.priority,
-    dependencies: t.dependencies.map((d) => ({ id: d.id, required: d.required })),
-    inputs: cloneJson(t.inputs),
-    params: cloneJson(t.params),
-    schemas: cloneJson(t.schemas as JsonObject),
+    dependencies: t.dependencies.length === 0 ? [] : t.dependencies.map((d) => ({ id: d.id, required: d.required })),
+    inputs: copyObject(t.inputs),
+    params: copyObject(t.params),
+    schemas: copyObject(t.schemas as JsonObject),
     result: cloneJson(t.result),
     error: t.error ? (cloneJson(t.error as unknown as JsonObject) as unknown as Task["error"]) : null,
     progress: t.progress,
@@ -116,7 +121,7 @@ export function snapshot(t: NewTask, hasChildren = (t as Task).hasChildren, upda
     runAt: t.runAt,
     originalTaskId: t.originalTaskId,
     hasChildren,
-    metadata: cloneJson(t.metadata),
+    metadata: copyObject(t.metadata),
     createdAt: t.createdAt,
     updatedAt,
     startedAt: t.startedAt,
