@@ -399,9 +399,17 @@ export class Engine {
     const { tasks: created, events } = await this.store.createTasks(flatten(trees), this.clock());
     this.bus.publish(events);
     const byRoot = new Map<string, Task[]>();
-    for (const t of created) {
-      let list = byRoot.get(t.rootId);
-      if (!list) byRoot.set(t.rootId, (list = []));
+    // Tasks of one tree come together: the last tree's list is kept at hand.
+    let lastRoot: string | null = null;
+    let list: Task[] = [];
+    for (let i = 0; i < created.length; i++) {
+      const t = created[i] as Task;
+      if (t.rootId !== lastRoot) {
+        lastRoot = t.rootId;
+        const known = byRoot.get(t.rootId);
+        if (known) list = known;
+        else byRoot.set(t.rootId, (list = []));
+      }
       list.push(t);
     }
     const result = [...byRoot.values()];

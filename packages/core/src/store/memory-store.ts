@@ -146,15 +146,20 @@ export class MemoryStore implements TaskStore {
     const at = requireNow(now, "createTasks").toISOString();
     const incoming = new Set<string>();
     const duplicates: string[] = [];
-    for (const t of tasks) {
+    for (let i = 0; i < tasks.length; i++) {
+      const t = tasks[i] as NewTask;
       const before = incoming.size;
       incoming.add(t.id);
       if (incoming.size === before || this.rows.has(t.id)) duplicates.push(t.id);
     }
     if (duplicates.length > 0) throw duplicateIdsError(duplicates);
     const missing: string[] = [];
-    for (const t of tasks) {
-      for (const dep of t.dependencies) if (!incoming.has(dep.id) && !this.rows.has(dep.id)) missing.push(dep.id);
+    for (let i = 0; i < tasks.length; i++) {
+      const t = tasks[i] as NewTask;
+      for (let k = 0; k < t.dependencies.length; k++) {
+        const dep = t.dependencies[k] as NewTask["dependencies"][number];
+        if (!incoming.has(dep.id) && !this.rows.has(dep.id)) missing.push(dep.id);
+      }
       if (t.parentId !== null && !incoming.has(t.parentId) && !this.rows.has(t.parentId)) missing.push(t.parentId);
     }
     if (missing.length > 0) throw unknownReferencesError(missing);
@@ -163,7 +168,8 @@ export class MemoryStore implements TaskStore {
     // Tasks of one tree come together: the last tree's list is kept at hand.
     let treeRoot: string | null = null;
     let tree: Row[] = [];
-    for (const t of tasks) {
+    for (let i = 0; i < tasks.length; i++) {
+      const t = tasks[i] as NewTask;
       const task = storedCopy(t);
       const row: Row = {
         task,
@@ -192,12 +198,14 @@ export class MemoryStore implements TaskStore {
       tree.push(row);
       created.push(row);
     }
-    for (const row of created) {
+    for (let i = 0; i < created.length; i++) {
+      const row = created[i] as Row;
       const { task } = row;
       if (task.parentId !== null) (this.rows.get(task.parentId) as Row).task.hasChildren = true;
       if (task.dependencies.length === 0) continue;
       const upstream: Row[] = [];
-      for (const dep of task.dependencies) {
+      for (let k = 0; k < task.dependencies.length; k++) {
+        const dep = task.dependencies[k] as NewTask["dependencies"][number];
         const target = this.rows.get(dep.id) as Row;
         (target.dependents ??= []).push({ row, required: dep.required });
         upstream.push(target);
@@ -241,10 +249,12 @@ export class MemoryStore implements TaskStore {
 
     // The run set is in tree order: all of it (a fresh tree) is the tree itself.
     const rows = runSet.length === tree.length ? tree.slice() : runSet.map((id) => this.rows.get(id) as Row);
-    for (const row of rows) {
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i] as Row;
       if (row.task.status === RUNNING) throw stillRunningError(row.task.id);
     }
-    for (const row of rows) {
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i] as Row;
       if (STATUS.rerunnable.includes(row.task.status)) {
         if (row.task.startedAt !== null)
           recordEndedAttempt(row, row.task.completedAt ?? at, row.task.status, row.task.error);
@@ -264,7 +274,8 @@ export class MemoryStore implements TaskStore {
     const newEvents: NewEvent[] = [treeStartedEvent(rootId, execution.id, at)];
     const finishedAtOnce = this.executions.open(execution, rows.length > 0, at);
     if (finishedAtOnce) newEvents.push(...finishedEvents([finishedAtOnce], at));
-    for (const row of rows) {
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i] as Row;
       row.unresolved = this.countUnresolved(row);
       this.offer(row);
     }

@@ -92,7 +92,7 @@ export function validateTasks(input: unknown, options: ValidateOptions = {}): Ne
       dependencies: [],
       rootId: null,
       parent: null,
-      depDrafts: [],
+      depDrafts: NO_DRAFTS,
       emitted: false,
       visit: 0,
       nextDep: 0,
@@ -146,7 +146,8 @@ export function validateTasks(input: unknown, options: ValidateOptions = {}): Ne
     return null;
   };
 
-  for (const d of drafts) {
+  for (let i = 0; i < drafts.length; i++) {
+    const d = drafts[i] as Draft;
     if (d.parentRef !== null) {
       const parent = resolve(d.parentRef, d, -1, "parent");
       if (parent === d)
@@ -158,7 +159,8 @@ export function validateTasks(input: unknown, options: ValidateOptions = {}): Ne
     }
     // Short lists are checked for repeats by scanning; a set only for long ones.
     const seen = d.depRefs.length > 8 ? new Set<string>() : null;
-    for (const dep of d.depRefs) {
+    for (let k = 0; k < d.depRefs.length; k++) {
+      const dep = d.depRefs[k] as Draft["depRefs"][number];
       const target = resolve(dep.ref, d, dep.at, "dependency");
       if (!target) continue;
       if (target === d) {
@@ -179,6 +181,7 @@ export function validateTasks(input: unknown, options: ValidateOptions = {}): Ne
       }
       seen?.add(target.id);
       d.dependencies.push({ id: target.id, required: dep.required });
+      if (d.depDrafts === NO_DRAFTS) d.depDrafts = [];
       d.depDrafts.push(target);
     }
   }
@@ -194,8 +197,10 @@ export function validateTasks(input: unknown, options: ValidateOptions = {}): Ne
       message: `exactly one root expected, found ${roots.length}: ${roots.map((r) => `"${r.name || r.id}"`).join(", ")}`,
     });
   }
-  for (const d of drafts) {
-    for (const target of d.depDrafts) {
+  for (let i = 0; i < drafts.length; i++) {
+    const d = drafts[i] as Draft;
+    for (let k = 0; k < d.depDrafts.length; k++) {
+      const target = d.depDrafts[k] as Draft;
       if (d.rootId !== null && target.rootId !== null && target.rootId !== d.rootId) {
         issues.push({
           path: `tasks[${d.index}].dependencies`,
@@ -211,6 +216,9 @@ export function validateTasks(input: unknown, options: ValidateOptions = {}): Ne
 
   return buildTrees(drafts, options);
 }
+
+/** `depDrafts` of a task without dependencies (a list is made on the first one). */
+const NO_DRAFTS: Draft[] = [];
 
 function hasEdge(edges: readonly TaskDependency[], id: string): boolean {
   for (const e of edges) if (e.id === id) return true;
@@ -234,7 +242,8 @@ function readDependencyRefs(value: unknown): Draft["depRefs"] {
 
 /** Walk parent chains; a chain that loops never reaches a root. */
 function assignRoots(drafts: Draft[], issues: ValidationIssue[]): void {
-  for (const start of drafts) {
+  for (let i = 0; i < drafts.length; i++) {
+    const start = drafts[i] as Draft;
     if (start.rootId !== null) continue;
     // The common case: a root, or a task whose parent's root is known already.
     if (start.parentRef === null) {
@@ -278,7 +287,10 @@ function assignRoots(drafts: Draft[], issues: ValidationIssue[]): void {
     }
     for (const d of chain) d.rootId = rootId;
   }
-  for (const d of drafts) if (d.rootId === "") d.rootId = null;
+  for (let i = 0; i < drafts.length; i++) {
+    const d = drafts[i] as Draft;
+    if (d.rootId === "") d.rootId = null;
+  }
 }
 
 /** Iterative DFS (10,000-deep chains must not overflow the stack); reports each cycle's path. */
@@ -286,7 +298,8 @@ function findCycles(drafts: Draft[]): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   // The DFS state lives on the drafts (`visit`, `nextDep`); the stack is the path being walked.
   const path: Draft[] = [];
-  for (const start of drafts) {
+  for (let i = 0; i < drafts.length; i++) {
+    const start = drafts[i] as Draft;
     if (start.visit !== 0) continue;
     start.visit = 1;
     start.nextDep = 0;
@@ -319,7 +332,8 @@ function findCycles(drafts: Draft[]): ValidationIssue[] {
 
 function checkExecutors(drafts: Draft[], registry: ExecutorLookup): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
-  for (const d of drafts) {
+  for (let i = 0; i < drafts.length; i++) {
+    const d = drafts[i] as Draft;
     const path = `tasks[${d.index}]`;
     const found = executorIdOf(d.raw as { params?: JsonObject; schemas?: TaskSchemas });
     if (found.error) {
@@ -358,7 +372,10 @@ function checkExecutors(drafts: Draft[], registry: ExecutorLookup): ValidationIs
 function buildTrees(drafts: Draft[], options: ValidateOptions): NewTask[][] {
   const at = (options.now ?? new Date()).toISOString();
   const trees = new Map<string, NewTask[]>();
-  for (const d of drafts) if (d.parentRef === null) trees.set(d.id, []);
+  for (let i = 0; i < drafts.length; i++) {
+    const d = drafts[i] as Draft;
+    if (d.parentRef === null) trees.set(d.id, []);
+  }
   // Tasks of one tree usually come together: the last tree's list is kept at hand.
   let lastRoot: string | null = null;
   let lastTree: NewTask[] = [];
@@ -370,7 +387,8 @@ function buildTrees(drafts: Draft[], options: ValidateOptions): NewTask[][] {
     }
     lastTree.push(toNewTask(d, at, options));
   };
-  for (const d of drafts) {
+  for (let i = 0; i < drafts.length; i++) {
+    const d = drafts[i] as Draft;
     if (d.emitted) continue;
     // Parents before children, otherwise request order.
     if (d.parent === null || d.parent.emitted) {
