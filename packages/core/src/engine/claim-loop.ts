@@ -4,7 +4,7 @@ import { handBackOutcome } from "../store/rules.js";
 import type { ClaimedTask, TaskStore } from "../store/types.js";
 import type { EventBus } from "./event-bus.js";
 import type { Finisher } from "./finisher.js";
-import { type RunningTask, runClaimedTask } from "./run-task.js";
+import { type RunContext, type RunningTask, runClaimedTask, type TaskRun } from "./run-task.js";
 
 export interface ClaimLoopOptions {
   store: TaskStore;
@@ -47,7 +47,24 @@ export class ClaimLoop {
   private pumpAgain = false;
   private pumpScheduled = false;
 
-  constructor(private readonly o: ClaimLoopOptions) {}
+  /** What every run of this loop shares (one object, not one per task). */
+  private readonly runContext: RunContext;
+
+  constructor(private readonly o: ClaimLoopOptions) {
+    this.runContext = {
+      store: o.store,
+      registry: o.registry,
+      bus: o.bus,
+      logger: o.logger,
+      clock: o.clock,
+      demo: o.demo,
+      cancelGraceMs: o.cancelGraceMs,
+      secretsFor: (executionId) => o.secretsFor(executionId),
+      finisher: o.finisher,
+      release: (run) => this.release(run),
+      settled: (run) => this.settled(run),
+    };
+  }
 
   /** Claim while there are free slots; coalesces calls made while a claim is in flight. */
   pump(): void {
@@ -112,33 +129,23 @@ export class ClaimLoop {
   }
 
   private launch(claimed: ClaimedTask): void {
-    const o = this.o;
     this.executing++;
-    let released = false;
-    const release = (): void => {
-      if (released) return;
-      released = true;
-      this.executing--;
-      this.pumpSoon();
-    };
-    const run = runClaimedTask(claimed, {
-      store: o.store,
-      registry: o.registry,
-      bus: o.bus,
-      logger: o.logger,
-      clock: o.clock,
-      demo: o.demo,
-      cancelGraceMs: o.cancelGraceMs,
-      secrets: o.secretsFor(claimed.executionId),
-      finisher: o.finisher,
-      release,
-      settled: () => {
-        this.active.delete(claimed.task.id);
-        if (released) this.pumpSoon();
-        else release();
-      },
-    });
-    this.active.set(claimed.task.id, run);
+    this.active.set(claimed.task.id, runClaimedTask(claimed, this.runContext));
+  }
+
+  /** The executor is done with a run: its slot is free (once per run). */
+  private release(run: TaskRun): void {
+    if (run.released) return;
+    run.released = true;
+    this.executing--;
+    this.pumpSoon();
+  }
+
+  /** A run is over: it leaves `active` (and gives its slot back if it had not). */
+  private settled(run: TaskRun): void {
+    this.active.delete(run.taskId);
+    if (run.released) this.pumpSoon();
+    else this.release(run);
   }
 
   /** Return tasks claimed while stopping to the queue (their attempt is recorded as handed back). */

@@ -33,15 +33,16 @@ export interface RunContext {
   clock: () => Date;
   demo: boolean;
   cancelGraceMs: number;
-  secrets: Record<string, string> | undefined;
+  /** Per-execution secrets handed to executors (never persisted). */
+  secretsFor(executionId: string): Record<string, string> | undefined;
   finisher: Finisher;
   /**
    * Called once the executor is done with the task, before its outcome is written: the slot is
    * free for the next task while the write (batched, durable before it is reported) is in flight.
    */
-  release?: () => void;
+  release?: (run: TaskRun) => void;
   /** Called once the run is over (its outcome written, refused, or never written), before `done` settles. */
-  settled?: () => void;
+  settled?: (run: TaskRun) => void;
 }
 
 const NO_SECRETS: Readonly<Record<string, string>> = Object.freeze({});
@@ -56,40 +57,54 @@ class AbortedRun extends Error {
   }
 }
 
+/**
+ * One run of a claimed task: what the engine keeps of it (`RunningTask`) and its abort state. A
+ * class, so that a run costs one object rather than a handful of closures (there is one per task).
+ */
+export class TaskRun implements RunningTask {
+  readonly taskId: string;
+  readonly leaseToken: string;
+  renewedAt: number;
+  done!: Promise<void>;
+  /** Why the signal fired (null: it did not). */
+  cause: AbortCause | null = null;
+  /** Told when the signal fires (the wait on an executor's promise). */
+  onAbort: ((cause: AbortCause) => void) | null = null;
+  /** Whether the run gave its slot back (`RunContext.release`). */
+  released = false;
+  readonly abortion = new LazyAbort();
+
+  constructor(claimed: ClaimedTask, renewedAt: number) {
+    this.taskId = claimed.task.id;
+    this.leaseToken = claimed.leaseToken;
+    this.renewedAt = renewedAt;
+  }
+
+  abort(why: AbortCause): void {
+    if (this.cause !== null) return;
+    this.cause = why;
+    this.abortion.abort(new AbortedRun(why));
+    this.onAbort?.(why);
+  }
+}
+
 /** Run one claimed task to its end and write the outcome with its lease token. */
 export function runClaimedTask(claimed: ClaimedTask, rc: RunContext): RunningTask {
-  const abortion = new LazyAbort();
-  let cause: AbortCause | null = null;
-  let onAbort: ((cause: AbortCause) => void) | null = null;
-  const abort = (why: AbortCause): void => {
-    if (cause !== null) return;
-    cause = why;
-    abortion.abort(new AbortedRun(why));
-    onAbort?.(why);
-  };
+  const taskRun = new TaskRun(claimed, rc.clock().getTime());
   let run: Promise<unknown>;
   try {
-    run = execute(
-      claimed,
-      rc,
-      abortion,
-      () => cause,
-      (fn) => {
-        onAbort = fn;
-      },
-      abort,
-    );
+    run = execute(claimed, rc, taskRun);
   } catch (err) {
     run = Promise.reject(err);
   }
-  const done = run.then(
-    () => rc.settled?.(),
+  taskRun.done = run.then(
+    () => rc.settled?.(taskRun),
     (err: unknown) => {
       rc.logger.error({ err, taskId: claimed.task.id }, "task run crashed");
-      rc.settled?.();
+      rc.settled?.(taskRun);
     },
   );
-  return { taskId: claimed.task.id, leaseToken: claimed.leaseToken, renewedAt: rc.clock().getTime(), done, abort };
+  return taskRun;
 }
 
 /**
@@ -97,26 +112,22 @@ export function runClaimedTask(claimed: ClaimedTask, rc: RunContext): RunningTas
  * executor that returns at once) calls the executor and queues the outcome without suspending a
  * frame; everything else continues in `runGeneral` / `awaitExecutor`, as the run always did.
  */
-function execute(
-  claimed: ClaimedTask,
-  rc: RunContext,
-  signal: LazyAbort,
-  abortCause: () => AbortCause | null,
-  setOnAbort: (fn: (cause: AbortCause) => void) => void,
-  abort: (cause: AbortCause) => void,
-): Promise<unknown> {
+function execute(claimed: ClaimedTask, rc: RunContext, taskRun: TaskRun): Promise<unknown> {
   const { task, leaseToken } = claimed;
+  const signal = taskRun.abortion;
   const log = rc.logger.child({ taskId: task.id, rootId: task.rootId });
   // Outcomes go to the store in batches; afterTask hooks run once the outcome is written.
-  const afterWrite = async (written: Task): Promise<void> => {
-    if (written.status !== "pending" && written.status !== "waiting") {
-      await runAfterTaskHooks(rc.registry, written, written.result, claimed.executionId, log);
-    }
-  };
   const finish = (outcome: TaskOutcome): Promise<unknown> => {
     const hooked = rc.registry.getHooks("afterTask").length > 0;
-    rc.release?.();
-    return rc.finisher.finish({ taskId: task.id, leaseToken, outcome }, hooked ? afterWrite : undefined);
+    rc.release?.(taskRun);
+    const afterWrite = hooked
+      ? async (written: Task): Promise<void> => {
+          if (written.status !== "pending" && written.status !== "waiting") {
+            await runAfterTaskHooks(rc.registry, written, written.result, claimed.executionId, log);
+          }
+        }
+      : undefined;
+    return rc.finisher.finish({ taskId: task.id, leaseToken, outcome }, afterWrite);
   };
 
   const found = executorIdOf(task);
@@ -141,20 +152,20 @@ function execute(
   ctx.log = log;
   ctx.dependencies = claimed.dependencies;
   ctx.userId = task.userId;
-  ctx.secrets = rc.secrets ?? NO_SECRETS;
+  ctx.secrets = rc.secretsFor(claimed.executionId) ?? NO_SECRETS;
   ctx.executionId = claimed.executionId;
   ctx.attempt = task.attempt;
   ctx.demo = demoRun;
   ctx.lastCheckpoint = claimed.lastCheckpoint;
   ctx.registry = rc.registry;
   ctx.reportProgress = async (progress, message) => {
-    if (abortCause() === "lease_lost") return;
+    if (taskRun.cause === "lease_lost") return;
     if (progress !== null) lastProgress = progress;
     try {
       const { events } = await rc.store.reportProgress(task.id, leaseToken, lastProgress, message, rc.clock());
       rc.bus.publish(events);
     } catch (err) {
-      if (err instanceof LeaseLostError) abort("lease_lost");
+      if (err instanceof LeaseLostError) taskRun.abort("lease_lost");
       else throw err;
     }
   };
@@ -163,7 +174,7 @@ function execute(
   ctx.resumeInput = resume?.input;
   ctx.resume = resume;
 
-  const run: RunState = { task, leaseToken, executor, rc, log, signal, abortCause, finish };
+  const run: RunState = { task, leaseToken, executor, rc, log, taskRun, finish };
   const registry = rc.registry;
   if (
     !demo &&
@@ -182,14 +193,14 @@ function execute(
       return failRun(run, err, false, null);
     }
     if (isThenable(pending)) {
-      return awaitExecutor(run, abortable(pending, task, executor, signal, rc.cancelGraceMs, setOnAbort, abort));
+      return awaitExecutor(run, abortable(pending, task, executor, taskRun, rc.cancelGraceMs));
     }
     // A synchronous executor has finished already: nothing to time out or interrupt.
     const result = pending === undefined ? null : (pending as JsonValue);
     if (signal.aborted) return failRun(run, signal.reason, true, result);
     return finish({ status: "completed", result });
   }
-  return runGeneral(run, claimed, inputs, declared, demo, ctx, signal, setOnAbort, abort);
+  return runGeneral(run, claimed, inputs, declared, demo, ctx);
 }
 
 /** What the later steps of a run need. */
@@ -199,8 +210,7 @@ interface RunState {
   executor: RegisteredExecutor;
   rc: RunContext;
   log: Logger;
-  signal: LazyAbort;
-  abortCause: () => AbortCause | null;
+  taskRun: TaskRun;
   finish: (outcome: TaskOutcome) => Promise<unknown>;
 }
 
@@ -211,7 +221,7 @@ async function awaitExecutor(run: RunState, pending: Promise<JsonValue | null>):
   try {
     result = await pending;
     returned = true;
-    if (run.signal.aborted) throw run.signal.reason;
+    if (run.taskRun.abortion.aborted) throw run.taskRun.abortion.reason;
   } catch (err) {
     return failRun(run, err, returned, result);
   }
@@ -226,11 +236,9 @@ async function runGeneral(
   declared: readonly string[],
   demo: boolean,
   ctx: ExecutorContext,
-  signal: LazyAbort,
-  setOnAbort: (fn: (cause: AbortCause) => void) => void,
-  abort: (cause: AbortCause) => void,
 ): Promise<unknown> {
-  const { task, leaseToken, executor, rc, log } = run;
+  const { task, leaseToken, executor, rc, log, taskRun } = run;
+  const signal = taskRun.abortion;
   let result: JsonValue | null = null;
   let returned = false;
   try {
@@ -272,7 +280,7 @@ async function runGeneral(
     } else if (demo) {
       result = await runDemo(executor, inputs, task, signal);
     } else {
-      result = await runWithAbort(executor, inputs, ctx, task, signal, rc.cancelGraceMs, setOnAbort, abort);
+      result = await runWithAbort(executor, inputs, ctx, task, taskRun, rc.cancelGraceMs);
     }
     returned = true;
     if (signal.aborted) throw signal.reason;
@@ -301,7 +309,7 @@ async function runGeneral(
 /** The run threw (or was aborted): the outcome that follows from why. */
 async function failRun(run: RunState, err: unknown, returned: boolean, result: JsonValue | null): Promise<unknown> {
   const { task, executor, rc, log, finish } = run;
-  const cause = run.abortCause();
+  const cause = run.taskRun.cause;
   if (cause === "lease_lost") {
     log.warn("lease lost: the task is someone else's now; writing nothing");
     return;
@@ -343,15 +351,13 @@ function runWithAbort(
   inputs: JsonObject,
   ctx: ExecutorContext,
   task: Task,
-  signal: LazyAbort,
+  taskRun: TaskRun,
   cancelGraceMs: number,
-  setOnAbort: (fn: (cause: AbortCause) => void) => void,
-  abort: (cause: AbortCause) => void,
 ): JsonValue | null | Promise<JsonValue | null> {
   const pending = executor.execute(inputs, ctx);
   // A synchronous executor has finished already: nothing to time out or interrupt.
   if (!isThenable(pending)) return pending === undefined ? null : pending;
-  return abortable(pending, task, executor, signal, cancelGraceMs, setOnAbort, abort);
+  return abortable(pending, task, executor, taskRun, cancelGraceMs);
 }
 
 /** An executor's promise that settles early when the signal fires (see `runWithAbort`). */
@@ -359,11 +365,10 @@ function abortable(
   pending: Promise<JsonValue>,
   task: Task,
   executor: RegisteredExecutor,
-  signal: LazyAbort,
+  taskRun: TaskRun,
   cancelGraceMs: number,
-  setOnAbort: (fn: (cause: AbortCause) => void) => void,
-  abort: (cause: AbortCause) => void,
 ): Promise<JsonValue | null> {
+  const signal = taskRun.abortion;
   const timeoutMs = timeoutOf(task, executor);
   return new Promise<JsonValue | null>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
@@ -373,14 +378,14 @@ function abortable(
       if (grace) clearTimeout(grace);
       fn();
     };
-    if (timeoutMs !== null) timer = setTimeout(() => abort("timeout"), timeoutMs);
-    setOnAbort((cause) => {
+    if (timeoutMs !== null) timer = setTimeout(() => taskRun.abort("timeout"), timeoutMs);
+    taskRun.onAbort = (cause) => {
       if (cause === "cancel" || cause === "shutdown") {
         grace = setTimeout(() => settle(() => reject(signal.reason)), cancelGraceMs);
       } else {
         settle(() => reject(signal.reason));
       }
-    });
+    };
     pending.then(
       (value) => settle(() => resolve(value === undefined ? null : value)),
       (err: unknown) => settle(() => reject(err)),
