@@ -51,6 +51,7 @@ import { memoryQueueStats } from "../queue/memory.js";
 import type { QueueStats, QueueStatsQuery } from "../queue/types.js";
 import {
   currentAttempt,
+  type Edge,
   storedCopy,
   type Row,
   NO_ROWS,
@@ -198,19 +199,31 @@ export class MemoryStore implements TaskStore {
       tree.push(row);
       created.push(row);
     }
+    const grown: Row[] = [];
     for (let i = 0; i < created.length; i++) {
       const row = created[i] as Row;
       const { task } = row;
       if (task.parentId !== null) (this.rows.get(task.parentId) as Row).task.hasChildren = true;
-      if (task.dependencies.length === 0) continue;
-      const upstream: Row[] = [];
-      for (let k = 0; k < task.dependencies.length; k++) {
-        const dep = task.dependencies[k] as NewTask["dependencies"][number];
+      const deps = task.dependencies;
+      if (deps.length === 0) continue;
+      // Sized once: an array grown by push keeps room for 17 entries, a lot per task in big trees.
+      const upstream = new Array<Row>(deps.length);
+      for (let k = 0; k < deps.length; k++) {
+        const dep = deps[k] as NewTask["dependencies"][number];
         const target = this.rows.get(dep.id) as Row;
-        (target.dependents ??= []).push({ row, required: dep.required });
-        upstream.push(target);
+        if (target.dependents === undefined) {
+          target.dependents = [];
+          grown.push(target);
+        }
+        target.dependents.push({ row, required: dep.required });
+        upstream[k] = target;
       }
       row.upstream = upstream;
+    }
+    // The reverse lists begun here are cut to their size (most tasks have one or two dependents).
+    for (let i = 0; i < grown.length; i++) {
+      const row = grown[i] as Row;
+      row.dependents = (row.dependents as Edge[]).slice();
     }
     const events = this.log.append(created.map((r) => createdEvent(r.task, at)));
     return { tasks: created.map((r) => snapshot(r.task)), events };
