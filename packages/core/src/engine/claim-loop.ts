@@ -101,12 +101,13 @@ export class ClaimLoop {
       while (o.running() && this.executing < o.concurrency && this.active.size < 2 * o.concurrency) {
         const limit = Math.min(o.concurrency - this.executing, 2 * o.concurrency - this.active.size);
         let claimed: ClaimedTask[];
+        const now = o.clock();
         try {
           const result = await o.store.claimReady({
             owner: o.owner,
             limit,
             leaseMs: o.leaseMs,
-            now: o.clock(),
+            now,
             ...(o.executors === undefined ? {} : { executors: o.executors }),
           });
           o.bus.publish(result.events);
@@ -119,7 +120,8 @@ export class ClaimLoop {
           await this.handBack(claimed);
           return;
         }
-        for (const c of claimed) this.launch(c);
+        const claimedAt = now.getTime();
+        for (const c of claimed) this.launch(c, claimedAt);
         if (claimed.length < limit) {
           o.onShortClaim?.();
           break;
@@ -128,9 +130,9 @@ export class ClaimLoop {
     } while (this.pumpAgain && o.running());
   }
 
-  private launch(claimed: ClaimedTask): void {
+  private launch(claimed: ClaimedTask, claimedAt: number): void {
     this.executing++;
-    this.active.set(claimed.task.id, runClaimedTask(claimed, this.runContext));
+    this.active.set(claimed.task.id, runClaimedTask(claimed, this.runContext, claimedAt));
   }
 
   /** The executor is done with a run: its slot is free (once per run). */

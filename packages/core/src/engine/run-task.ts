@@ -88,9 +88,12 @@ export class TaskRun implements RunningTask {
   }
 }
 
-/** Run one claimed task to its end and write the outcome with its lease token. */
-export function runClaimedTask(claimed: ClaimedTask, rc: RunContext): RunningTask {
-  const taskRun = new TaskRun(claimed, rc.clock().getTime());
+/**
+ * Run one claimed task to its end and write the outcome with its lease token. `claimedAt`: when
+ * its lease was granted (the claim's `now`), otherwise the clock is read.
+ */
+export function runClaimedTask(claimed: ClaimedTask, rc: RunContext, claimedAt?: number): RunningTask {
+  const taskRun = new TaskRun(claimed, claimedAt ?? rc.clock().getTime());
   let run: Promise<unknown>;
   try {
     run = execute(claimed, rc, taskRun);

@@ -861,13 +861,16 @@ export class MemoryStore implements TaskStore {
     cascade = true,
     failedIds?: string[],
   ): void {
-    const queue: Row[] = [row];
-    while (queue.length > 0) {
-      const current = queue.shift() as Row;
+    // Breadth first through the cascade; the list is made only when a cascade fails a task.
+    let queue: Row[] | null = null;
+    let next = 0;
+    for (let current: Row | undefined = row; current !== undefined; current = queue?.[next++]) {
       this.countTerminal(current, at, finished);
-      if (!cascade) continue;
+      const edges = current.dependents;
+      if (!cascade || edges === undefined) continue;
       const ok = resolvesDependency(true, current.task.status);
-      for (const edge of current.dependents ?? []) {
+      for (let i = 0; i < edges.length; i++) {
+        const edge = edges[i] as Edge;
         const dependent = edge.row;
         if (isTerminal(dependent.task.status)) continue;
         if (ok || !edge.required) {
@@ -883,7 +886,7 @@ export class MemoryStore implements TaskStore {
         transition(dependent.task, "failed", at, { error });
         events.push(cascadeEvent(subjectOf(dependent), error, at));
         failedIds?.push(dependent.task.id);
-        queue.push(dependent);
+        (queue ??= []).push(dependent);
       }
     }
   }

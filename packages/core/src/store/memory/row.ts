@@ -87,6 +87,15 @@ export function storedCopy(t: NewTask): Task {
   };
 }
 
+const copyDependency = (d: Task["dependencies"][number]): Task["dependencies"][number] => ({
+  id: d.id,
+  required: d.required,
+});
+
+function copyDependencies(deps: Task["dependencies"]): Task["dependencies"] {
+  return deps.length === 0 ? [] : deps.map(copyDependency);
+}
+
 /** A fresh copy of a stored JSON object field (the shared empty one needs no walk). */
 function copyObject(value: JsonObject): JsonObject {
   return value === EMPTY_OBJECT ? {} : cloneJson(value);
@@ -109,7 +118,7 @@ export function snapshot(t: NewTask, hasChildren = (t as Task).hasChildren, upda
     name: t.name,
     status: t.status,
     priority: t.priority,
-    dependencies: t.dependencies.length === 0 ? [] : t.dependencies.map((d) => ({ id: d.id, required: d.required })),
+    dependencies: copyDependencies(t.dependencies),
     inputs: copyObject(t.inputs),
     params: copyObject(t.params),
     schemas: copyObject(t.schemas as JsonObject),
