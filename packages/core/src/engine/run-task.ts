@@ -177,7 +177,8 @@ function execute(claimed: ClaimedTask, rc: RunContext, taskRun: TaskRun): Promis
   ctx.resumeInput = resume?.input;
   ctx.resume = resume;
 
-  const run: RunState = { task, leaseToken, executor, rc, log, taskRun, finish };
+  // What the later steps need, made only when there are later steps (not for the common run).
+  const later = (): RunState => ({ task, leaseToken, executor, rc, log, taskRun, finish });
   const registry = rc.registry;
   if (
     !demo &&
@@ -193,17 +194,17 @@ function execute(claimed: ClaimedTask, rc: RunContext, taskRun: TaskRun): Promis
       task.inputs = inputs;
       pending = executor.execute(inputs, ctx);
     } catch (err) {
-      return failRun(run, err, false, null);
+      return failRun(later(), err, false, null);
     }
     if (isThenable(pending)) {
-      return awaitExecutor(run, abortable(pending, task, executor, taskRun, rc.cancelGraceMs));
+      return awaitExecutor(later(), abortable(pending, task, executor, taskRun, rc.cancelGraceMs));
     }
     // A synchronous executor has finished already: nothing to time out or interrupt.
     const result = pending === undefined ? null : (pending as JsonValue);
-    if (signal.aborted) return failRun(run, signal.reason, true, result);
+    if (signal.aborted) return failRun(later(), signal.reason, true, result);
     return finish({ status: "completed", result });
   }
-  return runGeneral(run, claimed, inputs, declared, demo, ctx);
+  return runGeneral(later(), claimed, inputs, declared, demo, ctx);
 }
 
 /** What the later steps of a run need. */
