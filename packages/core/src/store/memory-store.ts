@@ -145,50 +145,52 @@ export class MemoryStore implements TaskStore {
   async createTasks(tasks: NewTask[], now: Date): Promise<MutationResult<{ tasks: Task[] }>> {
     this.assertOpen();
     const at = requireNow(now, "createTasks").toISOString();
-    const incoming = new Set<string>();
+    // Every id is looked up as few times as possible: big trees spend their creation in map lookups.
+    // The new rows are made first and enter the store only once the batch is known to be whole.
+    const incoming = new Map<string, Row>();
     const duplicates: string[] = [];
+    const created: Row[] = [];
     for (let i = 0; i < tasks.length; i++) {
       const t = tasks[i] as NewTask;
+      const row = newRow(storedCopy(t));
       const before = incoming.size;
-      incoming.add(t.id);
+      incoming.set(t.id, row);
       if (incoming.size === before || this.rows.has(t.id)) duplicates.push(t.id);
+      created.push(row);
     }
     if (duplicates.length > 0) throw duplicateIdsError(duplicates);
     const missing: string[] = [];
-    for (let i = 0; i < tasks.length; i++) {
-      const t = tasks[i] as NewTask;
-      for (let k = 0; k < t.dependencies.length; k++) {
-        const dep = t.dependencies[k] as NewTask["dependencies"][number];
-        if (!incoming.has(dep.id) && !this.rows.has(dep.id)) missing.push(dep.id);
+    const parents = new Array<Row | undefined>(created.length);
+    for (let i = 0; i < created.length; i++) {
+      const row = created[i] as Row;
+      const { task } = row;
+      const deps = task.dependencies;
+      if (deps.length > 0) {
+        // Sized once: an array grown by push keeps room for 17 entries, a lot per task in big trees.
+        const upstream = new Array<Row>(deps.length);
+        for (let k = 0; k < deps.length; k++) {
+          const id = (deps[k] as NewTask["dependencies"][number]).id;
+          const target = incoming.get(id) ?? this.rows.get(id);
+          if (target === undefined) missing.push(id);
+          else upstream[k] = target;
+        }
+        row.upstream = upstream;
       }
-      if (t.parentId !== null && !incoming.has(t.parentId) && !this.rows.has(t.parentId)) missing.push(t.parentId);
+      if (task.parentId !== null) {
+        const parent = incoming.get(task.parentId) ?? this.rows.get(task.parentId);
+        if (parent === undefined) missing.push(task.parentId);
+        else parents[i] = parent;
+      }
     }
     if (missing.length > 0) throw unknownReferencesError(missing);
 
-    const created: Row[] = [];
     // Tasks of one tree come together: the last tree's list is kept at hand.
     let treeRoot: string | null = null;
     let tree: Row[] = [];
-    for (let i = 0; i < tasks.length; i++) {
-      const t = tasks[i] as NewTask;
-      const task = storedCopy(t);
-      const row: Row = {
-        task,
-        ordinal: ++this.ordinal,
-        unresolved: 0,
-        dependents: undefined,
-        upstream: NO_ROWS,
-        executionId: null,
-        leaseOwner: null,
-        leaseToken: null,
-        leaseExpiresAt: 0,
-        cancelRequested: false,
-        queued: false,
-        checkpoint: null,
-        attempts: undefined,
-        lastOwner: null,
-        userRunAt: task.runAt,
-      };
+    for (let i = 0; i < created.length; i++) {
+      const row = created[i] as Row;
+      const { task } = row;
+      row.ordinal = ++this.ordinal;
       this.rows.set(task.id, row);
       if (task.rootId !== treeRoot) {
         treeRoot = task.rootId;
@@ -197,28 +199,21 @@ export class MemoryStore implements TaskStore {
         else this.trees.set(treeRoot, (tree = []));
       }
       tree.push(row);
-      created.push(row);
     }
     const grown: Row[] = [];
     for (let i = 0; i < created.length; i++) {
       const row = created[i] as Row;
-      const { task } = row;
-      if (task.parentId !== null) (this.rows.get(task.parentId) as Row).task.hasChildren = true;
-      const deps = task.dependencies;
-      if (deps.length === 0) continue;
-      // Sized once: an array grown by push keeps room for 17 entries, a lot per task in big trees.
-      const upstream = new Array<Row>(deps.length);
+      const parent = parents[i];
+      if (parent !== undefined) parent.task.hasChildren = true;
+      const deps = row.task.dependencies;
       for (let k = 0; k < deps.length; k++) {
-        const dep = deps[k] as NewTask["dependencies"][number];
-        const target = this.rows.get(dep.id) as Row;
+        const target = row.upstream[k] as Row;
         if (target.dependents === undefined) {
           target.dependents = [];
           grown.push(target);
         }
-        target.dependents.push({ row, required: dep.required });
-        upstream[k] = target;
+        target.dependents.push({ row, required: (deps[k] as NewTask["dependencies"][number]).required });
       }
-      row.upstream = upstream;
     }
     // The reverse lists begun here are cut to their size (most tasks have one or two dependents).
     for (let i = 0; i < grown.length; i++) {
@@ -923,6 +918,27 @@ class WrittenTask {
   get task(): Task {
     return snapshot(this.written);
   }
+}
+
+/** A stored task's row before it is queued or run (its ordinal is given when the batch is stored). */
+function newRow(task: Task): Row {
+  return {
+    task,
+    ordinal: 0,
+    unresolved: 0,
+    dependents: undefined,
+    upstream: NO_ROWS,
+    executionId: null,
+    leaseOwner: null,
+    leaseToken: null,
+    leaseExpiresAt: 0,
+    cancelRequested: false,
+    queued: false,
+    checkpoint: null,
+    attempts: undefined,
+    lastOwner: null,
+    userRunAt: task.runAt,
+  };
 }
 
 function finishedEvents(executions: readonly Execution[], at: string): NewEvent[] {
