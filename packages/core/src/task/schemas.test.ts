@@ -5,7 +5,8 @@ import { Registry } from "../registry/registry.js";
 import { MemoryStore } from "../store/memory-store.js";
 import { validatePatch } from "../store/patch.js";
 import { validateTasks } from "../tree/validate.js";
-import { MAX_JSON_DEPTH, findJsonProblem, isPlainTaskInput, taskInputSchema } from "./schemas.js";
+import { isPlainTaskInput } from "./plain-input.js";
+import { MAX_JSON_DEPTH, findJsonProblem, taskInputSchema } from "./schemas.js";
 
 function refusal(run: () => unknown): ValidationError {
   try {

@@ -4,7 +4,8 @@ import type { Registry } from "../registry/registry.js";
 /** What validation needs of a registry. */
 export type ExecutorLookup = Pick<Registry, "getExecutor" | "allowLateRegistration">;
 import { checkSchema, zodIssues } from "../schema/schema.js";
-import { isPlainTaskInput, taskInputSchema } from "../task/schemas.js";
+import { isPlainTaskInput } from "../task/plain-input.js";
+import { taskInputSchema } from "../task/schemas.js";
 import type { JsonObject, NewTask, Priority, RetryPolicy, TaskDependency, TaskSchemas, TaskStatus } from "../types.js";
 import { newId } from "../util/ids.js";
 import { executorIdOf } from "./executor-id.js";
