@@ -7,7 +7,7 @@ import { isJsonValue, isWellFormedString } from "./schemas.js";
  * Fields of `taskInputSchema` that `isPlainTaskInput` leaves to zod: a task that sets any of them
  * is checked by the schema.
  */
-const SCHEMA_ONLY_FIELDS = [
+const SCHEMA_ONLY_FIELDS: ReadonlySet<string> = new Set([
   "retry",
   "runAt",
   "originalTaskId",
@@ -18,7 +18,7 @@ const SCHEMA_ONLY_FIELDS = [
   "attempt",
   "startedAt",
   "completedAt",
-] as const;
+]);
 
 const isText = (v: unknown, min: number, max = Number.POSITIVE_INFINITY): boolean =>
   typeof v === "string" && v.length >= min && v.length <= max && isWellFormedString(v);
@@ -41,7 +41,8 @@ const isOptionalJsonObject = (v: unknown): boolean =>
  */
 export function isPlainTaskInput(raw: unknown): boolean {
   if (!isPlainObject(raw)) return false;
-  for (const field of SCHEMA_ONLY_FIELDS) if (raw[field] !== undefined) return false;
+  // The task's own keys are walked (a few), not the ten fields looked up on it.
+  for (const key in raw) if (SCHEMA_ONLY_FIELDS.has(key)) return false;
   const { id, name, parentId, userId, priority, dependencies } = raw;
   if (id !== undefined && !isText(id, 1, 200)) return false;
   if (typeof name !== "string" || !isWellFormedString(name)) return false;
