@@ -185,6 +185,12 @@ export function validateTasks(input: unknown, options: ValidateOptions = {}): Ne
       if (d.depDrafts === NO_DRAFTS) d.depDrafts = [];
       d.depDrafts.push(target);
     }
+    // Cut to size: a list grown by push keeps room for 17 entries, and every draft lives until
+    // the whole request is validated (big trees pay for the room in copying collections).
+    if (d.dependencies.length > 0) {
+      d.dependencies = d.dependencies.slice();
+      d.depDrafts = d.depDrafts.slice();
+    }
   }
 
   assignRoots(drafts, issues);
@@ -238,7 +244,7 @@ function readDependencyRefs(value: unknown): Draft["depRefs"] {
       out.push({ ref: id, required: required !== false, at });
     }
   }
-  return out;
+  return out.length > 0 ? out.slice() : out;
 }
 
 /** Walk parent chains; a chain that loops never reaches a root. */
