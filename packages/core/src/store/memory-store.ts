@@ -834,11 +834,13 @@ export class MemoryStore implements TaskStore {
 
   private dependencyResults(row: Row): DependencyResult[] {
     const deps = row.task.dependencies;
-    const out: DependencyResult[] = [];
+    if (deps.length === 0) return [];
+    // Sized once (a list grown by push keeps room for 17 entries); every entry is filled.
+    const out = new Array<DependencyResult>(deps.length);
     for (let i = 0; i < deps.length; i++) {
       const t = (row.upstream[i] as Row).task;
       const required = (deps[i] as Task["dependencies"][number]).required;
-      out.push({ id: t.id, name: t.name, status: t.status, required, result: cloneJson(t.result) });
+      out[i] = { id: t.id, name: t.name, status: t.status, required, result: cloneJson(t.result) };
     }
     return out;
   }
