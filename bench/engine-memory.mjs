@@ -90,8 +90,10 @@ export async function run({ concurrency = 64, runs10k = 7, runs100k = 3 } = {}) 
     heapBytesPerPendingTask: large.best.heapPerTask,
     peakRssMb100k: peakRssMb,
   };
+  const endToEnd10k = small.best.size / ((small.best.createMs + small.best.runMs) / 1000);
   console.log(
-    `targets: >= 100,000 tasks/s: best ${formatRate(figures.tasksPerSecond10k)}, median ${formatRate(figures.tasksPerSecond10kMedian)} ${figures.tasksPerSecond10k >= 100_000 ? "ok" : "MISSED"}; ` +
+    `targets (bench/README.md): run phase >= 150,000 tasks/s: best ${formatRate(figures.tasksPerSecond10k)}, median ${formatRate(figures.tasksPerSecond10kMedian)} ${figures.tasksPerSecond10k >= 150_000 ? "ok" : "MISSED"}; ` +
+      `end to end >= 100,000 tasks/s: best ${formatRate(endToEnd10k)} ${endToEnd10k >= 100_000 ? "ok" : "MISSED"}; ` +
       `100k/10k time ratio <= 12: run ${ratio.toFixed(1)}, end-to-end ${ratioEndToEnd.toFixed(1)} ${Math.max(ratio, ratioEndToEnd) <= 12 ? "ok" : "MISSED"}; ` +
       `<= 2 KB heap per pending task: ${Math.round(figures.heapBytesPerPendingTask)} B ${figures.heapBytesPerPendingTask <= 2048 ? "ok" : "MISSED"}`,
   );

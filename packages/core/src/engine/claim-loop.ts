@@ -4,7 +4,7 @@ import { handBackOutcome } from "../store/rules.js";
 import type { ClaimedTask, TaskStore } from "../store/types.js";
 import type { EventBus } from "./event-bus.js";
 import type { Finisher } from "./finisher.js";
-import { type RunningTask, runClaimedTask } from "./run-task.js";
+import { type RunContext, type RunningTask, runClaimedTask, type TaskRun } from "./run-task.js";
 
 export interface ClaimLoopOptions {
   store: TaskStore;
@@ -49,7 +49,24 @@ export class ClaimLoop {
   private pumpAgain = false;
   private pumpScheduled = false;
 
-  constructor(private readonly o: ClaimLoopOptions) {}
+  /** What every run of this loop shares (one object, not one per task). */
+  private readonly runContext: RunContext;
+
+  constructor(private readonly o: ClaimLoopOptions) {
+    this.runContext = {
+      store: o.store,
+      registry: o.registry,
+      bus: o.bus,
+      logger: o.logger,
+      clock: o.clock,
+      demo: o.demo,
+      cancelGraceMs: o.cancelGraceMs,
+      secretsFor: (executionId) => o.secretsFor(executionId),
+      finisher: o.finisher,
+      release: (run) => this.release(run),
+      settled: (run) => this.settled(run),
+    };
+  }
 
   /** The node tags claims pass (`ClaimOptions.tags`). */
   get tags(): readonly string[] {
@@ -99,12 +116,13 @@ export class ClaimLoop {
       while (o.running() && this.executing < o.concurrency && this.active.size < 2 * o.concurrency) {
         const limit = Math.min(o.concurrency - this.executing, 2 * o.concurrency - this.active.size);
         let claimed: ClaimedTask[];
+        const now = o.clock();
         try {
           const result = await o.store.claimReady({
             owner: o.owner,
             limit,
             leaseMs: o.leaseMs,
-            now: o.clock(),
+            now,
             ...(o.executors === undefined ? {} : { executors: o.executors }),
             ...(o.tags === undefined ? {} : { tags: o.tags }),
           });
@@ -118,7 +136,8 @@ export class ClaimLoop {
           await this.handBack(claimed);
           return;
         }
-        for (const c of claimed) this.launch(c);
+        const claimedAt = now.getTime();
+        for (const c of claimed) this.launch(c, claimedAt);
         if (claimed.length < limit) {
           o.onShortClaim?.();
           break;
@@ -127,34 +146,24 @@ export class ClaimLoop {
     } while (this.pumpAgain && o.running());
   }
 
-  private launch(claimed: ClaimedTask): void {
-    const o = this.o;
+  private launch(claimed: ClaimedTask, claimedAt: number): void {
     this.executing++;
-    let released = false;
-    const release = (): void => {
-      if (released) return;
-      released = true;
-      this.executing--;
-      this.pumpSoon();
-    };
-    const run = runClaimedTask(claimed, {
-      store: o.store,
-      registry: o.registry,
-      bus: o.bus,
-      logger: o.logger,
-      clock: o.clock,
-      demo: o.demo,
-      cancelGraceMs: o.cancelGraceMs,
-      secrets: o.secretsFor(claimed.executionId),
-      finisher: o.finisher,
-      release,
-    });
-    this.active.set(claimed.task.id, run);
-    run.done.finally(() => {
-      this.active.delete(claimed.task.id);
-      if (released) this.pumpSoon();
-      else release();
-    });
+    this.active.set(claimed.task.id, runClaimedTask(claimed, this.runContext, claimedAt));
+  }
+
+  /** The executor is done with a run: its slot is free (once per run). */
+  private release(run: TaskRun): void {
+    if (run.released) return;
+    run.released = true;
+    this.executing--;
+    this.pumpSoon();
+  }
+
+  /** A run is over: it leaves `active` (and gives its slot back if it had not). */
+  private settled(run: TaskRun): void {
+    this.active.delete(run.taskId);
+    if (run.released) this.pumpSoon();
+    else this.release(run);
   }
 
   /** Return tasks claimed while stopping to the queue (their attempt is recorded as handed back). */

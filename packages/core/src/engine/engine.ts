@@ -8,6 +8,7 @@ import { nextRefillAt } from "../limits/why.js";
 import { copyTask, type CopyOptions } from "../tree/copy.js";
 import { validateTasks } from "../tree/validate.js";
 import type { Execution, JsonValue, NewTask, Task, TaskEvent, TaskInput, TreeOutcome } from "../types.js";
+import { flatten } from "../util/flatten.js";
 import { newId } from "../util/ids.js";
 import { type EventBus, LocalEventBus } from "./event-bus.js";
 import { type SubscribeQuery, subscribeEvents } from "./subscription.js";
@@ -429,12 +430,20 @@ export class Engine {
   }
 
   private async saveTrees(trees: NewTask[][]): Promise<Task[][]> {
-    const { tasks: created, events } = await this.store.createTasks(trees.flat(), this.clock());
+    const { tasks: created, events } = await this.store.createTasks(flatten(trees), this.clock());
     this.bus.publish(events);
     const byRoot = new Map<string, Task[]>();
-    for (const t of created) {
-      let list = byRoot.get(t.rootId);
-      if (!list) byRoot.set(t.rootId, (list = []));
+    // Tasks of one tree come together: the last tree's list is kept at hand.
+    let lastRoot: string | null = null;
+    let list: Task[] = [];
+    for (let i = 0; i < created.length; i++) {
+      const t = created[i] as Task;
+      if (t.rootId !== lastRoot) {
+        lastRoot = t.rootId;
+        const known = byRoot.get(t.rootId);
+        if (known) list = known;
+        else byRoot.set(t.rootId, (list = []));
+      }
       list.push(t);
     }
     const result = [...byRoot.values()];
@@ -484,12 +493,12 @@ export class Engine {
     let executions: Execution[];
     try {
       if (this.store.submitTrees) {
-        const r = await this.store.submitTrees(trees.flat(), starts, this.clock());
+        const r = await this.store.submitTrees(flatten(trees), starts, this.clock());
         this.bus.publish(r.events);
         created = r.tasks;
         executions = r.executions;
       } else {
-        const r = await this.store.createTasks(trees.flat(), this.clock());
+        const r = await this.store.createTasks(flatten(trees), this.clock());
         this.bus.publish(r.events);
         created = r.tasks;
         executions = [];

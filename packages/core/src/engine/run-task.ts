@@ -33,13 +33,16 @@ export interface RunContext {
   clock: () => Date;
   demo: boolean;
   cancelGraceMs: number;
-  secrets: Record<string, string> | undefined;
+  /** Per-execution secrets handed to executors (never persisted). */
+  secretsFor(executionId: string): Record<string, string> | undefined;
   finisher: Finisher;
   /**
    * Called once the executor is done with the task, before its outcome is written: the slot is
    * free for the next task while the write (batched, durable before it is reported) is in flight.
    */
-  release?: () => void;
+  release?: (run: TaskRun) => void;
+  /** Called once the run is over (its outcome written, refused, or never written), before `done` settles. */
+  settled?: (run: TaskRun) => void;
 }
 
 const NO_SECRETS: Readonly<Record<string, string>> = Object.freeze({});
@@ -54,56 +57,84 @@ class AbortedRun extends Error {
   }
 }
 
-/** Run one claimed task to its end and write the outcome with its lease token. */
-export function runClaimedTask(claimed: ClaimedTask, rc: RunContext): RunningTask {
-  const abortion = new LazyAbort();
-  let cause: AbortCause | null = null;
-  let onAbort: ((cause: AbortCause) => void) | null = null;
-  const abort = (why: AbortCause): void => {
-    if (cause !== null) return;
-    cause = why;
-    abortion.abort(new AbortedRun(why));
-    onAbort?.(why);
-  };
-  const done = execute(
-    claimed,
-    rc,
-    abortion,
-    () => cause,
-    (fn) => {
-      onAbort = fn;
-    },
-    abort,
-  ).catch((err: unknown) => {
-    rc.logger.error({ err, taskId: claimed.task.id }, "task run crashed");
-  });
-  return { taskId: claimed.task.id, leaseToken: claimed.leaseToken, renewedAt: rc.clock().getTime(), done, abort };
+/**
+ * One run of a claimed task: what the engine keeps of it (`RunningTask`) and its abort state. A
+ * class, so that a run costs one object rather than a handful of closures (there is one per task).
+ */
+export class TaskRun implements RunningTask {
+  readonly taskId: string;
+  readonly leaseToken: string;
+  renewedAt: number;
+  done!: Promise<void>;
+  /** Why the signal fired (null: it did not). */
+  cause: AbortCause | null = null;
+  /** Told when the signal fires (the wait on an executor's promise). */
+  onAbort: ((cause: AbortCause) => void) | null = null;
+  /** Whether the run gave its slot back (`RunContext.release`). */
+  released = false;
+  readonly abortion = new LazyAbort();
+
+  constructor(claimed: ClaimedTask, renewedAt: number) {
+    this.taskId = claimed.task.id;
+    this.leaseToken = claimed.leaseToken;
+    this.renewedAt = renewedAt;
+  }
+
+  abort(why: AbortCause): void {
+    if (this.cause !== null) return;
+    this.cause = why;
+    this.abortion.abort(new AbortedRun(why));
+    this.onAbort?.(why);
+  }
 }
 
-async function execute(
-  claimed: ClaimedTask,
-  rc: RunContext,
-  signal: LazyAbort,
-  abortCause: () => AbortCause | null,
-  setOnAbort: (fn: (cause: AbortCause) => void) => void,
-  abort: (cause: AbortCause) => void,
-): Promise<void> {
+/**
+ * Run one claimed task to its end and write the outcome with its lease token. `claimedAt`: when
+ * its lease was granted (the claim's `now`), otherwise the clock is read.
+ */
+export function runClaimedTask(claimed: ClaimedTask, rc: RunContext, claimedAt?: number): RunningTask {
+  const taskRun = new TaskRun(claimed, claimedAt ?? rc.clock().getTime());
+  let run: Promise<unknown>;
+  try {
+    run = execute(claimed, rc, taskRun);
+  } catch (err) {
+    run = Promise.reject(err);
+  }
+  taskRun.done = run.then(
+    () => rc.settled?.(taskRun),
+    (err: unknown) => {
+      rc.logger.error({ err, taskId: claimed.task.id }, "task run crashed");
+      rc.settled?.(taskRun);
+    },
+  );
+  return taskRun;
+}
+
+/**
+ * Run a claimed task. Not an async function: the common run (no hooks, demo or schemas, an
+ * executor that returns at once) calls the executor and queues the outcome without suspending a
+ * frame; everything else continues in `runGeneral` / `awaitExecutor`, as the run always did.
+ */
+function execute(claimed: ClaimedTask, rc: RunContext, taskRun: TaskRun): Promise<unknown> {
   const { task, leaseToken } = claimed;
+  const signal = taskRun.abortion;
   const log = rc.logger.child({ taskId: task.id, rootId: task.rootId });
   // Outcomes go to the store in batches; afterTask hooks run once the outcome is written.
-  const afterWrite = async (written: Task): Promise<void> => {
-    if (written.status !== "pending" && written.status !== "waiting") {
-      await runAfterTaskHooks(rc.registry, written, written.result, claimed.executionId, log);
-    }
-  };
-  const finish = async (outcome: TaskOutcome): Promise<void> => {
+  const finish = (outcome: TaskOutcome): Promise<unknown> => {
     const hooked = rc.registry.getHooks("afterTask").length > 0;
+    const afterWrite = hooked
+      ? async (written: Task): Promise<void> => {
+          if (written.status !== "pending" && written.status !== "waiting") {
+            await runAfterTaskHooks(rc.registry, written, written.result, claimed.executionId, log);
+          }
+        }
+      : undefined;
     // The outcome is queued before the slot is freed: its write goes out ahead of the claim for
     // the freed slot (both take the store's events lock), which shortens the time a finished
     // task is not yet recorded (a kill then would make it run again elsewhere).
-    const written = rc.finisher.finish({ taskId: task.id, leaseToken, outcome }, hooked ? afterWrite : undefined);
-    rc.release?.();
-    await written;
+    const written = rc.finisher.finish({ taskId: task.id, leaseToken, outcome }, afterWrite);
+    rc.release?.(taskRun);
+    return written;
   };
 
   const found = executorIdOf(task);
@@ -118,44 +149,104 @@ async function execute(
   const declared = executor.inputJsonSchema
     ? executor.inputProperties
     : declaredProperties(task.schemas.inputSchema as JsonObject | undefined);
-  let inputs = mergeDependencyResults(task.inputs, claimed.dependencies, declared);
+  const inputs = mergeDependencyResults(task.inputs, claimed.dependencies, declared);
   const demoRun = claimed.demo || rc.demo;
   const demo = demoRun && executor.runInDemo !== true;
   let lastProgress = task.progress;
   const resume = resumeStateOf(task);
-  const ctx: ExecutorContext = {
-    task,
-    get signal() {
-      return signal.signal;
-    },
-    log,
-    dependencies: claimed.dependencies,
-    userId: task.userId,
-    secrets: rc.secrets ?? NO_SECRETS,
-    executionId: claimed.executionId,
-    attempt: task.attempt,
-    demo: demoRun,
-    lastCheckpoint: claimed.lastCheckpoint,
-    registry: rc.registry,
-    reportProgress: async (progress, message) => {
-      if (abortCause() === "lease_lost") return;
-      if (progress !== null) lastProgress = progress;
-      try {
-        const { events } = await rc.store.reportProgress(task.id, leaseToken, lastProgress, message, rc.clock());
-        rc.bus.publish(events);
-      } catch (err) {
-        if (err instanceof LeaseLostError) abort("lease_lost");
-        else throw err;
-      }
-    },
-    checkpoint: (state) => rc.store.saveCheckpoint(task.id, leaseToken, state),
-    waitFor: (spec) => {
-      throw new WaitRequest(parseWaitSpec(spec));
-    },
-    resumeInput: resume?.input,
-    resume,
+  const ctx = new Context(signal);
+  ctx.task = task;
+  ctx.log = log;
+  ctx.dependencies = claimed.dependencies;
+  ctx.userId = task.userId;
+  ctx.secrets = rc.secretsFor(claimed.executionId) ?? NO_SECRETS;
+  ctx.executionId = claimed.executionId;
+  ctx.attempt = task.attempt;
+  ctx.demo = demoRun;
+  ctx.lastCheckpoint = claimed.lastCheckpoint;
+  ctx.registry = rc.registry;
+  ctx.reportProgress = async (progress, message) => {
+    if (taskRun.cause === "lease_lost") return;
+    if (progress !== null) lastProgress = progress;
+    try {
+      const { events } = await rc.store.reportProgress(task.id, leaseToken, lastProgress, message, rc.clock());
+      rc.bus.publish(events);
+    } catch (err) {
+      if (err instanceof LeaseLostError) taskRun.abort("lease_lost");
+      else throw err;
+    }
   };
+  ctx.checkpoint = (state) => rc.store.saveCheckpoint(task.id, leaseToken, state);
+  ctx.waitFor = waitFor;
+  ctx.resumeInput = resume?.input;
+  ctx.resume = resume;
 
+  // What the later steps need, made only when there are later steps (not for the common run).
+  const later = (): RunState => ({ task, leaseToken, executor, rc, log, taskRun, finish });
+  const registry = rc.registry;
+  if (
+    !demo &&
+    !executor.inputSchema &&
+    !executor.outputSchema &&
+    registry.getHooks("beforeTask").length === 0 &&
+    registry.getHooks("beforeExecute").length === 0 &&
+    registry.getHooks("afterExecute").length === 0
+  ) {
+    // The common run: the steps of `runGeneral` that apply, without suspending on a value at hand.
+    let pending: unknown;
+    try {
+      task.inputs = inputs;
+      pending = executor.execute(inputs, ctx);
+    } catch (err) {
+      return failRun(later(), err, false, null);
+    }
+    if (isThenable(pending)) {
+      return awaitExecutor(later(), abortable(pending, task, executor, taskRun, rc.cancelGraceMs));
+    }
+    // A synchronous executor has finished already: nothing to time out or interrupt.
+    const result = pending === undefined ? null : (pending as JsonValue);
+    if (signal.aborted) return failRun(later(), signal.reason, true, result);
+    return finish({ status: "completed", result });
+  }
+  return runGeneral(later(), claimed, inputs, declared, demo, ctx);
+}
+
+/** What the later steps of a run need. */
+interface RunState {
+  task: Task;
+  leaseToken: string;
+  executor: RegisteredExecutor;
+  rc: RunContext;
+  log: Logger;
+  taskRun: TaskRun;
+  finish: (outcome: TaskOutcome) => Promise<unknown>;
+}
+
+/** The executor's promise, then the completion (or the failure). */
+async function awaitExecutor(run: RunState, pending: Promise<JsonValue | null>): Promise<unknown> {
+  let result: JsonValue | null = null;
+  let returned = false;
+  try {
+    result = await pending;
+    returned = true;
+    if (run.taskRun.abortion.aborted) throw run.taskRun.abortion.reason;
+  } catch (err) {
+    return failRun(run, err, returned, result);
+  }
+  return run.finish({ status: "completed", result });
+}
+
+/** Every step: hooks, schemas, demo mode, the executor. */
+async function runGeneral(
+  run: RunState,
+  claimed: ClaimedTask,
+  inputs: JsonObject,
+  declared: readonly string[],
+  demo: boolean,
+  ctx: ExecutorContext,
+): Promise<unknown> {
+  const { task, leaseToken, executor, rc, log, taskRun } = run;
+  const signal = taskRun.abortion;
   let result: JsonValue | null = null;
   let returned = false;
   try {
@@ -197,7 +288,7 @@ async function execute(
     } else if (demo) {
       result = await runDemo(executor, inputs, task, signal);
     } else {
-      result = await runWithAbort(executor, inputs, ctx, task, signal, rc.cancelGraceMs, setOnAbort, abort);
+      result = await runWithAbort(executor, inputs, ctx, task, taskRun, rc.cancelGraceMs);
     }
     returned = true;
     if (signal.aborted) throw signal.reason;
@@ -218,39 +309,45 @@ async function execute(
       result = await runAfterExecuteHooks(rc.registry, executor.id, result, ctx, log);
     }
   } catch (err) {
-    const cause = abortCause();
-    if (cause === "lease_lost") {
-      log.warn("lease lost: the task is someone else's now; writing nothing");
-      return;
-    }
-    if (cause === "cancel") {
-      const partial = returned ? result : partialResultOf(err);
-      return finish(partial === undefined ? { status: "cancelled" } : { status: "cancelled", result: partial });
-    }
-    if (cause === "shutdown") {
-      return finish({
-        status: "failed",
-        error: { code: "SHUTDOWN", message: "the engine stopped; the task is handed back" },
-        retryAt: rc.clock(),
-      });
-    }
-    if (err instanceof WaitRequest && cause === null) return finish({ status: "waiting", wait: err.spec });
-    const error = cause === "timeout" ? timeoutError(task, executor) : toTaskError(err);
-    const now = rc.clock();
-    const policy = task.retry ?? executor.retry ?? null;
-    const retry = planRetry({
-      policy,
-      attempt: task.attempt,
-      error,
-      thrown: err,
-      now,
-      registry: rc.registry,
-      ...(policy?.maxElapsedMs !== undefined ? { firstStartedAt: await firstStart(rc.store, task) } : {}),
-    });
-    if (retry) log.info({ attempt: task.attempt, delayMs: retry.delayMs, code: error.code }, "task will be retried");
-    return finish(retry ? { status: "failed", error, retryAt: retry.retryAt } : { status: "failed", error });
+    return failRun(run, err, returned, result);
   }
-  await finish({ status: "completed", result });
+  return run.finish({ status: "completed", result });
+}
+
+/** The run threw (or was aborted): the outcome that follows from why. */
+async function failRun(run: RunState, err: unknown, returned: boolean, result: JsonValue | null): Promise<unknown> {
+  const { task, executor, rc, log, finish } = run;
+  const cause = run.taskRun.cause;
+  if (cause === "lease_lost") {
+    log.warn("lease lost: the task is someone else's now; writing nothing");
+    return;
+  }
+  if (cause === "cancel") {
+    const partial = returned ? result : partialResultOf(err);
+    return finish(partial === undefined ? { status: "cancelled" } : { status: "cancelled", result: partial });
+  }
+  if (cause === "shutdown") {
+    return finish({
+      status: "failed",
+      error: { code: "SHUTDOWN", message: "the engine stopped; the task is handed back" },
+      retryAt: rc.clock(),
+    });
+  }
+  if (err instanceof WaitRequest && cause === null) return finish({ status: "waiting", wait: err.spec });
+  const error = cause === "timeout" ? timeoutError(task, executor) : toTaskError(err);
+  const now = rc.clock();
+  const policy = task.retry ?? executor.retry ?? null;
+  const retry = planRetry({
+    policy,
+    attempt: task.attempt,
+    error,
+    thrown: err,
+    now,
+    registry: rc.registry,
+    ...(policy?.maxElapsedMs !== undefined ? { firstStartedAt: await firstStart(rc.store, task) } : {}),
+  });
+  if (retry) log.info({ attempt: task.attempt, delayMs: retry.delayMs, code: error.code }, "task will be retried");
+  return finish(retry ? { status: "failed", error, retryAt: retry.retryAt } : { status: "failed", error });
 }
 
 /**
@@ -262,14 +359,24 @@ function runWithAbort(
   inputs: JsonObject,
   ctx: ExecutorContext,
   task: Task,
-  signal: LazyAbort,
+  taskRun: TaskRun,
   cancelGraceMs: number,
-  setOnAbort: (fn: (cause: AbortCause) => void) => void,
-  abort: (cause: AbortCause) => void,
 ): JsonValue | null | Promise<JsonValue | null> {
   const pending = executor.execute(inputs, ctx);
   // A synchronous executor has finished already: nothing to time out or interrupt.
   if (!isThenable(pending)) return pending === undefined ? null : pending;
+  return abortable(pending, task, executor, taskRun, cancelGraceMs);
+}
+
+/** An executor's promise that settles early when the signal fires (see `runWithAbort`). */
+function abortable(
+  pending: Promise<JsonValue>,
+  task: Task,
+  executor: RegisteredExecutor,
+  taskRun: TaskRun,
+  cancelGraceMs: number,
+): Promise<JsonValue | null> {
+  const signal = taskRun.abortion;
   const timeoutMs = timeoutOf(task, executor);
   return new Promise<JsonValue | null>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
@@ -279,14 +386,14 @@ function runWithAbort(
       if (grace) clearTimeout(grace);
       fn();
     };
-    if (timeoutMs !== null) timer = setTimeout(() => abort("timeout"), timeoutMs);
-    setOnAbort((cause) => {
+    if (timeoutMs !== null) timer = setTimeout(() => taskRun.abort("timeout"), timeoutMs);
+    taskRun.onAbort = (cause) => {
       if (cause === "cancel" || cause === "shutdown") {
         grace = setTimeout(() => settle(() => reject(signal.reason)), cancelGraceMs);
       } else {
         settle(() => reject(signal.reason));
       }
-    });
+    };
     pending.then(
       (value) => settle(() => resolve(value === undefined ? null : value)),
       (err: unknown) => settle(() => reject(err)),
@@ -351,6 +458,42 @@ async function firstStart(store: TaskStore, task: Task): Promise<Date> {
   const attempts = await store.getAttempts(task.id);
   const first = attempts[0]?.startedAt ?? task.startedAt ?? task.createdAt;
   return new Date(first);
+}
+
+const waitFor = (spec: Parameters<ExecutorContext["waitFor"]>[0]): never => {
+  throw new WaitRequest(parseWaitSpec(spec));
+};
+
+/**
+ * The context an executor gets. A class, not an object literal: a literal with the lazy `signal`
+ * getter is slow to create (V8 defines the accessor at run time), and there is one per task run.
+ * Every other member is an own property, as it was on the literal.
+ */
+class Context implements ExecutorContext {
+  readonly #abortion: LazyAbort;
+  task!: Task;
+  log!: Logger;
+  dependencies!: ExecutorContext["dependencies"];
+  userId!: string | null;
+  secrets!: Readonly<Record<string, string>>;
+  executionId!: string;
+  attempt!: number;
+  demo!: boolean;
+  lastCheckpoint!: JsonValue | null;
+  registry!: ExecutorContext["registry"];
+  reportProgress!: ExecutorContext["reportProgress"];
+  checkpoint!: ExecutorContext["checkpoint"];
+  waitFor!: ExecutorContext["waitFor"];
+  resumeInput!: JsonValue | undefined;
+  resume!: ExecutorContext["resume"];
+
+  constructor(abortion: LazyAbort) {
+    this.#abortion = abortion;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abortion.signal;
+  }
 }
 
 /**

@@ -27,10 +27,12 @@ export function takeUniqueSpecs(tasks: unknown): { tasks: unknown; specs: Map<nu
   let rootIndex = -1;
   const plain = tasks.map((item: unknown, i) => {
     if (!item || typeof item !== "object" || Array.isArray(item)) return item;
-    const { uniqueKey, unique, ...rest } = item as Record<string, unknown>;
-    const isRoot = rest.parentId === undefined || rest.parentId === null;
+    const { uniqueKey, unique, parentId } = item as Record<string, unknown>;
+    const isRoot = parentId === undefined || parentId === null;
     if (isRoot) rootIndex++;
     if (uniqueKey === undefined && unique === undefined) return item;
+    // Copied only when there is something to take out (most tasks have neither field).
+    const { uniqueKey: _key, unique: _unique, ...rest } = item as Record<string, unknown>;
     const spec = parseSpec(uniqueKey, unique, `tasks[${i}]`, isRoot, issues);
     if (spec) specs.set(rootIndex, spec);
     return rest;

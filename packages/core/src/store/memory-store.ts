@@ -51,8 +51,10 @@ import { memoryQueueStats } from "../queue/memory.js";
 import type { QueueStats, QueueStatsQuery } from "../queue/types.js";
 import {
   currentAttempt,
-  internEmpty,
+  type Edge,
+  storedCopy,
   type Row,
+  NO_ROWS,
   recordEndedAttempt,
   runAtMs,
   snapshot,
@@ -146,54 +148,80 @@ export class MemoryStore implements TaskStore {
   async createTasks(tasks: NewTask[], now: Date): Promise<MutationResult<{ tasks: Task[] }>> {
     this.assertOpen();
     const at = requireNow(now, "createTasks").toISOString();
-    const incoming = new Set<string>();
+    // Every id is looked up as few times as possible: big trees spend their creation in map lookups.
+    // The new rows are made first and enter the store only once the batch is known to be whole.
+    const incoming = new Map<string, Row>();
     const duplicates: string[] = [];
-    for (const t of tasks) {
-      if (this.rows.has(t.id) || incoming.has(t.id)) duplicates.push(t.id);
-      incoming.add(t.id);
+    const created: Row[] = [];
+    for (let i = 0; i < tasks.length; i++) {
+      const t = tasks[i] as NewTask;
+      const row = newRow(storedCopy(t));
+      const before = incoming.size;
+      incoming.set(t.id, row);
+      if (incoming.size === before || this.rows.has(t.id)) duplicates.push(t.id);
+      created.push(row);
     }
     if (duplicates.length > 0) throw duplicateIdsError(duplicates);
     const missing: string[] = [];
-    for (const t of tasks) {
-      for (const dep of t.dependencies) if (!incoming.has(dep.id) && !this.rows.has(dep.id)) missing.push(dep.id);
-      if (t.parentId !== null && !incoming.has(t.parentId) && !this.rows.has(t.parentId)) missing.push(t.parentId);
+    const parents = new Array<Row | undefined>(created.length);
+    for (let i = 0; i < created.length; i++) {
+      const row = created[i] as Row;
+      const { task } = row;
+      const deps = task.dependencies;
+      if (deps.length > 0) {
+        // Sized once: an array grown by push keeps room for 17 entries, a lot per task in big trees.
+        const upstream = new Array<Row>(deps.length);
+        for (let k = 0; k < deps.length; k++) {
+          const id = (deps[k] as NewTask["dependencies"][number]).id;
+          const target = incoming.get(id) ?? this.rows.get(id);
+          if (target === undefined) missing.push(id);
+          else upstream[k] = target;
+        }
+        row.upstream = upstream;
+      }
+      if (task.parentId !== null) {
+        const parent = incoming.get(task.parentId) ?? this.rows.get(task.parentId);
+        if (parent === undefined) missing.push(task.parentId);
+        else parents[i] = parent;
+      }
     }
     if (missing.length > 0) throw unknownReferencesError(missing);
 
-    const created: Row[] = [];
-    for (const t of tasks) {
-      const task = internEmpty(snapshot(t, false, t.createdAt));
-      const row: Row = {
-        task,
-        ordinal: ++this.ordinal,
-        unresolved: 0,
-        dependents: undefined,
-        executionId: null,
-        leaseOwner: null,
-        leaseToken: null,
-        leaseExpiresAt: 0,
-        cancelRequested: false,
-        queued: false,
-        checkpoint: null,
-        attempts: undefined,
-        lastOwner: null,
-        userRunAt: task.runAt,
-        placeFollows: false,
-      };
-      task.placedOn = null;
-      this.rows.set(task.id, row);
-      let tree = this.trees.get(task.rootId);
-      if (!tree) this.trees.set(task.rootId, (tree = []));
-      tree.push(row);
-      created.push(row);
-    }
-    for (const row of created) {
+    // Tasks of one tree come together: the last tree's list is kept at hand.
+    let treeRoot: string | null = null;
+    let tree: Row[] = [];
+    for (let i = 0; i < created.length; i++) {
+      const row = created[i] as Row;
       const { task } = row;
-      if (task.parentId !== null) (this.rows.get(task.parentId) as Row).task.hasChildren = true;
-      for (const dep of task.dependencies) {
-        const target = this.rows.get(dep.id) as Row;
-        (target.dependents ??= []).push({ id: task.id, required: dep.required });
+      row.ordinal = ++this.ordinal;
+      this.rows.set(task.id, row);
+      if (task.rootId !== treeRoot) {
+        treeRoot = task.rootId;
+        const known = this.trees.get(treeRoot);
+        if (known) tree = known;
+        else this.trees.set(treeRoot, (tree = []));
       }
+      tree.push(row);
+    }
+    const grown: Row[] = [];
+    for (let i = 0; i < created.length; i++) {
+      const row = created[i] as Row;
+      const parent = parents[i];
+      if (parent !== undefined) parent.task.hasChildren = true;
+      const deps = row.task.dependencies;
+      for (let k = 0; k < deps.length; k++) {
+        const target = row.upstream[k] as Row;
+        if (target.dependents === undefined) {
+          target.dependents = [];
+          grown.push(target);
+        }
+        target.dependents.push({ row, required: (deps[k] as NewTask["dependencies"][number]).required });
+      }
+    }
+    // The reverse lists begun here are cut to their size (most tasks have one or two dependents).
+    for (let i = 0; i < grown.length; i++) {
+      const row = grown[i] as Row;
+      row.dependents = (row.dependents as Edge[]).slice();
     }
     const events = this.log.append(created.map((r) => createdEvent(r.task, at)));
     return { tasks: created.map((r) => snapshot(r.task)), events };
@@ -231,11 +259,14 @@ export class MemoryStore implements TaskStore {
     if (this.executions.has(execution.id)) throw executionIdTakenError(execution.id);
 
     const plan = placementPlan(request.placement, (id) => this.rows.get(id)?.task.rootId === rootId);
-    const rows = runSet.map((id) => this.rows.get(id) as Row);
-    for (const row of rows) {
+    // The run set is in tree order: all of it (a fresh tree) is the tree itself.
+    const rows = runSet.length === tree.length ? tree.slice() : runSet.map((id) => this.rows.get(id) as Row);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i] as Row;
       if (row.task.status === RUNNING) throw stillRunningError(row.task.id);
     }
-    for (const row of rows) {
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i] as Row;
       if (STATUS.rerunnable.includes(row.task.status)) {
         if (row.task.startedAt !== null)
           recordEndedAttempt(row, row.task.completedAt ?? at, row.task.status, row.task.error);
@@ -258,8 +289,9 @@ export class MemoryStore implements TaskStore {
     const newEvents: NewEvent[] = [treeStartedEvent(rootId, execution.id, at)];
     const finishedAtOnce = this.executions.open(execution, rows.length > 0, at);
     if (finishedAtOnce) newEvents.push(...finishedEvents([finishedAtOnce], at));
-    for (const row of rows) {
-      row.unresolved = this.countUnresolved(row.task);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i] as Row;
+      row.unresolved = this.countUnresolved(row);
       this.offer(row);
     }
     const events = this.log.append(newEvents);
@@ -312,7 +344,7 @@ export class MemoryStore implements TaskStore {
         leaseToken,
         executionId: execution.id,
         demo: execution.demo,
-        dependencies: this.dependencyResults(row.task),
+        dependencies: this.dependencyResults(row),
         lastCheckpoint: cloneJson(row.checkpoint),
       });
       newEvents.push(startedEvent(subjectOf(row), row.task.progress, at));
@@ -343,13 +375,7 @@ export class MemoryStore implements TaskStore {
       try {
         const task = this.finishOne(item.taskId, item.leaseToken, item.outcome, at, newEvents, finished);
         // Copied only when read: the engine reads it only for afterTask hooks.
-        results.push({
-          taskId: item.taskId,
-          error: null,
-          get task() {
-            return snapshot(task);
-          },
-        });
+        results.push(new WrittenTask(item.taskId, task));
       } catch (err) {
         results.push({ taskId: item.taskId, task: null, error: err as Error });
       }
@@ -733,14 +759,14 @@ export class MemoryStore implements TaskStore {
         const row = this.rows.get(taskId) as Row;
         return { id: taskId, status: row.task.status, executionId: row.executionId };
       }),
-      (taskId) => ((this.rows.get(taskId) as Row).dependents ?? []).map((e) => e.id),
+      (taskId) => ((this.rows.get(taskId) as Row).dependents ?? []).map((e) => e.row.task.id),
       (executionId) => this.isRunning(executionId),
     );
     for (const taskId of doomed) {
       const row = this.rows.get(taskId) as Row;
       for (const dep of row.task.dependencies) {
         const upstream = this.rows.get(dep.id);
-        if (upstream?.dependents) upstream.dependents = upstream.dependents.filter((e) => e.id !== taskId);
+        if (upstream?.dependents) upstream.dependents = upstream.dependents.filter((e) => e.row !== row);
       }
       this.rows.delete(taskId);
       this.waits.delete(row);
@@ -784,8 +810,11 @@ export class MemoryStore implements TaskStore {
 
   /** Queue a row (the ready queue takes it when it is ready and due) and note when it is due. */
   private offer(row: Row): void {
-    this.queue.offer(row, this.writeNow);
-    this.dueTimes.note(row, this.writeNow);
+    // Both do nothing for a row that is not ready; its due time is read once for both.
+    if (!this.isReady(row)) return;
+    const dueMs = this.dueAt(row);
+    this.queue.offerReady(row, this.writeNow, dueMs);
+    this.dueTimes.noteDue(row, dueMs, this.writeNow);
   }
 
   private isReady(row: Row): boolean {
@@ -810,20 +839,27 @@ export class MemoryStore implements TaskStore {
     return new LimitGate(new RuleBook(rules), running, this.limits.buckets, nowMs);
   }
 
-  private countUnresolved(task: Task): number {
+  private countUnresolved(row: Row): number {
+    const deps = row.task.dependencies;
     let n = 0;
-    for (const dep of task.dependencies) {
-      if (!resolvesDependency(dep.required, (this.rows.get(dep.id) as Row).task.status)) n++;
+    for (let i = 0; i < deps.length; i++) {
+      if (!resolvesDependency((deps[i] as Task["dependencies"][number]).required, (row.upstream[i] as Row).task.status))
+        n++;
     }
     return n;
   }
 
-  private dependencyResults(task: Task): DependencyResult[] {
-    if (task.dependencies.length === 0) return [];
-    return task.dependencies.map((dep) => {
-      const t = (this.rows.get(dep.id) as Row).task;
-      return { id: t.id, name: t.name, status: t.status, required: dep.required, result: cloneJson(t.result) };
-    });
+  private dependencyResults(row: Row): DependencyResult[] {
+    const deps = row.task.dependencies;
+    if (deps.length === 0) return [];
+    // Sized once (a list grown by push keeps room for 17 entries); every entry is filled.
+    const out = new Array<DependencyResult>(deps.length);
+    for (let i = 0; i < deps.length; i++) {
+      const t = (row.upstream[i] as Row).task;
+      const required = (deps[i] as Task["dependencies"][number]).required;
+      out[i] = { id: t.id, name: t.name, status: t.status, required, result: cloneJson(t.result) };
+    }
+    return out;
   }
 
   /**
@@ -839,14 +875,17 @@ export class MemoryStore implements TaskStore {
     cascade = true,
     failedIds?: string[],
   ): void {
-    const queue: Row[] = [row];
-    while (queue.length > 0) {
-      const current = queue.shift() as Row;
+    // Breadth first through the cascade; the list is made only when a cascade fails a task.
+    let queue: Row[] | null = null;
+    let next = 0;
+    for (let current: Row | undefined = row; current !== undefined; current = queue?.[next++]) {
       this.countTerminal(current, at, finished);
-      if (!cascade) continue;
+      const edges = current.dependents;
+      if (!cascade || edges === undefined) continue;
       const ok = resolvesDependency(true, current.task.status);
-      for (const edge of current.dependents ?? []) {
-        const dependent = this.rows.get(edge.id) as Row;
+      for (let i = 0; i < edges.length; i++) {
+        const edge = edges[i] as Edge;
+        const dependent = edge.row;
         if (isTerminal(dependent.task.status)) continue;
         if (ok || !edge.required) {
           if (STATUS.queued.includes(dependent.task.status) && dependent.unresolved > 0) {
@@ -863,7 +902,7 @@ export class MemoryStore implements TaskStore {
         transition(dependent.task, "failed", at, { error });
         events.push(cascadeEvent(subjectOf(dependent), error, at));
         failedIds?.push(dependent.task.id);
-        queue.push(dependent);
+        (queue ??= []).push(dependent);
       }
     }
   }
@@ -883,6 +922,45 @@ export class MemoryStore implements TaskStore {
     for (const e of finishedEvents(ordered, at)) newEvents.push(e);
     return { finished: ordered, events: this.log.append(newEvents) };
   }
+}
+
+/**
+ * One written outcome of `finishTasks`: `task` is a snapshot taken when read (a class, because
+ * an object literal with a getter is slow to create and there is one per finished task).
+ */
+class WrittenTask {
+  readonly error = null;
+
+  constructor(
+    readonly taskId: string,
+    private readonly written: Task,
+  ) {}
+
+  get task(): Task {
+    return snapshot(this.written);
+  }
+}
+
+/** A stored task's row before it is queued or run (its ordinal is given when the batch is stored). */
+function newRow(task: Task): Row {
+  return {
+    task,
+    ordinal: 0,
+    unresolved: 0,
+    dependents: undefined,
+    upstream: NO_ROWS,
+    executionId: null,
+    leaseOwner: null,
+    leaseToken: null,
+    leaseExpiresAt: 0,
+    cancelRequested: false,
+    queued: false,
+    checkpoint: null,
+    attempts: undefined,
+    lastOwner: null,
+    userRunAt: task.runAt,
+    placeFollows: false,
+  };
 }
 
 function finishedEvents(executions: readonly Execution[], at: string): NewEvent[] {

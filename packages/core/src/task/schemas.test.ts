@@ -5,7 +5,8 @@ import { Registry } from "../registry/registry.js";
 import { MemoryStore } from "../store/memory-store.js";
 import { validatePatch } from "../store/patch.js";
 import { validateTasks } from "../tree/validate.js";
-import { MAX_JSON_DEPTH, findJsonProblem } from "./schemas.js";
+import { isPlainTaskInput } from "./plain-input.js";
+import { MAX_JSON_DEPTH, findJsonProblem, taskInputSchema } from "./schemas.js";
 
 function refusal(run: () => unknown): ValidationError {
   try {
@@ -147,5 +148,85 @@ describe("strings: ill-formed UTF-16 is refused, never stored changed", () => {
       code: "ill_formed_string",
     });
     expect((await store.getTask((task as { id: string }).id))?.name).toBe("fine");
+  });
+});
+
+describe("isPlainTaskInput (the check without zod)", () => {
+  const lone = "a\ud800b";
+  const long = "x".repeat(201);
+  const nullProto = Object.assign(Object.create(null) as Record<string, unknown>, { name: "n" });
+  const holey: unknown[] = [];
+  holey[1] = "x";
+  class Shaped {
+    name = "n";
+  }
+  // Each case: a task, and whether the quick check decides it (it must then agree with zod).
+  const cases: Array<[string, unknown, boolean]> = [
+    ["name only", { name: "a" }, true],
+    ["padded name", { name: `  ${"y".repeat(200)}  ` }, true],
+    [
+      "the common shape",
+      {
+        id: "t1",
+        name: "a",
+        parentId: "r",
+        userId: null,
+        priority: 3,
+        dependencies: ["x", { id: "y", required: false }],
+        inputs: { a: [1, "b", null] },
+        params: { executorId: "e" },
+        schemas: {},
+        metadata: { m: true },
+      },
+      true,
+    ],
+    ["unknown fields pass through", { name: "a", extra: { anything: 1 } }, true],
+    ["a null-prototype task", nullProto, true],
+    ["empty name", { name: "   " }, false],
+    ["long name", { name: long }, false],
+    ["no name", { id: "x" }, false],
+    ["ill-formed name", { name: lone }, false],
+    ["empty id", { id: "", name: "a" }, false],
+    ["long id", { id: long, name: "a" }, false],
+    ["ill-formed id", { id: lone, name: "a" }, false],
+    ["empty parentId", { name: "a", parentId: "" }, false],
+    ["numeric userId", { name: "a", userId: 1 }, false],
+    ["null priority", { name: "a", priority: null }, false],
+    ["priority 4", { name: "a", priority: 4 }, false],
+    ["fractional priority", { name: "a", priority: 1.5 }, false],
+    ["dependencies not an array", { name: "a", dependencies: "x" }, false],
+    ["empty dependency", { name: "a", dependencies: [""] }, false],
+    ["dependency of another type", { name: "a", dependencies: [1] }, false],
+    ["dependency without id", { name: "a", dependencies: [{ required: true }] }, false],
+    ["dependency with a string required", { name: "a", dependencies: [{ id: "x", required: "no" }] }, false],
+    ["dependency that is an array", { name: "a", dependencies: [["x"]] }, false],
+    ["a hole in dependencies", { name: "a", dependencies: holey }, false],
+    ["inputs an array", { name: "a", inputs: [] }, false],
+    ["inputs null", { name: "a", inputs: null }, false],
+    ["inputs with NaN", { name: "a", inputs: { n: Number.NaN } }, false],
+    ["params with a Date", { name: "a", params: { d: new Date() } }, false],
+    ["metadata too deep", { name: "a", metadata: nested(MAX_JSON_DEPTH + 2) }, false],
+    ["a retry policy (left to zod)", { name: "a", retry: { maxAttempts: 2 } }, false],
+    ["a status (left to zod)", { name: "a", status: "pending" }, false],
+    ["a class instance", new Shaped(), false],
+    ["an array", [], false],
+  ];
+  it.each(cases)("%s", (_label, task, decided) => {
+    expect(isPlainTaskInput(task)).toBe(decided);
+    if (decided) expect(taskInputSchema.safeParse(task).success).toBe(true);
+  });
+
+  it("trees of both kinds validate alike", () => {
+    const plain = validateTasks([
+      { id: "r", name: " root " },
+      { id: "c", name: "c", parentId: "r", dependencies: ["r"] },
+    ]);
+    const viaZod = validateTasks([
+      { id: "r", name: " root ", retry: null },
+      { id: "c", name: "c", parentId: "r", dependencies: ["r"], runAt: null },
+    ]);
+    const strip = (tree: ReturnType<typeof validateTasks>) =>
+      tree.map((t) => t.map(({ createdAt: _c, ...rest }) => rest));
+    expect(strip(plain)).toEqual(strip(viaZod));
   });
 });

@@ -4,6 +4,7 @@ import type { Registry } from "../registry/registry.js";
 /** What validation needs of a registry. */
 export type ExecutorLookup = Pick<Registry, "getExecutor" | "allowLateRegistration">;
 import { checkSchema, zodIssues } from "../schema/schema.js";
+import { isPlainTaskInput } from "../task/plain-input.js";
 import { taskInputSchema } from "../task/schemas.js";
 import type { JsonObject, NewTask, Priority, RetryPolicy, TaskDependency, TaskSchemas, TaskStatus } from "../types.js";
 import { newId } from "../util/ids.js";
@@ -32,6 +33,13 @@ interface Draft {
   parentId: string | null;
   dependencies: TaskDependency[];
   rootId: string | null;
+  /** The resolved parent and dependencies (`depDrafts[k]` is `dependencies[k]`'s task). */
+  parent: Draft | null;
+  depDrafts: Draft[];
+  emitted: boolean;
+  /** Cycle search: 0 not seen, 1 on the path being walked, 2 done; `nextDep` the edge to follow next. */
+  visit: 0 | 1 | 2;
+  nextDep: number;
 }
 
 /**
@@ -50,24 +58,30 @@ export function validateTasks(input: unknown, options: ValidateOptions = {}): Ne
 
   const drafts: Draft[] = [];
   const byId = new Map<string, Draft>();
-  const byName = new Map<string, Draft[]>();
   for (let i = 0; i < input.length; i++) {
-    const path = `tasks[${i}]`;
     const raw = input[i];
     if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
-      issues.push({ path, code: "invalid_type", message: "each task must be an object" });
+      issues.push({ path: `tasks[${i}]`, code: "invalid_type", message: "each task must be an object" });
       continue;
     }
-    const parsed = taskInputSchema.safeParse(raw);
-    if (!parsed.success) issues.push(...zodIssues(parsed.error, path));
-    const task = (parsed.success ? parsed.data : raw) as Record<string, unknown>;
+    // The common shape is checked without zod (isPlainTaskInput); anything else goes through it.
+    let task = raw as Record<string, unknown>;
+    if (!isPlainTaskInput(raw)) {
+      const parsed = taskInputSchema.safeParse(raw);
+      if (!parsed.success) issues.push(...zodIssues(parsed.error, `tasks[${i}]`));
+      else task = parsed.data as Record<string, unknown>;
+    }
     const id = typeof task.id === "string" && task.id !== "" ? task.id : newId();
     const name = typeof task.name === "string" ? task.name.trim() : "";
     if (!options.allowFinishedTasks && task.status !== undefined && task.status !== "pending") {
-      issues.push({ path: `${path}.status`, code: "invalid_status", message: "new tasks start pending" });
+      issues.push({ path: `tasks[${i}].status`, code: "invalid_status", message: "new tasks start pending" });
     }
     if (task.status === "in_progress") {
-      issues.push({ path: `${path}.status`, code: "invalid_status", message: "a task cannot be created in progress" });
+      issues.push({
+        path: `tasks[${i}].status`,
+        code: "invalid_status",
+        message: "a task cannot be created in progress",
+      });
     }
     const draft: Draft = {
       index: i,
@@ -79,72 +93,108 @@ export function validateTasks(input: unknown, options: ValidateOptions = {}): Ne
       parentId: null,
       dependencies: [],
       rootId: null,
+      parent: null,
+      depDrafts: NO_DRAFTS,
+      emitted: false,
+      visit: 0,
+      nextDep: 0,
     };
-    if (byId.has(id)) {
-      issues.push({ path: `${path}.id`, code: "duplicate_id", message: `duplicate task id ${id}` });
-    } else {
-      byId.set(id, draft);
-    }
-    if (name) {
-      const list = byName.get(name);
-      if (list) list.push(draft);
-      else byName.set(name, [draft]);
+    // One map write per task; a repeated id (rare) puts the first task back.
+    const known = byId.size;
+    byId.set(id, draft);
+    if (byId.size === known) {
+      issues.push({ path: `tasks[${i}].id`, code: "duplicate_id", message: `duplicate task id ${id}` });
+      byId.set(id, drafts.find((d) => d.id === id) as Draft);
     }
     drafts.push(draft);
   }
 
-  const resolve = (ref: string, path: string, what: string): Draft | null => {
+  // A reference's path (its parent, or dependency `at`) is built only for a problem: most resolve.
+  const refPath = (d: Draft, at: number): string =>
+    at < 0 ? `tasks[${d.index}].parentId` : `tasks[${d.index}].dependencies[${at}]`;
+  // References by name: the index is built on the first reference that is not an id.
+  let byName: Map<string, Draft | Draft[]> | null = null;
+  const namesOf = (): Map<string, Draft | Draft[]> => {
+    if (byName !== null) return byName;
+    const names = new Map<string, Draft | Draft[]>();
+    for (const d of drafts) {
+      if (!d.name) continue;
+      const named = names.get(d.name);
+      if (named === undefined) names.set(d.name, d);
+      else if (Array.isArray(named)) named.push(d);
+      else names.set(d.name, [named, d]);
+    }
+    byName = names;
+    return names;
+  };
+  const resolve = (ref: string, from: Draft, at: number, what: string): Draft | null => {
     const found = byId.get(ref);
     if (found) return found;
-    const named = byName.get(ref);
-    if (named && named.length === 1) return named[0] as Draft;
-    if (named && named.length > 1) {
+    const named = namesOf().get(ref);
+    if (named !== undefined && !Array.isArray(named)) return named;
+    if (named !== undefined) {
       issues.push({
-        path,
+        path: refPath(from, at),
         code: "ambiguous_reference",
         message: `${what} "${ref}" is ambiguous: ${named.length} tasks are named so; refer by id or use unique names`,
       });
       return null;
     }
     issues.push({
-      path,
+      path: refPath(from, at),
       code: `unknown_${what}`,
       message: `unknown ${what} "${ref}": no task in the request has this id or name`,
     });
     return null;
   };
 
-  for (const d of drafts) {
-    const path = `tasks[${d.index}]`;
+  for (let i = 0; i < drafts.length; i++) {
+    const d = drafts[i] as Draft;
     if (d.parentRef !== null) {
-      const parent = resolve(d.parentRef, `${path}.parentId`, "parent");
+      const parent = resolve(d.parentRef, d, -1, "parent");
       if (parent === d)
-        issues.push({ path: `${path}.parentId`, code: "self_parent", message: "a task cannot be its own parent" });
-      else if (parent) d.parentId = parent.id;
+        issues.push({ path: refPath(d, -1), code: "self_parent", message: "a task cannot be its own parent" });
+      else if (parent) {
+        d.parentId = parent.id;
+        d.parent = parent;
+      }
     }
-    const seen = new Set<string>();
-    for (const dep of d.depRefs) {
-      const depPath = `${path}.dependencies[${dep.at}]`;
-      const target = resolve(dep.ref, depPath, "dependency");
+    // Short lists are checked for repeats by scanning; a set only for long ones.
+    const seen = d.depRefs.length > 8 ? new Set<string>() : null;
+    for (let k = 0; k < d.depRefs.length; k++) {
+      const dep = d.depRefs[k] as Draft["depRefs"][number];
+      const target = resolve(dep.ref, d, dep.at, "dependency");
       if (!target) continue;
       if (target === d) {
-        issues.push({ path: depPath, code: "self_dependency", message: `task "${d.name}" depends on itself` });
+        issues.push({
+          path: refPath(d, dep.at),
+          code: "self_dependency",
+          message: `task "${d.name}" depends on itself`,
+        });
         continue;
       }
-      if (seen.has(target.id)) {
+      if (seen ? seen.has(target.id) : hasEdge(d.dependencies, target.id)) {
         issues.push({
-          path: depPath,
+          path: refPath(d, dep.at),
           code: "duplicate_dependency",
           message: `dependency "${dep.ref}" is listed twice`,
         });
         continue;
       }
-      seen.add(target.id);
+      seen?.add(target.id);
       d.dependencies.push({ id: target.id, required: dep.required });
+      if (d.depDrafts === NO_DRAFTS) d.depDrafts = [];
+      d.depDrafts.push(target);
+    }
+    // Cut to size: a list grown by push keeps room for 17 entries, and every draft lives until
+    // the whole request is validated (big trees pay for the room in copying collections).
+    if (d.dependencies.length > 0) {
+      d.dependencies = d.dependencies.slice();
+      d.depDrafts = d.depDrafts.slice();
     }
   }
 
-  assignRoots(drafts, byId, issues);
+  assignRoots(drafts, issues);
   const roots = drafts.filter((d) => d.parentRef === null);
   if (roots.length === 0) {
     issues.push({ path: "tasks", code: "no_root", message: "no root task: exactly one task must have no parent" });
@@ -155,9 +205,10 @@ export function validateTasks(input: unknown, options: ValidateOptions = {}): Ne
       message: `exactly one root expected, found ${roots.length}: ${roots.map((r) => `"${r.name || r.id}"`).join(", ")}`,
     });
   }
-  for (const d of drafts) {
-    for (const dep of d.dependencies) {
-      const target = byId.get(dep.id) as Draft;
+  for (let i = 0; i < drafts.length; i++) {
+    const d = drafts[i] as Draft;
+    for (let k = 0; k < d.depDrafts.length; k++) {
+      const target = d.depDrafts[k] as Draft;
       if (d.rootId !== null && target.rootId !== null && target.rootId !== d.rootId) {
         issues.push({
           path: `tasks[${d.index}].dependencies`,
@@ -167,30 +218,51 @@ export function validateTasks(input: unknown, options: ValidateOptions = {}): Ne
       }
     }
   }
-  issues.push(...findCycles(drafts, byId));
+  issues.push(...findCycles(drafts));
   if (options.registry) issues.push(...checkExecutors(drafts, options.registry));
   if (issues.length > 0) throw treeError(issues);
 
-  return buildTrees(drafts, byId, options);
+  return buildTrees(drafts, options);
+}
+
+/** `depDrafts` of a task without dependencies (a list is made on the first one). */
+const NO_DRAFTS: Draft[] = [];
+
+function hasEdge(edges: readonly TaskDependency[], id: string): boolean {
+  for (const e of edges) if (e.id === id) return true;
+  return false;
 }
 
 function readDependencyRefs(value: unknown): Draft["depRefs"] {
   if (!Array.isArray(value)) return [];
   const out: Draft["depRefs"] = [];
-  value.forEach((dep, at) => {
+  for (let at = 0; at < value.length; at++) {
+    if (!(at in value)) continue; // a hole (forEach semantics)
+    const dep: unknown = value[at];
     if (typeof dep === "string") out.push({ ref: dep, required: true, at });
     else if (dep && typeof dep === "object" && typeof (dep as { id?: unknown }).id === "string") {
       const { id, required } = dep as { id: string; required?: unknown };
       out.push({ ref: id, required: required !== false, at });
     }
-  });
-  return out;
+  }
+  return out.length > 0 ? out.slice() : out;
 }
 
 /** Walk parent chains; a chain that loops never reaches a root. */
-function assignRoots(drafts: Draft[], byId: Map<string, Draft>, issues: ValidationIssue[]): void {
-  for (const start of drafts) {
+function assignRoots(drafts: Draft[], issues: ValidationIssue[]): void {
+  for (let i = 0; i < drafts.length; i++) {
+    const start = drafts[i] as Draft;
     if (start.rootId !== null) continue;
+    // The common case: a root, or a task whose parent's root is known already.
+    if (start.parentRef === null) {
+      start.rootId = start.id;
+      continue;
+    }
+    const parent = start.parent;
+    if (parent !== null && parent.rootId !== null) {
+      start.rootId = parent.rootId;
+      continue;
+    }
     const chain: Draft[] = [];
     const onChain = new Set<Draft>();
     let current: Draft | undefined = start;
@@ -207,7 +279,7 @@ function assignRoots(drafts: Draft[], byId: Map<string, Draft>, issues: Validati
         rootId = current.id;
         break;
       }
-      current = current.parentId === null ? undefined : byId.get(current.parentId);
+      current = current.parent ?? undefined;
     }
     if (rootId === null) {
       // Unknown parents were reported already; a loop of parents has not.
@@ -223,41 +295,43 @@ function assignRoots(drafts: Draft[], byId: Map<string, Draft>, issues: Validati
     }
     for (const d of chain) d.rootId = rootId;
   }
-  for (const d of drafts) if (d.rootId === "") d.rootId = null;
+  for (let i = 0; i < drafts.length; i++) {
+    const d = drafts[i] as Draft;
+    if (d.rootId === "") d.rootId = null;
+  }
 }
 
 /** Iterative DFS (10,000-deep chains must not overflow the stack); reports each cycle's path. */
-function findCycles(drafts: Draft[], byId: Map<string, Draft>): ValidationIssue[] {
+function findCycles(drafts: Draft[]): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
-  const state = new Map<Draft, 1 | 2>();
-  for (const start of drafts) {
-    if (state.has(start)) continue;
-    const stack: Array<{ node: Draft; next: number }> = [{ node: start, next: 0 }];
-    const onPath: Draft[] = [start];
-    state.set(start, 1);
-    while (stack.length > 0) {
-      const frame = stack[stack.length - 1] as { node: Draft; next: number };
-      const dep = frame.node.dependencies[frame.next++];
-      if (dep === undefined) {
-        state.set(frame.node, 2);
-        stack.pop();
-        onPath.pop();
+  // The DFS state lives on the drafts (`visit`, `nextDep`); the stack is the path being walked.
+  const path: Draft[] = [];
+  for (let i = 0; i < drafts.length; i++) {
+    const start = drafts[i] as Draft;
+    if (start.visit !== 0) continue;
+    start.visit = 1;
+    start.nextDep = 0;
+    path.push(start);
+    while (path.length > 0) {
+      const node = path[path.length - 1] as Draft;
+      const target = node.depDrafts[node.nextDep++];
+      if (target === undefined) {
+        node.visit = 2;
+        path.pop();
         continue;
       }
-      const target = byId.get(dep.id) as Draft;
-      const s = state.get(target);
-      if (s === 1) {
-        const from = onPath.indexOf(target);
-        const cycle = [...onPath.slice(from), target].map((d) => d.name || d.id);
+      if (target.visit === 1) {
+        const from = path.indexOf(target);
+        const cycle = [...path.slice(from), target].map((d) => d.name || d.id);
         issues.push({
-          path: `tasks[${frame.node.index}].dependencies`,
+          path: `tasks[${node.index}].dependencies`,
           code: "circular_dependency",
           message: `circular dependency: ${cycle.join(" -> ")}`,
         });
-      } else if (s === undefined) {
-        state.set(target, 1);
-        stack.push({ node: target, next: 0 });
-        onPath.push(target);
+      } else if (target.visit === 0) {
+        target.visit = 1;
+        target.nextDep = 0;
+        path.push(target);
       }
     }
   }
@@ -266,7 +340,8 @@ function findCycles(drafts: Draft[], byId: Map<string, Draft>): ValidationIssue[
 
 function checkExecutors(drafts: Draft[], registry: ExecutorLookup): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
-  for (const d of drafts) {
+  for (let i = 0; i < drafts.length; i++) {
+    const d = drafts[i] as Draft;
     const path = `tasks[${d.index}]`;
     const found = executorIdOf(d.raw as { params?: JsonObject; schemas?: TaskSchemas });
     if (found.error) {
@@ -302,26 +377,40 @@ function checkExecutors(drafts: Draft[], registry: ExecutorLookup): ValidationIs
   return issues;
 }
 
-function buildTrees(drafts: Draft[], byId: Map<string, Draft>, options: ValidateOptions): NewTask[][] {
+function buildTrees(drafts: Draft[], options: ValidateOptions): NewTask[][] {
   const at = (options.now ?? new Date()).toISOString();
-  const emitted = new Set<Draft>();
   const trees = new Map<string, NewTask[]>();
-  for (const d of drafts) if (d.parentRef === null) trees.set(d.id, []);
-  const emit = (d: Draft): void => {
-    // Parents before children, otherwise request order.
-    const pending: Draft[] = [];
-    let current: Draft | undefined = d;
-    while (current && !emitted.has(current)) {
-      pending.push(current);
-      current = current.parentId === null ? undefined : byId.get(current.parentId);
+  for (let i = 0; i < drafts.length; i++) {
+    const d = drafts[i] as Draft;
+    if (d.parentRef === null) trees.set(d.id, []);
+  }
+  // Tasks of one tree usually come together: the last tree's list is kept at hand.
+  let lastRoot: string | null = null;
+  let lastTree: NewTask[] = [];
+  const push = (d: Draft): void => {
+    d.emitted = true;
+    if (d.rootId !== lastRoot) {
+      lastRoot = d.rootId;
+      lastTree = trees.get(d.rootId as string) as NewTask[];
     }
-    for (let i = pending.length - 1; i >= 0; i--) {
-      const draft = pending[i] as Draft;
-      emitted.add(draft);
-      (trees.get(draft.rootId as string) as NewTask[]).push(toNewTask(draft, at, options));
-    }
+    lastTree.push(toNewTask(d, at, options));
   };
-  for (const d of drafts) emit(d);
+  for (let i = 0; i < drafts.length; i++) {
+    const d = drafts[i] as Draft;
+    if (d.emitted) continue;
+    // Parents before children, otherwise request order.
+    if (d.parent === null || d.parent.emitted) {
+      push(d);
+      continue;
+    }
+    const pending: Draft[] = [];
+    let current: Draft | null = d;
+    while (current !== null && !current.emitted) {
+      pending.push(current);
+      current = current.parent;
+    }
+    for (let i = pending.length - 1; i >= 0; i--) push(pending[i] as Draft);
+  }
   return [...trees.values()];
 }
 

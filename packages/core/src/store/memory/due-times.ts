@@ -26,6 +26,11 @@ export class DueTimes {
     if (ms !== null && ms > nowMs) this.heap.push({ row, ms });
   }
 
+  /** `note` for a queued row known to be due at `ms`. */
+  noteDue(row: Row, ms: number, nowMs: number): void {
+    if (ms > nowMs) this.heap.push({ row, ms });
+  }
+
   /** The earliest due time after `nowMs` of a queued row, or null. */
   next(nowMs: number): number | null {
     for (;;) {

@@ -9,7 +9,8 @@ export class EventLog {
   /** Number the events and keep them. The NewEvent objects become the stored events. */
   append(newEvents: NewEvent[]): TaskEvent[] {
     const out = newEvents as TaskEvent[];
-    for (const event of out) {
+    for (let i = 0; i < out.length; i++) {
+      const event = out[i] as TaskEvent;
       event.seq = this.events.length + 1;
       this.events.push(event);
       let byRoot = this.byRoot.get(event.rootId);

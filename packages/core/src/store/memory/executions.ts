@@ -11,13 +11,26 @@ interface ExecutionRow {
 export class Executions {
   private readonly byId = new Map<string, ExecutionRow>();
   private readonly runningByRoot = new Map<string, string>();
+  /** The last execution looked up: a tree's tasks ask for the same one over and over. Rows are never replaced. */
+  private lastId: string | null = null;
+  private last: ExecutionRow | undefined;
 
   has(id: string): boolean {
     return this.byId.has(id);
   }
 
   get(id: string): Execution | undefined {
-    return this.byId.get(id)?.execution;
+    return this.rowOf(id)?.execution;
+  }
+
+  private rowOf(id: string): ExecutionRow | undefined {
+    if (id === this.lastId) return this.last;
+    const row = this.byId.get(id);
+    if (row !== undefined) {
+      this.lastId = id;
+      this.last = row;
+    }
+    return row;
   }
 
   /** The running execution of a tree. */
@@ -26,13 +39,14 @@ export class Executions {
   }
 
   isRunning(id: string): boolean {
-    return this.byId.get(id)?.execution.status === "running";
+    return this.rowOf(id)?.execution.status === "running";
   }
 
   /** Record a new execution; `queued` false when its run set is empty (it is finished at once). */
   open(execution: Execution, queued: boolean, at: string): Execution | undefined {
     const row: ExecutionRow = { execution, problems: 0 };
     this.byId.set(execution.id, row);
+    if (this.lastId === execution.id) this.last = row;
     if (!queued) return this.finish(row, at);
     this.runningByRoot.set(execution.rootId, execution.id);
     return undefined;
@@ -47,7 +61,7 @@ export class Executions {
   /** Count a task that became terminal; returns the execution when that finished it. */
   countTerminal(executionId: string | null, status: TaskStatus, at: string): Execution | undefined {
     if (executionId === null) return undefined;
-    const row = this.byId.get(executionId);
+    const row = this.rowOf(executionId);
     if (row?.execution.status !== "running") return undefined;
     if (countsAsProblem(status)) row.problems++;
     row.execution.remaining--;

@@ -30,6 +30,14 @@ export class ReadyQueue {
     else this.ready.push(row);
   }
 
+  /** `offer` for a row known to be ready, due at `dueMs`. */
+  offerReady(row: Row, nowMs: number, dueMs: number): void {
+    if (row.queued) return;
+    row.queued = true;
+    if (dueMs > nowMs) this.delayed.push(row);
+    else this.ready.push(row);
+  }
+
   /** The next ready, due row (taken off the queue), or undefined. */
   take(nowMs: number): Row | undefined {
     this.promote(nowMs);

@@ -5,8 +5,9 @@ import type { AttemptRecord } from "../types.js";
 
 /** MemoryStore's record of one task, and the helpers that read and copy it. */
 
+/** An edge of the reverse index: the dependent's row itself (no lookup by id when it is released). */
 export interface Edge {
-  id: string;
+  row: Row;
   required: boolean;
 }
 
@@ -18,6 +19,8 @@ export interface Row {
   unresolved: number;
   /** Reverse index: the tasks that depend on this one. */
   dependents: Edge[] | undefined;
+  /** The rows of `task.dependencies`, in their order (set once the batch that created it is stored). */
+  upstream: readonly Row[];
   executionId: string | null;
   leaseOwner: string | null;
   leaseToken: string | null;
@@ -37,6 +40,8 @@ export interface Row {
 
 const EMPTY_OBJECT = Object.freeze({}) as JsonObject;
 const EMPTY_DEPENDENCIES = Object.freeze([]) as unknown as Task["dependencies"];
+/** The `upstream` of a row without dependencies. */
+export const NO_ROWS: readonly Row[] = Object.freeze([]);
 
 function isEmptyObject(value: object): boolean {
   for (const _ in value) return false;
@@ -44,17 +49,62 @@ function isEmptyObject(value: object): boolean {
 }
 
 /**
- * Share one frozen empty object among stored tasks (most tasks have no metadata, schemas or
+ * The store's own copy of a new task (`snapshot` of it, never updated yet). Empty objects and
+ * dependency lists are one shared frozen value (most tasks have no metadata, schemas or
  * dependencies): big trees save a few hundred bytes per task. Safe because the store replaces
  * these fields whole and every read goes through `snapshot`, which copies.
  */
-export function internEmpty(task: Task): Task {
-  if (isEmptyObject(task.inputs)) task.inputs = EMPTY_OBJECT;
-  if (isEmptyObject(task.params)) task.params = EMPTY_OBJECT;
-  if (isEmptyObject(task.schemas)) task.schemas = EMPTY_OBJECT;
-  if (isEmptyObject(task.metadata)) task.metadata = EMPTY_OBJECT;
-  if (task.dependencies.length === 0) task.dependencies = EMPTY_DEPENDENCIES;
-  return task;
+export function storedCopy(t: NewTask): Task {
+  return {
+    id: t.id,
+    parentId: t.parentId,
+    rootId: t.rootId,
+    userId: t.userId,
+    name: t.name,
+    status: t.status,
+    priority: t.priority,
+    dependencies:
+      t.dependencies.length === 0
+        ? EMPTY_DEPENDENCIES
+        : t.dependencies.map((d) => ({ id: d.id, required: d.required })),
+    inputs: copyOrEmpty(t.inputs),
+    params: copyOrEmpty(t.params),
+    schemas: copyOrEmpty(t.schemas as JsonObject),
+    result: cloneJson(t.result),
+    error: t.error ? (cloneJson(t.error as unknown as JsonObject) as unknown as Task["error"]) : null,
+    progress: t.progress,
+    attempt: t.attempt,
+    retry: t.retry ? (cloneJson(t.retry as unknown as JsonObject) as unknown as Task["retry"]) : null,
+    runAt: t.runAt,
+    originalTaskId: t.originalTaskId,
+    hasChildren: false,
+    metadata: copyOrEmpty(t.metadata),
+    createdAt: t.createdAt,
+    updatedAt: t.createdAt,
+    startedAt: t.startedAt,
+    completedAt: t.completedAt,
+    wait: t.wait ? (cloneJson(t.wait as unknown as JsonObject) as unknown as Task["wait"]) : null,
+    placement: t.placement ? (cloneJson(t.placement as unknown as JsonObject) as unknown as Task["placement"]) : null,
+    placedOn: t.placedOn ?? null,
+  };
+}
+
+const copyDependency = (d: Task["dependencies"][number]): Task["dependencies"][number] => ({
+  id: d.id,
+  required: d.required,
+});
+
+function copyDependencies(deps: Task["dependencies"]): Task["dependencies"] {
+  return deps.length === 0 ? [] : deps.map(copyDependency);
+}
+
+/** A fresh copy of a stored JSON object field (the shared empty one needs no walk). */
+function copyObject(value: JsonObject): JsonObject {
+  return value === EMPTY_OBJECT ? {} : cloneJson(value);
+}
+
+function copyOrEmpty(value: JsonObject): JsonObject {
+  return isEmptyObject(value) ? EMPTY_OBJECT : cloneJson(value);
 }
 
 /**
@@ -70,10 +120,10 @@ export function snapshot(t: NewTask, hasChildren = (t as Task).hasChildren, upda
     name: t.name,
     status: t.status,
     priority: t.priority,
-    dependencies: t.dependencies.map((d) => ({ id: d.id, required: d.required })),
-    inputs: cloneJson(t.inputs),
-    params: cloneJson(t.params),
-    schemas: cloneJson(t.schemas as JsonObject),
+    dependencies: copyDependencies(t.dependencies),
+    inputs: copyObject(t.inputs),
+    params: copyObject(t.params),
+    schemas: copyObject(t.schemas as JsonObject),
     result: cloneJson(t.result),
     error: t.error ? (cloneJson(t.error as unknown as JsonObject) as unknown as Task["error"]) : null,
     progress: t.progress,
@@ -82,7 +132,7 @@ export function snapshot(t: NewTask, hasChildren = (t as Task).hasChildren, upda
     runAt: t.runAt,
     originalTaskId: t.originalTaskId,
     hasChildren,
-    metadata: cloneJson(t.metadata),
+    metadata: copyObject(t.metadata),
     createdAt: t.createdAt,
     updatedAt,
     startedAt: t.startedAt,
