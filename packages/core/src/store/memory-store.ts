@@ -939,6 +939,11 @@ class WrittenTask {
   get task(): Task {
     return snapshot(this.written);
   }
+
+  /** Serialised as the plain item it stands for (`{taskId, task, error}`). */
+  toJSON(): { taskId: string; task: Task; error: null } {
+    return { taskId: this.taskId, task: this.task, error: this.error };
+  }
 }
 
 /** A stored task's row before it is queued or run (its ordinal is given when the batch is stored). */

@@ -122,6 +122,16 @@ class Names {
     }
     if (typeof value === "string") return this.tokens.get(value) ?? value;
     if (Array.isArray(value)) return value.map((v) => this.normalise(v));
+    // An object that says how it serialises (a store's lazily copied result) is compared as that.
+    const custom = value as { toJSON?: unknown } | null;
+    if (
+      custom !== null &&
+      typeof custom === "object" &&
+      !(custom instanceof Date) &&
+      typeof custom.toJSON === "function"
+    ) {
+      return this.normalise((custom.toJSON as () => unknown)());
+    }
     if (value !== null && typeof value === "object") {
       const out: Record<string, unknown> = {};
       for (const key of Object.keys(value).sort()) {
