@@ -58,7 +58,8 @@ const NOTES = `How each system was run (all: a fresh process per measurement, it
   (200 × a 50–550 ms idle is ~1 min each), each with its own idle sequence.
 - ours: \`Engine\` + \`createPrismaStore\` (pool 10), lease 5 s, poll 1 s. The producer is an engine that does not
   claim (\`claim: false\`); a bulk of 1,000 jobs is one \`engine.submit()\` of 1,000 one-task trees, stored and queued in
-  one transaction. W2: a root depending on 1,000 children; W3: \`createTree\` + \`execute\` on the running engine.
+  one transaction. W2: a root depending on 1,000 children, W3: one one-task tree, each one \`engine.submit()\` on the
+  running engine (stored and queued in one statement on PostgreSQL).
   "2 workers": two worker processes (W1, W4 only).
 - graphile-worker: concurrency 10, pool 12; "batched" adds its documented batching (localQueue size 500,
   completeJobBatchDelay 0, failJobBatchDelay 0, as on its performance page). W2: a counter row, the child reading 0

@@ -99,13 +99,11 @@ export async function openLocal(spec, onJob) {
   await e.start();
   return {
     async enqueueOne(key) {
-      const [root] = await e.createTree([task(key)]);
-      await e.execute(root.id);
+      await e.submit([task(key)]);
     },
     async fanIn(n) {
       const children = Array.from({ length: n }, (_, i) => task(`c${i}`, { parentId: "root" }));
-      const [root] = await e.createTree([task("root", { dependencies: children.map((c) => c.id) }), ...children]);
-      await e.execute(root.id);
+      await e.submit([task("root", { dependencies: children.map((c) => c.id) }), ...children]);
     },
     async rootDone() {
       return (await store.getTask("root"))?.status === "completed";

@@ -16,6 +16,12 @@ export interface ClaimLoopOptions {
   concurrency: number;
   /** The executors allow-list passed to every claim (`EngineOptions.claimExecutors`). */
   executors?: readonly string[];
+  /**
+   * Claim for freed slots only after the outcomes that freed them are written (Finisher.written):
+   * a shared store then never holds a finished task unrecorded behind a claim. Off for a store in
+   * this process only (`TaskStore.inProcess`), where there is no other process to find it.
+   */
+  claimAfterWrites: boolean;
   /** The node's tags passed to every claim (`EngineOptions.claimTags`). */
   tags?: readonly string[];
   leaseMs: number;
@@ -98,13 +104,13 @@ export class ClaimLoop {
   private pumpSoon(): void {
     if (this.pumpScheduled) return;
     this.pumpScheduled = true;
+    const pump = (): void => {
+      this.pumpScheduled = false;
+      this.pump();
+    };
     // After the outcomes of the tasks that freed the slots are written (Finisher.written).
-    void this.o.finisher.written().then(() =>
-      setImmediate(() => {
-        this.pumpScheduled = false;
-        this.pump();
-      }),
-    );
+    if (this.o.claimAfterWrites) void this.o.finisher.written().then(() => setImmediate(pump));
+    else setImmediate(pump);
   }
 
   private async loop(): Promise<void> {

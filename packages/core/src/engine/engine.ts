@@ -209,6 +209,7 @@ export class Engine {
       demo: this.demo,
       cancelGraceMs: this.cancelGraceMs,
       finisher,
+      claimAfterWrites: this.store.inProcess !== true,
       secretsFor: (executionId) => this.secrets.get(executionId),
       running: () => this.state === "running" && this.claims && !this.claimPaused,
       onShortClaim: () => this.wakeTimer.shortClaim(),

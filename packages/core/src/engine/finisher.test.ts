@@ -10,8 +10,11 @@ import { Engine } from "./engine.js";
  * unrecorded while that claim runs.
  */
 describe("outcome writes and the claim for freed slots", () => {
-  it("claims for a freed slot only once the outcome that freed it is written", async () => {
+  /** A MemoryStore whose outcome writes are slow (20 ms), logging writes and claims. */
+  function slowStore(inProcess: boolean): { store: MemoryStore; log: string[] } {
     const store = new MemoryStore();
+    // `inProcess: false` makes it stand for a shared store (another process could find a task unrecorded).
+    (store as { inProcess: boolean }).inProcess = inProcess;
     const log: string[] = [];
     const finishTasks = store.finishTasks.bind(store);
     store.finishTasks = async (items: FinishItem[], now: Date) => {
@@ -28,6 +31,10 @@ describe("outcome writes and the claim for freed slots", () => {
       if (result.claimed.length > 0) log.push(`claimed ${result.claimed.map((c) => c.task.id).join(",")}`);
       return result;
     };
+    return { store, log };
+  }
+
+  async function runThree(store: MemoryStore): Promise<void> {
     const registry = new Registry();
     registry.registerExecutor({ id: "noop", execute: async () => ({ ok: true }) });
     const engine = new Engine({ store, registry, concurrency: 1, pollIntervalMs: 60_000 });
@@ -42,6 +49,11 @@ describe("outcome writes and the claim for freed slots", () => {
     } finally {
       await engine.stop();
     }
+  }
+
+  it("claims for a freed slot only once the outcome that freed it is written (a shared store)", async () => {
+    const { store, log } = slowStore(false);
+    await runThree(store);
     expect(log).toEqual([
       "claimed a",
       "write a",
@@ -53,6 +65,14 @@ describe("outcome writes and the claim for freed slots", () => {
       "write c",
       "written c",
     ]);
+  });
+
+  it("a store in this process only claims for a freed slot while the outcome is still being written", async () => {
+    const { store, log } = slowStore(true);
+    await runThree(store);
+    // b is claimed before a's outcome is written: nothing outlives the process, so no order is needed.
+    expect(log.indexOf("claimed b")).toBeGreaterThan(log.indexOf("write a"));
+    expect(log.indexOf("claimed b")).toBeLessThan(log.indexOf("written a"));
   });
 
   it("a failing outcome write does not stop the claim loop", async () => {

@@ -126,6 +126,7 @@ export class MemoryStore implements TaskStore {
   });
   /** The limits facet; its rules and start-rate buckets are applied by `claimReady`. */
   readonly limits = new MemoryLimitStore();
+  readonly inProcess = true;
   private readonly rows = new Map<string, Row>();
   private readonly trees = new Map<string, Row[]>();
   private readonly executions = new Executions();

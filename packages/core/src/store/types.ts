@@ -175,6 +175,12 @@ export interface TaskStore {
   readonly nodes?: NodeStore;
   /** Concurrency and start-rate limits, enforced by `claimReady` (no limits without it). */
   readonly limits?: LimitStore;
+  /**
+   * True when the store lives in this process only (MemoryStore): nothing it holds outlives the
+   * process, so a task that finished can never be found unrecorded by another process, and the
+   * engine claims for freed slots without waiting for their outcomes to be written first.
+   */
+  readonly inProcess?: boolean;
 }
 
 export interface MutationResultBase {
